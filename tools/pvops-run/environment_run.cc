@@ -1,0 +1,171 @@
+#include "environment_run.h"
+
+#include <unistd.h>
+
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "child_process.h"
+#include "terminal_text.h"
+
+namespace pvops_run {
+namespace {
+
+constexpr std::size_t kConsoleTailLines = 20;
+
+namespace fs = std::filesystem;
+
+bool IsExecutableFile(const fs::path& path) {
+  std::error_code error;
+  return fs::is_regular_file(path, error) && access(path.c_str(), X_OK) == 0;
+}
+
+class ProgressLine {
+ public:
+  ProgressLine(const std::string& name, const ProgressOptions& options)
+      : name_(name), options_(options) {}
+
+  void Show(std::string_view state) {
+    if (options_.out == nullptr) return;
+    if (options_.rewrite_in_place && !options_.verbose) {
+      *options_.out << "\r\033[K[" << name_ << "] " << state << std::flush;
+    } else {
+      *options_.out << "[" << name_ << "] " << state << std::endl;
+    }
+  }
+
+  // Updates a terminal's line as cases arrive; a log gets only the start and end lines.
+  void ShowCaseCount(std::size_t cases) {
+    if (options_.rewrite_in_place && !options_.verbose) {
+      Show(absl::StrCat("running... ", cases, " cases"));
+    }
+  }
+
+  void Echo(std::string_view line) {
+    if (options_.out != nullptr && options_.verbose) *options_.out << line << '\n';
+  }
+
+  void Finish(const EnvironmentResult& result) {
+    if (options_.out == nullptr) return;
+    std::string summary = result.verdict.verdict == Verdict::kPass
+                              ? absl::StrFormat("%d passed, %d failed, %d skipped",
+                                                result.log.closing->passed,
+                                                result.log.closing->failed,
+                                                result.log.closing->skipped)
+                              : PrintableForTerminal(result.verdict.reason);
+    Show(absl::StrFormat("%s: %s (%.1f s)", VerdictName(result.verdict.verdict), summary,
+                         result.wall_seconds));
+    if (options_.rewrite_in_place && !options_.verbose) *options_.out << '\n';
+    if (result.verdict.verdict != Verdict::kPass && !options_.verbose &&
+        !result.console_tail.empty()) {
+      *options_.out << "[" << name_ << "] last console lines:\n";
+      for (const std::string& line : result.console_tail) {
+        *options_.out << "  | " << PrintableForTerminal(line) << '\n';
+      }
+    }
+    options_.out->flush();
+  }
+
+ private:
+  const std::string& name_;
+  const ProgressOptions& options_;
+};
+
+// Runs envs/<name>/setup; returns an empty string on success, else why it failed.
+std::string RunSetup(const EnvironmentRequest& request, const fs::path& setup,
+                     ProgressLine& progress) {
+  std::string last_stdout_line, last_stderr_line;
+  ChildSpec spec{.argv = {setup.string()},
+                 .working_directory = request.root.string(),
+                 .timeout_seconds = request.setup_timeout_seconds,
+                 .kill_grace_seconds = request.kill_grace_seconds};
+  ChildOutcome outcome = RunChild(spec, [&](OutputStream stream, std::string_view line) {
+    progress.Echo(line);
+    if (NormalizeLine(line).empty()) return;
+    (stream == OutputStream::kStderr ? last_stderr_line : last_stdout_line) = NormalizeLine(line);
+  });
+  if (!outcome.start_error.empty()) return absl::StrCat("setup failed: ", outcome.start_error);
+  if (outcome.interrupted) return "setup interrupted";
+  if (outcome.timed_out) {
+    return absl::StrFormat("setup timed out after %g s", request.setup_timeout_seconds);
+  }
+  if (outcome.exit_status == 0) return "";
+  std::string said = !last_stderr_line.empty() ? last_stderr_line : last_stdout_line;
+  if (said.empty()) {
+    said = outcome.term_signal ? absl::StrCat("killed by signal ", *outcome.term_signal)
+                               : absl::StrCat("exit status ", outcome.exit_status.value_or(-1));
+  }
+  return absl::StrCat("setup failed: ", said);
+}
+
+}  // namespace
+
+fs::path LauncherPath(const fs::path& root, const std::string& name) {
+  return root / "envs" / name / "launch";
+}
+
+EnvironmentResult RunEnvironment(const EnvironmentRequest& request,
+                                 const ProgressOptions& options) {
+  EnvironmentResult result;
+  result.name = request.name;
+  ProgressLine progress(result.name, options);
+  LaunchOutcome& outcome = result.outcome;
+  outcome.timeout_seconds = request.timeout_seconds;
+
+  auto finish = [&]() -> EnvironmentResult {
+    result.verdict = DecideVerdict(outcome, result.log);
+    progress.Finish(result);
+    return std::move(result);
+  };
+
+  const fs::path launcher = LauncherPath(request.root, request.name);
+  std::error_code error;
+  if (!fs::exists(launcher, error)) {
+    outcome.start_error = absl::StrCat("launcher missing: ", launcher.string());
+    return finish();
+  }
+  if (!IsExecutableFile(launcher)) {
+    outcome.start_error = absl::StrCat("launcher not executable: ", launcher.string());
+    return finish();
+  }
+
+  const fs::path setup = request.root / "envs" / request.name / "setup";
+  if (fs::exists(setup, error)) {
+    progress.Show("setup...");
+    outcome.start_error = RunSetup(request, setup, progress);
+    if (!outcome.start_error.empty()) return finish();
+  }
+
+  const fs::path image = fs::absolute(request.image, error);
+  if (!fs::is_regular_file(image, error)) {
+    outcome.start_error = absl::StrCat("image missing: ", image.string());
+    return finish();
+  }
+
+  progress.Show("running...");
+  GuestLogParser parser;
+  ChildSpec spec{.argv = {launcher.string(), absl::StrCat("--image=", image.string()),
+                          absl::StrCat("--cmdline=", request.cmdline)},
+                 .working_directory = request.root.string(),
+                 .timeout_seconds = request.timeout_seconds,
+                 .kill_grace_seconds = request.kill_grace_seconds};
+  ChildOutcome child = RunChild(spec, [&](OutputStream stream, std::string_view line) {
+    progress.Echo(line);
+    std::string kept = NormalizeLine(line);
+    if (stream == OutputStream::kStderr && !kept.empty()) outcome.last_stderr_line = kept;
+    if (result.console_tail.size() == kConsoleTailLines) result.console_tail.pop_front();
+    result.console_tail.push_back(std::move(kept));
+    if (parser.Feed(line) == LineKind::kCase) progress.ShowCaseCount(parser.log().cases.size());
+  });
+  result.log = parser.TakeLog();
+  result.wall_seconds = child.wall_seconds;
+  outcome.start_error = child.start_error;
+  outcome.interrupted = child.interrupted;
+  outcome.timed_out = child.timed_out;
+  outcome.exit_status = child.exit_status;
+  outcome.term_signal = child.term_signal;
+  return finish();
+}
+
+}  // namespace pvops_run

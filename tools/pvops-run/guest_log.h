@@ -1,0 +1,92 @@
+// Parser for the guest's serial output (docs/guest-protocol.md): one line at a time in, one
+// GuestLog out. It knows nothing about processes or verdicts, so unit tests can feed it text.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pvops_run {
+
+// Ordered key=value pairs as the guest printed them (values unquoted, kept as text).
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+// Returns the value of `key` in `fields`, or nullopt.
+std::optional<std::string> FindField(const Fields& fields, std::string_view key);
+
+enum class CaseResult { kPass, kFail, kSkip };
+
+struct CaseLine {
+  int number = 0;
+  std::string name;
+  CaseResult result = CaseResult::kPass;
+  std::string reason;  // text after '#' (without "SKIP"); empty when none
+};
+
+struct ClosingCounts {
+  int passed = 0;
+  int failed = 0;
+  int skipped = 0;
+  friend bool operator==(const ClosingCounts&, const ClosingCounts&) = default;
+};
+
+// What a guest's FAULT: line said; `text` is the line after "FAULT: ".
+struct FaultReport {
+  std::string text;
+  Fields fields;  // vector, rip, error, cr2, cpu as printed
+};
+
+enum class LineKind {
+  kDetect,
+  kComment,
+  kCase,
+  kStat,
+  kBench,
+  kFault,
+  kClosing,
+  kHypervisorNoise,  // "(XEN) ..." lines
+  kOther,            // firmware banners, garbage, anything without a guest line's shape
+};
+
+// Everything the guest said, in order of arrival.
+struct GuestLog {
+  std::optional<Fields> detect;
+  std::string detect_text;  // the detect line after "# detect: ", for printing
+  std::vector<CaseLine> cases;
+  Fields stats;  // every stat: line merged; a repeated key keeps its last value
+  std::vector<Fields> bench;
+  std::optional<FaultReport> fault;
+  std::optional<ClosingCounts> closing;
+  int closing_lines = 0;     // more than one is a protocol error
+  int cases_after_closing = 0;
+  std::size_t lines = 0;
+
+  // Counts of the case lines seen, in the closing line's terms.
+  ClosingCounts CountCases() const;
+};
+
+// Removes what wraps a guest line on the wire: '\r' anywhere, leading terminal escape sequences,
+// and a Xen "(dN) " / "(dNvM) " domain tag. Returns the text to classify.
+std::string NormalizeLine(std::string_view raw);
+
+class GuestLogParser {
+ public:
+  // Classifies one raw console line (without its '\n') and records it; returns its kind.
+  LineKind Feed(std::string_view raw_line);
+
+  const GuestLog& log() const { return log_; }
+  GuestLog TakeLog() { return std::move(log_); }
+
+ private:
+  GuestLog log_;
+};
+
+// Parses `key=value key="quoted value" ...`; words without '=' are skipped.
+Fields ParseFields(std::string_view text);
+
+std::string_view CaseResultName(CaseResult result);  // "pass", "fail", "skip"
+
+}  // namespace pvops_run
