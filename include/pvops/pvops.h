@@ -1,0 +1,391 @@
+/*
+ * pvops.h - the C face of the pvops ABI.
+ *
+ * One table of operations (struct pvops_ops) that a guest kernel calls instead of privileged
+ * instructions; the backend that fills it (native, KVM, Xen, Hyper-V, VMI) is picked at boot by
+ * pvops_init(). Plain C11, fixed-layout structs, no C++ types: a C kernel includes this file
+ * as it is. C++ callers use <pvops/pvops.hpp>, typed wrappers over the same table.
+ *
+ * Callers never touch `pvops_table` directly: they call the pvops_* inline wrappers below, so that
+ * a later change can patch call sites at boot without touching callers.
+ */
+#ifndef PVOPS_PVOPS_H
+#define PVOPS_PVOPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PVOPS_ABI_VERSION 1u
+#define PVOPS_MAX_CPUS 256u
+
+/* ---- Status ----------------------------------------------------------------------------- */
+
+/* Every fallible op returns one of these; no exceptions, no errno. */
+typedef int32_t pvops_status;
+enum {
+  PVOPS_OK = 0,
+  PVOPS_ERR_UNSUPPORTED = -1, /* the backend (or the hypervisor) lacks this feature */
+  PVOPS_ERR_INVALID = -2,     /* an argument is out of range */
+  PVOPS_ERR_FAULT = -3,       /* the instruction faulted (e.g. #GP on an absent MSR) */
+  PVOPS_ERR_DENIED = -4,      /* the hypervisor refused (no privilege) */
+  PVOPS_ERR_HYPERVISOR = -5,  /* the hypervisor returned an error; see the raw result */
+  PVOPS_ERR_BAD_DATA = -6,    /* data from the hypervisor failed validation */
+  PVOPS_ERR_TIMEOUT = -7,     /* a bounded wait ran out */
+  PVOPS_ERR_BUSY = -8,        /* try again later */
+  PVOPS_ERR_NO_RESOURCE = -9  /* a fixed-size table of the library is full */
+};
+/* A static string naming the status ("ok", "unsupported", ...); never NULL. */
+const char *pvops_status_name(pvops_status status);
+
+/* ---- Small types ------------------------------------------------------------------------ */
+
+/* A set of logical CPU indexes (the kernel's numbering, 0..PVOPS_MAX_CPUS-1). */
+typedef struct pvops_cpuset {
+  uint64_t bits[PVOPS_MAX_CPUS / 64];
+} pvops_cpuset;
+
+typedef struct pvops_cpuid_regs {
+  uint32_t eax, ebx, ecx, edx;
+} pvops_cpuid_regs;
+
+typedef struct pvops_wall_clock {
+  uint64_t sec;  /* seconds since 1970-01-01 UTC */
+  uint32_t nsec; /* 0..999999999 */
+  uint32_t reserved;
+} pvops_wall_clock;
+
+/* A page-table entry at any level, in guest-physical form: on Xen PV the backend translates
+ * frames to machine frames and back, so callers never see machine addresses. */
+typedef uint64_t pvops_pte;
+
+/* Everything a secondary CPU needs to start, for any backend. Native-style backends send
+ * INIT-SIPI-SIPI to `sipi_page` (a real-mode trampoline the kernel placed below 1 MiB);
+ * Xen PV builds a vCPU context from entry, stack and cr3. */
+typedef struct pvops_cpu_start {
+  uint64_t sipi_page;                 /* physical, 4 KiB aligned, below 1 MiB */
+  void (*entry)(uint32_t cpu);        /* 64-bit entry, interrupts off, for backends that use it */
+  uint64_t stack_top;                 /* virtual */
+  uint64_t cr3;                       /* physical address of the top-level page table */
+} pvops_cpu_start;
+
+typedef void (*pvops_irq_handler)(uint8_t vector, void *ctx);
+
+/* ---- The operations table ---------------------------------------------------------------- */
+
+struct pvops_cpu_ops {
+  /* CPUID as the guest should see it (a backend may filter leaves). */
+  void (*cpuid)(uint32_t leaf, uint32_t subleaf, pvops_cpuid_regs *out);
+  /* MSR access; the unchecked forms fault on an absent MSR like the instruction does. */
+  uint64_t (*read_msr)(uint32_t msr);
+  void (*write_msr)(uint32_t msr, uint64_t value);
+  /* Same, but a fault becomes PVOPS_ERR_FAULT (needs pvops_fixup_fault in the #GP handler). */
+  pvops_status (*read_msr_safe)(uint32_t msr, uint64_t *value);
+  pvops_status (*write_msr_safe)(uint32_t msr, uint64_t value);
+  /* The short pause legacy devices need between port accesses; no-op where it is not needed. */
+  void (*io_delay)(void);
+  /* Halt until the next interrupt, interrupt flag untouched. */
+  void (*halt)(void);
+  /* Enable interrupts and halt with no window in between (the idle loop's primitive). */
+  void (*safe_halt)(void);
+};
+
+struct pvops_irq_ops {
+  /* The interrupt-enable state, as an RFLAGS value where only bit 9 (IF) is meaningful. */
+  uint64_t (*save_flags)(void);
+  void (*restore_flags)(uint64_t flags);
+  void (*disable)(void);
+  void (*enable)(void);
+  /* End of interrupt for the interrupt being handled on this CPU. */
+  void (*eoi)(void);
+  /* Send `vector` to every CPU in `cpus` (the caller may be in the set). */
+  pvops_status (*send_ipi)(const pvops_cpuset *cpus, uint8_t vector);
+  /* Deliver `vector` once on this CPU when clock_ns() reaches deadline_ns; 0 cancels. */
+  pvops_status (*timer_oneshot)(uint64_t deadline_ns, uint8_t vector);
+  /* Route `vector` (32..255) to `handler`; NULL unregisters. Interrupt entry code of the kernel
+   * calls pvops_handle_interrupt(vector), which runs the handler and ends the interrupt. */
+  pvops_status (*register_handler)(uint8_t vector, pvops_irq_handler handler, void *ctx);
+};
+
+struct pvops_mmu_ops {
+  uint64_t (*read_cr3)(void);
+  /* Switch address space; flushes non-global TLB entries like the instruction. */
+  void (*write_cr3)(uint64_t cr3);
+  /* Write an entry that is not yet live (a fresh table, or an absent entry). */
+  void (*set_pte)(pvops_pte *ptep, pvops_pte value);
+  /* Replace a live entry that maps `va` in the current address space. The TLB may keep the old
+   * translation until a flush: the caller flushes (batched callers flush once). */
+  void (*update_pte)(pvops_pte *ptep, uint64_t va, pvops_pte value);
+  /* Read an entry back in guest-physical form. */
+  pvops_pte (*read_pte)(const pvops_pte *ptep);
+  /* Notifications: frame `pfn` becomes / stops being a page table of `level` (1 = PT .. 4 = PML4).
+   * Xen PV pins such pages read-only; elsewhere a no-op. */
+  pvops_status (*alloc_pt)(uint64_t pfn, uint32_t level);
+  pvops_status (*release_pt)(uint64_t pfn, uint32_t level);
+  void (*flush_tlb_local)(void);
+  void (*flush_tlb_one)(uint64_t va);
+  /* Flush [start, end) on every CPU in `cpus` (the caller may be in the set); end == 0 means all.
+   * Returns once every CPU named has flushed (or, on KVM, was flagged preempted). */
+  pvops_status (*flush_tlb_multi)(const pvops_cpuset *cpus, uint64_t start, uint64_t end);
+  /* Lazy MMU mode: updates between begin and end may be queued; flush issues the queue now. */
+  void (*lazy_begin)(void);
+  void (*lazy_flush)(void);
+  void (*lazy_end)(void);
+  /* Identity except on Xen PV. */
+  uint64_t (*phys_to_machine)(uint64_t phys);
+  uint64_t (*machine_to_phys)(uint64_t machine);
+};
+
+struct pvops_time_ops {
+  /* Monotonic nanoseconds from an arbitrary origin, the same on every CPU; no exit where the
+   * hypervisor offers a paravirtual clock. */
+  uint64_t (*clock_ns)(void);
+  pvops_status (*wall_clock)(pvops_wall_clock *out);
+  uint64_t (*tsc_khz)(void);
+  /* Nanoseconds `cpu` was runnable but not running; 0 where not reported. */
+  uint64_t (*steal_ns)(uint32_t cpu);
+};
+
+struct pvops_lock_ops {
+  /* Wait while *ptr == value; may return early (the caller re-checks). */
+  void (*wait)(const volatile uint8_t *ptr, uint8_t value);
+  /* Wake `cpu` from wait(). */
+  void (*kick)(uint32_t cpu);
+  /* Whether the hypervisor has `cpu` descheduled right now (always 0 natively). */
+  int (*vcpu_is_preempted)(uint32_t cpu);
+};
+
+struct pvops_hypercall_ops {
+  /* The backend's raw hypercall: number plus up to 5 arguments, the hypervisor's result in
+   * *result. PVOPS_ERR_UNSUPPORTED on native. */
+  pvops_status (*call)(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                       uint64_t a4, int64_t *result);
+};
+
+struct pvops_platform_ops {
+  /* Early debug console: never fails, never allocates. */
+  void (*console_write)(const char *text, size_t len);
+  /* Leave the machine with `code` as the status a test harness sees (under QEMU, the value
+   * written to isa-debug-exit at port 0xf4); halts for good if nothing ends the machine. */
+  void (*shutdown)(uint32_t code);
+  /* Start secondary CPU `cpu` (logical index); it must call pvops_cpu_online(cpu) first thing. */
+  pvops_status (*start_cpu)(uint32_t cpu, uint32_t apic_id, const pvops_cpu_start *start);
+  /* Per-CPU backend set-up, run on that CPU by pvops_cpu_online(). */
+  pvops_status (*cpu_init)(uint32_t cpu);
+};
+
+struct pvops_ops {
+  struct pvops_cpu_ops cpu;
+  struct pvops_irq_ops irq;
+  struct pvops_mmu_ops mmu;
+  struct pvops_time_ops time;
+  struct pvops_lock_ops lock;
+  struct pvops_hypercall_ops hypercall;
+  struct pvops_platform_ops platform;
+};
+
+/* The one table. Filled by pvops_init(); valid (native) even before it. */
+extern struct pvops_ops pvops_table;
+
+/* ---- Boot: what the kernel gives, what it gets back --------------------------------------- */
+
+enum pvops_backend_id {
+  PVOPS_BACKEND_NATIVE = 0,
+  PVOPS_BACKEND_KVM = 1,
+  PVOPS_BACKEND_XEN = 2,
+  PVOPS_BACKEND_HYPERV = 3,
+  PVOPS_BACKEND_VMI = 4,
+  PVOPS_BACKEND_COUNT = 5
+};
+const char *pvops_backend_name(uint32_t backend);
+
+/* How the kernel was entered: decides what detection may trust. */
+enum pvops_entry {
+  PVOPS_ENTRY_NATIVE = 0, /* BIOS/multiboot/PVH-style entry in ring 0 */
+  PVOPS_ENTRY_PVH = 1,    /* PVH (hvm_start_info in hand) */
+  PVOPS_ENTRY_XEN_PV = 2  /* Xen PV entry: ring 3, start_info in hand, CPUID is no guide */
+};
+
+/* What the kernel provides to the library; everything the library needs from its host. */
+struct pvops_env {
+  uint32_t size;  /* sizeof(struct pvops_env), for ABI growth */
+  uint32_t entry; /* enum pvops_entry */
+  const char *cmdline;          /* the boot command line, for `pvops=`; may be NULL */
+  const void *boot_info;        /* hvm_start_info (PVH) or start_info (Xen PV); may be NULL */
+  uint32_t (*this_cpu)(void);   /* logical index of the running CPU */
+  uint64_t (*virt_to_phys)(const void *va); /* default: identity */
+  void *(*phys_to_virt)(uint64_t pa); /* NULL when `pa` is not mapped (the default) */
+};
+
+#define PVOPS_MAX_CANDIDATES 8
+#define PVOPS_REASON_LEN 120
+
+/* One hypervisor interface seen at detection. */
+struct pvops_candidate {
+  uint32_t backend;   /* enum pvops_backend_id */
+  uint32_t priority;  /* higher wins; 0 = absent */
+  uint32_t base_leaf; /* 0x400000xx base where found, 0 if not CPUID-based */
+  uint32_t max_leaf;
+  char signature[16]; /* NUL-terminated */
+};
+
+/* What pvops_init() chose and why. */
+struct pvops_info {
+  uint32_t abi_version;
+  uint32_t backend;   /* enum pvops_backend_id */
+  uint32_t entry;     /* enum pvops_entry */
+  uint32_t base_leaf;
+  uint32_t max_leaf;
+  uint32_t version;   /* the hypervisor's version, backend-defined (Xen: major << 16 | minor) */
+  uint32_t features[4]; /* backend-defined feature words, named by pvops_feature_words() */
+  char signature[16];
+  char reason[PVOPS_REASON_LEN];       /* why this backend */
+  char fallback[PVOPS_REASON_LEN];     /* why a higher candidate was not used; "" if none */
+  uint32_t candidate_count;
+  struct pvops_candidate candidates[PVOPS_MAX_CANDIDATES];
+};
+
+/* Detect, select and install a backend. Always leaves a working table (native at worst);
+ * returns PVOPS_OK unless `env` is unusable. Boot CPU only, before any other pvops call but
+ * the console. The boot CPU is then online as CPU 0. */
+pvops_status pvops_init(const struct pvops_env *env);
+const struct pvops_info *pvops_get_info(void);
+
+/* Run on each secondary CPU as it starts, before it uses the table. */
+pvops_status pvops_cpu_online(uint32_t cpu);
+
+/* The kernel's interrupt entry calls this for vectors it routed to the library. */
+void pvops_handle_interrupt(uint8_t vector);
+
+/* The kernel's #GP/#PF handler calls this first: if the fault hit one of the library's *_safe
+ * accessors, *rip is moved to its recovery point and 1 is returned. */
+int pvops_fixup_fault(uint64_t *rip, uint8_t vector);
+
+/* Counters the library keeps per backend path (hypercalls issued, exits avoided). */
+#define PVOPS_MAX_COUNTERS 24
+struct pvops_counter {
+  const char *name; /* static, e.g. "hypercalls" */
+  uint64_t value;
+};
+/* Copies up to `max` counters (every counter the library keeps, zero or not); returns how many. */
+uint32_t pvops_get_counters(struct pvops_counter *out, uint32_t max);
+
+/* ---- Inline wrappers: the only way callers use the table ---------------------------------- */
+
+static inline void pvops_cpuid(uint32_t leaf, uint32_t subleaf, pvops_cpuid_regs *out) {
+  pvops_table.cpu.cpuid(leaf, subleaf, out);
+}
+static inline uint64_t pvops_read_msr(uint32_t msr) { return pvops_table.cpu.read_msr(msr); }
+static inline void pvops_write_msr(uint32_t msr, uint64_t value) {
+  pvops_table.cpu.write_msr(msr, value);
+}
+static inline pvops_status pvops_read_msr_safe(uint32_t msr, uint64_t *value) {
+  return pvops_table.cpu.read_msr_safe(msr, value);
+}
+static inline pvops_status pvops_write_msr_safe(uint32_t msr, uint64_t value) {
+  return pvops_table.cpu.write_msr_safe(msr, value);
+}
+static inline void pvops_io_delay(void) { pvops_table.cpu.io_delay(); }
+static inline void pvops_halt(void) { pvops_table.cpu.halt(); }
+static inline void pvops_safe_halt(void) { pvops_table.cpu.safe_halt(); }
+
+static inline uint64_t pvops_irq_save(void) {
+  uint64_t flags = pvops_table.irq.save_flags();
+  pvops_table.irq.disable();
+  return flags;
+}
+static inline uint64_t pvops_save_flags(void) { return pvops_table.irq.save_flags(); }
+static inline void pvops_restore_flags(uint64_t flags) { pvops_table.irq.restore_flags(flags); }
+static inline void pvops_irq_disable(void) { pvops_table.irq.disable(); }
+static inline void pvops_irq_enable(void) { pvops_table.irq.enable(); }
+static inline void pvops_eoi(void) { pvops_table.irq.eoi(); }
+static inline pvops_status pvops_send_ipi(const pvops_cpuset *cpus, uint8_t vector) {
+  return pvops_table.irq.send_ipi(cpus, vector);
+}
+static inline pvops_status pvops_timer_oneshot(uint64_t deadline_ns, uint8_t vector) {
+  return pvops_table.irq.timer_oneshot(deadline_ns, vector);
+}
+static inline pvops_status pvops_register_handler(uint8_t vector, pvops_irq_handler handler,
+                                                  void *ctx) {
+  return pvops_table.irq.register_handler(vector, handler, ctx);
+}
+
+static inline uint64_t pvops_read_cr3(void) { return pvops_table.mmu.read_cr3(); }
+static inline void pvops_write_cr3(uint64_t cr3) { pvops_table.mmu.write_cr3(cr3); }
+static inline void pvops_set_pte(pvops_pte *ptep, pvops_pte value) {
+  pvops_table.mmu.set_pte(ptep, value);
+}
+static inline void pvops_update_pte(pvops_pte *ptep, uint64_t va, pvops_pte value) {
+  pvops_table.mmu.update_pte(ptep, va, value);
+}
+static inline pvops_pte pvops_read_pte(const pvops_pte *ptep) { return pvops_table.mmu.read_pte(ptep); }
+static inline pvops_status pvops_alloc_pt(uint64_t pfn, uint32_t level) {
+  return pvops_table.mmu.alloc_pt(pfn, level);
+}
+static inline pvops_status pvops_release_pt(uint64_t pfn, uint32_t level) {
+  return pvops_table.mmu.release_pt(pfn, level);
+}
+static inline void pvops_flush_tlb_local(void) { pvops_table.mmu.flush_tlb_local(); }
+static inline void pvops_flush_tlb_one(uint64_t va) { pvops_table.mmu.flush_tlb_one(va); }
+static inline pvops_status pvops_flush_tlb_multi(const pvops_cpuset *cpus, uint64_t start,
+                                                 uint64_t end) {
+  return pvops_table.mmu.flush_tlb_multi(cpus, start, end);
+}
+static inline void pvops_lazy_mmu_begin(void) { pvops_table.mmu.lazy_begin(); }
+static inline void pvops_lazy_mmu_flush(void) { pvops_table.mmu.lazy_flush(); }
+static inline void pvops_lazy_mmu_end(void) { pvops_table.mmu.lazy_end(); }
+static inline uint64_t pvops_phys_to_machine(uint64_t phys) {
+  return pvops_table.mmu.phys_to_machine(phys);
+}
+static inline uint64_t pvops_machine_to_phys(uint64_t machine) {
+  return pvops_table.mmu.machine_to_phys(machine);
+}
+
+static inline uint64_t pvops_clock_ns(void) { return pvops_table.time.clock_ns(); }
+static inline pvops_status pvops_get_wall_clock(pvops_wall_clock *out) {
+  return pvops_table.time.wall_clock(out);
+}
+static inline uint64_t pvops_tsc_khz(void) { return pvops_table.time.tsc_khz(); }
+static inline uint64_t pvops_steal_ns(uint32_t cpu) { return pvops_table.time.steal_ns(cpu); }
+
+static inline void pvops_lock_wait(const volatile uint8_t *ptr, uint8_t value) {
+  pvops_table.lock.wait(ptr, value);
+}
+static inline void pvops_lock_kick(uint32_t cpu) { pvops_table.lock.kick(cpu); }
+static inline int pvops_vcpu_is_preempted(uint32_t cpu) {
+  return pvops_table.lock.vcpu_is_preempted(cpu);
+}
+
+static inline pvops_status pvops_hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
+                                           uint64_t a3, uint64_t a4, int64_t *result) {
+  return pvops_table.hypercall.call(nr, a0, a1, a2, a3, a4, result);
+}
+
+static inline void pvops_console_write(const char *text, size_t len) {
+  pvops_table.platform.console_write(text, len);
+}
+static inline void pvops_shutdown(uint32_t code) { pvops_table.platform.shutdown(code); }
+static inline pvops_status pvops_start_cpu(uint32_t cpu, uint32_t apic_id,
+                                           const pvops_cpu_start *start) {
+  return pvops_table.platform.start_cpu(cpu, apic_id, start);
+}
+
+/* Cpuset helpers. */
+static inline void pvops_cpuset_clear(pvops_cpuset *set) {
+  for (unsigned i = 0; i < PVOPS_MAX_CPUS / 64; ++i) set->bits[i] = 0;
+}
+static inline void pvops_cpuset_add(pvops_cpuset *set, uint32_t cpu) {
+  if (cpu < PVOPS_MAX_CPUS) set->bits[cpu / 64] |= (uint64_t)1 << (cpu % 64);
+}
+static inline int pvops_cpuset_has(const pvops_cpuset *set, uint32_t cpu) {
+  return cpu < PVOPS_MAX_CPUS && ((set->bits[cpu / 64] >> (cpu % 64)) & 1u);
+}
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* PVOPS_PVOPS_H */

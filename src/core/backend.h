@@ -1,0 +1,40 @@
+// What a backend gives the core: a side-effect-free probe and an init that fills the table.
+// Detection order and priorities follow Linux's arch/x86/kernel/cpu/hypervisor.c: every probe
+// returns a priority and the highest wins, so a hypervisor that also emulates another one's
+// interface (KVM with Hyper-V enlightenments, Xen with Viridian) is chosen for what it really is.
+#pragma once
+
+#include <pvops/pvops.h>
+
+#include "core/hv_leaves.h"
+#include "core/reason.h"
+
+namespace pvops::core {
+
+// Priorities. A CPUID-found hypervisor ranks by its base leaf, like Linux: the real hypervisor
+// sits above an emulated interface (KVM at 0x40000100 over Hyper-V at 0x40000000).
+inline constexpr uint32_t kPriorityAbsent = 0;
+inline constexpr uint32_t kPriorityEmulatedInterface = 1;  // Hyper-V's interface, often emulated
+inline constexpr uint32_t kPriorityVmiRom = 0x40010000;    // a ROM the vendor placed on purpose
+inline constexpr uint32_t kPriorityXenPvEntry = 0xffffffff; // entered as Xen PV: nothing else can be
+inline constexpr uint32_t PriorityForBase(uint32_t base_leaf) { return base_leaf + 1; }
+
+struct Backend {
+  uint32_t id;       // enum pvops_backend_id
+  const char* name;  // as in `pvops=NAME`
+  // Looks, never touches: fills `out` (priority 0 when absent). May read CPUID and memory.
+  void (*probe)(const pvops_env& env, const HvLeaves& leaves, pvops_candidate* out);
+  // Installs the backend's ops over the native ones already in `ops`, and its info fields.
+  // On failure leaves `ops` untouched (or restores it) and says why.
+  pvops_status (*init)(const pvops_env& env, const pvops_candidate& found, pvops_ops* ops,
+                       pvops_info* info, Reason* why);
+};
+
+// One per backend folder; native's init cannot fail.
+extern const Backend kNativeBackend;
+extern const Backend kKvmBackend;
+extern const Backend kXenBackend;
+extern const Backend kHyperVBackend;
+extern const Backend kVmiBackend;
+
+}  // namespace pvops::core

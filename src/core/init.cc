@@ -1,0 +1,98 @@
+// Boot: detect -> select -> init -> install. Data flows one way: probes only look, the plan is
+// pure, and the chosen backend's init fills a staged copy of the table that replaces the live one
+// only when it succeeded.
+#include <pvops/pvops.h>
+
+#include "core/backend.h"
+#include "core/cmdline.h"
+#include "core/hv_leaves.h"
+#include "core/reason.h"
+#include "core/runtime.h"
+#include "core/select.h"
+
+namespace pvops::core {
+namespace {
+
+constexpr const Backend* kBackends[PVOPS_BACKEND_COUNT] = {
+    &kNativeBackend, &kKvmBackend, &kXenBackend, &kHyperVBackend, &kVmiBackend};
+
+pvops_info g_info;
+
+// The smallest env this library can use: everything up to and including phys_to_virt.
+constexpr uint32_t kMinEnvSize = offsetof(pvops_env, phys_to_virt) + sizeof(void*);
+
+void RecordCandidates(const pvops_candidate (&found)[PVOPS_BACKEND_COUNT], pvops_info* info) {
+  info->candidate_count = 0;
+  for (uint32_t id = 0; id < PVOPS_BACKEND_COUNT; ++id) {
+    if (found[id].priority == 0 || info->candidate_count == PVOPS_MAX_CANDIDATES) continue;
+    info->candidates[info->candidate_count++] = found[id];
+  }
+}
+
+}  // namespace
+
+}  // namespace pvops::core
+
+extern "C" pvops_status pvops_init(const pvops_env* env) {
+  using namespace pvops::core;
+  if (env == nullptr || env->size < kMinEnvSize) return PVOPS_ERR_INVALID;
+  pvops_env copy{};
+  // A smaller (older) env leaves the newer fields zero; a larger one is cut to what we know.
+  const uint32_t n = env->size < sizeof(copy) ? env->size : sizeof(copy);
+  const auto* src = reinterpret_cast<const unsigned char*>(env);
+  auto* dst = reinterpret_cast<unsigned char*>(&copy);
+  for (uint32_t i = 0; i < n; ++i) dst[i] = src[i];
+  copy.size = sizeof(copy);
+  InstallEnv(copy);
+
+  g_info = pvops_info{};
+  g_info.abi_version = PVOPS_ABI_VERSION;
+  g_info.entry = copy.entry;
+
+  const HvLeaves leaves = ScanHvLeaves();
+  pvops_candidate found[PVOPS_BACKEND_COUNT] = {};
+  for (uint32_t id = 0; id < PVOPS_BACKEND_COUNT; ++id) {
+    found[id].backend = id;
+    kBackends[id]->probe(Env(), leaves, &found[id]);
+    found[id].backend = id;  // a probe cannot claim another backend's slot
+  }
+  RecordCandidates(found, &g_info);
+
+  char override_name[16];
+  const bool has_override = CmdlineValue(copy.cmdline, "pvops", override_name, sizeof(override_name));
+  Reason why(g_info.reason, sizeof(g_info.reason));
+  const SelectionPlan plan = PlanSelection(found, has_override ? override_name : nullptr, &why);
+
+  Reason fallback(g_info.fallback, sizeof(g_info.fallback));
+  for (uint32_t i = 0; i < plan.count; ++i) {
+    const uint32_t id = plan.order[i];
+    pvops_ops staged = pvops_table;
+    pvops_info staged_info = g_info;
+    char failure[PVOPS_REASON_LEN];
+    Reason init_why(failure, sizeof(failure));
+    const pvops_status st = kBackends[id]->init(Env(), found[id], &staged, &staged_info, &init_why);
+    if (st != PVOPS_OK) {
+      if (!fallback.empty()) fallback.Add("; ");
+      fallback.Add(kBackends[id]->name).Add(" init failed (").Add(pvops_status_name(st))
+          .Add("): ").Add(init_why.c_str());
+      continue;
+    }
+    g_info = staged_info;
+    g_info.backend = id;
+    g_info.base_leaf = found[id].base_leaf;
+    g_info.max_leaf = found[id].max_leaf;
+    CopyString(g_info.signature, sizeof(g_info.signature), found[id].signature);
+    pvops_table = staged;
+    if (i > 0) why.Add("; fell back to ").Add(kBackends[id]->name);
+    break;
+  }
+  return pvops_cpu_online(0);
+}
+
+extern "C" const pvops_info* pvops_get_info(void) { return &pvops::core::g_info; }
+
+extern "C" pvops_status pvops_cpu_online(uint32_t cpu) {
+  if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
+  pvops::core::Cpu(cpu).online = 1;
+  return pvops_table.platform.cpu_init(cpu);
+}

@@ -1,0 +1,97 @@
+#include "core/runtime.h"
+
+namespace pvops::core {
+namespace {
+
+uint32_t BootCpuOnly() { return 0; }
+// Without the kernel's help: virtual equals physical (an identity-mapped early kernel), and no
+// physical memory is assumed mapped, so nothing is read through a guessed mapping.
+uint64_t IdentityVirtToPhys(const void* va) { return reinterpret_cast<uintptr_t>(va); }
+void* NothingMapped(uint64_t) { return nullptr; }
+
+pvops_env g_env = {sizeof(pvops_env), PVOPS_ENTRY_NATIVE, nullptr, nullptr,
+                   BootCpuOnly,       IdentityVirtToPhys, NothingMapped};
+PerCpu g_cpus[PVOPS_MAX_CPUS];
+IrqHandler g_handlers[256];
+uint64_t g_counters[static_cast<uint32_t>(Counter::kCount)];
+
+constexpr const char* kCounterNames[] = {
+    "hypercalls",          "ipis_sent",          "ipi_hypercalls",   "tlb_flush_remote",
+    "tlb_flush_hypercalls", "tlb_flush_preempted_skipped", "pv_eoi_fast", "pv_eoi_slow",
+    "pte_updates",         "lazy_batches",       "lazy_batched_updates", "lock_waits",
+    "lock_kicks",          "timer_arms",         "clock_reads",      "clock_retries",
+};
+static_assert(sizeof(kCounterNames) / sizeof(kCounterNames[0]) ==
+              static_cast<uint32_t>(Counter::kCount));
+
+}  // namespace
+
+void InstallEnv(const pvops_env& env) {
+  g_env = env;
+  if (g_env.this_cpu == nullptr) g_env.this_cpu = BootCpuOnly;
+  if (g_env.virt_to_phys == nullptr) g_env.virt_to_phys = IdentityVirtToPhys;
+  if (g_env.phys_to_virt == nullptr) g_env.phys_to_virt = NothingMapped;
+}
+
+const pvops_env& Env() { return g_env; }
+uint32_t ThisCpu() {
+  const uint32_t cpu = g_env.this_cpu();
+  return cpu < PVOPS_MAX_CPUS ? cpu : 0;
+}
+uint64_t VirtToPhys(const void* va) { return g_env.virt_to_phys(va); }
+void* PhysToVirt(uint64_t pa) { return g_env.phys_to_virt(pa); }
+
+PerCpu& Cpu(uint32_t cpu) { return g_cpus[cpu < PVOPS_MAX_CPUS ? cpu : 0]; }
+uint32_t OnlineCpuCount() {
+  uint32_t n = 0;
+  for (const PerCpu& c : g_cpus) n += c.online != 0;
+  return n;
+}
+
+pvops_status SetIrqHandler(uint8_t vector, pvops_irq_handler fn, void* ctx) {
+  if (vector < 32) return PVOPS_ERR_INVALID;  // exceptions belong to the kernel
+  // Publish ctx before fn: an interrupt on another CPU reads fn first.
+  __atomic_store_n(&g_handlers[vector].ctx, ctx, __ATOMIC_RELAXED);
+  __atomic_store_n(&g_handlers[vector].fn, fn, __ATOMIC_RELEASE);
+  return PVOPS_OK;
+}
+
+IrqHandler GetIrqHandler(uint8_t vector) {
+  IrqHandler h;
+  h.fn = __atomic_load_n(&g_handlers[vector].fn, __ATOMIC_ACQUIRE);
+  h.ctx = __atomic_load_n(&g_handlers[vector].ctx, __ATOMIC_RELAXED);
+  return h;
+}
+
+void Count(Counter c, uint64_t n) {
+  __atomic_fetch_add(&g_counters[static_cast<uint32_t>(c)], n, __ATOMIC_RELAXED);
+}
+uint64_t CounterValue(Counter c) {
+  return __atomic_load_n(&g_counters[static_cast<uint32_t>(c)], __ATOMIC_RELAXED);
+}
+
+void ResetForTest() {
+  for (PerCpu& c : g_cpus) c = PerCpu{};
+  for (IrqHandler& h : g_handlers) h = IrqHandler{};
+  for (uint64_t& v : g_counters) v = 0;
+}
+
+}  // namespace pvops::core
+
+extern "C" void pvops_handle_interrupt(uint8_t vector) {
+  const pvops::core::IrqHandler h = pvops::core::GetIrqHandler(vector);
+  if (h.fn != nullptr) h.fn(vector, h.ctx);
+  // The spurious vector must not be acknowledged (SDM 10.9); everything else is.
+  if (vector != pvops::core::kVectorSpurious) pvops_eoi();
+}
+
+extern "C" uint32_t pvops_get_counters(pvops_counter* out, uint32_t max) {
+  using pvops::core::Counter;
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < static_cast<uint32_t>(Counter::kCount) && n < max; ++i) {
+    out[n].name = pvops::core::kCounterNames[i];
+    out[n].value = pvops::core::CounterValue(static_cast<Counter>(i));
+    ++n;
+  }
+  return n;
+}

@@ -1,0 +1,63 @@
+// State the core keeps for every backend: the kernel's environment, per-CPU facts, interrupt
+// handlers and counters. Backends read it; only the core writes the environment.
+#pragma once
+
+#include <stdint.h>
+
+#include <pvops/pvops.h>
+
+namespace pvops::core {
+
+// The kernel's environment as given to pvops_init (zeroed callbacks replaced by safe defaults).
+void InstallEnv(const pvops_env& env);
+const pvops_env& Env();
+uint32_t ThisCpu();
+uint64_t VirtToPhys(const void* va);
+void* PhysToVirt(uint64_t pa);  // nullptr when unmapped
+
+// Per-CPU facts the backends share. Indexed by logical CPU.
+struct PerCpu {
+  uint32_t apic_id;
+  uint32_t online;  // set by pvops_cpu_online
+};
+PerCpu& Cpu(uint32_t cpu);
+uint32_t OnlineCpuCount();
+
+// Vectors the library itself uses; the kernel routes them to pvops_handle_interrupt.
+inline constexpr uint8_t kVectorTlbFlush = 0xfd;
+inline constexpr uint8_t kVectorSpurious = 0xff;
+
+struct IrqHandler {
+  pvops_irq_handler fn;
+  void* ctx;
+};
+pvops_status SetIrqHandler(uint8_t vector, pvops_irq_handler fn, void* ctx);
+IrqHandler GetIrqHandler(uint8_t vector);
+
+// Counters: what the backends did (hypercalls issued, exits avoided). Names are static strings.
+enum class Counter : uint32_t {
+  kHypercalls,
+  kIpisSent,
+  kIpiHypercalls,
+  kTlbFlushRemote,
+  kTlbFlushHypercalls,
+  kTlbFlushPreemptedSkipped,
+  kPvEoiFast,
+  kPvEoiSlow,
+  kPteUpdates,
+  kLazyBatches,
+  kLazyBatchedUpdates,
+  kLockWaits,
+  kLockKicks,
+  kTimerArms,
+  kClockReads,
+  kClockRetries,
+  kCount
+};
+void Count(Counter c, uint64_t n = 1);
+uint64_t CounterValue(Counter c);
+
+// Host tests only: forget CPUs, handlers and counters between cases.
+void ResetForTest();
+
+}  // namespace pvops::core
