@@ -1,0 +1,67 @@
+#include "core/pvclock.h"
+
+#include "arch/x86/arch.h"
+#include "core/runtime.h"
+
+namespace pvops::core {
+namespace {
+
+// Without TSC_STABLE, per-vCPU tuples may disagree by a little: clamp to the largest value any
+// CPU has returned so time never runs backwards across CPUs (Linux does the same).
+uint64_t g_last_ns;
+
+uint64_t ClampMonotonic(uint64_t ns) {
+  uint64_t last = __atomic_load_n(&g_last_ns, __ATOMIC_RELAXED);
+  do {
+    if (ns <= last) return last;
+  } while (!__atomic_compare_exchange_n(&g_last_ns, &last, ns, true, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED));
+  return ns;
+}
+
+}  // namespace
+
+uint64_t PvclockScale(uint64_t tsc_delta, uint32_t mul, int8_t shift) {
+  if (shift < 0)
+    tsc_delta >>= -shift;
+  else
+    tsc_delta <<= shift;
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(tsc_delta) * mul) >> 32);
+}
+
+uint64_t PvclockRead(const volatile vcpu_time_info* ti) {
+  uint32_t version;
+  uint64_t ns;
+  uint8_t flags;
+  for (;;) {
+    version = ti->version;
+    __atomic_signal_fence(__ATOMIC_ACQUIRE);
+    // rdtsc is not ordered by itself; the compiler barrier plus x86's load ordering keep the
+    // tuple reads inside the version window.
+    const uint64_t tsc = arch::rdtsc();
+    const uint64_t delta = tsc - ti->tsc_timestamp;
+    ns = ti->system_time + PvclockScale(tsc > ti->tsc_timestamp ? delta : 0,
+                                        ti->tsc_to_system_mul, ti->tsc_shift);
+    flags = ti->flags;
+    __atomic_signal_fence(__ATOMIC_ACQUIRE);
+    if ((version & 1) == 0 && version == ti->version) break;
+    Count(Counter::kClockRetries);
+  }
+  if ((flags & XEN_PVCLOCK_TSC_STABLE_BIT) != 0) return ns;
+  return ClampMonotonic(ns);
+}
+
+uint64_t PvclockTscKhz(const volatile vcpu_time_info* ti) {
+  const uint32_t mul = ti->tsc_to_system_mul;
+  if (mul == 0) return 0;
+  // Invert the scaling: khz = (10^6 << 32) / mul, then undo the shift.
+  uint64_t khz = (uint64_t{1000000} << 32) / mul;
+  const int8_t shift = ti->tsc_shift;
+  if (shift < 0)
+    khz <<= -shift;
+  else
+    khz >>= shift;
+  return khz;
+}
+
+}  // namespace pvops::core
