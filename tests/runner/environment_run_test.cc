@@ -1,0 +1,147 @@
+#include "environment_run.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace pvops_run {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A throwaway repository root with fake environments written as shell scripts.
+class EnvironmentRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "pvops-run-test.XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    root_ = pattern;
+    image_ = root_ / "guest.elf";
+    std::ofstream(image_) << "not really an ELF";
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  void WriteScript(const std::string& env, const std::string& file, const std::string& body,
+                   bool executable = true) {
+    fs::create_directories(root_ / "envs" / env);
+    fs::path path = root_ / "envs" / env / file;
+    std::ofstream(path) << "#!/bin/sh\n" << body << "\n";
+    chmod(path.c_str(), executable ? 0755 : 0644);
+  }
+
+  EnvironmentResult RunEnv(const std::string& env, double timeout_seconds = 10) {
+    EnvironmentRequest request{.name = env, .root = root_, .image = image_,
+                               .cmdline = "test=mmu.* pvops=native",
+                               .timeout_seconds = timeout_seconds,
+                               .setup_timeout_seconds = 10, .kill_grace_seconds = 1};
+    return RunEnvironment(request, ProgressOptions{.out = &progress_});
+  }
+
+  fs::path root_;
+  fs::path image_;
+  std::ostringstream progress_;
+};
+
+TEST_F(EnvironmentRunTest, PassingRunGetsItsArgumentsAndPasses) {
+  // The launcher checks what it was given, then answers like a passing guest.
+  WriteScript("fake", "launch", R"sh(
+[ "$1" = "--image=$PWD/guest.elf" ] || { echo "bad image arg: $1" >&2; exit 9; }
+[ "$2" = "--cmdline=test=mmu.* pvops=native" ] || { echo "bad cmdline arg: $2" >&2; exit 9; }
+printf '# detect: backend=native reason="no signature"\r\n'
+echo 'ok 1 mmu.map'
+echo 'ok 2 mmu.flush_multi # SKIP needs 2 vCPUs'
+echo '1 passed, 0 failed, 1 skipped'
+exit 33)sh");
+  EnvironmentResult result = RunEnv("fake");
+  EXPECT_EQ(result.verdict.verdict, Verdict::kPass) << result.verdict.reason;
+  EXPECT_EQ(result.outcome.exit_status, 33);
+  ASSERT_EQ(result.log.cases.size(), 2u);
+  EXPECT_EQ(FindField(*result.log.detect, "backend"), "native");
+  const std::string progress = progress_.str();
+  EXPECT_TRUE(progress.starts_with("[fake] running...\n[fake] pass: 1 passed, 0 failed, 1 skipped ("))
+      << progress;
+  EXPECT_TRUE(progress.ends_with(" s)\n")) << progress;
+}
+
+TEST_F(EnvironmentRunTest, MissingLauncherIsAFailureWithItsPath) {
+  EnvironmentResult result = RunEnv("absent");
+  EXPECT_EQ(result.verdict.verdict, Verdict::kFail);
+  EXPECT_EQ(result.verdict.reason,
+            "launcher missing: " + (root_ / "envs/absent/launch").string());
+}
+
+TEST_F(EnvironmentRunTest, LauncherNotExecutableIsAFailure) {
+  WriteScript("fake", "launch", "exit 33", /*executable=*/false);
+  EnvironmentResult result = RunEnv("fake");
+  EXPECT_EQ(result.verdict.verdict, Verdict::kFail);
+  EXPECT_EQ(result.verdict.reason,
+            "launcher not executable: " + (root_ / "envs/fake/launch").string());
+}
+
+TEST_F(EnvironmentRunTest, FailedSetupGivesItsLastStderrLineAndSkipsTheLaunch) {
+  WriteScript("fake", "setup",
+              "echo 'fetching linux-image-6.12'; echo 'E: Unable to locate package x' >&2;"
+              " echo 'setup: cannot fetch the L1 kernel' >&2; exit 1");
+  WriteScript("fake", "launch", "touch launched; exit 33");
+  EnvironmentResult result = RunEnv("fake");
+  EXPECT_EQ(result.verdict.verdict, Verdict::kFail);
+  EXPECT_EQ(result.verdict.reason, "setup failed: setup: cannot fetch the L1 kernel");
+  EXPECT_FALSE(fs::exists(root_ / "launched"));
+}
+
+TEST_F(EnvironmentRunTest, SilentSetupFailureGivesItsStatus) {
+  WriteScript("fake", "setup", "exit 4");
+  WriteScript("fake", "launch", "exit 33");
+  EXPECT_EQ(RunEnv("fake").verdict.reason, "setup failed: exit status 4");
+}
+
+TEST_F(EnvironmentRunTest, SuccessfulSetupRunsInTheRootBeforeTheLaunch) {
+  WriteScript("fake", "setup", "mkdir -p .cache/fake && echo ready > .cache/fake/state");
+  WriteScript("fake", "launch", R"sh(
+[ "$(cat .cache/fake/state)" = ready ] || exit 9
+echo 'ok 1 a'; echo '1 passed, 0 failed, 0 skipped'; exit 33)sh");
+  EnvironmentResult result = RunEnv("fake");
+  EXPECT_EQ(result.verdict.verdict, Verdict::kPass) << result.verdict.reason;
+}
+
+TEST_F(EnvironmentRunTest, MissingImageIsAFailure) {
+  WriteScript("fake", "launch", "exit 33");
+  fs::remove(image_);
+  EnvironmentResult result = RunEnv("fake");
+  EXPECT_EQ(result.verdict.verdict, Verdict::kFail);
+  EXPECT_EQ(result.verdict.reason, "image missing: " + image_.string());
+}
+
+TEST_F(EnvironmentRunTest, HangingGuestTimesOutAndShowsTheConsoleTail) {
+  WriteScript("fake", "launch", "echo 'ok 1 detect.report'; exec sleep 100");
+  EnvironmentResult result = RunEnv("fake", /*timeout_seconds=*/0.5);
+  EXPECT_EQ(result.verdict.verdict, Verdict::kTimeout);
+  EXPECT_EQ(result.verdict.reason, "timeout after 0.5 s (last case seen: 1 detect.report)");
+  EXPECT_NE(progress_.str().find("[fake] last console lines:\n  | ok 1 detect.report\n"),
+            std::string::npos)
+      << progress_.str();
+}
+
+TEST_F(EnvironmentRunTest, XenStyleNoiseOnStderrAndStdoutStillParses) {
+  WriteScript("fake", "launch", R"sh(
+echo '(XEN) Xen version 4.17'
+echo '(d0) # detect: backend=xen signature="XenVMMXenVMM"'
+echo '(XEN) d0v0: upcall vector f3'
+echo '(d0) ok 1 hypercall.xen_version'
+echo 'qemu-system-x86_64: warning: host does not support x2apic' >&2
+echo '(d0) 1 passed, 0 failed, 0 skipped'
+exit 33)sh");
+  EnvironmentResult result = RunEnv("fake");
+  EXPECT_EQ(result.verdict.verdict, Verdict::kPass) << result.verdict.reason;
+  EXPECT_EQ(FindField(*result.log.detect, "signature"), "XenVMMXenVMM");
+  EXPECT_EQ(result.outcome.last_stderr_line,
+            "qemu-system-x86_64: warning: host does not support x2apic");
+}
+
+}  // namespace
+}  // namespace pvops_run

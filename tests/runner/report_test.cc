@@ -1,0 +1,140 @@
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "json_report.h"
+#include "matrix_report.h"
+#include "terminal_text.h"
+
+namespace pvops_run {
+namespace {
+
+EnvironmentResult MakeResult(const std::string& name, std::vector<std::string> lines,
+                             LaunchOutcome outcome) {
+  EnvironmentResult result;
+  result.name = name;
+  GuestLogParser parser;
+  for (const std::string& line : lines) parser.Feed(line);
+  result.log = parser.TakeLog();
+  result.outcome = outcome;
+  result.verdict = DecideVerdict(outcome, result.log);
+  result.wall_seconds = 1.25;
+  return result;
+}
+
+LaunchOutcome Exited(int status) {
+  LaunchOutcome outcome;
+  outcome.exit_status = status;
+  return outcome;
+}
+
+std::vector<EnvironmentResult> TwoEnvironments() {
+  std::vector<EnvironmentResult> results;
+  results.push_back(MakeResult("native",
+                               {R"(# detect: backend=native reason="no signature")", "ok 1 detect.report",
+                                "ok 2 irq.ipi # SKIP needs 2 vCPUs", "stat: hypercalls=0",
+                                "1 passed, 0 failed, 1 skipped"},
+                               Exited(33)));
+  results.push_back(MakeResult("kvm",
+                               {"ok 1 detect.report", "not ok 2 mmu.flush_one # stale entry",
+                                "ok 3 irq.ipi", "2 passed, 1 failed, 0 skipped"},
+                               Exited(35)));
+  return results;
+}
+
+TEST(MatrixReportTest, MatrixRowsFollowFirstSeenOrderAndEndsWithTotals) {
+  std::ostringstream out;
+  PrintMatrix(TwoEnvironments(), out);
+  EXPECT_EQ(out.str(),
+            "\n"
+            "case           native  kvm\n"
+            "detect.report  pass    pass\n"
+            "irq.ipi        skip    pass\n"
+            "mmu.flush_one  -       FAIL\n"
+            "\n"
+            "[native] detect: backend=native reason=\"no signature\"\n"
+            "[native] stats: hypercalls=0\n"
+            "[native] skip irq.ipi: needs 2 vCPUs\n"
+            "[native] verdict: pass (exit status 33, 1.2 s)\n"
+            "[kvm] detect: (no detect line)\n"
+            "[kvm] FAIL mmu.flush_one: stale entry\n"
+            "[kvm] verdict: fail (1 failed; first failure: mmu.flush_one (stale entry), 1.2 s)\n"
+            "3 passed, 1 failed, 1 skipped\n");
+}
+
+TEST(MatrixReportTest, RunThatFailedWithoutAFailingCaseCountsAsOneFailure) {
+  std::vector<EnvironmentResult> results;
+  LaunchOutcome timed_out;
+  timed_out.timed_out = true;
+  timed_out.timeout_seconds = 5;
+  results.push_back(MakeResult("native", {"ok 1 a"}, timed_out));
+  LaunchOutcome not_started;
+  not_started.start_error = "launcher missing: envs/xen/launch";
+  results.push_back(MakeResult("xen", {}, not_started));
+  results.push_back(MakeResult("kvm", {"not ok 1 a", "0 passed, 1 failed, 0 skipped"}, Exited(35)));
+  EXPECT_EQ(SumCounts(results), (ClosingCounts{1, 3, 0}));
+}
+
+TEST(MatrixReportTest, GarbageInNamesCannotReachTheTerminalRaw) {
+  std::ostringstream out;
+  PrintMatrix({MakeResult("native", {"ok 1 evil\x1b[2Jname", "1 passed, 0 failed, 0 skipped"},
+                          Exited(33))},
+              out);
+  EXPECT_EQ(out.str().find('\x1b'), std::string::npos);
+  EXPECT_NE(out.str().find("evil\\x1b[2Jname"), std::string::npos);
+}
+
+TEST(JsonReportTest, RecordsVerdictsCasesStatsAndFaults) {
+  std::vector<EnvironmentResult> results = TwoEnvironments();
+  results.push_back(MakeResult("xen",
+                               {"bench: op=\"xen_version\" ns=1234 exits=1",
+                                "FAULT: vector=14 (#PF) rip=0xffffffff80012345 error=0x2 cpu=0"},
+                               Exited(37)));
+  RunSettings settings{.image = "build/guest/pvguest.elf", .cmdline = "test=\"x\"",
+                       .expect = Verdict::kPass, .timeout_seconds = 60};
+  std::string json = RenderJson(settings, results);
+
+  EXPECT_TRUE(json.starts_with("{\n  \"image\": \"build/guest/pvguest.elf\",\n"
+                               "  \"cmdline\": \"test=\\\"x\\\"\",\n  \"expect\": \"pass\",\n"))
+      << json;
+  EXPECT_NE(json.find("\"name\": \"native\",\n      \"verdict\": \"pass\",\n      \"reason\": \"\",\n"
+                      "      \"as_expected\": true,\n      \"exit_status\": 33,"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"stats\": {\n        \"hypercalls\": 0\n      }"), std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"number\": 2,\n          \"name\": \"mmu.flush_one\",\n"
+                      "          \"result\": \"fail\",\n          \"reason\": \"stale entry\""),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"verdict\": \"fault\",\n      \"reason\": \"FAULT vector=14 (#PF) "
+                      "rip=0xffffffff80012345 error=0x2 cpu=0\",\n      \"as_expected\": false,"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"bench\": [\n        {\n          \"op\": \"xen_version\",\n"
+                      "          \"ns\": 1234,\n          \"exits\": 1\n        }\n      ]"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"rip\": \"0xffffffff80012345\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"detect\": null"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"closing\": null"), std::string::npos) << json;
+  EXPECT_TRUE(json.ends_with("  \"totals\": {\n    \"passed\": 3,\n    \"failed\": 2,\n"
+                             "    \"skipped\": 1\n  }\n}\n"))
+      << json;
+}
+
+TEST(TerminalTextTest, JsonQuotingEscapesEverythingUnsafe) {
+  EXPECT_EQ(JsonQuoted("plain"), "\"plain\"");
+  EXPECT_EQ(JsonQuoted("a\"b\\c\nd\te"), "\"a\\\"b\\\\c\\nd\\te\"");
+  EXPECT_EQ(JsonQuoted(std::string("\x01\x1b\x7f\xff", 4)), "\"\\u0001\\u001b\\u007f\\u00ff\"");
+}
+
+TEST(TerminalTextTest, ControlBytesBecomeVisible) {
+  EXPECT_EQ(PrintableForTerminal("ok\tfine"), "ok\tfine");
+  EXPECT_EQ(PrintableForTerminal(std::string("\x1b[2J\x00\xfe", 6)), "\\x1b[2J\\x00\\xfe");
+}
+
+}  // namespace
+}  // namespace pvops_run
