@@ -1,0 +1,88 @@
+#include "cpuid_personality.h"
+
+#include <asm/kvm_para.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "kvm_handles.h"
+#include "vmm_error.h"
+
+namespace pvops::vmm {
+namespace {
+
+constexpr uint32_t kLeafFeatures = 0x1;
+constexpr uint32_t kLeafExtendedTopology = 0xb;
+constexpr uint32_t kLeafV2ExtendedTopology = 0x1f;
+constexpr uint32_t kLeafAmdExtendedApicId = 0x8000001e;
+
+// The guest sees KVM's leaves exactly as KVM_GET_SUPPORTED_CPUID gives them, minus withheld bits.
+class KvmPersonality final : public CpuidPersonality {
+ public:
+  explicit KvmPersonality(const PersonalityOptions& options) : options_(options) {}
+
+  std::string_view name() const override { return "kvm"; }
+
+  CpuidTable BuildTable(std::span<const kvm_cpuid_entry2> supported,
+                        const VcpuTopology& topology) override {
+    CpuidTable table(supported.begin(), supported.end());
+    ApplyTopologyAndApicFeatures(table, topology);
+    WithholdKvmFeatures(table, options_.kvm_features_clear);
+    return table;
+  }
+
+  void ConfigureVcpu(Vcpu& vcpu) override {
+    // KVM then refuses the MSRs and hypercalls of features the CPUID does not grant, so a
+    // withheld bit is really withheld rather than merely hidden.
+    vcpu.EnableCapability(KVM_CAP_ENFORCE_PV_FEATURE_CPUID, 1);
+  }
+
+ private:
+  PersonalityOptions options_;
+};
+
+}  // namespace
+
+kvm_cpuid_entry2* FindLeaf(CpuidTable& table, uint32_t function, uint32_t index) {
+  for (auto& entry : table) {
+    if (entry.function != function) continue;
+    const bool index_matters = entry.flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+    if (!index_matters || entry.index == index) return &entry;
+  }
+  return nullptr;
+}
+
+void ApplyTopologyAndApicFeatures(CpuidTable& table, const VcpuTopology& topology) {
+  if (auto* features = FindLeaf(table, kLeafFeatures)) {
+    features->ecx |= kCpuid1EcxX2Apic | kCpuid1EcxTscDeadline;
+    // EBX[31:24] initial APIC ID, EBX[23:16] logical processors per package.
+    features->ebx = (features->ebx & 0x0000ffffu) | (topology.apic_id << 24) |
+                    ((topology.vcpu_count & 0xffu) << 16);
+  } else {
+    throw VmmError("KVM's CPUID table has no leaf 1");
+  }
+  for (auto& entry : table) {
+    if (entry.function == kLeafExtendedTopology || entry.function == kLeafV2ExtendedTopology) {
+      entry.edx = topology.apic_id;  // x2APIC ID, in every sub-leaf
+    } else if (entry.function == kLeafAmdExtendedApicId) {
+      entry.eax = topology.apic_id;
+    }
+  }
+}
+
+void WithholdKvmFeatures(CpuidTable& table, uint32_t clear_mask) {
+  if (clear_mask == 0) return;
+  auto* features = FindLeaf(table, KVM_CPUID_FEATURES);
+  if (features == nullptr) throw VmmError("cannot withhold KVM features: KVM offers no leaf 0x40000001");
+  features->eax &= ~clear_mask;
+}
+
+std::unique_ptr<CpuidPersonality> MakePersonality(std::string_view name, const PersonalityOptions& options) {
+  if (name == "kvm") return std::make_unique<KvmPersonality>(options);
+  if (name == "hyperv" || name == "hyperv-kvm") {
+    throw VmmError(absl::StrCat("personality '", std::string(name), "' is not implemented yet (issue 6)"));
+  }
+  throw VmmError(absl::StrCat("unknown personality '", std::string(name), "' (kvm, hyperv, hyperv-kvm)"));
+}
+
+}  // namespace pvops::vmm

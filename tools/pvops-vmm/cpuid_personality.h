@@ -1,0 +1,60 @@
+// What the guest sees at CPUID: KVM's supported table, edited per vCPU by a personality.
+// `kvm` presents KVM's own leaves at 0x40000000; Hyper-V personalities (issue 6) plug in here too.
+#pragma once
+
+#include <linux/kvm.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace pvops::vmm {
+
+class Vm;
+class Vcpu;
+
+using CpuidTable = std::vector<kvm_cpuid_entry2>;
+
+struct VcpuTopology {
+  uint32_t apic_id;
+  uint32_t vcpu_count;
+};
+
+// Bits of CPUID.1:ECX that KVM_GET_SUPPORTED_CPUID reports off although the in-kernel LAPIC
+// emulates them (userspace is expected to opt in).
+inline constexpr uint32_t kCpuid1EcxX2Apic = 1u << 21;
+inline constexpr uint32_t kCpuid1EcxTscDeadline = 1u << 24;
+
+// The entry for (function, index), honouring KVM's "index matters" flag; nullptr if absent.
+kvm_cpuid_entry2* FindLeaf(CpuidTable& table, uint32_t function, uint32_t index = 0);
+
+// Per-vCPU APIC IDs (leaves 1, 0xb, 0x1f, 0x8000001e) and the x2APIC and TSC-deadline bits.
+void ApplyTopologyAndApicFeatures(CpuidTable& table, const VcpuTopology& topology);
+
+// Clears bits of KVM's feature leaf (0x40000001 EAX); throws VmmError when the leaf is absent
+// but bits were asked to be withheld.
+void WithholdKvmFeatures(CpuidTable& table, uint32_t clear_mask);
+
+class CpuidPersonality {
+ public:
+  virtual ~CpuidPersonality() = default;
+  virtual std::string_view name() const = 0;
+  // Once, before any vCPU exists (VM-wide capabilities, extra CPUID sources).
+  virtual void ConfigureVm(Vm& vm) { (void)vm; }
+  // The table one vCPU gets, from KVM_GET_SUPPORTED_CPUID's answer.
+  virtual CpuidTable BuildTable(std::span<const kvm_cpuid_entry2> supported,
+                                const VcpuTopology& topology) = 0;
+  // After the vCPU's CPUID is set (per-vCPU capabilities).
+  virtual void ConfigureVcpu(Vcpu& vcpu) { (void)vcpu; }
+};
+
+struct PersonalityOptions {
+  uint32_t kvm_features_clear = 0;  // bits of 0x40000001 EAX withheld from the guest
+};
+
+// "kvm" now; "hyperv" and "hyperv-kvm" are refused with a reason until issue 6 adds them.
+std::unique_ptr<CpuidPersonality> MakePersonality(std::string_view name, const PersonalityOptions& options);
+
+}  // namespace pvops::vmm

@@ -1,0 +1,180 @@
+#include "kvm_handles.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "kvm_uapi.h"
+#include "vmm_error.h"
+
+namespace pvops::vmm {
+namespace {
+
+constexpr int kKvmApiVersion = 12;  // the only stable version there has ever been
+constexpr uint32_t kMaxCpuidEntries = 512;
+
+// A struct kvm_cpuid2 as the kernel lays it out: an 8-byte header (nent, padding), then the
+// entries at the offset C gives (see kvm_uapi.h for why not the C++ view of the struct).
+class CpuidBuffer {
+ public:
+  explicit CpuidBuffer(uint32_t entries)
+      : bytes_(pvops_kvm_cpuid2_entries_offset + entries * sizeof(kvm_cpuid_entry2)) {
+    std::memcpy(bytes_.data(), &entries, sizeof(entries));  // nent; padding stays 0
+  }
+  void* get() { return bytes_.data(); }
+  uint32_t count() const {
+    uint32_t entries;
+    std::memcpy(&entries, bytes_.data(), sizeof(entries));
+    return entries;
+  }
+  kvm_cpuid_entry2 entry(uint32_t index) const {
+    kvm_cpuid_entry2 entry;
+    std::memcpy(&entry, bytes_.data() + pvops_kvm_cpuid2_entries_offset + index * sizeof(entry), sizeof(entry));
+    return entry;
+  }
+  void set_entry(uint32_t index, const kvm_cpuid_entry2& entry) {
+    std::memcpy(bytes_.data() + pvops_kvm_cpuid2_entries_offset + index * sizeof(entry), &entry, sizeof(entry));
+  }
+
+ private:
+  std::vector<uint8_t> bytes_;
+};
+
+void EnableCap(int fd, uint32_t capability, uint64_t argument, const char* owner) {
+  kvm_enable_cap request{};
+  request.cap = capability;
+  request.args[0] = argument;
+  if (ioctl(fd, KVM_ENABLE_CAP, &request) < 0) {
+    ThrowErrno(absl::StrFormat("KVM_ENABLE_CAP %u on the %s", capability, owner));
+  }
+}
+
+UniqueFd OpenStats(int fd, const char* owner) {
+  const int stats = ioctl(fd, KVM_GET_STATS_FD, nullptr);
+  if (stats < 0) ThrowErrno(absl::StrFormat("KVM_GET_STATS_FD on the %s", owner));
+  return UniqueFd(stats);
+}
+
+}  // namespace
+
+KvmSystem::KvmSystem() : fd_(open("/dev/kvm", O_RDWR | O_CLOEXEC)) {
+  if (!fd_.valid()) ThrowErrno("open /dev/kvm (are the kvm modules loaded?)");
+  const int version = ioctl(fd_.get(), KVM_GET_API_VERSION, nullptr);
+  if (version != kKvmApiVersion) {
+    throw VmmError(absl::StrFormat("/dev/kvm speaks API version %d, not %d", version, kKvmApiVersion));
+  }
+}
+
+int KvmSystem::CheckExtension(long capability) const {
+  return ioctl(fd_.get(), KVM_CHECK_EXTENSION, capability);
+}
+
+CpuidTable KvmSystem::SupportedCpuid() const {
+  CpuidBuffer buffer(kMaxCpuidEntries);
+  if (ioctl(fd_.get(), pvops_kvm_ioctl_get_supported_cpuid, buffer.get()) < 0) {
+    ThrowErrno("KVM_GET_SUPPORTED_CPUID");
+  }
+  CpuidTable table;
+  for (uint32_t index = 0; index < buffer.count(); ++index) table.push_back(buffer.entry(index));
+  return table;
+}
+
+size_t KvmSystem::VcpuMmapSize() const {
+  const int size = ioctl(fd_.get(), KVM_GET_VCPU_MMAP_SIZE, nullptr);
+  if (size <= 0) ThrowErrno("KVM_GET_VCPU_MMAP_SIZE");
+  return static_cast<size_t>(size);
+}
+
+Vm::Vm(const KvmSystem& kvm) : kvm_(kvm), fd_(ioctl(kvm.fd(), KVM_CREATE_VM, 0)) {
+  if (!fd_.valid()) ThrowErrno("KVM_CREATE_VM");
+}
+
+int Vm::CheckExtension(long capability) const { return ioctl(fd_.get(), KVM_CHECK_EXTENSION, capability); }
+
+void Vm::EnableCapability(uint32_t capability, uint64_t argument) {
+  EnableCap(fd_.get(), capability, argument, "VM");
+}
+
+void Vm::SetUserMemory(uint32_t slot, uint64_t guest_physical, uint64_t size, void* host) {
+  kvm_userspace_memory_region region{};
+  region.slot = slot;
+  region.guest_phys_addr = guest_physical;
+  region.memory_size = size;
+  region.userspace_addr = reinterpret_cast<uint64_t>(host);
+  if (ioctl(fd_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) ThrowErrno("KVM_SET_USER_MEMORY_REGION");
+}
+
+void Vm::CreateIrqchip() {
+  if (ioctl(fd_.get(), KVM_CREATE_IRQCHIP, nullptr) < 0) ThrowErrno("KVM_CREATE_IRQCHIP");
+}
+
+void Vm::SetTssAddress(uint64_t address) {
+  if (ioctl(fd_.get(), KVM_SET_TSS_ADDR, address) < 0) ThrowErrno("KVM_SET_TSS_ADDR");
+}
+
+UniqueFd Vm::OpenStatsFd() { return OpenStats(fd_.get(), "VM"); }
+
+Vcpu::Vcpu(Vm& vm, uint32_t id) : id_(id), fd_(ioctl(vm.fd(), KVM_CREATE_VCPU, id)) {
+  if (!fd_.valid()) ThrowErrno(absl::StrFormat("KVM_CREATE_VCPU %u", id));
+  run_size_ = vm.kvm().VcpuMmapSize();
+  void* mapping = mmap(nullptr, run_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
+  if (mapping == MAP_FAILED) ThrowErrno(absl::StrFormat("mmap of vCPU %u's kvm_run", id));
+  run_ = static_cast<kvm_run*>(mapping);
+}
+
+Vcpu::~Vcpu() {
+  if (run_ != nullptr) munmap(run_, run_size_);
+}
+
+void Vcpu::SetCpuid(const CpuidTable& table) {
+  CpuidBuffer buffer(static_cast<uint32_t>(table.size()));
+  for (uint32_t index = 0; index < table.size(); ++index) buffer.set_entry(index, table[index]);
+  if (ioctl(fd_.get(), pvops_kvm_ioctl_set_cpuid2, buffer.get()) < 0) {
+    ThrowErrno(absl::StrFormat("KVM_SET_CPUID2 on vCPU %u", id_));
+  }
+}
+
+kvm_regs Vcpu::GetRegs() {
+  kvm_regs regs{};
+  if (ioctl(fd_.get(), KVM_GET_REGS, &regs) < 0) ThrowErrno("KVM_GET_REGS");
+  return regs;
+}
+
+void Vcpu::SetRegs(const kvm_regs& regs) {
+  if (ioctl(fd_.get(), KVM_SET_REGS, &regs) < 0) ThrowErrno("KVM_SET_REGS");
+}
+
+kvm_sregs Vcpu::GetSregs() {
+  kvm_sregs sregs{};
+  if (ioctl(fd_.get(), KVM_GET_SREGS, &sregs) < 0) ThrowErrno("KVM_GET_SREGS");
+  return sregs;
+}
+
+void Vcpu::SetSregs(const kvm_sregs& sregs) {
+  if (ioctl(fd_.get(), KVM_SET_SREGS, &sregs) < 0) ThrowErrno("KVM_SET_SREGS");
+}
+
+kvm_mp_state Vcpu::GetMpState() {
+  kvm_mp_state state{};
+  if (ioctl(fd_.get(), KVM_GET_MP_STATE, &state) < 0) ThrowErrno("KVM_GET_MP_STATE");
+  return state;
+}
+
+void Vcpu::EnableCapability(uint32_t capability, uint64_t argument) {
+  EnableCap(fd_.get(), capability, argument, absl::StrFormat("vCPU %u", id_).c_str());
+}
+
+UniqueFd Vcpu::OpenStatsFd() { return OpenStats(fd_.get(), "vCPU"); }
+
+int Vcpu::Run() {
+  if (ioctl(fd_.get(), KVM_RUN, nullptr) == 0) return 0;
+  if (errno == EINTR || errno == EAGAIN) return errno;
+  ThrowErrno(absl::StrFormat("KVM_RUN on vCPU %u", id_));
+}
+
+}  // namespace pvops::vmm

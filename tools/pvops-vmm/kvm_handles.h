@@ -1,0 +1,74 @@
+// Thin owners of /dev/kvm, a VM and its vCPUs: each ioctl the VMM uses, failing loudly.
+#pragma once
+
+#include <linux/kvm.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "cpuid_personality.h"
+#include "unique_fd.h"
+
+namespace pvops::vmm {
+
+class KvmSystem {
+ public:
+  KvmSystem();  // opens /dev/kvm and checks the API version
+  int fd() const { return fd_.get(); }
+  int CheckExtension(long capability) const;
+  CpuidTable SupportedCpuid() const;
+  size_t VcpuMmapSize() const;
+
+ private:
+  UniqueFd fd_;
+};
+
+class Vm {
+ public:
+  explicit Vm(const KvmSystem& kvm);
+  int fd() const { return fd_.get(); }
+  const KvmSystem& kvm() const { return kvm_; }
+  int CheckExtension(long capability) const;
+  void EnableCapability(uint32_t capability, uint64_t argument);
+  void SetUserMemory(uint32_t slot, uint64_t guest_physical, uint64_t size, void* host);
+  void CreateIrqchip();
+  void SetTssAddress(uint64_t address);
+  UniqueFd OpenStatsFd();
+
+ private:
+  const KvmSystem& kvm_;
+  UniqueFd fd_;
+};
+
+class Vcpu {
+ public:
+  Vcpu(Vm& vm, uint32_t id);
+  Vcpu(const Vcpu&) = delete;
+  Vcpu& operator=(const Vcpu&) = delete;
+  ~Vcpu();
+
+  uint32_t id() const { return id_; }
+  int fd() const { return fd_.get(); }
+  kvm_run* run() const { return run_; }
+
+  void SetCpuid(const CpuidTable& table);
+  kvm_regs GetRegs();
+  void SetRegs(const kvm_regs& regs);
+  kvm_sregs GetSregs();
+  void SetSregs(const kvm_sregs& sregs);
+  kvm_mp_state GetMpState();
+  void EnableCapability(uint32_t capability, uint64_t argument);
+  UniqueFd OpenStatsFd();
+
+  // One KVM_RUN: 0 after an exit to the VMM, or EINTR/EAGAIN when KVM returned without one
+  // (a signal, immediate_exit, or a parked AP that saw INIT/SIPI). Throws on other errors.
+  int Run();
+
+ private:
+  uint32_t id_;
+  UniqueFd fd_;
+  kvm_run* run_ = nullptr;
+  size_t run_size_ = 0;
+};
+
+}  // namespace pvops::vmm

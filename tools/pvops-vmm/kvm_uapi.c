@@ -1,0 +1,12 @@
+/* See kvm_uapi.h: the C view of linux/kvm.h's flexible-array structs and their ioctls. */
+#include <linux/kvm.h>
+#include <stddef.h>
+
+const unsigned long pvops_kvm_ioctl_get_supported_cpuid = KVM_GET_SUPPORTED_CPUID;
+const unsigned long pvops_kvm_ioctl_set_cpuid2 = KVM_SET_CPUID2;
+const unsigned long pvops_kvm_ioctl_get_supported_hv_cpuid = KVM_GET_SUPPORTED_HV_CPUID;
+const unsigned long pvops_kvm_ioctl_get_msrs = KVM_GET_MSRS;
+const unsigned long pvops_kvm_ioctl_set_msrs = KVM_SET_MSRS;
+const size_t pvops_kvm_cpuid2_entries_offset = offsetof(struct kvm_cpuid2, entries);
+const size_t pvops_kvm_msrs_entries_offset = offsetof(struct kvm_msrs, entries);
+const size_t pvops_kvm_stats_desc_name_offset = offsetof(struct kvm_stats_desc, name);

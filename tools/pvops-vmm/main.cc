@@ -1,0 +1,117 @@
+// pvops-vmm: boots a PVH guest image on /dev/kvm with an in-kernel irqchip and N vCPUs,
+// forwards its serial console, and ends with the code the guest wrote to port 0xf4.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "console_output.h"
+#include "cpuid_personality.h"
+#include "host_debug_exit.h"
+#include "virtual_machine.h"
+#include "vmm_error.h"
+
+ABSL_FLAG(uint32_t, cpus, 2, "number of vCPUs; the first boots, the others wait for INIT-SIPI-SIPI");
+ABSL_FLAG(uint32_t, memory_mib, 256, "guest RAM in MiB");
+ABSL_FLAG(std::string, cmdline, "", "the guest's command line (hvm_start_info.cmdline_paddr)");
+ABSL_FLAG(std::string, personality, "kvm", "CPUID personality: kvm (hyperv, hyperv-kvm: issue 6)");
+ABSL_FLAG(uint32_t, kvm_features_clear, 0, "bits of CPUID 0x40000001 EAX withheld from the guest");
+ABSL_FLAG(int32_t, timeout, 0, "seconds before the run is ended as a fault; 0 for no limit");
+ABSL_FLAG(bool, exit_passthrough, false,
+          "repeat the guest's exit code (or the fault code) on this machine's own port 0xf4");
+
+namespace pvops::vmm {
+namespace {
+
+constexpr uint32_t kFaultExitCode = 0x12;  // docs/guest-protocol.md: CPU fault / panic
+
+// The project spells options with dashes (--kvm-features-clear); Abseil flag names are
+// identifiers, so dashes in the name part become underscores.
+std::vector<char*> NormalizeFlagNames(int argc, char** argv, std::vector<std::string>& storage) {
+  storage.assign(argv, argv + argc);
+  for (size_t i = 1; i < storage.size(); ++i) {
+    std::string& arg = storage[i];
+    if (arg == "--") break;
+    if (arg.rfind("--", 0) != 0) continue;
+    const size_t name_end = std::min(arg.find('='), arg.size());
+    for (size_t j = 2; j < name_end; ++j) {
+      if (arg[j] == '-') arg[j] = '_';
+    }
+  }
+  std::vector<char*> pointers;
+  for (auto& arg : storage) pointers.push_back(arg.data());
+  return pointers;
+}
+
+std::vector<uint8_t> ReadFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw VmmError(absl::StrCat("cannot open the guest image ", path));
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
+
+std::string StatLine(const RunResult& result, uint32_t vcpus) {
+  std::string line = "stat:";
+  for (const auto& [name, value] : result.kvm_counters) absl::StrAppend(&line, " kvm_", name, "=", value);
+  absl::StrAppend(&line, " vmm_vcpus=", vcpus, " vmm_run_ms=", result.wall_time.count(),
+                  " vmm_unhandled_pio=", result.unhandled_port_accesses,
+                  " vmm_unhandled_mmio=", result.unhandled_mmio_accesses);
+  return line;
+}
+
+// Ends the run: the exit code on this machine's port when asked, else as the process status.
+int End(ConsoleOutput& console, uint32_t code, uint8_t size, bool passthrough) {
+  console.Drain();
+  if (passthrough) {
+    try {
+      WriteHostDebugExit(code, size);
+      console.Note(absl::StrFormat("writing %#x to port 0xf4 did not end this machine", code));
+    } catch (const VmmError& error) {
+      console.Note(error.what());
+    }
+  }
+  return static_cast<int>(code & 0xff);
+}
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("pvops-vmm [--options] IMAGE.elf   (boots a PVH ELF64 on /dev/kvm)");
+  std::vector<std::string> storage;
+  std::vector<char*> normalized = NormalizeFlagNames(argc, argv, storage);
+  const std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(normalized.size()), normalized.data());
+
+  ConsoleOutput console(STDOUT_FILENO);
+  const bool passthrough = absl::GetFlag(FLAGS_exit_passthrough);
+  try {
+    if (positional.size() != 2) throw VmmError("expected exactly one guest image path");
+    const std::vector<uint8_t> image = ReadFile(positional[1]);
+    VmConfig config;
+    config.vcpu_count = absl::GetFlag(FLAGS_cpus);
+    config.memory_bytes = uint64_t{absl::GetFlag(FLAGS_memory_mib)} << 20;
+    config.command_line = absl::GetFlag(FLAGS_cmdline);
+    config.timeout = std::chrono::seconds(absl::GetFlag(FLAGS_timeout));
+    auto personality = MakePersonality(absl::GetFlag(FLAGS_personality),
+                                       {.kvm_features_clear = absl::GetFlag(FLAGS_kvm_features_clear)});
+
+    VirtualMachine vm(config, image, *personality, console);
+    const RunResult result = vm.Run();
+    if (!result.guest_exit) console.Note(absl::StrCat("fault: ", result.fault_reason));
+    console.Line(StatLine(result, config.vcpu_count));
+    if (result.guest_exit) return End(console, result.guest_exit->code, result.guest_exit->size, passthrough);
+    return End(console, kFaultExitCode, 1, passthrough);
+  } catch (const std::exception& error) {
+    console.Note(absl::StrCat("fault: ", error.what()));
+    return End(console, kFaultExitCode, 1, passthrough);
+  }
+}
+
+}  // namespace
+}  // namespace pvops::vmm
+
+int main(int argc, char** argv) { return pvops::vmm::Main(argc, argv); }

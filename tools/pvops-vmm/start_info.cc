@@ -1,0 +1,61 @@
+#include "start_info.h"
+
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "vmm_error.h"
+
+namespace pvops::vmm {
+
+std::vector<hvm_memmap_table_entry> BuildMemoryMap(uint64_t ram_bytes) {
+  if (ram_bytes <= kHighRamStart || ram_bytes > kLocalApicIoApicStart) {
+    throw VmmError(absl::StrFormat("guest RAM of %#x bytes must lie between 1 MiB and %#x", ram_bytes,
+                                   kLocalApicIoApicStart));
+  }
+  auto entry = [](uint64_t start, uint64_t end, uint32_t type) {
+    return hvm_memmap_table_entry{.addr = start, .size = end - start, .type = type, .reserved = 0};
+  };
+  return {
+      entry(0, kBootInfoAddress, XEN_HVM_MEMMAP_TYPE_RAM),
+      entry(kBootInfoAddress, kBootInfoEnd, XEN_HVM_MEMMAP_TYPE_RESERVED),
+      entry(kBootInfoEnd, kLowRamEnd, XEN_HVM_MEMMAP_TYPE_RAM),
+      entry(kLowRamEnd, kHighRamStart, XEN_HVM_MEMMAP_TYPE_RESERVED),
+      entry(kHighRamStart, ram_bytes, XEN_HVM_MEMMAP_TYPE_RAM),
+      entry(kLocalApicIoApicStart, kFourGiB, XEN_HVM_MEMMAP_TYPE_RESERVED),
+  };
+}
+
+uint64_t WriteStartInfo(GuestMemory& memory, std::string_view command_line) {
+  if (command_line.size() + 1 > kMaxCommandLineBytes) {
+    throw VmmError(absl::StrFormat("command line of %u bytes exceeds the %u the boot page holds",
+                                   command_line.size(), kMaxCommandLineBytes - 1));
+  }
+  const auto memory_map = BuildMemoryMap(memory.size());
+  const uint64_t memory_map_address = kBootInfoAddress + sizeof(hvm_start_info);
+  static_assert(sizeof(hvm_start_info) % 8 == 0);
+
+  auto page = memory.At(kBootInfoAddress, kBootInfoEnd - kBootInfoAddress);
+  std::memset(page.data(), 0, page.size());
+
+  const hvm_start_info info{
+      .magic = XEN_HVM_START_MAGIC_VALUE,
+      .version = 1,
+      .flags = 0,
+      .nr_modules = 0,
+      .modlist_paddr = 0,
+      .cmdline_paddr = kCommandLineAddress,
+      .rsdp_paddr = 0,  // no ACPI tables: the guest finds its APICs at their architectural places
+      .memmap_paddr = memory_map_address,
+      .memmap_entries = static_cast<uint32_t>(memory_map.size()),
+      .reserved = 0,
+  };
+  std::memcpy(memory.At(kBootInfoAddress, sizeof(info)).data(), &info, sizeof(info));
+  const uint64_t memory_map_bytes = memory_map.size() * sizeof(hvm_memmap_table_entry);
+  static_assert(sizeof(hvm_start_info) + 8 * sizeof(hvm_memmap_table_entry) <= kCommandLineAddress - kBootInfoAddress);
+  std::memcpy(memory.At(memory_map_address, memory_map_bytes).data(), memory_map.data(), memory_map_bytes);
+  std::memcpy(memory.At(kCommandLineAddress, command_line.size()).data(), command_line.data(),
+              command_line.size());  // the NUL is already there from the memset
+  return kBootInfoAddress;
+}
+
+}  // namespace pvops::vmm

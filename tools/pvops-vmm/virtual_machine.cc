@@ -1,0 +1,235 @@
+#include "virtual_machine.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "kvm_stats.h"
+#include "pvh_entry.h"
+#include "pvh_image.h"
+#include "start_info.h"
+#include "vmm_error.h"
+
+namespace pvops::vmm {
+namespace {
+
+constexpr uint32_t kRamSlot = 0;
+// Intel VMX needs three pages for real-mode emulation below 4 GiB, outside RAM (QEMU's choice).
+constexpr uint64_t kVmxTssAddress = 0xfffbd000;
+// Kicks a vCPU thread out of KVM_RUN; the handler does nothing, the interruption is the point.
+constexpr int kKickSignal = SIGUSR1;
+
+void IgnoreKick(int) {}
+
+void InstallKickHandler() {
+  struct sigaction action {};
+  action.sa_handler = IgnoreKick;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: KVM_RUN must return EINTR
+  sigaction(kKickSignal, &action, nullptr);
+}
+
+const char* SystemEventName(uint32_t type) {
+  switch (type) {
+    case KVM_SYSTEM_EVENT_SHUTDOWN: return "shutdown";
+    case KVM_SYSTEM_EVENT_RESET: return "reset";
+    case KVM_SYSTEM_EVENT_CRASH: return "crash";
+    default: return "other";
+  }
+}
+
+void CheckImageClearOfBootInfo(const PvhImage& image) {
+  for (const auto& segment : image.segments) {
+    const uint64_t end = segment.physical_address + segment.memory_size;
+    if (segment.physical_address < kBootInfoEnd && end > kBootInfoAddress) {
+      throw VmmError(absl::StrFormat("image segment [%#x, %#x) overlaps the boot info pages [%#x, %#x)",
+                                     segment.physical_address, end, kBootInfoAddress, kBootInfoEnd));
+    }
+  }
+}
+
+}  // namespace
+
+VirtualMachine::VirtualMachine(const VmConfig& config, std::span<const uint8_t> image,
+                               CpuidPersonality& personality, ConsoleOutput& console)
+    : config_(config), console_(console), vm_(kvm_), memory_(config.memory_bytes), ports_(console) {
+  if (config.vcpu_count == 0 || config.vcpu_count > 255) {
+    throw VmmError(absl::StrFormat("--cpus=%u: between 1 and 255 (xAPIC IDs)", config.vcpu_count));
+  }
+  if (kvm_.CheckExtension(KVM_CAP_IMMEDIATE_EXIT) <= 0) throw VmmError("KVM lacks KVM_CAP_IMMEDIATE_EXIT");
+  if (kvm_.CheckExtension(KVM_CAP_BINARY_STATS_FD) <= 0) throw VmmError("KVM lacks KVM_CAP_BINARY_STATS_FD");
+
+  const PvhImage pvh = ParsePvhImage(image);
+  CheckImageClearOfBootInfo(pvh);
+  LoadPvhImage(pvh, image, memory_);
+  const uint64_t start_info = WriteStartInfo(memory_, config.command_line);
+
+  if (vm_.CheckExtension(KVM_CAP_SET_TSS_ADDR) > 0) vm_.SetTssAddress(kVmxTssAddress);
+  vm_.SetUserMemory(kRamSlot, 0, memory_.size(), memory_.host_base());
+  // In-kernel LAPIC, IOAPIC and PIC: IPIs, timers and EOIs are KVM's own. Must precede vCPUs.
+  vm_.CreateIrqchip();
+  personality.ConfigureVm(vm_);
+  vm_stats_ = vm_.OpenStatsFd();
+
+  const CpuidTable supported = kvm_.SupportedCpuid();
+  for (uint32_t id = 0; id < config.vcpu_count; ++id) {
+    auto vcpu = std::make_unique<Vcpu>(vm_, id);
+    vcpu->SetCpuid(personality.BuildTable(supported, {.apic_id = id, .vcpu_count = config.vcpu_count}));
+    personality.ConfigureVcpu(*vcpu);
+    VcpuSlot slot;
+    slot.stats = vcpu->OpenStatsFd();
+    slot.vcpu = std::move(vcpu);
+    vcpus_.push_back(std::move(slot));
+  }
+  // Only the bootstrap processor gets the PVH entry state; the others stay in KVM's
+  // UNINITIALIZED state until the guest's INIT-SIPI-SIPI reaches the in-kernel LAPIC.
+  Vcpu& boot = *vcpus_[0].vcpu;
+  boot.SetSregs(PvhEntrySregs(boot.GetSregs()));
+  boot.SetRegs(PvhEntryRegs(pvh.phys32_entry, start_info));
+}
+
+VirtualMachine::~VirtualMachine() {
+  StopAll();
+  for (auto& slot : vcpus_) {
+    if (slot.thread.joinable()) slot.thread.join();
+  }
+}
+
+RunResult VirtualMachine::Run() {
+  InstallKickHandler();
+  const auto started = std::chrono::steady_clock::now();
+  for (auto& slot : vcpus_) {
+    slot.thread = std::thread([this, vcpu = slot.vcpu.get()] { VcpuLoop(*vcpu); });
+  }
+  bool timed_out = false;
+  {
+    std::unique_lock lock(finish_mutex_);
+    const auto done = [this] { return finished_; };
+    if (config_.timeout.count() > 0) {
+      timed_out = !finished_signal_.wait_for(lock, config_.timeout, done);
+    } else {
+      finished_signal_.wait(lock, done);
+    }
+    finished_ = true;  // a vCPU ending the run after the timeout is ignored
+  }
+  StopAll();
+  for (auto& slot : vcpus_) slot.thread.join();
+
+  RunResult result;
+  result.wall_time = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  if (timed_out) {
+    std::string where;
+    for (auto& slot : vcpus_) where += " " + DescribeVcpu(*slot.vcpu);
+    result.fault_reason = absl::StrFormat("timeout: the guest did not end within %d s;%s",
+                                          config_.timeout.count(), where);
+  } else {
+    result.guest_exit = guest_exit_;
+    result.fault_reason = fault_reason_;
+  }
+  AddEventCounters(ReadKvmStats(vm_stats_.get()), result.kvm_counters);
+  for (auto& slot : vcpus_) AddEventCounters(ReadKvmStats(slot.stats.get()), result.kvm_counters);
+  result.unhandled_port_accesses = ports_.unhandled_accesses();
+  result.unhandled_mmio_accesses = unhandled_mmio_.load();
+  return result;
+}
+
+void VirtualMachine::VcpuLoop(Vcpu& vcpu) {
+  try {
+    while (!stopping_.load()) {
+      // EINTR/EAGAIN: a kick, or a parked AP woken by INIT/SIPI: look at stopping_ and re-enter.
+      if (vcpu.Run() != 0) continue;
+      if (!HandleExit(vcpu)) return;
+    }
+  } catch (const std::exception& error) {
+    Finish(std::nullopt, absl::StrFormat("vCPU %u: %s", vcpu.id(), error.what()));
+  }
+}
+
+bool VirtualMachine::HandleExit(Vcpu& vcpu) {
+  kvm_run& run = *vcpu.run();
+  switch (run.exit_reason) {
+    case KVM_EXIT_IO: {
+      auto* bytes = reinterpret_cast<uint8_t*>(&run) + run.io.data_offset;
+      for (uint32_t i = 0; i < run.io.count; ++i) {
+        std::span<uint8_t> data(bytes + i * run.io.size, run.io.size);
+        if (auto exit = ports_.Access(run.io.port, run.io.direction == KVM_EXIT_IO_OUT, data)) {
+          Finish(exit, "");
+          return false;
+        }
+      }
+      return true;
+    }
+    case KVM_EXIT_MMIO:
+      // Nothing is mapped outside RAM but what the in-kernel irqchip serves.
+      ++unhandled_mmio_;
+      if (!run.mmio.is_write) std::memset(run.mmio.data, 0xff, sizeof(run.mmio.data));
+      return true;
+    case KVM_EXIT_INTR:
+      return true;
+    case KVM_EXIT_HYPERV:
+      // SynIC MSR writes are reported for information only; KVM has already applied them.
+      return true;
+    case KVM_EXIT_SHUTDOWN:
+      Finish(std::nullopt, absl::StrFormat("vCPU %u: triple fault (KVM_EXIT_SHUTDOWN); %s", vcpu.id(),
+                                           DescribeVcpu(vcpu)));
+      return false;
+    case KVM_EXIT_INTERNAL_ERROR: {
+      std::string data;
+      for (uint32_t i = 0; i < run.internal.ndata && i < 16; ++i) {
+        data += absl::StrFormat(" %#x", run.internal.data[i]);
+      }
+      Finish(std::nullopt, absl::StrFormat("vCPU %u: KVM internal error, suberror %u (1=emulation failed), "
+                                           "data:%s; %s",
+                                           vcpu.id(), run.internal.suberror, data, DescribeVcpu(vcpu)));
+      return false;
+    }
+    case KVM_EXIT_FAIL_ENTRY:
+      Finish(std::nullopt, absl::StrFormat("vCPU %u: VM entry failed, hardware reason %#x; %s", vcpu.id(),
+                                           run.fail_entry.hardware_entry_failure_reason, DescribeVcpu(vcpu)));
+      return false;
+    case KVM_EXIT_SYSTEM_EVENT:
+      Finish(std::nullopt, absl::StrFormat("vCPU %u: system event %s (%u) without the exit port; %s", vcpu.id(),
+                                           SystemEventName(run.system_event.type), run.system_event.type,
+                                           DescribeVcpu(vcpu)));
+      return false;
+    default:
+      Finish(std::nullopt, absl::StrFormat("vCPU %u: unexpected KVM exit reason %u; %s", vcpu.id(),
+                                           run.exit_reason, DescribeVcpu(vcpu)));
+      return false;
+  }
+}
+
+void VirtualMachine::Finish(std::optional<GuestExitRequest> exit, std::string fault_reason) {
+  {
+    std::lock_guard lock(finish_mutex_);
+    if (finished_) return;  // the first ending wins
+    finished_ = true;
+    guest_exit_ = exit;
+    fault_reason_ = std::move(fault_reason);
+  }
+  finished_signal_.notify_all();
+}
+
+void VirtualMachine::StopAll() {
+  stopping_.store(true);
+  for (auto& slot : vcpus_) {
+    // immediate_exit before the signal: a thread about to enter KVM_RUN returns at once, one
+    // inside it is interrupted.
+    std::atomic_ref<uint8_t>(slot.vcpu->run()->immediate_exit).store(1);
+    if (slot.thread.joinable()) pthread_kill(slot.thread.native_handle(), kKickSignal);
+  }
+}
+
+std::string VirtualMachine::DescribeVcpu(Vcpu& vcpu) {
+  const kvm_regs regs = vcpu.GetRegs();
+  const kvm_sregs sregs = vcpu.GetSregs();
+  const kvm_mp_state state = vcpu.GetMpState();
+  return absl::StrFormat("vcpu%u rip=%#x cs=%#x cr0=%#x cr3=%#x cr4=%#x efer=%#x mp_state=%u", vcpu.id(),
+                         regs.rip, sregs.cs.selector, sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer,
+                         state.mp_state);
+}
+
+}  // namespace pvops::vmm

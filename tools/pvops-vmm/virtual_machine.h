@@ -1,0 +1,83 @@
+// One L2 guest on /dev/kvm: RAM, the in-kernel irqchip, N vCPUs each on its own thread, the
+// guest's port devices, and the way a run ends (exit port, fault, or timeout).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "console_output.h"
+#include "cpuid_personality.h"
+#include "guest_memory.h"
+#include "kvm_handles.h"
+#include "port_io_devices.h"
+#include "unique_fd.h"
+
+namespace pvops::vmm {
+
+struct VmConfig {
+  uint32_t vcpu_count = 2;
+  uint64_t memory_bytes = 256ull << 20;
+  std::string command_line;
+  std::chrono::seconds timeout{0};  // 0: no limit
+};
+
+struct RunResult {
+  std::optional<GuestExitRequest> guest_exit;  // set when the guest wrote the exit port
+  std::string fault_reason;                    // otherwise, why the run ended
+  std::map<std::string, uint64_t> kvm_counters;  // KVM's event counters, summed over VM and vCPUs
+  std::chrono::milliseconds wall_time{0};
+  uint64_t unhandled_port_accesses = 0;
+  uint64_t unhandled_mmio_accesses = 0;
+};
+
+class VirtualMachine {
+ public:
+  // Builds the VM and loads the PVH image; throws VmmError with the reason on any failure.
+  VirtualMachine(const VmConfig& config, std::span<const uint8_t> image, CpuidPersonality& personality,
+                 ConsoleOutput& console);
+  ~VirtualMachine();
+
+  RunResult Run();
+
+ private:
+  struct VcpuSlot {
+    std::unique_ptr<Vcpu> vcpu;
+    UniqueFd stats;
+    std::thread thread;
+  };
+
+  void VcpuLoop(Vcpu& vcpu);
+  // Handles one exit; false once this vCPU is to stop.
+  bool HandleExit(Vcpu& vcpu);
+  void Finish(std::optional<GuestExitRequest> exit, std::string fault_reason);
+  void StopAll();
+  std::string DescribeVcpu(Vcpu& vcpu);
+
+  VmConfig config_;
+  ConsoleOutput& console_;
+  KvmSystem kvm_;
+  Vm vm_;
+  GuestMemory memory_;
+  PortIoDevices ports_;
+  UniqueFd vm_stats_;
+  std::vector<VcpuSlot> vcpus_;
+
+  std::mutex finish_mutex_;
+  std::condition_variable finished_signal_;
+  bool finished_ = false;
+  std::optional<GuestExitRequest> guest_exit_;
+  std::string fault_reason_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> unhandled_mmio_{0};
+};
+
+}  // namespace pvops::vmm
