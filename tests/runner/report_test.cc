@@ -136,5 +136,12 @@ TEST(TerminalTextTest, ControlBytesBecomeVisible) {
   EXPECT_EQ(PrintableForTerminal(std::string("\x1b[2J\x00\xfe", 6)), "\\x1b[2J\\x00\\xfe");
 }
 
+TEST(TerminalTextTest, ConsoleEchoDropsEscapeSequencesAndCarriageReturns) {
+  EXPECT_EQ(ConsoleEchoText("\x1b" "c\x1b[?7l\x1b[2J\x1b[0mSeaBIOS (version 1.16.2)\r"),
+            "SeaBIOS (version 1.16.2)");
+  EXPECT_EQ(ConsoleEchoText("(XEN) ok\x07 \x1b[1;31mred\x1b[0m"), "(XEN) ok\\x07 red");
+  EXPECT_EQ(ConsoleEchoText("cut \x1b["), "cut ");
+}
+
 }  // namespace
 }  // namespace pvops_run

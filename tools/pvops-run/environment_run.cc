@@ -38,12 +38,12 @@ class ProgressLine {
   // Updates a terminal's line as cases arrive; a log gets only the start and end lines.
   void ShowCaseCount(std::size_t cases) {
     if (options_.rewrite_in_place && !options_.verbose) {
-      Show(absl::StrCat("running... ", cases, " cases"));
+      Show(absl::StrCat("running... ", cases, cases == 1 ? " case" : " cases"));
     }
   }
 
   void Echo(std::string_view line) {
-    if (options_.out != nullptr && options_.verbose) *options_.out << line << '\n';
+    if (options_.out != nullptr && options_.verbose) *options_.out << ConsoleEchoText(line) << '\n';
   }
 
   void Finish(const EnvironmentResult& result) {

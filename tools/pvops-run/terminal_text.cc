@@ -18,6 +18,26 @@ std::string PrintableForTerminal(std::string_view text) {
   return out;
 }
 
+std::string ConsoleEchoText(std::string_view line) {
+  std::string kept;
+  kept.reserve(line.size());
+  for (std::size_t at = 0; at < line.size(); ++at) {
+    if (line[at] == '\r') continue;
+    if (line[at] != '\x1b') {
+      kept.push_back(line[at]);
+      continue;
+    }
+    // CSI "ESC [ params final" ends at its final byte; anything else is "ESC x".
+    if (at + 1 < line.size() && line[at + 1] == '[') {
+      at += 2;
+      while (at < line.size() && !(line[at] >= 0x40 && line[at] <= 0x7e)) ++at;
+    } else {
+      ++at;
+    }
+  }
+  return PrintableForTerminal(kept);
+}
+
 std::string JsonQuoted(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
