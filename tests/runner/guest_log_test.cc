@@ -136,6 +136,14 @@ TEST(GuestLogTest, CarriageReturnsAndTerminalEscapesAreDropped) {
   EXPECT_EQ(*log.closing, (ClosingCounts{2, 0, 0}));
 }
 
+TEST(GuestLogTest, FirstLineGluedToTheFirmwareBannerIsFound) {
+  GuestLogParser parser;
+  EXPECT_EQ(parser.Feed("Booting from ROM..# detect: backend=native reason=\"no signature\""),
+            LineKind::kDetect);
+  EXPECT_EQ(parser.Feed("Booting from ROM..ok 1 a"), LineKind::kCase);
+  EXPECT_EQ(FindField(*parser.log().detect, "backend"), "native");
+}
+
 TEST(GuestLogTest, GarbageIsNotMistakenForGuestLines) {
   GuestLogParser parser;
   for (std::string_view line :

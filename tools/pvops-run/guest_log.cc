@@ -207,6 +207,9 @@ std::string NormalizeLine(std::string_view raw) {
     }
     break;
   }
+  // SeaBIOS ends its banner with "Booting from ROM.." and no newline, so the guest's first line
+  // arrives glued to it.
+  ConsumePrefix(&text, "Booting from ROM..");
   ConsumeXenDomainTag(text);
   return std::string(StripTrailingSpace(text));
 }

@@ -69,7 +69,8 @@ struct GuestLog {
 };
 
 // Removes what wraps a guest line on the wire: '\r' anywhere, leading terminal escape sequences,
-// and a Xen "(dN) " / "(dNvM) " domain tag. Returns the text to classify.
+// SeaBIOS's unterminated "Booting from ROM.." and a Xen "(dN) " / "(dNvM) " domain tag. Returns
+// the text to classify.
 std::string NormalizeLine(std::string_view raw);
 
 class GuestLogParser {
