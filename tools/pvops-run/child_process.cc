@@ -128,8 +128,10 @@ std::optional<int> SignalOf(int status) {
 // True once `pid` has exited; leaves it a zombie so its process group id cannot be reused yet.
 bool HasExited(pid_t pid) {
   siginfo_t info{};
-  return waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-         info.si_pid == pid;
+  if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+    return errno == ECHILD;  // already reaped by someone else: gone all the same
+  }
+  return info.si_pid == pid;
 }
 
 }  // namespace
@@ -159,6 +161,10 @@ ChildOutcome RunChild(const ChildSpec& spec, const LineSink& sink) {
     for (int fd : {stdout_pipe[0], stdout_pipe[1], stderr_pipe[0], stderr_pipe[1]}) close(fd);
     return outcome;
   }
+
+  // With SIGCHLD ignored (inheritable from whoever started us) the kernel would reap the child
+  // itself and its exit status would be lost.
+  signal(SIGCHLD, SIG_DFL);
 
   const Clock::time_point start = Clock::now();
   const pid_t parent = getpid();

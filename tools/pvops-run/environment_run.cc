@@ -23,8 +23,8 @@ bool IsExecutableFile(const fs::path& path) {
 
 class ProgressLine {
  public:
-  ProgressLine(const std::string& name, const ProgressOptions& options)
-      : name_(name), options_(options) {}
+  ProgressLine(std::string name, const ProgressOptions& options)
+      : name_(std::move(name)), options_(options) {}
 
   void Show(std::string_view state) {
     if (options_.out == nullptr) return;
@@ -68,7 +68,7 @@ class ProgressLine {
   }
 
  private:
-  const std::string& name_;
+  const std::string name_;
   const ProgressOptions& options_;
 };
 
