@@ -11,10 +11,13 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "console_output.h"
 #include "cpuid_personality.h"
+#include "flag_spelling.h"
 #include "host_debug_exit.h"
 #include "virtual_machine.h"
 #include "vmm_error.h"
@@ -32,24 +35,6 @@ namespace pvops::vmm {
 namespace {
 
 constexpr uint32_t kFaultExitCode = 0x12;  // docs/guest-protocol.md: CPU fault / panic
-
-// The project spells options with dashes (--kvm-features-clear); Abseil flag names are
-// identifiers, so dashes in the name part become underscores.
-std::vector<char*> NormalizeFlagNames(int argc, char** argv, std::vector<std::string>& storage) {
-  storage.assign(argv, argv + argc);
-  for (size_t i = 1; i < storage.size(); ++i) {
-    std::string& arg = storage[i];
-    if (arg == "--") break;
-    if (arg.rfind("--", 0) != 0) continue;
-    const size_t name_end = std::min(arg.find('='), arg.size());
-    for (size_t j = 2; j < name_end; ++j) {
-      if (arg[j] == '-') arg[j] = '_';
-    }
-  }
-  std::vector<char*> pointers;
-  for (auto& arg : storage) pointers.push_back(arg.data());
-  return pointers;
-}
 
 std::vector<uint8_t> ReadFile(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
@@ -81,10 +66,18 @@ int End(ConsoleOutput& console, uint32_t code, uint8_t size, bool passthrough) {
 }
 
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("pvops-vmm [--options] IMAGE.elf   (boots a PVH ELF64 on /dev/kvm)");
-  std::vector<std::string> storage;
-  std::vector<char*> normalized = NormalizeFlagNames(argc, argv, storage);
-  const std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(normalized.size()), normalized.data());
+  absl::SetProgramUsageMessage(
+      "pvops-vmm [--options] IMAGE.elf: boots a PVH ELF64 on /dev/kvm. Flag names take dashes or\n"
+      "underscores (--kvm-features-clear=0x800 is --kvm_features_clear=0x800).");
+  // --help lists this file's flags (Abseil's default looks for a file named after the binary).
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "main.cc"); };
+  absl::SetFlagsUsageConfig(usage_config);
+  std::vector<std::string> arguments = UnderscoreFlagNames({argv, argv + argc});
+  std::vector<char*> argument_pointers;
+  for (auto& argument : arguments) argument_pointers.push_back(argument.data());
+  const std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(argument_pointers.size()), argument_pointers.data());
 
   ConsoleOutput console(STDOUT_FILENO);
   const bool passthrough = absl::GetFlag(FLAGS_exit_passthrough);

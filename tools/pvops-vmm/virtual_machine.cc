@@ -173,8 +173,10 @@ bool VirtualMachine::HandleExit(Vcpu& vcpu) {
       // SynIC MSR writes are reported for information only; KVM has already applied them.
       return true;
     case KVM_EXIT_SHUTDOWN:
-      Finish(std::nullopt, absl::StrFormat("vCPU %u: triple fault (KVM_EXIT_SHUTDOWN); %s", vcpu.id(),
-                                           DescribeVcpu(vcpu)));
+      // On AMD, KVM re-initialises a vCPU after a shutdown intercept, so its registers are the
+      // reset state by now; the guest's FAULT: line (if it printed one) says where it was.
+      Finish(std::nullopt, absl::StrFormat("vCPU %u: triple fault (KVM_EXIT_SHUTDOWN); after it: %s",
+                                           vcpu.id(), DescribeVcpu(vcpu)));
       return false;
     case KVM_EXIT_INTERNAL_ERROR: {
       std::string data;
