@@ -63,6 +63,15 @@ std::vector<std::string> SelectEnvironments(const std::string& spec,
   return names;
 }
 
+bool WriteJsonFile(const std::string& path, const pvops_run::RunSettings& settings,
+                   const std::vector<pvops_run::EnvironmentResult>& results) {
+  std::ofstream file(path);
+  file << pvops_run::RenderJson(settings, results);
+  file.close();
+  if (!file) std::cerr << "pvops-run: cannot write " << path << "\n";
+  return static_cast<bool>(file);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -126,17 +135,12 @@ int main(int argc, char** argv) {
 
   bool json_ok = true;
   if (const std::string json_path = absl::GetFlag(FLAGS_json); !json_path.empty()) {
-    pvops_run::RunSettings settings{.image = absl::GetFlag(FLAGS_image),
-                                    .cmdline = absl::GetFlag(FLAGS_cmdline),
-                                    .expect = *expect,
-                                    .timeout_seconds = absl::GetFlag(FLAGS_timeout)};
-    std::ofstream file(json_path);
-    file << pvops_run::RenderJson(settings, results);
-    file.close();
-    if (!file) {
-      std::cerr << "pvops-run: cannot write " << json_path << "\n";
-      json_ok = false;
-    }
+    json_ok = WriteJsonFile(json_path,
+                            {.image = absl::GetFlag(FLAGS_image),
+                             .cmdline = absl::GetFlag(FLAGS_cmdline),
+                             .expect = *expect,
+                             .timeout_seconds = absl::GetFlag(FLAGS_timeout)},
+                            results);
   }
 
   bool all_as_expected = results.size() == names.size();
