@@ -1,0 +1,80 @@
+// KVM's paravirtual interface, shared by the files of this backend. ABI constants come from the
+// kernel's uapi headers (linux/kvm_para.h), never retyped.
+#pragma once
+
+#include <linux/kvm_para.h>
+#include <stdint.h>
+
+#include <pvops/pvops.h>
+
+#include "arch/x86/arch.h"
+#include "core/runtime.h"
+#include "core/xen_public.h"  // vcpu_time_info: kvmclock uses Xen's pvclock layout
+
+namespace pvops::kvm {
+
+// What init found and turned on; read-only after pvops_init.
+struct State {
+  uint32_t base_leaf;
+  uint32_t features;  // CPUID base+1 EAX: KVM_FEATURE_* bits
+  uint32_t hints;     // CPUID base+1 EDX: KVM_HINTS_* bits
+  uint32_t enabled;   // the KVM_FEATURE_* bits whose paths this backend uses
+  arch::HypercallInsn insn;
+};
+extern State g_state;
+
+inline bool Enabled(uint32_t feature_bit) { return (g_state.enabled >> feature_bit) & 1u; }
+
+// KVM's wall-clock record (struct pvclock_wall_clock in the kernel; not in the uapi headers).
+struct WallClockRecord {
+  uint32_t version;
+  uint32_t sec;
+  uint32_t nsec;
+} __attribute__((packed));
+
+// Everything KVM writes into guest memory for one vCPU. Each member is naturally aligned and
+// at most 64 bytes, so none crosses a page (KVM requires that of each area).
+struct alignas(64) PerCpu {
+  kvm_steal_time steal;   // 64 bytes, 64-aligned (MSR_KVM_STEAL_TIME needs 64)
+  vcpu_time_info clock;   // 32 bytes (MSR_KVM_SYSTEM_TIME_NEW)
+  uint32_t pv_eoi;        // MSR_KVM_PV_EOI_EN needs 4-byte alignment
+};
+static_assert(sizeof(kvm_steal_time) == 64);
+PerCpu& Area(uint32_t cpu);
+
+// KVM's hypercall ABI: nr in rax, arguments in rbx, rcx, rdx, rsi, result in rax.
+inline int64_t Hypercall(uint64_t nr, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0,
+                         uint64_t a3 = 0) {
+  arch::HypercallRegs r{};
+  r.rax = nr;
+  r.rbx = a0;
+  r.rcx = a1;
+  r.rdx = a2;
+  r.rsi = a3;
+  arch::hypercall(g_state.insn, r);
+  core::Count(core::Counter::kHypercalls);
+  return static_cast<int64_t>(r.rax);
+}
+
+// kvmclock (kvmclock.cc).
+pvops_status EnableClockOn(uint32_t cpu);  // registers the area; validates it
+uint64_t ClockNs();
+uint64_t TscKhz();
+pvops_status WallClock(pvops_wall_clock* out);
+
+// Steal time, preemption and what it enables (steal_time.cc).
+pvops_status EnableStealTimeOn(uint32_t cpu);
+uint64_t StealNs(uint32_t cpu);
+int VcpuIsPreempted(uint32_t cpu);
+pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end);
+
+// Interrupts (kvm_irq.cc).
+pvops_status EnablePvEoiOn(uint32_t cpu);
+void Eoi();
+pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector);
+
+// PV spinlocks (kvm_lock.cc).
+void LockWait(const volatile uint8_t* ptr, uint8_t value);
+void LockKick(uint32_t cpu);
+
+}  // namespace pvops::kvm

@@ -1,0 +1,136 @@
+// The KVM backend: detection, and an init that turns on each paravirtual path only when its
+// feature bit is offered, leaving the native op in place otherwise.
+#include "backends/kvm/kvm.h"
+
+#include "backends/native/native.h"
+#include "core/backend.h"
+
+namespace pvops::kvm {
+
+State g_state;
+
+namespace {
+
+PerCpu g_areas[PVOPS_MAX_CPUS];
+
+// Intel VMX enters the hypervisor with vmcall, AMD SVM with vmmcall. KVM would patch the wrong
+// one in the guest's code, but a kernel's text may be read-only: ask the vendor instead.
+arch::HypercallInsn InsnForVendor() {
+  const pvops_cpuid_regs v = arch::cpuid(0, 0);
+  const bool amd = (v.ebx == 0x68747541 && v.ecx == 0x444d4163 && v.edx == 0x69746e65) ||  // AuthenticAMD
+                   (v.ebx == 0x6f677948 && v.ecx == 0x656e6975 && v.edx == 0x6e65476e);    // HygonGenuine
+  return amd ? arch::HypercallInsn::kVmmcall : arch::HypercallInsn::kVmcall;
+}
+
+void NoIoDelay() {}
+
+pvops_status RawHypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                          uint64_t a4, int64_t* result) {
+  if (a4 != 0) return PVOPS_ERR_INVALID;  // KVM's ABI carries four arguments
+  const int64_t ret = Hypercall(nr, a0, a1, a2, a3);
+  if (result != nullptr) *result = ret;
+  return PVOPS_OK;
+}
+
+pvops_status CpuInit(uint32_t cpu) {
+  if (const pvops_status st = native::CpuInit(cpu); st != PVOPS_OK) return st;
+  pvops_status st = PVOPS_OK;
+  // Each area is registered on its own vCPU: the MSRs are per vCPU.
+  if (Enabled(KVM_FEATURE_CLOCKSOURCE2) && st == PVOPS_OK) st = EnableClockOn(cpu);
+  if (Enabled(KVM_FEATURE_STEAL_TIME) && st == PVOPS_OK) st = EnableStealTimeOn(cpu);
+  if (Enabled(KVM_FEATURE_PV_EOI) && st == PVOPS_OK) st = EnablePvEoiOn(cpu);
+  return st;
+}
+
+void Enable(uint32_t feature_bit) { g_state.enabled |= 1u << feature_bit; }
+bool Offered(uint32_t feature_bit) { return (g_state.features >> feature_bit) & 1u; }
+
+}  // namespace
+
+PerCpu& Area(uint32_t cpu) { return g_areas[cpu < PVOPS_MAX_CPUS ? cpu : 0]; }
+
+}  // namespace pvops::kvm
+
+namespace pvops::core {
+namespace {
+
+void ProbeKvm(const pvops_env&, const HvLeaves& leaves, pvops_candidate* out) {
+  const HvInterface* hv = leaves.Find(KVM_SIGNATURE);
+  if (hv == nullptr) return;
+  // The features leaf must exist inside the block for anything past detection to be trusted.
+  if (hv->max_leaf < hv->base + (KVM_CPUID_FEATURES - KVM_CPUID_SIGNATURE)) return;
+  out->priority = PriorityForBase(hv->base);
+  out->base_leaf = hv->base;
+  out->max_leaf = hv->max_leaf;
+  CopyString(out->signature, sizeof(out->signature), "KVMKVMKVM");
+}
+
+pvops_status InitKvm(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
+                     pvops_info* info, Reason* why) {
+  using namespace pvops::kvm;
+  g_state = State{};
+  g_state.base_leaf = found.base_leaf;
+  const pvops_cpuid_regs f =
+      arch::cpuid(found.base_leaf + (KVM_CPUID_FEATURES - KVM_CPUID_SIGNATURE), 0);
+  g_state.features = f.eax;
+  g_state.hints = f.edx;
+  g_state.insn = InsnForVendor();
+  if (const pvops_status st = native::SetUpSharedState(); st != PVOPS_OK) {
+    why->Add("native set-up failed: ").Add(pvops_status_name(st));
+    return st;
+  }
+
+  ops->hypercall.call = RawHypercall;
+  ops->platform.cpu_init = CpuInit;
+  if (Offered(KVM_FEATURE_NOP_IO_DELAY)) {
+    Enable(KVM_FEATURE_NOP_IO_DELAY);
+    ops->cpu.io_delay = NoIoDelay;
+  }
+  // kvmclock is switched on here, on the boot CPU, because it can still be refused: a tuple
+  // that does not validate keeps the native TSC clock.
+  if (Offered(KVM_FEATURE_CLOCKSOURCE2)) {
+    Enable(KVM_FEATURE_CLOCKSOURCE2);
+    if (const pvops_status st = EnableClockOn(ThisCpu()); st == PVOPS_OK) {
+      ops->time.clock_ns = ClockNs;
+      ops->time.tsc_khz = TscKhz;
+      ops->time.wall_clock = WallClock;
+    } else {
+      g_state.enabled &= ~(1u << KVM_FEATURE_CLOCKSOURCE2);
+      Reason(info->fallback, sizeof(info->fallback)).Add("kvmclock refused (")
+          .Add(pvops_status_name(st)).Add("); TSC clock");
+    }
+  }
+  if (Offered(KVM_FEATURE_STEAL_TIME)) {
+    Enable(KVM_FEATURE_STEAL_TIME);
+    ops->time.steal_ns = StealNs;
+    ops->lock.vcpu_is_preempted = VcpuIsPreempted;
+    if (Offered(KVM_FEATURE_PV_TLB_FLUSH)) {
+      Enable(KVM_FEATURE_PV_TLB_FLUSH);
+      ops->mmu.flush_tlb_multi = FlushTlbMulti;
+    }
+  }
+  if (Offered(KVM_FEATURE_PV_EOI)) {
+    Enable(KVM_FEATURE_PV_EOI);
+    ops->irq.eoi = Eoi;
+  }
+  if (Offered(KVM_FEATURE_PV_SEND_IPI)) {
+    Enable(KVM_FEATURE_PV_SEND_IPI);
+    ops->irq.send_ipi = SendIpi;
+  }
+  if (Offered(KVM_FEATURE_PV_UNHALT)) {
+    Enable(KVM_FEATURE_PV_UNHALT);
+    ops->lock.wait = LockWait;
+    ops->lock.kick = LockKick;
+  }
+  info->features[0] = g_state.features;
+  info->features[1] = g_state.hints;
+  info->features[2] = g_state.enabled;
+  info->features[3] = g_state.insn == arch::HypercallInsn::kVmmcall ? 1 : 0;
+  return PVOPS_OK;
+}
+
+}  // namespace
+
+const Backend kKvmBackend = {PVOPS_BACKEND_KVM, "kvm", ProbeKvm, InitKvm};
+
+}  // namespace pvops::core

@@ -1,0 +1,59 @@
+// kvmclock: the pvclock tuple KVM keeps per vCPU, and the wall clock at system time zero.
+#include "backends/kvm/kvm.h"
+#include "core/pvclock.h"
+
+namespace pvops::kvm {
+namespace {
+
+WallClockRecord g_wall_clock;
+
+// A tuple KVM has filled has an even, non-zero version and a usable multiplier; 0 as the version
+// means KVM never wrote it (the MSR write was ignored).
+bool TupleLooksFilled(const volatile vcpu_time_info& t) {
+  return t.version != 0 && (t.version & 1) == 0 && t.tsc_to_system_mul != 0 &&
+         t.tsc_shift >= -32 && t.tsc_shift <= 32;
+}
+
+}  // namespace
+
+pvops_status EnableClockOn(uint32_t cpu) {
+  volatile vcpu_time_info& t = Area(cpu).clock;
+  const uint64_t pa = core::VirtToPhys(const_cast<vcpu_time_info*>(&t));
+  if (!arch::wrmsr_safe(MSR_KVM_SYSTEM_TIME_NEW, pa | KVM_MSR_ENABLED)) return PVOPS_ERR_FAULT;
+  if (!TupleLooksFilled(t)) return PVOPS_ERR_BAD_DATA;
+  const uint64_t khz = core::PvclockTscKhz(&t);
+  if (khz < 1000 || khz > 100'000'000) return PVOPS_ERR_BAD_DATA;  // 1 MHz .. 100 GHz
+  return PVOPS_OK;
+}
+
+uint64_t ClockNs() {
+  core::Count(core::Counter::kClockReads);
+  return core::PvclockRead(&Area(core::ThisCpu()).clock);
+}
+
+uint64_t TscKhz() { return core::PvclockTscKhz(&Area(core::ThisCpu()).clock); }
+
+pvops_status WallClock(pvops_wall_clock* out) {
+  // KVM writes the wall-clock time of system time zero on each MSR write.
+  const uint64_t pa = core::VirtToPhys(&g_wall_clock);
+  if (!arch::wrmsr_safe(MSR_KVM_WALL_CLOCK_NEW, pa)) return PVOPS_ERR_FAULT;
+  volatile WallClockRecord& wc = g_wall_clock;
+  uint32_t version, sec, nsec;
+  int tries = 0;
+  do {
+    if (++tries > 1000) return PVOPS_ERR_BUSY;
+    version = wc.version;
+    __atomic_signal_fence(__ATOMIC_ACQUIRE);
+    sec = wc.sec;
+    nsec = wc.nsec;
+    __atomic_signal_fence(__ATOMIC_ACQUIRE);
+  } while ((version & 1) != 0 || version != wc.version);
+  if (version == 0 || nsec >= 1'000'000'000) return PVOPS_ERR_BAD_DATA;
+  const uint64_t total_ns = uint64_t{nsec} + ClockNs();
+  out->sec = sec + total_ns / 1'000'000'000;
+  out->nsec = static_cast<uint32_t>(total_ns % 1'000'000'000);
+  out->reserved = 0;
+  return PVOPS_OK;
+}
+
+}  // namespace pvops::kvm
