@@ -32,6 +32,7 @@ class Vm {
   void EnableCapability(uint32_t capability, uint64_t argument);
   void SetUserMemory(uint32_t slot, uint64_t guest_physical, uint64_t size, void* host);
   void CreateIrqchip();
+  void CreatePit();
   void SetTssAddress(uint64_t address);
   UniqueFd OpenStatsFd();
 

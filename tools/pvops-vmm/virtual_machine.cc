@@ -71,6 +71,9 @@ VirtualMachine::VirtualMachine(const VmConfig& config, std::span<const uint8_t> 
   vm_.SetUserMemory(kRamSlot, 0, memory_.size(), memory_.host_base());
   // In-kernel LAPIC, IOAPIC and PIC: IPIs, timers and EOIs are KVM's own. Must precede vCPUs.
   vm_.CreateIrqchip();
+  // The in-kernel i8254 too, so the guest finds the PC's timer devices it finds under QEMU.
+  if (vm_.CheckExtension(KVM_CAP_PIT2) <= 0) throw VmmError("KVM lacks KVM_CAP_PIT2");
+  vm_.CreatePit();
   personality.ConfigureVm(vm_);
   vm_stats_ = vm_.OpenStatsFd();
 
