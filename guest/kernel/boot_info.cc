@@ -1,0 +1,50 @@
+#include "kernel/boot_info.h"
+
+#include <xen/arch-x86/hvm/start_info.h>
+
+#include "kernel/layout.h"
+
+namespace guest {
+namespace {
+
+static_assert(PVH_START_INFO_MAGIC == XEN_HVM_START_MAGIC_VALUE, "entry.S checks this magic");
+
+char g_cmdline[kMaxCmdlineBytes + 1];
+
+}  // namespace
+
+BootInfo ReadPvhStartInfo(uint64_t start_info_phys) {
+  BootInfo info{nullptr, 0, g_cmdline, nullptr};
+  g_cmdline[0] = '\0';
+  if (start_info_phys + sizeof(hvm_start_info) > kDirectMapBytes) {
+    info.error = "hvm_start_info lies outside the direct map";
+    return info;
+  }
+  const auto* start = static_cast<const hvm_start_info*>(PhysToVirt(start_info_phys));
+  info.start_info = start;
+  if (start->magic != XEN_HVM_START_MAGIC_VALUE) {
+    info.error = "hvm_start_info magic is not 0x336ec578";
+    return info;
+  }
+  info.version = start->version;
+  const uint64_t cmdline_phys = start->cmdline_paddr;
+  if (cmdline_phys == 0) return info;  // no command line: every default applies
+  if (cmdline_phys >= kDirectMapBytes) {
+    info.error = "command line address lies outside the direct map";
+    return info;
+  }
+  const auto* text = static_cast<const char*>(PhysToVirt(cmdline_phys));
+  size_t len = 0;
+  // Never read past the direct map's end, nor further than the longest line we accept.
+  while (len <= kMaxCmdlineBytes && cmdline_phys + len < kDirectMapBytes && text[len] != '\0')
+    ++len;
+  if (len > kMaxCmdlineBytes || cmdline_phys + len >= kDirectMapBytes) {
+    info.error = "command line is not terminated within 4095 bytes";
+    return info;
+  }
+  for (size_t i = 0; i < len; ++i) g_cmdline[i] = text[i];
+  g_cmdline[len] = '\0';
+  return info;
+}
+
+}  // namespace guest

@@ -1,0 +1,60 @@
+// Bounded waiting. Every wait in the guest is a Deadline on pvops::ClockNs; a clock that stops
+// advancing also ends the wait (after kStuckPolls equal readings), so a broken clock makes a
+// case fail with a reason instead of hanging the run.
+#pragma once
+
+#include <stdint.h>
+
+#include <pvops/pvops.hpp>
+
+namespace guest {
+
+inline constexpr uint64_t kNsPerUs = 1000;
+inline constexpr uint64_t kNsPerMs = 1000 * kNsPerUs;
+inline constexpr uint64_t kNsPerSec = 1000 * kNsPerMs;
+
+class Deadline {
+ public:
+  explicit Deadline(uint64_t timeout_ns)
+      : start_ns_(pvops::ClockNs()), end_ns_(start_ns_ + timeout_ns), last_ns_(start_ns_) {}
+
+  bool Expired() {
+    const uint64_t now = pvops::ClockNs();
+    if (now >= end_ns_) return true;
+    if (now == last_ns_) return ++stuck_polls_ > kStuckPolls;
+    last_ns_ = now;
+    stuck_polls_ = 0;
+    return false;
+  }
+  // True when Expired() ended the wait because the clock stood still.
+  bool ClockStuck() const { return stuck_polls_ > kStuckPolls; }
+  uint64_t ElapsedNs() const { return pvops::ClockNs() - start_ns_; }
+
+ private:
+  static constexpr uint64_t kStuckPolls = 10'000'000;
+  uint64_t start_ns_;
+  uint64_t end_ns_;
+  uint64_t last_ns_;
+  uint64_t stuck_polls_ = 0;
+};
+
+inline void CpuRelax() { asm volatile("pause" ::: "memory"); }
+
+// Spins (with pause) until `done()` or the timeout; returns whether `done()` became true.
+template <typename Predicate>
+bool WaitUntil(uint64_t timeout_ns, Predicate done) {
+  Deadline deadline(timeout_ns);
+  while (!done()) {
+    if (deadline.Expired()) return done();
+    CpuRelax();
+  }
+  return true;
+}
+
+// Busy-waits `ns` (bounded like any wait).
+inline void SpinFor(uint64_t ns) {
+  Deadline deadline(ns);
+  while (!deadline.Expired()) CpuRelax();
+}
+
+}  // namespace guest

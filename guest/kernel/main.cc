@@ -1,0 +1,123 @@
+// The kernel's C++ entry: hand the library its environment, report what it detected, bring up
+// the other CPUs, run the suite and leave through the table's shutdown with the protocol's code.
+#include <pvops/pvops.hpp>
+
+#include "kernel/boot_info.h"
+#include "kernel/cmdline.h"
+#include "kernel/console.h"
+#include "kernel/cpu_tables.h"
+#include "kernel/format.h"
+#include "kernel/layout.h"
+#include "kernel/percpu.h"
+#include "kernel/smp.h"
+#include "kernel/traps.h"
+#include "suite/framework.h"
+
+namespace guest {
+namespace {
+
+Options g_options;
+
+uint32_t ThisCpuForLibrary() { return ThisCpu(); }
+uint64_t VirtToPhysForLibrary(const void* va) { return VirtToPhys(va); }
+void* PhysToVirtForLibrary(uint64_t pa) { return PhysToVirt(pa); }
+
+// Copies `text` into `out` for a quoted field: quotes and control bytes would break the line's
+// key="value" shape, so they become '?'.
+const char* Quotable(const char* text, size_t max, char* out, size_t size) {
+  size_t n = 0;
+  for (; n < max && n + 1 < size && text[n] != '\0'; ++n) {
+    const char c = text[n];
+    out[n] = (c < 0x20 || c == '"' || c == 0x7f) ? '?' : c;
+  }
+  out[n] = '\0';
+  return out;
+}
+
+void PrintDetection() {
+  const pvops_info& info = pvops::Info();
+  char signature[20];
+  char reason[PVOPS_REASON_LEN + 1];
+  Print("# detect: backend=%s signature=\"%s\" base=0x%x max_leaf=0x%x version=%u "
+        "features=0x%08x,0x%08x,0x%08x,0x%08x reason=\"%s\"\n",
+        pvops_backend_name(info.backend),
+        Quotable(info.signature, sizeof(info.signature), signature, sizeof(signature)),
+        info.base_leaf, info.max_leaf, info.version, info.features[0], info.features[1],
+        info.features[2], info.features[3],
+        Quotable(info.reason, sizeof(info.reason), reason, sizeof(reason)));
+  if (info.fallback[0] != '\0')
+    Print("# fallback: %s\n", Quotable(info.fallback, sizeof(info.fallback), reason, sizeof(reason)));
+  for (uint32_t i = 0; i < info.candidate_count && i < PVOPS_MAX_CANDIDATES; ++i) {
+    const pvops_candidate& c = info.candidates[i];
+    Print("# candidate: backend=%s priority=0x%x base=0x%x max_leaf=0x%x signature=\"%s\"\n",
+          pvops_backend_name(c.backend), c.priority, c.base_leaf, c.max_leaf,
+          Quotable(c.signature, sizeof(c.signature), signature, sizeof(signature)));
+  }
+}
+
+// The library's counters as `stat:` lines, a few per line to stay within the line buffer.
+void PrintCounters() {
+  pvops_counter counters[PVOPS_MAX_COUNTERS];
+  const uint32_t n = pvops_get_counters(counters, PVOPS_MAX_COUNTERS);
+  constexpr uint32_t kPerLine = 6;
+  for (uint32_t first = 0; first < n; first += kPerLine) {
+    char line[kMaxLineBytes];
+    size_t len = 0;
+    for (uint32_t i = first; i < n && i < first + kPerLine; ++i) {
+      len += Format(line + len, sizeof(line) - len, "%s%s=%lu", i == first ? "stat: " : " ",
+                    counters[i].name, counters[i].value);
+    }
+    Print("%s\n", line);
+  }
+}
+
+}  // namespace
+}  // namespace guest
+
+// From entry.S: the boot CPU on cpu_stacks[0], .bss zeroed, interrupts off. `boot_info_phys`
+// is the physical address of the entry's boot structure (hvm_start_info for PVH).
+extern "C" [[noreturn]] void kernel_main(uint64_t boot_info_phys, uint32_t entry) {
+  using namespace guest;
+  PrepareCpuStacks(0);
+  // The IDT before anything else, so that even a fault inside pvops_init gets its FAULT line
+  // (the table's console is usable before init).
+  BuildIdt();
+  LoadCpuTables(0);
+
+  const BootInfo boot = ReadPvhStartInfo(boot_info_phys);
+  Print("# pvguest: entry=%s start_info=0x%lx version=%u cmdline=\"%s\"\n",
+        entry == PVOPS_ENTRY_PVH ? "pvh" : "other", boot_info_phys, boot.version, boot.cmdline);
+  if (boot.error != nullptr) Panic(boot.error);
+
+  const pvops_env env{
+      .size = sizeof(pvops_env),
+      .entry = entry,
+      .cmdline = boot.cmdline,
+      .boot_info = boot.start_info,
+      .this_cpu = ThisCpuForLibrary,
+      .virt_to_phys = VirtToPhysForLibrary,
+      .phys_to_virt = PhysToVirtForLibrary,
+  };
+  const pvops::Status init = pvops_init(&env);
+  PrintDetection();
+  if (!init.ok()) {
+    Print("# pvops_init returned %s\n", init.name());
+    Panic("pvops_init failed");
+  }
+
+  ParseOptions(boot.cmdline, &g_options);
+  StartSecondaryCpus(g_options.expected_cpus);
+  Print("# smp: %u of %u CPUs online\n", OnlineCpus(), ExpectedCpus());
+  pvops::IrqEnable();
+
+  suite::Summary summary{0, 0, 0};
+  if (g_options.bench) {
+    Print("not ok 1 bench # bench mode is not built into this image yet (issue 8)\n");
+    summary.failed = 1;
+  } else {
+    summary = suite::RunSuite(suite::kCases, suite::kCaseCount, g_options);
+  }
+  PrintCounters();
+  Print("%u passed, %u failed, %u skipped\n", summary.passed, summary.failed, summary.skipped);
+  pvops::Shutdown(summary.failed != 0 ? kExitFail : kExitPass);
+}

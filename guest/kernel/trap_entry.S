@@ -1,0 +1,63 @@
+/*
+ * Interrupt and exception entry: 256 stubs of 16 bytes each (cpu_tables.cc points gate N at
+ * trap_stubs + 16 * N). Each stub makes the frame uniform (a zero error code where the CPU
+ * pushes none), pushes its vector and joins trap_common, which saves the general registers
+ * as a struct TrapFrame (traps.h) and calls trap_dispatch(frame).
+ */
+
+.section .text, "ax"
+.p2align 4
+.globl trap_stubs
+trap_stubs:
+vector = 0
+.rept 256
+  .p2align 4
+  /* The vectors for which the CPU pushes an error code. */
+  .if vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21 || vector == 29 || vector == 30
+  .else
+    pushq $0
+  .endif
+  pushq $vector
+  jmp trap_common
+  vector = vector + 1
+.endr
+
+trap_common:
+  pushq %rax
+  pushq %rbx
+  pushq %rcx
+  pushq %rdx
+  pushq %rsi
+  pushq %rdi
+  pushq %rbp
+  pushq %r8
+  pushq %r9
+  pushq %r10
+  pushq %r11
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  cld
+  mov %rsp, %rdi
+  call trap_dispatch
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %r11
+  popq %r10
+  popq %r9
+  popq %r8
+  popq %rbp
+  popq %rdi
+  popq %rsi
+  popq %rdx
+  popq %rcx
+  popq %rbx
+  popq %rax
+  add $16, %rsp                  /* vector and error code */
+  iretq
+
+/* No executable stack: the linker would otherwise warn. */
+.section .note.GNU-stack, "", @progbits

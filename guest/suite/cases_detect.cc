@@ -1,0 +1,73 @@
+// detect.*: what pvops_init chose is consistent, and a `pvops=` override is honoured or refused
+// with a reason.
+#include <pvops/pvops.hpp>
+
+#include "suite/cases.h"
+
+namespace guest::suite {
+namespace {
+
+bool Contains(const char* text, const char* word) {
+  for (; *text != '\0'; ++text) {
+    size_t i = 0;
+    while (word[i] != '\0' && text[i] == word[i]) ++i;
+    if (word[i] == '\0') return true;
+  }
+  return false;
+}
+
+bool SameText(const char* a, const char* b) {
+  while (*a != '\0' && *a == *b) ++a, ++b;
+  return *a == *b;
+}
+
+}  // namespace
+
+Result DetectReport() {
+  const pvops_info& info = pvops::Info();
+  if (info.abi_version != PVOPS_ABI_VERSION)
+    return Result::Fail("abi_version %u, the guest was built for %u", info.abi_version,
+                        PVOPS_ABI_VERSION);
+  if (info.backend >= PVOPS_BACKEND_COUNT)
+    return Result::Fail("backend id %u is not a known backend", info.backend);
+  const char* name = pvops_backend_name(info.backend);
+  if (name == nullptr || name[0] == '\0') return Result::Fail("backend %u has no name", info.backend);
+  if (info.entry != PVOPS_ENTRY_PVH)
+    return Result::Fail("info.entry is %u, the kernel entered by PVH (%u)", info.entry,
+                        PVOPS_ENTRY_PVH);
+  if (info.reason[0] == '\0') return Result::Fail("backend %s chosen with an empty reason", name);
+  if (info.candidate_count > PVOPS_MAX_CANDIDATES)
+    return Result::Fail("candidate_count %u exceeds %u", info.candidate_count, PVOPS_MAX_CANDIDATES);
+  for (uint32_t i = 0; i < info.candidate_count; ++i) {
+    const pvops_candidate& c = info.candidates[i];
+    if (c.backend >= PVOPS_BACKEND_COUNT || c.priority == 0)
+      return Result::Fail("candidate %u: backend %u priority %u (absent ones are not listed)", i,
+                          c.backend, c.priority);
+  }
+  if (info.backend == PVOPS_BACKEND_NATIVE) return Result::Pass();
+  for (uint32_t i = 0; i < info.candidate_count; ++i) {
+    const pvops_candidate& c = info.candidates[i];
+    if (c.backend != info.backend) continue;
+    if (c.base_leaf != info.base_leaf || c.max_leaf != info.max_leaf)
+      return Result::Fail("%s: info says base 0x%x max 0x%x, its candidate 0x%x 0x%x", name,
+                          info.base_leaf, info.max_leaf, c.base_leaf, c.max_leaf);
+    return Result::Pass();
+  }
+  return Result::Fail("backend %s chosen but not among the %u candidates", name,
+                      info.candidate_count);
+}
+
+Result DetectOverride() {
+  const char* wanted = SuiteOptions().backend_override;
+  if (wanted[0] == '\0') return Result::Skip("no pvops= override on the command line");
+  const pvops_info& info = pvops::Info();
+  const char* chosen = pvops_backend_name(info.backend);
+  if (SameText(chosen, wanted)) return Result::Pass();
+  // Refused: the reason (or the fallback note) must name the backend asked for.
+  Note("pvops=%s not taken: reason=\"%s\" fallback=\"%s\"", wanted, info.reason, info.fallback);
+  if (Contains(info.reason, wanted) || Contains(info.fallback, wanted)) return Result::Pass();
+  return Result::Fail("pvops=%s asked, %s chosen, and neither reason nor fallback names %s",
+                      wanted, chosen, wanted);
+}
+
+}  // namespace guest::suite

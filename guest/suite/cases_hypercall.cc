@@ -1,0 +1,48 @@
+// hypercall.null: each backend's harmless hypercall, one row per backend. A backend issue adds
+// its row (the call, and the answer the real hypervisor gives) and nothing else.
+#include <pvops/pvops.hpp>
+
+#include "suite/cases.h"
+
+namespace guest::suite {
+namespace {
+
+struct NullHypercall {
+  pvops::Backend backend;
+  const char* what;             // for the report
+  uint64_t nr;
+  uint64_t args[5];
+  pvops_status expected_status;
+  int64_t expected_result;      // checked when expected_status is PVOPS_OK
+  const char* skip_reason;      // non-null: the expected status means "no interface", a SKIP
+};
+
+constexpr NullHypercall kNullHypercalls[] = {
+    {pvops::Backend::kNative, "none", 0, {}, PVOPS_ERR_UNSUPPORTED, 0,
+     "no hypervisor interface (no signature at CPUID 0x40000000)"},
+};
+
+}  // namespace
+
+Result HypercallNull() {
+  const pvops::Backend backend = pvops::ChosenBackend();
+  const char* name = pvops_backend_name(static_cast<uint32_t>(backend));
+  for (const NullHypercall& row : kNullHypercalls) {
+    if (row.backend != backend) continue;
+    int64_t result = 0;
+    const pvops::Status status = pvops::Hypercall(row.nr, &result, row.args[0], row.args[1],
+                                                  row.args[2], row.args[3], row.args[4]);
+    if (status.code() != row.expected_status)
+      return Result::Fail("%s hypercall %s (nr %lu) returned %s, expected %s", name, row.what,
+                          row.nr, status.name(), pvops_status_name(row.expected_status));
+    if (row.skip_reason != nullptr) return Result::Skip("%s", row.skip_reason);
+    if (status.ok() && result != row.expected_result)
+      return Result::Fail("%s hypercall %s answered %ld, expected %ld", name, row.what, result,
+                          row.expected_result);
+    Note("%s hypercall %s: %s, result %ld", name, row.what, status.name(), result);
+    return Result::Pass();
+  }
+  return Result::Fail("no harmless hypercall is defined for backend %s (add its row)", name);
+}
+
+}  // namespace guest::suite

@@ -1,0 +1,395 @@
+// mmu.*: page-table writes through the table, each made visible by the flush the API asks for,
+// on one CPU and across two; a second address space; a lazy batch; releasing tables; p2m.
+// Every case maps its own 2 MiB window above TEST_VA_BASE, in a top-level slot no one else uses.
+#include <pvops/pvops.hpp>
+
+#include "kernel/deadline.h"
+#include "kernel/layout.h"
+#include "kernel/paging.h"
+#include "kernel/probe.h"
+#include "kernel/smp.h"
+#include "suite/cases.h"
+
+namespace guest::suite {
+namespace {
+
+constexpr uint64_t kWindowBytes = 2 * 1024 * 1024;
+constexpr uint32_t kLazyBatchPages = 64;
+
+uint64_t CaseVa(uint32_t window, uint32_t page = 0) {
+  return kTestVaBase + window * kWindowBytes + page * kPageBytes;
+}
+uint64_t CurrentRoot() { return pvops::ReadCr3() & kPteFrameMask; }
+uint64_t ReadVa(uint64_t va) { return *reinterpret_cast<const volatile uint64_t*>(va); }
+void WriteVa(uint64_t va, uint64_t value) { *reinterpret_cast<volatile uint64_t*>(va) = value; }
+
+// A page whose first and last words carry a tag, so a read shows which frame a VA maps.
+struct DataPage {
+  void* page;
+  uint64_t phys;
+  uint64_t tag;
+};
+
+// The pages and table paths one case uses, given back on every exit path. Release() reports
+// the library's ReleasePt status; the destructor releases whatever a failing case left.
+class Scratch {
+ public:
+  Scratch() = default;
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  ~Scratch() { (void)Release(); }
+
+  DataPage* NewPage(uint64_t tag) {
+    if (page_count_ == kMaxPages) return nullptr;
+    void* page = AllocPage();
+    if (page == nullptr) return nullptr;
+    auto* words = static_cast<uint64_t*>(page);
+    words[0] = tag;
+    words[511] = ~tag;
+    pages_[page_count_] = DataPage{page, VirtToPhys(page), tag};
+    return &pages_[page_count_++];
+  }
+
+  // Builds the path for `va` under `root`; `live` = root is (or will be torn down as) current.
+  TablePath* NewPath(uint64_t root, uint64_t va, bool live, pvops::Status* status) {
+    if (path_count_ == kMaxPaths) {
+      *status = PVOPS_ERR_NO_RESOURCE;
+      return nullptr;
+    }
+    TablePath* path = &paths_[path_count_];
+    live_[path_count_] = live;
+    ++path_count_;  // counted even on failure: a partial path still owns its tables
+    *status = BuildPath(root, va, path);
+    return status->ok() ? path : nullptr;
+  }
+
+  // Also flush these CPUs when tearing down: they may cache the case's translations.
+  void AlsoFlushOnRelease(const pvops::CpuSet& cpus) {
+    remote_ = cpus;
+    has_remote_ = true;
+  }
+
+  pvops::Status Release() {
+    pvops::Status first = PVOPS_OK;
+    while (path_count_ > 0) {
+      --path_count_;
+      const pvops::Status st = TearDownPath(&paths_[path_count_], live_[path_count_]);
+      if (!st.ok() && first.ok()) first = st;
+    }
+    if (has_remote_) {
+      const pvops::Status st = pvops::FlushTlbMulti(remote_);
+      if (!st.ok() && first.ok()) first = st;
+      has_remote_ = false;
+    }
+    while (page_count_ > 0) FreePage(pages_[--page_count_].page);
+    return first;
+  }
+
+ private:
+  static constexpr uint32_t kMaxPages = kLazyBatchPages + 2;
+  static constexpr uint32_t kMaxPaths = 2;
+  DataPage pages_[kMaxPages];
+  uint32_t page_count_ = 0;
+  TablePath paths_[kMaxPaths];
+  bool live_[kMaxPaths] = {};
+  uint32_t path_count_ = 0;
+  pvops::CpuSet remote_;
+  bool has_remote_ = false;
+};
+
+// A read performed on another CPU (static: a timed-out case must not leave it a dead frame).
+struct RemoteRead {
+  uint64_t va;
+  uint64_t value;
+};
+RemoteRead g_remote_read;
+
+void ReadOnThisCpu(void*) { g_remote_read.value = ReadVa(g_remote_read.va); }
+
+bool ReadOn(uint32_t cpu, uint64_t va, uint64_t* value) {
+  g_remote_read = RemoteRead{va, 0};
+  if (!PostWork(cpu, ReadOnThisCpu, nullptr) || !WaitForWork(cpu, kNsPerSec)) return false;
+  *value = g_remote_read.value;
+  return true;
+}
+
+uint64_t CounterByName(const char* name) {
+  pvops_counter counters[PVOPS_MAX_COUNTERS];
+  const uint32_t n = pvops_get_counters(counters, PVOPS_MAX_COUNTERS);
+  for (uint32_t i = 0; i < n; ++i) {
+    const char* a = counters[i].name;
+    const char* b = name;
+    while (*a != '\0' && *a == *b) ++a, ++b;
+    if (*a == *b) return counters[i].value;
+  }
+  return 0;
+}
+
+#define MMU_TRY(expr, ...)                          \
+  do {                                              \
+    const pvops::Status st_ = (expr);               \
+    if (!st_.ok()) return Result::Fail(__VA_ARGS__); \
+  } while (0)
+
+}  // namespace
+
+Result MmuSetPte() {
+  Scratch scratch;
+  const uint64_t va = CaseVa(0);
+  DataPage* frame = scratch.NewPage(0);
+  pvops::Status st;
+  TablePath* path = scratch.NewPath(CurrentRoot(), va, true, &st);
+  if (frame == nullptr || path == nullptr) return Result::Fail("setting up: %s", st.name());
+  if (path->created_count != 3)
+    return Result::Fail("test slot not empty: only %u new tables were needed", path->created_count);
+  pvops::SetPte(path->slot[1], LeafPte(frame->phys));
+  const pvops_pte back = pvops::ReadPte(path->slot[1]);
+  if (back != LeafPte(frame->phys))
+    return Result::Fail("read_pte gave 0x%lx after set_pte 0x%lx", back, LeafPte(frame->phys));
+
+  constexpr uint64_t kFirst = 0x5e7b7e0000000001, kLast = 0x5e7b7e00000001ff;
+  WriteVa(va, kFirst);
+  WriteVa(va + kPageBytes - 8, kLast);
+  const auto* direct = static_cast<const volatile uint64_t*>(PhysToVirt(frame->phys));
+  if (direct[0] != kFirst || direct[511] != kLast)
+    return Result::Fail("direct map of frame 0x%lx reads 0x%lx/0x%lx, wrote 0x%lx/0x%lx",
+                        frame->phys, direct[0], direct[511], kFirst, kLast);
+  MMU_TRY(scratch.Release(), "releasing the tables: %s", st_.name());
+  return Result::Pass();
+}
+
+Result MmuUpdatePteFlushOne() {
+  Scratch scratch;
+  const uint64_t va = CaseVa(1);
+  DataPage* a = scratch.NewPage(0xa1);
+  DataPage* b = scratch.NewPage(0xb1);
+  pvops::Status st;
+  TablePath* path = scratch.NewPath(CurrentRoot(), va, true, &st);
+  if (a == nullptr || b == nullptr || path == nullptr) return Result::Fail("setting up: %s", st.name());
+  pvops::SetPte(path->slot[1], LeafPte(a->phys));
+  if (ReadVa(va) != a->tag) return Result::Fail("fresh mapping reads 0x%lx, not page A", ReadVa(va));
+
+  pvops::UpdatePte(path->slot[1], va, LeafPte(b->phys));
+  // Architecturally either value may show before the flush; only after it must B show.
+  const uint64_t before_flush = ReadVa(va);
+  pvops::FlushTlbOne(va);
+  const uint64_t after_flush = ReadVa(va);
+  Note("before flush_tlb_one the VA read %s", before_flush == a->tag   ? "page A (stale TLB entry)"
+                                              : before_flush == b->tag ? "page B"
+                                                                       : "neither page");
+  if (after_flush != b->tag)
+    return Result::Fail("after update_pte and flush_tlb_one the VA reads 0x%lx, not page B",
+                        after_flush);
+  if (!SameMapping(pvops::ReadPte(path->slot[1]), LeafPte(b->phys)))
+    return Result::Fail("read_pte does not return the updated entry");
+  MMU_TRY(scratch.Release(), "releasing the tables: %s", st_.name());
+  return Result::Pass();
+}
+
+Result MmuFlushLocal() {
+  Scratch scratch;
+  constexpr uint32_t kPages = 4;
+  DataPage* olds[kPages];
+  DataPage* news[kPages];
+  for (uint32_t i = 0; i < kPages; ++i) {
+    olds[i] = scratch.NewPage(0xc0 + i);
+    news[i] = scratch.NewPage(0xd0 + i);
+    if (olds[i] == nullptr || news[i] == nullptr) return Result::Fail("page pool exhausted");
+  }
+  pvops::Status st;
+  TablePath* path = scratch.NewPath(CurrentRoot(), CaseVa(2), true, &st);
+  if (path == nullptr) return Result::Fail("building tables: %s", st.name());
+  for (uint32_t i = 0; i < kPages; ++i) pvops::SetPte(path->slot[1] + i, LeafPte(olds[i]->phys));
+  for (uint32_t i = 0; i < kPages; ++i)
+    if (ReadVa(CaseVa(2, i)) != olds[i]->tag) return Result::Fail("page %u: fresh mapping wrong", i);
+  for (uint32_t i = 0; i < kPages; ++i)
+    pvops::UpdatePte(path->slot[1] + i, CaseVa(2, i), LeafPte(news[i]->phys));
+  pvops::FlushTlbLocal();
+  for (uint32_t i = 0; i < kPages; ++i) {
+    const uint64_t seen = ReadVa(CaseVa(2, i));
+    if (seen != news[i]->tag)
+      return Result::Fail("page %u reads 0x%lx after flush_tlb_local, expected the new frame", i,
+                          seen);
+  }
+  MMU_TRY(scratch.Release(), "releasing the tables: %s", st_.name());
+  return Result::Pass();
+}
+
+Result MmuFlushMulti() {
+  if (!CpuOnline(1)) return Result::Skip("needs 2 vCPUs, have %u", OnlineCpus());
+  Scratch scratch;
+  scratch.AlsoFlushOnRelease(pvops::CpuSet::Only(1));
+  const uint64_t va = CaseVa(3);
+  DataPage* a = scratch.NewPage(0xa3);
+  DataPage* b = scratch.NewPage(0xb3);
+  pvops::Status st;
+  TablePath* path = scratch.NewPath(CurrentRoot(), va, true, &st);
+  if (a == nullptr || b == nullptr || path == nullptr) return Result::Fail("setting up: %s", st.name());
+  pvops::SetPte(path->slot[1], LeafPte(a->phys));
+
+  uint64_t seen = 0;
+  if (!ReadOn(1, va, &seen)) return Result::Fail("cpu 1 did not read the VA within 1 s");
+  if (seen != a->tag) return Result::Fail("cpu 1 reads 0x%lx from the fresh mapping, not A", seen);
+
+  pvops::UpdatePte(path->slot[1], va, LeafPte(b->phys));
+  uint64_t before_flush = 0;
+  (void)ReadOn(1, va, &before_flush);
+  MMU_TRY(pvops::FlushTlbMulti(pvops::CpuSet::Only(1), va, va + kPageBytes),
+          "flush_tlb_multi({1}, one page) returned %s", st_.name());
+  pvops::FlushTlbOne(va);
+  if (!ReadOn(1, va, &seen)) return Result::Fail("cpu 1 did not read the VA within 1 s");
+  Note("cpu 1 read %s before the remote flush", before_flush == a->tag ? "A (stale)" : "B");
+  if (seen != b->tag) return Result::Fail("cpu 1 reads 0x%lx after flush_tlb_multi, not B", seen);
+
+  // Round two: back to A, one full flush that names both CPUs (the caller included).
+  pvops::UpdatePte(path->slot[1], va, LeafPte(a->phys));
+  pvops::CpuSet both;
+  both.Add(0);
+  both.Add(1);
+  MMU_TRY(pvops::FlushTlbMulti(both), "flush_tlb_multi({0,1}, all) returned %s", st_.name());
+  if (ReadVa(va) != a->tag) return Result::Fail("cpu 0 still reads B after a full multi flush");
+  if (!ReadOn(1, va, &seen) || seen != a->tag)
+    return Result::Fail("cpu 1 reads 0x%lx after a full multi flush, not A", seen);
+  MMU_TRY(scratch.Release(), "releasing the tables: %s", st_.name());
+  return Result::Pass();
+}
+
+Result MmuWriteCr3() {
+  Scratch scratch;
+  const uint64_t va = CaseVa(4);
+  const uint64_t old_cr3 = pvops::ReadCr3();
+  const uint64_t old_root = old_cr3 & kPteFrameMask;
+  DataPage* a = scratch.NewPage(0xa4);
+  DataPage* b = scratch.NewPage(0xb4);
+  void* new_root_page = AllocPage();
+  if (a == nullptr || b == nullptr || new_root_page == nullptr) {
+    if (new_root_page != nullptr) FreePage(new_root_page);
+    return Result::Fail("page pool exhausted");
+  }
+  const uint64_t new_root = VirtToPhys(new_root_page);
+  const pvops::Status announced = pvops::AllocPt(new_root >> 12, 4);
+  if (!announced.ok()) {
+    FreePage(new_root_page);
+    return Result::Fail("alloc_pt(level 4) returned %s", announced.name());
+  }
+  // The new space shares every top-level entry but the test slot, which gets its own tables.
+  const auto* old_entries = static_cast<const pvops_pte*>(PhysToVirt(old_root));
+  auto* new_entries = static_cast<pvops_pte*>(new_root_page);
+  const uint32_t test_slot = static_cast<uint32_t>((kTestVaBase >> 39) & 0x1ff);
+  for (uint32_t i = 0; i < 512; ++i) {
+    const pvops_pte e = pvops::ReadPte(&old_entries[i]);
+    if (i != test_slot && e != 0) pvops::SetPte(&new_entries[i], e);
+  }
+
+  pvops::Status st;
+  TablePath* in_old = scratch.NewPath(old_root, va, true, &st);
+  TablePath* in_new = in_old != nullptr ? scratch.NewPath(new_root, va, false, &st) : nullptr;
+  Result result = Result::Pass();
+  if (in_new == nullptr) {
+    result = Result::Fail("building tables: %s", st.name());
+  } else {
+    pvops::SetPte(in_old->slot[1], LeafPte(a->phys));
+    pvops::SetPte(in_new->slot[1], LeafPte(b->phys));
+    const uint64_t seen_old = ReadVa(va);
+    pvops::WriteCr3(new_root | (old_cr3 & ~kPteFrameMask));
+    const uint64_t cr3_in_new = pvops::ReadCr3();
+    const uint64_t seen_new = ReadVa(va);
+    pvops::WriteCr3(old_cr3);
+    const uint64_t seen_back = ReadVa(va);
+    if (seen_old != a->tag) result = Result::Fail("old space reads 0x%lx, not A", seen_old);
+    else if ((cr3_in_new & kPteFrameMask) != new_root)
+      result = Result::Fail("read_cr3 gives 0x%lx after write_cr3(0x%lx)", cr3_in_new, new_root);
+    else if (seen_new != b->tag) result = Result::Fail("new space reads 0x%lx, not B", seen_new);
+    else if (seen_back != a->tag)
+      result = Result::Fail("back in the old space the VA reads 0x%lx, not A", seen_back);
+    else if (pvops::ReadCr3() != old_cr3) result = Result::Fail("read_cr3 not restored");
+  }
+  const pvops::Status released = scratch.Release();
+  const pvops::Status root_released = pvops::ReleasePt(new_root >> 12, 4);
+  FreePage(new_root_page);
+  if (result.verdict() != Verdict::kPass) return result;
+  if (!released.ok()) return Result::Fail("releasing the tables: %s", released.name());
+  if (!root_released.ok()) return Result::Fail("release_pt(level 4): %s", root_released.name());
+  return Result::Pass();
+}
+
+Result MmuLazyBatch() {
+  Scratch scratch;
+  DataPage* initial = scratch.NewPage(0xe0);
+  DataPage* targets[kLazyBatchPages];
+  for (uint32_t i = 0; i < kLazyBatchPages; ++i) {
+    targets[i] = scratch.NewPage(0xf000 + i);
+    if (targets[i] == nullptr) return Result::Fail("page pool exhausted at page %u", i);
+  }
+  pvops::Status st;
+  TablePath* path = scratch.NewPath(CurrentRoot(), CaseVa(5), true, &st);
+  if (initial == nullptr || path == nullptr) return Result::Fail("setting up: %s", st.name());
+  for (uint32_t i = 0; i < kLazyBatchPages; ++i) pvops::SetPte(path->slot[1] + i, LeafPte(initial->phys));
+  for (uint32_t i = 0; i < kLazyBatchPages; ++i)
+    if (ReadVa(CaseVa(5, i)) != initial->tag) return Result::Fail("page %u: fresh mapping wrong", i);
+
+  const uint64_t hypercalls = CounterByName("hypercalls");
+  const uint64_t batches = CounterByName("lazy_batches");
+  const uint64_t batched = CounterByName("lazy_batched_updates");
+  {
+    pvops::LazyMmu lazy;
+    for (uint32_t i = 0; i < kLazyBatchPages; ++i)
+      pvops::UpdatePte(path->slot[1] + i, CaseVa(5, i), LeafPte(targets[i]->phys));
+  }
+  pvops::FlushTlbLocal();
+  Note("lazy_batch: %u updates: hypercalls +%lu, lazy_batches +%lu, lazy_batched_updates +%lu",
+       kLazyBatchPages, CounterByName("hypercalls") - hypercalls,
+       CounterByName("lazy_batches") - batches, CounterByName("lazy_batched_updates") - batched);
+  for (uint32_t i = 0; i < kLazyBatchPages; ++i) {
+    const uint64_t seen = ReadVa(CaseVa(5, i));
+    if (seen != targets[i]->tag)
+      return Result::Fail("page %u reads 0x%lx after the batch and a flush, expected 0x%lx", i,
+                          seen, targets[i]->tag);
+    if (!SameMapping(pvops::ReadPte(path->slot[1] + i), LeafPte(targets[i]->phys)))
+      return Result::Fail("entry %u not updated after the batch", i);
+  }
+  MMU_TRY(scratch.Release(), "releasing the tables: %s", st_.name());
+  return Result::Pass();
+}
+
+Result MmuReleasePt() {
+  Scratch scratch;
+  const uint64_t va = CaseVa(6);
+  DataPage* a = scratch.NewPage(0xa6);
+  pvops::Status st;
+  TablePath* path = scratch.NewPath(CurrentRoot(), va, true, &st);
+  if (a == nullptr || path == nullptr) return Result::Fail("setting up: %s", st.name());
+  pvops::SetPte(path->slot[1], LeafPte(a->phys));
+  const ProbeResult mapped = probe_read64(va);
+  if (mapped.faulted || mapped.value != a->tag)
+    return Result::Fail("fresh mapping: faulted=%lu value=0x%lx", mapped.faulted, mapped.value);
+  MMU_TRY(scratch.Release(), "release_pt after unlinking returned %s", st_.name());
+  const ProbeResult gone = probe_read64(va);
+  if (!gone.faulted)
+    return Result::Fail("VA still reads 0x%lx after its tables were unlinked and released",
+                        gone.value);
+  return Result::Pass();
+}
+
+Result MmuP2m() {
+  const bool identity_expected = pvops::Info().entry != PVOPS_ENTRY_XEN_PV;
+  void* page = AllocPage();
+  if (page == nullptr) return Result::Fail("page pool exhausted");
+  const uint64_t samples[] = {0, 0x1000, VirtToPhys(reinterpret_cast<const void*>(&MmuP2m)),
+                              VirtToPhys(page) + 0x123};
+  FreePage(page);
+  for (const uint64_t phys : samples) {
+    const uint64_t machine = pvops::PhysToMachine(phys);
+    const uint64_t back = pvops::MachineToPhys(machine);
+    if (back != phys)
+      return Result::Fail("phys 0x%lx -> machine 0x%lx -> phys 0x%lx", phys, machine, back);
+    if ((machine & 0xfff) != (phys & 0xfff))
+      return Result::Fail("phys 0x%lx -> machine 0x%lx loses the page offset", phys, machine);
+    if (identity_expected && machine != phys)
+      return Result::Fail("phys 0x%lx -> machine 0x%lx: identity expected outside Xen PV", phys,
+                          machine);
+  }
+  return Result::Pass();
+}
+
+}  // namespace guest::suite

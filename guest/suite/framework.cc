@@ -1,0 +1,108 @@
+#include "suite/framework.h"
+
+#include <pvops/pvops.hpp>
+
+#include "kernel/console.h"
+#include "kernel/format.h"
+#include "kernel/percpu.h"
+#include "kernel/smp.h"
+
+namespace guest::suite {
+namespace {
+
+const Options* g_options;
+
+// `debug.*` cases (a fault, a hang) run only when a pattern that itself starts with "debug."
+// selects them: `test=*` must never end the run on purpose.
+bool IsDebugCase(const char* name) {
+  const char prefix[] = "debug.";
+  for (size_t i = 0; i + 1 < sizeof(prefix); ++i)
+    if (name[i] != prefix[i]) return false;
+  return true;
+}
+
+bool Selected(const Case& c, const Options& options) {
+  if (options.test_pattern_count == 0) return !IsDebugCase(c.name);
+  for (uint32_t i = 0; i < options.test_pattern_count; ++i) {
+    const char* pattern = options.test_patterns[i];
+    if (!MatchesPattern(pattern, c.name)) continue;
+    if (!IsDebugCase(c.name) || IsDebugCase(pattern)) return true;
+  }
+  return false;
+}
+
+// What a case may leave behind that would poison the next one; checked after every case.
+const char* LeftoverProblem() {
+  for (uint32_t cpu = 0; cpu < ExpectedCpus(); ++cpu)
+    if (!CpuStackIntact(cpu)) return "a CPU stack overflowed into its base";
+  for (uint32_t cpu = 1; cpu < ExpectedCpus(); ++cpu)
+    if (CpuOnline(cpu) && !CpuIdle(cpu)) return "a secondary CPU is still running the case's work";
+  return nullptr;
+}
+
+}  // namespace
+
+Result Result::Fail(const char* format, ...) {
+  Result r(Verdict::kFail);
+  va_list args;
+  va_start(args, format);
+  FormatV(r.reason_, sizeof(r.reason_), format, args);
+  va_end(args);
+  return r;
+}
+
+Result Result::Skip(const char* format, ...) {
+  Result r(Verdict::kSkip);
+  va_list args;
+  va_start(args, format);
+  FormatV(r.reason_, sizeof(r.reason_), format, args);
+  va_end(args);
+  return r;
+}
+
+void Note(const char* format, ...) {
+  char text[kMaxLineBytes - 4];
+  va_list args;
+  va_start(args, format);
+  FormatV(text, sizeof(text), format, args);
+  va_end(args);
+  Print("# %s\n", text);
+}
+
+const Options& SuiteOptions() { return *g_options; }
+
+Summary RunSuite(const Case* cases, size_t count, const Options& options) {
+  g_options = &options;
+  Summary summary{0, 0, 0};
+  uint32_t number = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const Case& c = cases[i];
+    if (!Selected(c, options)) continue;
+    ++number;
+    pvops::IrqEnable();  // every case starts with interrupts on, on the boot CPU
+    const Result result = c.run();
+    switch (result.verdict()) {
+      case Verdict::kPass:
+        Print("ok %u %s\n", number, c.name);
+        ++summary.passed;
+        break;
+      case Verdict::kFail:
+        Print("not ok %u %s # %s\n", number, c.name, result.reason());
+        ++summary.failed;
+        break;
+      case Verdict::kSkip:
+        Print("ok %u %s # SKIP %s\n", number, c.name, result.reason());
+        ++summary.skipped;
+        break;
+    }
+    if (const char* problem = LeftoverProblem()) Note("after %s: %s", c.name, problem);
+  }
+  if (number == 0) {
+    // A filter that selects nothing is a mistake, not a pass.
+    Print("not ok 1 suite.filter # no case matches the test= patterns\n");
+    ++summary.failed;
+  }
+  return summary;
+}
+
+}  // namespace guest::suite
