@@ -54,7 +54,7 @@ kvm_cpuid_entry2* FindLeaf(CpuidTable& table, uint32_t function, uint32_t index)
 
 void ApplyTopologyAndApicFeatures(CpuidTable& table, const VcpuTopology& topology) {
   if (auto* features = FindLeaf(table, kLeafFeatures)) {
-    features->ecx |= kCpuid1EcxX2Apic | kCpuid1EcxTscDeadline;
+    features->ecx |= kCpuid1EcxX2Apic | kCpuid1EcxTscDeadline | kCpuid1EcxHypervisor;
     // EBX[31:24] initial APIC ID, EBX[23:16] logical processors per package.
     features->ebx = (features->ebx & 0x0000ffffu) | (topology.apic_id << 24) |
                     ((topology.vcpu_count & 0xffu) << 16);

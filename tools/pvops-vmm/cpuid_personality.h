@@ -22,15 +22,17 @@ struct VcpuTopology {
   uint32_t vcpu_count;
 };
 
-// Bits of CPUID.1:ECX that KVM_GET_SUPPORTED_CPUID reports off although the in-kernel LAPIC
-// emulates them (userspace is expected to opt in).
+// Bits of CPUID.1:ECX that KVM_GET_SUPPORTED_CPUID reports off and leaves to userspace: the
+// in-kernel LAPIC emulates x2APIC and the TSC-deadline timer, and "running under a hypervisor"
+// is what tells a guest to look at the 0x40000000 leaves at all.
 inline constexpr uint32_t kCpuid1EcxX2Apic = 1u << 21;
 inline constexpr uint32_t kCpuid1EcxTscDeadline = 1u << 24;
+inline constexpr uint32_t kCpuid1EcxHypervisor = 1u << 31;
 
 // The entry for (function, index), honouring KVM's "index matters" flag; nullptr if absent.
 kvm_cpuid_entry2* FindLeaf(CpuidTable& table, uint32_t function, uint32_t index = 0);
 
-// Per-vCPU APIC IDs (leaves 1, 0xb, 0x1f, 0x8000001e) and the x2APIC and TSC-deadline bits.
+// Per-vCPU APIC IDs (leaves 1, 0xb, 0x1f, 0x8000001e); the x2APIC, TSC-deadline and hypervisor bits.
 void ApplyTopologyAndApicFeatures(CpuidTable& table, const VcpuTopology& topology);
 
 // Clears bits of KVM's feature leaf (0x40000001 EAX); throws VmmError when the leaf is absent

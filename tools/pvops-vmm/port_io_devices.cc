@@ -27,6 +27,15 @@ std::optional<GuestExitRequest> PortIoDevices::Access(uint16_t port, bool is_wri
     SerialAccess(static_cast<uint16_t>(port - kCom1Base), is_write, data);
     return std::nullopt;
   }
+  if (port == kCmosIndexPort || port == kCmosDataPort) {
+    if (is_write) {
+      port == kCmosIndexPort ? rtc_.WriteIndex(data[0]) : rtc_.WriteData(data[0]);
+    } else {
+      std::fill(data.begin(), data.end(), 0);
+      data[0] = port == kCmosIndexPort ? rtc_.ReadIndex() : rtc_.ReadData();
+    }
+    return std::nullopt;
+  }
   if (port == kDebugConsolePort) {
     if (is_write) {
       console_.PutGuestByte(data[0]);

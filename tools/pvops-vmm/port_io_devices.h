@@ -1,5 +1,6 @@
-// The guest's port I/O devices: COM1 (transmit only), the 0xe9 debug console and the
-// isa-debug-exit port 0xf4. Every other port reads as all ones and ignores writes.
+// The guest's port I/O devices the VMM serves (KVM serves the PIC, PIT and speaker port): COM1
+// (transmit only), the CMOS RTC, the 0xe9 debug console and the isa-debug-exit port 0xf4.
+// Every other port reads as all ones and ignores writes.
 #pragma once
 
 #include <atomic>
@@ -8,6 +9,7 @@
 #include <optional>
 #include <span>
 
+#include "cmos_rtc.h"
 #include "console_output.h"
 
 namespace pvops::vmm {
@@ -23,7 +25,8 @@ struct GuestExitRequest {
 
 class PortIoDevices {
  public:
-  explicit PortIoDevices(ConsoleOutput& console) : console_(console) {}
+  explicit PortIoDevices(ConsoleOutput& console, CmosRtc::Clock clock = std::chrono::system_clock::now)
+      : console_(console), rtc_(std::move(clock)) {}
 
   // One access of data.size() bytes (1, 2 or 4); reads fill data. Returns the exit request when
   // this access was the guest's write to the exit port.
@@ -35,6 +38,7 @@ class PortIoDevices {
   void SerialAccess(uint16_t offset, bool is_write, std::span<uint8_t> data);
 
   ConsoleOutput& console_;
+  CmosRtc rtc_;
   std::mutex serial_mutex_;
   uint8_t line_control_ = 0;
   uint8_t interrupt_enable_ = 0;

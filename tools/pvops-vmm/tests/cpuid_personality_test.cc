@@ -38,6 +38,7 @@ TEST(CpuidTopology, SetsApicIdsAndApicFeatureBits) {
   ASSERT_NE(features, nullptr);
   EXPECT_EQ(features->ecx & kCpuid1EcxX2Apic, kCpuid1EcxX2Apic);
   EXPECT_EQ(features->ecx & kCpuid1EcxTscDeadline, kCpuid1EcxTscDeadline);
+  EXPECT_EQ(features->ecx & kCpuid1EcxHypervisor, kCpuid1EcxHypervisor);
   EXPECT_EQ(features->ecx & 0x76f83203u, 0x76f83203u);  // nothing else lost
   EXPECT_EQ(features->ebx >> 24, 3u);
   EXPECT_EQ((features->ebx >> 16) & 0xff, 4u);

@@ -85,6 +85,14 @@ TEST_F(PortIoDevicesTest, ExitPortReportsCodeAndWidth) {
   EXPECT_EQ(devices_->Access(kDebugExitPort, true, {&byte, 1})->code, 0x10u);
 }
 
+TEST_F(PortIoDevicesTest, CmosRtcAnswersOnPorts70And71) {
+  Out(0x70, 0x0d);
+  EXPECT_EQ(In(0x71), 0x80);  // status D: valid
+  Out(0x70, 0x32);
+  EXPECT_EQ(In(0x71), 0x20);  // the century of this machine's clock, in BCD
+  EXPECT_EQ(devices_->unhandled_accesses(), 0u);
+}
+
 TEST_F(PortIoDevicesTest, OtherPortsReadAllOnesAndAreCounted) {
   EXPECT_EQ(In(0x80), 0xff);
   Out(0x80, 0);  // the legacy io_delay port
