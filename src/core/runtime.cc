@@ -20,6 +20,7 @@ constexpr const char* kCounterNames[] = {
     "tlb_flush_hypercalls", "tlb_flush_preempted_skipped", "pv_eoi_fast", "pv_eoi_slow",
     "pte_updates",         "lazy_batches",       "lazy_batched_updates", "lock_waits",
     "lock_kicks",          "timer_arms",         "clock_reads",      "clock_retries",
+    "event_upcalls",       "xen_update_errors",
 };
 static_assert(sizeof(kCounterNames) / sizeof(kCounterNames[0]) ==
               static_cast<uint32_t>(Counter::kCount));

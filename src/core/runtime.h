@@ -52,6 +52,8 @@ enum class Counter : uint32_t {
   kTimerArms,
   kClockReads,
   kClockRetries,
+  kEventUpcalls,     // Xen: event-channel upcalls taken (PV callback or HVM vector)
+  kXenUpdateErrors,  // Xen: page-table updates or flushes Xen refused (incl. inside a batch)
   kCount
 };
 void Count(Counter c, uint64_t n = 1);
