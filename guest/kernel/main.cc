@@ -74,9 +74,21 @@ void PrintCounters() {
 }  // namespace
 }  // namespace guest
 
-// From entry.S: the boot CPU on cpu_stacks[0], .bss zeroed, interrupts off. `boot_info_phys`
-// is the physical address of the entry's boot structure (hvm_start_info for PVH).
-extern "C" [[noreturn]] void kernel_main(uint64_t boot_info_phys, uint32_t entry) {
+namespace guest {
+namespace {
+
+// One branch per entry in entry.S (the Xen PV entry adds its start_info reader here).
+BootInfo ReadBootInfo(uint32_t entry, uint64_t boot_info) {
+  if (entry == PVOPS_ENTRY_PVH) return ReadPvhStartInfo(boot_info);
+  return BootInfo{nullptr, 0, "", "kernel_main: unknown entry kind"};
+}
+
+}  // namespace
+}  // namespace guest
+
+// From entry.S: the boot CPU on cpu_stacks[0], .bss zeroed, interrupts off. `boot_info` locates
+// the entry's boot structure (PVH: the physical address of hvm_start_info).
+extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
   using namespace guest;
   PrepareCpuStacks(0);
   // The IDT before anything else, so that even a fault inside pvops_init gets its FAULT line
@@ -84,9 +96,9 @@ extern "C" [[noreturn]] void kernel_main(uint64_t boot_info_phys, uint32_t entry
   BuildIdt();
   LoadCpuTables(0);
 
-  const BootInfo boot = ReadPvhStartInfo(boot_info_phys);
-  Print("# pvguest: entry=%s start_info=0x%lx version=%u cmdline=\"%s\"\n",
-        entry == PVOPS_ENTRY_PVH ? "pvh" : "other", boot_info_phys, boot.version, boot.cmdline);
+  const BootInfo boot = ReadBootInfo(entry, boot_info);
+  Print("# pvguest: entry=%s boot_info=0x%lx version=%u cmdline=\"%s\"\n",
+        entry == PVOPS_ENTRY_PVH ? "pvh" : "other", boot_info, boot.version, boot.cmdline);
   if (boot.error != nullptr) Panic(boot.error);
 
   const pvops_env env{

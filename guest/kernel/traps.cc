@@ -21,6 +21,9 @@ constexpr const char* kMnemonics[32] = {
 
 // How deep each CPU is in the fault reporter; beyond 1 the reporter itself faulted.
 uint32_t g_fault_depth[kMaxCpus];
+// Whether the CPU's FAULT line went out before a nested fault: if not, the nested report must
+// be the FAULT line (fixed text: the formatter may be what faulted).
+uint32_t g_fault_line_printed[kMaxCpus];
 
 uint64_t ReadCr2() {
   uint64_t cr2;
@@ -55,11 +58,14 @@ uint32_t FaultingCpuSlot() {
       Print("FAULT: vector=%lu (#%s) rip=0x%016lx error=0x%lx cpu=%u\n", vector, name,
             frame.rip, frame.error, ThisCpu());
     }
+    g_fault_line_printed[slot] = 1;
     Print("# fault context: cs=0x%lx rflags=0x%lx rsp=0x%016lx rax=0x%lx rdi=0x%lx rsi=0x%lx\n",
           frame.cs, frame.rflags, frame.rsp, frame.rax, frame.rdi, frame.rsi);
   } else if (depth == 2) {
-    static constexpr char kNested[] = "# FAULT reporter faulted; ending the run\n";
-    pvops::ConsoleWrite(kNested, sizeof(kNested) - 1);
+    static constexpr char kNestedFault[] = "FAULT: vector=nested (a fault inside the fault reporter)\n";
+    static constexpr char kNestedNote[] = "# the fault reporter faulted; ending the run\n";
+    if (g_fault_line_printed[slot]) pvops::ConsoleWrite(kNestedNote, sizeof(kNestedNote) - 1);
+    else pvops::ConsoleWrite(kNestedFault, sizeof(kNestedFault) - 1);
   }
   EndRunFromFault(depth);
 }

@@ -45,6 +45,7 @@ Result LockVcpuIsPreempted();
 Result ConsoleWrite();
 // cases_debug.cc
 Result DebugFaultUnmapped();
+Result DebugFaultOnCpu1();
 Result DebugHang();
 
 }  // namespace guest::suite

@@ -35,6 +35,7 @@ constexpr Case kCases[] = {
     {"lock.vcpu_is_preempted", LockVcpuIsPreempted},
     {"console.write", ConsoleWrite},
     {"debug.fault_unmapped", DebugFaultUnmapped},
+    {"debug.fault_on_cpu1", DebugFaultOnCpu1},
     {"debug.hang", DebugHang},
 };
 
