@@ -2,6 +2,7 @@
 // guest's port devices, and the way a run ends (exit port, fault, or timeout).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
