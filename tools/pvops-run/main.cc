@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
   bool json_ok = true;
   if (const std::string json_path = absl::GetFlag(FLAGS_json); !json_path.empty()) {
     json_ok = WriteJsonFile(json_path,
-                            {.image = absl::GetFlag(FLAGS_image),
+                            {.image = std::filesystem::absolute(absl::GetFlag(FLAGS_image)),
                              .cmdline = absl::GetFlag(FLAGS_cmdline),
                              .expect = *expect,
                              .timeout_seconds = absl::GetFlag(FLAGS_timeout)},
