@@ -1,0 +1,88 @@
+#include "backends/native/lapic.h"
+
+#include "arch/x86/arch.h"
+#include "backends/native/bounded_wait.h"
+#include "core/runtime.h"
+
+namespace pvops::native {
+namespace {
+
+// What Resolve() found, in one word so every CPU reads it whole: 0 = not resolved yet,
+// kX2apicMode, or the address of the xAPIC page.
+constexpr uintptr_t kX2apicMode = 1;
+uintptr_t g_lapic_mode;
+
+}  // namespace
+
+pvops_status Lapic::Resolve(Lapic* out) {
+  uint64_t base;
+  if (!arch::rdmsr_safe(kMsrApicBase, &base)) return PVOPS_ERR_UNSUPPORTED;  // no APIC
+  if ((base & kApicBaseGlobalEnable) == 0) return PVOPS_ERR_UNSUPPORTED;
+  uintptr_t mode = kX2apicMode;
+  if ((base & kApicBaseX2apicEnable) == 0) {
+    mode = reinterpret_cast<uintptr_t>(core::PhysToVirt(base & kApicBaseAddressMask));
+    if (mode == 0 || mode == kX2apicMode) return PVOPS_ERR_UNSUPPORTED;  // page not mapped
+  }
+  __atomic_store_n(&g_lapic_mode, mode, __ATOMIC_RELEASE);
+  out->mmio_ = mode == kX2apicMode ? nullptr : reinterpret_cast<volatile uint32_t*>(mode);
+  return PVOPS_OK;
+}
+
+pvops_status Lapic::Get(Lapic* out) {
+  const uintptr_t mode = __atomic_load_n(&g_lapic_mode, __ATOMIC_ACQUIRE);
+  if (mode == 0) return Resolve(out);
+  out->mmio_ = mode == kX2apicMode ? nullptr : reinterpret_cast<volatile uint32_t*>(mode);
+  return PVOPS_OK;
+}
+
+void Lapic::Forget() { __atomic_store_n(&g_lapic_mode, 0, __ATOMIC_RELEASE); }
+
+uint32_t Lapic::Read(ApicReg reg) const {
+  if (x2apic()) return static_cast<uint32_t>(arch::rdmsr(X2apicMsr(reg)));
+  return arch::mmio_read32(mmio_ + static_cast<uint32_t>(reg) / 4);
+}
+
+void Lapic::Write(ApicReg reg, uint32_t value) const {
+  if (x2apic()) {
+    arch::wrmsr(X2apicMsr(reg), value);
+  } else {
+    arch::mmio_write32(mmio_ + static_cast<uint32_t>(reg) / 4, value);
+  }
+}
+
+// xAPIC keeps the ID in bits 31:24; x2APIC uses the whole register.
+uint32_t Lapic::Id() const { return x2apic() ? Read(ApicReg::kId) : Read(ApicReg::kId) >> 24; }
+
+void Lapic::Eoi() const { Write(ApicReg::kEoi, 0); }
+
+pvops_status Lapic::WaitIcrIdle() const {
+  if (x2apic() || (Read(ApicReg::kIcrLow) & kIcrDeliveryPending) == 0) return PVOPS_OK;
+  const Deadline give_up(kIcrIdleTimeoutNs);
+  while ((Read(ApicReg::kIcrLow) & kIcrDeliveryPending) != 0) {
+    if (give_up.Expired()) return PVOPS_ERR_TIMEOUT;
+    arch::pause();
+  }
+  return PVOPS_OK;
+}
+
+pvops_status Lapic::SendIpi(uint32_t apic_id, uint32_t icr_low) const {
+  if (x2apic()) {
+    // x2APIC MSR writes are not serializing: make earlier stores visible before the IPI lands.
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    arch::wrmsr(X2apicMsr(ApicReg::kIcrLow), uint64_t{apic_id} << 32 | icr_low);
+    return PVOPS_OK;
+  }
+  if (apic_id > kXapicMaxDestination) return PVOPS_ERR_INVALID;
+  // The two ICR halves must not interleave with an interrupt handler's IPI on this CPU.
+  const uint64_t flags = arch::save_flags();
+  arch::cli();
+  pvops_status st = WaitIcrIdle();
+  if (st == PVOPS_OK) {
+    Write(ApicReg::kIcrHigh, apic_id << 24);
+    Write(ApicReg::kIcrLow, icr_low);  // this write sends
+  }
+  arch::restore_flags(flags);
+  return st;
+}
+
+}  // namespace pvops::native

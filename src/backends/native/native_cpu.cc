@@ -1,0 +1,51 @@
+// The ops that are one instruction each: CPUID, MSRs, port 0x80, hlt, and the interrupt flag.
+#include <asm/processor-flags.h>
+
+#include "arch/x86/arch.h"
+#include "backends/native/native.h"
+
+namespace pvops::native {
+namespace {
+
+// Port 0x80 is the POST-code port: a write to it takes ~1 us on the ISA bus and changes
+// nothing, the classic delay between accesses to slow legacy devices.
+constexpr uint16_t kPostCodePort = 0x80;
+
+}  // namespace
+
+void Cpuid(uint32_t leaf, uint32_t subleaf, pvops_cpuid_regs* out) {
+  if (out != nullptr) *out = arch::cpuid(leaf, subleaf);
+}
+
+uint64_t ReadMsr(uint32_t msr) { return arch::rdmsr(msr); }
+void WriteMsr(uint32_t msr, uint64_t value) { arch::wrmsr(msr, value); }
+
+pvops_status ReadMsrSafe(uint32_t msr, uint64_t* value) {
+  if (value == nullptr) return PVOPS_ERR_INVALID;
+  return arch::rdmsr_safe(msr, value) ? PVOPS_OK : PVOPS_ERR_FAULT;
+}
+
+pvops_status WriteMsrSafe(uint32_t msr, uint64_t value) {
+  return arch::wrmsr_safe(msr, value) ? PVOPS_OK : PVOPS_ERR_FAULT;
+}
+
+void IoDelay() { arch::outb(kPostCodePort, 0); }
+void Halt() { arch::hlt(); }
+void SafeHalt() { arch::sti_hlt(); }
+
+uint64_t SaveFlags() { return arch::save_flags() & X86_EFLAGS_IF; }
+
+// Only IF is meaningful in `flags`; setting it alone keeps the caller's other flags out of
+// RFLAGS (popf would also load whatever arithmetic or trap bits the caller passed).
+void RestoreFlags(uint64_t flags) {
+  if ((flags & X86_EFLAGS_IF) != 0) {
+    arch::sti();
+  } else {
+    arch::cli();
+  }
+}
+
+void IrqDisable() { arch::cli(); }
+void IrqEnable() { arch::sti(); }
+
+}  // namespace pvops::native

@@ -1,0 +1,57 @@
+// Bringing CPUs up: the INIT-SIPI-SIPI sequence (Intel SDM vol. 3A 8.4.4.1) and the per-CPU
+// LAPIC set-up each CPU runs on itself.
+#include "backends/native/bounded_wait.h"
+#include "backends/native/lapic.h"
+#include "backends/native/native.h"
+#include "core/runtime.h"
+
+namespace pvops::native {
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+constexpr uint64_t kRealModeLimit = 1 << 20;
+// SIPI vectors 0xa0..0xbf are reserved (SDM 8.4.4.1): that is the legacy video window anyway.
+constexpr uint64_t kReservedSipiFirst = 0xa0;
+constexpr uint64_t kReservedSipiLast = 0xbf;
+constexpr uint64_t kInitToSipiNs = 10'000'000;  // 10 ms
+constexpr uint64_t kSipiToSipiNs = 200'000;     // 200 us
+
+}  // namespace
+
+pvops_status StartCpu(uint32_t cpu, uint32_t apic_id, const pvops_cpu_start* start) {
+  if (start == nullptr || cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
+  const uint64_t page = start->sipi_page;
+  if (page % kPageSize != 0 || page >= kRealModeLimit) return PVOPS_ERR_INVALID;
+  const uint64_t vector = page / kPageSize;
+  if (vector >= kReservedSipiFirst && vector <= kReservedSipiLast) return PVOPS_ERR_INVALID;
+
+  Lapic apic;
+  if (const pvops_status st = Lapic::Get(&apic); st != PVOPS_OK) return st;
+  if (!apic.x2apic() && apic_id > kXapicMaxDestination) return PVOPS_ERR_INVALID;
+
+  pvops_status st = apic.SendIpi(apic_id, kIcrDeliveryInit | kIcrLevelAssert);
+  if (st != PVOPS_OK) return st;
+  DelayNs(kInitToSipiNs);
+  for (int i = 0; i < 2; ++i) {
+    st = apic.SendIpi(apic_id, kIcrDeliveryStartup | static_cast<uint32_t>(vector));
+    if (st == PVOPS_OK) st = apic.WaitIcrIdle();
+    if (st != PVOPS_OK) return st;
+    DelayNs(kSipiToSipiNs);
+  }
+  return PVOPS_OK;
+}
+
+pvops_status CpuInit(uint32_t cpu) {
+  if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
+  Lapic apic;
+  // Fresh: this CPU may be the first to look, or the kernel may have switched to x2APIC.
+  if (const pvops_status st = Lapic::Resolve(&apic); st != PVOPS_OK) return st;
+  core::Cpu(cpu).apic_id = apic.Id();
+  apic.Write(ApicReg::kTpr, 0);  // accept every priority class
+  const uint32_t spurious = apic.Read(ApicReg::kSpurious);
+  apic.Write(ApicReg::kSpurious,
+             (spurious & ~0xffu) | kSpuriousApicEnable | core::kVectorSpurious);
+  return PVOPS_OK;
+}
+
+}  // namespace pvops::native

@@ -1,0 +1,37 @@
+// The native clock: the TSC, its frequency from CPUID or measured against the PIT, and the
+// fixed-point scale that turns ticks into nanoseconds.
+#pragma once
+
+#include <stdint.h>
+
+namespace pvops::native {
+
+// Where tsc_khz came from, best first.
+enum class TscSource : uint32_t {
+  kNone,        // nothing usable: tsc_khz is 0 and clock_ns counts ticks as nanoseconds
+  kCpuid15,     // CPUID 0x15: crystal frequency times the TSC/crystal ratio
+  kCpuid16,     // CPUID 0x16: the processor base frequency
+  kPit,         // measured against PIT channel 2
+};
+
+// Finds the TSC frequency and computes the scale. Runs once (pvops_init, or the first clock
+// read before it); later calls redo it, for the boot CPU before other CPUs run.
+void CalibrateClock();
+TscSource ClockSource();
+// The next clock read calibrates again.
+void ForgetClockCalibration();
+
+// The PIT measurement alone: the TSC frequency in kHz, or 0 when the PIT did not answer.
+uint64_t MeasureTscKhzWithPit();
+
+// Sane bounds for any TSC or LAPIC timer frequency a CPU or hypervisor reports.
+inline constexpr uint64_t kMinTscKhz = 1000;           // 1 MHz
+inline constexpr uint64_t kMaxTscKhz = 100'000'000;    // 100 GHz
+
+// Ticks of a `khz` clock in `ns` nanoseconds, without 128-bit division (no compiler helper
+// calls in the freestanding archive).
+constexpr uint64_t NsToTicks(uint64_t ns, uint64_t khz) {
+  return ns / 1'000'000 * khz + ns % 1'000'000 * khz / 1'000'000;
+}
+
+}  // namespace pvops::native

@@ -1,0 +1,20 @@
+// The LAPIC timer as a one-shot deadline timer: TSC-deadline mode when the CPU has it, else
+// one-shot mode with a count from the calibrated APIC timer rate.
+#pragma once
+
+#include <stdint.h>
+
+namespace pvops::native {
+
+// The LAPIC timer's input clock in Hz (before the divider): CPUID 0x15's crystal when it is
+// enumerated, else measured against the TSC on first use. 0 when neither works.
+uint64_t ApicTimerHz();
+
+// Forgets the cached CPUID bits and the measured rate (SetUpSharedState).
+void ForgetTimerState();
+
+inline constexpr uint64_t kApicTimerCalibrationNs = 10'000'000;  // 10 ms
+inline constexpr uint64_t kMinApicTimerHz = 1'000'000;
+inline constexpr uint64_t kMaxApicTimerHz = 10'000'000'000;
+
+}  // namespace pvops::native
