@@ -45,7 +45,8 @@ std::vector<uint8_t> ReadFile(const std::string& path) {
 std::string StatLine(const RunResult& result, uint32_t vcpus) {
   std::string line = "stat:";
   for (const auto& [name, value] : result.kvm_counters) absl::StrAppend(&line, " kvm_", name, "=", value);
-  absl::StrAppend(&line, " vmm_vcpus=", vcpus, " vmm_run_ms=", result.wall_time.count(),
+  absl::StrAppend(&line, " vmm_vcpus=", vcpus, " vmm_run_ms=", result.run_time.count(),
+                  " vmm_stop_ms=", result.stop_time.count(),
                   " vmm_unhandled_pio=", result.unhandled_port_accesses,
                   " vmm_unhandled_mmio=", result.unhandled_mmio_accesses);
   return line;

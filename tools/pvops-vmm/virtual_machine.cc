@@ -118,11 +118,14 @@ RunResult VirtualMachine::Run() {
     }
     finished_ = true;  // a vCPU ending the run after the timeout is ignored
   }
+  const auto ended = std::chrono::steady_clock::now();
   StopAll();
   for (auto& slot : vcpus_) slot.thread.join();
 
   RunResult result;
-  result.wall_time = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  using std::chrono::duration_cast, std::chrono::milliseconds;
+  result.run_time = duration_cast<milliseconds>(ended - started);
+  result.stop_time = duration_cast<milliseconds>(std::chrono::steady_clock::now() - ended);
   if (timed_out) {
     std::string where;
     for (auto& slot : vcpus_) where += " " + DescribeVcpu(*slot.vcpu);

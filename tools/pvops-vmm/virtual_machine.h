@@ -35,7 +35,8 @@ struct RunResult {
   std::optional<GuestExitRequest> guest_exit;  // set when the guest wrote the exit port
   std::string fault_reason;                    // otherwise, why the run ended
   std::map<std::string, uint64_t> kvm_counters;  // KVM's event counters, summed over VM and vCPUs
-  std::chrono::milliseconds wall_time{0};
+  std::chrono::milliseconds run_time{0};   // first KVM_RUN to the run's end (exit port, fault)
+  std::chrono::milliseconds stop_time{0};  // stopping and joining the vCPU threads after it
   uint64_t unhandled_port_accesses = 0;
   uint64_t unhandled_mmio_accesses = 0;
 };
