@@ -33,7 +33,9 @@ pvops_status StartCpu(uint32_t cpu, uint32_t apic_id, const pvops_cpu_start* sta
   if (st != PVOPS_OK) return st;
   DelayNs(kInitToSipiNs);
   for (int i = 0; i < 2; ++i) {
-    st = apic.SendIpi(apic_id, kIcrDeliveryStartup | static_cast<uint32_t>(vector));
+    // Level "assert" as the SDM's MP initialization example sends it (0x000C46XX).
+    st = apic.SendIpi(apic_id,
+                      kIcrDeliveryStartup | kIcrLevelAssert | static_cast<uint32_t>(vector));
     if (st == PVOPS_OK) st = apic.WaitIcrIdle();
     if (st != PVOPS_OK) return st;
     DelayNs(kSipiToSipiNs);

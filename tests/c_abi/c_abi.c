@@ -1,0 +1,60 @@
+/* A C11 client of pvops.h: compiled as C, calling only the header's wrappers. */
+#include <stddef.h>
+
+#include "c_abi_probe.h"
+
+_Static_assert(sizeof(pvops_cpuid_regs) == 16, "four 32-bit registers");
+_Static_assert(sizeof(pvops_cpuset) == PVOPS_MAX_CPUS / 8, "one bit per CPU");
+_Static_assert(sizeof(pvops_wall_clock) == 16, "fixed layout");
+_Static_assert(sizeof(struct pvops_ops) % sizeof(void (*)(void)) == 0, "pointers only");
+
+void c_abi_measure_layout(struct c_abi_layout *out) {
+  out->size_ops = sizeof(struct pvops_ops);
+  out->size_env = sizeof(struct pvops_env);
+  out->size_info = sizeof(struct pvops_info);
+  out->size_candidate = sizeof(struct pvops_candidate);
+  out->size_cpuset = sizeof(pvops_cpuset);
+  out->size_cpu_start = sizeof(pvops_cpu_start);
+  out->size_wall_clock = sizeof(pvops_wall_clock);
+  out->size_counter = sizeof(struct pvops_counter);
+  out->off_ops_irq = offsetof(struct pvops_ops, irq);
+  out->off_ops_mmu = offsetof(struct pvops_ops, mmu);
+  out->off_ops_time = offsetof(struct pvops_ops, time);
+  out->off_ops_lock = offsetof(struct pvops_ops, lock);
+  out->off_ops_hypercall = offsetof(struct pvops_ops, hypercall);
+  out->off_ops_platform = offsetof(struct pvops_ops, platform);
+  out->off_env_cmdline = offsetof(struct pvops_env, cmdline);
+  out->off_env_phys_to_virt = offsetof(struct pvops_env, phys_to_virt);
+  out->off_info_reason = offsetof(struct pvops_info, reason);
+  out->off_info_candidates = offsetof(struct pvops_info, candidates);
+  out->off_candidate_signature = offsetof(struct pvops_candidate, signature);
+}
+
+void c_abi_exercise(const struct pvops_env *env, struct c_abi_observed *out) {
+  struct pvops_counter counters[PVOPS_MAX_COUNTERS];
+  const struct pvops_info *info;
+  uint64_t flags;
+
+  out->init_status = pvops_init(env);
+  info = pvops_get_info();
+  out->backend = info->backend;
+  out->backend_name = pvops_backend_name(info->backend);
+
+  pvops_cpuid(0, 0, &out->leaf0);
+  out->clock_first = pvops_clock_ns();
+  out->clock_second = pvops_clock_ns();
+
+  pvops_irq_enable();
+  out->flags_before = pvops_save_flags();
+  flags = pvops_irq_save();
+  out->flags_saved = flags;
+  out->flags_inside = pvops_save_flags();
+  pvops_restore_flags(flags);
+  out->flags_after = pvops_save_flags();
+
+  out->absent_msr_value = 99;
+  out->absent_msr_status = pvops_read_msr_safe(0x4d2, &out->absent_msr_value);
+  out->wall_status = pvops_get_wall_clock(&out->wall);
+  pvops_console_write("hello from C\n", 13);
+  out->counters = pvops_get_counters(counters, PVOPS_MAX_COUNTERS);
+}

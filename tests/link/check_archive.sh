@@ -1,0 +1,78 @@
+#!/bin/sh
+# Checks on the freestanding archive as a kernel would consume it.
+#   check_archive.sh CHECK ARCHIVE WORKDIR [CC SRCDIR]
+# CHECK is one of: undefined, no-sse, no-constructors, kernel-link, pie-link.
+set -eu
+check=$1 archive=$2 work=$3
+mkdir -p "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+case $check in
+undefined)
+  # The archive as one relocatable object: every reference between its members resolves, so
+  # what nm -u still prints is what a kernel would have to provide. It must be nothing.
+  ld -r --whole-archive "$archive" -o "$work/whole.o"
+  undefined=$(nm -u "$work/whole.o")
+  [ -z "$undefined" ] || fail "undefined symbols in $archive:
+$undefined"
+  defined=$(nm --defined-only "$work/whole.o" | grep -c ' [TtDdBbRrWw] ' || true)
+  [ "$defined" -gt 50 ] || fail "only $defined symbols defined: is this the library?"
+  echo "nm -u: nothing undefined ($defined symbols defined)"
+  ;;
+no-sse)
+  objdump -d "$archive" > "$work/disassembly.txt"
+  [ -s "$work/disassembly.txt" ] || fail "empty disassembly"
+  if grep -nE '%(x|y|z)mm[0-9]' "$work/disassembly.txt" > "$work/sse.txt"; then
+    fail "SSE/AVX registers in $archive:
+$(head -20 "$work/sse.txt")"
+  fi
+  grep -q 'pvops_init' "$work/disassembly.txt" || fail "pvops_init not in the disassembly"
+  echo "no xmm/ymm/zmm register in $(wc -l < "$work/disassembly.txt") lines"
+  ;;
+no-constructors)
+  readelf -S -W "$archive" > "$work/sections.txt"
+  if grep -nE '\.(init_array|fini_array|preinit_array|ctors|dtors)' "$work/sections.txt"; then
+    fail "constructor or destructor sections in $archive"
+  fi
+  grep -q '\.text' "$work/sections.txt" || fail "no .text at all: wrong file?"
+  echo "no .init_array/.fini_array/.ctors/.dtors section"
+  ;;
+kernel-link)
+  cc=$4 src=$5
+  "$cc" -c -std=c11 -ffreestanding -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
+    -mgeneral-regs-only -I"$src/include" "$src/tests/link/freestanding_main.c" -o "$work/main.o"
+  "$cc" -nostdlib -static -no-pie -Wl,-T,"$src/tests/link/kernel.ld" -Wl,--no-warn-rwx-segments \
+    "$work/main.o" -Wl,--whole-archive "$archive" -Wl,--no-whole-archive -o "$work/kernel.elf" \
+    2> "$work/link.err" || { cat "$work/link.err" >&2; fail "kernel-model link failed"; }
+  readelf -h "$work/kernel.elf" | grep -q 'EXEC (Executable file)' || fail "not an ET_EXEC image"
+  init=$(nm "$work/kernel.elf" | awk '$3 == "pvops_init" {print $1}')
+  case $init in
+    ffffffff8*) ;;
+    *) fail "pvops_init at '$init', not in the top 2 GiB" ;;
+  esac
+  nm "$work/kernel.elf" | grep -q ' pvops_table$' || fail "pvops_table not linked in"
+  echo "kernel image links at -2 GiB: pvops_init at 0x$init"
+  ;;
+pie-link)
+  cc=$4 src=$5
+  "$cc" -c -std=c11 -ffreestanding -fPIE -mno-red-zone -mgeneral-regs-only -I"$src/include" \
+    "$src/tests/link/freestanding_main.c" -o "$work/main.o"
+  "$cc" -static-pie -nostdlib -Wl,-e,pvops_link_entry -Wl,-z,noexecstack "$work/main.o" \
+    -Wl,--whole-archive "$archive" -Wl,--no-whole-archive -o "$work/pvops.pie" \
+    2> "$work/link.err" || { cat "$work/link.err" >&2; fail "static PIE link failed"; }
+  readelf -h "$work/pvops.pie" | grep -q 'DYN (Position-Independent Executable file)' \
+    || fail "not a PIE"
+  ! readelf -l "$work/pvops.pie" | grep -q INTERP || fail "a static PIE must have no interpreter"
+  # It relocates itself: every dynamic relocation must be RELATIVE (no symbol to look up).
+  readelf -r -W "$work/pvops.pie" > "$work/relocs.txt"
+  others=$(grep -E '^[0-9a-f]+ +[0-9a-f]+ R_X86_64_' "$work/relocs.txt" | grep -v R_X86_64_RELATIVE || true)
+  [ -z "$others" ] || fail "relocations that need a dynamic linker:
+$others"
+  relative=$(grep -c R_X86_64_RELATIVE "$work/relocs.txt" || true)
+  [ "$relative" -gt 0 ] || fail "no RELATIVE relocation: is the ops table in there?"
+  echo "static PIE links: $relative RELATIVE relocations, nothing else"
+  ;;
+*)
+  fail "unknown check $check"
+  ;;
+esac

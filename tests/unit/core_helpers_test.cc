@@ -1,0 +1,122 @@
+// The small shared pieces: status names, cpusets (C and C++), Reason formatting, the command
+// line reader.
+#include <gtest/gtest.h>
+
+#include <pvops/pvops.hpp>
+
+#include "core/cmdline.h"
+#include "core/reason.h"
+
+namespace pvops {
+namespace {
+
+TEST(StatusNames, EveryStatusHasItsName) {
+  EXPECT_STREQ(pvops_status_name(PVOPS_OK), "ok");
+  EXPECT_STREQ(pvops_status_name(PVOPS_ERR_UNSUPPORTED), "unsupported");
+  EXPECT_STREQ(pvops_status_name(PVOPS_ERR_INVALID), "invalid");
+  EXPECT_STREQ(pvops_status_name(PVOPS_ERR_FAULT), "fault");
+  EXPECT_STREQ(pvops_status_name(PVOPS_ERR_DENIED), "denied");
+  EXPECT_STREQ(pvops_status_name(PVOPS_ERR_HYPERVISOR), "hypervisor-error");
+  EXPECT_STREQ(pvops_status_name(PVOPS_ERR_BAD_DATA), "bad-data");
+  EXPECT_STREQ(pvops_status_name(PVOPS_ERR_TIMEOUT), "timeout");
+  EXPECT_STREQ(pvops_status_name(PVOPS_ERR_BUSY), "busy");
+  EXPECT_STREQ(pvops_status_name(PVOPS_ERR_NO_RESOURCE), "no-resource");
+  EXPECT_STREQ(pvops_status_name(-100), "unknown-status");
+  EXPECT_STREQ(pvops_status_name(1), "unknown-status");
+}
+
+TEST(StatusNames, TheCppStatusNamesItself) {
+  const Status st = PVOPS_ERR_TIMEOUT;
+  EXPECT_FALSE(st.ok());
+  EXPECT_STREQ(st.name(), "timeout");
+  EXPECT_TRUE(Status().ok());
+  EXPECT_EQ(Status(PVOPS_ERR_FAULT), Status(PVOPS_ERR_FAULT));
+}
+
+TEST(CpuSets, AddHasAndClearOverAllWords) {
+  pvops_cpuset set;
+  pvops_cpuset_clear(&set);
+  for (uint32_t cpu : {0u, 63u, 64u, 200u, 255u}) pvops_cpuset_add(&set, cpu);
+  for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
+    const bool in = cpu == 0 || cpu == 63 || cpu == 64 || cpu == 200 || cpu == 255;
+    EXPECT_EQ(pvops_cpuset_has(&set, cpu) != 0, in) << cpu;
+  }
+  EXPECT_EQ(set.bits[0], (uint64_t{1} << 63) | 1);
+  EXPECT_EQ(set.bits[1], 1u);
+  pvops_cpuset_clear(&set);
+  for (uint64_t word : set.bits) EXPECT_EQ(word, 0u);
+}
+
+TEST(CpuSets, OutOfRangeCpusAreIgnored) {
+  pvops_cpuset set;
+  pvops_cpuset_clear(&set);
+  pvops_cpuset_add(&set, PVOPS_MAX_CPUS);
+  pvops_cpuset_add(&set, 0xffffffff);
+  for (uint64_t word : set.bits) EXPECT_EQ(word, 0u);
+  EXPECT_EQ(pvops_cpuset_has(&set, PVOPS_MAX_CPUS), 0);
+}
+
+TEST(CpuSets, TheCppSetWrapsTheSameBits) {
+  CpuSet set = CpuSet::Only(70);
+  set.Add(3);
+  EXPECT_TRUE(set.Has(70));
+  EXPECT_TRUE(set.Has(3));
+  EXPECT_FALSE(set.Has(4));
+  EXPECT_EQ(set.raw()->bits[1], uint64_t{1} << 6);
+  EXPECT_FALSE(CpuSet().Has(0));
+}
+
+TEST(Reasons, TextHexAndDecimal) {
+  char buf[64];
+  core::Reason r(buf, sizeof(buf));
+  EXPECT_TRUE(r.empty());
+  r.Add("base ").AddHex(0x40000100).Add(" n=").AddDec(0).Add(" ").AddHex(0);
+  EXPECT_STREQ(r.c_str(), "base 0x40000100 n=0 0x0");
+  r.Clear();
+  r.AddDec(18446744073709551615u).Add(" ").AddHex(0xffffffffffffffff);
+  EXPECT_STREQ(r.c_str(), "18446744073709551615 0xffffffffffffffff");
+  EXPECT_FALSE(r.empty());
+}
+
+TEST(Reasons, TruncateAtTheBufferAndStayTerminated) {
+  char buf[8];
+  core::Reason r(buf, sizeof(buf));
+  r.Add("abcdef").AddHex(0x1234);
+  EXPECT_STREQ(r.c_str(), "abcdef0");
+  r.Add("more");
+  EXPECT_STREQ(r.c_str(), "abcdef0");
+  r.Add(nullptr);
+  EXPECT_STREQ(r.c_str(), "abcdef0");
+}
+
+TEST(Reasons, AZeroSizedReasonIsANoOp) {
+  core::Reason r(nullptr, 0);
+  r.Add("anything").AddDec(5);
+  EXPECT_TRUE(r.empty());
+}
+
+TEST(Strings, CopyAndCompare) {
+  char buf[4];
+  EXPECT_EQ(core::CopyString(buf, sizeof(buf), "hello"), 3u);
+  EXPECT_STREQ(buf, "hel");
+  EXPECT_EQ(core::CopyString(buf, sizeof(buf), nullptr), 0u);
+  EXPECT_STREQ(buf, "");
+  EXPECT_TRUE(core::StringsEqual("kvm", "kvm"));
+  EXPECT_FALSE(core::StringsEqual("kvm", "kvmx"));
+  EXPECT_FALSE(core::StringsEqual("kv", "kvm"));
+}
+
+TEST(Cmdline, LastValueWinsAndPrefixesDoNotMatch) {
+  char out[16];
+  EXPECT_TRUE(core::CmdlineValue("pvops=kvm quiet pvops=xen", "pvops", out, sizeof(out)));
+  EXPECT_STREQ(out, "xen");
+  EXPECT_FALSE(core::CmdlineValue("mypvops=kvm pvopsx=1 pvops", "pvops", out, sizeof(out)));
+  EXPECT_FALSE(core::CmdlineValue(nullptr, "pvops", out, sizeof(out)));
+  EXPECT_TRUE(core::CmdlineValue("\tpvops=verylongbackendname", "pvops", out, 5));
+  EXPECT_STREQ(out, "very");
+  EXPECT_TRUE(core::CmdlineValue("pvops=", "pvops", out, sizeof(out)));
+  EXPECT_STREQ(out, "");
+}
+
+}  // namespace
+}  // namespace pvops

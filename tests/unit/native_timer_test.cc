@@ -1,0 +1,114 @@
+// timer_oneshot on the LAPIC: TSC-deadline mode when CPUID says so, else one-shot mode with a
+// count from the APIC timer rate (CPUID 0x15's crystal, or measured against the TSC).
+#include <gtest/gtest.h>
+
+#include "backends/native/native_timer.h"
+#include "native_machine.h"
+
+namespace pvops::test {
+namespace {
+
+constexpr uint32_t kLvtMasked = 1u << 16;
+constexpr uint32_t kLvtTscDeadline = 2u << 17;
+constexpr uint32_t kDivideBy1 = 0xb;
+
+class NativeTimerTest : public NativeMachineTest {};
+
+TEST_F(NativeTimerTest, TscDeadlineModeProgramsTheLvtThenTheDeadlineMsr) {
+  model_.tsc_deadline = true;
+  lapic_.SetTscDeadlineMsr(true);
+  Boot();
+  uint32_t lvt_at_msr_write = 0;
+  sim_.HandleMsrs(0x6e0, 0x6e0, nullptr, [&](uint32_t, uint64_t) {
+    lvt_at_msr_write = lapic_.lvt_timer(0);
+    return true;
+  });
+  const uint64_t deadline = pvops_clock_ns() + 1'000'000;
+  ASSERT_EQ(pvops_timer_oneshot(deadline, 0x40), PVOPS_OK);
+  EXPECT_EQ(lvt_at_msr_write, kLvtTscDeadline | 0x40);
+  const std::vector<uint64_t> writes = sim_.MsrWrites(0x6e0);
+  ASSERT_EQ(writes.size(), 1u);
+  // 2 ticks per ns: never before the deadline, and late only by the few instructions it took.
+  EXPECT_GE(writes[0], 2 * deadline);
+  EXPECT_LE(writes[0], 2 * deadline + 2000);
+  EXPECT_EQ(core::CounterValue(core::Counter::kTimerArms), 1u);
+}
+
+TEST_F(NativeTimerTest, TscDeadlineInThePastFiresAtOnce) {
+  model_.tsc_deadline = true;
+  lapic_.SetTscDeadlineMsr(true);
+  Boot();
+  ASSERT_EQ(pvops_timer_oneshot(1, 0x40), PVOPS_OK);
+  const uint64_t now = sim_.tsc();
+  const uint64_t written = lapic_.tsc_deadline(0);
+  EXPECT_GT(written, 0u);  // 0 would disarm
+  EXPECT_LE(written, now + 1);
+}
+
+TEST_F(NativeTimerTest, CancelDisarmsBothModes) {
+  model_.tsc_deadline = true;
+  lapic_.SetTscDeadlineMsr(true);
+  Boot();
+  ASSERT_EQ(pvops_timer_oneshot(pvops_clock_ns() + 5'000'000, 0x40), PVOPS_OK);
+  ASSERT_EQ(pvops_timer_oneshot(0, 0x40), PVOPS_OK);
+  EXPECT_EQ(lapic_.tsc_deadline(0), 0u);
+  EXPECT_EQ(lapic_.timer_initial_count(0), 0u);
+  EXPECT_NE(lapic_.lvt_timer(0) & kLvtMasked, 0u);
+}
+
+TEST_F(NativeTimerTest, OneShotCountComesFromTheCrystalRate) {
+  Boot();  // no TSC-deadline bit; CPUID 0x15 names a 25 MHz crystal
+  EXPECT_EQ(native::ApicTimerHz(), uint64_t{kCrystalHz});
+  const uint64_t deadline = pvops_clock_ns() + 1'000'000;
+  ASSERT_EQ(pvops_timer_oneshot(deadline, 0x41), PVOPS_OK);
+  EXPECT_EQ(lapic_.lvt_timer(0), 0x41u);  // one-shot, unmasked
+  EXPECT_EQ(lapic_.timer_divide(0), kDivideBy1);
+  // 1 ms at 25 MHz, less the few ns spent arming, plus the one tick of rounding up.
+  EXPECT_LE(lapic_.timer_initial_count(0), 25'001u);
+  EXPECT_GE(lapic_.timer_initial_count(0), 24'990u);
+  EXPECT_TRUE(sim_.MsrWrites(0x6e0).empty());
+}
+
+TEST_F(NativeTimerTest, WithoutACrystalTheTimerRateIsMeasuredAgainstTheTsc) {
+  model_.crystal_hz = 0;  // TSC rate then comes from CPUID 0x16: 2000 MHz
+  Boot();
+  lapic_.SetTimerTicksPerTsc(1, 2);  // 1 GHz
+  const uint64_t hz = native::ApicTimerHz();
+  EXPECT_NEAR(static_cast<double>(hz), 1e9, 1e6);
+  EXPECT_NE(lapic_.lvt_timer(0) & kLvtMasked, 0u);  // masked while measuring
+  EXPECT_EQ(lapic_.timer_initial_count(0), 0u);      // stopped afterwards
+  ASSERT_EQ(pvops_timer_oneshot(pvops_clock_ns() + 1'000'000, 0x42), PVOPS_OK);
+  EXPECT_NEAR(static_cast<double>(lapic_.timer_initial_count(0)), 1e6, 2e3);
+}
+
+TEST_F(NativeTimerTest, FarDeadlinesUseTheDivider) {
+  Boot();
+  // 1000 s at 25 MHz = 2.5e10 ticks: 2^32 fits only after dividing by 8.
+  ASSERT_EQ(pvops_timer_oneshot(pvops_clock_ns() + 1'000'000'000'000, 0x43), PVOPS_OK);
+  EXPECT_EQ(sim::SimLapic::Divisor(lapic_.timer_divide(0)), 8u);
+  EXPECT_NEAR(static_cast<double>(lapic_.timer_initial_count(0)), 3.125e9, 1e3);
+}
+
+TEST_F(NativeTimerTest, DeadlinesBeyondTheLargestCountAreRefused) {
+  Boot();
+  EXPECT_EQ(pvops_timer_oneshot(pvops_clock_ns() + 100'000'000'000'000, 0x43),
+            PVOPS_ERR_INVALID);
+  EXPECT_EQ(core::CounterValue(core::Counter::kTimerArms), 0u);
+}
+
+TEST_F(NativeTimerTest, ExceptionVectorsAreRefused) {
+  Boot();
+  EXPECT_EQ(pvops_timer_oneshot(pvops_clock_ns() + 1000, 14), PVOPS_ERR_INVALID);
+}
+
+TEST_F(NativeTimerTest, TscDeadlineWithoutAKnownTscRateIsUnsupported) {
+  model_.max_basic_leaf = 0xd;  // neither 0x15 nor 0x16, and no PIT answers
+  model_.tsc_deadline = true;
+  lapic_.SetTscDeadlineMsr(true);
+  Boot();
+  EXPECT_EQ(pvops_tsc_khz(), 0u);
+  EXPECT_EQ(pvops_timer_oneshot(pvops_clock_ns() + 1000, 0x40), PVOPS_ERR_UNSUPPORTED);
+}
+
+}  // namespace
+}  // namespace pvops::test
