@@ -14,8 +14,8 @@ inline constexpr size_t kMaxCmdlineBytes = 4095;  // without the NUL
 struct BootInfo {
   const void* start_info;  // direct-map address of the hvm_start_info (the library's boot_info)
   uint32_t version;
-  const char* cmdline;     // the kernel's copy; "" when the loader gave none
-  const char* error;       // nullptr when everything checked out
+  const char* cmdline;  // the kernel's copy; "" when the loader gave none
+  const char* error;    // nullptr when everything checked out
 };
 
 BootInfo ReadPvhStartInfo(uint64_t start_info_phys);

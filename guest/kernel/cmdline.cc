@@ -47,8 +47,8 @@ bool ParseTestPatterns(Word value, Options* out) {
   for (size_t i = 0; i <= value.len; ++i) {
     if (i < value.len && value.text[i] != ',') continue;
     if (out->test_pattern_count == kMaxTestPatterns) return false;
-    if (!CopyValue(Word{value.text + start, i - start},
-                   out->test_patterns[out->test_pattern_count], kMaxPatternBytes))
+    if (!CopyValue(Word{value.text + start, i - start}, out->test_patterns[out->test_pattern_count],
+                   kMaxPatternBytes))
       return false;
     ++out->test_pattern_count;
     start = i + 1;

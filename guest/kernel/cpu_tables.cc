@@ -42,7 +42,7 @@ struct [[gnu::packed]] TablePointer {
   uint64_t base;
 };
 
-constexpr uint32_t kFirstTssSlot = 3;  // after null, code, data
+constexpr uint32_t kFirstTssSlot = 3;                         // after null, code, data
 constexpr uint32_t kGdtSlots = kFirstTssSlot + 2 * kMaxCpus;  // a 64-bit TSS takes two slots
 
 // Same selectors as the boot GDT in entry.S.
@@ -65,8 +65,8 @@ void SetTssDescriptor(uint32_t cpu) {
 void BuildIdt() {
   for (uint32_t vector = 0; vector < 256; ++vector) {
     const uint64_t stub = reinterpret_cast<uint64_t>(trap_stubs) + vector * kTrapStubBytes;
-    const bool on_fault_stack = vector == kVectorNmi || vector == kVectorDoubleFault ||
-                                vector == kVectorMachineCheck;
+    const bool on_fault_stack =
+        vector == kVectorNmi || vector == kVectorDoubleFault || vector == kVectorMachineCheck;
     g_idt[vector] = IdtGate{
         .offset_low = static_cast<uint16_t>(stub),
         .selector = kKernelCodeSelector,

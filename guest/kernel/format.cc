@@ -31,7 +31,7 @@ struct Spec {
   bool zero = false;
   int width = 0;
   int precision = -1;  // for %s: the most characters to take
-  int length = 0;  // 0 = int, 1 = long, 2 = long long (and size_t)
+  int length = 0;      // 0 = int, 1 = long, 2 = long long (and size_t)
 };
 
 void PutPadded(Sink& sink, const Spec& spec, const char* text, int len, const char* prefix) {
@@ -71,9 +71,12 @@ size_t FormatV(char* out, size_t size, const char* format, va_list args) {
     Spec spec;
     ++p;
     for (;; ++p) {
-      if (*p == '-') spec.left = true;
-      else if (*p == '0') spec.zero = true;
-      else break;
+      if (*p == '-')
+        spec.left = true;
+      else if (*p == '0')
+        spec.zero = true;
+      else
+        break;
     }
     while (*p >= '0' && *p <= '9') spec.width = spec.width * 10 + (*p++ - '0');
     if (*p == '.') {
@@ -130,7 +133,7 @@ size_t FormatV(char* out, size_t size, const char* format, va_list args) {
         break;
       case '\0':
         return sink.Finish();  // a lone '%' at the end
-      default:  // unknown conversion: show it rather than guess at the arguments
+      default:                 // unknown conversion: show it rather than guess at the arguments
         sink.Put('%');
         sink.Put(*p);
         break;

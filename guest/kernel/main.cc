@@ -38,15 +38,17 @@ void PrintDetection() {
   const pvops_info& info = pvops::Info();
   char signature[20];
   char reason[PVOPS_REASON_LEN + 1];
-  Print("# detect: backend=%s signature=\"%s\" base=0x%x max_leaf=0x%x version=%u "
-        "features=0x%08x,0x%08x,0x%08x,0x%08x reason=\"%s\"\n",
-        pvops_backend_name(info.backend),
-        Quotable(info.signature, sizeof(info.signature), signature, sizeof(signature)),
-        info.base_leaf, info.max_leaf, info.version, info.features[0], info.features[1],
-        info.features[2], info.features[3],
-        Quotable(info.reason, sizeof(info.reason), reason, sizeof(reason)));
+  Print(
+      "# detect: backend=%s signature=\"%s\" base=0x%x max_leaf=0x%x version=%u "
+      "features=0x%08x,0x%08x,0x%08x,0x%08x reason=\"%s\"\n",
+      pvops_backend_name(info.backend),
+      Quotable(info.signature, sizeof(info.signature), signature, sizeof(signature)),
+      info.base_leaf, info.max_leaf, info.version, info.features[0], info.features[1],
+      info.features[2], info.features[3],
+      Quotable(info.reason, sizeof(info.reason), reason, sizeof(reason)));
   if (info.fallback[0] != '\0')
-    Print("# fallback: %s\n", Quotable(info.fallback, sizeof(info.fallback), reason, sizeof(reason)));
+    Print("# fallback: %s\n",
+          Quotable(info.fallback, sizeof(info.fallback), reason, sizeof(reason)));
   for (uint32_t i = 0; i < info.candidate_count && i < PVOPS_MAX_CANDIDATES; ++i) {
     const pvops_candidate& c = info.candidates[i];
     Print("# candidate: backend=%s priority=0x%x base=0x%x max_leaf=0x%x signature=\"%s\"\n",
@@ -70,12 +72,6 @@ void PrintCounters() {
     Print("%s\n", line);
   }
 }
-
-}  // namespace
-}  // namespace guest
-
-namespace guest {
-namespace {
 
 // One branch per entry in entry.S (the Xen PV entry adds its start_info reader here).
 BootInfo ReadBootInfo(uint32_t entry, uint64_t boot_info) {

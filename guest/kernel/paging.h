@@ -28,8 +28,8 @@ uint32_t FreePoolPages();
 struct TablePath {
   uint64_t root_phys;
   uint64_t va;
-  pvops_pte* slot[5];          // slot[level] for level 4 (root) .. 1 (the 4 KiB PTE)
-  void* created[3];            // parent first
+  pvops_pte* slot[5];  // slot[level] for level 4 (root) .. 1 (the 4 KiB PTE)
+  void* created[3];    // parent first
   uint32_t created_level[3];
   uint32_t created_count;
 };

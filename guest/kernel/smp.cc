@@ -58,7 +58,8 @@ ApTrampolineParams* InstallTrampoline() {
   auto* page = static_cast<char*>(PhysToVirt(kApTrampolinePhys));
   const uint64_t bytes = TrampolineOffset(ap_trampoline_end);
   for (uint64_t i = 0; i < bytes; ++i) page[i] = ap_trampoline_start[i];
-  auto* params = reinterpret_cast<ApTrampolineParams*>(page + TrampolineOffset(ap_trampoline_params));
+  auto* params =
+      reinterpret_cast<ApTrampolineParams*>(page + TrampolineOffset(ap_trampoline_params));
   params->gdt_base = static_cast<uint32_t>(kApTrampolinePhys + TrampolineOffset(ap_trampoline_gdt));
   params->far_offset =
       static_cast<uint32_t>(kApTrampolinePhys + TrampolineOffset(ap_trampoline_long_mode));

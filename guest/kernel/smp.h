@@ -15,7 +15,7 @@ struct CpuBringup {
   pvops_status start_status;   // what StartCpu returned
   pvops_status online_status;  // what pvops_cpu_online returned on the CPU itself
   bool checked_in;
-  uint64_t checkin_ns;         // StartCpu to check-in
+  uint64_t checkin_ns;  // StartCpu to check-in
 };
 
 // Starts CPUs 1..expected-1 one after the other (apic_id = cpu, as QEMU and KVM number them).

@@ -15,9 +15,9 @@ constexpr uint8_t kVectorPageFault = 14;
 constexpr uint8_t kFirstInterruptVector = 32;
 
 constexpr const char* kMnemonics[32] = {
-    "DE", "DB", "NMI", "BP", "OF", "BR", "UD", "NM", "DF", "CSO", "TS", "NP", "SS", "GP", "PF",
-    "RES15", "MF", "AC", "MC", "XM", "VE", "CP", "RES22", "RES23", "RES24", "RES25", "RES26",
-    "RES27", "HV", "VC", "SX", "RES31"};
+    "DE",    "DB",    "NMI",   "BP",    "OF",    "BR",    "UD", "NM", "DF", "CSO",  "TS",
+    "NP",    "SS",    "GP",    "PF",    "RES15", "MF",    "AC", "MC", "XM", "VE",   "CP",
+    "RES22", "RES23", "RES24", "RES25", "RES26", "RES27", "HV", "VC", "SX", "RES31"};
 
 // How deep each CPU is in the fault reporter; beyond 1 the reporter itself faulted.
 uint32_t g_fault_depth[kMaxCpus];
@@ -52,20 +52,23 @@ uint32_t FaultingCpuSlot() {
     const uint64_t vector = frame.vector & 0xff;
     const char* name = vector < 32 ? kMnemonics[vector] : "INT";
     if (vector == kVectorPageFault) {
-      Print("FAULT: vector=%lu (#%s) rip=0x%016lx error=0x%lx cr2=0x%016lx cpu=%u\n", vector,
-            name, frame.rip, frame.error, ReadCr2(), ThisCpu());
+      Print("FAULT: vector=%lu (#%s) rip=0x%016lx error=0x%lx cr2=0x%016lx cpu=%u\n", vector, name,
+            frame.rip, frame.error, ReadCr2(), ThisCpu());
     } else {
-      Print("FAULT: vector=%lu (#%s) rip=0x%016lx error=0x%lx cpu=%u\n", vector, name,
-            frame.rip, frame.error, ThisCpu());
+      Print("FAULT: vector=%lu (#%s) rip=0x%016lx error=0x%lx cpu=%u\n", vector, name, frame.rip,
+            frame.error, ThisCpu());
     }
     g_fault_line_printed[slot] = 1;
     Print("# fault context: cs=0x%lx rflags=0x%lx rsp=0x%016lx rax=0x%lx rdi=0x%lx rsi=0x%lx\n",
           frame.cs, frame.rflags, frame.rsp, frame.rax, frame.rdi, frame.rsi);
   } else if (depth == 2) {
-    static constexpr char kNestedFault[] = "FAULT: vector=nested (a fault inside the fault reporter)\n";
+    static constexpr char kNestedFault[] =
+        "FAULT: vector=nested (a fault inside the fault reporter)\n";
     static constexpr char kNestedNote[] = "# the fault reporter faulted; ending the run\n";
-    if (g_fault_line_printed[slot]) pvops::ConsoleWrite(kNestedNote, sizeof(kNestedNote) - 1);
-    else pvops::ConsoleWrite(kNestedFault, sizeof(kNestedFault) - 1);
+    if (g_fault_line_printed[slot])
+      pvops::ConsoleWrite(kNestedNote, sizeof(kNestedNote) - 1);
+    else
+      pvops::ConsoleWrite(kNestedFault, sizeof(kNestedFault) - 1);
   }
   EndRunFromFault(depth);
 }

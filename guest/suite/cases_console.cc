@@ -22,7 +22,8 @@ size_t Length(const char* s) {
 }  // namespace
 
 Result ConsoleWrite() {
-  static constexpr char kLine[] = "# console.write: the quick brown fox jumps over the lazy dog 0123456789\n";
+  static constexpr char kLine[] =
+      "# console.write: the quick brown fox jumps over the lazy dog 0123456789\n";
   pvops::ConsoleWrite(kLine, sizeof(kLine) - 1);
   pvops::ConsoleWrite(kLine, 0);  // an empty write is legal and writes nothing
 
@@ -34,8 +35,9 @@ Result ConsoleWrite() {
   pvops::ConsoleWrite(long_line, n);
 
   char out[96];
-  size_t len = Format(out, sizeof(out), "%5d|%-5d|%05x|%s|%c|%lx|%lu|%d", 42, -7, 0xbeef, "ok", 'Z',
-                      uint64_t{0xffffffff80000000}, uint64_t{18446744073709551615u}, -2147483647 - 1);
+  size_t len =
+      Format(out, sizeof(out), "%5d|%-5d|%05x|%s|%c|%lx|%lu|%d", 42, -7, 0xbeef, "ok", 'Z',
+             uint64_t{0xffffffff80000000}, uint64_t{18446744073709551615u}, -2147483647 - 1);
   const char* expected = "   42|-7   |0beef|ok|Z|ffffffff80000000|18446744073709551615|-2147483648";
   if (len != Length(expected) || !SameText(out, expected))
     return Result::Fail("formatter gave \"%s\" (%zu bytes)", out, len);

@@ -46,9 +46,8 @@ void OnSafeHaltWatchdog(uint8_t, void*) {
 // Runs on CPU 1: if the boot CPU is still halted after 1 s, wake it with an IPI so a broken
 // timer fails the case instead of hanging the run.
 void SafeHaltWatchdog(void*) {
-  const bool done = WaitUntil(kNsPerSec, [] {
-    return __atomic_load_n(&g_safe_halt.halt_done, __ATOMIC_ACQUIRE) != 0;
-  });
+  const bool done = WaitUntil(
+      kNsPerSec, [] { return __atomic_load_n(&g_safe_halt.halt_done, __ATOMIC_ACQUIRE) != 0; });
   if (!done) (void)pvops::SendIpi(pvops::CpuSet::Only(0), kVectorSafeHaltWatchdog);
 }
 
@@ -127,14 +126,18 @@ Result CpuMsrSafe() {
 Result CpuIoDelay() {
   constexpr uint32_t kCalls = 100;
   for (int interrupts_on = 0; interrupts_on < 2; ++interrupts_on) {
-    if (interrupts_on) pvops::IrqEnable(); else pvops::IrqDisable();
+    if (interrupts_on)
+      pvops::IrqEnable();
+    else
+      pvops::IrqDisable();
     const uint64_t start = pvops::ClockNs();
     for (uint32_t i = 0; i < kCalls; ++i) pvops::IoDelay();
     const uint64_t elapsed = pvops::ClockNs() - start;
     const bool still = pvops::IrqsEnabled();
     pvops::IrqEnable();
     if (still != (interrupts_on != 0))
-      return Result::Fail("io_delay changed the interrupt flag (was %s)", interrupts_on ? "on" : "off");
+      return Result::Fail("io_delay changed the interrupt flag (was %s)",
+                          interrupts_on ? "on" : "off");
     // A port-0x80 write costs microseconds even under TCG; 1 ms each is broken.
     if (elapsed > kCalls * kNsPerMs)
       return Result::Fail("%u io_delay calls took %lu us", kCalls, elapsed / kNsPerUs);
@@ -162,7 +165,8 @@ Result CpuSafeHalt() {
     Deadline limit(kNsPerSec);
     // hlt resumes only for an interrupt; loop anyway so a stray wake-up is not misread.
     while (__atomic_load_n(&g_safe_halt.timer_fired, __ATOMIC_ACQUIRE) == 0 &&
-           __atomic_load_n(&g_safe_halt.watchdog_fired, __ATOMIC_ACQUIRE) == 0 && !limit.Expired()) {
+           __atomic_load_n(&g_safe_halt.watchdog_fired, __ATOMIC_ACQUIRE) == 0 &&
+           !limit.Expired()) {
       pvops::SafeHalt();
       ++halts;
       if_after_halt = if_after_halt && pvops::IrqsEnabled();
@@ -171,7 +175,8 @@ Result CpuSafeHalt() {
   }
   __atomic_store_n(&g_safe_halt.halt_done, 1u, __ATOMIC_RELEASE);
   pvops::IrqEnable();
-  if (watchdog && !WaitForWork(1, 2 * kNsPerSec)) return Result::Fail("watchdog CPU 1 did not finish");
+  if (watchdog && !WaitForWork(1, 2 * kNsPerSec))
+    return Result::Fail("watchdog CPU 1 did not finish");
   (void)pvops::TimerOneshot(0, kVectorSafeHaltWake);
   (void)pvops::RegisterHandler(kVectorSafeHaltWake, nullptr);
   (void)pvops::RegisterHandler(kVectorSafeHaltWatchdog, nullptr);

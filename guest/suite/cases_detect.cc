@@ -31,13 +31,15 @@ Result DetectReport() {
   if (info.backend >= PVOPS_BACKEND_COUNT)
     return Result::Fail("backend id %u is not a known backend", info.backend);
   const char* name = pvops_backend_name(info.backend);
-  if (name == nullptr || name[0] == '\0') return Result::Fail("backend %u has no name", info.backend);
+  if (name == nullptr || name[0] == '\0')
+    return Result::Fail("backend %u has no name", info.backend);
   if (info.entry != PVOPS_ENTRY_PVH)
     return Result::Fail("info.entry is %u, the kernel entered by PVH (%u)", info.entry,
                         PVOPS_ENTRY_PVH);
   if (info.reason[0] == '\0') return Result::Fail("backend %s chosen with an empty reason", name);
   if (info.candidate_count > PVOPS_MAX_CANDIDATES)
-    return Result::Fail("candidate_count %u exceeds %u", info.candidate_count, PVOPS_MAX_CANDIDATES);
+    return Result::Fail("candidate_count %u exceeds %u", info.candidate_count,
+                        PVOPS_MAX_CANDIDATES);
   for (uint32_t i = 0; i < info.candidate_count; ++i) {
     const pvops_candidate& c = info.candidates[i];
     if (c.backend >= PVOPS_BACKEND_COUNT || c.priority == 0)
@@ -66,8 +68,8 @@ Result DetectOverride() {
   // Refused: the reason (or the fallback note) must name the backend asked for.
   Note("pvops=%s not taken: reason=\"%s\" fallback=\"%s\"", wanted, info.reason, info.fallback);
   if (Contains(info.reason, wanted) || Contains(info.fallback, wanted)) return Result::Pass();
-  return Result::Fail("pvops=%s asked, %s chosen, and neither reason nor fallback names %s",
-                      wanted, chosen, wanted);
+  return Result::Fail("pvops=%s asked, %s chosen, and neither reason nor fallback names %s", wanted,
+                      chosen, wanted);
 }
 
 }  // namespace guest::suite

@@ -11,19 +11,30 @@ namespace {
 
 struct NullHypercall {
   pvops::Backend backend;
-  const char* what;             // for the report
+  const char* what;  // for the report
   uint64_t nr;
   uint64_t args[5];
   pvops_status expected_status;
-  int64_t expected_result;      // checked when expected_status is PVOPS_OK
-  const char* skip_reason;      // non-null: the expected status means "no interface", a SKIP
+  int64_t expected_result;  // checked when expected_status is PVOPS_OK
+  const char* skip_reason;  // non-null: the expected status means "no interface", a SKIP
 };
 
 constexpr NullHypercall kNullHypercalls[] = {
-    {pvops::Backend::kNative, "none", 0, {}, PVOPS_ERR_UNSUPPORTED, 0,
+    {pvops::Backend::kNative,
+     "none",
+     0,
+     {},
+     PVOPS_ERR_UNSUPPORTED,
+     0,
      "no hypervisor interface (no signature at CPUID 0x40000000)"},
     // KVM answers VAPIC_POLL_IRQ with 0 and does nothing else: KVM's null hypercall.
-    {pvops::Backend::kKvm, "KVM_HC_VAPIC_POLL_IRQ", KVM_HC_VAPIC_POLL_IRQ, {}, PVOPS_OK, 0, nullptr},
+    {pvops::Backend::kKvm,
+     "KVM_HC_VAPIC_POLL_IRQ",
+     KVM_HC_VAPIC_POLL_IRQ,
+     {},
+     PVOPS_OK,
+     0,
+     nullptr},
 };
 
 }  // namespace

@@ -77,7 +77,8 @@ Result IrqSaveRestore() {
   if (!off_after_outer) return Result::Fail("interrupts on after the outer save");
   if ((inner & kRflagsIf) != 0) return Result::Fail("inner save returned IF on inside the outer");
   if (!off_after_inner) return Result::Fail("interrupts on after the inner save");
-  if (!off_after_inner_restore) return Result::Fail("restoring the inner save turned interrupts on");
+  if (!off_after_inner_restore)
+    return Result::Fail("restoring the inner save turned interrupts on");
   if (!on_after_outer_restore) return Result::Fail("restoring the outer save left interrupts off");
 
   // The same from interrupts off: a save/restore pair must not turn them on.
@@ -120,8 +121,10 @@ Result IrqIpi() {
   const uint64_t sent_ns = pvops::ClockNs();
   const pvops::Status sent = pvops::SendIpi(pvops::CpuSet::Only(1), kVectorIpiTest);
   if (!sent.ok()) return Result::Fail("send_ipi({1}) returned %s", sent.name());
-  if (!WaitForHits(1, kDeliveryTimeoutNs)) return Result::Fail("IPI to cpu 1 not handled within 1 s");
-  if (g_hits.last_cpu != 1) return Result::Fail("IPI to cpu 1 was handled on cpu %u", g_hits.last_cpu);
+  if (!WaitForHits(1, kDeliveryTimeoutNs))
+    return Result::Fail("IPI to cpu 1 not handled within 1 s");
+  if (g_hits.last_cpu != 1)
+    return Result::Fail("IPI to cpu 1 was handled on cpu %u", g_hits.last_cpu);
   Note("ipi: cpu 1 ran the handler %lu us after send_ipi", (g_hits.last_ns - sent_ns) / kNsPerUs);
 
   // Both CPUs at once, the sender included: each handles it exactly once.
@@ -187,8 +190,8 @@ Result IrqTimerCancel() {
                         from_deadline / static_cast<int64_t>(kNsPerUs));
   }
   // The timer still works after a cancel, so the silence above meant something.
-  const pvops::Status rearmed = pvops::TimerOneshot(pvops::ClockNs() + 5 * kNsPerMs,
-                                                    kVectorTimerCancelTest);
+  const pvops::Status rearmed =
+      pvops::TimerOneshot(pvops::ClockNs() + 5 * kNsPerMs, kVectorTimerCancelTest);
   if (!rearmed.ok()) return Result::Fail("re-arming after cancel returned %s", rearmed.name());
   if (!WaitForHits(1, kNsPerSec)) return Result::Fail("a timer armed after a cancel never fired");
   return Result::Pass();

@@ -53,7 +53,8 @@ Result LockWaitKick() {
   if (!CpuOnline(1)) return Result::Skip("needs 2 vCPUs, have %u", OnlineCpus());
   g_wait_kick = WaitKick{};
   if (!PostWork(1, WaitOnByte, nullptr)) return Result::Fail("cpu 1 is busy");
-  if (!WaitUntil(kNsPerSec, [] { return __atomic_load_n(&g_wait_kick.waiting, __ATOMIC_ACQUIRE) != 0; }))
+  if (!WaitUntil(kNsPerSec,
+                 [] { return __atomic_load_n(&g_wait_kick.waiting, __ATOMIC_ACQUIRE) != 0; }))
     return Result::Fail("cpu 1 did not start waiting within 1 s");
   SpinFor(5 * kNsPerMs);  // let it settle inside LockWait
   const uint64_t set_ns = pvops::ClockNs();

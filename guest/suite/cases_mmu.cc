@@ -9,12 +9,12 @@
 #include "kernel/probe.h"
 #include "kernel/smp.h"
 #include "suite/cases.h"
+#include "suite/mmu_scratch.h"
 
 namespace guest::suite {
 namespace {
 
 constexpr uint64_t kWindowBytes = 2 * 1024 * 1024;
-constexpr uint32_t kLazyBatchPages = 64;
 
 uint64_t CaseVa(uint32_t window, uint32_t page = 0) {
   return kTestVaBase + window * kWindowBytes + page * kPageBytes;
@@ -22,80 +22,6 @@ uint64_t CaseVa(uint32_t window, uint32_t page = 0) {
 uint64_t CurrentRoot() { return pvops::ReadCr3() & kPteFrameMask; }
 uint64_t ReadVa(uint64_t va) { return *reinterpret_cast<const volatile uint64_t*>(va); }
 void WriteVa(uint64_t va, uint64_t value) { *reinterpret_cast<volatile uint64_t*>(va) = value; }
-
-// A page whose first and last words carry a tag, so a read shows which frame a VA maps.
-struct DataPage {
-  void* page;
-  uint64_t phys;
-  uint64_t tag;
-};
-
-// The pages and table paths one case uses, given back on every exit path. Release() reports
-// the library's ReleasePt status; the destructor releases whatever a failing case left.
-class Scratch {
- public:
-  Scratch() = default;
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  ~Scratch() { (void)Release(); }
-
-  DataPage* NewPage(uint64_t tag) {
-    if (page_count_ == kMaxPages) return nullptr;
-    void* page = AllocPage();
-    if (page == nullptr) return nullptr;
-    auto* words = static_cast<uint64_t*>(page);
-    words[0] = tag;
-    words[511] = ~tag;
-    pages_[page_count_] = DataPage{page, VirtToPhys(page), tag};
-    return &pages_[page_count_++];
-  }
-
-  // Builds the path for `va` under `root`; `live` = root is (or will be torn down as) current.
-  TablePath* NewPath(uint64_t root, uint64_t va, bool live, pvops::Status* status) {
-    if (path_count_ == kMaxPaths) {
-      *status = PVOPS_ERR_NO_RESOURCE;
-      return nullptr;
-    }
-    TablePath* path = &paths_[path_count_];
-    live_[path_count_] = live;
-    ++path_count_;  // counted even on failure: a partial path still owns its tables
-    *status = BuildPath(root, va, path);
-    return status->ok() ? path : nullptr;
-  }
-
-  // Also flush these CPUs when tearing down: they may cache the case's translations.
-  void AlsoFlushOnRelease(const pvops::CpuSet& cpus) {
-    remote_ = cpus;
-    has_remote_ = true;
-  }
-
-  pvops::Status Release() {
-    pvops::Status first = PVOPS_OK;
-    while (path_count_ > 0) {
-      --path_count_;
-      const pvops::Status st = TearDownPath(&paths_[path_count_], live_[path_count_]);
-      if (!st.ok() && first.ok()) first = st;
-    }
-    if (has_remote_) {
-      const pvops::Status st = pvops::FlushTlbMulti(remote_);
-      if (!st.ok() && first.ok()) first = st;
-      has_remote_ = false;
-    }
-    while (page_count_ > 0) FreePage(pages_[--page_count_].page);
-    return first;
-  }
-
- private:
-  static constexpr uint32_t kMaxPages = kLazyBatchPages + 2;
-  static constexpr uint32_t kMaxPaths = 2;
-  DataPage pages_[kMaxPages];
-  uint32_t page_count_ = 0;
-  TablePath paths_[kMaxPaths];
-  bool live_[kMaxPaths] = {};
-  uint32_t path_count_ = 0;
-  pvops::CpuSet remote_;
-  bool has_remote_ = false;
-};
 
 // A read performed on another CPU (static: a timed-out case must not leave it a dead frame).
 struct RemoteRead {
@@ -125,9 +51,9 @@ uint64_t CounterByName(const char* name) {
   return 0;
 }
 
-#define MMU_TRY(expr, ...)                          \
-  do {                                              \
-    const pvops::Status st_ = (expr);               \
+#define MMU_TRY(expr, ...)                           \
+  do {                                               \
+    const pvops::Status st_ = (expr);                \
     if (!st_.ok()) return Result::Fail(__VA_ARGS__); \
   } while (0)
 
@@ -165,9 +91,11 @@ Result MmuUpdatePteFlushOne() {
   DataPage* b = scratch.NewPage(0xb1);
   pvops::Status st;
   TablePath* path = scratch.NewPath(CurrentRoot(), va, true, &st);
-  if (a == nullptr || b == nullptr || path == nullptr) return Result::Fail("setting up: %s", st.name());
+  if (a == nullptr || b == nullptr || path == nullptr)
+    return Result::Fail("setting up: %s", st.name());
   pvops::SetPte(path->slot[1], LeafPte(a->phys));
-  if (ReadVa(va) != a->tag) return Result::Fail("fresh mapping reads 0x%lx, not page A", ReadVa(va));
+  if (ReadVa(va) != a->tag)
+    return Result::Fail("fresh mapping reads 0x%lx, not page A", ReadVa(va));
 
   pvops::UpdatePte(path->slot[1], va, LeafPte(b->phys));
   // Architecturally either value may show before the flush; only after it must B show.
@@ -201,7 +129,8 @@ Result MmuFlushLocal() {
   if (path == nullptr) return Result::Fail("building tables: %s", st.name());
   for (uint32_t i = 0; i < kPages; ++i) pvops::SetPte(path->slot[1] + i, LeafPte(olds[i]->phys));
   for (uint32_t i = 0; i < kPages; ++i)
-    if (ReadVa(CaseVa(2, i)) != olds[i]->tag) return Result::Fail("page %u: fresh mapping wrong", i);
+    if (ReadVa(CaseVa(2, i)) != olds[i]->tag)
+      return Result::Fail("page %u: fresh mapping wrong", i);
   for (uint32_t i = 0; i < kPages; ++i)
     pvops::UpdatePte(path->slot[1] + i, CaseVa(2, i), LeafPte(news[i]->phys));
   pvops::FlushTlbLocal();
@@ -224,7 +153,8 @@ Result MmuFlushMulti() {
   DataPage* b = scratch.NewPage(0xb3);
   pvops::Status st;
   TablePath* path = scratch.NewPath(CurrentRoot(), va, true, &st);
-  if (a == nullptr || b == nullptr || path == nullptr) return Result::Fail("setting up: %s", st.name());
+  if (a == nullptr || b == nullptr || path == nullptr)
+    return Result::Fail("setting up: %s", st.name());
   pvops::SetPte(path->slot[1], LeafPte(a->phys));
 
   uint64_t seen = 0;
@@ -296,13 +226,16 @@ Result MmuWriteCr3() {
     const uint64_t seen_new = ReadVa(va);
     pvops::WriteCr3(old_cr3);
     const uint64_t seen_back = ReadVa(va);
-    if (seen_old != a->tag) result = Result::Fail("old space reads 0x%lx, not A", seen_old);
+    if (seen_old != a->tag)
+      result = Result::Fail("old space reads 0x%lx, not A", seen_old);
     else if ((cr3_in_new & kPteFrameMask) != new_root)
       result = Result::Fail("read_cr3 gives 0x%lx after write_cr3(0x%lx)", cr3_in_new, new_root);
-    else if (seen_new != b->tag) result = Result::Fail("new space reads 0x%lx, not B", seen_new);
+    else if (seen_new != b->tag)
+      result = Result::Fail("new space reads 0x%lx, not B", seen_new);
     else if (seen_back != a->tag)
       result = Result::Fail("back in the old space the VA reads 0x%lx, not A", seen_back);
-    else if (pvops::ReadCr3() != old_cr3) result = Result::Fail("read_cr3 not restored");
+    else if (pvops::ReadCr3() != old_cr3)
+      result = Result::Fail("read_cr3 not restored");
   }
   const pvops::Status released = scratch.Release();
   const pvops::Status root_released = pvops::ReleasePt(new_root >> 12, 4);
@@ -324,9 +257,11 @@ Result MmuLazyBatch() {
   pvops::Status st;
   TablePath* path = scratch.NewPath(CurrentRoot(), CaseVa(5), true, &st);
   if (initial == nullptr || path == nullptr) return Result::Fail("setting up: %s", st.name());
-  for (uint32_t i = 0; i < kLazyBatchPages; ++i) pvops::SetPte(path->slot[1] + i, LeafPte(initial->phys));
   for (uint32_t i = 0; i < kLazyBatchPages; ++i)
-    if (ReadVa(CaseVa(5, i)) != initial->tag) return Result::Fail("page %u: fresh mapping wrong", i);
+    pvops::SetPte(path->slot[1] + i, LeafPte(initial->phys));
+  for (uint32_t i = 0; i < kLazyBatchPages; ++i)
+    if (ReadVa(CaseVa(5, i)) != initial->tag)
+      return Result::Fail("page %u: fresh mapping wrong", i);
 
   const uint64_t hypercalls = CounterByName("hypercalls");
   const uint64_t batches = CounterByName("lazy_batches");

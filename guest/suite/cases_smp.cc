@@ -35,7 +35,8 @@ Result SmpBringup() {
     Note("cpu %u checked in %lu us after StartCpu", cpu, b.checkin_ns / kNsPerUs);
     WhoRan who{~0u, 0};
     if (!PostWork(cpu, RecordWhoRan, &who)) return Result::Fail("cpu %u is busy", cpu);
-    if (!WaitForWork(cpu, kNsPerSec)) return Result::Fail("cpu %u did not run work within 1 s", cpu);
+    if (!WaitForWork(cpu, kNsPerSec))
+      return Result::Fail("cpu %u did not run work within 1 s", cpu);
     if (who.cpu != cpu) return Result::Fail("work posted to cpu %u ran on cpu %u", cpu, who.cpu);
   }
   if (OnlineCpus() != expected)

@@ -69,8 +69,7 @@ Result TimeMonotonic() {
   const uint64_t first = previous;
   for (uint32_t i = 0; i < kReads; ++i) {
     const uint64_t now = pvops::ClockNs();
-    if (now < previous)
-      return Result::Fail("read %u went back %lu ns on cpu 0", i, previous - now);
+    if (now < previous) return Result::Fail("read %u went back %lu ns on cpu 0", i, previous - now);
     previous = now;
   }
   if (previous == first) return Result::Fail("the clock did not advance over %u reads", kReads);
