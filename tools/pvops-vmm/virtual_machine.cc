@@ -55,7 +55,7 @@ void CheckImageClearOfBootInfo(const PvhImage& image) {
 
 VirtualMachine::VirtualMachine(const VmConfig& config, std::span<const uint8_t> image,
                                CpuidPersonality& personality, ConsoleOutput& console)
-    : config_(config), console_(console), vm_(kvm_), memory_(config.memory_bytes), ports_(console) {
+    : config_(config), vm_(kvm_), memory_(config.memory_bytes), ports_(console) {
   if (config.vcpu_count == 0 || config.vcpu_count > 255) {
     throw VmmError(absl::StrFormat("--cpus=%u: between 1 and 255 (xAPIC IDs)", config.vcpu_count));
   }

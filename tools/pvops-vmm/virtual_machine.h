@@ -65,7 +65,6 @@ class VirtualMachine {
   std::string DescribeVcpu(Vcpu& vcpu);
 
   VmConfig config_;
-  ConsoleOutput& console_;
   KvmSystem kvm_;
   Vm vm_;
   GuestMemory memory_;
