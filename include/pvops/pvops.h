@@ -244,13 +244,15 @@ struct pvops_info {
   char signature[16];
   char reason[PVOPS_REASON_LEN];       /* why this backend */
   char fallback[PVOPS_REASON_LEN];     /* why a higher candidate was not used; "" if none */
+  char notes[PVOPS_REASON_LEN];        /* paths of the chosen backend left native, and why */
   uint32_t candidate_count;
   struct pvops_candidate candidates[PVOPS_MAX_CANDIDATES];
 };
 
 /* Detect, select and install a backend. Always leaves a working table (native at worst);
  * returns PVOPS_OK unless `env` is unusable. Boot CPU only, before any other pvops call but
- * the console. The boot CPU is then online as CPU 0. */
+ * the console. The boot CPU is then online as CPU 0 (a failure of its per-CPU set-up is
+ * recorded in the info's notes). */
 pvops_status pvops_init(const struct pvops_env *env);
 const struct pvops_info *pvops_get_info(void);
 

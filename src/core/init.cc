@@ -72,8 +72,7 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
     Reason init_why(failure, sizeof(failure));
     const pvops_status st = kBackends[id]->init(Env(), found[id], &staged, &staged_info, &init_why);
     if (st != PVOPS_OK) {
-      if (!fallback.empty()) fallback.Add("; ");
-      fallback.Add(kBackends[id]->name).Add(" init failed (").Add(pvops_status_name(st))
+      fallback.Separate().Add(kBackends[id]->name).Add(" init failed (").Add(pvops_status_name(st))
           .Add("): ").Add(init_why.c_str());
       continue;
     }
@@ -86,7 +85,10 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
     if (i > 0) why.Add("; fell back to ").Add(kBackends[id]->name);
     break;
   }
-  return pvops_cpu_online(0);
+  if (const pvops_status st = pvops_cpu_online(0); st != PVOPS_OK)
+    Reason::Continue(g_info.notes, sizeof(g_info.notes)).Separate()
+        .Add("boot CPU set-up: ").Add(pvops_status_name(st));
+  return PVOPS_OK;
 }
 
 extern "C" const pvops_info* pvops_get_info(void) { return &pvops::core::g_info; }

@@ -7,6 +7,17 @@ void Reason::Clear() {
   if (size_ > 0) buf_[0] = '\0';
 }
 
+Reason Reason::Continue(char* buf, size_t size) {
+  Reason r(nullptr, 0);
+  r.buf_ = buf;
+  r.size_ = size;
+  while (r.len_ + 1 < size && buf[r.len_] != '\0') ++r.len_;
+  if (size > 0) buf[r.len_] = '\0';
+  return r;
+}
+
+Reason& Reason::Separate() { return empty() ? *this : Add("; "); }
+
 Reason& Reason::Add(const char* text) {
   if (size_ == 0 || text == nullptr) return *this;
   while (*text != '\0' && len_ + 1 < size_) buf_[len_++] = *text++;

@@ -9,11 +9,16 @@ namespace pvops::core {
 
 class Reason {
  public:
+  // Starts empty.
   Reason(char* buf, size_t size) : buf_(buf), size_(size) { Clear(); }
+  // Continues the text already in `buf` (a terminated string), adding "; " before new text.
+  static Reason Continue(char* buf, size_t size);
   void Clear();
   Reason& Add(const char* text);
   Reason& AddHex(uint64_t value);  // 0x-prefixed, lower case
   Reason& AddDec(uint64_t value);
+  // Adds "; " when something is already there: for lists of independent notes.
+  Reason& Separate();
   const char* c_str() const { return buf_; }
   bool empty() const { return len_ == 0; }
 

@@ -96,7 +96,7 @@ pvops_status InitKvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
       ops->time.wall_clock = WallClock;
     } else {
       g_state.enabled &= ~(1u << KVM_FEATURE_CLOCKSOURCE2);
-      Reason(info->fallback, sizeof(info->fallback)).Add("kvmclock refused (")
+      Reason::Continue(info->notes, sizeof(info->notes)).Separate().Add("kvmclock refused (")
           .Add(pvops_status_name(st)).Add("); TSC clock");
     }
   }
