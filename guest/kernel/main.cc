@@ -49,6 +49,8 @@ void PrintDetection() {
   if (info.fallback[0] != '\0')
     Print("# fallback: %s\n",
           Quotable(info.fallback, sizeof(info.fallback), reason, sizeof(reason)));
+  if (info.notes[0] != '\0')
+    Print("# notes: %s\n", Quotable(info.notes, sizeof(info.notes), reason, sizeof(reason)));
   for (uint32_t i = 0; i < info.candidate_count && i < PVOPS_MAX_CANDIDATES; ++i) {
     const pvops_candidate& c = info.candidates[i];
     Print("# candidate: backend=%s priority=0x%x base=0x%x max_leaf=0x%x signature=\"%s\"\n",
