@@ -3,6 +3,7 @@
 // also offers the Hyper-V interface.
 #include <xen/arch-x86/cpuid.h>
 
+#include "backends/xen/xen.h"
 #include "core/backend.h"
 
 namespace pvops::core {
@@ -28,14 +29,8 @@ void ProbeXen(const pvops_env& env, const HvLeaves& leaves, pvops_candidate* out
   CopyString(out->signature, sizeof(out->signature), "XenVMMXenVMM");
 }
 
-pvops_status InitXen(const pvops_env&, const pvops_candidate&, pvops_ops*, pvops_info*,
-                     Reason* why) {
-  why->Add("the Xen backend is not built yet (issue 5)");
-  return PVOPS_ERR_UNSUPPORTED;
-}
-
 }  // namespace
 
-const Backend kXenBackend = {PVOPS_BACKEND_XEN, "xen", ProbeXen, InitXen};
+const Backend kXenBackend = {PVOPS_BACKEND_XEN, "xen", ProbeXen, xen::Init};
 
 }  // namespace pvops::core

@@ -1,0 +1,127 @@
+// Entering Xen: the hypercall page (Xen writes one 32-byte stub per hypercall number into a page
+// the guest names), or vmcall/vmmcall directly on HVM when the page was refused. Xen answers
+// 0 or a positive value on success and -errno (xen/errno.h) on failure.
+
+#include "backends/xen/xen.h"
+// Xen headers after xen.h: core/xen_public.h pins the interface version first.
+#include <xen/errno.h>
+#include <xen/version.h>
+
+// The page itself: int3 until Xen fills it, so a call through an unfilled page traps at once
+// instead of sliding through zeros. Executable in the kernel; writable data in the host tests,
+// where the test plays Xen and writes the stubs.
+#if defined(PVOPS_SIM_CPU)
+#define PVOPS_XEN_PAGE_SECTION ".data.pvops_xen_hypercall_page, \"aw\""
+#else
+#define PVOPS_XEN_PAGE_SECTION ".text.pvops_xen_hypercall_page, \"ax\""
+#endif
+asm(".pushsection " PVOPS_XEN_PAGE_SECTION ", @progbits\n"
+    ".balign 4096\n"
+    ".globl pvops_xen_hypercall_page\n"
+    ".type pvops_xen_hypercall_page, @object\n"
+    "pvops_xen_hypercall_page:\n"
+    ".fill 4096, 1, 0xcc\n"
+    ".size pvops_xen_hypercall_page, 4096\n"
+    ".popsection\n");
+
+namespace pvops::xen {
+
+State g_state;
+
+int64_t Hypercall(uint32_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                  uint64_t a4) {
+  arch::HypercallRegs r{};
+  r.rdi = a0;
+  r.rsi = a1;
+  r.rdx = a2;
+  r.r10 = a3;
+  r.r8 = a4;
+  if (g_state.mode == Mode::kHvmDirect) {
+    r.rax = nr;
+    arch::hypercall(g_state.insn, r);
+  } else {
+    arch::call_stub(pvops_xen_hypercall_page + nr * kStubBytes, r);
+  }
+  core::Count(core::Counter::kHypercalls);
+  return static_cast<int64_t>(r.rax);
+}
+
+pvops_status StatusFromXen(int64_t result) {
+  if (result >= 0) return PVOPS_OK;
+  switch (-result) {
+    case XEN_ENOSYS:
+    case XEN_EOPNOTSUPP:
+      return PVOPS_ERR_UNSUPPORTED;
+    case XEN_EPERM:
+    case XEN_EACCES:
+      return PVOPS_ERR_DENIED;
+    case XEN_EINVAL:
+    case XEN_ERANGE:
+    case XEN_E2BIG:
+    case XEN_ENOENT:
+    case XEN_ESRCH:
+      return PVOPS_ERR_INVALID;
+    case XEN_EFAULT:
+      return PVOPS_ERR_FAULT;
+    case XEN_EAGAIN:
+    case XEN_EBUSY:
+    case XEN_EEXIST:
+      return PVOPS_ERR_BUSY;
+    case XEN_ENOMEM:
+    case XEN_ENOSPC:
+      return PVOPS_ERR_NO_RESOURCE;
+    case XEN_ETIME:
+    case XEN_ETIMEDOUT:
+      return PVOPS_ERR_TIMEOUT;
+    default:
+      return PVOPS_ERR_HYPERVISOR;
+  }
+}
+
+bool StubLooksFilled(uint32_t nr) {
+  if (nr >= kStubCount) return false;
+  const volatile unsigned char* stub = pvops_xen_hypercall_page + nr * kStubBytes;
+  // PV stubs start with push %rcx; push %r11 (3 bytes), HVM stubs with the mov itself.
+  for (uint32_t at = 0; at <= 3; ++at) {
+    if (stub[at] != 0xb8) continue;  // mov $imm32, %eax
+    const uint32_t imm = uint32_t{stub[at + 1]} | uint32_t{stub[at + 2]} << 8 |
+                         uint32_t{stub[at + 3]} << 16 | uint32_t{stub[at + 4]} << 24;
+    if (imm == nr) return true;
+  }
+  return false;
+}
+
+pvops_status RawHypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                          uint64_t a4, int64_t* result) {
+  // iret's stub never returns (it pops a frame): not a call anyone can make through this op.
+  if (nr >= kStubCount || nr == __HYPERVISOR_iret) return PVOPS_ERR_INVALID;
+  const int64_t ret = Hypercall(static_cast<uint32_t>(nr), a0, a1, a2, a3, a4);
+  if (result != nullptr) *result = ret;
+  return PVOPS_OK;
+}
+
+pvops_status ReadVersion(Reason* why) {
+  const int64_t version = Hypercall(__HYPERVISOR_xen_version, XENVER_version, 0);
+  const uint32_t major = static_cast<uint32_t>(version) >> 16;
+  // Every Xen with this ABI is 3.x or later; anything else is not Xen answering.
+  if (version <= 0 || major < 3 || major > 255) {
+    why->Add("xen_version answered ").AddHex(static_cast<uint64_t>(version));
+    return PVOPS_ERR_BAD_DATA;
+  }
+  g_state.version = static_cast<uint32_t>(version);
+  xen_feature_info features{};
+  features.submap_idx = 0;
+  const int64_t rc = Hypercall(__HYPERVISOR_xen_version, XENVER_get_features, Arg(&features));
+  g_state.features = rc == 0 ? features.submap : 0;
+  return PVOPS_OK;
+}
+
+}  // namespace pvops::xen
+
+extern "C" void pvops_xen_console_write(const char* text, size_t len) {
+  using namespace pvops::xen;
+  if (text == nullptr || len == 0) return;
+  // Before init the page is trusted only if Xen visibly filled it (PV: at domain build).
+  if (g_state.mode != Mode::kHvmDirect && !StubLooksFilled(__HYPERVISOR_console_io)) return;
+  Hypercall(__HYPERVISOR_console_io, CONSOLEIO_write, len, Arg(text));
+}

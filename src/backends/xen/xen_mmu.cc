@@ -1,0 +1,260 @@
+// Paging for a Xen PV guest: its page tables are read-only to it and hold machine frames, so
+// every write is a request to Xen (mmu_update with the entry's machine address), TLB flushes and
+// CR3 switches are mmuext_ops, and a frame becomes a page table by pinning once no writable
+// mapping of it is left. The caller speaks guest-physical entries; this file converts.
+#include "backends/xen/xen.h"
+
+namespace pvops::xen {
+namespace {
+
+constexpr pvops_pte kPtePresent = 1u << 0;
+constexpr pvops_pte kPteWritable = 1u << 1;
+constexpr pvops_pte kPteAccessed = 1u << 5;
+constexpr pvops_pte kPteDirty = 1u << 6;
+constexpr uint64_t kFrameMask = 0x000ffffffffff000;
+constexpr uint32_t kEntriesPerTable = 512;
+// Xen owns L4 slots [HYPERVISOR_VIRT_START, HYPERVISOR_VIRT_END) of every PV top-level table
+// and fills them itself when it validates one; a guest write there is refused.
+constexpr uint32_t kXenL4FirstSlot = (__HYPERVISOR_VIRT_START >> 39) % kEntriesPerTable;
+constexpr uint32_t kXenL4EndSlot = (__HYPERVISOR_VIRT_END >> 39) % kEntriesPerTable;
+// A range flush of more pages than this flushes everything (as the native op does).
+constexpr uint64_t kMaxInvlpgPages = 32;
+
+constexpr uint32_t kMaxRoots = 16;
+constexpr uint32_t kMaxWindows = 4;
+struct AliasWindow {
+  uint64_t va, pa, bytes;
+};
+
+uint64_t g_root_pfns[kMaxRoots];  // pinned top-level tables; 0 = free slot (pfn 0 is no L4)
+AliasWindow g_windows[kMaxWindows];
+uint32_t g_window_count;
+
+uint64_t MachineAddressOf(const void* va) {
+  const uint64_t phys = core::VirtToPhys(va);
+  return phys == kInvalidFrame ? kInvalidFrame : PhysToMachine(phys);
+}
+
+void RememberRoot(uint64_t pfn) {
+  for (uint64_t& slot : g_root_pfns)
+    if (slot == pfn) return;
+  for (uint64_t& slot : g_root_pfns) {
+    if (slot == 0) {
+      slot = pfn;
+      return;
+    }
+  }
+}
+
+void ForgetRoot(uint64_t pfn) {
+  for (uint64_t& slot : g_root_pfns)
+    if (slot == pfn) slot = 0;
+}
+
+bool InXenL4Slot(const pvops_pte* ptep) {
+  const uint64_t phys = core::VirtToPhys(ptep);
+  const uint32_t slot = static_cast<uint32_t>((phys % kPageSize) / sizeof(pvops_pte));
+  if (slot < kXenL4FirstSlot || slot >= kXenL4EndSlot) return false;
+  for (const uint64_t pfn : g_root_pfns)
+    if (pfn != 0 && pfn == phys / kPageSize) return true;
+  return false;
+}
+
+// Every virtual address the library knows maps `pfn`: the env's direct map and the windows.
+uint32_t AliasesOf(uint64_t pfn, uint64_t (&out)[1 + kMaxWindows]) {
+  const uint64_t phys = pfn * kPageSize;
+  uint32_t n = 0;
+  if (void* va = core::PhysToVirt(phys); va != nullptr) out[n++] = reinterpret_cast<uintptr_t>(va);
+  for (uint32_t i = 0; i < g_window_count; ++i) {
+    const AliasWindow& w = g_windows[i];
+    if (phys < w.pa || phys - w.pa >= w.bytes) continue;
+    const uint64_t va = w.va + (phys - w.pa);
+    bool seen = false;
+    for (uint32_t j = 0; j < n; ++j) seen = seen || out[j] == va;
+    if (!seen) out[n++] = va;
+  }
+  return n;
+}
+
+multicall_entry_t RemapCall(uint64_t va, uint64_t mfn, bool writable) {
+  multicall_entry_t call{};
+  call.op = __HYPERVISOR_update_va_mapping;
+  call.args[0] = va;
+  call.args[1] = (mfn << 12) | kPtePresent | kPteAccessed |
+                 (writable ? kPteWritable | kPteDirty : 0);
+  call.args[2] = UVMF_INVLPG | UVMF_LOCAL;
+  return call;
+}
+
+void Submit(pvops_pte* ptep, pvops_pte value) {
+  core::Count(core::Counter::kPteUpdates);
+  if (InXenL4Slot(ptep)) return;  // Xen's own; it keeps it right in every table
+  const pvops_pte machine = PteToMachine(value);
+  const uint64_t address = MachineAddressOf(ptep);
+  if (machine == kInvalidFrame || address == kInvalidFrame) {
+    core::Count(core::Counter::kXenUpdateErrors);
+    return;
+  }
+  (void)SubmitMmuUpdate(address, machine);
+}
+
+}  // namespace
+
+void InitPvMmu(uint64_t root_pfn) {
+  for (uint64_t& slot : g_root_pfns) slot = 0;
+  ThisCpu().cr3 = root_pfn * kPageSize;
+  RememberRoot(root_pfn);
+}
+
+uint64_t ReadCr3() { return ThisCpu().cr3; }
+
+void WriteCr3(uint64_t cr3) {
+  (void)FlushBatch();  // queued updates belong to the old address space's view
+  const uint64_t mfn = PfnToMfn((cr3 & kFrameMask) / kPageSize);
+  mmuext_op_t op{};
+  op.cmd = MMUEXT_NEW_BASEPTR;
+  op.arg1.mfn = mfn;
+  if (mfn == kInvalidFrame || SubmitMmuext(op) != PVOPS_OK) {
+    if (mfn == kInvalidFrame) core::Count(core::Counter::kXenUpdateErrors);
+    return;
+  }
+  ThisCpu().cr3 = cr3;
+}
+
+void SetPte(pvops_pte* ptep, pvops_pte value) { Submit(ptep, value); }
+
+// Xen does not flush on an mmu_update of a live entry either: the caller's flush follows.
+void UpdatePte(pvops_pte* ptep, uint64_t, pvops_pte value) { Submit(ptep, value); }
+
+pvops_pte ReadPte(const pvops_pte* ptep) {
+  return PteFromMachine(*static_cast<const volatile pvops_pte*>(ptep));
+}
+
+pvops_status AllocPt(uint64_t pfn, uint32_t level) {
+  if (level < 1 || level > 4) return PVOPS_ERR_INVALID;
+  const uint64_t mfn = PfnToMfn(pfn);
+  if (mfn == kInvalidFrame || pfn >= Frames().nr_pages) return PVOPS_ERR_INVALID;
+  (void)FlushBatch();
+  // Read-only everywhere first, then the pin: one multicall, applied in order.
+  multicall_entry_t calls[2 + kMaxWindows];
+  mmuext_op_t pin{};
+  uint64_t aliases[1 + kMaxWindows];
+  const uint32_t alias_count = AliasesOf(pfn, aliases);
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < alias_count; ++i) calls[n++] = RemapCall(aliases[i], mfn, false);
+  pin.cmd = MMUEXT_PIN_L1_TABLE + (level - 1);
+  pin.arg1.mfn = mfn;
+  calls[n] = multicall_entry_t{};
+  calls[n].op = __HYPERVISOR_mmuext_op;
+  calls[n].args[0] = Arg(&pin);
+  calls[n].args[1] = 1;
+  calls[n].args[3] = DOMID_SELF;
+  ++n;
+  const pvops_status st = Multicall(calls, n);
+  if (st != PVOPS_OK) {
+    // Leave the frame as it was: writable where it was mapped, not pinned.
+    multicall_entry_t undo[1 + kMaxWindows];
+    for (uint32_t i = 0; i < alias_count; ++i) undo[i] = RemapCall(aliases[i], mfn, true);
+    (void)Multicall(undo, alias_count);
+    return st;
+  }
+  if (level == 4) RememberRoot(pfn);
+  return PVOPS_OK;
+}
+
+pvops_status ReleasePt(uint64_t pfn, uint32_t level) {
+  if (level < 1 || level > 4) return PVOPS_ERR_INVALID;
+  const uint64_t mfn = PfnToMfn(pfn);
+  if (mfn == kInvalidFrame || pfn >= Frames().nr_pages) return PVOPS_ERR_INVALID;
+  (void)FlushBatch();
+  multicall_entry_t calls[2 + kMaxWindows];
+  mmuext_op_t unpin{};
+  unpin.cmd = MMUEXT_UNPIN_TABLE;
+  unpin.arg1.mfn = mfn;
+  calls[0] = multicall_entry_t{};
+  calls[0].op = __HYPERVISOR_mmuext_op;
+  calls[0].args[0] = Arg(&unpin);
+  calls[0].args[1] = 1;
+  calls[0].args[3] = DOMID_SELF;
+  uint32_t n = 1;
+  uint64_t aliases[1 + kMaxWindows];
+  const uint32_t alias_count = AliasesOf(pfn, aliases);
+  for (uint32_t i = 0; i < alias_count; ++i) calls[n++] = RemapCall(aliases[i], mfn, true);
+  const pvops_status st = Multicall(calls, n);
+  if (level == 4) ForgetRoot(pfn);
+  return st;
+}
+
+void FlushTlbLocal() {
+  mmuext_op_t op{};
+  op.cmd = MMUEXT_TLB_FLUSH_LOCAL;
+  (void)SubmitMmuext(op);
+}
+
+void FlushTlbOne(uint64_t va) {
+  mmuext_op_t op{};
+  op.cmd = MMUEXT_INVLPG_LOCAL;
+  op.arg1.linear_addr = va;
+  (void)SubmitMmuext(op);
+}
+
+pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end) {
+  if (cpus == nullptr) return PVOPS_ERR_INVALID;
+  xen_ulong_t vcpu_mask[(kMaxCpus + 63) / 64] = {};
+  bool any = false;
+  for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
+    if (!pvops_cpuset_has(cpus, cpu)) continue;
+    if (cpu >= kMaxCpus || core::Cpu(cpu).online == 0) return PVOPS_ERR_INVALID;
+    const uint32_t vcpu = Cpu(cpu).vcpu_id;
+    vcpu_mask[vcpu / 64] |= xen_ulong_t{1} << (vcpu % 64);
+    any = true;
+    if (cpu != core::ThisCpu()) core::Count(core::Counter::kTlbFlushRemote);
+  }
+  if (!any || (end != 0 && end <= start)) return PVOPS_OK;
+  (void)FlushBatch();  // the flush must see every queued update
+  mmuext_op_t ops[kMaxInvlpgPages];
+  uint32_t n = 0;
+  const uint64_t first = start & ~(kPageSize - 1);
+  if (end == 0 || (end - first) / kPageSize > kMaxInvlpgPages) {
+    ops[n] = mmuext_op_t{};
+    ops[n].cmd = MMUEXT_TLB_FLUSH_MULTI;
+    set_xen_guest_handle(ops[n].arg2.vcpumask, vcpu_mask);
+    ++n;
+  } else {
+    for (uint64_t va = first; va < end; va += kPageSize, ++n) {
+      ops[n] = mmuext_op_t{};
+      ops[n].cmd = MMUEXT_INVLPG_MULTI;
+      ops[n].arg1.linear_addr = va;
+      set_xen_guest_handle(ops[n].arg2.vcpumask, vcpu_mask);
+    }
+  }
+  // Xen returns once every named vCPU has flushed.
+  const int64_t rc = Hypercall(__HYPERVISOR_mmuext_op, Arg(ops), n, 0, DOMID_SELF);
+  core::Count(core::Counter::kTlbFlushHypercalls);
+  if (rc < 0) core::Count(core::Counter::kXenUpdateErrors);
+  return StatusFromXen(rc);
+}
+
+pvops_status MapMachinePage(void* va, uint64_t machine_address) {
+  const uint64_t pte = (machine_address & kFrameMask) | kPtePresent | kPteWritable |
+                       kPteAccessed | kPteDirty;
+  const int64_t rc = Hypercall(__HYPERVISOR_update_va_mapping, reinterpret_cast<uintptr_t>(va),
+                               pte, UVMF_INVLPG | UVMF_LOCAL);
+  return StatusFromXen(rc);
+}
+
+pvops_status AddAliasWindow(uint64_t va, uint64_t pa, uint64_t bytes) {
+  if (bytes == 0 || va % kPageSize != 0 || pa % kPageSize != 0 || va + bytes < va)
+    return PVOPS_ERR_INVALID;
+  if (g_window_count == kMaxWindows) return PVOPS_ERR_NO_RESOURCE;
+  g_windows[g_window_count++] = AliasWindow{va, pa, bytes};
+  return PVOPS_OK;
+}
+
+void ResetAliasWindows() { g_window_count = 0; }
+
+}  // namespace pvops::xen
+
+extern "C" pvops_status pvops_xen_pv_add_alias_window(uint64_t va, uint64_t pa, uint64_t bytes) {
+  return pvops::xen::AddAliasWindow(va, pa, bytes);
+}

@@ -1,0 +1,189 @@
+// The platform ops on Xen: the console (console_io), leaving the machine, bringing up vCPUs
+// (PV: VCPUOP_initialise with a register context, then VCPUOP_up) and the per-CPU set-up.
+
+#include "backends/native/native.h"
+#include "backends/xen/xen.h"
+// Xen headers after xen.h: core/xen_public.h pins the interface version first.
+#include <xen/arch-x86/cpuid.h>
+#include <xen/callback.h>
+#include <xen/physdev.h>
+#include <xen/sched.h>
+
+namespace pvops::xen {
+namespace {
+
+// QEMU's isa-debug-exit: the status a test harness sees (docs/guest-protocol.md).
+constexpr uint16_t kDebugExitPort = 0xf4;
+constexpr uint32_t kMaxTraps = 256;
+constexpr uint64_t kRflagsReserved = 1u << 1;
+
+// What the kernel registered with pvops_xen_pv_set_entry_points; copied into every new vCPU.
+struct EntryPoints {
+  const trap_info* traps;
+  uint32_t trap_count;
+  uint64_t event_callback;
+  uint64_t failsafe_callback;
+};
+EntryPoints g_entry;
+// One vCPU context (5 KiB: too big for a stack); start_cpu runs on one CPU at a time.
+vcpu_guest_context g_context;
+PerCpu g_cpus[kMaxCpus];
+
+int64_t RegisterCallback(uint16_t type, uint16_t flags, uint64_t address) {
+  callback_register cb{};
+  cb.type = type;
+  cb.flags = flags;
+  cb.address = address;
+  return Hypercall(__HYPERVISOR_callback_op, CALLBACKOP_register, Arg(&cb));
+}
+
+[[noreturn]] void HaltForGood() {
+  for (;;) {
+    if (IsPv()) {
+      PvIrqDisable();
+      PvHalt();
+    } else {
+      arch::cli();
+      arch::hlt();
+    }
+  }
+}
+
+}  // namespace
+
+PerCpu& Cpu(uint32_t cpu) { return g_cpus[cpu < kMaxCpus ? cpu : kMaxCpus - 1]; }
+
+void ConsoleWrite(const char* text, size_t len) {
+  if (text == nullptr || len == 0) return;
+  (void)Hypercall(__HYPERVISOR_console_io, CONSOLEIO_write, len, Arg(text));
+}
+
+void Shutdown(uint32_t code) {
+  if (IsPv()) {
+    // A PV guest may touch an I/O port only with a virtual IOPL, and only dom0 holds the
+    // debug-exit port. SCHEDOP_shutdown(poweroff) would leave Xen halted under QEMU.
+    if (g_state.dom0) {
+      physdev_set_iopl iopl{};
+      iopl.iopl = 1;
+      if (Hypercall(__HYPERVISOR_physdev_op, PHYSDEVOP_set_iopl, Arg(&iopl)) == 0)
+        arch::outl(kDebugExitPort, code);
+    }
+  } else {
+    arch::outl(kDebugExitPort, code);
+  }
+  // Still here: no exit device. Reboot is the end Xen acts on (QEMU -no-reboot then exits).
+  sched_shutdown reboot{};
+  reboot.reason = SHUTDOWN_reboot;
+  (void)Hypercall(__HYPERVISOR_sched_op, SCHEDOP_shutdown, Arg(&reboot));
+  HaltForGood();
+}
+
+pvops_status SetEntryPoints(const void* trap_table, uint64_t event_callback,
+                            uint64_t failsafe_callback) {
+  if (trap_table == nullptr || event_callback == 0 || failsafe_callback == 0)
+    return PVOPS_ERR_INVALID;
+  // A PV kernel's page was filled by Xen before it ran; nothing else may take this path.
+  if (g_state.mode != Mode::kPv && g_state.mode != Mode::kNone) return PVOPS_ERR_UNSUPPORTED;
+  if (!StubLooksFilled(__HYPERVISOR_set_trap_table)) return PVOPS_ERR_UNSUPPORTED;
+  const auto* traps = static_cast<const trap_info*>(trap_table);
+  uint32_t count = 0;
+  while (count < kMaxTraps && traps[count].address != 0) ++count;
+  if (count == kMaxTraps) return PVOPS_ERR_INVALID;  // no terminator where Xen stops reading
+  if (const int64_t rc = Hypercall(__HYPERVISOR_set_trap_table, Arg(traps)); rc != 0)
+    return StatusFromXen(rc);
+  if (const int64_t rc = RegisterCallback(CALLBACKTYPE_event, 0, event_callback); rc != 0)
+    return StatusFromXen(rc);
+  // A fault while Xen reloads the guest's segments: handled with events masked.
+  if (const int64_t rc =
+          RegisterCallback(CALLBACKTYPE_failsafe, CALLBACKF_mask_events, failsafe_callback);
+      rc != 0)
+    return StatusFromXen(rc);
+  g_entry = EntryPoints{traps, count, event_callback, failsafe_callback};
+  return PVOPS_OK;
+}
+
+pvops_status PvStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
+  if (start == nullptr || start->entry == nullptr || start->stack_top == 0) return PVOPS_ERR_INVALID;
+  if (cpu == 0 || cpu >= kMaxCpus) return PVOPS_ERR_INVALID;
+  if (g_entry.traps == nullptr) return PVOPS_ERR_UNSUPPORTED;  // no trap table to give it
+  const uint64_t root_mfn = PfnToMfn(start->cr3 / kPageSize);
+  if (root_mfn == kInvalidFrame) return PVOPS_ERR_INVALID;
+
+  // A PV vCPU's number is the kernel's CPU index: there is no APIC to name it otherwise.
+  PerCpu& c = Cpu(cpu);
+  c.vcpu_id = cpu;
+  c.cr3 = start->cr3;
+  VcpuInfo(cpu)->evtchn_upcall_mask = 1;  // the entry runs with interrupts off
+
+  vcpu_guest_context& ctx = g_context;
+  ctx = vcpu_guest_context{};
+  ctx.flags = VGCF_in_kernel | VGCF_failsafe_disables_events;
+  ctx.user_regs.rip = reinterpret_cast<uintptr_t>(start->entry);
+  // As if called: the entry finds its return-address slot where the ABI expects it.
+  ctx.user_regs.rsp = start->stack_top - 8;
+  ctx.user_regs.rdi = cpu;
+  ctx.user_regs.rflags = kRflagsReserved;
+  ctx.user_regs.cs = FLAT_KERNEL_CS;
+  ctx.user_regs.ss = FLAT_KERNEL_SS;
+  ctx.user_regs.ds = ctx.user_regs.es = ctx.user_regs.fs = ctx.user_regs.gs = FLAT_KERNEL_DS;
+  for (uint32_t i = 0; i < g_entry.trap_count; ++i) ctx.trap_ctxt[i] = g_entry.traps[i];
+  ctx.gdt_ents = 0;  // Xen's own GDT, with the FLAT_* selectors above
+  ctx.kernel_ss = FLAT_KERNEL_SS;
+  ctx.kernel_sp = start->stack_top;
+  ctx.ctrlreg[3] = xen_pfn_to_cr3(root_mfn);
+  ctx.event_callback_eip = g_entry.event_callback;
+  ctx.failsafe_callback_eip = g_entry.failsafe_callback;
+
+  if (const int64_t rc = Hypercall(__HYPERVISOR_vcpu_op, VCPUOP_initialise, cpu, Arg(&ctx));
+      rc != 0)
+    return StatusFromXen(rc);
+  return StatusFromXen(Hypercall(__HYPERVISOR_vcpu_op, VCPUOP_up, cpu, 0));
+}
+
+pvops_status PvCpuInit(uint32_t cpu) {
+  if (cpu >= kMaxCpus) return PVOPS_ERR_UNSUPPORTED;  // beyond shared_info's vcpu_info slots
+  PerCpu& c = Cpu(cpu);
+  c.vcpu_id = cpu;
+  core::Cpu(cpu).apic_id = cpu;
+  if (const pvops_status st = CheckClock(cpu); st != PVOPS_OK) return st;
+  if (const pvops_status st = BindPerCpuEvents(cpu); st != PVOPS_OK) return st;
+  if (PathOn(PVOPS_XEN_PATH_RUNSTATE)) (void)RegisterRunstate(cpu);
+  c.ready = 1;
+  return PVOPS_OK;
+}
+
+pvops_status HvmCpuInit(uint32_t cpu) {
+  if (const pvops_status st = native::CpuInit(cpu); st != PVOPS_OK) return st;
+  // Xen numbers HVM vCPUs itself; leaf base+4 says which one runs this code.
+  uint32_t vcpu = cpu;
+  if (g_state.max_leaf >= g_state.base_leaf + 4) {
+    const pvops_cpuid_regs r = arch::cpuid(g_state.base_leaf + 4, 0);
+    if ((r.eax & XEN_HVM_CPUID_VCPU_ID_PRESENT) != 0) vcpu = r.ebx;
+  }
+  if (cpu >= kMaxCpus || vcpu >= kMaxCpus) return PVOPS_ERR_UNSUPPORTED;
+  PerCpu& c = Cpu(cpu);
+  c.vcpu_id = vcpu;
+  if (PathOn(PVOPS_XEN_PATH_PVCLOCK)) {
+    if (const pvops_status st = CheckClock(cpu); st != PVOPS_OK) return st;
+  }
+  if (PathOn(PVOPS_XEN_PATH_EVENTS)) {
+    if (const pvops_status st = BindPerCpuEvents(cpu); st != PVOPS_OK) return st;
+  }
+  if (PathOn(PVOPS_XEN_PATH_RUNSTATE)) (void)RegisterRunstate(cpu);
+  c.ready = 1;
+  return PVOPS_OK;
+}
+
+void ResetPlatform() {
+  for (PerCpu& c : g_cpus) c = PerCpu{};
+}
+
+void ResetEntryPoints() { g_entry = EntryPoints{}; }
+
+}  // namespace pvops::xen
+
+extern "C" pvops_status pvops_xen_pv_set_entry_points(const void* trap_table,
+                                                      uint64_t event_callback,
+                                                      uint64_t failsafe_callback) {
+  return pvops::xen::SetEntryPoints(trap_table, event_callback, failsafe_callback);
+}

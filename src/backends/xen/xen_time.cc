@@ -1,0 +1,152 @@
+// Time on Xen: each vCPU's vcpu_time_info (the pvclock tuple, read with core/pvclock), the wall
+// clock of system time zero in shared_info, the one-shot timer (VCPUOP_set_singleshot_timer,
+// delivered on VIRQ_TIMER), and the runstate area Xen keeps per vCPU for steal time.
+#include "backends/xen/xen.h"
+#include "core/pvclock.h"
+
+namespace pvops::xen {
+namespace {
+
+constexpr uint64_t kNsPerSec = 1'000'000'000;
+constexpr int kMaxSeqlockTries = 1000;
+
+struct alignas(64) Runstate {
+  vcpu_runstate_info info;
+  uint32_t registered;
+};
+Runstate g_runstate[kMaxCpus];
+
+bool TupleLooksFilled(const volatile vcpu_time_info& t) {
+  return t.version != 0 && (t.version & 1) == 0 && t.tsc_to_system_mul != 0 &&
+         t.tsc_shift >= -32 && t.tsc_shift <= 32;
+}
+
+pvops_status ArmSingleshot(uint32_t vcpu, uint64_t deadline_ns) {
+  // No VCPU_SSHOTTMR_future: a deadline already past fires at once, as the op promises.
+  vcpu_set_singleshot_timer timer{};
+  timer.timeout_abs_ns = deadline_ns;
+  timer.flags = 0;
+  core::Count(core::Counter::kTimerArms);
+  return StatusFromXen(
+      Hypercall(__HYPERVISOR_vcpu_op, VCPUOP_set_singleshot_timer, vcpu, Arg(&timer)));
+}
+
+// A consistent copy: Xen rewrites the area at every context switch (and, with the update flag
+// assist, marks state_entry_time while it does).
+bool ReadRunstate(uint32_t cpu, vcpu_runstate_info* out) {
+  if (cpu >= kMaxCpus) return false;
+  const Runstate& r = g_runstate[cpu];
+  if (__atomic_load_n(&r.registered, __ATOMIC_ACQUIRE) == 0) return false;
+  const volatile vcpu_runstate_info& live = r.info;
+  for (int tries = 0; tries < kMaxSeqlockTries; ++tries) {
+    const uint64_t entry = live.state_entry_time;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    out->state = live.state;
+    for (int i = 0; i < 4; ++i) out->time[i] = live.time[i];
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if ((entry & XEN_RUNSTATE_UPDATE) == 0 && entry == live.state_entry_time) {
+      out->state_entry_time = entry;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+pvops_status CheckClock(uint32_t cpu) {
+  const volatile vcpu_time_info& t = VcpuInfo(cpu)->time;
+  if (!TupleLooksFilled(t)) return PVOPS_ERR_BAD_DATA;
+  const uint64_t khz = core::PvclockTscKhz(&t);
+  if (khz < 1000 || khz > 100'000'000) return PVOPS_ERR_BAD_DATA;  // 1 MHz .. 100 GHz
+  return PVOPS_OK;
+}
+
+uint64_t ClockNs() {
+  core::Count(core::Counter::kClockReads);
+  return core::PvclockRead(&ThisVcpuInfo()->time);
+}
+
+uint64_t TscKhz() { return core::PvclockTscKhz(&ThisVcpuInfo()->time); }
+
+pvops_status WallClock(pvops_wall_clock* out) {
+  if (out == nullptr) return PVOPS_ERR_INVALID;
+  volatile shared_info* s = g_state.shared;
+  uint32_t version, nsec;
+  uint64_t sec;
+  int tries = 0;
+  do {
+    if (++tries > kMaxSeqlockTries) return PVOPS_ERR_BUSY;
+    version = s->wc_version;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    sec = (uint64_t{s->wc_sec_hi} << 32) | s->wc_sec;
+    nsec = s->wc_nsec;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+  } while ((version & 1) != 0 || version != s->wc_version);
+  if (version == 0 || nsec >= kNsPerSec) return PVOPS_ERR_BAD_DATA;
+  // shared_info holds the wall-clock time at system time zero.
+  const uint64_t total_ns = uint64_t{nsec} + ClockNs();
+  out->sec = sec + total_ns / kNsPerSec;
+  out->nsec = static_cast<uint32_t>(total_ns % kNsPerSec);
+  out->reserved = 0;
+  return PVOPS_OK;
+}
+
+pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector) {
+  PerCpu& c = ThisCpu();
+  if (c.ready == 0 || c.timer_port == 0) return PVOPS_ERR_UNSUPPORTED;
+  if (deadline_ns == 0) {
+    __atomic_store_n(&c.timer_deadline, uint64_t{0}, __ATOMIC_RELEASE);
+    return StatusFromXen(
+        Hypercall(__HYPERVISOR_vcpu_op, VCPUOP_stop_singleshot_timer, c.vcpu_id, 0));
+  }
+  if (vector < 32) return PVOPS_ERR_INVALID;
+  c.timer_vector = vector;
+  __atomic_store_n(&c.timer_deadline, deadline_ns, __ATOMIC_RELEASE);
+  return ArmSingleshot(c.vcpu_id, deadline_ns);
+}
+
+void OnTimerEvent() {
+  PerCpu& c = ThisCpu();
+  const uint64_t deadline = __atomic_load_n(&c.timer_deadline, __ATOMIC_ACQUIRE);
+  if (deadline == 0) return;  // cancelled, or already delivered
+  // Xen fires by its own clock; this vCPU's pvclock extrapolation may lag it by a little.
+  // The op promises clock_ns() >= deadline in the handler: until then, ask again.
+  if (ClockNs() < deadline) {
+    (void)ArmSingleshot(c.vcpu_id, deadline);
+    return;
+  }
+  __atomic_store_n(&c.timer_deadline, uint64_t{0}, __ATOMIC_RELEASE);
+  RunHandler(c.timer_vector);
+}
+
+pvops_status RegisterRunstate(uint32_t cpu) {
+  if (cpu >= kMaxCpus) return PVOPS_ERR_INVALID;
+  Runstate& r = g_runstate[cpu];
+  vcpu_register_runstate_memory_area area{};
+  area.addr.v = &r.info;
+  const int64_t rc = Hypercall(__HYPERVISOR_vcpu_op, VCPUOP_register_runstate_memory_area,
+                               Cpu(cpu).vcpu_id, Arg(&area));
+  if (rc != 0) return StatusFromXen(rc);
+  __atomic_store_n(&r.registered, 1u, __ATOMIC_RELEASE);
+  return PVOPS_OK;
+}
+
+uint64_t StealNs(uint32_t cpu) {
+  vcpu_runstate_info info;
+  if (!ReadRunstate(cpu, &info)) return 0;
+  // Runnable but not running, or taken offline by Xen: time this vCPU wanted and did not get.
+  return info.time[RUNSTATE_runnable] + info.time[RUNSTATE_offline];
+}
+
+int VcpuIsPreempted(uint32_t cpu) {
+  vcpu_runstate_info info;
+  if (!ReadRunstate(cpu, &info)) return 0;
+  return info.state == RUNSTATE_runnable ? 1 : 0;
+}
+
+void ResetTime() {
+  for (Runstate& r : g_runstate) r.registered = 0;
+}
+
+}  // namespace pvops::xen
