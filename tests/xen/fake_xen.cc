@@ -80,6 +80,14 @@ XenPvTest::XenPvTest() {
                  {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8}, false};
     regs.rax = static_cast<uint64_t>(Dispatch(call, regs));
   });
+  // HVM without the page: vmcall / vmmcall with the number in rax.
+  for (const auto insn : {arch::HypercallInsn::kVmcall, arch::HypercallInsn::kVmmcall}) {
+    sim_.SetHypercallHandler(insn, [this](arch::HypercallRegs& regs) {
+      XenCall call{sim_.current_cpu(), static_cast<uint32_t>(regs.rax),
+                   {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8}, false};
+      regs.rax = static_cast<uint64_t>(Dispatch(call, regs));
+    });
+  }
 }
 
 XenPvTest::~XenPvTest() {
@@ -128,6 +136,14 @@ void XenPvTest::RaiseEvent(uint32_t port) {
 void XenPvTest::DeliverUpcalls(uint32_t cpu) {
   if (shared_mapped_ == nullptr || upcall_depth_ > 0) return;
   vcpu_info& v = Vcpu(cpu);
+  if (hvm_) {
+    // HVM: the callback vector, injected while upcall_pending is set and IF allows it.
+    if (v.evtchn_upcall_pending == 0 || !sim_.interrupts_enabled_on(cpu)) return;
+    ++upcall_depth_;
+    sim_.RunOnCpu(cpu, [] { pvops_handle_interrupt(PVOPS_XEN_HVM_CALLBACK_VECTOR); });
+    --upcall_depth_;
+    return;
+  }
   if (v.evtchn_upcall_pending == 0 || v.evtchn_upcall_mask != 0) return;
   ++upcall_depth_;
   // Xen masks events while the callback runs; the guest's iret restores the mask.
@@ -394,6 +410,7 @@ int64_t XenPvTest::MemoryOp(const XenCall& call) {
     case XENMEM_add_to_physmap: {
       const auto* add = Ptr<xen_add_to_physmap>(call.args[1]);
       if (add->space != XENMAPSPACE_shared_info || add->domid != DOMID_SELF) return -XEN_EINVAL;
+      physmap_gpfns_.push_back(add->gpfn);
       // The guest-physical page now shows shared_info (the library's page is host memory that
       // the simulated machine maps 1:1).
       void* page = sim_.PhysToVirt(add->gpfn << 12);

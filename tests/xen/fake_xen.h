@@ -117,10 +117,12 @@ class XenPvTest : public NativeMachineTest {
   std::vector<uint32_t> vcpus_up_;
   std::map<uint64_t, uint32_t> pinned_;  // mfn -> level
   std::vector<std::pair<uint32_t, uint64_t>> hvm_params_;  // (index, value)
+  std::vector<uint64_t> physmap_gpfns_;  // XENMEM_add_to_physmap(shared_info) targets
   std::string console_;
 
   // Knobs, set before BootPv.
   bool fill_page_ = true;
+  bool hvm_ = false;  // events arrive on the callback vector instead of the PV callback
   uint32_t features_ = (1u << XENFEAT_writable_page_tables) | (1u << XENFEAT_dom0);
   xen_machphys_mapping machphys_{};
   // Answers a call first; return kFallThrough to let the fake's Xen answer it.

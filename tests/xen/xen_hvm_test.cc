@@ -1,0 +1,146 @@
+// Xen HVM/PVH: the hypercall page through the MSR CPUID leaf base+2 names (vmcall/vmmcall by
+// vendor when refused), shared_info placed by XENMEM_add_to_physmap, events on the callback
+// vector (HVM_PARAM_CALLBACK_IRQ, vector type) with no LAPIC EOI owed for it, native paging.
+#include <gtest/gtest.h>
+
+#include <string.h>
+
+#include <xen/arch-x86/cpuid.h>
+#include <xen/hvm/params.h>
+#include <xen/version.h>
+
+#include "backends/native/native.h"
+#include "fake_xen.h"
+
+namespace pvops::test {
+namespace {
+
+constexpr uint32_t kBase = 0x40000000;
+constexpr uint32_t kHypercallMsr = 0x40000000;
+constexpr uint8_t kVector = 0x40;
+
+uint32_t g_hits;
+void Count(uint8_t, void*) { ++g_hits; }
+
+class XenHvmTest : public XenPvTest {
+ protected:
+  XenHvmTest() {
+    hvm_ = true;
+    fill_page_ = false;
+    model_.hypervisor_bit = true;
+    sim::LoadCpuModel(sim_, model_);
+    sim_.SetHypervisorLeaf(kBase, kBase + 4, "XenVMMXenVMM");
+    sim_.SetCpuid(kBase + 1, {kXenVersion, 0, 0, 0});
+    sim_.SetCpuid(kBase + 2, {1, kHypercallMsr, 0, 0});
+    sim_.SetCpuid(kBase + 4, {XEN_HVM_CPUID_VCPU_ID_PRESENT, 0, 0, 0});
+    features_ = 1u << XENFEAT_hvm_callback_vector;
+    sim_.HandleMsrs(kHypercallMsr, kHypercallMsr, nullptr, [this](uint32_t, uint64_t value) {
+      if (!accept_msr_) return false;
+      msr_writes_.push_back(value);
+      FillHvmStubs();
+      return true;
+    });
+    g_hits = 0;
+  }
+
+  pvops_status BootHvm() {
+    env_ = sim::MakeEnv(nullptr, PVOPS_ENTRY_PVH, nullptr);
+    return pvops_init(&env_);
+  }
+
+  // Xen's HVM stubs: mov $nr, %eax; vmcall; ret (vmx_init_hypercall_page).
+  void FillHvmStubs() {
+    unsigned char* page = const_cast<unsigned char*>(pvops_xen_hypercall_page);
+    asm("" : "+r"(page));
+    for (uint32_t nr = 0; nr < 128; ++nr) {
+      const unsigned char stub[9] = {0xb8, static_cast<unsigned char>(nr), 0, 0, 0, 0x0f, 0x01, 0xc1, 0xc3};
+      memcpy(page + nr * 32, stub, sizeof(stub));
+    }
+  }
+
+  bool accept_msr_ = true;
+  std::vector<uint64_t> msr_writes_;
+};
+
+TEST_F(XenHvmTest, BootRegistersThePageAndReportsTheHvmPaths) {
+  ASSERT_EQ(BootHvm(), PVOPS_OK);
+  const pvops_info& info = *pvops_get_info();
+  ASSERT_EQ(info.backend, PVOPS_BACKEND_XEN) << info.fallback;
+  EXPECT_EQ(info.entry, PVOPS_ENTRY_PVH);
+  EXPECT_EQ(info.version, kXenVersion);
+  EXPECT_EQ(info.features[3], PVOPS_XEN_MODE_HVM_PAGE);
+  EXPECT_EQ(info.features[2], PVOPS_XEN_PATH_PVCLOCK | PVOPS_XEN_PATH_RUNSTATE |
+                                  PVOPS_XEN_PATH_EVENTS | PVOPS_XEN_PATH_CALLBACK_VECTOR);
+  EXPECT_NE(strstr(info.reason, "Xen 4.17 HVM/PVH, hypercall page"), nullptr) << info.reason;
+  ASSERT_EQ(msr_writes_.size(), 1u);
+  EXPECT_EQ(msr_writes_[0], sim_.VirtToPhys(pvops_xen_hypercall_page));
+  // Every call went through the page, none by a bare vmcall.
+  EXPECT_EQ(sim_.exits(sim::Exit::kVmcall) + sim_.exits(sim::Exit::kVmmcall), 0u);
+  EXPECT_GT(sim_.exits(sim::Exit::kStubCall), 0u);
+
+  EXPECT_EQ(physmap_gpfns_, std::vector<uint64_t>{sim_.VirtToPhys(xen::SharedInfoPage()) >> 12});
+  ASSERT_EQ(hvm_params_.size(), 1u);
+  EXPECT_EQ(hvm_params_[0].first, uint32_t{HVM_PARAM_CALLBACK_IRQ});
+  EXPECT_EQ(hvm_params_[0].second,
+            (uint64_t{HVM_PARAM_CALLBACK_TYPE_VECTOR} << 56) | PVOPS_XEN_HVM_CALLBACK_VECTOR);
+  // Paging stays native: a PTE write is a memory write.
+  pvops_pte entry = 0;
+  pvops_set_pte(&entry, 0x5003);
+  EXPECT_EQ(entry, 0x5003u);
+  EXPECT_EQ(pvops_phys_to_machine(0x5000), 0x5000u);
+}
+
+TEST_F(XenHvmTest, EventsArriveOnTheCallbackVectorWithoutALapicEoi) {
+  ASSERT_EQ(BootHvm(), PVOPS_OK);
+  ASSERT_EQ(pvops_register_handler(kVector, Count, nullptr), PVOPS_OK);
+  EXPECT_EQ(pvops_register_handler(PVOPS_XEN_HVM_CALLBACK_VECTOR, Count, nullptr),
+            PVOPS_ERR_INVALID) << "the callback vector carries every event: the library's";
+  sim_.SetInterruptsEnabled(true);
+  const uint32_t eois = lapic_.eoi_count(0);
+  pvops_cpuset self;
+  pvops_cpuset_clear(&self);
+  pvops_cpuset_add(&self, 0);
+  ASSERT_EQ(pvops_send_ipi(&self, kVector), PVOPS_OK);
+  EXPECT_EQ(g_hits, 1u) << "Xen raised the callback vector on its way back";
+  EXPECT_EQ(lapic_.eoi_count(0), eois) << "Xen injected it directly: no EOI owed";
+  EXPECT_EQ(Vcpu(0).evtchn_upcall_pending, 0);
+  // An interrupt that did come through the LAPIC still gets its EOI.
+  pvops_eoi();
+  EXPECT_EQ(lapic_.eoi_count(0), eois + 1);
+}
+
+TEST_F(XenHvmTest, ARefusedPageFallsBackToVmmcallOnAmd) {
+  accept_msr_ = false;
+  sim_.SetCpuid(0, {0x16, 0x68747541, 0x444d4163, 0x69746e65});  // AuthenticAMD
+  ASSERT_EQ(BootHvm(), PVOPS_OK);
+  ASSERT_EQ(pvops_get_info()->backend, PVOPS_BACKEND_XEN);
+  EXPECT_EQ(pvops_get_info()->features[3], PVOPS_XEN_MODE_HVM_DIRECT);
+  EXPECT_EQ(sim_.exits(sim::Exit::kStubCall), 0u) << "nothing may jump into the unfilled page";
+  EXPECT_GT(sim_.exits(sim::Exit::kVmmcall), 0u);
+  EXPECT_EQ(sim_.exits(sim::Exit::kVmcall), 0u);
+  int64_t result = 0;
+  ASSERT_EQ(pvops_hypercall(__HYPERVISOR_xen_version, XENVER_version, 0, 0, 0, 0, &result), PVOPS_OK);
+  EXPECT_EQ(result, int64_t{kXenVersion});
+}
+
+TEST_F(XenHvmTest, WithoutTheCallbackVectorEventsStayNative) {
+  features_ = 0;
+  ASSERT_EQ(BootHvm(), PVOPS_OK);
+  const pvops_info& info = *pvops_get_info();
+  ASSERT_EQ(info.backend, PVOPS_BACKEND_XEN);
+  EXPECT_EQ(info.features[2], PVOPS_XEN_PATH_PVCLOCK | PVOPS_XEN_PATH_RUNSTATE);
+  EXPECT_NE(strstr(info.notes, "XENFEAT_hvm_callback_vector"), nullptr) << info.notes;
+  EXPECT_TRUE(hvm_params_.empty());
+  EXPECT_EQ(pvops_table.irq.send_ipi, native::SendIpi);
+}
+
+TEST_F(XenHvmTest, AVersionThatDisagreesWithCpuidIsRefused) {
+  sim_.SetCpuid(kBase + 1, {0x00040010, 0, 0, 0});
+  ASSERT_EQ(BootHvm(), PVOPS_OK);
+  EXPECT_EQ(pvops_get_info()->backend, PVOPS_BACKEND_NATIVE);
+  EXPECT_NE(strstr(pvops_get_info()->fallback, "disagrees with CPUID"), nullptr)
+      << pvops_get_info()->fallback;
+}
+
+}  // namespace
+}  // namespace pvops::test
