@@ -21,6 +21,8 @@ constexpr const char* kCounterNames[] = {
     "pte_updates",         "lazy_batches",       "lazy_batched_updates", "lock_waits",
     "lock_kicks",          "timer_arms",         "clock_reads",      "clock_retries",
     "event_upcalls",       "xen_update_errors",
+    "tsc_page_reads",      "ref_counter_msr_reads", "spin_wait_notifies",
+    "vmi_rom_calls",       "vmware_backdoor_calls",
 };
 static_assert(sizeof(kCounterNames) / sizeof(kCounterNames[0]) ==
               static_cast<uint32_t>(Counter::kCount));

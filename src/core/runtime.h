@@ -54,6 +54,11 @@ enum class Counter : uint32_t {
   kClockRetries,
   kEventUpcalls,     // Xen: event-channel upcalls taken (PV callback or HVM vector)
   kXenUpdateErrors,  // Xen: page-table updates or flushes Xen refused (incl. inside a batch)
+  kTscPageReads,        // Hyper-V: clock read from the reference TSC page (no exit)
+  kRefCounterMsrReads,  // Hyper-V: clock read from HV_X64_MSR_TIME_REF_COUNT (an exit)
+  kSpinWaitNotifies,    // Hyper-V: HvCallNotifyLongSpinWait issued
+  kVmiRomCalls,         // VMI: calls into the VMI ROM's entry points
+  kBackdoorCalls,       // VMI: VMware backdoor calls (port 0x5658, vmcall or vmmcall)
   kCount
 };
 void Count(Counter c, uint64_t n = 1);

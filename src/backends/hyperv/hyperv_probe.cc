@@ -1,33 +1,30 @@
-// Hyper-V's detection: "Microsoft Hv" plus the "Hv#1" interface and the leaves up to the limits
-// leaf. Its priority is the lowest of all: KVM and Xen offer the same interface as an
-// emulation, and when they do, they are what the guest really runs on.
-#include "backends/hyperv/hv_tlfs.h"
+// Hyper-V's detection. The TLFS says to recognise the interface by CPUID base+1 = "Hv#1", not by
+// the vendor signature ("Microsoft Hv" from Hyper-V and QEMU, "Linux KVM Hv" from KVM's own
+// table), and the leaves up to the limits leaf must exist. Its priority is the lowest of all:
+// KVM and Xen offer the same interface as an emulation, and when they do, they are what the
+// guest really runs on.
 #include "arch/x86/arch.h"
+#include "backends/hyperv/hyperv.h"
 #include "core/backend.h"
 
-namespace pvops::core {
-namespace {
+namespace pvops::hyperv {
 
-constexpr char kHyperVSignature[12] = {'M', 'i', 'c', 'r', 'o', 's', 'o', 'f', 't', ' ', 'H', 'v'};
+const core::HvInterface* FindHv1Interface(const core::HvLeaves& leaves) {
+  for (int i = 0; i < leaves.count; ++i) {
+    const core::HvInterface& hv = leaves.found[i];
+    if (hv.max_leaf < hv.base + kLeafLimits) continue;
+    if (arch::cpuid(hv.base + kLeafInterface, 0).eax == kInterfaceHv1) return &hv;
+  }
+  return nullptr;
+}
 
-void ProbeHyperV(const pvops_env&, const HvLeaves& leaves, pvops_candidate* out) {
-  const HvInterface* hv = leaves.Find(kHyperVSignature);
-  if (hv == nullptr || hv->max_leaf < hv->base + hyperv::kLeafLimits) return;
-  if (arch::cpuid(hv->base + hyperv::kLeafInterface, 0).eax != hyperv::kInterfaceHv1) return;
-  out->priority = kPriorityEmulatedInterface;
+void Probe(const pvops_env&, const core::HvLeaves& leaves, pvops_candidate* out) {
+  const core::HvInterface* hv = FindHv1Interface(leaves);
+  if (hv == nullptr) return;
+  out->priority = core::kPriorityEmulatedInterface;
   out->base_leaf = hv->base;
   out->max_leaf = hv->max_leaf;
-  CopyString(out->signature, sizeof(out->signature), "Microsoft Hv");
+  core::CopyString(out->signature, sizeof(out->signature), hv->signature);
 }
 
-pvops_status InitHyperV(const pvops_env&, const pvops_candidate&, pvops_ops*, pvops_info*,
-                        Reason* why) {
-  why->Add("the Hyper-V backend is not built yet (issue 6)");
-  return PVOPS_ERR_UNSUPPORTED;
-}
-
-}  // namespace
-
-const Backend kHyperVBackend = {PVOPS_BACKEND_HYPERV, "hyperv", ProbeHyperV, InitHyperV};
-
-}  // namespace pvops::core
+}  // namespace pvops::hyperv

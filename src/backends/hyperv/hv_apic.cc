@@ -1,0 +1,92 @@
+#include "backends/hyperv/hv_apic.h"
+
+#include "arch/x86/arch.h"
+#include "backends/hyperv/hyperv.h"
+#include "backends/native/lapic.h"
+#include "backends/native/native.h"
+#include "core/runtime.h"
+
+namespace pvops::hyperv {
+namespace {
+
+// The hypervisor owns the whole page (it may keep nested-virtualization state after the
+// assist word), so each CPU gets a full page.
+struct alignas(kPageSize) VpAssistPage {
+  uint32_t apic_assist;
+  uint8_t rest[kPageSize - sizeof(uint32_t)];
+};
+VpAssistPage g_vp_assist[PVOPS_MAX_CPUS];
+
+constexpr uint8_t kFirstExternalVector = 32;
+constexpr uint32_t kXapicDestinationShift = 56;  // ICR bits 63:56 in xAPIC mode
+constexpr uint32_t kX2apicDestinationShift = 32; // ICR bits 63:32 in x2APIC mode
+
+}  // namespace
+
+volatile uint32_t* ApicAssistWord(uint32_t cpu) {
+  return &g_vp_assist[cpu < PVOPS_MAX_CPUS ? cpu : 0].apic_assist;
+}
+
+pvops_status EnableVpAssistOn(uint32_t cpu) {
+  if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
+  Cpu(cpu).vp_assist_enabled = 0;
+  const uint64_t gpa = core::VirtToPhys(&g_vp_assist[cpu]);
+  if (gpa % kPageSize != 0) return PVOPS_ERR_BAD_DATA;
+  __atomic_store_n(&g_vp_assist[cpu].apic_assist, 0, __ATOMIC_RELAXED);
+  if (!arch::wrmsr_safe(kMsrVpAssistPage, gpa | kMsrPageEnable)) return PVOPS_ERR_FAULT;
+  Cpu(cpu).vp_assist_enabled = 1;
+  return PVOPS_OK;
+}
+
+void WriteTpr(uint8_t priority) { arch::wrmsr(kMsrTpr, priority); }
+uint8_t ReadTpr() { return static_cast<uint8_t>(arch::rdmsr(kMsrTpr)); }
+
+pvops_status SetUpLapicOn(uint32_t cpu) {
+  if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
+  native::Lapic apic;
+  if (const pvops_status st = native::Lapic::Resolve(&apic); st != PVOPS_OK) return st;
+  core::Cpu(cpu).apic_id = apic.Id();
+  WriteTpr(0);  // accept every priority class
+  const uint32_t spurious = apic.Read(native::ApicReg::kSpurious);
+  apic.Write(native::ApicReg::kSpurious,
+             (spurious & ~0xffu) | native::kSpuriousApicEnable | core::kVectorSpurious);
+  return PVOPS_OK;
+}
+
+void Eoi() {
+  const uint32_t cpu = core::ThisCpu();
+  if (Cpu(cpu).vp_assist_enabled != 0) {
+    uint32_t* word = &g_vp_assist[cpu].apic_assist;
+    // Set by the hypervisor when it injected an interrupt whose EOI it completes itself;
+    // clearing the bit is then the whole EOI.
+    if ((__atomic_fetch_and(word, ~kApicAssistNoEoiRequired, __ATOMIC_SEQ_CST) &
+         kApicAssistNoEoiRequired) != 0) {
+      core::Count(core::Counter::kPvEoiFast);
+      return;
+    }
+    core::Count(core::Counter::kPvEoiSlow);
+  }
+  arch::wrmsr(kMsrEoi, 0);
+}
+
+pvops_status SendIpiByIcrMsr(const pvops_cpuset* cpus, uint8_t vector) {
+  if (cpus == nullptr || vector < kFirstExternalVector) return PVOPS_ERR_INVALID;
+  for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu)
+    if (pvops_cpuset_has(cpus, cpu) && core::Cpu(cpu).online == 0) return PVOPS_ERR_INVALID;
+  native::Lapic apic;
+  if (const pvops_status st = native::Lapic::Get(&apic); st != PVOPS_OK) return st;
+  // The synthetic ICR keeps the APIC mode's own destination format.
+  const uint32_t shift = apic.x2apic() ? kX2apicDestinationShift : kXapicDestinationShift;
+  for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
+    if (!pvops_cpuset_has(cpus, cpu)) continue;
+    const uint32_t id = core::Cpu(cpu).apic_id;
+    if (!apic.x2apic() && id > native::kXapicMaxDestination) return PVOPS_ERR_INVALID;
+    // Earlier stores must be visible before the target runs its handler.
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    arch::wrmsr(kMsrIcr, uint64_t{id} << shift | native::kIcrDeliveryFixed | vector);
+    core::Count(core::Counter::kIpisSent);
+  }
+  return PVOPS_OK;
+}
+
+}  // namespace pvops::hyperv

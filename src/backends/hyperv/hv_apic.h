@@ -1,0 +1,29 @@
+// The local APIC through Hyper-V's synthetic MSRs (HV_X64_MSR_EOI, _ICR, _TPR): one exit per
+// access in either APIC mode, and with the VP assist page an EOI that needs no exit at all when
+// the hypervisor says it will complete it itself.
+#pragma once
+
+#include <stdint.h>
+
+#include <pvops/pvops.h>
+
+namespace pvops::hyperv {
+
+// Registers `cpu`'s VP assist page (run on that CPU).
+pvops_status EnableVpAssistOn(uint32_t cpu);
+// This CPU's assist word (for tests: what the hypervisor sets).
+volatile uint32_t* ApicAssistWord(uint32_t cpu);
+
+// The LAPIC set-up of cpu_init with the TPR written through HV_X64_MSR_TPR: records the APIC
+// ID, opens every priority class, software-enables the APIC on the spurious vector.
+pvops_status SetUpLapicOn(uint32_t cpu);
+
+void WriteTpr(uint8_t priority);
+uint8_t ReadTpr();
+
+// irq.eoi: the assist page's verdict first, HV_X64_MSR_EOI otherwise.
+void Eoi();
+// irq.send_ipi through HV_X64_MSR_ICR, one write per target.
+pvops_status SendIpiByIcrMsr(const pvops_cpuset* cpus, uint8_t vector);
+
+}  // namespace pvops::hyperv

@@ -1,0 +1,105 @@
+// Remote TLB flushes by hypercall: the hypervisor flushes the named VPs itself (and waits for
+// running ones), so no IPI round trip. A range of pages becomes HvCallFlushVirtualAddressList
+// (a rep call, one element per run of up to 4096 pages); "everything", or a range too long for
+// the input page, becomes HvCallFlushVirtualAddressSpace. VP indexes of 64 and above need the
+// Ex forms. This CPU flushes itself with invlpg / CR3 as natively.
+#include "backends/hyperv/hv_hypercall.h"
+#include "backends/hyperv/hv_vp_set.h"
+#include "backends/hyperv/hyperv.h"
+#include "backends/native/native.h"
+#include "backends/native/tlb.h"
+#include "core/runtime.h"
+
+namespace pvops::hyperv {
+namespace {
+
+constexpr uint64_t kPagesPerListEntry = kFlushListMaxAdditionalPages + 1;
+constexpr uint32_t kHeaderQwords = sizeof(FlushInput) / sizeof(uint64_t);
+constexpr uint32_t kHeaderExQwords = sizeof(FlushInputEx) / sizeof(uint64_t);
+
+// The whole range of every address space, global pages included: a remote CPU may run any
+// address space, and the native flush of "everything" drops global entries too.
+constexpr uint64_t kFlushFlags = kFlushAllVirtualAddressSpaces;
+
+uint64_t PageStart(uint64_t va) { return va & ~(native::kPageSize - 1); }
+uint64_t PageEnd(uint64_t va) { return PageStart(va + native::kPageSize - 1); }
+
+// Writes the list entries covering [start, end) at `list`; returns how many.
+uint32_t WriteList(uint64_t start, uint64_t end, uint64_t* list) {
+  uint32_t n = 0;
+  for (uint64_t va = PageStart(start); va < end;) {
+    const uint64_t pages_left = (PageEnd(end) - va) / native::kPageSize;
+    const uint64_t pages = pages_left < kPagesPerListEntry ? pages_left : kPagesPerListEntry;
+    list[n++] = va | (pages - 1);
+    va += pages * native::kPageSize;
+  }
+  return n;
+}
+
+uint64_t ListEntriesFor(uint64_t start, uint64_t end) {
+  const uint64_t pages = (PageEnd(end) - PageStart(start)) / native::kPageSize;
+  return (pages + kPagesPerListEntry - 1) / kPagesPerListEntry;
+}
+
+CallOutcome Flush(const pvops_cpuset* cpus, uint32_t self, const VpTargets& targets,
+                  uint64_t start, uint64_t end) {
+  ArgPages args;
+  uint64_t* in = args.input();
+  const bool ex = !targets.FitsMask();
+  const uint32_t banks = ex ? targets.BankCount() : 0;
+  const uint32_t header = ex ? kHeaderExQwords + banks : kHeaderQwords;
+  in[0] = 0;  // address space: ignored with kFlushAllVirtualAddressSpaces
+  in[1] = kFlushFlags;
+  if (ex) {
+    in[2] = kVpSetFormatSparse4k;
+    in[3] = targets.valid_banks;
+    WriteVpBanks(cpus, self, targets.valid_banks, in + kHeaderExQwords);
+  } else {
+    in[2] = VpMask(cpus, self);
+  }
+  const uint64_t capacity = ArgPages::kQwords - header;
+  if (end == 0 || ListEntriesFor(start, end) > capacity) {
+    return SlowCall(args, ex ? kCallFlushVirtualAddressSpaceEx : kCallFlushVirtualAddressSpace,
+                    banks);
+  }
+  const uint32_t entries = WriteList(start, end, in + header);
+  return RepCall(args, ex ? kCallFlushVirtualAddressListEx : kCallFlushVirtualAddressList,
+                 entries, banks);
+}
+
+pvops_status FlushOthersNatively(const pvops_cpuset* cpus, uint32_t self, uint64_t start,
+                                 uint64_t end) {
+  pvops_cpuset others = *cpus;
+  if (self < PVOPS_MAX_CPUS) others.bits[self / 64] &= ~(uint64_t{1} << (self % 64));
+  return native::FlushTlbMulti(&others, start, end);
+}
+
+}  // namespace
+
+pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end) {
+  if (cpus == nullptr || (end != 0 && end < start)) return PVOPS_ERR_INVALID;
+  const uint32_t self = core::ThisCpu();
+  VpTargets targets;
+  switch (GatherVps(cpus, self, &targets)) {
+    case GatherResult::kOffline: return PVOPS_ERR_INVALID;
+    case GatherResult::kNoVpIndex: return native::FlushTlbMulti(cpus, start, end);
+    case GatherResult::kOk: break;
+  }
+  if (pvops_cpuset_has(cpus, self)) native::FlushRangeHere(start, end);
+  if (targets.Empty() || (end != 0 && end == start)) return PVOPS_OK;
+
+  const uint32_t path = targets.FitsMask() ? kPathFlushHypercall : kPathFlushEx;
+  if (!Enabled(path)) return FlushOthersNatively(cpus, self, start, end);
+  const CallOutcome flushed = Flush(cpus, self, targets, start, end);
+  core::Count(core::Counter::kTlbFlushHypercalls);
+  if (!flushed.ok()) {
+    // The Ex forms need what the plain ones need and more: a refused plain call rules out both.
+    DisablePathIfRefused(flushed.status,
+                         path == kPathFlushHypercall ? kPathFlushHypercall | kPathFlushEx : path);
+    return FlushOthersNatively(cpus, self, start, end);
+  }
+  core::Count(core::Counter::kTlbFlushRemote, targets.count);
+  return PVOPS_OK;
+}
+
+}  // namespace pvops::hyperv

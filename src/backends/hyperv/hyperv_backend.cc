@@ -1,0 +1,208 @@
+// The Hyper-V backend: reads what the partition may do (privileges), what the hypervisor
+// recommends (hints) and its limits, then turns on each enlightened path only when both allow
+// it and the hypervisor's answer checks out, leaving the native op in place otherwise.
+#include "arch/x86/arch.h"
+#include "backends/hyperv/hv_apic.h"
+#include "backends/hyperv/hv_clock.h"
+#include "backends/hyperv/hv_hypercall.h"
+#include "backends/hyperv/hyperv.h"
+#include "backends/native/native.h"
+#include "core/backend.h"
+#include "core/runtime.h"
+
+namespace pvops::hyperv {
+
+State g_state;
+
+namespace {
+
+CpuState g_cpus[PVOPS_MAX_CPUS];
+
+bool Granted(uint32_t privilege) { return (g_state.privileges & privilege) != 0; }
+bool Hinted(uint32_t hint) { return (g_state.hints & hint) != 0; }
+
+// VP indexes a hypercall can name: below the stated VP limit and inside 64 banks of 64.
+uint64_t VpIndexLimit() {
+  const uint64_t banks_limit = uint64_t{kMaxVpIndex} + 1;
+  return g_state.max_vps != 0 && g_state.max_vps < banks_limit ? g_state.max_vps : banks_limit;
+}
+
+pvops_status ReadVpIndexOn(uint32_t cpu) {
+  CpuState& c = Cpu(cpu);
+  __atomic_store_n(&c.vp_index_valid, 0, __ATOMIC_RELEASE);
+  uint64_t vp;
+  if (!arch::rdmsr_safe(kMsrVpIndex, &vp)) return PVOPS_ERR_FAULT;
+  if (vp >= VpIndexLimit()) return PVOPS_ERR_BAD_DATA;
+  c.vp_index = static_cast<uint32_t>(vp);
+  __atomic_store_n(&c.vp_index_valid, 1, __ATOMIC_RELEASE);
+  return PVOPS_OK;
+}
+
+// Run by pvops_cpu_online on each CPU. A feature this CPU cannot register leaves it on that
+// feature's native path (no VP index: no hypercall names it); the CPU itself still comes up.
+pvops_status CpuInit(uint32_t cpu) {
+  if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
+  const pvops_status lapic = Enabled(kPathApicMsrs) ? SetUpLapicOn(cpu) : native::CpuInit(cpu);
+  if (lapic != PVOPS_OK) return lapic;
+  if (Enabled(kPathVpIndex)) (void)ReadVpIndexOn(cpu);
+  if (Enabled(kPathVpAssistEoi)) (void)EnableVpAssistOn(cpu);
+  if (Enabled(kPathStimerDirect)) (void)CheckStimerOn(cpu);
+  return PVOPS_OK;
+}
+
+bool AllArgPagesUsable() {
+  for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu)
+    if (CheckArgPages(cpu) != PVOPS_OK) return false;
+  return true;
+}
+
+// Appends "hyperv: <notes>" to info->fallback, after what earlier candidates left there.
+void AppendNotes(pvops_info* info, const char* notes) {
+  if (notes[0] == '\0') return;
+  char merged[PVOPS_REASON_LEN];
+  core::Reason text(merged, sizeof(merged));
+  text.Add(info->fallback);
+  if (!text.empty()) text.Add("; ");
+  text.Add("hyperv: ").Add(notes);
+  core::CopyString(info->fallback, sizeof(info->fallback), merged);
+}
+
+void ReadLeaves(uint32_t base) {
+  const pvops_cpuid_regs features = arch::cpuid(base + kLeafFeatures, 0);
+  const pvops_cpuid_regs hints = arch::cpuid(base + kLeafHints, 0);
+  g_state.base_leaf = base;
+  g_state.version = arch::cpuid(base + kLeafVersion, 0).ebx;
+  g_state.privileges = features.eax;
+  g_state.privileges_high = features.ebx;
+  g_state.features = features.edx;
+  g_state.hints = hints.eax;
+  g_state.spin_wait_count = hints.ebx;
+  g_state.max_vps = arch::cpuid(base + kLeafLimits, 0).eax;
+}
+
+// The guest OS ID, then the hypercall page (the hypervisor ignores the page until the ID is
+// set). Returns whether hypercalls can be made.
+bool SetUpHypercalls(core::Reason* notes) {
+  if (!Granted(kPrivHypercallMsrs)) {
+    notes->Add("no hypercall MSR privilege; ");
+    return false;
+  }
+  if (!arch::wrmsr_safe(kMsrGuestOsId, GuestOsId())) {
+    notes->Add("HV_X64_MSR_GUEST_OS_ID faults; ");
+    return false;
+  }
+  Enable(kPathGuestOsId);
+  if (EnableHypercallPage(notes) != PVOPS_OK) {
+    notes->Add("; ");
+    return false;
+  }
+  Enable(kPathHypercallPage);
+  return true;
+}
+
+pvops_status InitHyperV(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
+                        pvops_info* info, core::Reason* why) {
+  g_state = State{};
+  ForgetCpus();
+  ForgetHypercallPage();
+  ReadLeaves(found.base_leaf);
+  if (const pvops_status st = native::SetUpSharedState(); st != PVOPS_OK) {
+    why->Add("native set-up failed: ").Add(pvops_status_name(st));
+    return st;
+  }
+  char notes_text[PVOPS_REASON_LEN];
+  core::Reason notes(notes_text, sizeof(notes_text));
+
+  const bool hypercalls = SetUpHypercalls(&notes);
+  const bool slow_calls = hypercalls && AllArgPagesUsable();
+  if (hypercalls && !slow_calls) notes.Add("hypercall argument pages unusable; ");
+  if (hypercalls) ops->hypercall.call = RawHypercall;
+
+  const bool reference_clock = EnableReferenceClock(&notes) == PVOPS_OK;
+  if (reference_clock) {
+    ops->time.clock_ns = ClockNs;
+    ops->time.tsc_khz = TscKhz;
+  }
+
+  const bool vp_index = Granted(kPrivVpIndex);
+  if (vp_index) Enable(kPathVpIndex);
+
+  if (Hinted(kHintApicAccessMsrs) && Granted(kPrivApicMsrs)) {
+    Enable(kPathApicMsrs | kPathVpAssistEoi);
+    ops->irq.eoi = Eoi;
+    ops->irq.send_ipi = SendIpiByIcrMsr;
+  }
+  if (hypercalls && vp_index && Hinted(kHintClusterIpi)) {
+    Enable(kPathClusterIpi);
+    if (slow_calls && Hinted(kHintExProcessorMasks)) Enable(kPathClusterIpiEx);
+    ops->irq.send_ipi = SendIpi;
+  }
+  if (slow_calls && vp_index && Hinted(kHintRemoteTlbFlush)) {
+    Enable(kPathFlushHypercall);
+    if (Hinted(kHintExProcessorMasks)) Enable(kPathFlushEx);
+    ops->mmu.flush_tlb_multi = FlushTlbMulti;
+  }
+  // The timer's expiry is a reference time: only meaningful when clock_ns reads that clock.
+  if (reference_clock && Granted(kPrivSyntheticTimers) &&
+      (g_state.features & kFeatDirectSyntheticTimers) != 0) {
+    if (CheckStimerOn(core::ThisCpu()) == PVOPS_OK) {
+      Enable(kPathStimerDirect);
+      ops->irq.timer_oneshot = TimerOneshot;
+    } else {
+      notes.Add("STIMER0 refused (no SynIC?); ");
+    }
+  }
+  if (hypercalls && g_state.spin_wait_count != 0 &&
+      g_state.spin_wait_count != kSpinWaitNeverNotify) {
+    Enable(kPathLongSpinWait);
+    ops->lock.wait = LockWait;
+  }
+
+  if ((g_state.enabled & ~(kPathGuestOsId | kPathVpIndex)) == 0) {
+    if (Enabled(kPathGuestOsId)) (void)arch::wrmsr_safe(kMsrGuestOsId, 0);
+    why->Add("no usable enlightenment (privileges ").AddHex(g_state.privileges).Add(", hints ")
+        .AddHex(g_state.hints).Add("): ").Add(notes.c_str());
+    return PVOPS_ERR_UNSUPPORTED;
+  }
+  ops->platform.cpu_init = CpuInit;
+  AppendNotes(info, notes.c_str());
+  info->version = g_state.version;
+  info->features[0] = g_state.privileges;
+  info->features[1] = g_state.hints;
+  info->features[2] = g_state.max_vps;
+  info->features[3] = g_state.enabled;
+  return PVOPS_OK;
+}
+
+}  // namespace
+
+CpuState& Cpu(uint32_t cpu) { return g_cpus[cpu < PVOPS_MAX_CPUS ? cpu : 0]; }
+
+void ForgetCpus() {
+  for (CpuState& c : g_cpus) c = CpuState{};
+}
+
+bool VpIndexOf(uint32_t cpu, uint32_t* vp_index) {
+  if (cpu >= PVOPS_MAX_CPUS) return false;
+  const CpuState& c = g_cpus[cpu];
+  if (__atomic_load_n(&c.vp_index_valid, __ATOMIC_ACQUIRE) == 0) return false;
+  *vp_index = c.vp_index;
+  return true;
+}
+
+// Open source, OS type "undefined": the library runs inside kernels it does not know, so it
+// claims no OS; the version field carries the library's ABI version.
+uint64_t GuestOsId() {
+  return EncodeOpenSourceGuestId(kGuestOsTypeUndefined, 0, PVOPS_ABI_VERSION, 0);
+}
+
+void DisablePathIfRefused(pvops_status status, uint32_t path) {
+  if (status == PVOPS_ERR_DENIED || status == PVOPS_ERR_UNSUPPORTED) Disable(path);
+}
+
+}  // namespace pvops::hyperv
+
+namespace pvops::core {
+const Backend kHyperVBackend = {PVOPS_BACKEND_HYPERV, "hyperv", hyperv::Probe,
+                                hyperv::InitHyperV};
+}  // namespace pvops::core
