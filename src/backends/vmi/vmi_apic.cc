@@ -1,0 +1,110 @@
+// EOI and IPIs through the ROM's APICWrite/APICRead. The ROM keeps no state, so each call
+// carries where this kernel maps the xAPIC page (0 in x2APIC mode: the ROM uses the MSRs).
+#include "backends/native/bounded_wait.h"
+#include "backends/native/lapic.h"
+#include "backends/native/native.h"
+#include "backends/vmi/vmi.h"
+#include "backends/vmi/vmi_calls.h"
+
+namespace pvops::vmi {
+namespace {
+
+using native::ApicReg;
+
+// One word every CPU reads whole: 0 = not resolved, kX2apic, or the xAPIC page's address.
+constexpr uintptr_t kX2apic = 1;
+uintptr_t g_apic_mode;
+
+bool RomApicUsable() { return Provides(VMI_CALL_APICWrite) && Provides(VMI_CALL_APICRead); }
+
+// The ROM's first argument: the page, or 0 for x2APIC. false when unresolved.
+bool ApicPage(uintptr_t* page) {
+  const uintptr_t mode = __atomic_load_n(&g_apic_mode, __ATOMIC_ACQUIRE);
+  if (mode == 0) return false;
+  *page = mode == kX2apic ? 0 : mode;
+  return true;
+}
+
+uint32_t ApicRead(uintptr_t page, ApicReg reg) {
+  return static_cast<uint32_t>(CallRom(VMI_CALL_APICRead, page, static_cast<uint32_t>(reg)));
+}
+void ApicWrite(uintptr_t page, ApicReg reg, uint64_t value) {
+  CallRom(VMI_CALL_APICWrite, page, static_cast<uint32_t>(reg), value);
+}
+
+pvops_status SendOne(uintptr_t page, uint32_t apic_id, uint32_t icr_low) {
+  if (page == 0) {
+    ApicWrite(page, ApicReg::kIcrLow, uint64_t{apic_id} << 32 | icr_low);  // one x2APIC write
+    return PVOPS_OK;
+  }
+  if (apic_id > native::kXapicMaxDestination) return PVOPS_ERR_INVALID;
+  // The two ICR halves must not interleave with an interrupt handler's IPI on this CPU.
+  const uint64_t flags = arch::save_flags();
+  arch::cli();
+  pvops_status st = PVOPS_OK;
+  if ((ApicRead(page, ApicReg::kIcrLow) & native::kIcrDeliveryPending) != 0) {
+    const native::Deadline give_up(native::kIcrIdleTimeoutNs);
+    while ((ApicRead(page, ApicReg::kIcrLow) & native::kIcrDeliveryPending) != 0) {
+      if (give_up.Expired()) {
+        st = PVOPS_ERR_TIMEOUT;
+        break;
+      }
+      arch::pause();
+    }
+  }
+  if (st == PVOPS_OK) {
+    ApicWrite(page, ApicReg::kIcrHigh, apic_id << 24);
+    ApicWrite(page, ApicReg::kIcrLow, icr_low);  // this write sends
+  }
+  arch::restore_flags(flags);
+  return st;
+}
+
+}  // namespace
+
+bool ResolveApicForRom() {
+  uint64_t base = 0;
+  if (!RomApicUsable() || !arch::rdmsr_safe(native::kMsrApicBase, &base) ||
+      (base & native::kApicBaseGlobalEnable) == 0) {
+    return false;
+  }
+  uintptr_t mode = kX2apic;
+  if ((base & native::kApicBaseX2apicEnable) == 0) {
+    mode = reinterpret_cast<uintptr_t>(core::PhysToVirt(base & native::kApicBaseAddressMask));
+    if (mode == 0 || mode == kX2apic) return false;  // the kernel does not map the page
+  }
+  __atomic_store_n(&g_apic_mode, mode, __ATOMIC_RELEASE);
+  return true;
+}
+
+void Eoi() {
+  uintptr_t page;
+  if (ApicPage(&page)) {
+    ApicWrite(page, ApicReg::kEoi, 0);
+  } else {
+    native::Eoi();
+  }
+}
+
+pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector) {
+  constexpr uint8_t kFirstExternalVector = 32;
+  if (cpus == nullptr || vector < kFirstExternalVector) return PVOPS_ERR_INVALID;
+  uintptr_t page;
+  if (!ApicPage(&page)) return native::SendIpi(cpus, vector);
+  for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
+    if (pvops_cpuset_has(cpus, cpu) && core::Cpu(cpu).online == 0) return PVOPS_ERR_INVALID;
+  }
+  // Make earlier stores visible before the IPI lands (the ROM fences x2APIC writes itself,
+  // but the contract should not depend on one ROM's care).
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
+    if (!pvops_cpuset_has(cpus, cpu)) continue;
+    const pvops_status st =
+        SendOne(page, core::Cpu(cpu).apic_id, native::kIcrDeliveryFixed | vector);
+    if (st != PVOPS_OK) return st;
+    core::Count(core::Counter::kIpisSent);
+  }
+  return PVOPS_OK;
+}
+
+}  // namespace pvops::vmi

@@ -1,0 +1,51 @@
+// The cpu and interrupt-flag ops through the ROM: one ROM call each, the native instruction
+// being the ROM's business (rom/README.md lists each call's registers).
+#include <asm/processor-flags.h>
+
+#include "backends/native/native.h"
+#include "backends/vmi/vmi.h"
+#include "backends/vmi/vmi_calls.h"
+
+namespace pvops::vmi {
+
+void Cpuid(uint32_t leaf, uint32_t subleaf, pvops_cpuid_regs* out) {
+  if (out == nullptr) return;
+  static_assert(sizeof(pvops_cpuid_regs) == 16, "the ROM writes four 32-bit registers");
+  CallRom(VMI_CALL_CPUID, leaf, subleaf, reinterpret_cast<uintptr_t>(out));
+}
+
+uint64_t ReadMsr(uint32_t msr) { return CallRom(VMI_CALL_RDMSR, msr); }
+void WriteMsr(uint32_t msr, uint64_t value) { CallRom(VMI_CALL_WRMSR, msr, value); }
+
+void IoDelay() { CallRom(VMI_CALL_IODelay); }
+// The ROM answered NOP: on this hypervisor legacy ports need no delay.
+void NoIoDelay() {}
+
+// VMI's Halt is the safe one: the ROM enables interrupts and halts in one step.
+void SafeHalt() { CallRom(VMI_CALL_Halt); }
+
+uint64_t SaveFlags() { return CallRom(VMI_CALL_GetInterruptMask) & X86_EFLAGS_IF; }
+void RestoreFlags(uint64_t flags) { CallRom(VMI_CALL_SetInterruptMask, flags & X86_EFLAGS_IF); }
+void IrqDisable() { CallRom(VMI_CALL_DisableInterrupts); }
+void IrqEnable() { CallRom(VMI_CALL_EnableInterrupts); }
+
+void Shutdown(uint32_t code) {
+  if (Provides(VMI_CALL_Shutdown)) CallRom(VMI_CALL_Shutdown, code);
+  native::Shutdown(code);  // the ROM came back: end the machine the native way
+}
+
+pvops_status Hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                       uint64_t a4, int64_t* result) {
+  if (result != nullptr) *result = 0;
+  if (g_state.backdoor == BackdoorPath::kNone) return PVOPS_ERR_UNSUPPORTED;
+  // One command word and EBX are all the low-bandwidth call carries in.
+  if (nr > 0xffffffff || a0 > 0xffffffff || a1 != 0 || a2 != 0 || a3 != 0 || a4 != 0) {
+    return PVOPS_ERR_INVALID;
+  }
+  const BackdoorReply reply =
+      CallBackdoor(g_state.backdoor, static_cast<uint32_t>(nr), static_cast<uint32_t>(a0));
+  if (result != nullptr) *result = reply.eax;
+  return PVOPS_OK;
+}
+
+}  // namespace pvops::vmi
