@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -34,7 +35,8 @@ ABSL_FLAG(bool, verbose, false, "echo the raw console (and setup output)");
 
 namespace {
 
-// `all` runs these, in this order, where envs/<name>/launch exists.
+// `all` runs these first, in this order, where envs/<name>/launch exists; then any other
+// environment (variants such as kvm-nopv) in name order.
 constexpr const char* kEnvironmentOrder[] = {"native", "kvm",     "hyperv", "hyperv-kvm",
                                              "xen",    "xen-pvh", "vmware"};
 
@@ -57,6 +59,16 @@ std::vector<std::string> SelectEnvironments(const std::string& spec,
         names.push_back(name);
       }
     }
+    std::vector<std::string> variants;
+    for (const auto& entry : std::filesystem::directory_iterator(root / "envs", error)) {
+      const std::string name = entry.path().filename().string();
+      if (std::find(names.begin(), names.end(), name) == names.end() &&
+          std::filesystem::exists(pvops_run::LauncherPath(root, name), error)) {
+        variants.push_back(name);
+      }
+    }
+    std::sort(variants.begin(), variants.end());
+    names.insert(names.end(), variants.begin(), variants.end());
     return names;
   }
   names = absl::StrSplit(spec, ',', absl::SkipWhitespace());
