@@ -55,7 +55,7 @@ TEST_F(HvClockTest, SequenceZeroFallsBackToTheReferenceCounterMsr) {
 TEST_F(HvClockTest, APageInvalidAtBootIsKeptAndUsedOnceTheHypervisorFillsIt) {
   tsc_page_script_.sequence = 0;
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
-  EXPECT_THAT(Info().fallback, HasSubstr("TSC page not valid yet (sequence 0)"));
+  EXPECT_THAT(Info().notes, HasSubstr("TSC page not valid yet (sequence 0)"));
   EXPECT_NE(reference_tsc_msr_ & 1, 0u);
   (void)pvops_clock_ns();
   EXPECT_EQ(CounterValue(core::Counter::kRefCounterMsrReads), 1u);
@@ -109,7 +109,7 @@ TEST_F(HvClockTest, SequenceZeroAndAZeroScaleAreNotTime) {
 TEST_F(HvClockTest, APageThatDisagreesWithTheCounterIsRefusedAtBoot) {
   tsc_page_script_.offset = 10'000'000;  // one second ahead of TIME_REF_COUNT
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
-  EXPECT_THAT(Info().fallback, HasSubstr("TSC page time"));
+  EXPECT_THAT(Info().notes, HasSubstr("TSC page time"));
   EXPECT_EQ(reference_tsc_msr_, 0u) << "disabled again";
   EXPECT_EQ(Info().features[3] & kPathTscPageClock, 0u);
   EXPECT_NE(Info().features[3] & kPathRefCounterClock, 0u);
@@ -145,7 +145,7 @@ TEST_F(HvClockTest, AnInsaneFrequencyIsNotBelieved) {
   tsc_frequency_hz_ = 5;  // 5 Hz
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
   EXPECT_EQ(pvops_tsc_khz(), kTscKhz) << "the page scale instead";
-  EXPECT_THAT(Info().fallback, HasSubstr("HV_X64_MSR_TSC_FREQUENCY says 5 Hz"));
+  EXPECT_THAT(Info().notes, HasSubstr("HV_X64_MSR_TSC_FREQUENCY says 5 Hz"));
 }
 
 TEST_F(HvClockTest, WithoutTheReferenceCounterTheClockStaysNative) {

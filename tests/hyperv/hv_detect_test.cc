@@ -37,6 +37,7 @@ TEST_F(HvDetectTest, InfoCarriesPrivilegesHintsAndLimits) {
                              kPathLongSpinWait;
   EXPECT_EQ(Info().features[3], all_paths);
   EXPECT_STREQ(Info().fallback, "");
+  EXPECT_STREQ(Info().notes, "") << "every path on";
 }
 
 TEST_F(HvDetectTest, TheInterfaceIsRecognisedByHv1WhateverTheVendor) {
@@ -87,7 +88,7 @@ TEST_F(HvDetectTest, APageLeftAllZeroIsRefusedAndHypercallsStayOff) {
   EXPECT_EQ(Info().backend, uint32_t{PVOPS_BACKEND_HYPERV});  // the MSR paths still work
   EXPECT_FALSE(HypercallPageReady());
   EXPECT_EQ(hypercall_msr_, 0u) << "the page is disabled again";
-  EXPECT_THAT(Info().fallback, HasSubstr("hyperv: hypercall page stayed all zero"));
+  EXPECT_THAT(Info().notes, HasSubstr("hypercall page stayed all zero"));
   EXPECT_EQ(Info().features[3] & (kPathHypercallPage | kPathFlushHypercall | kPathClusterIpi |
                                   kPathLongSpinWait),
             0u);
@@ -105,7 +106,7 @@ TEST_F(HvDetectTest, APageThatDoesNotAnswerLikeAHypervisorIsRefused) {
   EXPECT_EQ(calls_[0].control, 0u);
   EXPECT_FALSE(HypercallPageReady());
   EXPECT_EQ(hypercall_msr_, 0u);
-  EXPECT_THAT(Info().fallback, HasSubstr("probe call answered HV_STATUS_SUCCESS"));
+  EXPECT_THAT(Info().notes, HasSubstr("probe call answered HV_STATUS_SUCCESS"));
   EXPECT_EQ(pvops_table.hypercall.call, native::Hypercall);
 }
 
@@ -115,7 +116,7 @@ TEST_F(HvDetectTest, WithoutTheHypercallPrivilegeNoIdAndNoPage) {
   EXPECT_EQ(guest_os_id_, 0u);
   EXPECT_TRUE(sim_.MsrWrites(kMsrGuestOsId).empty());
   EXPECT_TRUE(sim_.MsrWrites(kMsrHypercall).empty());
-  EXPECT_THAT(Info().fallback, HasSubstr("no hypercall MSR privilege"));
+  EXPECT_THAT(Info().notes, HasSubstr("no hypercall MSR privilege"));
   EXPECT_EQ(Info().features[3] & kPathHypercallPage, 0u);
 }
 
@@ -123,7 +124,7 @@ TEST_F(HvDetectTest, AHypercallMsrLockedAtAnotherPageIsRefused) {
   hypercall_msr_locked_at_ = 0x7000;
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
   EXPECT_FALSE(HypercallPageReady());
-  EXPECT_THAT(Info().fallback, HasSubstr("HV_X64_MSR_HYPERCALL locked at 0x7000"));
+  EXPECT_THAT(Info().notes, HasSubstr("HV_X64_MSR_HYPERCALL locked at 0x7000"));
   EXPECT_TRUE(sim_.MsrWrites(kMsrHypercall).empty());
 }
 
@@ -133,7 +134,7 @@ TEST_F(HvDetectTest, AHypervisorThatIgnoresTheMsrIsCaught) {
                   [](uint32_t, uint64_t) { return true; });
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
   EXPECT_FALSE(HypercallPageReady());
-  EXPECT_THAT(Info().fallback, HasSubstr("HV_X64_MSR_HYPERCALL reads 0x0 after enabling"));
+  EXPECT_THAT(Info().notes, HasSubstr("HV_X64_MSR_HYPERCALL reads 0x0 after enabling"));
 }
 
 TEST_F(HvDetectTest, NothingUsableRefusesTheBackendWithTheReason) {

@@ -178,7 +178,7 @@ TEST_F(HvUnusableArgPagesTest, SlowCallsAreNotUsedAndFastOnesStay) {
   env_.virt_to_phys = ShiftedArgPages;
   ASSERT_EQ(pvops_init(&env_), PVOPS_OK);
   EXPECT_EQ(Info().backend, uint32_t{PVOPS_BACKEND_HYPERV});
-  EXPECT_THAT(Info().fallback, HasSubstr("hypercall argument pages unusable"));
+  EXPECT_THAT(Info().notes, HasSubstr("hypercall argument pages unusable"));
   EXPECT_EQ(Info().features[3] & (kPathFlushHypercall | kPathFlushEx | kPathClusterIpiEx), 0u);
   EXPECT_NE(Info().features[3] & kPathClusterIpi, 0u) << "the fast form needs no page";
   EXPECT_EQ(CheckArgPages(0), PVOPS_ERR_BAD_DATA);

@@ -58,7 +58,7 @@ TEST_F(HvTimerTest, AVcpuWithoutSynicFallsBackToTheLapic) {
   synic_active_ = false;
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
   EXPECT_EQ(pvops_table.irq.timer_oneshot, native::TimerOneshot);
-  EXPECT_THAT(Info().fallback, HasSubstr("STIMER0 refused"));
+  EXPECT_THAT(Info().notes, HasSubstr("STIMER0 refused"));
 }
 
 TEST_F(HvTimerTest, ACpuWhoseTimerFaultsUsesItsLapic) {

@@ -65,7 +65,7 @@ void FindTscKhz(core::Reason* why) {
       Enable(kPathFrequencyMsrs);
       return;
     }
-    why->Add("HV_X64_MSR_TSC_FREQUENCY says ").AddDec(hz).Add(" Hz; ");
+    why->Separate().Add("HV_X64_MSR_TSC_FREQUENCY says ").AddDec(hz).Add(" Hz");
   }
   if (Enabled(kPathTscPageClock)) {
     const uint64_t khz = KhzFromScale(TscPage()->scale);
@@ -109,11 +109,11 @@ pvops_status EnableReferenceClock(core::Reason* why) {
   // The MSR is the fallback of every read, so the page alone is not enough.
   uint64_t before;
   if ((g_state.privileges & kPrivTimeRefCount) == 0) {
-    why->Add("no TIME_REF_COUNT privilege; ");
+    why->Separate().Add("no TIME_REF_COUNT privilege: native clock");
     return PVOPS_ERR_UNSUPPORTED;
   }
   if (!arch::rdmsr_safe(kMsrTimeRefCount, &before)) {
-    why->Add("HV_X64_MSR_TIME_REF_COUNT faults; ");
+    why->Separate().Add("HV_X64_MSR_TIME_REF_COUNT faults: native clock");
     return PVOPS_ERR_FAULT;
   }
   Enable(kPathRefCounterClock);
@@ -121,9 +121,9 @@ pvops_status EnableReferenceClock(core::Reason* why) {
   if ((g_state.privileges & kPrivReferenceTsc) != 0) {
     const uint64_t gpa = core::VirtToPhys(&g_tsc_page);
     if (gpa % kPageSize != 0) {
-      why->Add("TSC page at unaligned GPA; ");
+      why->Separate().Add("TSC page at unaligned GPA");
     } else if (!arch::wrmsr_safe(kMsrReferenceTsc, gpa | kMsrPageEnable)) {
-      why->Add("HV_X64_MSR_REFERENCE_TSC faults; ");
+      why->Separate().Add("HV_X64_MSR_REFERENCE_TSC faults");
     } else {
       uint64_t from_page = 0;
       TscPageSource page(TscPage());
@@ -132,13 +132,13 @@ pvops_status EnableReferenceClock(core::Reason* why) {
       if (!valid) {
         // Registered all the same: the hypervisor may fill it later, and every read checks.
         Enable(kPathTscPageClock);
-        why->Add("TSC page not valid yet (sequence ").AddDec(TscPage()->sequence)
-            .Add("), MSR until it is; ");
+        why->Separate().Add("TSC page not valid yet (sequence ").AddDec(TscPage()->sequence)
+            .Add("), MSR until it is");
       } else if (from_page + kPageAgreementSlack < before ||
                  from_page > after + kPageAgreementSlack) {
         (void)arch::wrmsr_safe(kMsrReferenceTsc, 0);
-        why->Add("TSC page time ").AddDec(from_page).Add(" outside TIME_REF_COUNT [")
-            .AddDec(before).Add(", ").AddDec(after).Add("]; ");
+        why->Separate().Add("TSC page time ").AddDec(from_page).Add(" outside TIME_REF_COUNT [")
+            .AddDec(before).Add(", ").AddDec(after).Add("]");
       } else {
         Enable(kPathTscPageClock);
       }

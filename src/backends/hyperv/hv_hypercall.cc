@@ -100,37 +100,37 @@ pvops_status EnableHypercallPage(core::Reason* why) {
   ForgetHypercallPage();
   const uint64_t gpa = core::VirtToPhys(const_cast<const uint8_t*>(HypercallPage()));
   if (gpa % kPageSize != 0) {
-    why->Add("hypercall page at unaligned GPA ").AddHex(gpa);
+    why->Separate().Add("hypercall page at unaligned GPA ").AddHex(gpa);
     return PVOPS_ERR_INVALID;
   }
   uint64_t msr;
   if (!arch::rdmsr_safe(kMsrHypercall, &msr)) {
-    why->Add("HV_X64_MSR_HYPERCALL faults");
+    why->Separate().Add("HV_X64_MSR_HYPERCALL faults");
     return PVOPS_ERR_FAULT;
   }
   if ((msr & kMsrHypercallLocked) != 0 && (msr & kMsrPageAddressMask) != gpa) {
-    why->Add("HV_X64_MSR_HYPERCALL locked at ").AddHex(msr & kMsrPageAddressMask);
+    why->Separate().Add("HV_X64_MSR_HYPERCALL locked at ").AddHex(msr & kMsrPageAddressMask);
     return PVOPS_ERR_DENIED;
   }
   if (!arch::wrmsr_safe(kMsrHypercall, gpa | kMsrPageEnable) ||
       !arch::rdmsr_safe(kMsrHypercall, &msr)) {
-    why->Add("enabling HV_X64_MSR_HYPERCALL faults");
+    why->Separate().Add("enabling HV_X64_MSR_HYPERCALL faults");
     return PVOPS_ERR_FAULT;
   }
   if ((msr & kMsrPageEnable) == 0 || (msr & kMsrPageAddressMask) != gpa) {
-    why->Add("HV_X64_MSR_HYPERCALL reads ").AddHex(msr).Add(" after enabling");
+    why->Separate().Add("HV_X64_MSR_HYPERCALL reads ").AddHex(msr).Add(" after enabling");
     return PVOPS_ERR_BAD_DATA;
   }
   if (PageAllZero()) {
     (void)arch::wrmsr_safe(kMsrHypercall, 0);
-    why->Add("hypercall page stayed all zero");
+    why->Separate().Add("hypercall page stayed all zero");
     return PVOPS_ERR_BAD_DATA;
   }
   // Filled is not yet working: code 0 is reserved, so a working page answers "invalid code".
   const uint16_t probe = ResultStatus(CallPage(MakeControl(kCallReserved), 0, 0));
   if (probe != kHvStatusInvalidHypercallCode) {
     (void)arch::wrmsr_safe(kMsrHypercall, 0);
-    why->Add("probe call answered ").Add(StatusName(probe));
+    why->Separate().Add("probe call answered ").Add(StatusName(probe));
     return PVOPS_ERR_BAD_DATA;
   }
   __atomic_store_n(&g_page_ready, true, __ATOMIC_RELEASE);

@@ -56,17 +56,6 @@ bool AllArgPagesUsable() {
   return true;
 }
 
-// Appends "hyperv: <notes>" to info->fallback, after what earlier candidates left there.
-void AppendNotes(pvops_info* info, const char* notes) {
-  if (notes[0] == '\0') return;
-  char merged[PVOPS_REASON_LEN];
-  core::Reason text(merged, sizeof(merged));
-  text.Add(info->fallback);
-  if (!text.empty()) text.Add("; ");
-  text.Add("hyperv: ").Add(notes);
-  core::CopyString(info->fallback, sizeof(info->fallback), merged);
-}
-
 void ReadLeaves(uint32_t base) {
   const pvops_cpuid_regs features = arch::cpuid(base + kLeafFeatures, 0);
   const pvops_cpuid_regs hints = arch::cpuid(base + kLeafHints, 0);
@@ -84,18 +73,15 @@ void ReadLeaves(uint32_t base) {
 // set). Returns whether hypercalls can be made.
 bool SetUpHypercalls(core::Reason* notes) {
   if (!Granted(kPrivHypercallMsrs)) {
-    notes->Add("no hypercall MSR privilege; ");
+    notes->Separate().Add("no hypercall MSR privilege");
     return false;
   }
   if (!arch::wrmsr_safe(kMsrGuestOsId, GuestOsId())) {
-    notes->Add("HV_X64_MSR_GUEST_OS_ID faults; ");
+    notes->Separate().Add("HV_X64_MSR_GUEST_OS_ID faults");
     return false;
   }
   Enable(kPathGuestOsId);
-  if (EnableHypercallPage(notes) != PVOPS_OK) {
-    notes->Add("; ");
-    return false;
-  }
+  if (EnableHypercallPage(notes) != PVOPS_OK) return false;
   Enable(kPathHypercallPage);
   return true;
 }
@@ -115,7 +101,7 @@ pvops_status InitHyperV(const pvops_env&, const pvops_candidate& found, pvops_op
 
   const bool hypercalls = SetUpHypercalls(&notes);
   const bool slow_calls = hypercalls && AllArgPagesUsable();
-  if (hypercalls && !slow_calls) notes.Add("hypercall argument pages unusable; ");
+  if (hypercalls && !slow_calls) notes.Separate().Add("hypercall argument pages unusable");
   if (hypercalls) ops->hypercall.call = RawHypercall;
 
   const bool reference_clock = EnableReferenceClock(&notes) == PVOPS_OK;
@@ -149,7 +135,7 @@ pvops_status InitHyperV(const pvops_env&, const pvops_candidate& found, pvops_op
       Enable(kPathStimerDirect);
       ops->irq.timer_oneshot = TimerOneshot;
     } else {
-      notes.Add("STIMER0 refused (no SynIC?); ");
+      notes.Separate().Add("STIMER0 refused (no SynIC?)");
     }
   }
   if (hypercalls && g_state.spin_wait_count != 0 &&
@@ -161,11 +147,13 @@ pvops_status InitHyperV(const pvops_env&, const pvops_candidate& found, pvops_op
   if ((g_state.enabled & ~(kPathGuestOsId | kPathVpIndex)) == 0) {
     if (Enabled(kPathGuestOsId)) (void)arch::wrmsr_safe(kMsrGuestOsId, 0);
     why->Add("no usable enlightenment (privileges ").AddHex(g_state.privileges).Add(", hints ")
-        .AddHex(g_state.hints).Add("): ").Add(notes.c_str());
+        .AddHex(g_state.hints).Add(")");
+    if (!notes.empty()) why->Add(": ").Add(notes.c_str());
     return PVOPS_ERR_UNSUPPORTED;
   }
   ops->platform.cpu_init = CpuInit;
-  AppendNotes(info, notes.c_str());
+  if (!notes.empty()) core::Reason::Continue(info->notes, sizeof(info->notes)).Separate()
+      .Add(notes.c_str());
   info->version = g_state.version;
   info->features[0] = g_state.privileges;
   info->features[1] = g_state.hints;
