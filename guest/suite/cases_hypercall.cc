@@ -35,6 +35,23 @@ constexpr NullHypercall kNullHypercalls[] = {
      PVOPS_OK,
      0,
      nullptr},
+    // Hyper-V: a fast HvCallNotifyLongSpinWait (control word: code 0x0008 | fast bit 16) with a
+    // spin count of 0xfff; KVM answers HV_STATUS_SUCCESS and only notes the spinning.
+    {pvops::Backend::kHyperV,
+     "HvCallNotifyLongSpinWait (fast)",
+     0x10008,
+     {0xfff},
+     PVOPS_OK,
+     0,
+     nullptr},
+    // VMware: the backdoor's GETVERSION (command 10); QEMU's vmport answers EAX = 6.
+    {pvops::Backend::kVmi,
+     "backdoor GETVERSION",
+     10,
+     {0xffffffff},
+     PVOPS_OK,
+     6,
+     nullptr},
 };
 
 }  // namespace
