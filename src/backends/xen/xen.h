@@ -200,6 +200,7 @@ void LockKick(uint32_t cpu);
 void ConsoleWrite(const char* text, size_t len);
 [[noreturn]] void Shutdown(uint32_t code);
 pvops_status PvStartCpu(uint32_t cpu, uint32_t apic_id, const pvops_cpu_start* start);
+pvops_status HvmStartCpu(uint32_t cpu, uint32_t apic_id, const pvops_cpu_start* start);
 pvops_status PvCpuInit(uint32_t cpu);
 pvops_status HvmCpuInit(uint32_t cpu);
 void ResetPlatform();

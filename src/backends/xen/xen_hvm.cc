@@ -90,6 +90,7 @@ pvops_status InitHvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
   ops->platform.console_write = ConsoleWrite;
   ops->platform.shutdown = Shutdown;
   ops->platform.cpu_init = HvmCpuInit;
+  ops->platform.start_cpu = HvmStartCpu;
   if (PathOn(PVOPS_XEN_PATH_PVCLOCK)) {
     ops->time.clock_ns = ClockNs;
     ops->time.tsc_khz = TscKhz;

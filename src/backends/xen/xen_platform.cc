@@ -1,11 +1,14 @@
 // The platform ops on Xen: the console (console_io), leaving the machine, bringing up vCPUs
 // (PV: VCPUOP_initialise with a register context, then VCPUOP_up) and the per-CPU set-up.
 
+#include <asm/processor-flags.h>
+
 #include "backends/native/native.h"
 #include "backends/xen/xen.h"
 // Xen headers after xen.h: core/xen_public.h pins the interface version first.
 #include <xen/arch-x86/cpuid.h>
 #include <xen/callback.h>
+#include <xen/hvm/hvm_vcpu.h>
 #include <xen/physdev.h>
 #include <xen/sched.h>
 
@@ -16,6 +19,7 @@ namespace {
 constexpr uint16_t kDebugExitPort = 0xf4;
 constexpr uint32_t kMaxTraps = 256;
 constexpr uint64_t kRflagsReserved = 1u << 1;
+constexpr uint32_t kMsrEfer = 0xc0000080;  // IA32_EFER (SDM vol. 4)
 
 // What the kernel registered with pvops_xen_pv_set_entry_points; copied into every new vCPU.
 struct EntryPoints {
@@ -134,6 +138,31 @@ pvops_status PvStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
   ctx.event_callback_eip = g_entry.event_callback;
   ctx.failsafe_callback_eip = g_entry.failsafe_callback;
 
+  if (const int64_t rc = Hypercall(__HYPERVISOR_vcpu_op, VCPUOP_initialise, cpu, Arg(&ctx));
+      rc != 0)
+    return StatusFromXen(rc);
+  return StatusFromXen(Hypercall(__HYPERVISOR_vcpu_op, VCPUOP_up, cpu, 0));
+}
+
+// HVM/PVH: Xen starts the vCPU straight in long mode from a register set, so neither a
+// real-mode trampoline nor the vCPU's APIC ID (Xen gives vCPU n the ID 2n) is involved. The
+// kernel's CPU n is Xen's vCPU n; cpu_init then confirms it by CPUID leaf base+4.
+pvops_status HvmStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
+  if (start == nullptr || start->entry == nullptr || start->stack_top == 0) return PVOPS_ERR_INVALID;
+  if (cpu == 0 || cpu >= kMaxCpus) return PVOPS_ERR_INVALID;
+  uint64_t efer = 0;
+  if (!arch::rdmsr_safe(kMsrEfer, &efer)) return PVOPS_ERR_FAULT;
+  vcpu_hvm_context ctx{};
+  ctx.mode = VCPU_HVM_MODE_64B;
+  vcpu_hvm_x86_64& regs = ctx.cpu_regs.x86_64;
+  regs.rip = reinterpret_cast<uintptr_t>(start->entry);
+  regs.rsp = start->stack_top - 8;  // as if called, like the PV path
+  regs.rdi = cpu;
+  regs.rflags = kRflagsReserved;  // interrupts off
+  regs.cr0 = CR0_STATE;
+  regs.cr3 = start->cr3;
+  regs.cr4 = arch::read_cr4();  // the boot CPU's paging mode and features
+  regs.efer = efer;
   if (const int64_t rc = Hypercall(__HYPERVISOR_vcpu_op, VCPUOP_initialise, cpu, Arg(&ctx));
       rc != 0)
     return StatusFromXen(rc);
