@@ -18,6 +18,9 @@ bool TupleLooksFilled(const volatile vcpu_time_info& t) {
 
 pvops_status EnableClockOn(uint32_t cpu) {
   volatile vcpu_time_info& t = Area(cpu).clock;
+  // Whatever the memory held (a previous boot, a kexec) must not pass for KVM's answer.
+  t.version = 0;
+  t.tsc_to_system_mul = 0;
   const uint64_t pa = core::VirtToPhys(const_cast<vcpu_time_info*>(&t));
   if (!arch::wrmsr_safe(MSR_KVM_SYSTEM_TIME_NEW, pa | KVM_MSR_ENABLED)) return PVOPS_ERR_FAULT;
   if (!TupleLooksFilled(t)) return PVOPS_ERR_BAD_DATA;
