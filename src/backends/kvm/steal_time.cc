@@ -7,6 +7,11 @@
 namespace pvops::kvm {
 
 pvops_status EnableStealTimeOn(uint32_t cpu) {
+  // Start from zero: a stale "preempted" byte would make a TLB flush skip a running vCPU.
+  volatile kvm_steal_time& st = Area(cpu).steal;
+  st.steal = 0;
+  st.version = 0;
+  st.preempted = 0;
   const uint64_t pa = core::VirtToPhys(&Area(cpu).steal);
   if ((pa & 63) != 0) return PVOPS_ERR_INVALID;
   if (!arch::wrmsr_safe(MSR_KVM_STEAL_TIME, pa | KVM_MSR_ENABLED)) return PVOPS_ERR_FAULT;
