@@ -5,6 +5,7 @@
 
 #include <xen/errno.h>
 #include <xen/hvm/hvm_op.h>
+#include <xen/hvm/hvm_vcpu.h>
 #include <xen/physdev.h>
 #include <xen/version.h>
 
@@ -376,7 +377,10 @@ int64_t XenPvTest::VcpuOp(const XenCall& call) {
       runstate_areas_[vcpu] = Ptr<vcpu_register_runstate_memory_area>(call.args[2])->addr.p;
       return 0;
     case VCPUOP_initialise:
-      vcpu_contexts_.push_back({vcpu, *Ptr<vcpu_guest_context>(call.args[2])});
+      if (hvm_)
+        hvm_contexts_.push_back(*Ptr<vcpu_hvm_context>(call.args[2]));
+      else
+        vcpu_contexts_.push_back({vcpu, *Ptr<vcpu_guest_context>(call.args[2])});
       return 0;
     case VCPUOP_up: vcpus_up_.push_back(vcpu); return 0;
   }

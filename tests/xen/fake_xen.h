@@ -17,6 +17,7 @@
 // After xen.h (it pins the interface version).
 #include <xen/callback.h>
 #include <xen/features.h>
+#include <xen/hvm/hvm_vcpu.h>
 #include <xen/memory.h>
 #include <xen/sched.h>
 
@@ -114,6 +115,7 @@ class XenPvTest : public NativeMachineTest {
   std::vector<uint32_t> iopl_;
   std::map<uint32_t, uint64_t> runstate_areas_;  // vcpu -> guest address
   std::vector<std::pair<uint32_t, vcpu_guest_context>> vcpu_contexts_;
+  std::vector<vcpu_hvm_context> hvm_contexts_;
   std::vector<uint32_t> vcpus_up_;
   std::map<uint64_t, uint32_t> pinned_;  // mfn -> level
   std::vector<std::pair<uint32_t, uint64_t>> hvm_params_;  // (index, value)

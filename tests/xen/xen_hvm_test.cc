@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <xen/arch-x86/cpuid.h>
+#include <xen/hvm/hvm_vcpu.h>
 #include <xen/hvm/params.h>
 #include <xen/version.h>
 
@@ -132,6 +133,34 @@ TEST_F(XenHvmTest, WithoutTheCallbackVectorEventsStayNative) {
   EXPECT_NE(strstr(info.notes, "XENFEAT_hvm_callback_vector"), nullptr) << info.notes;
   EXPECT_TRUE(hvm_params_.empty());
   EXPECT_EQ(pvops_table.irq.send_ipi, native::SendIpi);
+}
+
+extern "C" void FakeHvmApEntry(uint32_t) {}
+
+TEST_F(XenHvmTest, StartCpuHandsXenALongModeContext) {
+  ASSERT_EQ(BootHvm(), PVOPS_OK);
+  sim_.SetCr4(0x6a0);  // PAE | PGE | OSFXSR | OSXMMEXCPT
+  sim_.SetMsr(0xc0000080, 0xd01);  // SCE | LME | LMA | NXE
+  const pvops_cpu_start start{0x8000, FakeHvmApEntry, 0x7000'0000'8000, 0x1000};
+  // The APIC ID is not used: Xen names vCPUs by number (and gives vCPU 1 APIC ID 2).
+  ASSERT_EQ(pvops_start_cpu(1, 7, &start), PVOPS_OK);
+  const auto init = CallsTo(__HYPERVISOR_vcpu_op);
+  ASSERT_EQ(vcpus_up_, std::vector<uint32_t>{1});
+  bool saw_initialise = false;
+  for (const XenCall& c : init) saw_initialise |= c.args[0] == VCPUOP_initialise && c.args[1] == 1;
+  EXPECT_TRUE(saw_initialise);
+  ASSERT_EQ(hvm_contexts_.size(), 1u);
+  const vcpu_hvm_context& ctx = hvm_contexts_[0];
+  EXPECT_EQ(ctx.mode, uint32_t{VCPU_HVM_MODE_64B});
+  EXPECT_EQ(ctx.cpu_regs.x86_64.rip, reinterpret_cast<uintptr_t>(&FakeHvmApEntry));
+  EXPECT_EQ(ctx.cpu_regs.x86_64.rsp, start.stack_top - 8);
+  EXPECT_EQ(ctx.cpu_regs.x86_64.rdi, 1u);
+  EXPECT_EQ(ctx.cpu_regs.x86_64.rflags & (1u << 9), 0u) << "interrupts off";
+  EXPECT_EQ(ctx.cpu_regs.x86_64.cr3, 0x1000u) << "guest-physical: HVM paging is the guest's";
+  EXPECT_EQ(ctx.cpu_regs.x86_64.cr4, 0x6a0u);
+  EXPECT_EQ(ctx.cpu_regs.x86_64.efer, 0xd01u);
+  EXPECT_NE(ctx.cpu_regs.x86_64.cr0 & 0x80000001u, 0u);
+  EXPECT_EQ(pvops_start_cpu(0, 0, &start), PVOPS_ERR_INVALID);
 }
 
 TEST_F(XenHvmTest, AVersionThatDisagreesWithCpuidIsRefused) {
