@@ -2,6 +2,7 @@
 // the other CPUs, run the suite and leave through the table's shutdown with the protocol's code.
 #include <pvops/pvops.hpp>
 
+#include "bench/bench.h"
 #include "kernel/boot_info.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
@@ -122,8 +123,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
 
   suite::Summary summary{0, 0, 0};
   if (g_options.bench) {
-    Print("not ok 1 bench # bench mode is not built into this image yet (issue 8)\n");
-    summary.failed = 1;
+    summary = bench::RunBench(g_options);
   } else {
     summary = suite::RunSuite(suite::kCases, suite::kCaseCount, g_options);
   }

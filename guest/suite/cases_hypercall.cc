@@ -1,23 +1,16 @@
 // hypercall.null: each backend's harmless hypercall, one row per backend. A backend issue adds
 // its row (the call, and the answer the real hypervisor gives) and nothing else.
 #include <linux/kvm_para.h>
+#include <xen/xen.h>
+#include <xen/version.h>
 
 #include <pvops/pvops.hpp>
 
 #include "suite/cases.h"
+#include "suite/null_hypercall.h"
 
 namespace guest::suite {
 namespace {
-
-struct NullHypercall {
-  pvops::Backend backend;
-  const char* what;  // for the report
-  uint64_t nr;
-  uint64_t args[5];
-  pvops_status expected_status;
-  int64_t expected_result;  // checked when expected_status is PVOPS_OK
-  const char* skip_reason;  // non-null: the expected status means "no interface", a SKIP
-};
 
 constexpr NullHypercall kNullHypercalls[] = {
     {pvops::Backend::kNative,
@@ -44,6 +37,15 @@ constexpr NullHypercall kNullHypercalls[] = {
      PVOPS_OK,
      0,
      nullptr},
+    // Xen: xen_version(XENVER_version, NULL) answers major << 16 | minor; the xen and xen-pvh
+    // environments run Xen 4.17.
+    {pvops::Backend::kXen,
+     "xen_version(XENVER_version)",
+     __HYPERVISOR_xen_version,
+     {XENVER_version},
+     PVOPS_OK,
+     0x00040011,
+     nullptr},
     // VMware: the backdoor's GETVERSION (command 10); QEMU's vmport answers EAX = 6.
     {pvops::Backend::kVmi,
      "backdoor GETVERSION",
@@ -55,6 +57,12 @@ constexpr NullHypercall kNullHypercalls[] = {
 };
 
 }  // namespace
+
+const NullHypercall* NullHypercallFor(pvops::Backend backend) {
+  for (const NullHypercall& row : kNullHypercalls)
+    if (row.backend == backend) return &row;
+  return nullptr;
+}
 
 Result HypercallNull() {
   const pvops::Backend backend = pvops::ChosenBackend();

@@ -1,0 +1,90 @@
+#include "bench/bench_report.h"
+
+#include <stdarg.h>
+
+#include "kernel/console.h"
+#include "kernel/format.h"
+
+namespace guest::bench {
+namespace {
+
+bool SameName(const char* a, const char* b) {
+  while (*a != '\0' && *a == *b) ++a, ++b;
+  return *a == *b;
+}
+
+// Hundredths as "N.NN": the guest has no floating point (no SSE).
+size_t AppendCenti(char* out, size_t size, uint64_t centi) {
+  return Format(out, size, "%lu.%02lu", centi / 100, centi % 100);
+}
+
+// The library counters that moved, per sample: "hypercalls:1.00,pv_eoi_slow:1.00" or "none".
+size_t AppendLibraryDeltas(char* out, size_t size, const CounterDeltas& d, uint32_t samples) {
+  size_t len = Format(out, size, " lib=");
+  bool any = false;
+  for (uint32_t i = 0; i < d.after.count; ++i) {
+    uint64_t before = 0;
+    for (uint32_t j = 0; j < d.before.count; ++j)
+      if (SameName(d.before.values[j].name, d.after.values[i].name)) before = d.before.values[j].value;
+    const uint64_t moved = d.after.values[i].value - before;
+    if (moved == 0) continue;
+    len += Format(out + len, size - len, "%s%s:", any ? "," : "", d.after.values[i].name);
+    len += AppendCenti(out + len, size - len, (moved * 100 + samples / 2) / samples);
+    any = true;
+  }
+  if (!any) len += Format(out + len, size - len, "none");
+  return len;
+}
+
+}  // namespace
+
+void BenchReport::Line(const char* op, const char* impl, const char* what, const Summary& s,
+                       const CounterDeltas& deltas, uint32_t ops_per_sample) {
+  char line[kMaxLineBytes];
+  size_t len = Format(line, sizeof(line),
+                      "bench: op=%s impl=%s samples=%u min=%lu median=%lu p99=%lu unit=tsc_cycles",
+                      op, impl, s.samples, s.min, s.median, s.p99);
+  if (ops_per_sample != 1)
+    len += Format(line + len, sizeof(line) - len, " ops_per_sample=%u", ops_per_sample);
+  uint64_t exits = 0, hypercalls = 0;
+  if (KvmExitsPerOpCenti(deltas, s.samples, &exits, &hypercalls)) {
+    len += Format(line + len, sizeof(line) - len, " exits_per_op=");
+    len += AppendCenti(line + len, sizeof(line) - len, exits);
+    len += Format(line + len, sizeof(line) - len, " kvm_hypercalls_per_op=");
+    len += AppendCenti(line + len, sizeof(line) - len, hypercalls);
+  }
+  if (s.samples > 0) len += AppendLibraryDeltas(line + len, sizeof(line) - len, deltas, s.samples);
+  Format(line + len, sizeof(line) - len, " what=\"%s\"", what);
+  Print("%s\n", line);
+}
+
+void BenchReport::Unavailable(const char* op, const char* impl, const char* reason) {
+  Print("bench: op=%s impl=%s samples=0 unavailable=\"%s\"\n", op, impl, reason);
+}
+
+void BenchReport::Pass(const char* op) {
+  ++summary_.passed;
+  Print("ok %u bench.%s\n", ++number_, op);
+}
+
+void BenchReport::Fail(const char* op, const char* format, ...) {
+  char reason[200];
+  va_list args;
+  va_start(args, format);
+  FormatV(reason, sizeof(reason), format, args);
+  va_end(args);
+  ++summary_.failed;
+  Print("not ok %u bench.%s # %s\n", ++number_, op, reason);
+}
+
+void BenchReport::Skip(const char* op, const char* format, ...) {
+  char reason[200];
+  va_list args;
+  va_start(args, format);
+  FormatV(reason, sizeof(reason), format, args);
+  va_end(args);
+  ++summary_.skipped;
+  Print("ok %u bench.%s # SKIP %s\n", ++number_, op, reason);
+}
+
+}  // namespace guest::bench
