@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_format.h"
 #include "kvm_stats.h"
+#include "kvm_stats_port.h"
 #include "pvh_entry.h"
 #include "pvh_image.h"
 #include "start_info.h"
@@ -161,6 +162,12 @@ bool VirtualMachine::HandleExit(Vcpu& vcpu) {
       auto* bytes = reinterpret_cast<uint8_t*>(&run) + run.io.data_offset;
       for (uint32_t i = 0; i < run.io.count; ++i) {
         std::span<uint8_t> data(bytes + i * run.io.size, run.io.size);
+        if (IsKvmStatsPort(run.io.port)) {  // the bench's exit counter (kvm_stats_port.h)
+          std::vector<int> stats_fds;
+          for (auto& slot : vcpus_) stats_fds.push_back(slot.stats.get());
+          ServeKvmStatsPort(run.io.port, run.io.direction == KVM_EXIT_IO_OUT, data, stats_fds);
+          continue;
+        }
         if (auto exit = ports_.Access(run.io.port, run.io.direction == KVM_EXIT_IO_OUT, data)) {
           Finish(exit, "");
           return false;
