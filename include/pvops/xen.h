@@ -38,6 +38,11 @@ const char *pvops_xen_pv_start_info_problem(const void *start_info);
 /* The start_info command line, or "" when it is not NUL-terminated within its field. */
 const char *pvops_xen_pv_cmdline(const void *start_info);
 
+/* Leaves the machine before pvops_init has installed the Xen backend (a bad start_info, a
+ * panic during early boot): as dom0, PHYSDEVOP_set_iopl and `code` to the exit port 0xf4;
+ * otherwise (or if that returns) SCHEDOP_shutdown(reboot). Never returns. */
+__attribute__((noreturn)) void pvops_xen_pv_early_exit(const void *start_info, uint32_t code);
+
 /* The kernel's PV entry points: Xen's `struct trap_info` array (terminated by address 0, at most
  * 256 entries before it), the event callback and the failsafe callback (virtual addresses of
  * the kernel's assembly stubs). Registers them for the calling vCPU (set_trap_table,

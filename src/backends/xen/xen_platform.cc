@@ -41,6 +41,21 @@ int64_t RegisterCallback(uint16_t type, uint16_t flags, uint64_t address) {
   return Hypercall(__HYPERVISOR_callback_op, CALLBACKOP_register, Arg(&cb));
 }
 
+// A PV guest may touch an I/O port only with a virtual IOPL, and only dom0 holds the
+// debug-exit port. SCHEDOP_shutdown(poweroff) would leave Xen halted under QEMU: reboot is
+// the end Xen acts on (QEMU -no-reboot then exits).
+void PvExitPortThenReboot(bool dom0, uint32_t code) {
+  if (dom0) {
+    physdev_set_iopl iopl{};
+    iopl.iopl = 1;
+    if (Hypercall(__HYPERVISOR_physdev_op, PHYSDEVOP_set_iopl, Arg(&iopl)) == 0)
+      arch::outl(kDebugExitPort, code);
+  }
+  sched_shutdown reboot{};
+  reboot.reason = SHUTDOWN_reboot;
+  (void)Hypercall(__HYPERVISOR_sched_op, SCHEDOP_shutdown, Arg(&reboot));
+}
+
 [[noreturn]] void HaltForGood() {
   for (;;) {
     if (IsPv()) {
@@ -64,21 +79,13 @@ void ConsoleWrite(const char* text, size_t len) {
 
 void Shutdown(uint32_t code) {
   if (IsPv()) {
-    // A PV guest may touch an I/O port only with a virtual IOPL, and only dom0 holds the
-    // debug-exit port. SCHEDOP_shutdown(poweroff) would leave Xen halted under QEMU.
-    if (g_state.dom0) {
-      physdev_set_iopl iopl{};
-      iopl.iopl = 1;
-      if (Hypercall(__HYPERVISOR_physdev_op, PHYSDEVOP_set_iopl, Arg(&iopl)) == 0)
-        arch::outl(kDebugExitPort, code);
-    }
+    PvExitPortThenReboot(g_state.dom0, code);
   } else {
     arch::outl(kDebugExitPort, code);
+    sched_shutdown reboot{};
+    reboot.reason = SHUTDOWN_reboot;
+    (void)Hypercall(__HYPERVISOR_sched_op, SCHEDOP_shutdown, Arg(&reboot));
   }
-  // Still here: no exit device. Reboot is the end Xen acts on (QEMU -no-reboot then exits).
-  sched_shutdown reboot{};
-  reboot.reason = SHUTDOWN_reboot;
-  (void)Hypercall(__HYPERVISOR_sched_op, SCHEDOP_shutdown, Arg(&reboot));
   HaltForGood();
 }
 
@@ -210,6 +217,21 @@ void ResetPlatform() {
 void ResetEntryPoints() { g_entry = EntryPoints{}; }
 
 }  // namespace pvops::xen
+
+extern "C" void pvops_xen_pv_early_exit(const void* start_info, uint32_t code) {
+  using namespace pvops::xen;
+  // Only Xen's own stubs may be entered; without them there is nothing to ask.
+  if (StubLooksFilled(__HYPERVISOR_sched_op) && StubLooksFilled(__HYPERVISOR_physdev_op)) {
+    const auto* si = static_cast<const ::start_info*>(start_info);
+    const bool dom0 = StartInfoProblem(si) == nullptr && (si->flags & SIF_INITDOMAIN) != 0;
+    PvExitPortThenReboot(dom0, code);
+    for (;;) {
+      sched_poll poll{};  // no ports: sleeps until any event, which nothing here handles
+      (void)Hypercall(__HYPERVISOR_sched_op, SCHEDOP_poll, Arg(&poll));
+    }
+  }
+  for (;;) pvops::arch::pause();
+}
 
 extern "C" pvops_status pvops_xen_pv_set_entry_points(const void* trap_table,
                                                       uint64_t event_callback,
