@@ -10,6 +10,7 @@ namespace {
 static_assert(PVH_START_INFO_MAGIC == XEN_HVM_START_MAGIC_VALUE, "entry.S checks this magic");
 
 char g_cmdline[kMaxCmdlineBytes + 1];
+uint32_t g_boot_entry;
 
 }  // namespace
 
@@ -46,5 +47,8 @@ BootInfo ReadPvhStartInfo(uint64_t start_info_phys) {
   g_cmdline[len] = '\0';
   return info;
 }
+
+void RecordBootEntry(uint32_t entry) { g_boot_entry = entry; }
+uint32_t BootEntry() { return g_boot_entry; }
 
 }  // namespace guest

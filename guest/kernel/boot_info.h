@@ -20,4 +20,8 @@ struct BootInfo {
 
 BootInfo ReadPvhStartInfo(uint64_t start_info_phys);
 
+// How the kernel was entered (enum pvops_entry), recorded first thing by kernel_main.
+void RecordBootEntry(uint32_t entry);
+uint32_t BootEntry();
+
 }  // namespace guest

@@ -3,6 +3,7 @@
 #include <pvops/pvops.hpp>
 
 #include "kernel/format.h"
+#include "kernel/xen_pv.h"
 
 namespace guest {
 namespace {
@@ -29,7 +30,10 @@ void UnlockConsole(bool locked) {
 
 void PrintRaw(const char* text, size_t len) {
   const bool locked = LockConsole();
-  pvops::ConsoleWrite(text, len);
+  if (XenPvBeforeBackend())
+    XenPvEarlyConsoleWrite(text, len);  // the native console is privileged in ring 3
+  else
+    pvops::ConsoleWrite(text, len);
   UnlockConsole(locked);
 }
 

@@ -2,6 +2,7 @@
 
 #include "kernel/layout.h"
 #include "kernel/percpu.h"
+#include "kernel/xen_pv.h"
 
 extern "C" const char trap_stubs[];  // trap_entry.S: 256 stubs, kTrapStubBytes apart
 
@@ -80,6 +81,8 @@ void BuildIdt() {
 }
 
 void LoadCpuTables(uint32_t cpu) {
+  // A Xen PV vCPU gets its trap table from Xen (kernel/xen_pv.cc), not from lidt/lgdt/ltr.
+  if (XenPvGuest()) return;
   g_tss[cpu] = Tss{};
   g_tss[cpu].ist[kFaultStackIst - 1] = StackTop(fault_stacks[cpu]);
   g_tss[cpu].io_map_base = sizeof(Tss);  // no I/O bitmap

@@ -12,6 +12,7 @@
 #include "kernel/percpu.h"
 #include "kernel/smp.h"
 #include "kernel/traps.h"
+#include "kernel/xen_pv.h"
 #include "suite/framework.h"
 
 namespace guest {
@@ -21,7 +22,9 @@ Options g_options;
 
 uint32_t ThisCpuForLibrary() { return ThisCpu(); }
 uint64_t VirtToPhysForLibrary(const void* va) { return VirtToPhys(va); }
-void* PhysToVirtForLibrary(uint64_t pa) { return PhysToVirt(pa); }
+void* PhysToVirtForLibrary(uint64_t pa) {
+  return XenPvGuest() ? XenPvPhysToVirt(pa) : PhysToVirt(pa);
+}
 
 // Copies `text` into `out` for a quoted field: quotes and control bytes would break the line's
 // key="value" shape, so they become '?'.
@@ -79,6 +82,8 @@ void PrintCounters() {
 // One branch per entry in entry.S (the Xen PV entry adds its start_info reader here).
 BootInfo ReadBootInfo(uint32_t entry, uint64_t boot_info) {
   if (entry == PVOPS_ENTRY_PVH) return ReadPvhStartInfo(boot_info);
+  if (entry == PVOPS_ENTRY_XEN_PV)
+    return ReadXenPvStartInfo(reinterpret_cast<const void*>(boot_info));
   return BootInfo{nullptr, 0, "", "kernel_main: unknown entry kind"};
 }
 
@@ -90,6 +95,9 @@ BootInfo ReadBootInfo(uint32_t entry, uint64_t boot_info) {
 extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
   using namespace guest;
   PrepareCpuStacks(0);
+  RecordBootEntry(entry);
+  // A PV kernel's trap table is Xen's to hold: registered before anything can fault.
+  if (entry == PVOPS_ENTRY_XEN_PV) XenPvEarlySetup(reinterpret_cast<const void*>(boot_info));
   // The IDT before anything else, so that even a fault inside pvops_init gets its FAULT line
   // (the table's console is usable before init).
   BuildIdt();
@@ -97,7 +105,10 @@ extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
 
   const BootInfo boot = ReadBootInfo(entry, boot_info);
   Print("# pvguest: entry=%s boot_info=0x%lx version=%u cmdline=\"%s\"\n",
-        entry == PVOPS_ENTRY_PVH ? "pvh" : "other", boot_info, boot.version, boot.cmdline);
+        entry == PVOPS_ENTRY_PVH      ? "pvh"
+        : entry == PVOPS_ENTRY_XEN_PV ? "xen-pv"
+                                      : "other",
+        boot_info, boot.version, boot.cmdline);
   if (boot.error != nullptr) Panic(boot.error);
 
   const pvops_env env{
@@ -110,10 +121,17 @@ extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
       .phys_to_virt = PhysToVirtForLibrary,
   };
   const pvops::Status init = pvops_init(&env);
+  const bool xen_pv_backend = XenPvGuest() && pvops::ChosenBackend() == pvops::Backend::kXen;
+  if (xen_pv_backend) XenPvBackendInstalled();
   PrintDetection();
   if (!init.ok()) {
     Print("# pvops_init returned %s\n", init.name());
     Panic("pvops_init failed");
+  }
+  if (XenPvGuest()) {
+    // In ring 3 nothing but the Xen backend can work: the native ops are privileged.
+    if (!xen_pv_backend) Panic("entered as a Xen PV guest, but the Xen backend was not installed");
+    if (!XenPvBuildDirectMap().ok()) Panic("building the direct map through the table failed");
   }
 
   ParseOptions(boot.cmdline, &g_options);

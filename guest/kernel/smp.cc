@@ -7,6 +7,7 @@
 #include "kernel/deadline.h"
 #include "kernel/layout.h"
 #include "kernel/percpu.h"
+#include "kernel/xen_pv.h"
 
 extern "C" const char ap_trampoline_start[];
 extern "C" const char ap_trampoline_end[];
@@ -106,18 +107,23 @@ void StartSecondaryCpus(uint32_t expected) {
     for (uint32_t cpu = 1; cpu < expected; ++cpu) g_bringup[cpu].start_status = PVOPS_ERR_INVALID;
     return;
   }
-  ApTrampolineParams* params = InstallTrampoline();
+  // A Xen PV vCPU starts from the register context the backend builds: no trampoline (and
+  // no EFER to read: rdmsr is privileged there).
+  ApTrampolineParams* params = XenPvGuest() ? nullptr : InstallTrampoline();
   for (uint32_t cpu = 1; cpu < expected; ++cpu) {
     PrepareCpuStacks(cpu);
-    params->cr3 = cr3;
-    params->efer = pvops::ReadMsr(kMsrEfer);
-    params->stack_top = StackTop(cpu_stacks[cpu]);
-    params->entry = reinterpret_cast<uint64_t>(&ap_main);
-    params->cpu = cpu;
-    // The AP reads the block with plain loads after its SIPI; the backend's ICR write orders it.
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    const uint64_t stack_top = StackTop(cpu_stacks[cpu]);
+    if (params != nullptr) {
+      params->cr3 = cr3;
+      params->efer = pvops::ReadMsr(kMsrEfer);
+      params->stack_top = stack_top;
+      params->entry = reinterpret_cast<uint64_t>(&ap_main);
+      params->cpu = cpu;
+      // The AP reads the block with plain loads after its SIPI; the backend's ICR write orders it.
+      __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    }
 
-    const pvops_cpu_start start{kApTrampolinePhys, &ap_main, params->stack_top, cr3};
+    const pvops_cpu_start start{kApTrampolinePhys, &ap_main, stack_top, cr3};
     const uint64_t started_ns = pvops::ClockNs();
     g_bringup[cpu].start_status = pvops::StartCpu(cpu, cpu, start).code();
     if (g_bringup[cpu].start_status != PVOPS_OK) continue;

@@ -6,6 +6,7 @@
 #include "kernel/layout.h"
 #include "kernel/percpu.h"
 #include "kernel/probe.h"
+#include "kernel/xen_pv.h"
 
 namespace guest {
 namespace {
@@ -39,6 +40,7 @@ uint32_t FaultingCpuSlot() {
 }
 
 [[noreturn]] void EndRunFromFault(uint32_t depth) {
+  if (XenPvBeforeBackend()) XenPvEarlyExit(kExitFault);  // the native exit is privileged there
   if (depth <= 3) pvops::Shutdown(kExitFault);
   // The table's shutdown faulted too: last resort on the PVH path is the exit port itself.
   if (depth == 4) asm volatile("outl %0, $0xf4" ::"a"(kExitFault));

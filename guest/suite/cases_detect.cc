@@ -2,6 +2,7 @@
 // with a reason.
 #include <pvops/pvops.hpp>
 
+#include "kernel/boot_info.h"
 #include "suite/cases.h"
 
 namespace guest::suite {
@@ -33,9 +34,8 @@ Result DetectReport() {
   const char* name = pvops_backend_name(info.backend);
   if (name == nullptr || name[0] == '\0')
     return Result::Fail("backend %u has no name", info.backend);
-  if (info.entry != PVOPS_ENTRY_PVH)
-    return Result::Fail("info.entry is %u, the kernel entered by PVH (%u)", info.entry,
-                        PVOPS_ENTRY_PVH);
+  if (info.entry != BootEntry())
+    return Result::Fail("info.entry is %u, the kernel was entered as %u", info.entry, BootEntry());
   if (info.reason[0] == '\0') return Result::Fail("backend %s chosen with an empty reason", name);
   if (info.candidate_count > PVOPS_MAX_CANDIDATES)
     return Result::Fail("candidate_count %u exceeds %u", info.candidate_count,

@@ -1,6 +1,9 @@
 // hypercall.null: each backend's harmless hypercall, one row per backend. A backend issue adds
 // its row (the call, and the answer the real hypervisor gives) and nothing else.
 #include <linux/kvm_para.h>
+#include <stdint.h>
+#include <xen/xen.h>
+#include <xen/version.h>
 
 #include <pvops/pvops.hpp>
 
@@ -34,6 +37,15 @@ constexpr NullHypercall kNullHypercalls[] = {
      {0xfff},
      PVOPS_OK,
      0,
+     nullptr},
+    // Xen: xen_version(XENVER_version, NULL) answers major << 16 | minor; the xen and xen-pvh
+    // environments run Xen 4.17.
+    {pvops::Backend::kXen,
+     "xen_version(XENVER_version)",
+     __HYPERVISOR_xen_version,
+     {XENVER_version},
+     PVOPS_OK,
+     0x00040011,
      nullptr},
     // VMware: the backdoor's GETVERSION (command 10); QEMU's vmport answers EAX = 6.
     {pvops::Backend::kVmi,
