@@ -5,6 +5,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "hyperv_personality.h"
 #include "kvm_handles.h"
 #include "vmm_error.h"
 
@@ -70,18 +72,20 @@ void ApplyTopologyAndApicFeatures(CpuidTable& table, const VcpuTopology& topolog
   }
 }
 
-void WithholdKvmFeatures(CpuidTable& table, uint32_t clear_mask) {
+void WithholdKvmFeatures(CpuidTable& table, uint32_t clear_mask, uint32_t kvm_base) {
   if (clear_mask == 0) return;
-  auto* features = FindLeaf(table, KVM_CPUID_FEATURES);
-  if (features == nullptr) throw VmmError("cannot withhold KVM features: KVM offers no leaf 0x40000001");
+  const uint32_t features_leaf = kvm_base + (KVM_CPUID_FEATURES - KVM_CPUID_SIGNATURE);
+  auto* features = FindLeaf(table, features_leaf);
+  if (features == nullptr) {
+    throw VmmError(absl::StrFormat("cannot withhold KVM features: no KVM leaf %#x", features_leaf));
+  }
   features->eax &= ~clear_mask;
 }
 
 std::unique_ptr<CpuidPersonality> MakePersonality(std::string_view name, const PersonalityOptions& options) {
   if (name == "kvm") return std::make_unique<KvmPersonality>(options);
-  if (name == "hyperv" || name == "hyperv-kvm") {
-    throw VmmError(absl::StrCat("personality '", std::string(name), "' is not implemented yet (issue 6)"));
-  }
+  if (name == "hyperv") return MakeHypervPersonality(HypervFlavour::kHypervOnly, options);
+  if (name == "hyperv-kvm") return MakeHypervPersonality(HypervFlavour::kHypervWithKvm, options);
   throw VmmError(absl::StrCat("unknown personality '", std::string(name), "' (kvm, hyperv, hyperv-kvm)"));
 }
 

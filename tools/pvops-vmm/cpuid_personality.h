@@ -1,7 +1,8 @@
 // What the guest sees at CPUID: KVM's supported table, edited per vCPU by a personality.
-// `kvm` presents KVM's own leaves at 0x40000000; Hyper-V personalities (issue 6) plug in here too.
+// `kvm` presents KVM's own leaves at 0x40000000; the Hyper-V ones live in hyperv_personality.*.
 #pragma once
 
+#include <asm/kvm_para.h>
 #include <linux/kvm.h>
 
 #include <cstdint>
@@ -35,9 +36,9 @@ kvm_cpuid_entry2* FindLeaf(CpuidTable& table, uint32_t function, uint32_t index 
 // Per-vCPU APIC IDs (leaves 1, 0xb, 0x1f, 0x8000001e); the x2APIC, TSC-deadline and hypervisor bits.
 void ApplyTopologyAndApicFeatures(CpuidTable& table, const VcpuTopology& topology);
 
-// Clears bits of KVM's feature leaf (0x40000001 EAX); throws VmmError when the leaf is absent
-// but bits were asked to be withheld.
-void WithholdKvmFeatures(CpuidTable& table, uint32_t clear_mask);
+// Clears bits of KVM's feature leaf (kvm_base + 1, EAX); throws VmmError when the leaf is
+// absent but bits were asked to be withheld.
+void WithholdKvmFeatures(CpuidTable& table, uint32_t clear_mask, uint32_t kvm_base = KVM_CPUID_SIGNATURE);
 
 class CpuidPersonality {
  public:
@@ -56,7 +57,7 @@ struct PersonalityOptions {
   uint32_t kvm_features_clear = 0;  // bits of 0x40000001 EAX withheld from the guest
 };
 
-// "kvm" now; "hyperv" and "hyperv-kvm" are refused with a reason until issue 6 adds them.
+// "kvm", "hyperv" (hyperv_personality.h) or "hyperv-kvm"; anything else throws VmmError.
 std::unique_ptr<CpuidPersonality> MakePersonality(std::string_view name, const PersonalityOptions& options);
 
 }  // namespace pvops::vmm

@@ -17,6 +17,7 @@ namespace {
 
 constexpr int kKvmApiVersion = 12;  // the only stable version there has ever been
 constexpr uint32_t kMaxCpuidEntries = 512;
+constexpr uint32_t kMaxHvCpuidEntries = 64;  // KVM 6.12 answers 10
 
 // A struct kvm_cpuid2 as the kernel lays it out: an 8-byte header (nent, padding), then the
 // entries at the offset C gives (see kvm_uapi.h for why not the C++ view of the struct).
@@ -78,6 +79,16 @@ CpuidTable KvmSystem::SupportedCpuid() const {
   CpuidBuffer buffer(kMaxCpuidEntries);
   if (ioctl(fd_.get(), pvops_kvm_ioctl_get_supported_cpuid, buffer.get()) < 0) {
     ThrowErrno("KVM_GET_SUPPORTED_CPUID");
+  }
+  CpuidTable table;
+  for (uint32_t index = 0; index < buffer.count(); ++index) table.push_back(buffer.entry(index));
+  return table;
+}
+
+CpuidTable KvmSystem::SupportedHvCpuid() const {
+  CpuidBuffer buffer(kMaxHvCpuidEntries);
+  if (ioctl(fd_.get(), pvops_kvm_ioctl_get_supported_hv_cpuid, buffer.get()) < 0) {
+    ThrowErrno("KVM_GET_SUPPORTED_HV_CPUID");
   }
   CpuidTable table;
   for (uint32_t index = 0; index < buffer.count(); ++index) table.push_back(buffer.entry(index));

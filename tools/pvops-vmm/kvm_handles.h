@@ -17,6 +17,8 @@ class KvmSystem {
   int fd() const { return fd_.get(); }
   int CheckExtension(long capability) const;
   CpuidTable SupportedCpuid() const;
+  // KVM's Hyper-V leaves (system-wide KVM_GET_SUPPORTED_HV_CPUID, KVM_CAP_SYS_HYPERV_CPUID).
+  CpuidTable SupportedHvCpuid() const;
   size_t VcpuMmapSize() const;
 
  private:

@@ -25,8 +25,10 @@
 ABSL_FLAG(uint32_t, cpus, 2, "number of vCPUs; the first boots, the others wait for INIT-SIPI-SIPI");
 ABSL_FLAG(uint32_t, memory_mib, 256, "guest RAM in MiB");
 ABSL_FLAG(std::string, cmdline, "", "the guest's command line (hvm_start_info.cmdline_paddr)");
-ABSL_FLAG(std::string, personality, "kvm", "CPUID personality: kvm (hyperv, hyperv-kvm: issue 6)");
-ABSL_FLAG(uint32_t, kvm_features_clear, 0, "bits of CPUID 0x40000001 EAX withheld from the guest");
+ABSL_FLAG(std::string, personality, "kvm",
+          "CPUID personality: kvm, hyperv (KVM's Hyper-V leaves only) or hyperv-kvm (both, KVM at "
+          "0x40000100)");
+ABSL_FLAG(uint32_t, kvm_features_clear, 0, "bits of KVM's feature leaf (base + 1) EAX withheld from the guest");
 ABSL_FLAG(int32_t, timeout, 0, "seconds before the run is ended as a fault; 0 for no limit");
 ABSL_FLAG(bool, exit_passthrough, false,
           "repeat the guest's exit code (or the fault code) on this machine's own port 0xf4");
@@ -49,6 +51,8 @@ std::string StatLine(const RunResult& result, uint32_t vcpus) {
                   " vmm_stop_ms=", result.stop_time.count(),
                   " vmm_unhandled_pio=", result.unhandled_port_accesses,
                   " vmm_unhandled_mmio=", result.unhandled_mmio_accesses);
+  absl::StrAppend(&line, " vmm_hv_synic_exits=", result.hyperv_synic_exits,
+                  " vmm_hv_hcall_exits=", result.hyperv_hcall_exits);
   return line;
 }
 

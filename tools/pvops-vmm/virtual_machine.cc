@@ -22,6 +22,7 @@ constexpr uint32_t kRamSlot = 0;
 constexpr uint64_t kVmxTssAddress = 0xfffbd000;
 // Kicks a vCPU thread out of KVM_RUN; the handler does nothing, the interruption is the point.
 constexpr int kKickSignal = SIGUSR1;
+constexpr uint64_t kHvStatusInvalidHypercallCode = 2;  // TLFS hypercall status
 
 void IgnoreKick(int) {}
 
@@ -140,6 +141,8 @@ RunResult VirtualMachine::Run() {
   for (auto& slot : vcpus_) AddEventCounters(ReadKvmStats(slot.stats.get()), result.kvm_counters);
   result.unhandled_port_accesses = ports_.unhandled_accesses();
   result.unhandled_mmio_accesses = unhandled_mmio_.load();
+  result.hyperv_synic_exits = hyperv_synic_exits_.load();
+  result.hyperv_hcall_exits = hyperv_hcall_exits_.load();
   return result;
 }
 
@@ -183,8 +186,7 @@ bool VirtualMachine::HandleExit(Vcpu& vcpu) {
     case KVM_EXIT_INTR:
       return true;
     case KVM_EXIT_HYPERV:
-      // SynIC MSR writes are reported for information only; KVM has already applied them.
-      return true;
+      return HandleHypervExit(vcpu);
     case KVM_EXIT_SHUTDOWN:
       // On AMD, KVM re-initialises a vCPU after a shutdown intercept, so its registers are the
       // reset state by now; the guest's FAULT: line (if it printed one) says where it was.
@@ -213,6 +215,27 @@ bool VirtualMachine::HandleExit(Vcpu& vcpu) {
     default:
       Finish(std::nullopt, absl::StrFormat("vCPU %u: unexpected KVM exit reason %u; %s", vcpu.id(),
                                            run.exit_reason, DescribeVcpu(vcpu)));
+      return false;
+  }
+}
+
+bool VirtualMachine::HandleHypervExit(Vcpu& vcpu) {
+  kvm_run& run = *vcpu.run();
+  switch (run.hyperv.type) {
+    case KVM_EXIT_HYPERV_SYNIC:
+      // A SynIC MSR write, reported for information only: KVM has already applied it.
+      ++hyperv_synic_exits_;
+      return true;
+    case KVM_EXIT_HYPERV_HCALL:
+      // A hypercall KVM leaves to userspace (messages, events, extended calls). The Hyper-V
+      // personalities grant none of them, so this VMM offers no such service.
+      ++hyperv_hcall_exits_;
+      run.hyperv.u.hcall.result = kHvStatusInvalidHypercallCode;
+      return true;
+    default:
+      Finish(std::nullopt, absl::StrFormat("vCPU %u: KVM_EXIT_HYPERV of type %u, which no personality "
+                                           "offers; %s",
+                                           vcpu.id(), run.hyperv.type, DescribeVcpu(vcpu)));
       return false;
   }
 }

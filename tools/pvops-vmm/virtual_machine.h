@@ -39,6 +39,8 @@ struct RunResult {
   std::chrono::milliseconds stop_time{0};  // stopping and joining the vCPU threads after it
   uint64_t unhandled_port_accesses = 0;
   uint64_t unhandled_mmio_accesses = 0;
+  uint64_t hyperv_synic_exits = 0;  // KVM_EXIT_HYPERV (SYNIC): re-entered, KVM applied them
+  uint64_t hyperv_hcall_exits = 0;  // KVM_EXIT_HYPERV (HCALL): answered "invalid code"
 };
 
 class VirtualMachine {
@@ -60,6 +62,7 @@ class VirtualMachine {
   void VcpuLoop(Vcpu& vcpu);
   // Handles one exit; false once this vCPU is to stop.
   bool HandleExit(Vcpu& vcpu);
+  bool HandleHypervExit(Vcpu& vcpu);
   void Finish(std::optional<GuestExitRequest> exit, std::string fault_reason);
   void StopAll();
   std::string DescribeVcpu(Vcpu& vcpu);
@@ -79,6 +82,8 @@ class VirtualMachine {
   std::string fault_reason_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> unhandled_mmio_{0};
+  std::atomic<uint64_t> hyperv_synic_exits_{0};
+  std::atomic<uint64_t> hyperv_hcall_exits_{0};
 };
 
 }  // namespace pvops::vmm

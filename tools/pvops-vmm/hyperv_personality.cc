@@ -1,0 +1,147 @@
+#include "hyperv_personality.h"
+
+#include <asm/kvm_para.h>
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "kvm_handles.h"
+#include "vmm_error.h"
+
+namespace pvops::vmm {
+namespace {
+
+bool InHypervisorRange(uint32_t function) {
+  return function >= kHypervisorLeafFirst && function <= kHypervisorLeafLast;
+}
+
+// What the VMM needs from KVM for this personality; the check names the first one missing.
+struct RequiredCapability {
+  long capability;
+  const char* name;
+};
+constexpr RequiredCapability kRequiredCapabilities[] = {
+    {KVM_CAP_HYPERV, "KVM_CAP_HYPERV"},
+    {KVM_CAP_SYS_HYPERV_CPUID, "KVM_CAP_SYS_HYPERV_CPUID"},
+    {KVM_CAP_HYPERV_SYNIC2, "KVM_CAP_HYPERV_SYNIC2"},
+    {KVM_CAP_HYPERV_ENFORCE_CPUID, "KVM_CAP_HYPERV_ENFORCE_CPUID"},
+    {KVM_CAP_HYPERV_TIME, "KVM_CAP_HYPERV_TIME"},
+    {KVM_CAP_HYPERV_VP_INDEX, "KVM_CAP_HYPERV_VP_INDEX"},
+    {KVM_CAP_HYPERV_TLBFLUSH, "KVM_CAP_HYPERV_TLBFLUSH"},
+    {KVM_CAP_HYPERV_SEND_IPI, "KVM_CAP_HYPERV_SEND_IPI"},
+    {KVM_CAP_HYPERV_VAPIC, "KVM_CAP_HYPERV_VAPIC"},
+    {KVM_CAP_HYPERV_SPIN, "KVM_CAP_HYPERV_SPIN"},
+};
+
+class HypervPersonality final : public CpuidPersonality {
+ public:
+  HypervPersonality(HypervFlavour flavour, const PersonalityOptions& options, CpuidTable hv_leaves)
+      : flavour_(flavour), options_(options), hv_leaves_(std::move(hv_leaves)) {}
+
+  std::string_view name() const override {
+    return flavour_ == HypervFlavour::kHypervOnly ? "hyperv" : "hyperv-kvm";
+  }
+
+  void ConfigureVm(Vm& vm) override {
+    for (const auto& required : kRequiredCapabilities) {
+      if (vm.CheckExtension(required.capability) <= 0) {
+        throw VmmError(absl::StrFormat("personality %s: KVM lacks %s", name(), required.name));
+      }
+    }
+    // The VM-wide answer assumes an in-kernel LAPIC, which this VM has (KVM_CREATE_IRQCHIP runs
+    // first): it is what each vCPU's KVM_GET_SUPPORTED_HV_CPUID would say.
+    hv_leaves_ = HypervLeavesForGuest(vm.kvm().SupportedHvCpuid());
+  }
+
+  CpuidTable BuildTable(std::span<const kvm_cpuid_entry2> supported,
+                        const VcpuTopology& topology) override {
+    if (hv_leaves_.empty()) throw VmmError("the Hyper-V leaves were not read (ConfigureVm)");
+    CpuidTable table(supported.begin(), supported.end());
+    ApplyTopologyAndApicFeatures(table, topology);
+    RemoveHypervisorLeaves(table);
+    table.insert(table.end(), hv_leaves_.begin(), hv_leaves_.end());
+    if (flavour_ == HypervFlavour::kHypervWithKvm) {
+      CpuidTable kvm = KvmLeavesAt(supported, kKvmBaseBesideHyperv);
+      table.insert(table.end(), kvm.begin(), kvm.end());
+      WithholdKvmFeatures(table, options_.kvm_features_clear, kKvmBaseBesideHyperv);
+    } else if (options_.kvm_features_clear != 0) {
+      throw VmmError("--kvm-features-clear needs KVM's leaves, which personality hyperv has none of");
+    }
+    return table;
+  }
+
+  void ConfigureVcpu(Vcpu& vcpu) override {
+    // SynIC (version 2: KVM leaves the message and event pages' contents to the guest): stimers
+    // and the SynIC MSRs need it; each SynIC MSR write then exits as KVM_EXIT_HYPERV (SYNIC).
+    vcpu.EnableCapability(KVM_CAP_HYPERV_SYNIC2, 0);
+    // KVM refuses the MSRs and hypercalls the Hyper-V CPUID leaves do not grant...
+    vcpu.EnableCapability(KVM_CAP_HYPERV_ENFORCE_CPUID, 1);
+    // ...and KVM's own PV MSRs and hypercalls beyond its leaves' feature bits (all of them when
+    // there is no KVM leaf), so the guest cannot use an interface it was not shown.
+    vcpu.EnableCapability(KVM_CAP_ENFORCE_PV_FEATURE_CPUID, 1);
+  }
+
+ private:
+  HypervFlavour flavour_;
+  PersonalityOptions options_;
+  CpuidTable hv_leaves_;
+};
+
+}  // namespace
+
+void RemoveHypervisorLeaves(CpuidTable& table) {
+  std::erase_if(table, [](const kvm_cpuid_entry2& entry) { return InHypervisorRange(entry.function); });
+}
+
+CpuidTable HypervLeavesForGuest(std::span<const kvm_cpuid_entry2> kvm_hv_leaves) {
+  CpuidTable offered;
+  for (const auto& entry : kvm_hv_leaves) {
+    if (entry.function >= kHvLeafVendorAndMax && entry.function <= kHvLeafNestedFeatures) {
+      offered.push_back(entry);
+    }
+  }
+  auto* vendor = FindLeaf(offered, kHvLeafVendorAndMax);
+  auto* interface = FindLeaf(offered, kHvLeafInterface);
+  auto* features = FindLeaf(offered, kHvLeafFeatures);
+  if (vendor == nullptr || interface == nullptr || features == nullptr ||
+      FindLeaf(offered, kHvLeafEnlightenments) == nullptr) {
+    throw VmmError("KVM_GET_SUPPORTED_HV_CPUID lacks the leaves 0x40000000..0x40000004");
+  }
+  if (interface->eax != kHvInterfaceSignature) {
+    throw VmmError(absl::StrFormat("KVM's Hyper-V leaf 0x40000001 says %#x, not Hv#1", interface->eax));
+  }
+  // The synthetic debugger's leaves (0x40000080..) go, so the interface ends here.
+  vendor->eax = kHvLeafNestedFeatures;
+  features->ebx &= ~(kHvPostMessages | kHvSignalEvents | kHvDebugging | kHvEnableExtendedHypercalls);
+  features->edx &= ~(kHvGuestDebuggingAvailable | kHvDebugMsrsAvailable);
+  return offered;
+}
+
+CpuidTable KvmLeavesAt(std::span<const kvm_cpuid_entry2> supported, uint32_t base) {
+  CpuidTable moved;
+  for (const auto& entry : supported) {
+    if (entry.function != KVM_CPUID_SIGNATURE && entry.function != KVM_CPUID_FEATURES) continue;
+    kvm_cpuid_entry2 copy = entry;
+    copy.function = entry.function - KVM_CPUID_SIGNATURE + base;
+    if (entry.function == KVM_CPUID_SIGNATURE) copy.eax = base + (KVM_CPUID_FEATURES - KVM_CPUID_SIGNATURE);
+    moved.push_back(copy);
+  }
+  if (FindLeaf(moved, base) == nullptr || FindLeaf(moved, base + 1) == nullptr) {
+    throw VmmError("KVM_GET_SUPPORTED_CPUID offers no KVM leaves 0x40000000/1 to move");
+  }
+  return moved;
+}
+
+std::unique_ptr<CpuidPersonality> MakeHypervPersonality(HypervFlavour flavour,
+                                                        const PersonalityOptions& options) {
+  return std::make_unique<HypervPersonality>(flavour, options, CpuidTable{});
+}
+
+std::unique_ptr<CpuidPersonality> MakeHypervPersonalityForTest(HypervFlavour flavour,
+                                                               const PersonalityOptions& options,
+                                                               CpuidTable kvm_hv_leaves) {
+  return std::make_unique<HypervPersonality>(flavour, options, HypervLeavesForGuest(kvm_hv_leaves));
+}
+
+}  // namespace pvops::vmm
