@@ -436,6 +436,8 @@ suite::Summary RunBench(const Options& options) {
         "kvm_exit_counter=%s raw_lapic=%s\n",
         kSamples, pvops::TscKhz(), CounterWindow::KvmCounted() ? "yes" : "no",
         g.lapic_ok ? (g.lapic.x2apic() ? "x2apic" : "xapic") : "no");
+  // For the reporter: converts cycles to the guest's (virtual) nanoseconds.
+  Print("stat: bench_tsc_khz=%lu bench_samples=%u\n", pvops::TscKhz(), kSamples);
   for (const Op& op : kOps) {
     if (options.bench_pattern[0] != '\0' && !MatchesPattern(options.bench_pattern, op.name))
       continue;

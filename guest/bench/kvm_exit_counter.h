@@ -18,8 +18,7 @@ struct KvmExitCounts {
   uint32_t hypercalls;
 };
 
-// Whether the port answers: only probed on the KVM backend (elsewhere a port read may itself
-// exit to a hypervisor that does not know it, or fault in a Xen PV guest).
+// Whether the port answers (never probed under Xen, where port reads belong to Xen).
 bool KvmExitCounterPresent();
 
 // The counts now. Each read is itself an exit; KvmExitCounterOverhead() measures what two snapshots with

@@ -1,0 +1,116 @@
+// pvops-bench: turns one `./pvops bench` run into results.json (Google Benchmark's schema),
+// report.md and chart.svg. Input: per environment the pvops-run records of its conformance run
+// (ENV.conformance.json) and, when that passed, of its bench run (ENV.bench.json); optionally
+// the host benchmark's Google Benchmark JSON.
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "bench_results.h"
+#include "outputs.h"
+
+ABSL_FLAG(std::string, in, "", "folder holding ENV.conformance.json and ENV.bench.json");
+ABSL_FLAG(std::string, envs, "", "environments in report order, comma-separated");
+ABSL_FLAG(std::string, host, "", "Google Benchmark JSON of bench/pvops_dispatch_bench (optional)");
+ABSL_FLAG(std::string, image, "", "the guest image benched (recorded in the context)");
+ABSL_FLAG(std::string, out, "bench-out", "folder for results.json, report.md and chart.svg");
+
+namespace {
+
+using nlohmann::json;
+
+std::optional<json> ReadJson(const std::filesystem::path& path) {
+  std::ifstream file(path);
+  if (!file) return std::nullopt;
+  return json::parse(file);
+}
+
+void Write(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream file(path);
+  file << text;
+  if (!file) throw std::runtime_error("cannot write " + path.string());
+}
+
+std::string NowIso8601() {
+  const std::time_t now = std::time(nullptr);
+  char text[64];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S%z", std::localtime(&now));
+  return text;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "pvops-bench --in=DIR --envs=native,kvm,... [--host=FILE] [--image=PATH] [--out=DIR]");
+  absl::ParseCommandLine(argc, argv);
+  const std::filesystem::path in = absl::GetFlag(FLAGS_in);
+  const std::filesystem::path out = absl::GetFlag(FLAGS_out);
+  const std::vector<std::string> names =
+      absl::StrSplit(absl::GetFlag(FLAGS_envs), ',', absl::SkipWhitespace());
+  if (in.empty() || names.empty()) {
+    std::cerr << "pvops-bench: --in and --envs are required\n";
+    return 2;
+  }
+  try {
+    std::vector<pvops_bench::EnvironmentBench> envs;
+    for (const std::string& name : names) {
+      const auto conformance = ReadJson(in / (name + ".conformance.json"));
+      const auto bench = ReadJson(in / (name + ".bench.json"));
+      std::vector<pvops_bench::EnvironmentBench> parsed;
+      if (bench) parsed = pvops_bench::ParseRunRecord(*bench);
+      if (conformance) pvops_bench::MergeConformance(pvops_bench::ParseRunRecord(*conformance), parsed);
+      if (parsed.empty()) {
+        pvops_bench::EnvironmentBench missing;
+        missing.name = name;
+        missing.conformance_verdict = "missing";
+        missing.conformance_reason = "no conformance record in " + in.string();
+        parsed.push_back(missing);
+      }
+      for (auto& env : parsed) envs.push_back(std::move(env));
+    }
+    std::optional<json> host;
+    std::vector<pvops_bench::HostTime> host_times;
+    if (!absl::GetFlag(FLAGS_host).empty()) {
+      host = ReadJson(absl::GetFlag(FLAGS_host));
+      if (!host) throw std::runtime_error("cannot read " + absl::GetFlag(FLAGS_host));
+      host_times = pvops_bench::ParseHostBenchmark(*host);
+    }
+    char host_name[256] = "";
+    gethostname(host_name, sizeof(host_name) - 1);
+    const pvops_bench::RunContext context{
+        .date = NowIso8601(),
+        .host_name = host_name,
+        .executable = absl::GetFlag(FLAGS_image),
+        .num_cpus = static_cast<int>(std::thread::hardware_concurrency())};
+
+    std::filesystem::create_directories(out);
+    Write(out / "results.json",
+          pvops_bench::ResultsJson(context, envs, host ? &*host : nullptr).dump(2) + "\n");
+    Write(out / "report.md", pvops_bench::ReportMarkdown(context, envs, host_times, "chart.svg"));
+    Write(out / "chart.svg", pvops_bench::ChartSvg(envs));
+    for (const auto& env : envs) {
+      if (!env.Benched()) continue;
+      const auto ratio = pvops_bench::RatioToRaw(env, "hypercall_null");
+      std::cout << absl::StrFormat("pvops-bench: %s: %d measurements, hypercall pvops/raw %s\n",
+                                   env.name, env.measurements.size(),
+                                   ratio ? absl::StrFormat("%.2f", *ratio) : "-");
+    }
+    std::cout << "pvops-bench: wrote " << (out / "results.json").string() << ", "
+              << (out / "report.md").string() << ", " << (out / "chart.svg").string() << "\n";
+  } catch (const std::exception& error) {
+    std::cerr << "pvops-bench: " << error.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
