@@ -61,6 +61,28 @@ TEST_F(XenPlatformTest, DomUShutdownIsAReboot) {
       ::testing::ExitedWithCode(40 + SHUTDOWN_reboot), "");
 }
 
+TEST_F(XenPlatformTest, EarlyExitReachesTheExitPortAsDom0BeforeAnyBackend) {
+  EXPECT_EXIT(
+      {
+        sim_.HandlePorts(kDebugExitPort, kDebugExitPort + 3, nullptr,
+                         [this](uint16_t, uint8_t, uint32_t value) {
+                           _exit(iopl_ == std::vector<uint32_t>{1} ? static_cast<int>(value) : 99);
+                         });
+        pvops_xen_pv_early_exit(&StartInfo(), 0x12);
+      },
+      ::testing::ExitedWithCode(0x12), "");
+  // A start_info that fails its checks is not trusted to say dom0: straight to the reboot.
+  StartInfo().nr_pages = 0;
+  EXPECT_EXIT(
+      {
+        sim_.HandlePorts(kDebugExitPort, kDebugExitPort + 3, nullptr,
+                         [](uint16_t, uint8_t, uint32_t) { _exit(98); });
+        on_shutdown_ = [](uint32_t reason) { _exit(40 + static_cast<int>(reason)); };
+        pvops_xen_pv_early_exit(&StartInfo(), 0x12);
+      },
+      ::testing::ExitedWithCode(40 + SHUTDOWN_reboot), "");
+}
+
 TEST_F(XenPlatformTest, EntryPointsRegisterTrapsAndCallbacks) {
   ASSERT_EQ(pvops_xen_pv_set_entry_points(traps_, 0x2000, 0x2100), PVOPS_OK);
   EXPECT_EQ(trap_tables_, std::vector<uint64_t>{reinterpret_cast<uintptr_t>(traps_)});
