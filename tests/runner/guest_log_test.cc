@@ -14,6 +14,22 @@ GuestLog Parse(std::initializer_list<std::string_view> lines) {
   return parser.TakeLog();
 }
 
+TEST(GuestLogTest, CandidateLinesAreKeptInOrder) {
+  GuestLogParser parser;
+  EXPECT_EQ(parser.Feed(R"(# detect: backend=kvm signature="KVMKVMKVM" base=0x40000100 reason="kvm over hyperv")"),
+            LineKind::kDetect);
+  EXPECT_EQ(parser.Feed(R"(# candidate: backend=kvm priority=0x40000101 base=0x40000100 signature="KVMKVMKVM")"),
+            LineKind::kCandidate);
+  EXPECT_EQ(parser.Feed(R"(# candidate: backend=hyperv priority=0x1 base=0x40000000 signature="Linux KVM Hv")"),
+            LineKind::kCandidate);
+  EXPECT_EQ(parser.Feed("# candidates are comments too"), LineKind::kComment);
+  const GuestLog& log = parser.log();
+  ASSERT_EQ(log.candidates.size(), 2u);
+  EXPECT_EQ(FindField(log.candidates[1], "signature"), "Linux KVM Hv");
+  EXPECT_EQ(log.candidate_texts[0],
+            R"(backend=kvm priority=0x40000101 base=0x40000100 signature="KVMKVMKVM")");
+}
+
 TEST(GuestLogTest, GoodRunIsParsedCompletely) {
   GuestLog log = Parse({
       "# pvguest 0.1",

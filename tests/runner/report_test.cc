@@ -64,6 +64,25 @@ TEST(MatrixReportTest, MatrixRowsFollowFirstSeenOrderAndEndsWithTotals) {
             "3 passed, 1 failed, 1 skipped\n");
 }
 
+TEST(MatrixReportTest, CandidatesFollowTheDetectLine) {
+  std::vector<EnvironmentResult> results;
+  results.push_back(MakeResult("hyperv-kvm",
+                               {R"(# detect: backend=kvm reason="kvm over hyperv")",
+                                R"(# candidate: backend=kvm signature="KVMKVMKVM")",
+                                R"(# candidate: backend=hyperv signature="Linux KVM Hv")", "ok 1 a",
+                                "1 passed, 0 failed, 0 skipped"},
+                               Exited(33)));
+  std::ostringstream out;
+  PrintMatrix(results, out);
+  EXPECT_NE(out.str().find("[hyperv-kvm] detect: backend=kvm reason=\"kvm over hyperv\"\n"
+                           "[hyperv-kvm] candidate: backend=kvm signature=\"KVMKVMKVM\"\n"
+                           "[hyperv-kvm] candidate: backend=hyperv signature=\"Linux KVM Hv\"\n"),
+            std::string::npos)
+      << out.str();
+  const std::string json = RenderJson(RunSettings{}, results);
+  EXPECT_NE(json.find("\"signature\": \"Linux KVM Hv\""), std::string::npos) << json;
+}
+
 TEST(MatrixReportTest, RunThatFailedWithoutAFailingCaseCountsAsOneFailure) {
   std::vector<EnvironmentResult> results;
   LaunchOutcome timed_out;

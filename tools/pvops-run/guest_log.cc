@@ -238,6 +238,12 @@ LineKind GuestLogParser::Feed(std::string_view raw_line) {
     log_.detect_text = std::string(text);
     return LineKind::kDetect;
   }
+  if (ConsumePrefix(&text, "# candidate:")) {
+    text = StripLeadingSpace(text);
+    log_.candidates.push_back(ParseFields(text));
+    log_.candidate_texts.emplace_back(text);
+    return LineKind::kCandidate;
+  }
   if (text.starts_with("#")) return LineKind::kComment;
   if (std::optional<CaseLine> case_line = ParseCaseLine(text)) {
     if (log_.closing) ++log_.cases_after_closing;

@@ -41,6 +41,7 @@ struct FaultReport {
 
 enum class LineKind {
   kDetect,
+  kCandidate,  // "# candidate: ..." (every interface detection saw, chosen or not)
   kComment,
   kCase,
   kStat,
@@ -55,6 +56,8 @@ enum class LineKind {
 struct GuestLog {
   std::optional<Fields> detect;
   std::string detect_text;  // the detect line after "# detect: ", for printing
+  std::vector<Fields> candidates;
+  std::vector<std::string> candidate_texts;  // each line after "# candidate: ", for printing
   std::vector<CaseLine> cases;
   Fields stats;  // every stat: line merged; a repeated key keeps its last value
   std::vector<Fields> bench;

@@ -140,6 +140,10 @@ void WriteEnvironment(JsonWriter& json, const RunSettings& settings,
   } else {
     json.Null();
   }
+  json.Key("candidates");
+  json.BeginArray();
+  for (const Fields& candidate : log.candidates) json.Fields(candidate);
+  json.EndArray();
   json.Key("cases");
   json.BeginArray();
   for (const CaseLine& line : log.cases) {

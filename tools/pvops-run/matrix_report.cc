@@ -32,6 +32,10 @@ void PrintEnvironmentDetails(const EnvironmentResult& result, std::ostream& out)
   } else {
     out << tag << " detect: (no detect line)\n";
   }
+  // Every interface seen, so a choice between two (hyperv-kvm) shows both signatures.
+  for (const std::string& candidate : log.candidate_texts) {
+    out << tag << " candidate: " << PrintableForTerminal(candidate) << '\n';
+  }
   if (!log.stats.empty()) {
     out << tag << " stats: "
         << PrintableForTerminal(absl::StrJoin(log.stats, " ", absl::PairFormatter("=")))
