@@ -21,7 +21,9 @@ constexpr uint32_t kLeafAmdExtendedApicId = 0x8000001e;
 // The guest sees KVM's leaves exactly as KVM_GET_SUPPORTED_CPUID gives them, minus withheld bits.
 class KvmPersonality final : public CpuidPersonality {
  public:
-  explicit KvmPersonality(const PersonalityOptions& options) : options_(options) {}
+  explicit KvmPersonality(const PersonalityOptions& options) : options_(options) {
+    if (options.hv_vp_index_stride != 1) throw VmmError("--hv-vp-index-stride needs a Hyper-V personality");
+  }
 
   std::string_view name() const override { return "kvm"; }
 

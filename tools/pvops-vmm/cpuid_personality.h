@@ -54,7 +54,11 @@ class CpuidPersonality {
 };
 
 struct PersonalityOptions {
-  uint32_t kvm_features_clear = 0;  // bits of 0x40000001 EAX withheld from the guest
+  uint32_t kvm_features_clear = 0;  // bits of KVM's feature leaf EAX withheld from the guest
+  // Hyper-V personalities: vCPU n gets VP index n * stride (1: KVM's default, the vCPU index).
+  // A stride of 64 or more puts other vCPUs beyond the first 64-VP bank, where hypercalls
+  // must name them in the Ex forms' sparse sets.
+  uint32_t hv_vp_index_stride = 1;
 };
 
 // "kvm", "hyperv" (hyperv_personality.h) or "hyperv-kvm"; anything else throws VmmError.

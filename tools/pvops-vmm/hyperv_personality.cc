@@ -37,11 +37,11 @@ constexpr RequiredCapability kRequiredCapabilities[] = {
 class HypervPersonality final : public CpuidPersonality {
  public:
   HypervPersonality(HypervFlavour flavour, const PersonalityOptions& options, CpuidTable hv_leaves)
-      : flavour_(flavour), options_(options), hv_leaves_(std::move(hv_leaves)) {}
-
-  std::string_view name() const override {
-    return flavour_ == HypervFlavour::kHypervOnly ? "hyperv" : "hyperv-kvm";
+      : flavour_(flavour), options_(options), hv_leaves_(std::move(hv_leaves)) {
+    if (options.hv_vp_index_stride == 0) throw VmmError("--hv-vp-index-stride must be at least 1");
   }
+
+  std::string_view name() const override { return flavour_ == HypervFlavour::kHypervOnly ? "hyperv" : "hyperv-kvm"; }
 
   void ConfigureVm(Vm& vm) override {
     for (const auto& required : kRequiredCapabilities) {
@@ -54,8 +54,7 @@ class HypervPersonality final : public CpuidPersonality {
     hv_leaves_ = HypervLeavesForGuest(vm.kvm().SupportedHvCpuid());
   }
 
-  CpuidTable BuildTable(std::span<const kvm_cpuid_entry2> supported,
-                        const VcpuTopology& topology) override {
+  CpuidTable BuildTable(std::span<const kvm_cpuid_entry2> supported, const VcpuTopology& topology) override {
     if (hv_leaves_.empty()) throw VmmError("the Hyper-V leaves were not read (ConfigureVm)");
     CpuidTable table(supported.begin(), supported.end());
     ApplyTopologyAndApicFeatures(table, topology);
@@ -80,6 +79,8 @@ class HypervPersonality final : public CpuidPersonality {
     // ...and KVM's own PV MSRs and hypercalls beyond its leaves' feature bits (all of them when
     // there is no KVM leaf), so the guest cannot use an interface it was not shown.
     vcpu.EnableCapability(KVM_CAP_ENFORCE_PV_FEATURE_CPUID, 1);
+    // Only the host may set a VP index; KVM refuses one beyond its vCPU limit.
+    if (options_.hv_vp_index_stride != 1) vcpu.SetMsr(kHvMsrVpIndex, uint64_t{vcpu.id()} * options_.hv_vp_index_stride);
   }
 
  private:
@@ -133,13 +134,11 @@ CpuidTable KvmLeavesAt(std::span<const kvm_cpuid_entry2> supported, uint32_t bas
   return moved;
 }
 
-std::unique_ptr<CpuidPersonality> MakeHypervPersonality(HypervFlavour flavour,
-                                                        const PersonalityOptions& options) {
+std::unique_ptr<CpuidPersonality> MakeHypervPersonality(HypervFlavour flavour, const PersonalityOptions& options) {
   return std::make_unique<HypervPersonality>(flavour, options, CpuidTable{});
 }
 
-std::unique_ptr<CpuidPersonality> MakeHypervPersonalityForTest(HypervFlavour flavour,
-                                                               const PersonalityOptions& options,
+std::unique_ptr<CpuidPersonality> MakeHypervPersonalityForTest(HypervFlavour flavour, const PersonalityOptions& options,
                                                                CpuidTable kvm_hv_leaves) {
   return std::make_unique<HypervPersonality>(flavour, options, HypervLeavesForGuest(kvm_hv_leaves));
 }

@@ -25,6 +25,7 @@ inline constexpr uint32_t kHvLeafFeatures = 0x40000003;
 inline constexpr uint32_t kHvLeafEnlightenments = 0x40000004;
 inline constexpr uint32_t kHvLeafNestedFeatures = 0x4000000a;  // the last leaf offered
 inline constexpr uint32_t kHvInterfaceSignature = 0x31237648;  // "Hv#1"
+inline constexpr uint32_t kHvMsrVpIndex = 0x40000002;          // HV_X64_MSR_VP_INDEX
 // Leaf 3 EBX: partition privileges served by userspace (exits this VMM does not answer).
 inline constexpr uint32_t kHvPostMessages = 1u << 4;
 inline constexpr uint32_t kHvSignalEvents = 1u << 5;
@@ -54,11 +55,10 @@ enum class HypervFlavour {
 
 // The personality; its ConfigureVm reads KVM_GET_SUPPORTED_HV_CPUID and checks the
 // KVM_CAP_HYPERV_* capabilities, ConfigureVcpu turns on SynIC and CPUID enforcement.
-std::unique_ptr<CpuidPersonality> MakeHypervPersonality(HypervFlavour flavour,
-                                                        const PersonalityOptions& options);
+std::unique_ptr<CpuidPersonality> MakeHypervPersonality(HypervFlavour flavour, const PersonalityOptions& options);
 
 // For tests: the same personality over a given Hyper-V table (ConfigureVm is then not needed).
-std::unique_ptr<CpuidPersonality> MakeHypervPersonalityForTest(
-    HypervFlavour flavour, const PersonalityOptions& options, CpuidTable kvm_hv_leaves);
+std::unique_ptr<CpuidPersonality> MakeHypervPersonalityForTest(HypervFlavour flavour, const PersonalityOptions& options,
+                                                               CpuidTable kvm_hv_leaves);
 
 }  // namespace pvops::vmm

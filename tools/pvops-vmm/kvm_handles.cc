@@ -188,6 +188,21 @@ void Vcpu::EnableCapability(uint32_t capability, uint64_t argument) {
   EnableCap(fd_.get(), capability, argument, absl::StrFormat("vCPU %u", id_).c_str());
 }
 
+void Vcpu::SetMsr(uint32_t index, uint64_t value) {
+  // struct kvm_msrs as the kernel lays it out: nmsrs, padding, then the entries (kvm_uapi.h).
+  std::vector<uint8_t> bytes(pvops_kvm_msrs_entries_offset + sizeof(kvm_msr_entry));
+  const uint32_t count = 1;
+  std::memcpy(bytes.data(), &count, sizeof(count));
+  kvm_msr_entry entry{};
+  entry.index = index;
+  entry.data = value;
+  std::memcpy(bytes.data() + pvops_kvm_msrs_entries_offset, &entry, sizeof(entry));
+  const int written = ioctl(fd_.get(), pvops_kvm_ioctl_set_msrs, bytes.data());
+  if (written < 0) ThrowErrno(absl::StrFormat("KVM_SET_MSRS %#x on vCPU %u", index, id_));
+  // KVM returns how many entries it took: 0 means it refused this one.
+  if (written != 1) throw VmmError(absl::StrFormat("KVM refused MSR %#x = %#x on vCPU %u", index, value, id_));
+}
+
 UniqueFd Vcpu::OpenStatsFd() { return OpenStats(fd_.get(), "vCPU"); }
 
 int Vcpu::Run() {

@@ -61,6 +61,8 @@ class Vcpu {
   void SetSregs(const kvm_sregs& sregs);
   kvm_mp_state GetMpState();
   void EnableCapability(uint32_t capability, uint64_t argument);
+  // A host-initiated MSR write (KVM_SET_MSRS), e.g. the Hyper-V VP index only the host may set.
+  void SetMsr(uint32_t index, uint64_t value);
   UniqueFd OpenStatsFd();
 
   // One KVM_RUN: 0 after an exit to the VMM, or EINTR/EAGAIN when KVM returned without one

@@ -38,8 +38,7 @@ CpuidTable KvmHvLeaves() {
 
 // KVM_GET_SUPPORTED_CPUID's shape: basic leaves and KVM's own block at 0x40000000.
 CpuidTable SupportedTable() {
-  return {Leaf(0x0, 0xd, 0x68747541, 0x444d4163, 0x69746e65),
-          Leaf(0x1, 0x00060fb1, 0x01020800, 0x76f83203, 0x0f8bfbfd),
+  return {Leaf(0x0, 0xd, 0x68747541, 0x444d4163, 0x69746e65), Leaf(0x1, 0x00060fb1, 0x01020800, 0x76f83203, 0x0f8bfbfd),
           Leaf(KVM_CPUID_SIGNATURE, KVM_CPUID_FEATURES, 0x4b4d564b, 0x564b4d56, 0x4d),
           Leaf(KVM_CPUID_FEATURES, 0x01007efb)};
 }
@@ -58,8 +57,7 @@ TEST(HypervLeavesForGuest, KeepsKvmsValuesButTheUserspaceServices) {
   EXPECT_EQ(FindLeaf(table, 0x40000001)->eax, kHvInterfaceSignature);
   EXPECT_EQ(FindLeaf(table, 0x40000003)->eax, kKvmFeaturesEax);  // every MSR privilege KVM has
   EXPECT_EQ(FindLeaf(table, 0x40000003)->ebx, 0u);
-  EXPECT_EQ(FindLeaf(table, 0x40000003)->edx,
-            kKvmFeaturesEdx & ~(kHvGuestDebuggingAvailable | kHvDebugMsrsAvailable));
+  EXPECT_EQ(FindLeaf(table, 0x40000003)->edx, kKvmFeaturesEdx & ~(kHvGuestDebuggingAvailable | kHvDebugMsrsAvailable));
   EXPECT_EQ(FindLeaf(table, 0x40000004)->eax, kKvmHintsEax);
   EXPECT_EQ(FindLeaf(table, 0x40000004)->ebx, 0xfffu);
   EXPECT_EQ(FindLeaf(table, 0x4000000a)->eax, 0x00060000u);
@@ -104,8 +102,8 @@ TEST(HypervPersonality, HypervOnlyRefusesAKvmFeatureMask) {
 }
 
 TEST(HypervPersonality, HypervWithKvmPutsKvmAbove) {
-  auto personality = MakeHypervPersonalityForTest(
-      HypervFlavour::kHypervWithKvm, {.kvm_features_clear = 1u << KVM_FEATURE_PV_SEND_IPI}, KvmHvLeaves());
+  auto personality = MakeHypervPersonalityForTest(HypervFlavour::kHypervWithKvm,
+                                                  {.kvm_features_clear = 1u << KVM_FEATURE_PV_SEND_IPI}, KvmHvLeaves());
   EXPECT_EQ(personality->name(), "hyperv-kvm");
   CpuidTable table = personality->BuildTable(SupportedTable(), {.apic_id = 0, .vcpu_count = 2});
   EXPECT_EQ(FindLeaf(table, 0x40000000)->ebx, 0x756e694cu);  // Hyper-V first...
@@ -120,6 +118,12 @@ TEST(HypervPersonality, HypervWithKvmPutsKvmAbove) {
 TEST(HypervPersonality, BuildingBeforeConfigureVmIsAnError) {
   auto personality = MakeHypervPersonality(HypervFlavour::kHypervOnly, {});
   EXPECT_THROW(personality->BuildTable(SupportedTable(), {.apic_id = 0, .vcpu_count = 1}), VmmError);
+}
+
+TEST(HypervPersonality, VpIndexStrideMustBePositiveAndHypervOnly) {
+  EXPECT_THROW(MakeHypervPersonality(HypervFlavour::kHypervOnly, {.hv_vp_index_stride = 0}), VmmError);
+  EXPECT_NO_THROW(MakeHypervPersonality(HypervFlavour::kHypervOnly, {.hv_vp_index_stride = 130}));
+  EXPECT_THROW(MakePersonality("kvm", {.hv_vp_index_stride = 130}), VmmError);
 }
 
 TEST(MakePersonality, KnowsTheHypervPersonalities) {
