@@ -1,5 +1,6 @@
 #include "bench_results.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "absl/strings/numbers.h"
@@ -155,10 +156,11 @@ std::optional<double> ExitsPerSample(const Measurement& m, std::string* source) 
     return m.exits_per_op;
   }
   // No exit counter: what the library itself sent to the hypervisor.
+  // A backdoor call also counts as a hypercall: the larger of the two, never their sum.
   double calls = 0;
   for (const char* counter : {"hypercalls", "vmware_backdoor_calls"}) {
     const auto it = m.library_per_op.find(counter);
-    if (it != m.library_per_op.end()) calls += it->second;
+    if (it != m.library_per_op.end()) calls = std::max(calls, it->second);
   }
   *source = "library hypercalls";
   return calls;
@@ -177,7 +179,12 @@ Saved ExitsSavedByLazyBatching(const EnvironmentBench& env) {
 Saved ExitsSavedByPvClock(const EnvironmentBench& env) {
   const Measurement* pv = env.Find("clock_ns", "pvops");
   const Measurement* exiting = env.Find("clock_ns", "exiting");
-  if (pv == nullptr || exiting == nullptr) return {std::nullopt, "not measured"};
+  if (pv == nullptr || exiting == nullptr) {
+    for (const Measurement& m : env.measurements)
+      if (m.op == "clock_ns" && m.impl == "exiting" && !m.unavailable.empty())
+        return {std::nullopt, "no exiting read here: " + m.unavailable};
+    return {std::nullopt, "not measured"};
+  }
   if (!pv->exits_per_op || !exiting->exits_per_op)
     return {std::nullopt, "no exit counter in this environment"};
   return {*exiting->exits_per_op - *pv->exits_per_op, "KVM exits"};
