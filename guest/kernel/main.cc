@@ -38,6 +38,19 @@ const char* Quotable(const char* text, size_t max, char* out, size_t size) {
   return out;
 }
 
+// The feature words by name (what each means is the backend's), so the detection line's
+// numbers read without a decoder ring.
+void PrintFeatureWords(const pvops_info& info) {
+  bool any = false;
+  for (uint32_t i = 0; i < 4; ++i) {
+    const char* name = pvops_feature_word_name(info.backend, i);
+    if (name == nullptr) continue;
+    Print("%s%s=0x%x", any ? " " : "# features: ", name, info.features[i]);
+    any = true;
+  }
+  if (any) Print("\n");
+}
+
 void PrintDetection() {
   const pvops_info& info = pvops::Info();
   char signature[20];
@@ -50,6 +63,7 @@ void PrintDetection() {
       info.base_leaf, info.max_leaf, info.version, info.features[0], info.features[1],
       info.features[2], info.features[3],
       Quotable(info.reason, sizeof(info.reason), reason, sizeof(reason)));
+  PrintFeatureWords(info);
   if (info.fallback[0] != '\0')
     Print("# fallback: %s\n",
           Quotable(info.fallback, sizeof(info.fallback), reason, sizeof(reason)));

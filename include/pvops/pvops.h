@@ -240,7 +240,7 @@ struct pvops_info {
   uint32_t base_leaf;
   uint32_t max_leaf;
   uint32_t version;   /* the hypervisor's version, backend-defined (Xen: major << 16 | minor) */
-  uint32_t features[4]; /* backend-defined feature words, named by pvops_feature_words() */
+  uint32_t features[4]; /* backend-defined words, named by pvops_feature_word_name() */
   char signature[16];
   char reason[PVOPS_REASON_LEN];       /* why this backend */
   char fallback[PVOPS_REASON_LEN];     /* why a higher candidate was not used; "" if none */
@@ -255,6 +255,8 @@ struct pvops_info {
  * recorded in the info's notes). */
 pvops_status pvops_init(const struct pvops_env *env);
 const struct pvops_info *pvops_get_info(void);
+/* What features[index] means for `backend` (e.g. "hints"); NULL when that word is unused. */
+const char *pvops_feature_word_name(uint32_t backend, uint32_t index);
 
 /* Run on each secondary CPU as it starts, before it uses the table. */
 pvops_status pvops_cpu_online(uint32_t cpu);

@@ -28,6 +28,8 @@ struct Backend {
   // On failure leaves `ops` untouched (or restores it) and says why.
   pvops_status (*init)(const pvops_env& env, const pvops_candidate& found, pvops_ops* ops,
                        pvops_info* info, Reason* why);
+  // What each of pvops_info.features[0..3] holds for this backend; nullptr = unused.
+  const char* feature_words[4];
 };
 
 // One per backend folder; native's init cannot fail.

@@ -93,6 +93,11 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
 
 extern "C" const pvops_info* pvops_get_info(void) { return &pvops::core::g_info; }
 
+extern "C" const char* pvops_feature_word_name(uint32_t backend, uint32_t index) {
+  if (backend >= PVOPS_BACKEND_COUNT || index >= 4) return nullptr;
+  return pvops::core::kBackends[backend]->feature_words[index];
+}
+
 extern "C" pvops_status pvops_cpu_online(uint32_t cpu) {
   if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
   pvops::core::Cpu(cpu).online = 1;

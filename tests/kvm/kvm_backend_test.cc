@@ -346,3 +346,18 @@ TEST_F(KvmBackendTest, KvmBehindHyperVLeavesIsFoundAt0x40000100) {
 
 }  // namespace
 }  // namespace pvops::test
+
+namespace pvops::test {
+namespace {
+
+TEST(FeatureWordNames, EachBackendNamesTheWordsItFills) {
+  EXPECT_STREQ(pvops_feature_word_name(PVOPS_BACKEND_KVM, 0), "features");
+  EXPECT_STREQ(pvops_feature_word_name(PVOPS_BACKEND_KVM, 1), "hints");
+  EXPECT_STREQ(pvops_feature_word_name(PVOPS_BACKEND_HYPERV, 0), "privileges");
+  EXPECT_EQ(pvops_feature_word_name(PVOPS_BACKEND_NATIVE, 0), nullptr);  // native fills none
+  EXPECT_EQ(pvops_feature_word_name(PVOPS_BACKEND_KVM, 4), nullptr);
+  EXPECT_EQ(pvops_feature_word_name(PVOPS_BACKEND_COUNT, 0), nullptr);
+}
+
+}  // namespace
+}  // namespace pvops::test

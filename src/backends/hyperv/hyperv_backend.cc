@@ -192,5 +192,6 @@ void DisablePathIfRefused(pvops_status status, uint32_t path) {
 
 namespace pvops::core {
 const Backend kHyperVBackend = {PVOPS_BACKEND_HYPERV, "hyperv", hyperv::Probe,
-                                hyperv::InitHyperV};
+                                hyperv::InitHyperV,
+                                {"privileges", "hints", "max_vps", "enabled"}};
 }  // namespace pvops::core

@@ -131,6 +131,7 @@ pvops_status InitKvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
 
 }  // namespace
 
-const Backend kKvmBackend = {PVOPS_BACKEND_KVM, "kvm", ProbeKvm, InitKvm};
+const Backend kKvmBackend = {PVOPS_BACKEND_KVM, "kvm", ProbeKvm, InitKvm,
+                             {"features", "hints", "enabled", "vmmcall"}};
 
 }  // namespace pvops::core

@@ -71,5 +71,5 @@ constinit pvops_ops pvops_table = pvops::native::MakeNativeOps();
 
 namespace pvops::core {
 const Backend kNativeBackend = {PVOPS_BACKEND_NATIVE, "native", native::ProbeNative,
-                                native::InitNative};
+                                native::InitNative, {}};
 }  // namespace pvops::core
