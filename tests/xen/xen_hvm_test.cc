@@ -38,7 +38,7 @@ class XenHvmTest : public XenPvTest {
     sim_.HandleMsrs(kHypercallMsr, kHypercallMsr, nullptr, [this](uint32_t, uint64_t value) {
       if (!accept_msr_) return false;
       msr_writes_.push_back(value);
-      FillHvmStubs();
+      if (fill_on_msr_) FillHvmStubs();
       return true;
     });
     g_hits = 0;
@@ -60,6 +60,7 @@ class XenHvmTest : public XenPvTest {
   }
 
   bool accept_msr_ = true;
+  bool fill_on_msr_ = true;
   std::vector<uint64_t> msr_writes_;
 };
 
@@ -110,8 +111,8 @@ TEST_F(XenHvmTest, EventsArriveOnTheCallbackVectorWithoutALapicEoi) {
   EXPECT_EQ(lapic_.eoi_count(0), eois + 1);
 }
 
-TEST_F(XenHvmTest, ARefusedPageFallsBackToVmmcallOnAmd) {
-  accept_msr_ = false;
+TEST_F(XenHvmTest, AnUnfilledPageFallsBackToVmmcallOnAmd) {
+  fill_on_msr_ = false;  // the MSR is Xen's, but the page stays int3
   sim_.SetCpuid(0, {0x16, 0x68747541, 0x444d4163, 0x69746e65});  // AuthenticAMD
   ASSERT_EQ(BootHvm(), PVOPS_OK);
   ASSERT_EQ(pvops_get_info()->backend, PVOPS_BACKEND_XEN);
@@ -122,6 +123,23 @@ TEST_F(XenHvmTest, ARefusedPageFallsBackToVmmcallOnAmd) {
   int64_t result = 0;
   ASSERT_EQ(pvops_hypercall(__HYPERVISOR_xen_version, XENVER_version, 0, 0, 0, 0, &result), PVOPS_OK);
   EXPECT_EQ(result, int64_t{kXenVersion});
+}
+
+TEST_F(XenHvmTest, NoPageOrARefusedMsrKeepsTheBackendOut) {
+  // Nothing then shows a Xen that would answer a bare vmcall: no instruction is tried.
+  sim_.SetCpuid(kBase + 2, {0, kHypercallMsr, 0, 0});
+  ASSERT_EQ(BootHvm(), PVOPS_OK);
+  EXPECT_EQ(pvops_get_info()->backend, PVOPS_BACKEND_NATIVE);
+  EXPECT_NE(strstr(pvops_get_info()->fallback, "offers no hypercall page"), nullptr);
+  sim_.SetCpuid(kBase + 2, {1, kHypercallMsr, 0, 0});
+  accept_msr_ = false;
+  ASSERT_EQ(BootHvm(), PVOPS_OK);
+  EXPECT_EQ(pvops_get_info()->backend, PVOPS_BACKEND_NATIVE);
+  EXPECT_NE(strstr(pvops_get_info()->fallback, "refused the page"), nullptr)
+      << pvops_get_info()->fallback;
+  EXPECT_EQ(sim_.exits(sim::Exit::kVmcall) + sim_.exits(sim::Exit::kVmmcall) +
+                sim_.exits(sim::Exit::kStubCall),
+            0u);
 }
 
 TEST_F(XenHvmTest, WithoutTheCallbackVectorEventsStayNative) {

@@ -20,14 +20,6 @@ arch::HypercallInsn InsnForVendor() {
   return amd ? arch::HypercallInsn::kVmmcall : arch::HypercallInsn::kVmcall;
 }
 
-// The page is Xen's once the MSR write returns: it writes one stub per hypercall.
-bool RegisterHypercallPage(uint32_t msr) {
-  const uint64_t phys = core::VirtToPhys(pvops_xen_hypercall_page);
-  if (phys % kPageSize != 0) return false;
-  if (!arch::wrmsr_safe(msr, phys)) return false;
-  return StubLooksFilled(__HYPERVISOR_xen_version) && StubLooksFilled(__HYPERVISOR_console_io);
-}
-
 pvops_status MapSharedInfo(uint32_t boot_cpu, Reason* note) {
   xen_add_to_physmap add{};
   add.domid = DOMID_SELF;
@@ -56,8 +48,20 @@ pvops_status InitHvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
   g_state.max_leaf = found.max_leaf;
   const pvops_cpuid_regs version = arch::cpuid(found.base_leaf + 1, 0);
   const pvops_cpuid_regs page = arch::cpuid(found.base_leaf + 2, 0);
+  // No page offered, or its MSR refused: nothing shows a Xen that would answer a bare vmcall
+  // either (on a CPU without one it is #UD), so the backend stays out.
+  if (page.eax == 0) {
+    why->Add("CPUID leaf base+2 offers no hypercall page");
+    return PVOPS_ERR_BAD_DATA;
+  }
+  const uint64_t page_phys = core::VirtToPhys(pvops_xen_hypercall_page);
+  if (page_phys % kPageSize != 0 || !arch::wrmsr_safe(page.ebx, page_phys)) {
+    why->Add("the hypercall page MSR ").AddHex(page.ebx).Add(" refused the page");
+    return PVOPS_ERR_FAULT;
+  }
+  // Xen took the MSR but left the page unfilled: it still answers the instruction itself.
   g_state.mode = Mode::kHvmPage;
-  if (page.eax == 0 || !RegisterHypercallPage(page.ebx)) {
+  if (!StubLooksFilled(__HYPERVISOR_xen_version) || !StubLooksFilled(__HYPERVISOR_console_io)) {
     g_state.mode = Mode::kHvmDirect;
     g_state.insn = InsnForVendor();
   }
