@@ -1,5 +1,6 @@
 // Time: the reference TSC page read without exits, the retry while its sequence changes, the
-// TIME_REF_COUNT fallback for sequence 0 and for pages that fail their checks, and tsc_khz.
+// TIME_REF_COUNT fallback for sequence 0, the stated-frequency TSC (or native) clock when there
+// is no usable page, and tsc_khz.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -111,11 +112,39 @@ TEST_F(HvClockTest, APageThatDisagreesWithTheCounterIsRefusedAtBoot) {
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
   EXPECT_THAT(Info().notes, HasSubstr("TSC page time"));
   EXPECT_EQ(reference_tsc_msr_, 0u) << "disabled again";
-  EXPECT_EQ(Info().features[3] & kPathTscPageClock, 0u);
-  EXPECT_NE(Info().features[3] & kPathRefCounterClock, 0u);
-  (void)pvops_clock_ns();
-  EXPECT_EQ(CounterValue(core::Counter::kTscPageReads), 0u);
-  EXPECT_EQ(CounterValue(core::Counter::kRefCounterMsrReads), 1u);
+  EXPECT_EQ(Info().features[3] & (kPathTscPageClock | kPathRefCounterClock), 0u);
+  EXPECT_EQ(pvops_table.time.clock_ns, StatedTscClockNs);
+  EXPECT_EQ(pvops_table.irq.timer_oneshot, native::TimerOneshot);
+}
+
+// On KVM nested under TCG a clock read by TIME_REF_COUNT alone cost ~130 us (one exit each), so
+// without the page the clock is the TSC at the frequency the hypervisor states.
+TEST_F(HvClockTest, WithoutTheTscPageTheClockIsTheTscAtTheStatedFrequency) {
+  hv_.privileges &= ~kPrivReferenceTsc;
+  ASSERT_EQ(BootHyperV(), PVOPS_OK);
+  EXPECT_THAT(Info().notes,
+              HasSubstr("no reference TSC page privilege: clock from the TSC at HV_X64_MSR_TSC_FREQUENCY"));
+  EXPECT_EQ(pvops_table.time.clock_ns, StatedTscClockNs);
+  EXPECT_EQ(pvops_tsc_khz(), kTscKhz);
+  EXPECT_EQ(Info().features[3] & (kPathTscPageClock | kPathRefCounterClock), 0u);
+  EXPECT_NE(Info().features[3] & kPathStatedTscClock, 0u);
+  sim_.SetTicksPerInstruction(0);
+  sim_.SetTsc(kTscKhz * 5'000);  // 5 s of ticks
+  sim_.ResetExits();
+  EXPECT_EQ(pvops_clock_ns(), 5'000'000'000u);
+  EXPECT_EQ(sim_.exits(Exit::kRdmsr), 0u);
+  EXPECT_EQ(CounterValue(core::Counter::kRefCounterMsrReads), 0u);
+  EXPECT_EQ(pvops_table.irq.timer_oneshot, native::TimerOneshot)
+      << "synthetic timers count reference time, which the clock does not read";
+}
+
+TEST_F(HvClockTest, WithNeitherPageNorStatedFrequencyTheClockStaysNative) {
+  hv_.privileges &= ~(kPrivReferenceTsc | kPrivFrequencyMsrs);
+  ASSERT_EQ(BootHyperV(), PVOPS_OK);
+  EXPECT_THAT(Info().notes, HasSubstr("no reference TSC page privilege: native clock"));
+  EXPECT_EQ(pvops_table.time.clock_ns, native::ClockNs);
+  EXPECT_EQ(pvops_table.time.tsc_khz, native::TscKhz);
+  EXPECT_EQ(Info().features[3] & (kPathTscPageClock | kPathRefCounterClock | kPathStatedTscClock), 0u);
 }
 
 TEST_F(HvClockTest, TheClockNeverGoesBackWhenTheSourceChanges) {
@@ -148,13 +177,13 @@ TEST_F(HvClockTest, AnInsaneFrequencyIsNotBelieved) {
   EXPECT_THAT(Info().notes, HasSubstr("HV_X64_MSR_TSC_FREQUENCY says 5 Hz"));
 }
 
-TEST_F(HvClockTest, WithoutTheReferenceCounterTheClockStaysNative) {
+TEST_F(HvClockTest, WithoutTheReferenceCounterNoPageIsRegistered) {
   hv_.privileges &= ~kPrivTimeRefCount;
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
-  EXPECT_EQ(pvops_table.time.clock_ns, native::ClockNs);
   EXPECT_EQ(reference_tsc_msr_, 0u) << "a page without its fallback is not registered";
+  EXPECT_EQ(pvops_table.time.clock_ns, StatedTscClockNs);
   EXPECT_EQ(pvops_table.irq.timer_oneshot, native::TimerOneshot)
-      << "synthetic timers count reference time, which the clock no longer reads";
+      << "synthetic timers count reference time, which the clock does not read";
 }
 
 }  // namespace

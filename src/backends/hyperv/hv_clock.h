@@ -1,7 +1,7 @@
 // Time on Hyper-V: the partition reference time (100 ns units), read without an exit from the
 // reference TSC page, or from HV_X64_MSR_TIME_REF_COUNT when the page says "do not use me"
-// (sequence 0) or keeps changing under us. The TSC frequency comes from
-// HV_X64_MSR_TSC_FREQUENCY when granted.
+// (sequence 0) or keeps changing under us. Without a page, the TSC at the frequency
+// HV_X64_MSR_TSC_FREQUENCY states. The TSC frequency comes from that MSR when granted.
 #pragma once
 
 #include <stdint.h>
@@ -18,9 +18,16 @@ namespace pvops::hyperv {
 // Sequence changes tolerated in one read before the MSR is asked instead.
 inline constexpr uint32_t kMaxTscPageRetries = 64;
 
-// Registers the TSC page (kPathTscPageClock) when the partition may, else or also checks the
-// reference counter MSR (kPathRefCounterClock). UNSUPPORTED when neither works.
-pvops_status EnableReferenceClock(core::Reason* why);
+// Which clock the backend installs.
+enum class HvClock {
+  kTscPage,   // ClockNs: the reference TSC page, TIME_REF_COUNT when it says sequence 0
+  kStatedTsc, // StatedTscClockNs: the TSC at the frequency HV_X64_MSR_TSC_FREQUENCY states
+  kNative,    // neither: the native clock and its calibration
+};
+
+// The page when granted and sane, else the stated TSC, else native; the reason for anything but
+// the page goes to `why`. Never TIME_REF_COUNT alone, which exits on every read.
+HvClock EnableClock(core::Reason* why);
 
 // The TLFS read protocol over any source of the page's fields (sequence(), scale(),
 // offset()): the page itself, or in tests one whose sequence changes under the reader.
@@ -63,6 +70,7 @@ uint64_t ReferenceTime();
 
 // The table's ops.
 uint64_t ClockNs();
+uint64_t StatedTscClockNs();
 uint64_t TscKhz();
 
 // The page the hypervisor fills (for tests).

@@ -17,7 +17,7 @@ enum Path : uint32_t {
   kPathGuestOsId = 1u << 0,
   kPathHypercallPage = 1u << 1,
   kPathTscPageClock = 1u << 2,      // clock from the reference TSC page
-  kPathRefCounterClock = 1u << 3,   // clock from HV_X64_MSR_TIME_REF_COUNT (also the fallback)
+  kPathRefCounterClock = 1u << 3,   // HV_X64_MSR_TIME_REF_COUNT when the page says sequence 0
   kPathFrequencyMsrs = 1u << 4,     // tsc_khz from HV_X64_MSR_TSC_FREQUENCY
   kPathVpIndex = 1u << 5,
   kPathApicMsrs = 1u << 6,          // EOI, ICR, TPR by the synthetic MSRs
@@ -28,6 +28,7 @@ enum Path : uint32_t {
   kPathClusterIpiEx = 1u << 11,     // ... and its Ex form
   kPathStimerDirect = 1u << 12,     // one-shot timer on synthetic timer 0, direct mode
   kPathLongSpinWait = 1u << 13,     // HvCallNotifyLongSpinWait after the hinted spin count
+  kPathStatedTscClock = 1u << 14,   // no TSC page: clock from the TSC at the stated frequency
 };
 
 // Read from CPUID at init; read-only afterwards.

@@ -104,9 +104,10 @@ pvops_status InitHyperV(const pvops_env&, const pvops_candidate& found, pvops_op
   if (hypercalls && !slow_calls) notes.Separate().Add("hypercall argument pages unusable");
   if (hypercalls) ops->hypercall.call = RawHypercall;
 
-  const bool reference_clock = EnableReferenceClock(&notes) == PVOPS_OK;
-  if (reference_clock) {
-    ops->time.clock_ns = ClockNs;
+  const HvClock clock = EnableClock(&notes);
+  const bool reference_clock = clock == HvClock::kTscPage;
+  if (clock != HvClock::kNative) {
+    ops->time.clock_ns = reference_clock ? ClockNs : StatedTscClockNs;
     ops->time.tsc_khz = TscKhz;
   }
 
