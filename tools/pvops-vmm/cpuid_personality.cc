@@ -22,7 +22,9 @@ constexpr uint32_t kLeafAmdExtendedApicId = 0x8000001e;
 class KvmPersonality final : public CpuidPersonality {
  public:
   explicit KvmPersonality(const PersonalityOptions& options) : options_(options) {
-    if (options.hv_vp_index_stride != 1) throw VmmError("--hv-vp-index-stride needs a Hyper-V personality");
+    if (options.hv_vp_index_stride != 1 || options.hv_privileges_clear != 0 || options.hv_hints_clear != 0) {
+      throw VmmError("--hv-* options need a Hyper-V personality");
+    }
   }
 
   std::string_view name() const override { return "kvm"; }

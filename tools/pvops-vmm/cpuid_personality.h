@@ -59,6 +59,10 @@ struct PersonalityOptions {
   // A stride of 64 or more puts other vCPUs beyond the first 64-VP bank, where hypercalls
   // must name them in the Ex forms' sparse sets.
   uint32_t hv_vp_index_stride = 1;
+  // Hyper-V personalities: bits withheld from the privileges (leaf 0x40000003 EAX) and the
+  // recommendations (0x40000004 EAX); ENFORCE_CPUID makes KVM refuse what they no longer grant.
+  uint32_t hv_privileges_clear = 0;
+  uint32_t hv_hints_clear = 0;
 };
 
 // "kvm", "hyperv" (hyperv_personality.h) or "hyperv-kvm"; anything else throws VmmError.

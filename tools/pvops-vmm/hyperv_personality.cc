@@ -52,6 +52,7 @@ class HypervPersonality final : public CpuidPersonality {
     // The VM-wide answer assumes an in-kernel LAPIC, which this VM has (KVM_CREATE_IRQCHIP runs
     // first): it is what each vCPU's KVM_GET_SUPPORTED_HV_CPUID would say.
     hv_leaves_ = HypervLeavesForGuest(vm.kvm().SupportedHvCpuid());
+    WithholdHypervBits(hv_leaves_, options_.hv_privileges_clear, options_.hv_hints_clear);
   }
 
   CpuidTable BuildTable(std::span<const kvm_cpuid_entry2> supported, const VcpuTopology& topology) override {
@@ -119,6 +120,14 @@ CpuidTable HypervLeavesForGuest(std::span<const kvm_cpuid_entry2> kvm_hv_leaves)
   return offered;
 }
 
+void WithholdHypervBits(CpuidTable& hv_leaves, uint32_t privileges_clear, uint32_t hints_clear) {
+  auto* features = FindLeaf(hv_leaves, kHvLeafFeatures);
+  auto* hints = FindLeaf(hv_leaves, kHvLeafEnlightenments);
+  if (features == nullptr || hints == nullptr) throw VmmError("no Hyper-V leaves 0x40000003/4 to withhold bits from");
+  features->eax &= ~privileges_clear;
+  hints->eax &= ~hints_clear;
+}
+
 CpuidTable KvmLeavesAt(std::span<const kvm_cpuid_entry2> supported, uint32_t base) {
   CpuidTable moved;
   for (const auto& entry : supported) {
@@ -140,7 +149,9 @@ std::unique_ptr<CpuidPersonality> MakeHypervPersonality(HypervFlavour flavour, c
 
 std::unique_ptr<CpuidPersonality> MakeHypervPersonalityForTest(HypervFlavour flavour, const PersonalityOptions& options,
                                                                CpuidTable kvm_hv_leaves) {
-  return std::make_unique<HypervPersonality>(flavour, options, HypervLeavesForGuest(kvm_hv_leaves));
+  CpuidTable offered = HypervLeavesForGuest(kvm_hv_leaves);
+  WithholdHypervBits(offered, options.hv_privileges_clear, options.hv_hints_clear);
+  return std::make_unique<HypervPersonality>(flavour, options, std::move(offered));
 }
 
 }  // namespace pvops::vmm

@@ -35,6 +35,9 @@ inline constexpr uint32_t kHvEnableExtendedHypercalls = 1u << 20;
 inline constexpr uint32_t kHvGuestDebuggingAvailable = 1u << 1;
 inline constexpr uint32_t kHvDebugMsrsAvailable = 1u << 11;
 
+// Clears bits of the offered privileges (leaf 3 EAX) and hints (leaf 4 EAX).
+void WithholdHypervBits(CpuidTable& hv_leaves, uint32_t privileges_clear, uint32_t hints_clear);
+
 // Drops every leaf of the hypervisor range 0x40000000..0x4000ffff.
 void RemoveHypervisorLeaves(CpuidTable& table);
 

@@ -31,6 +31,8 @@ ABSL_FLAG(std::string, personality, "kvm",
 ABSL_FLAG(uint32_t, kvm_features_clear, 0, "bits of KVM's feature leaf (base + 1) EAX withheld from the guest");
 ABSL_FLAG(uint32_t, hv_vp_index_stride, 1,
           "Hyper-V personalities: vCPU n gets VP index n * stride (>= 64 puts vCPU 1 past the first bank)");
+ABSL_FLAG(uint32_t, hv_privileges_clear, 0, "Hyper-V personalities: bits of 0x40000003 EAX withheld");
+ABSL_FLAG(uint32_t, hv_hints_clear, 0, "Hyper-V personalities: bits of 0x40000004 EAX withheld");
 ABSL_FLAG(int32_t, timeout, 0, "seconds before the run is ended as a fault; 0 for no limit");
 ABSL_FLAG(bool, exit_passthrough, false,
           "repeat the guest's exit code (or the fault code) on this machine's own port 0xf4");
@@ -98,7 +100,9 @@ int Main(int argc, char** argv) {
     config.timeout = std::chrono::seconds(absl::GetFlag(FLAGS_timeout));
     auto personality = MakePersonality(absl::GetFlag(FLAGS_personality),
                                        {.kvm_features_clear = absl::GetFlag(FLAGS_kvm_features_clear),
-                                        .hv_vp_index_stride = absl::GetFlag(FLAGS_hv_vp_index_stride)});
+                                        .hv_vp_index_stride = absl::GetFlag(FLAGS_hv_vp_index_stride),
+                                        .hv_privileges_clear = absl::GetFlag(FLAGS_hv_privileges_clear),
+                                        .hv_hints_clear = absl::GetFlag(FLAGS_hv_hints_clear)});
 
     VirtualMachine vm(config, image, *personality, console);
     const RunResult result = vm.Run();

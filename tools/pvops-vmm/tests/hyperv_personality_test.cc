@@ -126,6 +126,16 @@ TEST(HypervPersonality, VpIndexStrideMustBePositiveAndHypervOnly) {
   EXPECT_THROW(MakePersonality("kvm", {.hv_vp_index_stride = 130}), VmmError);
 }
 
+TEST(HypervPersonality, WithholdsPrivilegesAndHints) {
+  auto personality = MakeHypervPersonalityForTest(
+      HypervFlavour::kHypervOnly, {.hv_privileges_clear = 0x208, .hv_hints_clear = 0xc0c}, KvmHvLeaves());
+  CpuidTable table = personality->BuildTable(SupportedTable(), {.apic_id = 0, .vcpu_count = 2});
+  EXPECT_EQ(FindLeaf(table, 0x40000003)->eax, kKvmFeaturesEax & ~0x208u);
+  EXPECT_EQ(FindLeaf(table, 0x40000004)->eax, kKvmHintsEax & ~0xc0cu);
+  EXPECT_EQ(FindLeaf(table, 0x40000004)->ebx, 0xfffu);  // the spin count stays
+  EXPECT_THROW(MakePersonality("kvm", {.hv_hints_clear = 0x4}), VmmError);
+}
+
 TEST(MakePersonality, KnowsTheHypervPersonalities) {
   EXPECT_EQ(MakePersonality("hyperv", {})->name(), "hyperv");
   EXPECT_EQ(MakePersonality("hyperv-kvm", {})->name(), "hyperv-kvm");
