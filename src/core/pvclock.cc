@@ -2,22 +2,14 @@
 
 #include "arch/x86/arch.h"
 #include "core/runtime.h"
+#include "core/tsc_clock.h"
 
 namespace pvops::core {
 namespace {
 
 // Without TSC_STABLE, per-vCPU tuples may disagree by a little: clamp to the largest value any
 // CPU has returned so time never runs backwards across CPUs (Linux does the same).
-uint64_t g_last_ns;
-
-uint64_t ClampMonotonic(uint64_t ns) {
-  uint64_t last = __atomic_load_n(&g_last_ns, __ATOMIC_RELAXED);
-  do {
-    if (ns <= last) return last;
-  } while (!__atomic_compare_exchange_n(&g_last_ns, &last, ns, true, __ATOMIC_RELAXED,
-                                        __ATOMIC_RELAXED));
-  return ns;
-}
+MonotonicClamp g_monotonic;
 
 }  // namespace
 
@@ -48,7 +40,7 @@ uint64_t PvclockRead(const volatile vcpu_time_info* ti) {
     Count(Counter::kClockRetries);
   }
   if ((flags & XEN_PVCLOCK_TSC_STABLE_BIT) != 0) return ns;
-  return ClampMonotonic(ns);
+  return g_monotonic.Clamp(ns);
 }
 
 uint64_t PvclockTscKhz(const volatile vcpu_time_info* ti) {

@@ -3,23 +3,18 @@
 
 #include "arch/x86/arch.h"
 #include "backends/native/native.h"
+#include "core/tsc_clock.h"
 
 namespace pvops::native {
 namespace {
 
-// ns = tsc * mult >> kScaleShift; a 32.32 multiplier keeps sub-ppb precision for any sane rate.
-constexpr uint32_t kScaleShift = 32;
-constexpr uint64_t kNsPerMsShifted = uint64_t{1'000'000} << kScaleShift;
-
 struct ClockState {
-  uint64_t tsc_khz;
-  uint64_t mult;
+  core::TscScale scale;  // mult == 0: not calibrated yet
   TscSource source;
 };
 ClockState g_clock;
-// The largest value handed out: clock_ns never goes back, even across CPUs whose TSCs differ
-// by a few ticks.
-uint64_t g_last_ns;
+// clock_ns never goes back, even across CPUs whose TSCs differ by a few ticks.
+core::MonotonicClamp g_monotonic;
 
 // PIT channel 2, gated through port 0x61 (its OUT pin reads back there): the one legacy timer
 // whose output can be polled without interrupts.
@@ -82,46 +77,37 @@ uint64_t MeasureTscKhzWithPit() {
 
 void CalibrateClock() {
   ClockState c{};
-  if ((c.tsc_khz = TscKhzFromCpuid15()) != 0) {
+  uint64_t khz;
+  if ((khz = TscKhzFromCpuid15()) != 0) {
     c.source = TscSource::kCpuid15;
-  } else if ((c.tsc_khz = TscKhzFromCpuid16()) != 0) {
+  } else if ((khz = TscKhzFromCpuid16()) != 0) {
     c.source = TscSource::kCpuid16;
-  } else if ((c.tsc_khz = MeasureTscKhzWithPit()) != 0) {
+  } else if ((khz = MeasureTscKhzWithPit()) != 0) {
     c.source = TscSource::kPit;
   } else {
     c.source = TscSource::kNone;
   }
-  // Unknown frequency: count ticks as nanoseconds, so the clock still moves forward.
-  c.mult = c.tsc_khz != 0 ? kNsPerMsShifted / c.tsc_khz : uint64_t{1} << kScaleShift;
+  // Unknown frequency: TscScale counts ticks as nanoseconds, so the clock still moves forward.
+  c.scale = core::TscScale::ForKhz(khz);
   g_clock = c;
-  __atomic_store_n(&g_last_ns, 0, __ATOMIC_RELAXED);
+  g_monotonic.Reset();
 }
 
 TscSource ClockSource() { return g_clock.source; }
 
 void ForgetClockCalibration() {
   g_clock = ClockState{};
-  __atomic_store_n(&g_last_ns, 0, __ATOMIC_RELAXED);
+  g_monotonic.Reset();
 }
 
 uint64_t TscKhz() {
-  if (g_clock.mult == 0) CalibrateClock();
-  return g_clock.tsc_khz;
+  if (g_clock.scale.mult == 0) CalibrateClock();
+  return g_clock.scale.khz;
 }
 
 uint64_t ClockNs() {
-  if (g_clock.mult == 0) CalibrateClock();
-  const uint64_t ns =
-      static_cast<uint64_t>((static_cast<unsigned __int128>(arch::rdtsc()) * g_clock.mult) >>
-                            kScaleShift);
-  uint64_t last = __atomic_load_n(&g_last_ns, __ATOMIC_RELAXED);
-  while (ns > last) {
-    if (__atomic_compare_exchange_n(&g_last_ns, &last, ns, true, __ATOMIC_RELAXED,
-                                    __ATOMIC_RELAXED)) {
-      return ns;
-    }
-  }
-  return last;
+  if (g_clock.scale.mult == 0) CalibrateClock();
+  return g_monotonic.Clamp(g_clock.scale.ToNs(arch::rdtsc()));
 }
 
 uint64_t StealNs(uint32_t) { return 0; }  // nothing steals time from bare metal
