@@ -113,20 +113,25 @@ Result TimeTscRate() {
     }
     return best;
   };
+  constexpr uint64_t kMaxWindowNs = 4 * kNsPerSec;
   pvops::IrqDisable();
   const Sample s0 = sample();
-  const uint64_t bracket0_ns = s0.bracket * 1'000'000 / tsc_khz;
-  // Room for two brackets a little wider than the first one.
-  uint64_t window_ns = 3 * bracket0_ns * 1'000'000 / kBracketBudgetPpm;
-  if (window_ns < 80 * kNsPerMs) window_ns = 80 * kNsPerMs;
-  if (window_ns > 2 * kNsPerSec) window_ns = 2 * kNsPerSec;
-  SpinFor(window_ns);
-  const Sample s1 = sample();
+  // Take the end sample after 80 ms, then keep stretching the window (the same s0) until both
+  // brackets fit the budget: one lucky tight first bracket must not decide the window alone.
+  SpinFor(80 * kNsPerMs);
+  Sample s1 = sample();
+  uint64_t clock_ns = 0, brackets_ns = 0, bracket_ppm = 0;
+  for (;;) {
+    clock_ns = s1.clock - s0.clock;
+    brackets_ns = (s0.bracket + s1.bracket) * 1'000'000 / tsc_khz;
+    bracket_ppm = brackets_ns * 1'000'000 / (clock_ns != 0 ? clock_ns : 1);
+    if (bracket_ppm <= kBracketBudgetPpm || clock_ns >= kMaxWindowNs) break;
+    // Long enough for these brackets, with room for a wider next one.
+    SpinFor(2 * brackets_ns * 1'000'000 / kBracketBudgetPpm - clock_ns);
+    s1 = sample();
+  }
   pvops::IrqEnable();
-  const uint64_t clock_ns = s1.clock - s0.clock;
   const uint64_t tsc_ns = (s1.tsc - s0.tsc) * 1'000'000 / tsc_khz;
-  const uint64_t brackets_ns = (s0.bracket + s1.bracket) * 1'000'000 / tsc_khz;
-  const uint64_t bracket_ppm = brackets_ns * 1'000'000 / (clock_ns != 0 ? clock_ns : 1);
   const uint64_t diff = clock_ns > tsc_ns ? clock_ns - tsc_ns : tsc_ns - clock_ns;
   // Parts per million of the window.
   const uint64_t ppm = diff * 1'000'000 / (clock_ns != 0 ? clock_ns : 1);
