@@ -5,6 +5,7 @@
 #include "backends/native/native.h"
 #include "backends/native/native_time.h"
 #include "core/runtime.h"
+#include "core/tsc_clock.h"
 
 namespace pvops::hyperv {
 namespace {
@@ -17,24 +18,12 @@ struct alignas(kPageSize) TscPageStorage {
 TscPageStorage g_tsc_page;
 
 uint64_t g_tsc_khz;
-uint64_t g_tsc_mult;  // without the page: ns = tsc * g_tsc_mult >> kTscScaleShift
-uint64_t g_last_ns;
-
-constexpr uint32_t kTscScaleShift = 32;
-constexpr uint64_t kNsPerMsShifted = uint64_t{1'000'000} << kTscScaleShift;
+core::TscScale g_stated_scale;  // without the page: the TSC at the stated frequency
+core::MonotonicClamp g_monotonic;
 
 // At boot the page must agree with the counter MSR read around it (TCG makes each read slow,
 // so the window is generous: 10 ms in 100 ns units).
 constexpr uint64_t kPageAgreementSlack = 100'000;
-
-uint64_t ClampMonotonic(uint64_t ns) {
-  uint64_t last = __atomic_load_n(&g_last_ns, __ATOMIC_RELAXED);
-  do {
-    if (ns <= last) return last;
-  } while (!__atomic_compare_exchange_n(&g_last_ns, &last, ns, true, __ATOMIC_RELAXED,
-                                        __ATOMIC_RELAXED));
-  return ns;
-}
 
 // (high << 64) / divisor for high < divisor, by restoring division: no 128-bit divide helper
 // exists in a freestanding link.
@@ -125,8 +114,8 @@ volatile ReferenceTscPage* TscPage() { return &g_tsc_page.header; }
 
 void ForgetClock() {
   g_tsc_khz = 0;
-  g_tsc_mult = 0;
-  __atomic_store_n(&g_last_ns, 0, __ATOMIC_RELAXED);
+  g_stated_scale = core::TscScale{};
+  g_monotonic.Reset();
 }
 
 uint64_t ReferenceTime() {
@@ -142,15 +131,14 @@ uint64_t ReferenceTime() {
 
 uint64_t ClockNs() {
   core::Count(core::Counter::kClockReads);
-  return ClampMonotonic(ReferenceTime() * kReferenceTimeUnitNs);
+  return g_monotonic.Clamp(ReferenceTime() * kReferenceTimeUnitNs);
 }
 
 uint64_t TscKhz() { return g_tsc_khz != 0 ? g_tsc_khz : native::TscKhz(); }
 
 uint64_t StatedTscClockNs() {
   core::Count(core::Counter::kClockReads);
-  return ClampMonotonic(
-      static_cast<uint64_t>((static_cast<unsigned __int128>(arch::rdtsc()) * g_tsc_mult) >> kTscScaleShift));
+  return g_monotonic.Clamp(g_stated_scale.ToNs(arch::rdtsc()));
 }
 
 HvClock EnableClock(core::Reason* why) {
@@ -167,7 +155,7 @@ HvClock EnableClock(core::Reason* why) {
   // 200000 reads took 27 s). Like Linux, which calibrates its TSC from the same MSR and never
   // makes the counter MSR its sched_clock: the TSC at the stated frequency, or native.
   if (stated) {
-    g_tsc_mult = kNsPerMsShifted / g_tsc_khz;
+    g_stated_scale = core::TscScale::ForKhz(g_tsc_khz);
     Enable(kPathStatedTscClock);
     why->Add(": clock from the TSC at HV_X64_MSR_TSC_FREQUENCY");
     return HvClock::kStatedTsc;
