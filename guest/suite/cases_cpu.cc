@@ -23,6 +23,18 @@ constexpr uint64_t kDefaultApicBase = 0xfee00000;
 // is unused by KVM itself and outside every architectural and vendor range.
 constexpr uint32_t kAbsentMsr = 0x4b564dff;
 
+uint64_t CounterByName(const char* name) {
+  pvops_counter counters[PVOPS_MAX_COUNTERS];
+  const uint32_t n = pvops_get_counters(counters, PVOPS_MAX_COUNTERS);
+  for (uint32_t i = 0; i < n; ++i) {
+    const char* a = counters[i].name;
+    const char* b = name;
+    while (*a != '\0' && *a == *b) ++a, ++b;
+    if (*a == *b) return counters[i].value;
+  }
+  return 0;
+}
+
 bool Printable(char c) { return c >= 0x20 && c < 0x7f; }
 
 // State shared with interrupt handlers and the watchdog CPU: static, never on a stack a
@@ -31,6 +43,7 @@ struct SafeHaltState {
   uint32_t timer_fired;
   uint64_t timer_fired_ns;
   uint32_t watchdog_fired;
+  uint64_t watchdog_fired_ns;
   uint32_t halt_done;
 };
 SafeHaltState g_safe_halt;
@@ -40,6 +53,7 @@ void OnSafeHaltTimer(uint8_t, void*) {
   __atomic_store_n(&g_safe_halt.timer_fired, 1u, __ATOMIC_RELEASE);
 }
 void OnSafeHaltWatchdog(uint8_t, void*) {
+  g_safe_halt.watchdog_fired_ns = pvops::ClockNs();
   __atomic_store_n(&g_safe_halt.watchdog_fired, 1u, __ATOMIC_RELEASE);
 }
 
@@ -156,6 +170,8 @@ Result CpuSafeHalt() {
   if (!watchdog) Note("no second CPU for a watchdog: a timer that never fires hangs this case");
 
   constexpr uint64_t kWakeAfterNs = 5 * kNsPerMs;
+  const uint64_t arms_before = CounterByName("timer_arms");
+  const uint64_t upcalls_before = CounterByName("event_upcalls");
   pvops::IrqDisable();
   const uint64_t deadline_ns = pvops::ClockNs() + kWakeAfterNs;
   const pvops::Status armed = pvops::TimerOneshot(deadline_ns, kVectorSafeHaltWake);
@@ -182,15 +198,25 @@ Result CpuSafeHalt() {
   (void)pvops::RegisterHandler(kVectorSafeHaltWatchdog, nullptr);
 
   if (!armed.ok()) return Result::Fail("timer_oneshot returned %s", armed.name());
+  const uint64_t arms = CounterByName("timer_arms") - arms_before;
+  const uint64_t upcalls = CounterByName("event_upcalls") - upcalls_before;
   if (g_safe_halt.watchdog_fired)
-    return Result::Fail("still halted 1 s after a 5 ms timer: the watchdog IPI woke it");
+    return Result::Fail(
+        "still halted 1 s after a 5 ms timer: the watchdog IPI woke it (watchdog at +%ld us, "
+        "timer %s at +%ld us, %u halt(s), %lu arm(s), %lu upcall(s))",
+        static_cast<int64_t>(g_safe_halt.watchdog_fired_ns - deadline_ns) / 1000,
+        g_safe_halt.timer_fired ? "fired" : "not fired",
+        static_cast<int64_t>(g_safe_halt.timer_fired_ns - deadline_ns) / 1000, halts, arms,
+        upcalls);
   if (!g_safe_halt.timer_fired) return Result::Fail("the 5 ms timer did not fire within 1 s");
   if (!if_after_halt) return Result::Fail("interrupts were off after safe_halt returned");
   if (g_safe_halt.timer_fired_ns < deadline_ns)
     return Result::Fail("woken %lu us before the deadline",
                         (deadline_ns - g_safe_halt.timer_fired_ns) / kNsPerUs);
-  Note("safe_halt: woken by the timer %lu us after its deadline, %u halt(s)",
-       (g_safe_halt.timer_fired_ns - deadline_ns) / kNsPerUs, halts);
+  Note("safe_halt: woken by the timer %lu us after its deadline, %u halt(s), %lu arm(s), "
+       "%lu upcall(s)",
+       (g_safe_halt.timer_fired_ns - deadline_ns) / kNsPerUs, halts,
+       CounterByName("timer_arms") - arms_before, CounterByName("event_upcalls") - upcalls_before);
   return Result::Pass();
 }
 
