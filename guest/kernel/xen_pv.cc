@@ -74,17 +74,6 @@ bool IsTableFrame(uint64_t pfn) {
   return pfn >= own_first && pfn - own_first < sizeof(DirectMapTables) / kPageBytes;
 }
 
-uint64_t Hypercalls() {
-  pvops_counter counters[PVOPS_MAX_COUNTERS];
-  const uint32_t n = pvops_get_counters(counters, PVOPS_MAX_COUNTERS);
-  for (uint32_t i = 0; i < n; ++i) {
-    const char* name = counters[i].name;
-    const char* wanted = "hypercalls";
-    while (*name != '\0' && *name == *wanted) ++name, ++wanted;
-    if (*name == *wanted) return counters[i].value;
-  }
-  return 0;
-}
 
 pvops::Status Pin(const Table& table, uint32_t level) {
   return pvops::AllocPt(FrameOf(&table), level);
@@ -141,7 +130,7 @@ void XenPvEarlyConsoleWrite(const char* text, size_t len) { pvops_xen_console_wr
 void XenPvEarlyExit(uint32_t code) { pvops_xen_pv_early_exit(g_start_info, code); }
 
 pvops::Status XenPvBuildDirectMap() {
-  const uint64_t hypercalls_before = Hypercalls();
+  const uint64_t hypercalls_before = pvops_get_counter("hypercalls");
   uint64_t pages = g_start_info->nr_pages;
   if (pages > kMaxDirectMapPages) {
     Print("# xen-pv: direct map covers the first %lu of %lu pages\n", kMaxDirectMapPages, pages);
@@ -182,7 +171,7 @@ pvops::Status XenPvBuildDirectMap() {
   g_direct_map_bytes = pages * kPageBytes;
   g_direct_map_ready = true;
   Print("# xen-pv: direct map of %lu pages (%u L1 tables) built with %lu hypercalls\n", pages,
-        l1_tables, Hypercalls() - hypercalls_before);
+        l1_tables, pvops_get_counter("hypercalls") - hypercalls_before);
   return PVOPS_OK;
 }
 

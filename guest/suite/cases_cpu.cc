@@ -23,17 +23,6 @@ constexpr uint64_t kDefaultApicBase = 0xfee00000;
 // is unused by KVM itself and outside every architectural and vendor range.
 constexpr uint32_t kAbsentMsr = 0x4b564dff;
 
-uint64_t CounterByName(const char* name) {
-  pvops_counter counters[PVOPS_MAX_COUNTERS];
-  const uint32_t n = pvops_get_counters(counters, PVOPS_MAX_COUNTERS);
-  for (uint32_t i = 0; i < n; ++i) {
-    const char* a = counters[i].name;
-    const char* b = name;
-    while (*a != '\0' && *a == *b) ++a, ++b;
-    if (*a == *b) return counters[i].value;
-  }
-  return 0;
-}
 
 bool Printable(char c) { return c >= 0x20 && c < 0x7f; }
 
@@ -170,8 +159,8 @@ Result CpuSafeHalt() {
   if (!watchdog) Note("no second CPU for a watchdog: a timer that never fires hangs this case");
 
   constexpr uint64_t kWakeAfterNs = 5 * kNsPerMs;
-  const uint64_t arms_before = CounterByName("timer_arms");
-  const uint64_t upcalls_before = CounterByName("event_upcalls");
+  const uint64_t arms_before = pvops_get_counter("timer_arms");
+  const uint64_t upcalls_before = pvops_get_counter("event_upcalls");
   pvops::IrqDisable();
   const uint64_t deadline_ns = pvops::ClockNs() + kWakeAfterNs;
   const pvops::Status armed = pvops::TimerOneshot(deadline_ns, kVectorSafeHaltWake);
@@ -198,8 +187,8 @@ Result CpuSafeHalt() {
   (void)pvops::RegisterHandler(kVectorSafeHaltWatchdog, nullptr);
 
   if (!armed.ok()) return Result::Fail("timer_oneshot returned %s", armed.name());
-  const uint64_t arms = CounterByName("timer_arms") - arms_before;
-  const uint64_t upcalls = CounterByName("event_upcalls") - upcalls_before;
+  const uint64_t arms = pvops_get_counter("timer_arms") - arms_before;
+  const uint64_t upcalls = pvops_get_counter("event_upcalls") - upcalls_before;
   if (g_safe_halt.watchdog_fired)
     return Result::Fail(
         "still halted 1 s after a 5 ms timer: the watchdog IPI woke it (watchdog at +%ld us, "
@@ -216,7 +205,8 @@ Result CpuSafeHalt() {
   Note("safe_halt: woken by the timer %lu us after its deadline, %u halt(s), %lu arm(s), "
        "%lu upcall(s)",
        (g_safe_halt.timer_fired_ns - deadline_ns) / kNsPerUs, halts,
-       CounterByName("timer_arms") - arms_before, CounterByName("event_upcalls") - upcalls_before);
+       pvops_get_counter("timer_arms") - arms_before,
+       pvops_get_counter("event_upcalls") - upcalls_before);
   return Result::Pass();
 }
 

@@ -40,17 +40,6 @@ bool ReadOn(uint32_t cpu, uint64_t va, uint64_t* value) {
   return true;
 }
 
-uint64_t CounterByName(const char* name) {
-  pvops_counter counters[PVOPS_MAX_COUNTERS];
-  const uint32_t n = pvops_get_counters(counters, PVOPS_MAX_COUNTERS);
-  for (uint32_t i = 0; i < n; ++i) {
-    const char* a = counters[i].name;
-    const char* b = name;
-    while (*a != '\0' && *a == *b) ++a, ++b;
-    if (*a == *b) return counters[i].value;
-  }
-  return 0;
-}
 
 #define MMU_TRY(expr, ...)                           \
   do {                                               \
@@ -260,28 +249,28 @@ Result MmuLazyBatch() {
   if (initial == nullptr || path == nullptr) return Result::Fail("setting up: %s", st.name());
   // The same number of updates twice: one by one first, then as one lazy batch; each count
   // is taken before the flush that follows it.
-  const uint64_t unbatched_before = CounterByName("hypercalls");
+  const uint64_t unbatched_before = pvops_get_counter("hypercalls");
   for (uint32_t i = 0; i < kLazyBatchPages; ++i)
     pvops::SetPte(path->slot[1] + i, LeafPte(initial->phys));
-  const uint64_t unbatched = CounterByName("hypercalls") - unbatched_before;
+  const uint64_t unbatched = pvops_get_counter("hypercalls") - unbatched_before;
   for (uint32_t i = 0; i < kLazyBatchPages; ++i)
     if (ReadVa(CaseVa(5, i)) != initial->tag)
       return Result::Fail("page %u: fresh mapping wrong", i);
 
-  const uint64_t hypercalls = CounterByName("hypercalls");
-  const uint64_t batches = CounterByName("lazy_batches");
-  const uint64_t batched = CounterByName("lazy_batched_updates");
+  const uint64_t hypercalls = pvops_get_counter("hypercalls");
+  const uint64_t batches = pvops_get_counter("lazy_batches");
+  const uint64_t batched = pvops_get_counter("lazy_batched_updates");
   {
     pvops::LazyMmu lazy;
     for (uint32_t i = 0; i < kLazyBatchPages; ++i)
       pvops::UpdatePte(path->slot[1] + i, CaseVa(5, i), LeafPte(targets[i]->phys));
   }
-  const uint64_t in_batch = CounterByName("hypercalls") - hypercalls;
+  const uint64_t in_batch = pvops_get_counter("hypercalls") - hypercalls;
   pvops::FlushTlbLocal();
   Note("lazy_batch: %u updates: hypercalls +%lu one by one, +%lu in a lazy batch "
        "(lazy_batches +%lu, lazy_batched_updates +%lu)",
-       kLazyBatchPages, unbatched, in_batch, CounterByName("lazy_batches") - batches,
-       CounterByName("lazy_batched_updates") - batched);
+       kLazyBatchPages, unbatched, in_batch, pvops_get_counter("lazy_batches") - batches,
+       pvops_get_counter("lazy_batched_updates") - batched);
   // Also as counters, so the runner's summary shows the batching without --verbose.
   Print("stat: mmu_updates_one_by_one_hypercalls=%lu mmu_updates_lazy_batch_hypercalls=%lu\n",
         unbatched, in_batch);

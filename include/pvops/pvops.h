@@ -269,13 +269,15 @@ void pvops_handle_interrupt(uint8_t vector);
 int pvops_fixup_fault(uint64_t *rip, uint8_t vector);
 
 /* Counters the library keeps per backend path (hypercalls issued, exits avoided). */
-#define PVOPS_MAX_COUNTERS 24
+#define PVOPS_MAX_COUNTERS 32
 struct pvops_counter {
   const char *name; /* static, e.g. "hypercalls" */
   uint64_t value;
 };
 /* Copies up to `max` counters (every counter the library keeps, zero or not); returns how many. */
 uint32_t pvops_get_counters(struct pvops_counter *out, uint32_t max);
+/* One counter by its name ("hypercalls", ...); 0 for a name the library does not keep. */
+uint64_t pvops_get_counter(const char *name);
 
 /* ---- Inline wrappers: the only way callers use the table ---------------------------------- */
 

@@ -1,5 +1,7 @@
 #include "core/runtime.h"
 
+#include "core/reason.h"
+
 namespace pvops::core {
 namespace {
 
@@ -97,4 +99,14 @@ extern "C" uint32_t pvops_get_counters(pvops_counter* out, uint32_t max) {
     ++n;
   }
   return n;
+}
+
+extern "C" uint64_t pvops_get_counter(const char* name) {
+  using pvops::core::Counter;
+  if (name == nullptr) return 0;
+  for (uint32_t i = 0; i < static_cast<uint32_t>(Counter::kCount); ++i) {
+    if (pvops::core::StringsEqual(pvops::core::kCounterNames[i], name))
+      return pvops::core::CounterValue(static_cast<Counter>(i));
+  }
+  return 0;
 }

@@ -361,3 +361,21 @@ TEST(FeatureWordNames, EachBackendNamesTheWordsItFills) {
 
 }  // namespace
 }  // namespace pvops::test
+
+namespace pvops::test {
+namespace {
+
+TEST_F(KvmBackendTest, CountersAreFoundByName) {
+  BootKvm();
+  const uint64_t before = pvops_get_counter("hypercalls");
+  int64_t result = 0;
+  ASSERT_EQ(pvops_hypercall(KVM_HC_VAPIC_POLL_IRQ, 0, 0, 0, 0, 0, &result), PVOPS_OK);
+  EXPECT_EQ(pvops_get_counter("hypercalls"), before + 1);
+  EXPECT_EQ(pvops_get_counter("no_such_counter"), 0u);
+  EXPECT_EQ(pvops_get_counter(nullptr), 0u);
+  pvops_counter all[PVOPS_MAX_COUNTERS];
+  EXPECT_LE(pvops_get_counters(all, PVOPS_MAX_COUNTERS), PVOPS_MAX_COUNTERS);
+}
+
+}  // namespace
+}  // namespace pvops::test
