@@ -32,6 +32,12 @@ void RawLapic::Write(uint32_t reg, uint32_t value) {
   }
 }
 
+uint32_t RawLapic::Id() const {
+  // x2APIC: the whole 32-bit ID in its MSR; xAPIC: bits 31:24 of the ID register.
+  if (x2apic_) return static_cast<uint32_t>(RawRdmsr(kX2apicMsrBase + (kId >> 4)));
+  return mmio_[kId / 4] >> 24;
+}
+
 void RawLapic::SendIpi(uint32_t apic_id, uint8_t vector) {
   if (x2apic_) {
     RawWrmsr(kX2apicMsrBase + (kIcrLow >> 4), (uint64_t{apic_id} << 32) | vector);

@@ -13,12 +13,16 @@ class RawLapic {
   bool x2apic() const { return x2apic_; }
 
   void Eoi() { Write(kEoi, 0); }
+  // This CPU's APIC ID (hypervisors need not number APICs like CPUs: Xen's PVH gives vCPU 1
+  // APIC ID 2).
+  uint32_t Id() const;
   // A fixed-mode IPI to one APIC ID; returns without waiting for delivery.
   void SendIpi(uint32_t apic_id, uint8_t vector);
   // The one-shot timer's arming register, written 0: the same exit, and nothing ever fires.
   void StopTimer() { Write(kTimerInitialCount, 0); }
 
  private:
+  static constexpr uint32_t kId = 0x20;
   static constexpr uint32_t kEoi = 0xb0;
   static constexpr uint32_t kIcrLow = 0x300;
   static constexpr uint32_t kIcrHigh = 0x310;
