@@ -24,15 +24,24 @@ struct Hits {
   uint32_t per_cpu[kMaxCpus];
   uint32_t last_cpu;
   uint64_t last_ns;
+  // The first few deliveries in order (cpu, time): the evidence when a count comes out wrong.
+  static constexpr uint32_t kLogged = 6;
+  uint32_t logged_cpu[kLogged];
+  uint64_t logged_ns[kLogged];
 };
 Hits g_hits;
 
 void CountHit(uint8_t, void*) {
   const uint32_t cpu = ThisCpu();
+  const uint64_t now = pvops::ClockNs();
   g_hits.last_cpu = cpu;
-  g_hits.last_ns = pvops::ClockNs();
+  g_hits.last_ns = now;
   if (cpu < kMaxCpus) __atomic_add_fetch(&g_hits.per_cpu[cpu], 1u, __ATOMIC_RELAXED);
-  __atomic_add_fetch(&g_hits.count, 1u, __ATOMIC_RELEASE);
+  const uint32_t n = __atomic_fetch_add(&g_hits.count, 1u, __ATOMIC_RELEASE);
+  if (n < Hits::kLogged) {
+    g_hits.logged_cpu[n] = cpu;
+    g_hits.logged_ns[n] = now;
+  }
 }
 
 uint32_t HitCount() { return __atomic_load_n(&g_hits.count, __ATOMIC_ACQUIRE); }
@@ -136,9 +145,14 @@ Result IrqIpi() {
   if (!WaitForHits(3, kDeliveryTimeoutNs))
     return Result::Fail("IPI to {0,1}: %u of 2 handled within 1 s", HitCount() - 1);
   SpinFor(10 * kNsPerMs);
-  if (g_hits.per_cpu[0] != 1 || g_hits.per_cpu[1] != 2)
+  if (g_hits.per_cpu[0] != 1 || g_hits.per_cpu[1] != 2) {
+    // Which CPU took each delivery, and when relative to the first send.
+    for (uint32_t i = 0; i < HitCount() && i < Hits::kLogged; ++i)
+      Note("ipi: delivery %u on cpu %u at +%lu us", i + 1, g_hits.logged_cpu[i],
+           (g_hits.logged_ns[i] - sent_ns) / kNsPerUs);
     return Result::Fail("deliveries per CPU: cpu0 %u (expected 1), cpu1 %u (expected 2)",
                         g_hits.per_cpu[0], g_hits.per_cpu[1]);
+  }
   return Result::Pass();
 }
 
