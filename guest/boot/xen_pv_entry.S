@@ -14,6 +14,7 @@
 #include <xen/features.h>
 
 #include "kernel/layout.h"
+#include "kernel/trap_frame_asm.h"
 
 #define PVOPS_ENTRY_XEN_PV 2
 /* The hypercall page's iret stub: jumped to, never called (it pops the frame it finds). */
@@ -92,43 +93,10 @@ vector = 0
   vector = vector + 1
 .endr
 
-.macro SAVE_GENERAL_REGISTERS
-  pushq %rax
-  pushq %rbx
-  pushq %rcx
-  pushq %rdx
-  pushq %rsi
-  pushq %rdi
-  pushq %rbp
-  pushq %r8
-  pushq %r9
-  pushq %r10
-  pushq %r11
-  pushq %r12
-  pushq %r13
-  pushq %r14
-  pushq %r15
-.endm
-
 /* Back to the interrupted code: HYPERVISOR_iret pops the frame below a flags word and restores
  * the event mask from the frame's IF (0 flags: rcx and r11 come from the frame Xen keeps). */
 .macro RESTORE_AND_IRET
-  popq %r15
-  popq %r14
-  popq %r13
-  popq %r12
-  popq %r11
-  popq %r10
-  popq %r9
-  popq %r8
-  popq %rbp
-  popq %rdi
-  popq %rsi
-  popq %rdx
-  popq %rcx
-  popq %rbx
-  popq %rax
-  add $16, %rsp                  /* vector and error code */
+  RESTORE_GENERAL_REGISTERS
   pushq $0
   jmp HYPERCALL_IRET
 .endm

@@ -5,6 +5,8 @@
  * as a struct TrapFrame (traps.h) and calls trap_dispatch(frame).
  */
 
+#include "kernel/trap_frame_asm.h"
+
 .section .text, "ax"
 .p2align 4
 .globl trap_stubs
@@ -24,40 +26,11 @@ vector = 0
 .endr
 
 trap_common:
-  pushq %rax
-  pushq %rbx
-  pushq %rcx
-  pushq %rdx
-  pushq %rsi
-  pushq %rdi
-  pushq %rbp
-  pushq %r8
-  pushq %r9
-  pushq %r10
-  pushq %r11
-  pushq %r12
-  pushq %r13
-  pushq %r14
-  pushq %r15
+  SAVE_GENERAL_REGISTERS
   cld
   mov %rsp, %rdi
   call trap_dispatch
-  popq %r15
-  popq %r14
-  popq %r13
-  popq %r12
-  popq %r11
-  popq %r10
-  popq %r9
-  popq %r8
-  popq %rbp
-  popq %rdi
-  popq %rsi
-  popq %rdx
-  popq %rcx
-  popq %rbx
-  popq %rax
-  add $16, %rsp                  /* vector and error code */
+  RESTORE_GENERAL_REGISTERS
   iretq
 
 /* No executable stack: the linker would otherwise warn. */

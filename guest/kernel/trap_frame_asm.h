@@ -1,0 +1,47 @@
+/*
+ * The general registers of a struct TrapFrame (traps.h), pushed and popped in that order:
+ * shared by the native trap entry (trap_entry.S) and the Xen PV one (boot/xen_pv_entry.S), so
+ * both build the one frame layout trap_dispatch reads. Assembler only.
+ */
+#ifndef GUEST_KERNEL_TRAP_FRAME_ASM_H
+#define GUEST_KERNEL_TRAP_FRAME_ASM_H
+
+.macro SAVE_GENERAL_REGISTERS
+  pushq %rax
+  pushq %rbx
+  pushq %rcx
+  pushq %rdx
+  pushq %rsi
+  pushq %rdi
+  pushq %rbp
+  pushq %r8
+  pushq %r9
+  pushq %r10
+  pushq %r11
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+.endm
+
+/* Pops them back and drops the vector and error code, leaving the return frame on top. */
+.macro RESTORE_GENERAL_REGISTERS
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %r11
+  popq %r10
+  popq %r9
+  popq %r8
+  popq %rbp
+  popq %rdi
+  popq %rsi
+  popq %rdx
+  popq %rcx
+  popq %rbx
+  popq %rax
+  add $16, %rsp                  /* vector and error code */
+.endm
+
+#endif
