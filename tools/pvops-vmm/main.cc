@@ -19,6 +19,7 @@
 #include "cpuid_personality.h"
 #include "flag_spelling.h"
 #include "host_debug_exit.h"
+#include "static_key_holder.h"
 #include "virtual_machine.h"
 #include "vmm_error.h"
 
@@ -34,6 +35,8 @@ ABSL_FLAG(uint32_t, hv_vp_index_stride, 1,
 ABSL_FLAG(uint32_t, hv_privileges_clear, 0, "Hyper-V personalities: bits of 0x40000003 EAX withheld");
 ABSL_FLAG(uint32_t, hv_hints_clear, 0, "Hyper-V personalities: bits of 0x40000004 EAX withheld");
 ABSL_FLAG(int32_t, timeout, 0, "seconds before the run is ended as a fault; 0 for no limit");
+ABSL_FLAG(bool, hold_static_keys, false,
+          "run no guest: keep an idle VM until killed, so later VMs never make KVM rewrite kernel code");
 ABSL_FLAG(bool, exit_passthrough, false,
           "repeat the guest's exit code (or the fault code) on this machine's own port 0xf4");
 
@@ -76,7 +79,8 @@ int End(ConsoleOutput& console, uint32_t code, uint8_t size, bool passthrough) {
 
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "pvops-vmm [--options] IMAGE.elf: boots a PVH ELF64 on /dev/kvm. Flag names take dashes or\n"
+      "pvops-vmm [--options] IMAGE.elf: boots a PVH ELF64 on /dev/kvm; pvops-vmm --hold-static-keys\n"
+      "keeps an idle VM instead. Flag names take dashes or\n"
       "underscores (--kvm-features-clear=0x800 is --kvm_features_clear=0x800).");
   // --help lists this file's flags (Abseil's default looks for a file named after the binary).
   absl::FlagsUsageConfig usage_config;
@@ -91,6 +95,7 @@ int Main(int argc, char** argv) {
   ConsoleOutput console(STDOUT_FILENO);
   const bool passthrough = absl::GetFlag(FLAGS_exit_passthrough);
   try {
+    if (absl::GetFlag(FLAGS_hold_static_keys)) HoldKvmStaticKeys(console);
     if (positional.size() != 2) throw VmmError("expected exactly one guest image path");
     const std::vector<uint8_t> image = ReadFile(positional[1]);
     VmConfig config;
