@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace pvops_run {
 namespace {
@@ -123,6 +124,32 @@ TEST_F(EnvironmentRunTest, HangingGuestTimesOutAndShowsTheConsoleTail) {
   EXPECT_EQ(result.verdict.verdict, Verdict::kTimeout);
   EXPECT_EQ(result.verdict.reason, "timeout after 0.5 s (last case seen: 1 detect.report)");
   EXPECT_NE(progress_.str().find("[fake] last console lines:\n  | ok 1 detect.report\n"),
+            std::string::npos)
+      << progress_.str();
+}
+
+TEST_F(EnvironmentRunTest, ConsoleDirKeepsEveryLineAndTheFailureNamesTheFile) {
+  // More lines than the tail keeps: the file must hold all of them, in order.
+  WriteScript("fake", "launch", R"sh(
+i=1; while [ $i -le 30 ]; do echo "line $i"; i=$((i+1)); done
+echo 'late words on stderr' >&2
+exit 37)sh");
+  EnvironmentRequest request{.name = "fake", .root = root_, .image = image_,
+                             .timeout_seconds = 10, .setup_timeout_seconds = 10,
+                             .kill_grace_seconds = 1, .console_dir = root_ / "logs"};
+  EnvironmentResult result = RunEnvironment(request, ProgressOptions{.out = &progress_});
+  EXPECT_EQ(result.verdict.verdict, Verdict::kFault);
+  EXPECT_EQ(result.console_log, root_ / "logs" / "fake.log");
+  std::ifstream log(root_ / "logs" / "fake.log");
+  std::string line;
+  std::vector<std::string> lines;
+  while (std::getline(log, line)) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 31u);
+  EXPECT_EQ(lines.front(), "line 1");
+  EXPECT_EQ(lines[29], "line 30");
+  EXPECT_EQ(lines.back(), "late words on stderr");
+  EXPECT_NE(progress_.str().find("[fake] last console lines (all of them: " +
+                                 (root_ / "logs" / "fake.log").string() + "):\n"),
             std::string::npos)
       << progress_.str();
 }

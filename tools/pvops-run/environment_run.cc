@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <fstream>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
@@ -59,7 +60,9 @@ class ProgressLine {
     if (options_.rewrite_in_place && !options_.verbose) *options_.out << '\n';
     if (result.verdict.verdict != Verdict::kPass && !options_.verbose &&
         !result.console_tail.empty()) {
-      *options_.out << "[" << name_ << "] last console lines:\n";
+      *options_.out << "[" << name_ << "] last console lines"
+                    << (result.console_log.empty() ? "" : " (all of them: " + result.console_log.string() + ")")
+                    << ":\n";
       for (const std::string& line : result.console_tail) {
         *options_.out << "  | " << PrintableForTerminal(line) << '\n';
       }
@@ -143,6 +146,17 @@ EnvironmentResult RunEnvironment(const EnvironmentRequest& request,
     return finish();
   }
 
+  std::ofstream console_log;
+  if (!request.console_dir.empty()) {
+    fs::create_directories(request.console_dir, error);
+    result.console_log = request.console_dir / (request.name + ".log");
+    console_log.open(result.console_log, std::ios::trunc);
+    if (!console_log) {
+      outcome.start_error = absl::StrCat("cannot write the console log ", result.console_log.string());
+      return finish();
+    }
+  }
+
   progress.Show("running...");
   GuestLogParser parser;
   ChildSpec spec{.argv = {launcher.string(), absl::StrCat("--image=", image.string()),
@@ -152,6 +166,7 @@ EnvironmentResult RunEnvironment(const EnvironmentRequest& request,
                  .kill_grace_seconds = request.kill_grace_seconds};
   ChildOutcome child = RunChild(spec, [&](OutputStream stream, std::string_view line) {
     progress.Echo(line);
+    if (console_log.is_open()) console_log << line << '\n' << std::flush;
     std::string kept = NormalizeLine(line);
     if (stream == OutputStream::kStderr && !kept.empty()) outcome.last_stderr_line = kept;
     if (result.console_tail.size() == kConsoleTailLines) result.console_tail.pop_front();

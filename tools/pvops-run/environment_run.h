@@ -20,6 +20,9 @@ struct EnvironmentRequest {
   double timeout_seconds = 120;
   double setup_timeout_seconds = 900;
   double kill_grace_seconds = 2;
+  // When set, the launch's whole console goes to <console_dir>/<name>.log (the evidence a failed
+  // CI run would otherwise keep only 20 lines of).
+  std::filesystem::path console_dir;
 };
 
 struct ProgressOptions {
@@ -35,6 +38,7 @@ struct EnvironmentResult {
   VerdictWithReason verdict;
   double wall_seconds = 0;               // of the launch (setup not included)
   std::deque<std::string> console_tail;  // the last lines, shown when the run fails
+  std::filesystem::path console_log;     // the whole console, when asked for
 };
 
 EnvironmentResult RunEnvironment(const EnvironmentRequest& request, const ProgressOptions& progress);

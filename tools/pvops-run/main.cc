@@ -32,6 +32,7 @@ ABSL_FLAG(std::string, expect, "pass", "verdict that counts as success: pass|fai
 ABSL_FLAG(std::string, expect_reason, "",
           "with --expect: a regex the verdict's reason must also match (self-tests)");
 ABSL_FLAG(bool, verbose, false, "echo the raw console (and setup output)");
+ABSL_FLAG(std::string, console_dir, "", "write each environment's whole console to DIR/<name>.log");
 
 namespace {
 
@@ -89,7 +90,7 @@ bool WriteJsonFile(const std::string& path, const pvops_run::RunSettings& settin
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "pvops-run --env=NAME|all [--image=PATH] [--timeout=S] [--json=FILE] [--cmdline=\"...\"]\n"
-      "          [--root=DIR] [--expect=pass|fail|fault|timeout] [--verbose]\n"
+      "          [--root=DIR] [--expect=pass|fail|fault|timeout] [--verbose] [--console_dir=DIR]\n"
       "Boots the guest image on each environment (envs/<name>/launch) and prints the matrix.");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {
@@ -140,7 +141,8 @@ int main(int argc, char** argv) {
                                           .cmdline = absl::GetFlag(FLAGS_cmdline),
                                           .timeout_seconds = absl::GetFlag(FLAGS_timeout),
                                           .setup_timeout_seconds =
-                                              absl::GetFlag(FLAGS_setup_timeout)};
+                                              absl::GetFlag(FLAGS_setup_timeout),
+                                          .console_dir = absl::GetFlag(FLAGS_console_dir)};
     results.push_back(pvops_run::RunEnvironment(request, progress));
   }
 
