@@ -31,8 +31,16 @@ uint64_t PvclockRead(const volatile vcpu_time_info* ti) {
     // rdtsc is not ordered by itself; the compiler barrier plus x86's load ordering keep the
     // tuple reads inside the version window.
     const uint64_t tsc = arch::rdtsc();
-    const uint64_t delta = tsc - ti->tsc_timestamp;
-    ns = ti->system_time + PvclockScale(tsc > ti->tsc_timestamp ? delta : 0,
+    // The ticks since the stamp, modulo 2^64 as Linux's pvclock takes them: tsc_timestamp is a
+    // point on this vCPU's TSC, and it may lie before that TSC's zero. Xen does that for an HVM
+    // or PVH guest whose TSC it emulates (no reliable host TSC): it stamps the tuple with the
+    // guest TSC of its last calibration, which can predate the vCPU's TSC reset, so the stamp
+    // wraps to a huge value (seen: -1110119799 ticks). Compared as unsigned the TSC looked
+    // behind it and the clock stood at system_time until Xen re-stamped the tuple (seen 1.2 s
+    // behind Xen's, which then fired timers "early"). Only a TSC truly behind the stamp (a small
+    // negative difference) reads as the stamp itself.
+    const int64_t delta = static_cast<int64_t>(tsc - ti->tsc_timestamp);
+    ns = ti->system_time + PvclockScale(delta > 0 ? static_cast<uint64_t>(delta) : 0,
                                         ti->tsc_to_system_mul, ti->tsc_shift);
     flags = ti->flags;
     __atomic_signal_fence(__ATOMIC_ACQUIRE);

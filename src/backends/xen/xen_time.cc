@@ -9,12 +9,13 @@ namespace {
 
 constexpr uint64_t kNsPerSec = 1'000'000'000;
 constexpr int kMaxSeqlockTries = 1000;
-// VIRQ_TIMER before this vCPU's clock shows the deadline: Xen's system time is ahead of this
-// vCPU's pvclock. Re-arming at the same deadline (already past for Xen) fires again at once:
-// the vCPU loops in its handler and never halts, and its clock can stay behind that long (seen
-// on Xen 4.17 PVH under TCG: 214 re-arms in 4 upcalls, the handler ran 1.2 s late by the clock).
-// Re-arm past the deadline, with a growing step, so Xen's timer is not already due and the
-// vCPU halts in between.
+// VIRQ_TIMER before this vCPU's clock shows the deadline: Xen fires a timer a little early by
+// design (its timer_slop; Linux allows 100 us for it), or this vCPU's pvclock lags Xen's time.
+// Re-arming at the same deadline (already past for Xen) fires again at once: the vCPU loops in
+// its handler and never halts for as long as its clock stays behind. That was seen on Xen 4.17
+// PVH under TCG (214 re-arms in 4 upcalls, 1.2 s) while core/pvclock misread tuples stamped
+// before the TSC's zero (fixed there). Re-arm past the deadline, with a growing step, so Xen's
+// timer is not already due and the vCPU halts in between.
 constexpr uint64_t kRearmStepNs = 100'000;
 constexpr uint32_t kMaxRearmShift = 12;  // 100 us .. ~410 ms
 
