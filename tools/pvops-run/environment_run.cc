@@ -60,9 +60,11 @@ class ProgressLine {
     if (options_.rewrite_in_place && !options_.verbose) *options_.out << '\n';
     if (result.verdict.verdict != Verdict::kPass && !options_.verbose &&
         !result.console_tail.empty()) {
-      *options_.out << "[" << name_ << "] last console lines"
-                    << (result.console_log.empty() ? "" : " (all of them: " + result.console_log.string() + ")")
-                    << ":\n";
+      *options_.out << "[" << name_ << "] last console lines";
+      if (!result.console_log.empty()) {
+        *options_.out << " (all of them: " << result.console_log.string() << ")";
+      }
+      *options_.out << ":\n";
       for (const std::string& line : result.console_tail) {
         *options_.out << "  | " << PrintableForTerminal(line) << '\n';
       }
@@ -152,7 +154,8 @@ EnvironmentResult RunEnvironment(const EnvironmentRequest& request,
     result.console_log = request.console_dir / (request.name + ".log");
     console_log.open(result.console_log, std::ios::trunc);
     if (!console_log) {
-      outcome.start_error = absl::StrCat("cannot write the console log ", result.console_log.string());
+      outcome.start_error =
+          absl::StrCat("cannot write the console log ", result.console_log.string());
       return finish();
     }
   }

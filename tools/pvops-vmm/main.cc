@@ -36,7 +36,8 @@ ABSL_FLAG(uint32_t, hv_privileges_clear, 0, "Hyper-V personalities: bits of 0x40
 ABSL_FLAG(uint32_t, hv_hints_clear, 0, "Hyper-V personalities: bits of 0x40000004 EAX withheld");
 ABSL_FLAG(int32_t, timeout, 0, "seconds before the run is ended as a fault; 0 for no limit");
 ABSL_FLAG(bool, hold_static_keys, false,
-          "run no guest: keep an idle VM until killed, so later VMs never make KVM rewrite kernel code");
+          "run no guest: keep an idle VM until killed, so later VMs never make KVM rewrite "
+          "kernel code");
 ABSL_FLAG(bool, exit_passthrough, false,
           "repeat the guest's exit code (or the fault code) on this machine's own port 0xf4");
 
@@ -79,9 +80,10 @@ int End(ConsoleOutput& console, uint32_t code, uint8_t size, bool passthrough) {
 
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "pvops-vmm [--options] IMAGE.elf: boots a PVH ELF64 on /dev/kvm; pvops-vmm --hold-static-keys\n"
-      "keeps an idle VM instead. Flag names take dashes or\n"
-      "underscores (--kvm-features-clear=0x800 is --kvm_features_clear=0x800).");
+      "pvops-vmm [--options] IMAGE.elf: boots a PVH ELF64 on /dev/kvm.\n"
+      "pvops-vmm --hold-static-keys: keeps an idle VM instead (envs/kvm/README.md).\n"
+      "Flag names take dashes or underscores (--kvm-features-clear=0x800 is\n"
+      "--kvm_features_clear=0x800).");
   // --help lists this file's flags (Abseil's default looks for a file named after the binary).
   absl::FlagsUsageConfig usage_config;
   usage_config.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "main.cc"); };
