@@ -1,5 +1,6 @@
 #include "core/runtime.h"
 
+#include "core/oneshot.h"
 #include "core/reason.h"
 
 namespace pvops::core {
@@ -21,7 +22,7 @@ constexpr const char* kCounterNames[] = {
     "hypercalls",          "ipis_sent",          "ipi_hypercalls",   "tlb_flush_remote",
     "tlb_flush_hypercalls", "tlb_flush_preempted_skipped", "pv_eoi_fast", "pv_eoi_slow",
     "pte_updates",         "lazy_batches",       "lazy_batched_updates", "lock_waits",
-    "lock_kicks",          "timer_arms",         "clock_reads",      "clock_retries",
+    "lock_kicks",          "timer_arms",         "timer_early_rearms",         "clock_reads",      "clock_retries",
     "event_upcalls",       "xen_update_errors",
     "tsc_page_reads",      "ref_counter_msr_reads", "spin_wait_notifies",
     "vmi_rom_calls",       "vmware_backdoor_calls",
@@ -84,8 +85,11 @@ void ResetForTest() {
 }  // namespace pvops::core
 
 extern "C" void pvops_handle_interrupt(uint8_t vector) {
-  const pvops::core::IrqHandler h = pvops::core::GetIrqHandler(vector);
-  if (h.fn != nullptr) h.fn(vector, h.ctx);
+  // A one-shot timer that fired before its deadline was armed again; its handler waits.
+  if (pvops::core::OneshotInterrupt(vector) != pvops::core::OneshotVerdict::kEarly) {
+    const pvops::core::IrqHandler h = pvops::core::GetIrqHandler(vector);
+    if (h.fn != nullptr) h.fn(vector, h.ctx);
+  }
   // The spurious vector must not be acknowledged (SDM 10.9); everything else is.
   if (vector != pvops::core::kVectorSpurious) pvops_eoi();
 }

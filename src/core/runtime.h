@@ -19,6 +19,10 @@ void* PhysToVirt(uint64_t pa);  // nullptr when unmapped
 struct PerCpu {
   uint32_t apic_id;
   uint32_t online;  // set by pvops_cpu_online
+  // The one-shot timer armed on this CPU (core/oneshot.h): 0 = none.
+  uint64_t oneshot_deadline;
+  uint32_t oneshot_early;  // early interrupts since it was armed
+  uint8_t oneshot_vector;
 };
 PerCpu& Cpu(uint32_t cpu);
 uint32_t OnlineCpuCount();
@@ -50,6 +54,7 @@ enum class Counter : uint32_t {
   kLockWaits,
   kLockKicks,
   kTimerArms,
+  kTimerEarlyRearms,  // a one-shot interrupt came before clock_ns reached its deadline
   kClockReads,
   kClockRetries,
   kEventUpcalls,     // Xen: event-channel upcalls taken (PV callback or HVM vector)

@@ -112,3 +112,66 @@ TEST_F(NativeTimerTest, TscDeadlineWithoutAKnownTscRateIsUnsupported) {
 
 }  // namespace
 }  // namespace pvops::test
+
+namespace pvops::test {
+namespace {
+
+uint32_t g_timer_hits;
+void CountTimerHit(uint8_t, void*) { ++g_timer_hits; }
+
+// The LAPIC timer counts real time, clock_ns a measured TSC rate: when the two disagree the
+// interrupt can come before clock_ns shows the deadline. The handler must not run then; the
+// timer is armed again for the rest, and the handler runs once when the deadline has passed.
+TEST_F(NativeTimerTest, AnEarlyTimerInterruptIsReArmedNotDelivered) {
+  model_.tsc_deadline = true;
+  lapic_.SetTscDeadlineMsr(true);
+  Boot();
+  sim_.SetTicksPerInstruction(0);
+  g_timer_hits = 0;
+  ASSERT_EQ(pvops_register_handler(0x40, CountTimerHit, nullptr), PVOPS_OK);
+  const uint64_t deadline = pvops_clock_ns() + 1'000'000;
+  ASSERT_EQ(pvops_timer_oneshot(deadline, 0x40), PVOPS_OK);
+  ASSERT_EQ(sim_.MsrWrites(0x6e0).size(), 1u);
+  const uint64_t first_target = sim_.MsrWrites(0x6e0)[0];
+
+  sim_.AdvanceTsc(2 * 970'000);  // 30 us short of the deadline by clock_ns
+  pvops_handle_interrupt(0x40);
+  EXPECT_EQ(g_timer_hits, 0u) << "delivered before clock_ns reached the deadline";
+  EXPECT_EQ(lapic_.eoi_count(0), 1u) << "the early interrupt is still acknowledged";
+  EXPECT_EQ(pvops_get_counter("timer_early_rearms"), 1u);
+  ASSERT_EQ(sim_.MsrWrites(0x6e0).size(), 2u);
+  // The rest: the same deadline (within the one tick of rounding up).
+  EXPECT_GE(sim_.MsrWrites(0x6e0)[1], first_target);
+  EXPECT_LE(sim_.MsrWrites(0x6e0)[1], first_target + 2);
+
+  // Early again (the device's clock still runs ahead): now past the deadline, so a device
+  // that already saw it does not fire at once, forever.
+  pvops_handle_interrupt(0x40);
+  EXPECT_EQ(g_timer_hits, 0u);
+  ASSERT_EQ(sim_.MsrWrites(0x6e0).size(), 3u);
+  EXPECT_GE(sim_.MsrWrites(0x6e0)[2], first_target + 2 * 100'000);
+
+  sim_.AdvanceTsc(2 * 130'000);  // past the deadline
+  pvops_handle_interrupt(0x40);
+  EXPECT_EQ(g_timer_hits, 1u);
+  EXPECT_EQ(pvops_get_counter("timer_early_rearms"), 2u);
+  EXPECT_EQ(sim_.MsrWrites(0x6e0).size(), 3u) << "a due timer is not armed again";
+  ASSERT_EQ(pvops_register_handler(0x40, nullptr, nullptr), PVOPS_OK);
+}
+
+// Another source on the timer's vector (or a timer cancelled too late to stop its interrupt)
+// is not the one-shot's business: delivered as before.
+TEST_F(NativeTimerTest, AnInterruptWithNoOneShotArmedIsDelivered) {
+  Boot();
+  g_timer_hits = 0;
+  ASSERT_EQ(pvops_register_handler(0x41, CountTimerHit, nullptr), PVOPS_OK);
+  ASSERT_EQ(pvops_timer_oneshot(pvops_clock_ns() + 1'000'000, 0x41), PVOPS_OK);
+  ASSERT_EQ(pvops_timer_oneshot(0, 0x41), PVOPS_OK);
+  pvops_handle_interrupt(0x41);
+  EXPECT_EQ(g_timer_hits, 1u);
+  EXPECT_EQ(pvops_get_counter("timer_early_rearms"), 0u);
+  ASSERT_EQ(pvops_register_handler(0x41, nullptr, nullptr), PVOPS_OK);
+}
+
+}  // namespace
+}  // namespace pvops::test

@@ -5,6 +5,7 @@
 #include "arch/x86/arch.h"
 #include "backends/hyperv/hyperv.h"
 #include "backends/native/native.h"
+#include "core/oneshot.h"
 #include "core/runtime.h"
 
 namespace pvops::hyperv {
@@ -38,6 +39,8 @@ pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector) {
   if (vector < kFirstExternalVector) return PVOPS_ERR_INVALID;
   CpuState& here = Cpu(core::ThisCpu());
   if (here.stimer_ready == 0) return native::TimerOneshot(deadline_ns, vector);
+  // KVM's stimer expires by the host's time, which the TSC page only approximates.
+  core::OneshotArmed(deadline_ns, vector);
   if (deadline_ns == 0) {
     arch::wrmsr(kMsrStimer0Count, 0);
     return PVOPS_OK;

@@ -4,6 +4,7 @@
 #include "backends/native/lapic.h"
 #include "backends/native/native.h"
 #include "backends/native/native_time.h"
+#include "core/oneshot.h"
 #include "core/runtime.h"
 
 namespace pvops::native {
@@ -106,6 +107,8 @@ pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector) {
   if (vector < kFirstExternalVector) return PVOPS_ERR_INVALID;
   Lapic apic;
   if (const pvops_status st = Lapic::Get(&apic); st != PVOPS_OK) return st;
+  // The LAPIC timer counts real time, clock_ns a measured TSC: the core re-arms an early one.
+  core::OneshotArmed(deadline_ns, vector);
   if (deadline_ns == 0) {
     apic.Write(ApicReg::kLvtTimer, kLvtMasked | vector);
     if (HasTscDeadline()) arch::wrmsr(kMsrTscDeadline, 0);

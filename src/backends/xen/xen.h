@@ -66,8 +66,6 @@ struct PerCpu {
   uint32_t ready;                // cpu_init ran
   evtchn_port_t timer_port;      // VIRQ_TIMER for this vCPU
   evtchn_port_t kick_port;       // masked IPI port that SCHEDOP_poll waits on
-  uint64_t timer_deadline;       // 0: no one-shot armed
-  uint32_t timer_rearms;         // times VIRQ_TIMER came before this vCPU's clock reached it
   uint8_t timer_vector;
   uint8_t skip_next_eoi;         // HVM: the callback vector was not delivered by the LAPIC
   uint8_t lazy;                  // PV: lazy MMU mode depth (0 or 1)

@@ -2,6 +2,7 @@
 // clock of system time zero in shared_info, the one-shot timer (VCPUOP_set_singleshot_timer,
 // delivered on VIRQ_TIMER), and the runstate area Xen keeps per vCPU for steal time.
 #include "backends/xen/xen.h"
+#include "core/oneshot.h"
 #include "core/pvclock.h"
 
 namespace pvops::xen {
@@ -9,15 +10,6 @@ namespace {
 
 constexpr uint64_t kNsPerSec = 1'000'000'000;
 constexpr int kMaxSeqlockTries = 1000;
-// VIRQ_TIMER before this vCPU's clock shows the deadline: Xen fires a timer a little early by
-// design (its timer_slop; Linux allows 100 us for it), or this vCPU's pvclock lags Xen's time.
-// Re-arming at the same deadline (already past for Xen) fires again at once: the vCPU loops in
-// its handler and never halts for as long as its clock stays behind. That was seen on Xen 4.17
-// PVH under TCG (214 re-arms in 4 upcalls, 1.2 s) while core/pvclock misread tuples stamped
-// before the TSC's zero (fixed there). Re-arm past the deadline, with a growing step, so Xen's
-// timer is not already due and the vCPU halts in between.
-constexpr uint64_t kRearmStepNs = 100'000;
-constexpr uint32_t kMaxRearmShift = 12;  // 100 us .. ~410 ms
 
 struct alignas(64) Runstate {
   vcpu_runstate_info info;
@@ -105,31 +97,23 @@ pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector) {
   PerCpu& c = ThisCpu();
   if (c.ready == 0 || c.timer_port == 0) return PVOPS_ERR_UNSUPPORTED;
   if (deadline_ns == 0) {
-    __atomic_store_n(&c.timer_deadline, uint64_t{0}, __ATOMIC_RELEASE);
+    core::OneshotArmed(0, c.timer_vector);
     return StatusFromXen(
         Hypercall(__HYPERVISOR_vcpu_op, VCPUOP_stop_singleshot_timer, c.vcpu_id, 0));
   }
   if (vector < 32) return PVOPS_ERR_INVALID;
   c.timer_vector = vector;
-  c.timer_rearms = 0;
-  __atomic_store_n(&c.timer_deadline, deadline_ns, __ATOMIC_RELEASE);
+  // Xen fires by its own time (early by design: its timer_slop) and this vCPU's pvclock
+  // extrapolation may lag it: the core re-arms an event that comes before clock_ns shows it.
+  core::OneshotArmed(deadline_ns, vector);
   return ArmSingleshot(c.vcpu_id, deadline_ns);
 }
 
 void OnTimerEvent() {
-  PerCpu& c = ThisCpu();
-  const uint64_t deadline = __atomic_load_n(&c.timer_deadline, __ATOMIC_ACQUIRE);
-  if (deadline == 0) return;  // cancelled, or already delivered
-  // Xen fires by its own clock; this vCPU's pvclock extrapolation may lag it by a little.
-  // The op promises clock_ns() >= deadline in the handler: until then, ask again.
-  if (ClockNs() < deadline) {
-    const uint32_t shift = c.timer_rearms < kMaxRearmShift ? c.timer_rearms : kMaxRearmShift;
-    ++c.timer_rearms;
-    (void)ArmSingleshot(c.vcpu_id, deadline + (kRearmStepNs << shift));
-    return;
-  }
-  __atomic_store_n(&c.timer_deadline, uint64_t{0}, __ATOMIC_RELEASE);
-  RunHandler(c.timer_vector);
+  // VIRQ_TIMER is this CPU's one-shot alone: a stray event (cancelled, or already delivered)
+  // runs nothing.
+  const uint8_t vector = ThisCpu().timer_vector;
+  if (core::OneshotInterrupt(vector) == core::OneshotVerdict::kDue) RunHandler(vector);
 }
 
 pvops_status RegisterRunstate(uint32_t cpu) {
