@@ -5,7 +5,9 @@
 #include <stdint.h>
 
 #include <array>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "sim_cpu.h"
 
@@ -56,26 +58,80 @@ class SimCmosRtc {
   std::function<void(uint8_t reg)> on_read_;
 };
 
-// PIT channel 2 in mode 0 as the TSC-calibration code uses it: gate and speaker bits in port
-// 0x61, OUT2 read back in bit 5 once `latch` PIT ticks (1.193182 MHz) have passed, measured on
-// the simulated TSC running at `tsc_khz`.
+// PIT channel 2 as TSC calibration uses it: programmed through port 0x43/0x42, gated by port
+// 0x61 bit 0, read back through the counter-latch command. Mode 2 counts down from the reload
+// (0 = 65536) at 1.193182 MHz of simulated time, the simulated TSC running at `tsc_khz`.
 class SimPit {
  public:
   SimPit(SimCpu& cpu, uint64_t tsc_khz);
   static constexpr uint64_t kPitHz = 1'193'182;
-  uint32_t latch() const { return latch_; }
+  uint8_t mode_command() const { return mode_; }
+  uint32_t reload() const { return reload_; }
+  uint32_t latches() const { return latches_; }
 
  private:
-  bool Out2() const;
+  uint32_t Count() const;
 
   SimCpu& cpu_;
   uint64_t tsc_khz_;
   uint8_t port_b_ = 0;
   uint8_t mode_ = 0;
-  uint32_t latch_ = 0;
+  uint32_t reload_ = 0;
   int bytes_loaded_ = 0;
   bool counting_ = false;
   uint64_t start_tsc_ = 0;
+  uint16_t latched_ = 0;
+  int latched_bytes_left_ = 0;
+  uint32_t latches_ = 0;
+};
+
+// The ACPI PM timer: a 24-bit (or 32-bit) up-counter at 3.579545 MHz of simulated time, read
+// as a 32-bit port. `on_read` runs before each read samples the time (a test adds exit cost
+// there, or jitter).
+class SimPmTimer {
+ public:
+  SimPmTimer(SimCpu& cpu, uint16_t port, uint64_t tsc_khz, bool extended = false);
+  static constexpr uint64_t kHz = 3'579'545;
+  void OnRead(std::function<void()> hook) { on_read_ = std::move(hook); }
+  uint32_t reads() const { return reads_; }
+
+ private:
+  SimCpu& cpu_;
+  uint64_t tsc_khz_;
+  uint32_t mask_;
+  std::function<void()> on_read_;
+  uint32_t reads_ = 0;
+};
+
+// Firmware ACPI tables in simulated guest-physical memory: an RSDP in the BIOS area (or at an
+// address a PVH start_info names), an RSDT or XSDT, and a FADT whose PM timer block is `port`.
+// Tests corrupt fields through the accessors, then FixChecksums() (or not).
+class SimAcpiTables {
+ public:
+  struct Options {
+    uint16_t pm_timer_port = 0x608;
+    bool timer_32bit = false;
+    bool use_xsdt = false;            // ACPI 2.0 RSDP with an XSDT (else 1.0 with an RSDT)
+    bool x_pm_timer_block = false;    // the FADT's 64-bit X_PM_TMR_BLK instead of PM_TMR_BLK
+    bool hardware_reduced = false;
+    uint64_t rsdp_phys = 0xf6a20;     // in the BIOS area the ACPI spec names
+  };
+  SimAcpiTables(SimCpu& cpu, const Options& options);
+  static constexpr uint64_t kTablesPhys = 0x7fe0000;
+  uint64_t rsdp_phys() const { return options_.rsdp_phys; }
+  // Byte access to the tables (offset from kTablesPhys) and the RSDP.
+  uint8_t* tables() { return tables_.data(); }
+  uint8_t* rsdp() { return rsdp_.data(); }
+  static constexpr uint32_t kRootOffset = 0;
+  static constexpr uint32_t kFadtOffset = 0x100;
+  void FixChecksums();
+
+ private:
+  Options options_;
+  std::vector<uint8_t> bios_area_;  // 0xe0000..0xfffff
+  std::vector<uint8_t> tables_;
+  std::array<uint8_t, 36> rsdp_{};
+  std::vector<uint8_t> rsdp_page_;
 };
 
 }  // namespace pvops::sim

@@ -3,6 +3,7 @@
 #include "backends/kvm/kvm.h"
 
 #include "backends/native/native.h"
+#include "backends/native/native_time.h"
 #include "core/backend.h"
 
 namespace pvops::kvm {
@@ -100,6 +101,7 @@ pvops_status InitKvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
           .Add(pvops_status_name(st)).Add("); TSC clock");
     }
   }
+  if ((g_state.enabled & (1u << KVM_FEATURE_CLOCKSOURCE2)) == 0) native::NoteClockCalibration(info);
   if (Offered(KVM_FEATURE_STEAL_TIME)) {
     Enable(KVM_FEATURE_STEAL_TIME);
     ops->time.steal_ns = StealNs;

@@ -41,6 +41,7 @@ pvops_status InitNative(const pvops_env&, const pvops_candidate&, pvops_ops* ops
   *ops = kNativeOps;
   info->version = 0;
   info->features[0] = info->features[1] = info->features[2] = info->features[3] = 0;
+  NoteClockCalibration(info);
   return PVOPS_OK;
 }
 

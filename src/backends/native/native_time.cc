@@ -3,6 +3,9 @@
 
 #include "arch/x86/arch.h"
 #include "backends/native/native.h"
+#include "backends/native/acpi_pm_timer.h"
+#include "backends/native/tsc_calibration.h"
+#include "core/reason.h"
 #include "core/tsc_clock.h"
 
 namespace pvops::native {
@@ -11,26 +14,15 @@ namespace {
 struct ClockState {
   core::TscScale scale;  // mult == 0: not calibrated yet
   TscSource source;
+  TscMeasurement measured;  // when source is a counter
 };
 ClockState g_clock;
 // clock_ns never goes back, even across CPUs whose TSCs differ by a few ticks.
 core::MonotonicClamp g_monotonic;
 
-// PIT channel 2, gated through port 0x61 (its OUT pin reads back there): the one legacy timer
-// whose output can be polled without interrupts.
-constexpr uint16_t kPitChannel2 = 0x42;
-constexpr uint16_t kPitCommand = 0x43;
-constexpr uint16_t kPortB = 0x61;
-constexpr uint8_t kPortBGate2 = 0x01;
-constexpr uint8_t kPortBSpeaker = 0x02;
-constexpr uint8_t kPortBOut2 = 0x20;
-constexpr uint8_t kPitChannel2LoHiMode0 = 0xb0;  // channel 2, lobyte/hibyte, mode 0, binary
-constexpr uint64_t kPitHz = 1'193'182;
-constexpr uint64_t kPitCalibrationMs = 20;
-constexpr uint64_t kPitLatch = kPitHz * kPitCalibrationMs / 1000;
-static_assert(kPitLatch <= 0xffff);
-// At ~1 us per port read, 20 ms is ~20000 polls; this bound is 100 times that.
-constexpr uint32_t kMaxPitPolls = 2'000'000;
+constexpr uint32_t kCpuid1EcxHypervisor = 1u << 31;
+constexpr uint32_t kHypervisorBaseLeaf = 0x40000000;
+constexpr uint32_t kTimingLeaf = 0x40000010;
 
 bool SaneKhz(uint64_t khz) { return khz >= kMinTscKhz && khz <= kMaxTscKhz; }
 
@@ -46,6 +38,16 @@ uint64_t TscKhzFromCpuid15() {
   return SaneKhz(khz) ? khz : 0;
 }
 
+// The hypervisor timing leaf (VMware's, also offered by QEMU and ACRN): EAX is the TSC rate in
+// kHz. Only where CPUID says a hypervisor is there and its block reaches that leaf.
+uint64_t TscKhzFromTimingLeaf() {
+  if ((arch::cpuid(1, 0).ecx & kCpuid1EcxHypervisor) == 0) return 0;
+  const uint32_t max_leaf = arch::cpuid(kHypervisorBaseLeaf, 0).eax;
+  if (max_leaf < kTimingLeaf || max_leaf > kHypervisorBaseLeaf + 0xff) return 0;
+  const uint64_t khz = arch::cpuid(kTimingLeaf, 0).eax;
+  return SaneKhz(khz) ? khz : 0;
+}
+
 // CPUID 0x16 EAX[15:0]: base frequency in MHz, which the TSC runs at on CPUs that report it.
 uint64_t TscKhzFromCpuid16() {
   if (MaxBasicLeaf() < 0x16) return 0;
@@ -55,34 +57,22 @@ uint64_t TscKhzFromCpuid16() {
 
 }  // namespace
 
-uint64_t MeasureTscKhzWithPit() {
-  const uint8_t port_b = arch::inb(kPortB);
-  arch::outb(kPortB, static_cast<uint8_t>((port_b & ~kPortBSpeaker) | kPortBGate2));
-  arch::outb(kPitCommand, kPitChannel2LoHiMode0);
-  arch::outb(kPitChannel2, kPitLatch & 0xff);
-  arch::outb(kPitChannel2, kPitLatch >> 8);
-  const uint64_t start = arch::rdtsc();
-  uint32_t polls = 0;
-  // Mode 0 drives OUT low at once and high at terminal count. High before the count ran (an
-  // absent PIT reads 0xff) means there is nothing to measure against.
-  while ((arch::inb(kPortB) & kPortBOut2) == 0) {
-    if (++polls == kMaxPitPolls) break;
-  }
-  const uint64_t end = arch::rdtsc();
-  arch::outb(kPortB, port_b);
-  if (polls == 0 || polls == kMaxPitPolls) return 0;
-  const uint64_t khz = (end - start) / kPitCalibrationMs;
-  return SaneKhz(khz) ? khz : 0;
-}
-
 void CalibrateClock() {
   ClockState c{};
   uint64_t khz;
+  PmTimerPort pm_timer;
   if ((khz = TscKhzFromCpuid15()) != 0) {
     c.source = TscSource::kCpuid15;
+  } else if ((khz = TscKhzFromTimingLeaf()) != 0) {
+    c.source = TscSource::kTimingLeaf;
   } else if ((khz = TscKhzFromCpuid16()) != 0) {
     c.source = TscSource::kCpuid16;
-  } else if ((khz = MeasureTscKhzWithPit()) != 0) {
+  } else if (FindPmTimer(&pm_timer) == PVOPS_OK &&
+             (c.measured = MeasureTscAgainstPmTimer(pm_timer)).khz != 0) {
+    khz = c.measured.khz;
+    c.source = TscSource::kPmTimer;
+  } else if ((c.measured = MeasureTscAgainstPit()).khz != 0) {
+    khz = c.measured.khz;
     c.source = TscSource::kPit;
   } else {
     c.source = TscSource::kNone;
@@ -94,10 +84,35 @@ void CalibrateClock() {
 }
 
 TscSource ClockSource() { return g_clock.source; }
+TscMeasurement ClockMeasurement() { return g_clock.measured; }
+
+const char* TscSourceName(TscSource source) {
+  switch (source) {
+    case TscSource::kNone: return "none";
+    case TscSource::kCpuid15: return "CPUID 0x15";
+    case TscSource::kTimingLeaf: return "CPUID 0x40000010";
+    case TscSource::kCpuid16: return "CPUID 0x16";
+    case TscSource::kPmTimer: return "the ACPI PM timer";
+    case TscSource::kPit: return "the PIT";
+  }
+  return "?";
+}
 
 void ForgetClockCalibration() {
   g_clock = ClockState{};
   g_monotonic.Reset();
+}
+
+void NoteClockCalibration(pvops_info* info) {
+  if (g_clock.scale.mult == 0) CalibrateClock();
+  // A rate the CPU states is not news; a measured one, or none, is.
+  const TscSource s = g_clock.source;
+  if (s == TscSource::kCpuid15 || s == TscSource::kTimingLeaf || s == TscSource::kCpuid16) return;
+  core::Reason note = core::Reason::Continue(info->notes, sizeof(info->notes)).Separate();
+  note.Add("tsc ").AddDec(g_clock.scale.khz).Add(" kHz from ").Add(TscSourceName(g_clock.source));
+  if (g_clock.measured.khz != 0)
+    note.Add(" +-").AddDec(g_clock.measured.bound_ppm).Add(" ppm/")
+        .AddDec(g_clock.measured.window_us / 1000).Add(" ms");
 }
 
 uint64_t TscKhz() {

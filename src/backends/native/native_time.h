@@ -1,8 +1,13 @@
-// The native clock: the TSC, its frequency from CPUID or measured against the PIT, and the
-// fixed-point scale that turns ticks into nanoseconds.
+// The native clock: the TSC, its frequency as CPUID states it or measured against a counter
+// that runs on real time (tsc_calibration.h), and the fixed-point scale that turns ticks into
+// nanoseconds.
 #pragma once
 
 #include <stdint.h>
+
+#include <pvops/pvops.h>
+
+#include "backends/native/tsc_calibration.h"
 
 namespace pvops::native {
 
@@ -10,7 +15,9 @@ namespace pvops::native {
 enum class TscSource : uint32_t {
   kNone,        // nothing usable: tsc_khz is 0 and clock_ns counts ticks as nanoseconds
   kCpuid15,     // CPUID 0x15: crystal frequency times the TSC/crystal ratio
+  kTimingLeaf,  // CPUID 0x40000010: the hypervisor's stated TSC rate
   kCpuid16,     // CPUID 0x16: the processor base frequency
+  kPmTimer,     // measured against the ACPI PM timer the FADT describes
   kPit,         // measured against PIT channel 2
 };
 
@@ -18,11 +25,13 @@ enum class TscSource : uint32_t {
 // read before it); later calls redo it, for the boot CPU before other CPUs run.
 void CalibrateClock();
 TscSource ClockSource();
+const char* TscSourceName(TscSource source);
+// The measurement behind a kPmTimer or kPit rate (zero otherwise).
+TscMeasurement ClockMeasurement();
+// Adds a measured rate (where from, its error bound), or its absence, to the info's notes.
+void NoteClockCalibration(pvops_info* info);
 // The next clock read calibrates again.
 void ForgetClockCalibration();
-
-// The PIT measurement alone: the TSC frequency in kHz, or 0 when the PIT did not answer.
-uint64_t MeasureTscKhzWithPit();
 
 // Sane bounds for any TSC or LAPIC timer frequency a CPU or hypervisor reports.
 inline constexpr uint64_t kMinTscKhz = 1000;           // 1 MHz

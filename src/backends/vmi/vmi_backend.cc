@@ -210,10 +210,13 @@ pvops_status InitVmi(const pvops_env& env, const pvops_candidate& found, pvops_o
   }
 
   DiscoverFrequencies(vmware);
-  if (g_state.tsc_khz == 0) Note(info, "the hypervisor told no TSC rate: measured");
+  if (g_state.tsc_khz == 0) {
+    Note(info, "the hypervisor told no TSC rate");
+    native::NoteClockCalibration(info);
+  }
   if (rom_usable) {
     InstallRomOps(ops);
-    // Without a rate from the hypervisor, the native measurement (CPUID 0x15/0x16, the PIT).
+    // Without a rate from the hypervisor, the native one (CPUID, or measured: native_time.h).
     SetUpClock(g_state.tsc_khz != 0 ? g_state.tsc_khz : native::TscKhz());
   } else if (g_state.tsc_khz != 0) {
     SetUpClock(g_state.tsc_khz);
