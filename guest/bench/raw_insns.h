@@ -1,6 +1,7 @@
 // The bare instructions the bench sets next to each pvops op, with no library around them: the
 // "raw" side of every ratio. Kept here (not in the library's arch layer) so the baseline cannot
-// pick up anything the library adds.
+// pick up anything the library adds. The suite's time.reference reads the CMOS RTC with the
+// port helpers for the same reason: its reference must not share code with the clock it judges.
 #pragma once
 
 #include <stdint.h>

@@ -36,6 +36,7 @@ Result IrqTimerCancel();
 // cases_time.cc
 Result TimeMonotonic();
 Result TimeTscRate();
+Result TimeReference();
 Result TimeWallClock();
 Result TimeSteal();
 // cases_lock.cc

@@ -1,10 +1,20 @@
-// time.*: the paravirtual clock is monotonic on and across CPUs, runs at the TSC's rate, and the
-// wall clock and steal time are sane.
+// time.*: the paravirtual clock is monotonic on and across CPUs, runs at the TSC's rate and at
+// the rate of real time (against the CMOS RTC), and the wall clock and steal time are sane.
+#include <stdint.h>
+// Xen's public headers at the interface version the library pins (src/core/xen_public.h): below
+// 3.2 __HYPERVISOR_physdev_op would name the old single-argument form.
+#define __XEN_INTERFACE_VERSION__ 0x00040e00
+#include <xen/xen.h>
+#include <xen/physdev.h>
+
 #include <pvops/pvops.hpp>
 
+#include "bench/raw_insns.h"
 #include "kernel/deadline.h"
 #include "kernel/smp.h"
+#include "kernel/xen_pv.h"
 #include "suite/cases.h"
+#include "suite/test_vectors.h"
 
 namespace guest::suite {
 namespace {
@@ -60,6 +70,277 @@ uint64_t YearOfDays(uint64_t days) {
   const uint64_t month = mp < 10 ? mp + 3 : mp - 9;
   return yoe + era * 400 + (month <= 2 ? 1 : 0);
 }
+
+// ---- time.reference: the clock against the CMOS RTC -----------------------------------------
+// The RTC counts real time on its own oscillator (the host's clock under a hypervisor), apart
+// from the TSC the clock is derived from. It is read with the guest's own `in`/`out` and never
+// through the library, whose CMOS code the clock could share a mistake with.
+
+// The MC146818's index and data ports, and its seconds register (index 0).
+constexpr uint16_t kRtcIndexPort = 0x70;
+constexpr uint16_t kRtcDataPort = 0x71;
+constexpr uint8_t kRtcSecondsRegister = 0x00;
+
+// The most the clock may run fast or slow against real time.
+constexpr uint64_t kReferenceTolerancePpm = 500;
+// A measurement counts only once both edges' positions are known to a tenth of the tolerance,
+// so the verdict cannot hinge on where within its bracket an edge really fell.
+constexpr uint64_t kReferenceUncertaintyPpm = kReferenceTolerancePpm / 10;
+// The most RTC seconds the case polls after the first edge (counted by the reference itself,
+// so a broken clock cannot stretch the case). Where every port read exits to a VMM (nested KVM
+// under TCG: ~60 us a read) two clean edges need ~3 s between them to reach the bound, and an
+// edge that falls while the host has the vCPU descheduled is good for nothing: room for a few.
+constexpr uint32_t kReferenceMaxSeconds = 10;
+// An RTC changes its seconds every second: 2.5 s without a change means there is none (an
+// absent ISA bus reads 0xff forever) or it stopped.
+constexpr uint64_t kRtcEdgeTimeoutNs = 2500 * kNsPerMs;
+// Edges stand for seconds only while two consecutive reads are less than a second apart (then
+// at most one change can fall between them). A wider bracket (the vCPU stalled) restarts the
+// count; half a second leaves room for a clock that is itself off.
+constexpr uint64_t kMaxCountableBracketNs = 500 * kNsPerMs;
+// A clock that returns the same value over this many polls in a row has stopped: the wait ends
+// rather than hanging on an absent RTC.
+constexpr uint64_t kClockStuckPolls = 1'000'000;
+// How long CPU 1 gets to come back from its rest, per wake-up IPI, and how many IPIs it gets.
+constexpr uint64_t kRestWakeTimeoutNs = 300 * kNsPerMs;
+constexpr uint32_t kRestWakeAttempts = 3;
+
+// Where the seconds register changed: between two clock readings.
+struct RtcEdge {
+  uint64_t earliest_ns;
+  uint64_t latest_ns;
+  uint64_t WidthNs() const { return latest_ns - earliest_ns; }
+  uint64_t MidNs() const { return earliest_ns + WidthNs() / 2; }
+  uint64_t HalfWidthNs() const { return (WidthNs() + 1) / 2; }
+};
+
+// Polls the seconds register with one clock read between every two port reads, so each port
+// read lies between the clock reads on either side of it. A read that sees a new value puts
+// the edge after the previous read began and before this one ended: between the clock read
+// before the previous port read and the clock read after this one.
+class RtcSecondsPoller {
+ public:
+  enum class Wait { kEdge, kTimeout, kClockStuck };
+
+  void Start() {
+    // The index stays selected, so each poll is a single `in`: a narrower bracket.
+    bench::RawOutb(kRtcIndexPort, kRtcSecondsRegister);
+    before_previous_read_ns_ = pvops::ClockNs();
+    seconds_ = bench::RawInb(kRtcDataPort);
+    before_next_read_ns_ = pvops::ClockNs();
+    first_ns_ = before_previous_read_ns_;
+    polls_ = 1;
+  }
+
+  Wait NextEdge(uint64_t timeout_ns, RtcEdge* edge) {
+    const uint64_t deadline_ns = before_next_read_ns_ + timeout_ns;
+    uint64_t same_readings = 0;
+    for (;;) {
+      const uint8_t seconds = bench::RawInb(kRtcDataPort);
+      const uint64_t after_read_ns = pvops::ClockNs();
+      ++polls_;
+      const uint64_t edge_earliest_ns = before_previous_read_ns_;
+      same_readings = after_read_ns == before_next_read_ns_ ? same_readings + 1 : 0;
+      before_previous_read_ns_ = before_next_read_ns_;
+      before_next_read_ns_ = after_read_ns;
+      if (seconds != seconds_) {
+        seconds_ = seconds;
+        *edge = RtcEdge{edge_earliest_ns, after_read_ns};
+        return Wait::kEdge;
+      }
+      if (after_read_ns >= deadline_ns) return Wait::kTimeout;
+      if (same_readings > kClockStuckPolls) return Wait::kClockStuck;
+    }
+  }
+
+  uint8_t seconds() const { return seconds_; }
+  uint64_t polls() const { return polls_; }
+  uint64_t ElapsedNs() const { return before_next_read_ns_ - first_ns_; }
+
+ private:
+  uint8_t seconds_ = 0;
+  uint64_t before_previous_read_ns_ = 0;
+  uint64_t before_next_read_ns_ = 0;
+  uint64_t first_ns_ = 0;
+  uint64_t polls_ = 0;
+};
+
+// Two edges a whole number of RTC seconds apart, and what the clock measured between them.
+struct ReferenceWindow {
+  uint32_t rtc_seconds = 0;  // 0: no window yet
+  int64_t clock_ns = 0;      // between the edges' midpoints
+  uint64_t start_half_width_ns = 0;
+  uint64_t end_half_width_ns = 0;
+
+  // One part per million of the window, in ns (the window is whole seconds).
+  uint64_t NsPerPpm() const { return uint64_t{rtc_seconds} * (kNsPerSec / 1'000'000); }
+  // Rounded up, so the bound is never flattered.
+  uint64_t UncertaintyPpm() const {
+    return (start_half_width_ns + end_half_width_ns + NsPerPpm() - 1) / NsPerPpm();
+  }
+  // Signed: positive when the clock runs fast.
+  int64_t ErrorPpm() const {
+    const auto reference_ns = static_cast<int64_t>(uint64_t{rtc_seconds} * kNsPerSec);
+    return (clock_ns - reference_ns) / static_cast<int64_t>(NsPerPpm());
+  }
+};
+
+ReferenceWindow WindowBetween(const RtcEdge& start, const RtcEdge& end, uint32_t rtc_seconds) {
+  return ReferenceWindow{rtc_seconds, static_cast<int64_t>(end.MidNs() - start.MidNs()),
+                         start.HalfWidthNs(), end.HalfWidthNs()};
+}
+
+struct ReferenceRun {
+  enum class Outcome { kMeasured, kNoEdge, kRtcStopped, kClockStuck, kTooLoose };
+  Outcome outcome = Outcome::kTooLoose;
+  ReferenceWindow best;  // the tightest window seen (rtc_seconds 0 when none)
+  uint32_t edges = 0;
+  uint32_t restarts = 0;
+  uint64_t polls = 0;
+  uint64_t elapsed_ns = 0;
+  uint8_t last_seconds = 0;
+};
+
+// Waits for an edge, then takes later edges until some pair of them, a whole number of seconds
+// apart, is known to kReferenceUncertaintyPpm. The tightest pair, not merely the first and the
+// last: one wide bracket (the vCPU descheduled across an edge) costs that edge, not the run.
+ReferenceRun MeasureAgainstRtc() {
+  ReferenceRun run;
+  RtcEdge edges[kReferenceMaxSeconds + 1];
+  uint32_t countable = 0;  // edges since the last restart; edge i is i seconds after edge 0
+  RtcSecondsPoller poller;
+  // Nothing in the guest needs a tick meanwhile (the clock runs without interrupts), and a
+  // handler run between a port read and its clock reads would only widen that bracket.
+  const pvops::IrqSave interrupts_off;
+  poller.Start();
+  while (run.edges <= kReferenceMaxSeconds) {
+    RtcEdge edge;
+    const RtcSecondsPoller::Wait wait = poller.NextEdge(kRtcEdgeTimeoutNs, &edge);
+    if (wait == RtcSecondsPoller::Wait::kClockStuck) {
+      run.outcome = ReferenceRun::Outcome::kClockStuck;
+      break;
+    }
+    if (wait == RtcSecondsPoller::Wait::kTimeout) {
+      run.outcome = run.edges == 0 ? ReferenceRun::Outcome::kNoEdge
+                                   : ReferenceRun::Outcome::kRtcStopped;
+      break;
+    }
+    ++run.edges;
+    if (edge.WidthNs() > kMaxCountableBracketNs) {
+      countable = 0;
+      ++run.restarts;
+      continue;
+    }
+    edges[countable] = edge;
+    for (uint32_t start = 0; start < countable; ++start) {
+      const ReferenceWindow window = WindowBetween(edges[start], edge, countable - start);
+      if (run.best.rtc_seconds == 0 || window.UncertaintyPpm() < run.best.UncertaintyPpm())
+        run.best = window;
+    }
+    ++countable;
+    if (run.best.rtc_seconds != 0 && run.best.UncertaintyPpm() <= kReferenceUncertaintyPpm) {
+      run.outcome = ReferenceRun::Outcome::kMeasured;
+      break;
+    }
+  }
+  run.polls = poller.polls();
+  run.elapsed_ns = poller.ElapsedNs();
+  run.last_seconds = poller.seconds();
+  return run;
+}
+
+// CPU 1 halts while CPU 0 polls instead of spinning in its idle loop: under TCG a spinning vCPU
+// holds a host core, and a host short of cores deschedules the polling vCPU for milliseconds,
+// which spoils every edge that falls in such a gap. An IPI ends the rest.
+uint32_t g_rest_released;
+
+void OnRestWake(uint8_t, void*) {}
+
+void RestUntilReleased(void*) {
+  const uint64_t flags = pvops::SaveFlags();
+  pvops::IrqDisable();
+  // Checked with interrupts off, then safe_halt enables them and halts at once: a wake-up IPI
+  // sent after the check ends the halt instead of being missed.
+  while (__atomic_load_n(&g_rest_released, __ATOMIC_ACQUIRE) == 0) {
+    pvops::SafeHalt();
+    pvops::IrqDisable();
+  }
+  pvops::RestoreFlags(flags);
+}
+
+class SecondCpuRest {
+ public:
+  SecondCpuRest() {
+    if (!CpuOnline(1)) return;
+    __atomic_store_n(&g_rest_released, 0u, __ATOMIC_RELEASE);
+    registered_ = pvops::RegisterHandler(kVectorReferenceWake, OnRestWake).ok();
+    resting_ = registered_ && PostWork(1, RestUntilReleased, nullptr);
+    rested_ = resting_;
+  }
+  // A CPU 1 that never woke keeps the handler: a late IPI still finds it.
+  ~SecondCpuRest() {
+    if (registered_ && !resting_) (void)pvops::RegisterHandler(kVectorReferenceWake, nullptr);
+  }
+  SecondCpuRest(const SecondCpuRest&) = delete;
+  SecondCpuRest& operator=(const SecondCpuRest&) = delete;
+
+  // Whether CPU 1 was sent to rest at all (it is not when offline or busy).
+  bool rested() const { return rested_; }
+
+  // Wakes CPU 1 and waits for it to finish its rest; false if it did not come back.
+  bool End() {
+    if (!resting_) return true;
+    __atomic_store_n(&g_rest_released, 1u, __ATOMIC_RELEASE);
+    for (uint32_t attempt = 0; attempt < kRestWakeAttempts; ++attempt) {
+      (void)pvops::SendIpi(pvops::CpuSet::Only(1), kVectorReferenceWake);
+      if (WaitForWork(1, kRestWakeTimeoutNs)) {
+        resting_ = false;
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  bool registered_ = false;
+  bool resting_ = false;
+  bool rested_ = false;
+};
+
+// A Xen PV kernel runs in ring 3, where `in` and `out` trap to Xen, which carries them out
+// only for a vCPU whose virtual IOPL allows it; dom0 may raise its own. Lowered again on the
+// way out, so the rest of the suite runs as before. Elsewhere the kernel is in ring 0.
+class XenPvPortAccess {
+ public:
+  XenPvPortAccess() {
+    if (!XenPvGuest()) return;
+    raised_ = SetIopl(kKernelIopl, &xen_rc_);
+  }
+  ~XenPvPortAccess() {
+    int64_t ignored = 0;
+    if (raised_) (void)SetIopl(0, &ignored);
+  }
+  XenPvPortAccess(const XenPvPortAccess&) = delete;
+  XenPvPortAccess& operator=(const XenPvPortAccess&) = delete;
+
+  bool ok() const { return !XenPvGuest() || raised_; }
+  int64_t xen_rc() const { return xen_rc_; }
+
+ private:
+  // Xen lets a PV kernel use ports at a virtual IOPL of 1 or more.
+  static constexpr uint32_t kKernelIopl = 1;
+
+  static bool SetIopl(uint32_t iopl, int64_t* xen_rc) {
+    physdev_set_iopl request{};
+    request.iopl = iopl;
+    const pvops::Status st = pvops::Hypercall(__HYPERVISOR_physdev_op, xen_rc, PHYSDEVOP_set_iopl,
+                                              reinterpret_cast<uint64_t>(&request));
+    return st.ok() && *xen_rc == 0;
+  }
+
+  bool raised_ = false;
+  int64_t xen_rc_ = 0;
+};
 
 }  // namespace
 
@@ -143,6 +424,63 @@ Result TimeTscRate() {
                         brackets_ns, bracket_ppm);
   if (ppm > kTolerancePpm)
     return Result::Fail("clock and TSC disagree by %lu ppm (> %lu)", ppm, kTolerancePpm);
+  return Result::Pass();
+}
+
+Result TimeReference() {
+  const XenPvPortAccess port_access;
+  if (!port_access.ok())
+    return Result::Skip("no port I/O for the RTC: Xen refused PHYSDEVOP_set_iopl (%ld)",
+                        port_access.xen_rc());
+  SecondCpuRest rest;
+  const ReferenceRun run = MeasureAgainstRtc();
+  const bool cpu1_back = rest.End();
+  const ReferenceWindow& best = run.best;
+  const uint64_t poll_ns = run.elapsed_ns / (run.polls != 0 ? run.polls : 1);
+  const int64_t error_ppm = best.rtc_seconds != 0 ? best.ErrorPpm() : 0;
+  const auto error_magnitude_ppm = static_cast<uint64_t>(error_ppm < 0 ? -error_ppm : error_ppm);
+  const char error_sign = error_ppm < 0 ? '-' : '+';
+  if (best.rtc_seconds != 0) {
+    Note("reference: clock vs RTC %c%lu ppm (uncertainty %lu ppm: edges +-%lu/%lu ns) over %u s "
+         "of RTC = %ld us by clock; %lu polls of %lu ns, %u edges, %u restarts, cpu 1 %s; "
+         "tsc_khz %lu",
+         error_sign, error_magnitude_ppm, best.UncertaintyPpm(), best.start_half_width_ns,
+         best.end_half_width_ns, best.rtc_seconds, best.clock_ns / static_cast<int64_t>(kNsPerUs),
+         run.polls, poll_ns, run.edges, run.restarts, rest.rested() ? "halted" : "not halted",
+         pvops::TscKhz());
+  } else {
+    Note("reference: no window; %lu polls of %lu ns over %lu ms, %u edges, %u restarts, "
+         "seconds register 0x%02x, cpu 1 %s; tsc_khz %lu",
+         run.polls, poll_ns, run.elapsed_ns / kNsPerMs, run.edges, run.restarts, run.last_seconds,
+         rest.rested() ? "halted" : "not halted", pvops::TscKhz());
+  }
+  if (!cpu1_back)
+    return Result::Fail("cpu 1 did not come back from its rest after %u wake-up IPIs (0x%x)",
+                        kRestWakeAttempts, kVectorReferenceWake);
+  switch (run.outcome) {
+    case ReferenceRun::Outcome::kNoEdge:
+      return Result::Fail("the RTC's seconds register stayed 0x%02x for %lu ms: no running RTC "
+                          "at ports 0x%x/0x%x",
+                          run.last_seconds, run.elapsed_ns / kNsPerMs, kRtcIndexPort,
+                          kRtcDataPort);
+    case ReferenceRun::Outcome::kRtcStopped:
+      return Result::Fail("the RTC stopped: no change of its seconds for %lu ms after %u edges",
+                          kRtcEdgeTimeoutNs / kNsPerMs, run.edges);
+    case ReferenceRun::Outcome::kClockStuck:
+      return Result::Fail("the clock stood still over %lu polls of the RTC", kClockStuckPolls);
+    case ReferenceRun::Outcome::kTooLoose:
+      if (best.rtc_seconds == 0)
+        return Result::Fail("no two countable RTC edges in %u edges (%u restarts)", run.edges,
+                            run.restarts);
+      return Result::Fail("RTC edges known only to %lu ppm within %u s of RTC (need <= %lu ppm)",
+                          best.UncertaintyPpm(), kReferenceMaxSeconds, kReferenceUncertaintyPpm);
+    case ReferenceRun::Outcome::kMeasured:
+      break;
+  }
+  if (error_magnitude_ppm > kReferenceTolerancePpm)
+    return Result::Fail("clock runs %c%lu ppm against the RTC over %u s (> %lu ppm; +-%lu ppm)",
+                        error_sign, error_magnitude_ppm, best.rtc_seconds, kReferenceTolerancePpm,
+                        best.UncertaintyPpm());
   return Result::Pass();
 }
 

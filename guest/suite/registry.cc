@@ -29,6 +29,7 @@ constexpr Case kCases[] = {
     {"irq.timer_cancel", IrqTimerCancel},
     {"time.monotonic", TimeMonotonic},
     {"time.tsc_rate", TimeTscRate},
+    {"time.reference", TimeReference},
     {"time.wall_clock", TimeWallClock},
     {"time.steal", TimeSteal},
     {"lock.wait_kick", LockWaitKick},

@@ -13,5 +13,6 @@ inline constexpr uint8_t kVectorTimerTest = 0x42;
 inline constexpr uint8_t kVectorTimerCancelTest = 0x43;
 inline constexpr uint8_t kVectorSafeHaltWake = 0x44;
 inline constexpr uint8_t kVectorSafeHaltWatchdog = 0x45;
+inline constexpr uint8_t kVectorReferenceWake = 0x46;
 
 }  // namespace guest::suite
