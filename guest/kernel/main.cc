@@ -93,6 +93,8 @@ void PrintCounters() {
   }
 }
 
+void PrintClockLine() { Print("clock: ns=%lu\n", pvops::ClockNs()); }
+
 // One branch per entry in entry.S (the Xen PV entry adds its start_info reader here).
 BootInfo ReadBootInfo(uint32_t entry, uint64_t boot_info) {
   if (entry == PVOPS_ENTRY_PVH) return ReadPvhStartInfo(boot_info);
@@ -142,6 +144,9 @@ extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
     Print("# pvops_init returned %s\n", init.name());
     Panic("pvops_init failed");
   }
+  // The runner stamps this line and the last one with the host's clock: a check of the clock's
+  // rate that shares nothing with the guest (docs/guest-protocol.md).
+  PrintClockLine();
   if (XenPvGuest()) {
     // In ring 3 nothing but the Xen backend can work: the native ops are privileged.
     if (!xen_pv_backend) Panic("entered as a Xen PV guest, but the Xen backend was not installed");
@@ -160,6 +165,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
     summary = suite::RunSuite(suite::kCases, suite::kCaseCount, g_options);
   }
   PrintCounters();
+  PrintClockLine();
   Print("%u passed, %u failed, %u skipped\n", summary.passed, summary.failed, summary.skipped);
   pvops::Shutdown(summary.failed != 0 ? kExitFail : kExitPass);
 }

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -168,6 +169,42 @@ exit 33)sh");
   EXPECT_EQ(FindField(*result.log.detect, "signature"), "XenVMMXenVMM");
   EXPECT_EQ(result.outcome.last_stderr_line,
             "qemu-system-x86_64: warning: host does not support x2apic");
+}
+
+TEST_F(EnvironmentRunTest, ClockLinesAreStampedWithTheHostsClockAsTheyArrive) {
+  WriteScript("fake", "launch", R"sh(
+echo 'clock: ns=1000000000'
+sleep 1.2
+echo 'ok 1 time.reference'
+echo 'clock: ns=2200000000'
+echo '1 passed, 0 failed, 0 skipped'
+exit 33)sh");
+  EnvironmentResult result = RunEnv("fake");
+  EXPECT_EQ(result.verdict.verdict, Verdict::kPass) << result.verdict.reason;
+  ASSERT_EQ(result.log.clock_lines.size(), 2u);
+  ASSERT_TRUE(result.log.clock_lines[0].host_ns.has_value());
+  ASSERT_TRUE(result.log.clock_lines[1].host_ns.has_value());
+  // The sleep apart, give or take how late the runner read each line.
+  const std::int64_t host_delta_ns =
+      *result.log.clock_lines[1].host_ns - *result.log.clock_lines[0].host_ns;
+  EXPECT_GT(host_delta_ns, 1'000'000'000);
+  EXPECT_LT(host_delta_ns, 2'000'000'000);
+  EXPECT_NE(progress_.str().find("; clock vs host: "), std::string::npos) << progress_.str();
+}
+
+TEST_F(EnvironmentRunTest, GuestClockFarFromTheHostsFailsTheRun) {
+  // The guest claims 5 s went by while the host sleeps about 1.1 s.
+  WriteScript("fake", "launch", R"sh(
+echo 'clock: ns=0'
+sleep 1.1
+echo 'ok 1 time.reference'
+echo 'clock: ns=5000000000'
+echo '1 passed, 0 failed, 0 skipped'
+exit 33)sh");
+  EnvironmentResult result = RunEnv("fake");
+  EXPECT_EQ(result.verdict.verdict, Verdict::kFail);
+  EXPECT_TRUE(result.verdict.reason.starts_with("guest clock ran +")) << result.verdict.reason;
+  EXPECT_TRUE(result.verdict.reason.ends_with(" s (limit 10000 ppm)")) << result.verdict.reason;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -142,6 +143,52 @@ TEST(JsonReportTest, RecordsVerdictsCasesStatsAndFaults) {
   EXPECT_TRUE(json.ends_with("  \"totals\": {\n    \"passed\": 3,\n    \"failed\": 2,\n"
                              "    \"skipped\": 1\n  }\n}\n"))
       << json;
+}
+
+// A passing run whose clock lines the runner stamped 4 s apart while the guest counted 4.002 s.
+EnvironmentResult RunWithClockLines() {
+  EnvironmentResult result;
+  result.name = "native";
+  GuestLogParser parser;
+  const std::int64_t start_ns = 100'000'000'000;
+  parser.Feed("clock: ns=7000000", start_ns);
+  parser.Feed("ok 1 time.reference", start_ns + 1);
+  parser.Feed("clock: ns=4009000000", start_ns + 4'000'000'000);
+  parser.Feed("1 passed, 0 failed, 0 skipped", start_ns + 4'000'000'000);
+  result.log = parser.TakeLog();
+  result.outcome = Exited(33);
+  result.verdict = DecideVerdict(result.outcome, result.log);
+  result.wall_seconds = 5.5;
+  return result;
+}
+
+TEST(MatrixReportTest, VerdictLineCarriesTheClockRateAgainstTheHost) {
+  std::ostringstream out;
+  PrintMatrix({RunWithClockLines()}, out);
+  EXPECT_NE(out.str().find("[native] verdict: pass (exit status 33, 5.5 s; "
+                           "clock vs host: +500 ppm over 4.0 s)\n"),
+            std::string::npos)
+      << out.str();
+}
+
+TEST(JsonReportTest, RecordsTheClockLinesAndTheRateAgainstTheHost) {
+  const std::string json = RenderJson(RunSettings{}, {RunWithClockLines()});
+  EXPECT_NE(json.find("\"clock_lines\": [\n        {\n          \"guest_ns\": 7000000,\n"
+                      "          \"host_ns\": 100000000000\n        },\n        {\n"
+                      "          \"guest_ns\": 4009000000,\n          \"host_ns\": 104000000000\n"
+                      "        }\n      ],\n"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"clock_vs_host\": {\n        \"error_ppm\": 500.000,\n"
+                      "        \"guest_seconds\": 4.002,\n        \"host_seconds\": 4.000,\n"
+                      "        \"judged\": true,\n        \"limit_ppm\": 10000.000\n      },\n"),
+            std::string::npos)
+      << json;
+  // Runs without clock lines say so rather than leave the key out.
+  const std::string without = RenderJson(RunSettings{}, TwoEnvironments());
+  EXPECT_NE(without.find("\"clock_lines\": [],\n      \"clock_vs_host\": null,"),
+            std::string::npos)
+      << without;
 }
 
 TEST(TerminalTextTest, JsonQuotingEscapesEverythingUnsafe) {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "child_process.h"
+#include "clock_rate.h"
 #include "terminal_text.h"
 
 namespace pvops_run {
@@ -55,8 +56,12 @@ class ProgressLine {
                                                 result.log.closing->failed,
                                                 result.log.closing->skipped)
                               : PrintableForTerminal(result.verdict.reason);
-    Show(absl::StrFormat("%s: %s (%.1f s)", VerdictName(result.verdict.verdict), summary,
-                         result.wall_seconds));
+    std::string clock_rate;
+    if (std::optional<ClockRate> rate = MeasureClockRate(result.log)) {
+      clock_rate = absl::StrCat("; ", ClockRateText(*rate));
+    }
+    Show(absl::StrFormat("%s: %s (%.1f s%s)", VerdictName(result.verdict.verdict), summary,
+                         result.wall_seconds, clock_rate));
     if (options_.rewrite_in_place && !options_.verbose) *options_.out << '\n';
     if (result.verdict.verdict != Verdict::kPass && !options_.verbose &&
         !result.console_tail.empty()) {
@@ -174,7 +179,10 @@ EnvironmentResult RunEnvironment(const EnvironmentRequest& request,
     if (stream == OutputStream::kStderr && !kept.empty()) outcome.last_stderr_line = kept;
     if (result.console_tail.size() == kConsoleTailLines) result.console_tail.pop_front();
     result.console_tail.push_back(std::move(kept));
-    if (parser.Feed(line) == LineKind::kCase) progress.ShowCaseCount(parser.log().cases.size());
+    // Stamped as it is read, for the clock lines' rate check against the host.
+    if (parser.Feed(line, HostMonotonicNs()) == LineKind::kCase) {
+      progress.ShowCaseCount(parser.log().cases.size());
+    }
   });
   result.log = parser.TakeLog();
   result.wall_seconds = child.wall_seconds;

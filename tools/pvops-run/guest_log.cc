@@ -145,6 +145,16 @@ void MergeFields(Fields& into, Fields from) {
   }
 }
 
+// The whole text as an unsigned decimal, or nullopt (empty, a sign, anything else, overflow).
+std::optional<std::uint64_t> ParseDecimal(const std::optional<std::string>& text) {
+  if (!text || text->empty()) return std::nullopt;
+  std::uint64_t value = 0;
+  const char* end = text->data() + text->size();
+  auto [stop, error] = std::from_chars(text->data(), end, value);
+  if (error != std::errc() || stop != end) return std::nullopt;
+  return value;
+}
+
 FaultReport ParseFault(std::string_view text) {
   FaultReport fault{std::string(text), ParseFields(text)};
   // The mnemonic is printed as a bare "(#PF)" word next to vector=.
@@ -226,7 +236,8 @@ ClosingCounts GuestLog::CountCases() const {
   return counts;
 }
 
-LineKind GuestLogParser::Feed(std::string_view raw_line) {
+LineKind GuestLogParser::Feed(std::string_view raw_line,
+                              std::optional<std::int64_t> host_monotonic_ns) {
   ++log_.lines;
   std::string line = NormalizeLine(raw_line);
   std::string_view text = line;
@@ -257,6 +268,15 @@ LineKind GuestLogParser::Feed(std::string_view raw_line) {
   if (ConsumePrefix(&text, "bench:")) {
     log_.bench.push_back(ParseFields(text));
     return LineKind::kBench;
+  }
+  if (ConsumePrefix(&text, "clock:")) {
+    const std::optional<std::uint64_t> guest_ns = ParseDecimal(FindField(ParseFields(text), "ns"));
+    if (guest_ns) {
+      log_.clock_lines.push_back(ClockLine{*guest_ns, host_monotonic_ns});
+    } else {
+      log_.malformed_clock_lines.emplace_back(StripSpace(text));
+    }
+    return LineKind::kClock;
   }
   if (ConsumePrefix(&text, "FAULT:")) {
     // The first fault is the cause; later ones are its echoes.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,13 @@ struct FaultReport {
   Fields fields;  // vector, rip, error, cr2, cpu as printed
 };
 
+// A `clock: ns=N` line: the guest's clock, and the host's CLOCK_MONOTONIC when the runner read
+// the line (absent when whoever fed the parser gave no stamp).
+struct ClockLine {
+  std::uint64_t guest_ns = 0;
+  std::optional<std::int64_t> host_ns;
+};
+
 enum class LineKind {
   kDetect,
   kCandidate,  // "# candidate: ..." (every interface detection saw, chosen or not)
@@ -46,6 +54,7 @@ enum class LineKind {
   kCase,
   kStat,
   kBench,
+  kClock,
   kFault,
   kClosing,
   kHypervisorNoise,  // "(XEN) ..." lines
@@ -61,6 +70,8 @@ struct GuestLog {
   std::vector<CaseLine> cases;
   Fields stats;  // every stat: line merged; a repeated key keeps its last value
   std::vector<Fields> bench;
+  std::vector<ClockLine> clock_lines;
+  std::vector<std::string> malformed_clock_lines;  // `clock:` lines without a decimal ns=
   std::optional<FaultReport> fault;
   std::optional<ClosingCounts> closing;
   int closing_lines = 0;     // more than one is a protocol error
@@ -79,7 +90,9 @@ std::string NormalizeLine(std::string_view raw);
 class GuestLogParser {
  public:
   // Classifies one raw console line (without its '\n') and records it; returns its kind.
-  LineKind Feed(std::string_view raw_line);
+  // `host_monotonic_ns` is when the line was read (CLOCK_MONOTONIC); clock lines keep it.
+  LineKind Feed(std::string_view raw_line,
+                std::optional<std::int64_t> host_monotonic_ns = std::nullopt);
 
   const GuestLog& log() const { return log_; }
   GuestLog TakeLog() { return std::move(log_); }

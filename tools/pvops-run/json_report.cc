@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "absl/strings/str_format.h"
+#include "clock_rate.h"
 #include "matrix_report.h"
 #include "terminal_text.h"
 
@@ -27,6 +28,7 @@ class JsonWriter {
   }
   void String(std::string_view value) { Scalar(JsonQuoted(value)); }
   void Int(std::int64_t value) { Scalar(absl::StrFormat("%d", value)); }
+  void Uint(std::uint64_t value) { Scalar(absl::StrFormat("%d", value)); }
   void Double(double value) { Scalar(absl::StrFormat("%.3f", value)); }
   void Bool(bool value) { Scalar(value ? "true" : "false"); }
   void Null() { Scalar("null"); }
@@ -171,6 +173,34 @@ void WriteEnvironment(JsonWriter& json, const RunSettings& settings,
   json.BeginArray();
   for (const pvops_run::Fields& line : log.bench) json.Fields(line);
   json.EndArray();
+  json.Key("clock_lines");
+  json.BeginArray();
+  for (const ClockLine& line : log.clock_lines) {
+    json.BeginObject();
+    json.Key("guest_ns");
+    json.Uint(line.guest_ns);
+    json.Key("host_ns");
+    IntOrNull(json, line.host_ns);
+    json.EndObject();
+  }
+  json.EndArray();
+  json.Key("clock_vs_host");
+  if (std::optional<ClockRate> rate = MeasureClockRate(log)) {
+    json.BeginObject();
+    json.Key("error_ppm");
+    json.Double(rate->error_ppm);
+    json.Key("guest_seconds");
+    json.Double(rate->guest_seconds);
+    json.Key("host_seconds");
+    json.Double(rate->host_seconds);
+    json.Key("judged");
+    json.Bool(rate->Judged());
+    json.Key("limit_ppm");
+    json.Double(kClockRateLimitPpm);
+    json.EndObject();
+  } else {
+    json.Null();
+  }
   json.Key("fault");
   if (log.fault) {
     json.BeginObject();

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "clock_rate.h"
 #include "terminal_text.h"
 
 namespace pvops_run {
@@ -53,8 +55,12 @@ void PrintEnvironmentDetails(const EnvironmentResult& result, std::ostream& out)
   std::string detail = result.verdict.verdict == Verdict::kPass
                            ? status
                            : PrintableForTerminal(result.verdict.reason);
+  std::string clock_rate;
+  if (std::optional<ClockRate> rate = MeasureClockRate(log)) {
+    clock_rate = absl::StrCat("; ", ClockRateText(*rate));
+  }
   out << tag << " verdict: " << VerdictName(result.verdict.verdict) << " ("
-      << detail << absl::StrFormat(", %.1f s)", result.wall_seconds) << '\n';
+      << detail << absl::StrFormat(", %.1f s%s)", result.wall_seconds, clock_rate) << '\n';
 }
 
 }  // namespace

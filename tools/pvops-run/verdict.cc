@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "clock_rate.h"
 
 namespace pvops_run {
 namespace {
@@ -101,6 +102,16 @@ VerdictWithReason DecideVerdict(const LaunchOutcome& outcome, const GuestLog& lo
     return {kFail, WithLastStderr(absl::StrCat(StatusText(outcome), " (expected ", kExitStatusPassed,
                                                ") although the closing line says 0 failed"),
                                   outcome)};
+  }
+  if (!log.malformed_clock_lines.empty()) {
+    return {kFail, absl::StrCat(log.malformed_clock_lines.size(),
+                                " clock line(s) without a decimal ns= value (first: \"clock: ",
+                                log.malformed_clock_lines.front(), "\")")};
+  }
+  if (std::optional<ClockRate> rate = MeasureClockRate(log); rate && rate->GrosslyWrong()) {
+    return {kFail, absl::StrFormat("guest clock ran %+.0f ppm against the host's over %.1f s "
+                                   "(limit %.0f ppm)",
+                                   rate->error_ppm, rate->host_seconds, kClockRateLimitPpm)};
   }
   return {kPass, ""};
 }
