@@ -124,6 +124,27 @@ void Vm::CreateIrqchip() {
   if (ioctl(fd_.get(), KVM_CREATE_IRQCHIP, nullptr) < 0) ThrowErrno("KVM_CREATE_IRQCHIP");
 }
 
+void Vm::SetGsiRouting(const std::vector<kvm_irq_routing_entry>& routes) {
+  // struct kvm_irq_routing as the kernel lays it out: nr, flags, then the entries (kvm_uapi.h).
+  const size_t entries_bytes = routes.size() * sizeof(kvm_irq_routing_entry);
+  std::vector<uint8_t> bytes(pvops_kvm_irq_routing_entries_offset + entries_bytes);
+  const auto count = static_cast<uint32_t>(routes.size());
+  std::memcpy(bytes.data(), &count, sizeof(count));  // flags stay 0
+  std::memcpy(bytes.data() + pvops_kvm_irq_routing_entries_offset, routes.data(), entries_bytes);
+  if (ioctl(fd_.get(), pvops_kvm_ioctl_set_gsi_routing, bytes.data()) < 0) {
+    ThrowErrno("KVM_SET_GSI_ROUTING");
+  }
+}
+
+void Vm::SetIrqLine(uint32_t gsi, bool asserted) {
+  kvm_irq_level level{};
+  level.irq = gsi;
+  level.level = asserted ? 1 : 0;
+  if (ioctl(fd_.get(), KVM_IRQ_LINE, &level) < 0) {
+    ThrowErrno(absl::StrFormat("KVM_IRQ_LINE %u", gsi));
+  }
+}
+
 void Vm::CreatePit() {
   kvm_pit_config config{};
   // With this flag KVM also serves port 0x61 (channel 2 gate and output): a guest calibrating

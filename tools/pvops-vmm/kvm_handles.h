@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "cpuid_personality.h"
 #include "unique_fd.h"
@@ -34,6 +35,10 @@ class Vm {
   void EnableCapability(uint32_t capability, uint64_t argument);
   void SetUserMemory(uint32_t slot, uint64_t guest_physical, uint64_t size, void* host);
   void CreateIrqchip();
+  // Replaces KVM's whole GSI routing table (after CreateIrqchip).
+  void SetGsiRouting(const std::vector<kvm_irq_routing_entry>& routes);
+  // Drives a GSI of the in-kernel irqchip: KVM_IRQ_LINE. Callable from any thread.
+  void SetIrqLine(uint32_t gsi, bool asserted);
   void CreatePit();
   void SetTssAddress(uint64_t address);
   UniqueFd OpenStatsFd();

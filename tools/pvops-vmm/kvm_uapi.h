@@ -15,8 +15,10 @@ extern const unsigned long pvops_kvm_ioctl_set_cpuid2;
 extern const unsigned long pvops_kvm_ioctl_get_supported_hv_cpuid;
 extern const unsigned long pvops_kvm_ioctl_get_msrs;
 extern const unsigned long pvops_kvm_ioctl_set_msrs;
+extern const unsigned long pvops_kvm_ioctl_set_gsi_routing;
 // Byte offsets of the flexible arrays: where the first element really starts.
 extern const size_t pvops_kvm_cpuid2_entries_offset;
 extern const size_t pvops_kvm_msrs_entries_offset;
+extern const size_t pvops_kvm_irq_routing_entries_offset;
 extern const size_t pvops_kvm_stats_desc_name_offset;
 }

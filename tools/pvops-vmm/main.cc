@@ -1,5 +1,6 @@
-// pvops-vmm: boots a PVH guest image on /dev/kvm with an in-kernel irqchip and N vCPUs,
-// forwards its serial console, and ends with the code the guest wrote to port 0xf4.
+// pvops-vmm: boots a PVH guest image on /dev/kvm with an in-kernel irqchip, N vCPUs and ACPI
+// tables describing them, forwards its serial console, and ends with the code the guest wrote to
+// port 0xf4 (or the fault code when the guest faulted, reset or powered off instead).
 #include <unistd.h>
 
 #include <cstdio>
@@ -26,6 +27,9 @@
 ABSL_FLAG(uint32_t, cpus, 2, "number of vCPUs; the first boots, the others wait for INIT-SIPI-SIPI");
 ABSL_FLAG(uint32_t, memory_mib, 256, "guest RAM in MiB");
 ABSL_FLAG(std::string, cmdline, "", "the guest's command line (hvm_start_info.cmdline_paddr)");
+ABSL_FLAG(std::string, initrd, "",
+          "a file loaded at the top of guest RAM and passed as hvm_start_info module 0 (Linux's "
+          "initramfs)");
 ABSL_FLAG(std::string, personality, "kvm",
           "CPUID personality: kvm, hyperv (KVM's Hyper-V leaves only) or hyperv-kvm (both, KVM at "
           "0x40000100)");
@@ -46,9 +50,9 @@ namespace {
 
 constexpr uint32_t kFaultExitCode = 0x12;  // docs/guest-protocol.md: CPU fault / panic
 
-std::vector<uint8_t> ReadFile(const std::string& path) {
+std::vector<uint8_t> ReadFile(const std::string& path, const char* what) {
   std::ifstream file(path, std::ios::binary);
-  if (!file) throw VmmError(absl::StrCat("cannot open the guest image ", path));
+  if (!file) throw VmmError(absl::StrCat("cannot open the ", what, " ", path));
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
 }
 
@@ -99,11 +103,15 @@ int Main(int argc, char** argv) {
   try {
     if (absl::GetFlag(FLAGS_hold_static_keys)) HoldKvmStaticKeys(console);
     if (positional.size() != 2) throw VmmError("expected exactly one guest image path");
-    const std::vector<uint8_t> image = ReadFile(positional[1]);
+    const std::vector<uint8_t> image = ReadFile(positional[1], "guest image");
     VmConfig config;
     config.vcpu_count = absl::GetFlag(FLAGS_cpus);
     config.memory_bytes = uint64_t{absl::GetFlag(FLAGS_memory_mib)} << 20;
     config.command_line = absl::GetFlag(FLAGS_cmdline);
+    if (const std::string initrd = absl::GetFlag(FLAGS_initrd); !initrd.empty()) {
+      config.initrd = ReadFile(initrd, "initrd");
+      if (config.initrd.empty()) throw VmmError(absl::StrCat("the initrd ", initrd, " is empty"));
+    }
     config.timeout = std::chrono::seconds(absl::GetFlag(FLAGS_timeout));
     auto personality = MakePersonality(absl::GetFlag(FLAGS_personality),
                                        {.kvm_features_clear = absl::GetFlag(FLAGS_kvm_features_clear),
@@ -113,6 +121,8 @@ int Main(int argc, char** argv) {
 
     VirtualMachine vm(config, image, *personality, console);
     const RunResult result = vm.Run();
+    // The runner's verdict names the first FAULT: line: the guest's own if it printed one.
+    if (!result.fault_line.empty()) console.Line(absl::StrCat("FAULT: ", result.fault_line));
     if (!result.guest_exit) console.Note(absl::StrCat("fault: ", result.fault_reason));
     console.Line(StatLine(result, config.vcpu_count));
     if (result.guest_exit) return End(console, result.guest_exit->code, result.guest_exit->size, passthrough);

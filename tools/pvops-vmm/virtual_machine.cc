@@ -5,12 +5,17 @@
 
 #include <atomic>
 #include <cstring>
+#include <variant>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "acpi_tables.h"
+#include "irq_routing.h"
 #include "kvm_stats.h"
 #include "kvm_stats_port.h"
 #include "pvh_entry.h"
 #include "pvh_image.h"
+#include "reset_vector.h"
 #include "start_info.h"
 #include "vmm_error.h"
 
@@ -23,6 +28,15 @@ constexpr uint64_t kVmxTssAddress = 0xfffbd000;
 // Kicks a vCPU thread out of KVM_RUN; the handler does nothing, the interruption is the point.
 constexpr int kKickSignal = SIGUSR1;
 constexpr uint64_t kHvStatusInvalidHypercallCode = 2;  // TLFS hypercall status
+// Where a vCPU starts after RESET (CS:IP f000:fff0): KVM on AMD puts a vCPU there after a
+// shutdown intercept, so its registers no longer say where the triple fault happened.
+constexpr uint64_t kResetRip = 0xfff0;
+constexpr uint16_t kResetCodeSelector = 0xf000;
+
+static_assert(kAcpiTablesAddress >= kLowRamEnd && kAcpiTablesEnd <= kResetVectorAddress &&
+                  kResetVectorEnd <= kHighRamStart,
+              "the ACPI tables and the reset vector must lie in the hole the memory map reserves "
+              "below 1 MiB");
 
 void IgnoreKick(int) {}
 
@@ -43,12 +57,24 @@ const char* SystemEventName(uint32_t type) {
   }
 }
 
-void CheckImageClearOfBootInfo(const PvhImage& image) {
+// The image may not overwrite what the VMM places in low memory for the guest to read.
+void CheckImageClearOfVmmData(const PvhImage& image) {
+  struct Range {
+    uint64_t start;
+    uint64_t end;
+    const char* what;
+  };
+  const Range reserved[] = {{kBootInfoAddress, kBootInfoEnd, "the boot info pages"},
+                            {kAcpiTablesAddress, kAcpiTablesEnd, "the ACPI tables"},
+                            {kResetVectorAddress, kResetVectorEnd, "the reset vector"}};
   for (const auto& segment : image.segments) {
     const uint64_t end = segment.physical_address + segment.memory_size;
-    if (segment.physical_address < kBootInfoEnd && end > kBootInfoAddress) {
-      throw VmmError(absl::StrFormat("image segment [%#x, %#x) overlaps the boot info pages [%#x, %#x)",
-                                     segment.physical_address, end, kBootInfoAddress, kBootInfoEnd));
+    for (const Range& range : reserved) {
+      if (segment.physical_address < range.end && end > range.start) {
+        throw VmmError(absl::StrFormat("image segment [%#x, %#x) overlaps %s [%#x, %#x)",
+                                       segment.physical_address, end, range.what, range.start,
+                                       range.end));
+      }
     }
   }
 }
@@ -57,7 +83,10 @@ void CheckImageClearOfBootInfo(const PvhImage& image) {
 
 VirtualMachine::VirtualMachine(const VmConfig& config, std::span<const uint8_t> image,
                                CpuidPersonality& personality, ConsoleOutput& console)
-    : config_(config), vm_(kvm_), memory_(config.memory_bytes), ports_(console) {
+    : config_(config),
+      vm_(kvm_),
+      memory_(config.memory_bytes),
+      ports_(console, [this](uint32_t irq, bool asserted) { vm_.SetIrqLine(irq, asserted); }) {
   if (config.vcpu_count == 0 || config.vcpu_count > 255) {
     throw VmmError(absl::StrFormat("--cpus=%u: between 1 and 255 (xAPIC IDs)", config.vcpu_count));
   }
@@ -65,14 +94,21 @@ VirtualMachine::VirtualMachine(const VmConfig& config, std::span<const uint8_t> 
   if (kvm_.CheckExtension(KVM_CAP_BINARY_STATS_FD) <= 0) throw VmmError("KVM lacks KVM_CAP_BINARY_STATS_FD");
 
   const PvhImage pvh = ParsePvhImage(image);
-  CheckImageClearOfBootInfo(pvh);
+  CheckImageClearOfVmmData(pvh);
   LoadPvhImage(pvh, image, memory_);
-  const uint64_t start_info = WriteStartInfo(memory_, config.command_line);
+  BootExtras boot_extras;
+  if (!config.initrd.empty()) {
+    boot_extras.initrd = LoadInitrd(memory_, config.initrd, pvh.EndAddress());
+  }
+  boot_extras.rsdp_address = WriteAcpiTables(memory_, config.vcpu_count);
+  WriteResetVector(memory_);
+  const uint64_t start_info = WriteStartInfo(memory_, config.command_line, boot_extras);
 
   if (vm_.CheckExtension(KVM_CAP_SET_TSS_ADDR) > 0) vm_.SetTssAddress(kVmxTssAddress);
   vm_.SetUserMemory(kRamSlot, 0, memory_.size(), memory_.host_base());
   // In-kernel LAPIC, IOAPIC and PIC: IPIs, timers and EOIs are KVM's own. Must precede vCPUs.
   vm_.CreateIrqchip();
+  vm_.SetGsiRouting(BuildPcIrqRouting());  // the PIT on IOAPIC pin 2, as the MADT says
   // The in-kernel i8254 too, so the guest finds the PC's timer devices it finds under QEMU.
   if (vm_.CheckExtension(KVM_CAP_PIT2) <= 0) throw VmmError("KVM lacks KVM_CAP_PIT2");
   vm_.CreatePit();
@@ -136,6 +172,7 @@ RunResult VirtualMachine::Run() {
   } else {
     result.guest_exit = guest_exit_;
     result.fault_reason = fault_reason_;
+    result.fault_line = fault_line_;
   }
   AddEventCounters(ReadKvmStats(vm_stats_.get()), result.kvm_counters);
   for (auto& slot : vcpus_) AddEventCounters(ReadKvmStats(slot.stats.get()), result.kvm_counters);
@@ -171,10 +208,14 @@ bool VirtualMachine::HandleExit(Vcpu& vcpu) {
           ServeKvmStatsPort(run.io.port, run.io.direction == KVM_EXIT_IO_OUT, data, stats_fds);
           continue;
         }
-        if (auto exit = ports_.Access(run.io.port, run.io.direction == KVM_EXIT_IO_OUT, data)) {
-          Finish(exit, "");
-          return false;
+        const auto request = ports_.Access(run.io.port, run.io.direction == KVM_EXIT_IO_OUT, data);
+        if (!request) continue;
+        if (const auto* exit = std::get_if<GuestExitRequest>(&*request)) {
+          Finish(*exit, "");
+        } else {
+          StopForGuestRequest(vcpu, std::get<MachineStopRequest>(*request));
         }
+        return false;
       }
       return true;
     }
@@ -187,12 +228,21 @@ bool VirtualMachine::HandleExit(Vcpu& vcpu) {
       return true;
     case KVM_EXIT_HYPERV:
       return HandleHypervExit(vcpu);
-    case KVM_EXIT_SHUTDOWN:
+    case KVM_EXIT_SHUTDOWN: {
       // On AMD, KVM re-initialises a vCPU after a shutdown intercept, so its registers are the
       // reset state by now; the guest's FAULT: line (if it printed one) says where it was.
-      Finish(std::nullopt, absl::StrFormat("vCPU %u: triple fault (KVM_EXIT_SHUTDOWN); after it: %s",
-                                           vcpu.id(), DescribeVcpu(vcpu)));
+      const kvm_regs regs = vcpu.GetRegs();
+      const bool reset_state =
+          regs.rip == kResetRip && vcpu.GetSregs().cs.selector == kResetCodeSelector;
+      std::string line = absl::StrFormat("triple fault (KVM_EXIT_SHUTDOWN) cpu=%u", vcpu.id());
+      absl::StrAppend(&line, reset_state ? ", rip unknown: KVM has reset the vCPU"
+                                         : absl::StrFormat(" rip=%#x", regs.rip));
+      Finish(std::nullopt,
+             absl::StrFormat("vCPU %u: triple fault (KVM_EXIT_SHUTDOWN); after it: %s", vcpu.id(),
+                             DescribeVcpu(vcpu)),
+             std::move(line));
       return false;
+    }
     case KVM_EXIT_INTERNAL_ERROR: {
       std::string data;
       for (uint32_t i = 0; i < run.internal.ndata && i < 16; ++i) {
@@ -208,9 +258,13 @@ bool VirtualMachine::HandleExit(Vcpu& vcpu) {
                                            run.fail_entry.hardware_entry_failure_reason, DescribeVcpu(vcpu)));
       return false;
     case KVM_EXIT_SYSTEM_EVENT:
-      Finish(std::nullopt, absl::StrFormat("vCPU %u: system event %s (%u) without the exit port; %s", vcpu.id(),
-                                           SystemEventName(run.system_event.type), run.system_event.type,
-                                           DescribeVcpu(vcpu)));
+      Finish(std::nullopt,
+             absl::StrFormat("vCPU %u: system event %s (%u) without the exit port; %s", vcpu.id(),
+                             SystemEventName(run.system_event.type), run.system_event.type,
+                             DescribeVcpu(vcpu)),
+             absl::StrFormat("system event %s (KVM_EXIT_SYSTEM_EVENT %u) cpu=%u rip=%#x",
+                             SystemEventName(run.system_event.type), run.system_event.type,
+                             vcpu.id(), vcpu.GetRegs().rip));
       return false;
     default:
       Finish(std::nullopt, absl::StrFormat("vCPU %u: unexpected KVM exit reason %u; %s", vcpu.id(),
@@ -240,13 +294,30 @@ bool VirtualMachine::HandleHypervExit(Vcpu& vcpu) {
   }
 }
 
-void VirtualMachine::Finish(std::optional<GuestExitRequest> exit, std::string fault_reason) {
+void VirtualMachine::StopForGuestRequest(Vcpu& vcpu, const MachineStopRequest& request) {
+  // A guest that resets or powers off has ended without the exit port: never a pass, and never
+  // a reboot into the image again (a panicking Linux reboots, and would loop).
+  const char* what = request.power_off ? "power-off requested" : "reset requested";
+  const kvm_regs regs = vcpu.GetRegs();
+  const uint64_t linear_rip = vcpu.GetSregs().cs.base + regs.rip;
+  const bool at_reset_vector = linear_rip >= kResetVectorAddress && linear_rip < kResetVectorEnd;
+  const std::string how =
+      at_reset_vector ? absl::StrCat(request.how, ", by the reset vector's code") : request.how;
+  Finish(std::nullopt,
+         absl::StrFormat("vCPU %u: %s through the %s, without the exit port; %s", vcpu.id(), what,
+                         how, DescribeVcpu(vcpu)),
+         absl::StrFormat("%s (%s) cpu=%u rip=%#x", what, how, vcpu.id(), regs.rip));
+}
+
+void VirtualMachine::Finish(std::optional<GuestExitRequest> exit, std::string fault_reason,
+                            std::string fault_line) {
   {
     std::lock_guard lock(finish_mutex_);
     if (finished_) return;  // the first ending wins
     finished_ = true;
     guest_exit_ = exit;
     fault_reason_ = std::move(fault_reason);
+    fault_line_ = std::move(fault_line);
   }
   finished_signal_.notify_all();
 }

@@ -1,5 +1,6 @@
-// One L2 guest on /dev/kvm: RAM, the in-kernel irqchip, N vCPUs each on its own thread, the
-// guest's port devices, and the way a run ends (exit port, fault, or timeout).
+// One L2 guest on /dev/kvm: RAM, the in-kernel irqchip, N vCPUs each on its own thread, ACPI
+// tables, the guest's port devices, and the way a run ends (exit port, fault, reset, power-off,
+// or timeout).
 #pragma once
 
 #include <atomic>
@@ -28,12 +29,17 @@ struct VmConfig {
   uint32_t vcpu_count = 2;
   uint64_t memory_bytes = 256ull << 20;
   std::string command_line;
+  std::vector<uint8_t> initrd;  // empty: none; else hvm_start_info module 0
   std::chrono::seconds timeout{0};  // 0: no limit
 };
 
 struct RunResult {
   std::optional<GuestExitRequest> guest_exit;  // set when the guest wrote the exit port
   std::string fault_reason;                    // otherwise, why the run ended
+  // For an ending the guest caused (triple fault, reset, power-off, a KVM system event): the
+  // VMM's FAULT: line, without the prefix. The runner keeps the first FAULT: line it sees, so a
+  // line the guest printed itself before the end wins.
+  std::string fault_line;
   std::map<std::string, uint64_t> kvm_counters;  // KVM's event counters, summed over VM and vCPUs
   std::chrono::milliseconds run_time{0};   // first KVM_RUN to the run's end (exit port, fault)
   std::chrono::milliseconds stop_time{0};  // stopping and joining the vCPU threads after it
@@ -63,7 +69,9 @@ class VirtualMachine {
   // Handles one exit; false once this vCPU is to stop.
   bool HandleExit(Vcpu& vcpu);
   bool HandleHypervExit(Vcpu& vcpu);
-  void Finish(std::optional<GuestExitRequest> exit, std::string fault_reason);
+  void StopForGuestRequest(Vcpu& vcpu, const MachineStopRequest& request);
+  void Finish(std::optional<GuestExitRequest> exit, std::string fault_reason,
+              std::string fault_line = "");
   void StopAll();
   std::string DescribeVcpu(Vcpu& vcpu);
 
@@ -80,6 +88,7 @@ class VirtualMachine {
   bool finished_ = false;
   std::optional<GuestExitRequest> guest_exit_;
   std::string fault_reason_;
+  std::string fault_line_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> unhandled_mmio_{0};
   std::atomic<uint64_t> hyperv_synic_exits_{0};
