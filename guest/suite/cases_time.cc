@@ -88,8 +88,9 @@ constexpr uint8_t kRtcSecondsRegister = 0x00;
 
 // The most the clock may run fast or slow against real time.
 constexpr uint64_t kReferenceTolerancePpm = 500;
-// A measurement counts only once both edges' positions are known to a tenth of the tolerance,
-// so the verdict cannot hinge on where within its bracket an edge really fell.
+// The precision the case aims for: both edges' positions known to a tenth of the tolerance, so
+// the figure it notes means something. Short of that (by the cap), only a verdict that holds
+// across the whole uncertainty passes.
 constexpr uint64_t kReferenceUncertaintyPpm = kReferenceTolerancePpm / 10;
 // The most RTC seconds the case polls after the first edge (counted by the reference itself,
 // so a broken clock cannot stretch the case). Where every port read exits to a VMM (nested KVM
@@ -479,8 +480,16 @@ Result TimeReference() {
       if (best.rtc_seconds == 0)
         return Result::Fail("no two countable RTC edges in %u edges (%u restarts)", run.edges,
                             run.restarts);
-      return Result::Fail("RTC edges known only to %lu ppm within %u s of RTC (need <= %lu ppm)",
-                          best.UncertaintyPpm(), kReferenceMaxSeconds, kReferenceUncertaintyPpm);
+      // Less precise than aimed for (a host short of cores stalls the vCPU across edges), yet
+      // the verdict may already be certain: within the tolerance even at the far end of the
+      // uncertainty. Anything less certain fails.
+      if (error_magnitude_ppm + best.UncertaintyPpm() > kReferenceTolerancePpm)
+        return Result::Fail("RTC edges known only to %lu ppm within %u s of RTC (need <= %lu "
+                            "ppm, or an error of %c%lu ppm clear of %lu ppm by that much)",
+                            best.UncertaintyPpm(), kReferenceMaxSeconds,
+                            kReferenceUncertaintyPpm, error_sign, error_magnitude_ppm,
+                            kReferenceTolerancePpm);
+      break;
     case ReferenceRun::Outcome::kMeasured:
       break;
   }
