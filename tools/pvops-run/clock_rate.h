@@ -1,7 +1,9 @@
-// The guest clock's rate against the host's: the guest prints its clock at the start and at the
-// end of its run (`clock: ns=N`), the runner stamps each such line with CLOCK_MONOTONIC as it
-// reads it, and the two differences compare. Serial latency jitters by milliseconds, so this
-// only catches a clock that is grossly off; the guest's time.reference case is the fine check.
+// The guest clock's rate against the host's: the guest prints its clock at the start, after
+// every case and at the end of its run (`clock: ns=N`), the runner stamps each such line with
+// CLOCK_MONOTONIC as it reads it, and the differences between two lines compare. A line can
+// reach the runner late (by tens of ms on a busy host), so each end of the comparison is the
+// least delayed line of that end of the run. Still a coarse check, for a clock grossly off; the
+// guest's time.reference case is the fine one.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +19,8 @@ inline constexpr double kClockRateLimitPpm = 10'000;
 // ...but only over at least this much host time between the two lines: shorter runs are
 // reported, not judged (a few ms of serial jitter would be too large a share of them).
 inline constexpr double kClockRateMinHostSeconds = 1.0;
+// Each end of the comparison is chosen from this fraction (1/N) of the run's host time.
+inline constexpr std::int64_t kClockRateEndFraction = 4;
 
 struct ClockRate {
   double guest_seconds = 0;
@@ -29,8 +33,9 @@ struct ClockRate {
   }
 };
 
-// From the first and the last clock line, when both carry a host stamp and the host's time
-// moved between them; nullopt otherwise (fewer than two lines, an old guest, a crashed run).
+// Between the least delayed line of the run's first quarter and that of its last quarter (the
+// first and the last line when there are only two), when the host's time moved between them;
+// nullopt otherwise (fewer than two stamped lines, an old guest, a crashed run).
 std::optional<ClockRate> MeasureClockRate(const GuestLog& log);
 
 // "clock vs host: +123 ppm over 4.2 s", with " (too short to judge)" when it is.
