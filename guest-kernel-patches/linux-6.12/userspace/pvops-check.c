@@ -1,0 +1,420 @@
+/*
+ * pvops-check: checks, from Linux user space, that the kernel took its paravirtualization from
+ * the pvops library, and reports in the pvops guest protocol (docs/guest-protocol.md): TAP case
+ * lines, `stat:` lines, the closing `N passed, N failed, N skipped`, then the machine's end
+ * through QEMU's isa-debug-exit (port 0xf4): code 0x10 when nothing failed, 0x11 otherwise.
+ *
+ * Run as the initramfs's init (after /proc and /sys are mounted). Options come from the kernel
+ * command line (/proc/cmdline); the kernel does not pass dotted words on to init:
+ *   pvops_check.cpus=N   the number of CPUs the machine was started with (cpu.count checks it)
+ *   pvops_check.reads=N  clock reads per CPU for clock.monotonic (default 200000)
+ *   pvops=NAME           the library's override: sysfs.backend then expects that backend
+ *
+ * Its own stat: keys start with linux_ so that they never replace one of the library's counters
+ * (the runner merges stat: lines by key). Built static (gcc -static -O2 -pthread) against glibc.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/reboot.h>
+#include <sys/utsname.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SYSFS_DIR "/sys/kernel/pvops"
+#define EXIT_PASS 0x10
+#define EXIT_FAIL 0x11
+#define DEBUG_EXIT_PORT 0xf4
+#define MAX_CPUS 256
+#define MAX_COUNTERS 64
+
+static const char *const kBackends[] = {"native", "kvm", "xen", "hyperv", "vmi"};
+
+struct counter {
+  char name[64];
+  uint64_t value;
+};
+
+static unsigned g_case, g_passed, g_failed, g_skipped;
+static char g_cmdline[4096];
+
+/* ---- Reporting ---------------------------------------------------------------------------- */
+
+static void Pass(const char *name) {
+  printf("ok %u %s\n", ++g_case, name);
+  ++g_passed;
+}
+
+static void Fail(const char *name, const char *fmt, ...) {
+  char reason[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(reason, sizeof reason, fmt, ap);
+  va_end(ap);
+  for (char *p = reason; *p; ++p)
+    if (*p == '\n') *p = ' ';
+  printf("not ok %u %s # %s\n", ++g_case, name, reason);
+  ++g_failed;
+}
+
+/* ---- Small helpers ------------------------------------------------------------------------ */
+
+/* Reads a whole small file; strips one trailing newline. Returns the length or -errno. */
+static long ReadFile(const char *path, char *buf, size_t size) {
+  FILE *f = fopen(path, "re");
+  if (f == NULL) return -errno;
+  size_t n = fread(buf, 1, size - 1, f);
+  int err = ferror(f) ? EIO : 0;
+  fclose(f);
+  if (err) return -err;
+  buf[n] = '\0';
+  if (n > 0 && buf[n - 1] == '\n') buf[--n] = '\0';
+  return (long)n;
+}
+
+/* The value of `key=` on the kernel command line (the last one wins), or NULL. */
+static const char *CmdlineValue(const char *key, char *out, size_t size) {
+  const char *found = NULL;
+  size_t klen = strlen(key);
+  for (const char *p = g_cmdline; *p;) {
+    while (*p == ' ') ++p;
+    const char *word = p;
+    while (*p && *p != ' ') ++p;
+    if ((size_t)(p - word) > klen && strncmp(word, key, klen) == 0 && word[klen] == '=') {
+      size_t n = (size_t)(p - word) - klen - 1;
+      if (n >= size) n = size - 1;
+      memcpy(out, word + klen + 1, n);
+      out[n] = '\0';
+      found = out;
+    }
+  }
+  return found;
+}
+
+static long CmdlineNumber(const char *key, long fallback) {
+  char value[32];
+  if (CmdlineValue(key, value, sizeof value) == NULL) return fallback;
+  char *end;
+  long n = strtol(value, &end, 0);
+  return (*end == '\0' && n > 0) ? n : fallback;
+}
+
+/* Counts the CPUs in a sysfs cpu list such as "0-3,5". Returns -1 when it does not parse. */
+static int CountCpuList(const char *list) {
+  int count = 0;
+  const char *p = list;
+  while (*p) {
+    char *end;
+    long first = strtol(p, &end, 10);
+    if (end == p || first < 0) return -1;
+    long last = first;
+    p = end;
+    if (*p == '-') {
+      last = strtol(p + 1, &end, 10);
+      if (end == p + 1 || last < first) return -1;
+      p = end;
+    }
+    count += (int)(last - first + 1);
+    if (*p == ',') ++p;
+    else if (*p != '\0') return -1;
+  }
+  return count;
+}
+
+/* Parses /sys/kernel/pvops/counters: `name=value` lines. Returns the count or -1. */
+static int ReadCounters(struct counter *out, int max, char *why, size_t why_size) {
+  static char buf[8192];
+  long len = ReadFile(SYSFS_DIR "/counters", buf, sizeof buf);
+  if (len < 0) {
+    snprintf(why, why_size, "cannot read " SYSFS_DIR "/counters: %s", strerror((int)-len));
+    return -1;
+  }
+  int n = 0;
+  for (char *line = strtok(buf, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+    char *eq = strchr(line, '=');
+    if (eq == NULL || eq == line || (size_t)(eq - line) >= sizeof out[0].name) {
+      snprintf(why, why_size, "line %d is not name=value: \"%.60s\"", n + 1, line);
+      return -1;
+    }
+    for (char *c = line; c < eq; ++c) {
+      if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_')) {
+        snprintf(why, why_size, "line %d: bad counter name \"%.*s\"", n + 1, (int)(eq - line),
+                 line);
+        return -1;
+      }
+    }
+    char *end;
+    errno = 0;
+    unsigned long long value = strtoull(eq + 1, &end, 10);
+    if (eq[1] == '\0' || *end != '\0' || errno != 0 || eq[1] == '-') {
+      snprintf(why, why_size, "line %d: bad value \"%.40s\"", n + 1, eq + 1);
+      return -1;
+    }
+    if (n == max) {
+      snprintf(why, why_size, "more than %d counters", max);
+      return -1;
+    }
+    for (int i = 0; i < n; ++i) {
+      if (strncmp(out[i].name, line, (size_t)(eq - line)) == 0 &&
+          out[i].name[eq - line] == '\0') {
+        snprintf(why, why_size, "counter \"%.60s\" listed twice", out[i].name);
+        return -1;
+      }
+    }
+    memcpy(out[n].name, line, (size_t)(eq - line));
+    out[n].name[eq - line] = '\0';
+    out[n].value = value;
+    ++n;
+  }
+  return n;
+}
+
+/* ---- Cases -------------------------------------------------------------------------------- */
+
+/* The library's decision is in sysfs and names a backend (the expected one under pvops=). */
+static void CaseSysfsBackend(void) {
+  const char *name = "sysfs.backend";
+  char backend[64], text[256], expected[32];
+  long len = ReadFile(SYSFS_DIR "/backend", backend, sizeof backend);
+  if (len < 0) {
+    Fail(name, "cannot read " SYSFS_DIR "/backend: %s", strerror((int)-len));
+    return;
+  }
+  static const char *const kFiles[] = {"signature", "features", "reason", "fallback", "notes"};
+  for (size_t i = 0; i < sizeof kFiles / sizeof kFiles[0]; ++i) {
+    char path[128];
+    snprintf(path, sizeof path, SYSFS_DIR "/%s", kFiles[i]);
+    if (ReadFile(path, text, sizeof text) < 0) {
+      Fail(name, "cannot read %s: %s", path, strerror(errno));
+      return;
+    }
+    if (text[0] != '\0') printf("# sysfs: %s=\"%s\"\n", kFiles[i], text);
+  }
+  printf("# sysfs: backend=%s\n", backend);
+  int known = 0;
+  for (size_t i = 0; i < sizeof kBackends / sizeof kBackends[0]; ++i)
+    known |= strcmp(backend, kBackends[i]) == 0;
+  if (!known) {
+    Fail(name, "backend \"%s\" is not one the library has", backend);
+    return;
+  }
+  if (CmdlineValue("pvops", expected, sizeof expected) != NULL &&
+      strcmp(expected, backend) != 0) {
+    Fail(name, "pvops=%s on the command line, backend is %s", expected, backend);
+    return;
+  }
+  Pass(name);
+}
+
+/* The counters file parses; its values are printed as stat: lines. */
+static void CaseSysfsCounters(void) {
+  const char *name = "sysfs.counters";
+  struct counter counters[MAX_COUNTERS];
+  char why[256];
+  int n = ReadCounters(counters, MAX_COUNTERS, why, sizeof why);
+  if (n < 0) {
+    Fail(name, "%s", why);
+    return;
+  }
+  if (n == 0) {
+    Fail(name, "no counters listed");
+    return;
+  }
+  for (int first = 0; first < n; first += 6) {
+    printf("stat:");
+    for (int i = first; i < n && i < first + 6; ++i)
+      printf(" %s=%" PRIu64, counters[i].name, counters[i].value);
+    printf("\n");
+  }
+  Pass(name);
+}
+
+/* The CPU count agrees between sysfs, sysconf, our affinity mask and pvops_check.cpus=. */
+static void CaseCpuCount(void) {
+  const char *name = "cpu.count";
+  char list[256];
+  long len = ReadFile("/sys/devices/system/cpu/online", list, sizeof list);
+  if (len < 0) {
+    Fail(name, "cannot read /sys/devices/system/cpu/online: %s", strerror((int)-len));
+    return;
+  }
+  int online = CountCpuList(list);
+  long sc = sysconf(_SC_NPROCESSORS_ONLN);
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  int affinity = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : -1;
+  long expected = CmdlineNumber("pvops_check.cpus", 0);
+  printf("# cpus: online=\"%s\" (%d) sysconf=%ld affinity=%d expected=%ld\n", list, online, sc,
+         affinity, expected);
+  printf("stat: linux_cpus_online=%d\n", online);
+  if (online < 1) {
+    Fail(name, "cannot parse the online list \"%s\"", list);
+  } else if (sc != online || affinity != online) {
+    Fail(name, "online=%d sysconf=%ld affinity=%d disagree", online, sc, affinity);
+  } else if (expected > 0 && online != expected) {
+    Fail(name, "%d CPUs online, pvops_check.cpus=%ld", online, expected);
+  } else {
+    Pass(name);
+  }
+}
+
+struct clock_thread {
+  pthread_t thread;
+  int cpu;
+  long reads;
+  int pinned;
+  long backwards;      /* a read below this thread's previous read */
+  long cross_backwards; /* a read below a value another CPU published before it */
+  int64_t worst_ns;     /* the largest step back seen */
+  int64_t first_ns, last_ns;
+};
+
+static _Atomic int64_t g_latest_ns;   /* the largest CLOCK_MONOTONIC value any thread published */
+static _Atomic int g_threads_ready;
+static int g_thread_count;
+
+static int64_t MonotonicNs(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Pinned to its CPU: each read must not be below this thread's previous read, nor below what
+ * any thread had published before the read began. */
+static void *ClockThread(void *arg) {
+  struct clock_thread *t = arg;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(t->cpu, &set);
+  t->pinned = pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0 && sched_getcpu() == t->cpu;
+  atomic_fetch_add(&g_threads_ready, 1);
+  while (atomic_load(&g_threads_ready) < g_thread_count) sched_yield();
+  int64_t previous = MonotonicNs();
+  t->first_ns = previous;
+  for (long i = 0; i < t->reads; ++i) {
+    int64_t published = atomic_load_explicit(&g_latest_ns, memory_order_acquire);
+    int64_t now = MonotonicNs();
+    if (now < previous) {
+      ++t->backwards;
+      if (previous - now > t->worst_ns) t->worst_ns = previous - now;
+    }
+    if (now < published) {
+      ++t->cross_backwards;
+      if (published - now > t->worst_ns) t->worst_ns = published - now;
+    }
+    int64_t seen = published;
+    while (now > seen &&
+           !atomic_compare_exchange_weak_explicit(&g_latest_ns, &seen, now, memory_order_acq_rel,
+                                                  memory_order_acquire)) {
+    }
+    previous = now;
+  }
+  t->last_ns = previous;
+  return NULL;
+}
+
+/* CLOCK_MONOTONIC never goes backwards, read by one thread pinned to each online CPU. */
+static void CaseClockMonotonic(void) {
+  const char *name = "clock.monotonic";
+  static struct clock_thread threads[MAX_CPUS];
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) {
+    Fail(name, "sched_getaffinity: %s", strerror(errno));
+    return;
+  }
+  long reads = CmdlineNumber("pvops_check.reads", 200000);
+  char clocksource[64] = "?";
+  ReadFile("/sys/devices/system/clocksource/clocksource0/current_clocksource", clocksource,
+           sizeof clocksource);
+  g_thread_count = 0;
+  for (int cpu = 0; cpu < MAX_CPUS && cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &set)) continue;
+    threads[g_thread_count] = (struct clock_thread){.cpu = cpu, .reads = reads};
+    ++g_thread_count;
+  }
+  for (int i = 0; i < g_thread_count; ++i) {
+    int err = pthread_create(&threads[i].thread, NULL, ClockThread, &threads[i]);
+    if (err != 0) {
+      /* Threads already started wait for a count that will not come: end the machine's run as
+       * a failure rather than hang. */
+      Fail(name, "pthread_create for CPU %d: %s", threads[i].cpu, strerror(err));
+      g_thread_count = i;
+      atomic_store(&g_threads_ready, i);
+      for (int j = 0; j < i; ++j) pthread_join(threads[j].thread, NULL);
+      return;
+    }
+  }
+  long backwards = 0, cross = 0, unpinned = 0;
+  int64_t worst = 0;
+  for (int i = 0; i < g_thread_count; ++i) {
+    pthread_join(threads[i].thread, NULL);
+    const struct clock_thread *t = &threads[i];
+    printf("# clock: cpu=%d pinned=%d reads=%ld span_ns=%" PRId64 " backwards=%ld cross_cpu_backwards=%ld\n",
+           t->cpu, t->pinned, t->reads, t->last_ns - t->first_ns, t->backwards,
+           t->cross_backwards);
+    backwards += t->backwards;
+    cross += t->cross_backwards;
+    unpinned += !t->pinned;
+    if (t->worst_ns > worst) worst = t->worst_ns;
+  }
+  printf("# clock: clocksource=%s\n", clocksource);
+  printf("stat: linux_clock_reads=%ld linux_clock_backwards=%ld linux_clock_cross_cpu_backwards=%ld\n",
+         reads * g_thread_count, backwards, cross);
+  if (unpinned != 0) {
+    Fail(name, "%ld of %d threads could not be pinned to their CPU", unpinned, g_thread_count);
+  } else if (backwards != 0 || cross != 0) {
+    Fail(name, "went backwards %ld times on one CPU and %ld times across CPUs (worst %" PRId64 " ns, clocksource %s)",
+         backwards, cross, worst, clocksource);
+  } else {
+    Pass(name);
+  }
+}
+
+/* ---- The end of the run ------------------------------------------------------------------- */
+
+/* Leaves the machine with `code` through isa-debug-exit; powers off if that does not end it. */
+static void EndMachine(int code) {
+  fflush(stdout);
+  tcdrain(STDOUT_FILENO); /* the closing line must leave the UART before QEMU does */
+  if (ioperm(DEBUG_EXIT_PORT, 4, 1) == 0) {
+    outl((unsigned)code, DEBUG_EXIT_PORT);
+  } else {
+    printf("# ioperm(0x%x): %s\n", DEBUG_EXIT_PORT, strerror(errno));
+  }
+  printf("# isa-debug-exit did not end the machine; powering off\n");
+  fflush(stdout);
+  tcdrain(STDOUT_FILENO);
+  sync();
+  reboot(RB_POWER_OFF);
+  for (;;) pause();
+}
+
+int main(void) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (ReadFile("/proc/cmdline", g_cmdline, sizeof g_cmdline) < 0) g_cmdline[0] = '\0';
+  struct utsname u;
+  if (uname(&u) == 0) printf("# pvops-check: Linux %s %s\n", u.release, u.machine);
+  printf("# cmdline: %s\n", g_cmdline);
+
+  CaseSysfsBackend();
+  CaseSysfsCounters();
+  CaseCpuCount();
+  CaseClockMonotonic();
+
+  printf("%u passed, %u failed, %u skipped\n", g_passed, g_failed, g_skipped);
+  int code = g_failed != 0 ? EXIT_FAIL : EXIT_PASS;
+  if (getpid() == 1) EndMachine(code);
+  return g_failed != 0 ? 1 : 0;
+}
