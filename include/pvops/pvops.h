@@ -281,102 +281,105 @@ uint64_t pvops_get_counter(const char *name);
 
 /* ---- Inline wrappers: the only way callers use the table ---------------------------------- */
 
+/* Each call is written (pvops_table.group.op)(...): a kernel may define a function-like macro
+ * of an op's name (Linux has safe_halt() and set_pte()), which must not expand here. */
+
 static inline void pvops_cpuid(uint32_t leaf, uint32_t subleaf, pvops_cpuid_regs *out) {
-  pvops_table.cpu.cpuid(leaf, subleaf, out);
+  (pvops_table.cpu.cpuid)(leaf, subleaf, out);
 }
-static inline uint64_t pvops_read_msr(uint32_t msr) { return pvops_table.cpu.read_msr(msr); }
+static inline uint64_t pvops_read_msr(uint32_t msr) { return (pvops_table.cpu.read_msr)(msr); }
 static inline void pvops_write_msr(uint32_t msr, uint64_t value) {
-  pvops_table.cpu.write_msr(msr, value);
+  (pvops_table.cpu.write_msr)(msr, value);
 }
 static inline pvops_status pvops_read_msr_safe(uint32_t msr, uint64_t *value) {
-  return pvops_table.cpu.read_msr_safe(msr, value);
+  return (pvops_table.cpu.read_msr_safe)(msr, value);
 }
 static inline pvops_status pvops_write_msr_safe(uint32_t msr, uint64_t value) {
-  return pvops_table.cpu.write_msr_safe(msr, value);
+  return (pvops_table.cpu.write_msr_safe)(msr, value);
 }
-static inline void pvops_io_delay(void) { pvops_table.cpu.io_delay(); }
-static inline void pvops_halt(void) { pvops_table.cpu.halt(); }
-static inline void pvops_safe_halt(void) { pvops_table.cpu.safe_halt(); }
+static inline void pvops_io_delay(void) { (pvops_table.cpu.io_delay)(); }
+static inline void pvops_halt(void) { (pvops_table.cpu.halt)(); }
+static inline void pvops_safe_halt(void) { (pvops_table.cpu.safe_halt)(); }
 
 static inline uint64_t pvops_irq_save(void) {
-  uint64_t flags = pvops_table.irq.save_flags();
-  pvops_table.irq.disable();
+  uint64_t flags = (pvops_table.irq.save_flags)();
+  (pvops_table.irq.disable)();
   return flags;
 }
-static inline uint64_t pvops_save_flags(void) { return pvops_table.irq.save_flags(); }
-static inline void pvops_restore_flags(uint64_t flags) { pvops_table.irq.restore_flags(flags); }
-static inline void pvops_irq_disable(void) { pvops_table.irq.disable(); }
-static inline void pvops_irq_enable(void) { pvops_table.irq.enable(); }
-static inline void pvops_eoi(void) { pvops_table.irq.eoi(); }
+static inline uint64_t pvops_save_flags(void) { return (pvops_table.irq.save_flags)(); }
+static inline void pvops_restore_flags(uint64_t flags) { (pvops_table.irq.restore_flags)(flags); }
+static inline void pvops_irq_disable(void) { (pvops_table.irq.disable)(); }
+static inline void pvops_irq_enable(void) { (pvops_table.irq.enable)(); }
+static inline void pvops_eoi(void) { (pvops_table.irq.eoi)(); }
 static inline pvops_status pvops_send_ipi(const pvops_cpuset *cpus, uint8_t vector) {
-  return pvops_table.irq.send_ipi(cpus, vector);
+  return (pvops_table.irq.send_ipi)(cpus, vector);
 }
 static inline pvops_status pvops_timer_oneshot(uint64_t deadline_ns, uint8_t vector) {
-  return pvops_table.irq.timer_oneshot(deadline_ns, vector);
+  return (pvops_table.irq.timer_oneshot)(deadline_ns, vector);
 }
 static inline pvops_status pvops_register_handler(uint8_t vector, pvops_irq_handler handler,
                                                   void *ctx) {
-  return pvops_table.irq.register_handler(vector, handler, ctx);
+  return (pvops_table.irq.register_handler)(vector, handler, ctx);
 }
 
-static inline uint64_t pvops_read_cr3(void) { return pvops_table.mmu.read_cr3(); }
-static inline void pvops_write_cr3(uint64_t cr3) { pvops_table.mmu.write_cr3(cr3); }
+static inline uint64_t pvops_read_cr3(void) { return (pvops_table.mmu.read_cr3)(); }
+static inline void pvops_write_cr3(uint64_t cr3) { (pvops_table.mmu.write_cr3)(cr3); }
 static inline void pvops_set_pte(pvops_pte *ptep, pvops_pte value) {
-  pvops_table.mmu.set_pte(ptep, value);
+  (pvops_table.mmu.set_pte)(ptep, value);
 }
 static inline void pvops_update_pte(pvops_pte *ptep, uint64_t va, pvops_pte value) {
-  pvops_table.mmu.update_pte(ptep, va, value);
+  (pvops_table.mmu.update_pte)(ptep, va, value);
 }
-static inline pvops_pte pvops_read_pte(const pvops_pte *ptep) { return pvops_table.mmu.read_pte(ptep); }
+static inline pvops_pte pvops_read_pte(const pvops_pte *ptep) { return (pvops_table.mmu.read_pte)(ptep); }
 static inline pvops_status pvops_alloc_pt(uint64_t pfn, uint32_t level) {
-  return pvops_table.mmu.alloc_pt(pfn, level);
+  return (pvops_table.mmu.alloc_pt)(pfn, level);
 }
 static inline pvops_status pvops_release_pt(uint64_t pfn, uint32_t level) {
-  return pvops_table.mmu.release_pt(pfn, level);
+  return (pvops_table.mmu.release_pt)(pfn, level);
 }
-static inline void pvops_flush_tlb_local(void) { pvops_table.mmu.flush_tlb_local(); }
-static inline void pvops_flush_tlb_one(uint64_t va) { pvops_table.mmu.flush_tlb_one(va); }
+static inline void pvops_flush_tlb_local(void) { (pvops_table.mmu.flush_tlb_local)(); }
+static inline void pvops_flush_tlb_one(uint64_t va) { (pvops_table.mmu.flush_tlb_one)(va); }
 static inline pvops_status pvops_flush_tlb_multi(const pvops_cpuset *cpus, uint64_t start,
                                                  uint64_t end) {
-  return pvops_table.mmu.flush_tlb_multi(cpus, start, end);
+  return (pvops_table.mmu.flush_tlb_multi)(cpus, start, end);
 }
-static inline void pvops_lazy_mmu_begin(void) { pvops_table.mmu.lazy_begin(); }
-static inline void pvops_lazy_mmu_flush(void) { pvops_table.mmu.lazy_flush(); }
-static inline void pvops_lazy_mmu_end(void) { pvops_table.mmu.lazy_end(); }
+static inline void pvops_lazy_mmu_begin(void) { (pvops_table.mmu.lazy_begin)(); }
+static inline void pvops_lazy_mmu_flush(void) { (pvops_table.mmu.lazy_flush)(); }
+static inline void pvops_lazy_mmu_end(void) { (pvops_table.mmu.lazy_end)(); }
 static inline uint64_t pvops_phys_to_machine(uint64_t phys) {
-  return pvops_table.mmu.phys_to_machine(phys);
+  return (pvops_table.mmu.phys_to_machine)(phys);
 }
 static inline uint64_t pvops_machine_to_phys(uint64_t machine) {
-  return pvops_table.mmu.machine_to_phys(machine);
+  return (pvops_table.mmu.machine_to_phys)(machine);
 }
 
-static inline uint64_t pvops_clock_ns(void) { return pvops_table.time.clock_ns(); }
+static inline uint64_t pvops_clock_ns(void) { return (pvops_table.time.clock_ns)(); }
 static inline pvops_status pvops_get_wall_clock(pvops_wall_clock *out) {
-  return pvops_table.time.wall_clock(out);
+  return (pvops_table.time.wall_clock)(out);
 }
-static inline uint64_t pvops_tsc_khz(void) { return pvops_table.time.tsc_khz(); }
-static inline uint64_t pvops_steal_ns(uint32_t cpu) { return pvops_table.time.steal_ns(cpu); }
+static inline uint64_t pvops_tsc_khz(void) { return (pvops_table.time.tsc_khz)(); }
+static inline uint64_t pvops_steal_ns(uint32_t cpu) { return (pvops_table.time.steal_ns)(cpu); }
 
 static inline void pvops_lock_wait(const volatile uint8_t *ptr, uint8_t value) {
-  pvops_table.lock.wait(ptr, value);
+  (pvops_table.lock.wait)(ptr, value);
 }
-static inline void pvops_lock_kick(uint32_t cpu) { pvops_table.lock.kick(cpu); }
+static inline void pvops_lock_kick(uint32_t cpu) { (pvops_table.lock.kick)(cpu); }
 static inline int pvops_vcpu_is_preempted(uint32_t cpu) {
-  return pvops_table.lock.vcpu_is_preempted(cpu);
+  return (pvops_table.lock.vcpu_is_preempted)(cpu);
 }
 
 static inline pvops_status pvops_hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
                                            uint64_t a3, uint64_t a4, int64_t *result) {
-  return pvops_table.hypercall.call(nr, a0, a1, a2, a3, a4, result);
+  return (pvops_table.hypercall.call)(nr, a0, a1, a2, a3, a4, result);
 }
 
 static inline void pvops_console_write(const char *text, size_t len) {
-  pvops_table.platform.console_write(text, len);
+  (pvops_table.platform.console_write)(text, len);
 }
-static inline void pvops_shutdown(uint32_t code) { pvops_table.platform.shutdown(code); }
+static inline void pvops_shutdown(uint32_t code) { (pvops_table.platform.shutdown)(code); }
 static inline pvops_status pvops_start_cpu(uint32_t cpu, uint32_t apic_id,
                                            const pvops_cpu_start *start) {
-  return pvops_table.platform.start_cpu(cpu, apic_id, start);
+  return (pvops_table.platform.start_cpu)(cpu, apic_id, start);
 }
 
 /* Cpuset helpers. */

@@ -37,6 +37,8 @@ struct c_abi_observed {
 void c_abi_measure_layout(struct c_abi_layout *out);
 /* Runs pvops_init with `env`, then calls through the table via the pvops_* wrappers only. */
 void c_abi_exercise(const struct pvops_env *env, struct c_abi_observed *out);
+/* From c_abi_kernel_macros.c: pvops_tsc_khz() compiled beside macros named like every op. */
+uint64_t c_abi_tsc_khz_beside_kernel_macros(void);
 
 #ifdef __cplusplus
 }

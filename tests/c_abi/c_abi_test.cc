@@ -78,5 +78,13 @@ TEST_F(CAbiTest, ACProgramInitializesAndCallsThroughTheTable) {
   EXPECT_GT(seen.counters, 0u);
 }
 
+// Compiled next to macros named like every op (c_abi_kernel_macros.c), a wrapper still calls
+// the table: CPUID 0x15 here says 24 MHz * 100 / 2.
+TEST_F(CAbiTest, WrappersCallTheTableBesideKernelMacrosOfTheOpsNames) {
+  const pvops_env env = sim::MakeEnv();
+  ASSERT_EQ(pvops_init(&env), PVOPS_OK);
+  EXPECT_EQ(c_abi_tsc_khz_beside_kernel_macros(), 1'200'000u);
+}
+
 }  // namespace
 }  // namespace pvops
