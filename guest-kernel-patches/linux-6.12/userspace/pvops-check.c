@@ -9,6 +9,10 @@
  *   pvops_check.cpus=N   the number of CPUs the machine was started with (cpu.count checks it)
  *   pvops_check.reads=N  clock reads per CPU for clock.monotonic (default 200000)
  *   pvops=NAME           the library's override: sysfs.backend then expects that backend
+ *   pvops_check.now=SECS the host's CLOCK_REALTIME (seconds since the epoch) when the machine
+ *                        was started; clock.realtime then checks the guest's wall clock against
+ *                        it (no earlier than 1 s before it, no later than the boot could take)
+ *   pvops_check.boot_s=N the boot time allowed for that check (default 300 s)
  *
  * Its own stat: keys start with linux_ so that they never replace one of the library's counters
  * (the runner merges stat: lines by key). Built static (gcc -static -O2 -pthread) against glibc.
@@ -382,6 +386,109 @@ static void CaseClockMonotonic(void) {
   }
 }
 
+/* The backends whose hypervisor offers a paravirtual clock: the kernel keeps time with it. */
+static const char *const kPvClockBackends[] = {"kvm", "xen", "hyperv"};
+/* KVM's clock is a feature the hypervisor may withhold: the kvm backend's third features word
+ * ("enabled") has KVM_FEATURE_CLOCKSOURCE2 (bit 3) set only when the library took kvmclock. */
+#define KVM_ENABLED_WORD 2
+#define KVM_FEATURE_CLOCKSOURCE2 3
+
+/* The kernel's clocksource is the library's (pvops) exactly where the backend has a paravirtual
+ * clock; elsewhere the kernel's own (the TSC) stays, and pvops is not even registered. */
+static void CaseClockSource(void) {
+  const char *name = "clock.source";
+  char backend[64], current[64], available[256];
+  long len = ReadFile(SYSFS_DIR "/backend", backend, sizeof backend);
+  if (len < 0) {
+    Fail(name, "cannot read " SYSFS_DIR "/backend: %s", strerror((int)-len));
+    return;
+  }
+  len = ReadFile("/sys/devices/system/clocksource/clocksource0/current_clocksource", current,
+                 sizeof current);
+  if (len < 0) {
+    Fail(name, "cannot read current_clocksource: %s", strerror((int)-len));
+    return;
+  }
+  if (ReadFile("/sys/devices/system/clocksource/clocksource0/available_clocksource", available,
+               sizeof available) < 0)
+    strcpy(available, "?");
+  printf("# clocksource: current=%s available=\"%s\" backend=%s\n", current, available,
+         backend);
+  int pv_clock = 0;
+  for (size_t i = 0; i < sizeof kPvClockBackends / sizeof kPvClockBackends[0]; ++i)
+    pv_clock |= strcmp(backend, kPvClockBackends[i]) == 0;
+  if (pv_clock && strcmp(backend, "kvm") == 0) {
+    char features[128];
+    unsigned long words[4] = {0};
+    if (ReadFile(SYSFS_DIR "/features", features, sizeof features) < 0 ||
+        sscanf(features, "%lx,%lx,%lx,%lx", &words[0], &words[1], &words[2], &words[3]) != 4) {
+      Fail(name, "cannot parse " SYSFS_DIR "/features");
+      return;
+    }
+    pv_clock = (words[KVM_ENABLED_WORD] >> KVM_FEATURE_CLOCKSOURCE2) & 1;
+    printf("# clocksource: kvm enabled=0x%lx: kvmclock %s\n", words[KVM_ENABLED_WORD],
+           pv_clock ? "taken" : "not offered or refused");
+  }
+  int registered = 0;
+  for (char *word = strtok(available, " "); word != NULL; word = strtok(NULL, " "))
+    registered |= strcmp(word, "pvops") == 0;
+  if (pv_clock && strcmp(current, "pvops") != 0) {
+    Fail(name, "backend %s has a paravirtual clock, but the clocksource is %s%s", backend,
+         current, registered ? "" : " (pvops not registered)");
+  } else if (!pv_clock && registered) {
+    Fail(name, "backend %s has no paravirtual clock, but the pvops clocksource is registered "
+         "(current %s)", backend, current);
+  } else {
+    Pass(name);
+  }
+}
+
+static int64_t ClockNs(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* CLOCK_REALTIME is a plausible date (the wall clock was read at boot; against the host's time
+ * when pvops_check.now= is given) and advances at CLOCK_MONOTONIC's rate: over a 200 ms sleep
+ * the two may differ by 1 ms at most (nothing adjusts the clock in this initramfs). */
+static void CaseClockRealtime(void) {
+  const char *name = "clock.realtime";
+  const int64_t kSec = 1000000000;
+  int64_t rt0 = ClockNs(CLOCK_REALTIME), mono0 = ClockNs(CLOCK_MONOTONIC);
+  struct timespec nap = {.tv_sec = 0, .tv_nsec = 200000000};
+  while (nanosleep(&nap, &nap) != 0 && errno == EINTR) {
+  }
+  int64_t rt1 = ClockNs(CLOCK_REALTIME), mono1 = ClockNs(CLOCK_MONOTONIC);
+  int64_t drift = (rt1 - rt0) - (mono1 - mono0);
+  printf("# realtime: now=%" PRId64 ".%09" PRId64 " monotonic=%" PRId64 ".%09" PRId64
+         " slept_rt_ns=%" PRId64 " slept_mono_ns=%" PRId64 " drift_ns=%" PRId64 "\n",
+         rt1 / kSec, rt1 % kSec, mono1 / kSec, mono1 % kSec, rt1 - rt0, mono1 - mono0, drift);
+  char host[32];
+  long boot_s = CmdlineNumber("pvops_check.boot_s", 300);
+  if (mono1 - mono0 < 200000000) {
+    Fail(name, "CLOCK_MONOTONIC advanced %" PRId64 " ns over a 200 ms sleep", mono1 - mono0);
+  } else if (drift > 1000000 || drift < -1000000) {
+    Fail(name, "CLOCK_REALTIME advanced %" PRId64 " ns while CLOCK_MONOTONIC advanced %" PRId64
+         " ns", rt1 - rt0, mono1 - mono0);
+  } else if (rt1 / kSec < 1577836800) { /* 2020-01-01 */
+    Fail(name, "CLOCK_REALTIME is %" PRId64 " s since the epoch: the wall clock was not read",
+         rt1 / kSec);
+  } else if (CmdlineValue("pvops_check.now", host, sizeof host) != NULL) {
+    int64_t host_s = strtoll(host, NULL, 10);
+    int64_t ahead_ms = (rt1 - host_s * kSec) / 1000000;
+    printf("stat: linux_realtime_minus_host_start_ms=%" PRId64 "\n", ahead_ms);
+    if (ahead_ms < -1000 || ahead_ms > boot_s * 1000) {
+      Fail(name, "CLOCK_REALTIME is %" PRId64 " ms from the host's start time %" PRId64
+           " (allowed: -1000 .. %ld000)", ahead_ms, host_s, boot_s);
+    } else {
+      Pass(name);
+    }
+  } else {
+    Pass(name);
+  }
+}
+
 /* ---- The end of the run ------------------------------------------------------------------- */
 
 /* Leaves the machine with `code` through isa-debug-exit; powers off if that does not end it. */
@@ -412,6 +519,8 @@ int main(void) {
   CaseSysfsCounters();
   CaseCpuCount();
   CaseClockMonotonic();
+  CaseClockSource();
+  CaseClockRealtime();
 
   printf("%u passed, %u failed, %u skipped\n", g_passed, g_failed, g_skipped);
   int code = g_failed != 0 ? EXIT_FAIL : EXIT_PASS;
