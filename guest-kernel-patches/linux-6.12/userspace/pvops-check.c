@@ -184,25 +184,26 @@ static int ReadCounters(struct counter *out, int max, char *why, size_t why_size
   return n;
 }
 
+/* Reads `path` for case `name`; on failure the case fails with the reason and 0 is returned. */
+static int ReadForCase(const char *name, const char *path, char *buf, size_t size) {
+  long len = ReadFile(path, buf, size);
+  if (len >= 0) return 1;
+  Fail(name, "cannot read %s: %s", path, strerror((int)-len));
+  return 0;
+}
+
 /* ---- Cases -------------------------------------------------------------------------------- */
 
 /* The library's decision is in sysfs and names a backend (the expected one under pvops=). */
 static void CaseSysfsBackend(void) {
   const char *name = "sysfs.backend";
   char backend[64], text[256], expected[32];
-  long len = ReadFile(SYSFS_DIR "/backend", backend, sizeof backend);
-  if (len < 0) {
-    Fail(name, "cannot read " SYSFS_DIR "/backend: %s", strerror((int)-len));
-    return;
-  }
+  if (!ReadForCase(name, SYSFS_DIR "/backend", backend, sizeof backend)) return;
   static const char *const kFiles[] = {"signature", "features", "reason", "fallback", "notes"};
   for (size_t i = 0; i < sizeof kFiles / sizeof kFiles[0]; ++i) {
     char path[128];
     snprintf(path, sizeof path, SYSFS_DIR "/%s", kFiles[i]);
-    if (ReadFile(path, text, sizeof text) < 0) {
-      Fail(name, "cannot read %s: %s", path, strerror(errno));
-      return;
-    }
+    if (!ReadForCase(name, path, text, sizeof text)) return;
     if (text[0] != '\0') printf("# sysfs: %s=\"%s\"\n", kFiles[i], text);
   }
   printf("# sysfs: backend=%s\n", backend);
@@ -398,17 +399,10 @@ static const char *const kPvClockBackends[] = {"kvm", "xen", "hyperv"};
 static void CaseClockSource(void) {
   const char *name = "clock.source";
   char backend[64], current[64], available[256];
-  long len = ReadFile(SYSFS_DIR "/backend", backend, sizeof backend);
-  if (len < 0) {
-    Fail(name, "cannot read " SYSFS_DIR "/backend: %s", strerror((int)-len));
+  if (!ReadForCase(name, SYSFS_DIR "/backend", backend, sizeof backend)) return;
+  if (!ReadForCase(name, "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+                   current, sizeof current))
     return;
-  }
-  len = ReadFile("/sys/devices/system/clocksource/clocksource0/current_clocksource", current,
-                 sizeof current);
-  if (len < 0) {
-    Fail(name, "cannot read current_clocksource: %s", strerror((int)-len));
-    return;
-  }
   if (ReadFile("/sys/devices/system/clocksource/clocksource0/available_clocksource", available,
                sizeof available) < 0)
     strcpy(available, "?");
