@@ -330,7 +330,9 @@ static inline void pvops_set_pte(pvops_pte *ptep, pvops_pte value) {
 static inline void pvops_update_pte(pvops_pte *ptep, uint64_t va, pvops_pte value) {
   (pvops_table.mmu.update_pte)(ptep, va, value);
 }
-static inline pvops_pte pvops_read_pte(const pvops_pte *ptep) { return (pvops_table.mmu.read_pte)(ptep); }
+static inline pvops_pte pvops_read_pte(const pvops_pte *ptep) {
+  return (pvops_table.mmu.read_pte)(ptep);
+}
 static inline pvops_status pvops_alloc_pt(uint64_t pfn, uint32_t level) {
   return (pvops_table.mmu.alloc_pt)(pfn, level);
 }

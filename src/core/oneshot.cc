@@ -37,7 +37,10 @@ OneshotVerdict OneshotInterrupt(uint8_t vector) {
   }
   const uint32_t early = c.oneshot_early;
   uint64_t rearm_at = deadline;
-  if (early > 0) rearm_at += kRearmStepNs << (early - 1 < kMaxRearmShift ? early - 1 : kMaxRearmShift);
+  if (early > 0) {
+    const uint32_t shift = early - 1 < kMaxRearmShift ? early - 1 : kMaxRearmShift;
+    rearm_at += kRearmStepNs << shift;
+  }
   Count(Counter::kTimerEarlyRearms);
   if (pvops_timer_oneshot(rearm_at, vector) != PVOPS_OK) {
     // The device just fired, so the deadline is near: keep the promise by waiting it out

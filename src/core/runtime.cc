@@ -22,8 +22,8 @@ constexpr const char* kCounterNames[] = {
     "hypercalls",          "ipis_sent",          "ipi_hypercalls",   "tlb_flush_remote",
     "tlb_flush_hypercalls", "tlb_flush_preempted_skipped", "pv_eoi_fast", "pv_eoi_slow",
     "pte_updates",         "lazy_batches",       "lazy_batched_updates", "lock_waits",
-    "lock_kicks",          "timer_arms",         "timer_early_rearms",         "clock_reads",      "clock_retries",
-    "event_upcalls",       "xen_update_errors",
+    "lock_kicks",          "timer_arms",         "timer_early_rearms", "clock_reads",
+    "clock_retries",       "event_upcalls",      "xen_update_errors",
     "tsc_page_reads",      "ref_counter_msr_reads", "spin_wait_notifies",
     "vmi_rom_calls",       "vmware_backdoor_calls",
 };

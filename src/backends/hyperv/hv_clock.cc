@@ -42,7 +42,6 @@ uint64_t DivideShifted64(uint64_t high, uint64_t divisor) {
   return quotient;
 }
 
-bool SaneKhz(uint64_t khz) { return khz >= native::kMinTscKhz && khz <= native::kMaxTscKhz; }
 
 // time = tsc * scale / 2^64 in 100 ns units, so the TSC runs at 10^7 * 2^64 / scale Hz.
 uint64_t KhzFromScale(uint64_t scale) {
@@ -55,7 +54,7 @@ bool ReadStatedTscKhz(core::Reason* why) {
   uint64_t hz = 0;
   if ((g_state.privileges & kPrivFrequencyMsrs) == 0 || !arch::rdmsr_safe(kMsrTscFrequency, &hz))
     return false;
-  if (!SaneKhz(hz / 1000)) {
+  if (!native::SaneTscKhz(hz / 1000)) {
     why->Separate().Add("HV_X64_MSR_TSC_FREQUENCY says ").AddDec(hz).Add(" Hz");
     return false;
   }
@@ -147,7 +146,7 @@ HvClock EnableClock(core::Reason* why) {
   if (EnableTscPage(why) == PVOPS_OK) {
     if (!stated) {
       const uint64_t khz = KhzFromScale(TscPage()->scale);
-      g_tsc_khz = SaneKhz(khz) ? khz : 0;  // 0: native calibration
+      g_tsc_khz = native::SaneTscKhz(khz) ? khz : 0;  // 0: native calibration
     }
     return HvClock::kTscPage;
   }

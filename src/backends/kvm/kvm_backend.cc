@@ -101,7 +101,8 @@ pvops_status InitKvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
           .Add(pvops_status_name(st)).Add("); TSC clock");
     }
   }
-  if ((g_state.enabled & (1u << KVM_FEATURE_CLOCKSOURCE2)) == 0) native::NoteClockCalibration(info);
+  const bool kvmclock_in_use = (g_state.enabled & (1u << KVM_FEATURE_CLOCKSOURCE2)) != 0;
+  if (!kvmclock_in_use) native::NoteClockCalibration(info);
   if (Offered(KVM_FEATURE_STEAL_TIME)) {
     Enable(KVM_FEATURE_STEAL_TIME);
     ops->time.steal_ns = StealNs;

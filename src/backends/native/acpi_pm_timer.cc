@@ -23,6 +23,7 @@ constexpr uint32_t kFadtPmTimerLengthOffset = 91;
 constexpr uint32_t kFadtFlagsOffset = 112;
 constexpr uint32_t kFadtXPmTimerBlockOffset = 208;  // a Generic Address Structure
 constexpr uint32_t kGasLength = 12;
+constexpr uint32_t kGasAddress = kFadtXPmTimerBlockOffset + 4;  // the GAS's 64-bit address
 constexpr uint32_t kFadtFlagTimerValExt = 1u << 8;
 constexpr uint32_t kFadtFlagHardwareReduced = 1u << 20;
 constexpr uint8_t kGasSystemIo = 1;
@@ -178,9 +179,11 @@ pvops_status FindPmTimer(PmTimerPort* out) {
   if ((flags & kFadtFlagHardwareReduced) != 0) return PVOPS_ERR_UNSUPPORTED;
   uint64_t port = 0;
   // The 64-bit block wins where present (ACPI 5.2.9: X_PM_TMR_BLK supersedes PM_TMR_BLK).
-  if (have >= kFadtXPmTimerBlockOffset + kGasLength && Le64(f + kFadtXPmTimerBlockOffset + 4) != 0) {
+  const uint64_t x_block_address =
+      have >= kFadtXPmTimerBlockOffset + kGasLength ? Le64(f + kGasAddress) : 0;
+  if (x_block_address != 0) {
     if (f[kFadtXPmTimerBlockOffset] != kGasSystemIo) return PVOPS_ERR_UNSUPPORTED;
-    port = Le64(f + kFadtXPmTimerBlockOffset + 4);
+    port = x_block_address;
   } else if (have >= kFadtPmTimerLengthOffset + 1 && f[kFadtPmTimerLengthOffset] == 4) {
     port = Le32(f + kFadtPmTimerBlockOffset);
   }

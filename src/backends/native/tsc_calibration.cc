@@ -130,7 +130,7 @@ TscMeasurement Measure(const Counter& c) {
     }
     const Reading end = counter.Narrowest();
     const Estimate whole = Between(start, end, c.hz);
-    if (whole.khz == 0) return {};
+    if (!SaneTscKhz(whole.khz)) return {};
     const bool last = check_us * 2 > kLastCheckUs;
     if (have_previous && (whole.bound_ppm <= kCalibrationTargetPpm || last)) {
       const Estimate half = Between(start, previous_check, c.hz);
@@ -150,9 +150,7 @@ TscMeasurement Measure(const Counter& c) {
 
 TscMeasurement MeasureTscAgainstPmTimer(const PmTimerPort& timer) {
   const Counter c{ReadPort32, timer.port, timer.mask, false, kPmTimerHz};
-  TscMeasurement m = Measure(c);
-  if (m.khz < kMinTscKhz || m.khz > kMaxTscKhz) m = {};
-  return m;
+  return Measure(c);
 }
 
 TscMeasurement MeasureTscAgainstPit() {
@@ -162,9 +160,8 @@ TscMeasurement MeasureTscAgainstPit() {
   arch::outb(kPitChannel2, 0);
   arch::outb(kPitChannel2, 0);
   const Counter c{ReadPitChannel2, kPitChannel2, kPitMask, true, kPitHz};
-  TscMeasurement m = Measure(c);
+  const TscMeasurement m = Measure(c);
   arch::outb(kPortB, port_b);
-  if (m.khz < kMinTscKhz || m.khz > kMaxTscKhz) m = {};
   return m;
 }
 

@@ -20,7 +20,6 @@ constexpr char kVmwareSignature[12] = {'V', 'M', 'w', 'a', 'r', 'e', 'V', 'M', '
 constexpr uint64_t kMinApicHz = native::kMinApicTimerHz;
 constexpr uint64_t kMaxApicHz = native::kMaxApicTimerHz;
 
-bool SaneTscKhz(uint64_t khz) { return khz >= native::kMinTscKhz && khz <= native::kMaxTscKhz; }
 bool SaneApicHz(uint64_t hz) { return hz >= kMinApicHz && hz <= kMaxApicHz; }
 
 uint32_t FeatureForPath(BackdoorPath path) {
@@ -40,7 +39,7 @@ void DiscoverFrequencies(const core::HvInterface* vmware) {
   State& s = g_state;
   if (vmware != nullptr && vmware->max_leaf >= vmware->base + VMWARE_CPUID_TIMING_LEAF_OFFSET) {
     const pvops_cpuid_regs timing = arch::cpuid(vmware->base + VMWARE_CPUID_TIMING_LEAF_OFFSET, 0);
-    if (SaneTscKhz(timing.eax)) {
+    if (native::SaneTscKhz(timing.eax)) {
       s.tsc_khz = timing.eax;
       s.tsc_source = FrequencySource::kCpuidLeaf;
     }
@@ -52,7 +51,7 @@ void DiscoverFrequencies(const core::HvInterface* vmware) {
   const bool rom_asks = Provides(VMI_CALL_GetCycleFrequency) || Provides(VMI_CALL_GetApicFrequency);
   if (s.tsc_khz == 0 && Provides(VMI_CALL_GetCycleFrequency)) {
     const uint64_t khz = CallRom(VMI_CALL_GetCycleFrequency) / 1000;
-    if (SaneTscKhz(khz)) {
+    if (native::SaneTscKhz(khz)) {
       s.tsc_khz = khz;
       s.tsc_source = FrequencySource::kRom;
     }
@@ -69,7 +68,7 @@ void DiscoverFrequencies(const core::HvInterface* vmware) {
     uint64_t tsc_hz = 0;
     uint32_t apic_hz = 0;
     if (BackdoorFrequencies(s.backdoor, &tsc_hz, &apic_hz)) {
-      if (s.tsc_khz == 0 && SaneTscKhz(tsc_hz / 1000)) {
+      if (s.tsc_khz == 0 && native::SaneTscKhz(tsc_hz / 1000)) {
         s.tsc_khz = tsc_hz / 1000;
         s.tsc_source = FrequencySource::kBackdoor;
       }
