@@ -8,6 +8,7 @@
 // Xen's public headers at the interface version the library pins (src/core/xen_public.h).
 #define __XEN_INTERFACE_VERSION__ 0x00040e00
 #include <xen/xen.h>
+#include <xen/physdev.h>
 
 extern "C" const char xen_pv_trap_stubs[];  // boot/xen_pv_entry.S: 32 stubs, 16 bytes apart
 extern "C" const char xen_pv_event_callback[];
@@ -178,6 +179,14 @@ pvops::Status XenPvBuildDirectMap() {
 void* XenPvPhysToVirt(uint64_t pa) {
   if (g_direct_map_ready) return pa < g_direct_map_bytes ? PhysToVirt(pa) : nullptr;
   return pa < g_bootstrap_end ? reinterpret_cast<void*>(kKernelVirtBase + pa) : nullptr;
+}
+
+bool XenPvSetIopl(uint32_t iopl, int64_t* xen_rc) {
+  physdev_set_iopl request{};
+  request.iopl = iopl;
+  const pvops::Status st = pvops::Hypercall(__HYPERVISOR_physdev_op, xen_rc, PHYSDEVOP_set_iopl,
+                                            reinterpret_cast<uint64_t>(&request));
+  return st.ok() && *xen_rc == 0;
 }
 
 }  // namespace guest

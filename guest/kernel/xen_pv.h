@@ -35,6 +35,10 @@ void XenPvEarlyConsoleWrite(const char* text, size_t len);
 // table (page-table frames read-only, as Xen requires), then links it into the current root.
 pvops::Status XenPvBuildDirectMap();
 
+// Sets this vCPU's virtual IOPL (PHYSDEVOP_set_iopl): at 1 or more Xen carries out the ring-3
+// PV kernel's port I/O. False with Xen's answer in *xen_rc when it refused.
+bool XenPvSetIopl(uint32_t iopl, int64_t* xen_rc);
+
 // The library's phys_to_virt on a PV guest: the direct map once built, before that the image's
 // own mapping of the bootstrap region, otherwise nullptr.
 void* XenPvPhysToVirt(uint64_t pa);

@@ -1,12 +1,5 @@
 // time.*: the paravirtual clock is monotonic on and across CPUs, runs at the TSC's rate and at
 // the rate of real time (against the CMOS RTC), and the wall clock and steal time are sane.
-#include <stdint.h>
-// Xen's public headers at the interface version the library pins (src/core/xen_public.h): below
-// 3.2 __HYPERVISOR_physdev_op would name the old single-argument form.
-#define __XEN_INTERFACE_VERSION__ 0x00040e00
-#include <xen/xen.h>
-#include <xen/physdev.h>
-
 #include <pvops/pvops.hpp>
 
 #include "bench/raw_insns.h"
@@ -320,11 +313,11 @@ class XenPvPortAccess {
  public:
   XenPvPortAccess() {
     if (!XenPvGuest()) return;
-    raised_ = SetIopl(kKernelIopl, &xen_rc_);
+    raised_ = XenPvSetIopl(kKernelIopl, &xen_rc_);
   }
   ~XenPvPortAccess() {
     int64_t ignored = 0;
-    if (raised_) (void)SetIopl(0, &ignored);
+    if (raised_) (void)XenPvSetIopl(0, &ignored);
   }
   XenPvPortAccess(const XenPvPortAccess&) = delete;
   XenPvPortAccess& operator=(const XenPvPortAccess&) = delete;
@@ -335,14 +328,6 @@ class XenPvPortAccess {
  private:
   // Xen lets a PV kernel use ports at a virtual IOPL of 1 or more.
   static constexpr uint32_t kKernelIopl = 1;
-
-  static bool SetIopl(uint32_t iopl, int64_t* xen_rc) {
-    physdev_set_iopl request{};
-    request.iopl = iopl;
-    const pvops::Status st = pvops::Hypercall(__HYPERVISOR_physdev_op, xen_rc, PHYSDEVOP_set_iopl,
-                                              reinterpret_cast<uint64_t>(&request));
-    return st.ok() && *xen_rc == 0;
-  }
 
   bool raised_ = false;
   int64_t xen_rc_ = 0;
