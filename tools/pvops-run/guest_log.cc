@@ -66,12 +66,16 @@ bool ConsumeDigits(std::string_view& text, std::string_view* digits) {
   return true;
 }
 
-bool ConsumeInt(std::string_view& text, int* value) {
+// Leading decimal digits as a number of type T; false when there are none or they overflow T.
+template <typename T>
+bool ConsumeNumber(std::string_view& text, T* value) {
   std::string_view digits;
   if (!ConsumeDigits(text, &digits)) return false;
   auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), *value);
   return error == std::errc() && end == digits.data() + digits.size();
 }
+
+bool ConsumeInt(std::string_view& text, int* value) { return ConsumeNumber(text, value); }
 
 // Xen tags a domain's console output as "(d0) " or "(d0v1) ".
 bool ConsumeXenDomainTag(std::string_view& text) {
@@ -147,11 +151,10 @@ void MergeFields(Fields& into, Fields from) {
 
 // The whole text as an unsigned decimal, or nullopt (empty, a sign, anything else, overflow).
 std::optional<std::uint64_t> ParseDecimal(const std::optional<std::string>& text) {
-  if (!text || text->empty()) return std::nullopt;
+  if (!text) return std::nullopt;
+  std::string_view rest = *text;
   std::uint64_t value = 0;
-  const char* end = text->data() + text->size();
-  auto [stop, error] = std::from_chars(text->data(), end, value);
-  if (error != std::errc() || stop != end) return std::nullopt;
+  if (!ConsumeNumber(rest, &value) || !rest.empty()) return std::nullopt;
   return value;
 }
 
