@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-#define PVOPS_ABI_VERSION 1u
+#define PVOPS_ABI_VERSION 2u
 #define PVOPS_MAX_CPUS 256u
 
 /* ---- Status ----------------------------------------------------------------------------- */
@@ -130,6 +130,11 @@ struct pvops_mmu_ops {
   /* Flush [start, end) on every CPU in `cpus` (the caller may be in the set); end == 0 means all.
    * Returns once every CPU named has flushed (or, on KVM, was flagged preempted). */
   pvops_status (*flush_tlb_multi)(const pvops_cpuset *cpus, uint64_t start, uint64_t end);
+  /* The hypervisor's share of a flush of [start, end) on other CPUs, for a kernel that sends
+   * its own shootdown IPIs: the CPUs the hypervisor flushes without an IPI (Hyper-V's flush
+   * hypercalls; on KVM, preempted vCPUs flagged to flush on entry) are removed from *cpus, and
+   * the caller flushes the rest itself. The calling CPU is never handled here. Native: no-op. */
+  pvops_status (*flush_tlb_remote)(pvops_cpuset *cpus, uint64_t start, uint64_t end);
   /* Lazy MMU mode: updates between begin and end may be queued; flush issues the queue now. */
   void (*lazy_begin)(void);
   void (*lazy_flush)(void);
@@ -218,7 +223,15 @@ struct pvops_env {
   uint32_t (*this_cpu)(void);   /* logical index of the running CPU */
   uint64_t (*virt_to_phys)(const void *va); /* default: identity */
   void *(*phys_to_virt)(uint64_t pa); /* NULL when `pa` is not mapped (the default) */
+  uint32_t flags;               /* PVOPS_ENV_* */
+  uint32_t reserved;
 };
+
+/* pvops_env.flags */
+/* The kernel programs the local APIC itself (task priority, spurious vector, LVT): the library
+ * only reads each CPU's APIC ID, and writes the APIC only for the ops the kernel routes to it
+ * (EOI, IPIs, the native one-shot timer). */
+#define PVOPS_ENV_KERNEL_OWNS_APIC (1u << 0)
 
 #define PVOPS_MAX_CANDIDATES 8
 #define PVOPS_REASON_LEN 120
@@ -245,9 +258,34 @@ struct pvops_info {
   char reason[PVOPS_REASON_LEN];       /* why this backend */
   char fallback[PVOPS_REASON_LEN];     /* why a higher candidate was not used; "" if none */
   char notes[PVOPS_REASON_LEN];        /* paths of the chosen backend left native, and why */
+  uint32_t paravirt;                   /* PVOPS_PV_*: the ops the backend took over from native */
   uint32_t candidate_count;
   struct pvops_candidate candidates[PVOPS_MAX_CANDIDATES];
 };
+
+/* pvops_info.paravirt: one bit per op (or group of ops) the chosen backend replaced, so that a
+ * kernel routes a path through the library only where the hypervisor does it better, and keeps
+ * its own code for the rest. */
+enum pvops_paravirt_op {
+  PVOPS_PV_IO_DELAY = 1u << 0,    /* cpu.io_delay */
+  PVOPS_PV_HALT = 1u << 1,        /* cpu.halt, cpu.safe_halt */
+  PVOPS_PV_IRQ_FLAGS = 1u << 2,   /* irq.save_flags .. irq.enable */
+  PVOPS_PV_EOI = 1u << 3,         /* irq.eoi */
+  PVOPS_PV_SEND_IPI = 1u << 4,    /* irq.send_ipi */
+  PVOPS_PV_TIMER = 1u << 5,       /* irq.timer_oneshot */
+  PVOPS_PV_PAGE_TABLES = 1u << 6, /* mmu: cr3, entries, page-table notifications, lazy mode */
+  PVOPS_PV_TLB_FLUSH = 1u << 7,   /* mmu.flush_tlb_remote (and flush_tlb_multi) */
+  PVOPS_PV_CLOCK = 1u << 8,       /* time.clock_ns */
+  PVOPS_PV_WALL_CLOCK = 1u << 9,  /* time.wall_clock */
+  PVOPS_PV_TSC_KHZ = 1u << 10,    /* time.tsc_khz: the rate is stated, not measured */
+  PVOPS_PV_STEAL = 1u << 11,      /* time.steal_ns */
+  PVOPS_PV_LOCK = 1u << 12,       /* lock.wait, lock.kick */
+  PVOPS_PV_PREEMPTED = 1u << 13,  /* lock.vcpu_is_preempted */
+  PVOPS_PV_CONSOLE = 1u << 14,    /* platform.console_write */
+  PVOPS_PV_CPU_START = 1u << 15   /* platform.start_cpu */
+};
+/* A static name for one PVOPS_PV_* bit ("clock", "send_ipi", ...); NULL for any other value. */
+const char *pvops_paravirt_op_name(uint32_t bit);
 
 /* Detect, select and install a backend. Always leaves a working table (native at worst);
  * returns PVOPS_OK unless `env` is unusable. Boot CPU only, before any other pvops call but
@@ -258,7 +296,9 @@ const struct pvops_info *pvops_get_info(void);
 /* What features[index] means for `backend` (e.g. "hints"); NULL when that word is unused. */
 const char *pvops_feature_word_name(uint32_t backend, uint32_t index);
 
-/* Run on each secondary CPU as it starts, before it uses the table. */
+/* Run on each secondary CPU as it starts, before it uses the table. May be run again on an
+ * online CPU, with interrupts off, to redo its set-up: a kernel that maps its APIC after
+ * pvops_init() does so for the boot CPU once the APIC is mapped. */
 pvops_status pvops_cpu_online(uint32_t cpu);
 
 /* The kernel's interrupt entry calls this for vectors it routed to the library. */
@@ -344,6 +384,10 @@ static inline void pvops_flush_tlb_one(uint64_t va) { (pvops_table.mmu.flush_tlb
 static inline pvops_status pvops_flush_tlb_multi(const pvops_cpuset *cpus, uint64_t start,
                                                  uint64_t end) {
   return (pvops_table.mmu.flush_tlb_multi)(cpus, start, end);
+}
+static inline pvops_status pvops_flush_tlb_remote(pvops_cpuset *cpus, uint64_t start,
+                                                  uint64_t end) {
+  return (pvops_table.mmu.flush_tlb_remote)(cpus, start, end);
 }
 static inline void pvops_lazy_mmu_begin(void) { (pvops_table.mmu.lazy_begin)(); }
 static inline void pvops_lazy_mmu_flush(void) { (pvops_table.mmu.lazy_flush)(); }

@@ -38,6 +38,7 @@ class CpuSet {
   void Add(uint32_t cpu) { pvops_cpuset_add(&set_, cpu); }
   bool Has(uint32_t cpu) const { return pvops_cpuset_has(&set_, cpu) != 0; }
   const pvops_cpuset* raw() const { return &set_; }
+  pvops_cpuset* raw() { return &set_; }
 
  private:
   pvops_cpuset set_;
@@ -108,6 +109,10 @@ inline void FlushTlbLocal() { pvops_flush_tlb_local(); }
 inline void FlushTlbOne(uint64_t va) { pvops_flush_tlb_one(va); }
 inline Status FlushTlbMulti(const CpuSet& cpus, uint64_t start = 0, uint64_t end = 0) {
   return pvops_flush_tlb_multi(cpus.raw(), start, end);
+}
+// Leaves in *cpus the CPUs the caller must still flush itself.
+inline Status FlushTlbRemote(CpuSet* cpus, uint64_t start = 0, uint64_t end = 0) {
+  return pvops_flush_tlb_remote(cpus->raw(), start, end);
 }
 inline void LazyMmuFlush() { pvops_lazy_mmu_flush(); }
 inline uint64_t PhysToMachine(uint64_t phys) { return pvops_phys_to_machine(phys); }

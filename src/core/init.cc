@@ -6,6 +6,7 @@
 #include "core/backend.h"
 #include "core/cmdline.h"
 #include "core/hv_leaves.h"
+#include "core/paravirt_ops.h"
 #include "core/reason.h"
 #include "core/runtime.h"
 #include "core/select.h"
@@ -85,6 +86,7 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
     if (i > 0) why.Add("; fell back to ").Add(kBackends[id]->name);
     break;
   }
+  g_info.paravirt = ParavirtOps(pvops_table);
   if (const pvops_status st = pvops_cpu_online(0); st != PVOPS_OK)
     Reason::Continue(g_info.notes, sizeof(g_info.notes)).Separate()
         .Add("boot CPU set-up: ").Add(pvops_status_name(st));

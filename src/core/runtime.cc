@@ -13,7 +13,7 @@ uint64_t IdentityVirtToPhys(const void* va) { return reinterpret_cast<uintptr_t>
 void* NothingMapped(uint64_t) { return nullptr; }
 
 pvops_env g_env = {sizeof(pvops_env), PVOPS_ENTRY_NATIVE, nullptr, nullptr,
-                   BootCpuOnly,       IdentityVirtToPhys, NothingMapped};
+                   BootCpuOnly,       IdentityVirtToPhys, NothingMapped, 0, 0};
 PerCpu g_cpus[PVOPS_MAX_CPUS];
 IrqHandler g_handlers[256];
 uint64_t g_counters[static_cast<uint32_t>(Counter::kCount)];
@@ -45,6 +45,7 @@ uint32_t ThisCpu() {
   return cpu < PVOPS_MAX_CPUS ? cpu : 0;
 }
 uint64_t VirtToPhys(const void* va) { return g_env.virt_to_phys(va); }
+bool KernelOwnsApic() { return (g_env.flags & PVOPS_ENV_KERNEL_OWNS_APIC) != 0; }
 void* PhysToVirt(uint64_t pa) { return g_env.phys_to_virt(pa); }
 
 PerCpu& Cpu(uint32_t cpu) { return g_cpus[cpu < PVOPS_MAX_CPUS ? cpu : 0]; }

@@ -13,6 +13,8 @@ void InstallEnv(const pvops_env& env);
 const pvops_env& Env();
 uint32_t ThisCpu();
 uint64_t VirtToPhys(const void* va);
+// PVOPS_ENV_KERNEL_OWNS_APIC: the library leaves TPR, the spurious vector and the LVT alone.
+bool KernelOwnsApic();
 void* PhysToVirt(uint64_t pa);  // nullptr when unmapped
 
 // Per-CPU facts the backends share. Indexed by logical CPU.

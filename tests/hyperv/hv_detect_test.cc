@@ -56,8 +56,9 @@ TEST_F(HvDetectTest, AVendorLeafWithoutHv1IsNotHyperV) {
 
 TEST_F(HvDetectTest, RegistersAnOpenSourceGuestIdBeforeTheHypercallPage) {
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
-  // Open source (bit 63), OS type 0 "undefined", OS id 0, version = ABI version 1, build 0.
-  EXPECT_EQ(guest_os_id_, 0x8000000000010000u);
+  // TLFS layout: open source (bit 63), OS type 0 "undefined" (62:56), OS id 0 (55:48),
+  // version (47:16) = the ABI version, build 0 (15:0).
+  EXPECT_EQ(guest_os_id_, (uint64_t{1} << 63) | (uint64_t{PVOPS_ABI_VERSION} << 16));
   EXPECT_EQ(GuestOsId(), guest_os_id_);
   size_t id_write = SIZE_MAX, page_write = SIZE_MAX;
   const auto& log = sim_.msr_log();

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "backends/hyperv/hyperv.h"
 #include "backends/native/native.h"
 #include "backends/native/tlb.h"
@@ -80,6 +82,27 @@ TEST_F(HvTlbTest, TheCallerFlushesItselfAndIsNotInTheMask) {
   EXPECT_THAT(InvlpgsOn(sim_, 0), ElementsAre(kVa));
   ASSERT_EQ(FlushCalls().size(), 1u);
   EXPECT_EQ(FlushCalls()[0].input[2], 0b10u);
+}
+
+TEST_F(HvTlbTest, RemoteFlushLeavesTheKernelOnlyItself) {
+  Start();
+  pvops_cpuset set = Cpus({0, 1, 2});
+  ASSERT_EQ(pvops_flush_tlb_remote(&set, kVa, kVa + kPage), PVOPS_OK);
+  ASSERT_EQ(FlushCalls().size(), 1u);
+  EXPECT_EQ(FlushCalls()[0].input[2], 0b110u);
+  const pvops_cpuset left = Cpus({0});
+  EXPECT_EQ(std::memcmp(&set, &left, sizeof(set)), 0) << "the caller flushes itself";
+  EXPECT_THAT(InvlpgsOn(sim_, 0), IsEmpty()) << "not by the library";
+  EXPECT_THAT(lapic_.sent(), IsEmpty());
+}
+
+TEST_F(HvTlbTest, ARefusedRemoteFlushLeavesEveryCpuToTheKernel) {
+  Start();
+  answer_ = [](const HvCall&) { return Status(kHvStatusAccessDenied); };
+  pvops_cpuset set = Cpus({1, 2});
+  ASSERT_EQ(pvops_flush_tlb_remote(&set, kVa, kVa + kPage), PVOPS_OK);
+  const pvops_cpuset asked = Cpus({1, 2});
+  EXPECT_EQ(std::memcmp(&set, &asked, sizeof(set)), 0);
 }
 
 TEST_F(HvTlbTest, OnlyTheCallerNeedsNoHypercall) {
@@ -187,7 +210,7 @@ TEST_F(HvTlbTest, WithoutTheExHintHighVpIndexesGetTheNativeShootdown) {
 TEST_F(HvTlbTest, WithoutTheRemoteFlushHintTheFlushIsNative) {
   hv_.hints &= ~kHintRemoteTlbFlush;
   Start();
-  EXPECT_EQ(pvops_table.mmu.flush_tlb_multi, native::FlushTlbMulti);
+  EXPECT_EQ(pvops_table.mmu.flush_tlb_remote, native::FlushTlbRemote);
   const pvops_cpuset set = Cpus({1});
   ASSERT_EQ(pvops_flush_tlb_multi(&set, kVa, kVa + kPage), PVOPS_OK);
   EXPECT_THAT(FlushCalls(), IsEmpty());

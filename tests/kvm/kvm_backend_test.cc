@@ -292,6 +292,56 @@ TEST_F(KvmBackendTest, PvTlbFlushFlagsAPreemptedVcpuInsteadOfInterruptingIt) {
   EXPECT_FALSE(pvops_vcpu_is_preempted(2));
 }
 
+TEST_F(KvmBackendTest, RemoteFlushLeavesTheKernelOnlyTheVcpusThatAreRunning) {
+  BootKvm();
+  OnlineCpus(4);
+  QueueIpis();
+  kvm::Area(1).steal.preempted = KVM_VCPU_PREEMPTED;
+  kvm::Area(3).steal.preempted = KVM_VCPU_PREEMPTED;
+  pvops_cpuset cpus;
+  pvops_cpuset_clear(&cpus);
+  for (uint32_t cpu : {0u, 1u, 2u}) pvops_cpuset_add(&cpus, cpu);
+  sim_.ResetExits();
+  ASSERT_EQ(pvops_flush_tlb_remote(&cpus, 0, 0), PVOPS_OK);
+  // CPU 1 flushes on its next entry; CPU 0 (the caller) and CPU 2 (running) are left to the
+  // kernel's IPIs; CPU 3 was not asked and is not flagged.
+  EXPECT_FALSE(pvops_cpuset_has(&cpus, 1));
+  EXPECT_TRUE(pvops_cpuset_has(&cpus, 0));
+  EXPECT_TRUE(pvops_cpuset_has(&cpus, 2));
+  EXPECT_EQ(kvm::Area(1).steal.preempted, KVM_VCPU_PREEMPTED | KVM_VCPU_FLUSH_TLB);
+  EXPECT_EQ(kvm::Area(3).steal.preempted, KVM_VCPU_PREEMPTED);
+  EXPECT_TRUE(lapic_.sent().empty());
+  EXPECT_TRUE(hypercalls_.empty());
+  EXPECT_EQ(core::CounterValue(core::Counter::kTlbFlushPreemptedSkipped), 1u);
+}
+
+TEST_F(KvmBackendTest, PerCpuAreasDoNotWaitForTheLapic) {
+  // The boot CPU's LAPIC cannot be resolved (here: IA32_APIC_BASE faults; in a kernel, its
+  // xAPIC page is not mapped yet), but its kvmclock, steal time and PV EOI areas are
+  // registered all the same.
+  sim_.HandleMsrs(0x1b, 0x1b, [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; },
+                  [](uint32_t, uint64_t) { return false; });
+  BootKvm();
+  EXPECT_THAT(std::string(pvops_get_info()->notes), HasSubstr("boot CPU set-up: unsupported"));
+  EXPECT_TRUE(LastMsrWrite(MSR_KVM_STEAL_TIME).has_value());
+  EXPECT_TRUE(LastMsrWrite(MSR_KVM_PV_EOI_EN).has_value());
+  EXPECT_EQ(pvops_tsc_khz(), 2'000'000u);
+}
+
+TEST_F(KvmBackendTest, ParavirtBitsNameTheOpsKvmTookOver) {
+  BootKvm();
+  EXPECT_EQ(pvops_get_info()->paravirt,
+            uint32_t{PVOPS_PV_IO_DELAY | PVOPS_PV_EOI | PVOPS_PV_SEND_IPI | PVOPS_PV_TLB_FLUSH |
+                     PVOPS_PV_CLOCK | PVOPS_PV_WALL_CLOCK | PVOPS_PV_TSC_KHZ | PVOPS_PV_STEAL |
+                     PVOPS_PV_LOCK | PVOPS_PV_PREEMPTED});
+}
+
+TEST_F(KvmBackendTest, WithheldFeaturesLeaveNoParavirtBitButTheirOwn) {
+  offered_ = (1u << KVM_FEATURE_NOP_IO_DELAY);
+  BootKvm(offered_);
+  EXPECT_EQ(pvops_get_info()->paravirt, uint32_t{PVOPS_PV_IO_DELAY});
+}
+
 TEST_F(KvmBackendTest, PvTlbFlushInterruptsARunningVcpu) {
   BootKvm();
   OnlineCpus(2);

@@ -43,6 +43,17 @@ TEST_F(NativeIrqTest, CpuInitUsesMsrsInX2apicMode) {
   EXPECT_FALSE(sim_.MsrWrites(0x808).empty());  // TPR
 }
 
+TEST_F(NativeIrqTest, AKernelThatOwnsTheApicKeepsItsTprAndSpuriousVector) {
+  lapic_.SetApicId(0, 0x21);
+  lapic_.SetSpurious(0, 0x1ef);  // the kernel's own spurious vector
+  env_ = sim::MakeEnv();
+  env_.flags = PVOPS_ENV_KERNEL_OWNS_APIC;
+  ASSERT_EQ(pvops_init(&env_), PVOPS_OK);
+  EXPECT_EQ(core::Cpu(0).apic_id, 0x21u) << "the ID is still read";
+  EXPECT_EQ(lapic_.spurious(0), 0x1efu);
+  EXPECT_EQ(sim_.exits(Exit::kMmioWrite), 0u);
+}
+
 TEST_F(NativeIrqTest, CpuInitKeepsTheOtherSpuriousRegisterBits) {
   Boot();
   lapic_.SetSpurious(2, 0x2ff);  // focus checking disabled (bit 9), software-disabled

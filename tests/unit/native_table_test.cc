@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <set>
+#include <string>
 
 #include "backends/native/native.h"
 #include "core/backend.h"
@@ -53,7 +55,20 @@ TEST_F(NativeTableTest, InitOnBareMetalInstallsTheNativeTable) {
   EXPECT_STREQ(info.signature, "");
   EXPECT_STREQ(info.reason, "no hypervisor interface detected");
   EXPECT_STREQ(info.fallback, "");
+  EXPECT_EQ(info.paravirt, 0u);
   EXPECT_EQ(core::OnlineCpuCount(), 1u);
+}
+
+TEST_F(NativeTableTest, EveryParavirtBitHasItsOwnName) {
+  std::set<std::string> names;
+  for (uint32_t bit = 1; bit <= PVOPS_PV_CPU_START; bit <<= 1) {
+    const char* name = pvops_paravirt_op_name(bit);
+    ASSERT_NE(name, nullptr) << "bit " << bit;
+    EXPECT_TRUE(names.insert(name).second) << name;
+  }
+  EXPECT_EQ(pvops_paravirt_op_name(PVOPS_PV_CPU_START << 1), nullptr);
+  EXPECT_EQ(pvops_paravirt_op_name(PVOPS_PV_CLOCK | PVOPS_PV_EOI), nullptr) << "one bit at a time";
+  EXPECT_EQ(pvops_paravirt_op_name(0), nullptr);
 }
 
 TEST_F(NativeTableTest, TheNativeProbeNeverCompetes) {

@@ -46,6 +46,7 @@ pvops_status SetUpLapicOn(uint32_t cpu) {
   native::Lapic apic;
   if (const pvops_status st = native::Lapic::Resolve(&apic); st != PVOPS_OK) return st;
   core::Cpu(cpu).apic_id = apic.Id();
+  if (core::KernelOwnsApic()) return PVOPS_OK;
   WriteTpr(0);  // accept every priority class
   const uint32_t spurious = apic.Read(native::ApicReg::kSpurious);
   apic.Write(native::ApicReg::kSpurious,

@@ -2,7 +2,8 @@
 // running ones), so no IPI round trip. A range of pages becomes HvCallFlushVirtualAddressList
 // (a rep call, one element per run of up to 4096 pages); "everything", or a range too long for
 // the input page, becomes HvCallFlushVirtualAddressSpace. VP indexes of 64 and above need the
-// Ex forms. This CPU flushes itself with invlpg / CR3 as natively.
+// Ex forms. The calling CPU is left to the caller; CPUs the hypervisor did not flush (no VP
+// index, a refused call) stay in the set for the caller's IPIs.
 #include "backends/hyperv/hv_hypercall.h"
 #include "backends/hyperv/hv_vp_set.h"
 #include "backends/hyperv/hyperv.h"
@@ -67,38 +68,33 @@ CallOutcome Flush(const pvops_cpuset* cpus, uint32_t self, const VpTargets& targ
                  entries, banks);
 }
 
-pvops_status FlushOthersNatively(const pvops_cpuset* cpus, uint32_t self, uint64_t start,
-                                 uint64_t end) {
-  pvops_cpuset others = *cpus;
-  if (self < PVOPS_MAX_CPUS) others.bits[self / 64] &= ~(uint64_t{1} << (self % 64));
-  return native::FlushTlbMulti(&others, start, end);
-}
-
 }  // namespace
 
-pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end) {
+pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end) {
   if (cpus == nullptr || (end != 0 && end < start)) return PVOPS_ERR_INVALID;
   const uint32_t self = core::ThisCpu();
   VpTargets targets;
   switch (GatherVps(cpus, self, &targets)) {
     case GatherResult::kOffline: return PVOPS_ERR_INVALID;
-    case GatherResult::kNoVpIndex: return native::FlushTlbMulti(cpus, start, end);
+    case GatherResult::kNoVpIndex: return PVOPS_OK;  // the caller's IPIs flush them all
     case GatherResult::kOk: break;
   }
-  if (pvops_cpuset_has(cpus, self)) native::FlushRangeHere(start, end);
   if (targets.Empty() || (end != 0 && end == start)) return PVOPS_OK;
 
   const uint32_t path = targets.FitsMask() ? kPathFlushHypercall : kPathFlushEx;
-  if (!Enabled(path)) return FlushOthersNatively(cpus, self, start, end);
+  if (!Enabled(path)) return PVOPS_OK;
   const CallOutcome flushed = Flush(cpus, self, targets, start, end);
   core::Count(core::Counter::kTlbFlushHypercalls);
   if (!flushed.ok()) {
     // The Ex forms need what the plain ones need and more: a refused plain call rules out both.
     DisablePathIfRefused(flushed.status,
                          path == kPathFlushHypercall ? kPathFlushHypercall | kPathFlushEx : path);
-    return FlushOthersNatively(cpus, self, start, end);
+    return PVOPS_OK;
   }
   core::Count(core::Counter::kTlbFlushRemote, targets.count);
+  const bool self_asked = pvops_cpuset_has(cpus, self) != 0;
+  pvops_cpuset_clear(cpus);
+  if (self_asked) pvops_cpuset_add(cpus, self);
   return PVOPS_OK;
 }
 

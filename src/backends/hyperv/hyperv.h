@@ -72,7 +72,7 @@ void Probe(const pvops_env& env, const core::HvLeaves& leaves, pvops_candidate* 
 
 // The ops init installs when their path is on (one file each).
 pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector);               // hv_ipi.cc
-pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end);  // hv_tlb.cc
+pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end);    // hv_tlb.cc
 pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector);              // hv_timer.cc
 pvops_status CheckStimerOn(uint32_t cpu);  // may this CPU use synthetic timer 0?
 void LockWait(const volatile uint8_t* ptr, uint8_t value);                    // hv_lock.cc

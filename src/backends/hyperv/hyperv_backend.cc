@@ -42,12 +42,13 @@ pvops_status ReadVpIndexOn(uint32_t cpu) {
 // feature's native path (no VP index: no hypercall names it); the CPU itself still comes up.
 pvops_status CpuInit(uint32_t cpu) {
   if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
+  // The VP index, assist page and stimer do not depend on the LAPIC's set-up: a kernel that
+  // maps its APIC later still gets them, and hears of the LAPIC failure afterwards.
   const pvops_status lapic = Enabled(kPathApicMsrs) ? SetUpLapicOn(cpu) : native::CpuInit(cpu);
-  if (lapic != PVOPS_OK) return lapic;
   if (Enabled(kPathVpIndex)) (void)ReadVpIndexOn(cpu);
   if (Enabled(kPathVpAssistEoi)) (void)EnableVpAssistOn(cpu);
   if (Enabled(kPathStimerDirect)) (void)CheckStimerOn(cpu);
-  return PVOPS_OK;
+  return lapic;
 }
 
 bool AllArgPagesUsable() {
@@ -127,7 +128,7 @@ pvops_status InitHyperV(const pvops_env&, const pvops_candidate& found, pvops_op
   if (slow_calls && vp_index && Hinted(kHintRemoteTlbFlush)) {
     Enable(kPathFlushHypercall);
     if (Hinted(kHintExProcessorMasks)) Enable(kPathFlushEx);
-    ops->mmu.flush_tlb_multi = FlushTlbMulti;
+    ops->mmu.flush_tlb_remote = FlushTlbRemote;
   }
   // The timer's expiry is a reference time: only meaningful when clock_ns reads that clock.
   if (reference_clock && Granted(kPrivSyntheticTimers) &&

@@ -66,7 +66,8 @@ pvops_status WallClock(pvops_wall_clock* out);
 pvops_status EnableStealTimeOn(uint32_t cpu);
 uint64_t StealNs(uint32_t cpu);
 int VcpuIsPreempted(uint32_t cpu);
-pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end);
+// Flags preempted vCPUs to flush on their next entry and takes them out of *cpus.
+pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end);
 
 // Interrupts (kvm_irq.cc).
 pvops_status EnablePvEoiOn(uint32_t cpu);

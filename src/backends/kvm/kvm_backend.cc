@@ -34,13 +34,15 @@ pvops_status RawHypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, ui
 }
 
 pvops_status CpuInit(uint32_t cpu) {
-  if (const pvops_status st = native::CpuInit(cpu); st != PVOPS_OK) return st;
+  // The areas do not depend on the LAPIC: a kernel that maps its APIC later still gets them,
+  // and hears of the LAPIC failure afterwards.
+  const pvops_status lapic = native::CpuInit(cpu);
   pvops_status st = PVOPS_OK;
   // Each area is registered on its own vCPU: the MSRs are per vCPU.
   if (Enabled(KVM_FEATURE_CLOCKSOURCE2) && st == PVOPS_OK) st = EnableClockOn(cpu);
   if (Enabled(KVM_FEATURE_STEAL_TIME) && st == PVOPS_OK) st = EnableStealTimeOn(cpu);
   if (Enabled(KVM_FEATURE_PV_EOI) && st == PVOPS_OK) st = EnablePvEoiOn(cpu);
-  return st;
+  return st != PVOPS_OK ? st : lapic;
 }
 
 void Enable(uint32_t feature_bit) { g_state.enabled |= 1u << feature_bit; }
@@ -109,7 +111,7 @@ pvops_status InitKvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
     ops->lock.vcpu_is_preempted = VcpuIsPreempted;
     if (Offered(KVM_FEATURE_PV_TLB_FLUSH)) {
       Enable(KVM_FEATURE_PV_TLB_FLUSH);
-      ops->mmu.flush_tlb_multi = FlushTlbMulti;
+      ops->mmu.flush_tlb_remote = FlushTlbRemote;
     }
   }
   if (Offered(KVM_FEATURE_PV_EOI)) {

@@ -36,8 +36,8 @@ int VcpuIsPreempted(uint32_t cpu) {
   return (__atomic_load_n(&Area(cpu).steal.preempted, __ATOMIC_RELAXED) & KVM_VCPU_PREEMPTED) != 0;
 }
 
-pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end) {
-  pvops_cpuset interrupt = *cpus;
+pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t, uint64_t) {
+  if (cpus == nullptr) return PVOPS_ERR_INVALID;
   const uint32_t self = core::ThisCpu();
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
     if (cpu == self || !pvops_cpuset_has(cpus, cpu) || core::Cpu(cpu).online == 0) continue;
@@ -49,11 +49,11 @@ pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t en
     if (__atomic_compare_exchange_n(preempted, &state,
                                     static_cast<uint8_t>(state | KVM_VCPU_FLUSH_TLB), false,
                                     __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
-      interrupt.bits[cpu / 64] &= ~(uint64_t{1} << (cpu % 64));
+      cpus->bits[cpu / 64] &= ~(uint64_t{1} << (cpu % 64));
       core::Count(core::Counter::kTlbFlushPreemptedSkipped);
     }
   }
-  return native::FlushTlbMulti(&interrupt, start, end);
+  return PVOPS_OK;
 }
 
 }  // namespace pvops::kvm

@@ -55,6 +55,7 @@ pvops_status ReleasePt(uint64_t pfn, uint32_t level);
 void FlushTlbLocal();
 void FlushTlbOne(uint64_t va);
 pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end);
+pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end);
 void LazyBegin();
 void LazyFlush();
 void LazyEnd();

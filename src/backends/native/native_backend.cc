@@ -19,7 +19,7 @@ constexpr pvops_ops MakeNativeOps() {
              Eoi,       SendIpi,      TimerOneshot, RegisterHandler};
   ops.mmu = {ReadCr3,       WriteCr3,  SetPte,     UpdatePte,     ReadPte,
              AllocPt,       ReleasePt, FlushTlbLocal, FlushTlbOne, FlushTlbMulti,
-             LazyBegin,     LazyFlush, LazyEnd,    PhysToMachine, MachineToPhys};
+             FlushTlbRemote, LazyBegin,     LazyFlush, LazyEnd,    PhysToMachine, MachineToPhys};
   ops.time = {ClockNs, WallClock, TscKhz, StealNs};
   ops.lock = {LockWait, LockKick, VcpuIsPreempted};
   ops.hypercall = {Hypercall};

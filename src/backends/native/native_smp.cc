@@ -49,6 +49,7 @@ pvops_status CpuInit(uint32_t cpu) {
   // Fresh: this CPU may be the first to look, or the kernel may have switched to x2APIC.
   if (const pvops_status st = Lapic::Resolve(&apic); st != PVOPS_OK) return st;
   core::Cpu(cpu).apic_id = apic.Id();
+  if (core::KernelOwnsApic()) return PVOPS_OK;
   apic.Write(ApicReg::kTpr, 0);  // accept every priority class
   const uint32_t spurious = apic.Read(ApicReg::kSpurious);
   apic.Write(ApicReg::kSpurious,

@@ -71,6 +71,8 @@ void HandleFlushIpi(uint8_t, void*) { ServeMailbox(core::ThisCpu()); }
 
 }  // namespace
 
+pvops_status FlushTlbRemote(pvops_cpuset*, uint64_t, uint64_t) { return PVOPS_OK; }
+
 pvops_status SetUpTlbShootdown() {
   for (Mailbox& mb : g_mailboxes) {
     mb.requested = mb.done = 0;
@@ -93,7 +95,14 @@ pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t en
     pvops_cpuset_add(&others, cpu);
     ++remote;
   }
+  if (end != 0 && end == start) return PVOPS_OK;  // an empty range: nothing to flush anywhere
   if (pvops_cpuset_has(cpus, self)) FlushRangeHere(start, end);
+  if (remote == 0) return PVOPS_OK;
+  // Through the table: the hypervisor takes what it can flush without an IPI.
+  if (const pvops_status st = pvops_flush_tlb_remote(&others, start, end); st != PVOPS_OK)
+    return st;
+  remote = 0;
+  for (const uint64_t word : others.bits) remote += static_cast<uint32_t>(__builtin_popcountll(word));
   if (remote == 0) return PVOPS_OK;
 
   const uint64_t mailbox_end = end == 0 ? kWholeSpace : end;

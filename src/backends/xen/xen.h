@@ -147,6 +147,7 @@ pvops_status ReleasePt(uint64_t pfn, uint32_t level);
 void FlushTlbLocal();
 void FlushTlbOne(uint64_t va);
 pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end);
+pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end);
 // Maps the machine frame at `machine_address` read-write at the page `va` (4 KiB, PV).
 pvops_status MapMachinePage(void* va, uint64_t machine_address);
 // pvops_xen_pv_add_alias_window; windows outlive pvops_init (a kernel names them before).

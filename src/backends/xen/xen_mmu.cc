@@ -235,6 +235,19 @@ pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t en
   return StatusFromXen(rc);
 }
 
+pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end) {
+  if (cpus == nullptr) return PVOPS_ERR_INVALID;
+  const uint32_t self = core::ThisCpu();
+  const bool self_asked = pvops_cpuset_has(cpus, self) != 0;
+  pvops_cpuset others = *cpus;
+  others.bits[self / 64] &= ~(uint64_t{1} << (self % 64));
+  // A PV guest cannot send a flush IPI any cheaper than Xen flushes: every other CPU goes to Xen.
+  if (const pvops_status st = FlushTlbMulti(&others, start, end); st != PVOPS_OK) return st;
+  pvops_cpuset_clear(cpus);
+  if (self_asked) pvops_cpuset_add(cpus, self);
+  return PVOPS_OK;
+}
+
 pvops_status MapMachinePage(void* va, uint64_t machine_address) {
   const uint64_t pte = (machine_address & kFrameMask) | kPtePresent | kPteWritable |
                        kPteAccessed | kPteDirty;

@@ -189,7 +189,9 @@ pvops_status PvCpuInit(uint32_t cpu) {
 }
 
 pvops_status HvmCpuInit(uint32_t cpu) {
-  if (const pvops_status st = native::CpuInit(cpu); st != PVOPS_OK) return st;
+  // Nothing below depends on the LAPIC: a kernel that maps its APIC later still gets the clock
+  // and its events, and hears of the LAPIC failure afterwards.
+  const pvops_status lapic = native::CpuInit(cpu);
   // Xen numbers HVM vCPUs itself; leaf base+4 says which one runs this code.
   uint32_t vcpu = cpu;
   if (g_state.max_leaf >= g_state.base_leaf + 4) {
@@ -207,7 +209,7 @@ pvops_status HvmCpuInit(uint32_t cpu) {
   }
   if (PathOn(PVOPS_XEN_PATH_RUNSTATE)) (void)RegisterRunstate(cpu);
   c.ready = 1;
-  return PVOPS_OK;
+  return lapic;
 }
 
 void ResetPlatform() {

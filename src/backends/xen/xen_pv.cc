@@ -60,7 +60,7 @@ void FillOps(pvops_ops* ops) {
               PvEoi,       SendIpi,        TimerOneshot, RegisterHandler};
   ops->mmu = {ReadCr3,       WriteCr3,  SetPte,        UpdatePte,   ReadPte,
               AllocPt,       ReleasePt, FlushTlbLocal, FlushTlbOne, FlushTlbMulti,
-              LazyBegin,     LazyFlush, LazyEnd,       PhysToMachine, MachineToPhys};
+              FlushTlbRemote, LazyBegin,     LazyFlush, LazyEnd,       PhysToMachine, MachineToPhys};
   ops->time = {ClockNs, WallClock, TscKhz, StealNs};
   ops->lock = {LockWait, LockKick, VcpuIsPreempted};
   ops->hypercall = {RawHypercall};

@@ -1,0 +1,68 @@
+// Which ops the chosen backend took over (pvops_info.paravirt): read off the installed table
+// against the native one, so no backend has to keep a second list in step with its init.
+#include "core/paravirt_ops.h"
+
+#include "backends/native/native.h"
+
+namespace pvops::core {
+uint32_t ParavirtOps(const pvops_ops& t) {
+  const pvops_ops& n = native::kNativeOps;
+  uint32_t bits = 0;
+  auto mark = [&bits](bool replaced, uint32_t bit) {
+    if (replaced) bits |= bit;
+  };
+  mark(t.cpu.io_delay != n.cpu.io_delay, PVOPS_PV_IO_DELAY);
+  mark(t.cpu.halt != n.cpu.halt || t.cpu.safe_halt != n.cpu.safe_halt,
+       PVOPS_PV_HALT);
+  mark(t.irq.save_flags != n.irq.save_flags ||
+           t.irq.restore_flags != n.irq.restore_flags ||
+           t.irq.disable != n.irq.disable || t.irq.enable != n.irq.enable,
+       PVOPS_PV_IRQ_FLAGS);
+  mark(t.irq.eoi != n.irq.eoi, PVOPS_PV_EOI);
+  mark(t.irq.send_ipi != n.irq.send_ipi, PVOPS_PV_SEND_IPI);
+  mark(t.irq.timer_oneshot != n.irq.timer_oneshot, PVOPS_PV_TIMER);
+  mark(t.mmu.read_cr3 != n.mmu.read_cr3 || t.mmu.write_cr3 != n.mmu.write_cr3 ||
+           t.mmu.set_pte != n.mmu.set_pte ||
+           t.mmu.update_pte != n.mmu.update_pte ||
+           t.mmu.read_pte != n.mmu.read_pte ||
+           t.mmu.alloc_pt != n.mmu.alloc_pt ||
+           t.mmu.release_pt != n.mmu.release_pt ||
+           t.mmu.lazy_begin != n.mmu.lazy_begin,
+       PVOPS_PV_PAGE_TABLES);
+  mark(t.mmu.flush_tlb_remote != n.mmu.flush_tlb_remote ||
+           t.mmu.flush_tlb_multi != n.mmu.flush_tlb_multi,
+       PVOPS_PV_TLB_FLUSH);
+  mark(t.time.clock_ns != n.time.clock_ns, PVOPS_PV_CLOCK);
+  mark(t.time.wall_clock != n.time.wall_clock, PVOPS_PV_WALL_CLOCK);
+  mark(t.time.tsc_khz != n.time.tsc_khz, PVOPS_PV_TSC_KHZ);
+  mark(t.time.steal_ns != n.time.steal_ns, PVOPS_PV_STEAL);
+  mark(t.lock.wait != n.lock.wait || t.lock.kick != n.lock.kick, PVOPS_PV_LOCK);
+  mark(t.lock.vcpu_is_preempted != n.lock.vcpu_is_preempted, PVOPS_PV_PREEMPTED);
+  mark(t.platform.console_write != n.platform.console_write, PVOPS_PV_CONSOLE);
+  mark(t.platform.start_cpu != n.platform.start_cpu, PVOPS_PV_CPU_START);
+  return bits;
+}
+
+}  // namespace pvops::core
+
+extern "C" const char* pvops_paravirt_op_name(uint32_t bit) {
+  switch (bit) {
+    case PVOPS_PV_IO_DELAY: return "io_delay";
+    case PVOPS_PV_HALT: return "halt";
+    case PVOPS_PV_IRQ_FLAGS: return "irq_flags";
+    case PVOPS_PV_EOI: return "eoi";
+    case PVOPS_PV_SEND_IPI: return "send_ipi";
+    case PVOPS_PV_TIMER: return "timer";
+    case PVOPS_PV_PAGE_TABLES: return "page_tables";
+    case PVOPS_PV_TLB_FLUSH: return "tlb_flush";
+    case PVOPS_PV_CLOCK: return "clock";
+    case PVOPS_PV_WALL_CLOCK: return "wall_clock";
+    case PVOPS_PV_TSC_KHZ: return "tsc_khz";
+    case PVOPS_PV_STEAL: return "steal";
+    case PVOPS_PV_LOCK: return "lock";
+    case PVOPS_PV_PREEMPTED: return "preempted";
+    case PVOPS_PV_CONSOLE: return "console";
+    case PVOPS_PV_CPU_START: return "cpu_start";
+    default: return nullptr;
+  }
+}
