@@ -276,6 +276,16 @@ TEST_F(KvmBackendTest, StealTimeAreaIs64ByteAlignedAndReadUnderItsVersion) {
   EXPECT_EQ(pvops_steal_ns(0), 12345u);
 }
 
+TEST_F(KvmBackendTest, SettingACpuUpAgainKeepsItsStealCount) {
+  BootKvm();
+  kvm::Area(0).steal.steal = 777;
+  kvm::Area(0).steal.version = 2;
+  ASSERT_EQ(pvops_cpu_online(0), PVOPS_OK);
+  EXPECT_EQ(pvops_steal_ns(0), 777u) << "a steal clock must never go back";
+  EXPECT_EQ(*LastMsrWrite(MSR_KVM_STEAL_TIME) & ~uint64_t{63},
+            sim_.VirtToPhys(&kvm::Area(0).steal));
+}
+
 TEST_F(KvmBackendTest, PvTlbFlushFlagsAPreemptedVcpuInsteadOfInterruptingIt) {
   BootKvm();
   OnlineCpus(3);

@@ -38,6 +38,7 @@ struct alignas(64) PerCpu {
   kvm_steal_time steal;   // 64 bytes, 64-aligned (MSR_KVM_STEAL_TIME needs 64)
   vcpu_time_info clock;   // 32 bytes (MSR_KVM_SYSTEM_TIME_NEW)
   uint32_t pv_eoi;        // MSR_KVM_PV_EOI_EN needs 4-byte alignment
+  uint32_t steal_registered;  // the library's own: the steal area is live on this vCPU
 };
 static_assert(sizeof(kvm_steal_time) == 64);
 PerCpu& Area(uint32_t cpu);

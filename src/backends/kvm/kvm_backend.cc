@@ -72,6 +72,7 @@ pvops_status InitKvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
                      pvops_info* info, Reason* why) {
   using namespace pvops::kvm;
   g_state = State{};
+  for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) Area(cpu).steal_registered = 0;
   g_state.base_leaf = found.base_leaf;
   const pvops_cpuid_regs f =
       arch::cpuid(found.base_leaf + (KVM_CPUID_FEATURES - KVM_CPUID_SIGNATURE), 0);

@@ -7,14 +7,19 @@
 namespace pvops::kvm {
 
 pvops_status EnableStealTimeOn(uint32_t cpu) {
-  // Start from zero: a stale "preempted" byte would make a TLB flush skip a running vCPU.
   volatile kvm_steal_time& st = Area(cpu).steal;
-  st.steal = 0;
-  st.version = 0;
-  st.preempted = 0;
+  // The first registration starts from zero: a stale "preempted" byte would make a TLB flush
+  // skip a running vCPU. A repeated one (the CPU's set-up run again) keeps the count, which
+  // KVM goes on adding to: a kernel's steal clock must never go back.
+  if (Area(cpu).steal_registered == 0) {
+    st.steal = 0;
+    st.version = 0;
+    st.preempted = 0;
+  }
   const uint64_t pa = core::VirtToPhys(&Area(cpu).steal);
   if ((pa & 63) != 0) return PVOPS_ERR_INVALID;
   if (!arch::wrmsr_safe(MSR_KVM_STEAL_TIME, pa | KVM_MSR_ENABLED)) return PVOPS_ERR_FAULT;
+  Area(cpu).steal_registered = 1;
   return PVOPS_OK;
 }
 
