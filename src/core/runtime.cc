@@ -20,7 +20,8 @@ uint64_t g_counters[static_cast<uint32_t>(Counter::kCount)];
 
 constexpr const char* kCounterNames[] = {
     "hypercalls",          "ipis_sent",          "ipi_hypercalls",   "tlb_flush_remote",
-    "tlb_flush_hypercalls", "tlb_flush_preempted_skipped", "pv_eoi_fast", "pv_eoi_slow",
+    "tlb_flush_hypercalls", "tlb_flush_preempted_skipped",
+    "tlb_flush_remote_calls", "pv_eoi_fast", "pv_eoi_slow",
     "pte_updates",         "lazy_batches",       "lazy_batched_updates", "lock_waits",
     "lock_kicks",          "timer_arms",         "timer_early_rearms", "clock_reads",
     "clock_retries",       "event_upcalls",      "xen_update_errors",

@@ -48,6 +48,7 @@ enum class Counter : uint32_t {
   kTlbFlushRemote,
   kTlbFlushHypercalls,
   kTlbFlushPreemptedSkipped,
+  kTlbFlushRemoteCalls,  // a kernel's remote flush that asked the hypervisor (flush_tlb_remote)
   kPvEoiFast,
   kPvEoiSlow,
   kPteUpdates,

@@ -323,6 +323,7 @@ TEST_F(KvmBackendTest, RemoteFlushLeavesTheKernelOnlyTheVcpusThatAreRunning) {
   EXPECT_TRUE(lapic_.sent().empty());
   EXPECT_TRUE(hypercalls_.empty());
   EXPECT_EQ(core::CounterValue(core::Counter::kTlbFlushPreemptedSkipped), 1u);
+  EXPECT_EQ(pvops_get_counter("tlb_flush_remote_calls"), 1u);
 }
 
 TEST_F(KvmBackendTest, PerCpuAreasDoNotWaitForTheLapic) {

@@ -13,6 +13,7 @@
  *                        was started; clock.realtime then checks the guest's wall clock against
  *                        it (no earlier than 1 s before it, no later than the boot could take)
  *   pvops_check.boot_s=N the boot time allowed for that check (default 300 s)
+ *   pvops_check.tlb_rounds=N mmap/mprotect/munmap rounds for tlb.storm (default 1000)
  *
  * Its own stat: keys start with linux_ so that they never replace one of the library's counters
  * (the runner merges stat: lines by key). Built static (gcc -static -O2 -pthread) against glibc.
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <sys/mman.h>
 #include <sys/reboot.h>
 #include <sys/utsname.h>
 #include <termios.h>
@@ -486,6 +488,229 @@ static void CaseClockRealtime(void) {
 /* ---- The end of the run ------------------------------------------------------------------- */
 
 /* Leaves the machine with `code` through isa-debug-exit; powers off if that does not end it. */
+/* ---- Remote TLB flushes and steal time ---------------------------------------------------- */
+
+/* The value of one library counter, or -1 when it cannot be read. */
+static int64_t CounterValue(const char *counter) {
+  struct counter counters[MAX_COUNTERS];
+  char why[256];
+  int n = ReadCounters(counters, MAX_COUNTERS, why, sizeof why);
+  for (int i = 0; i < n; ++i)
+    if (strcmp(counters[i].name, counter) == 0) return (int64_t)counters[i].value;
+  return -1;
+}
+
+/* The sum of the "TLB shootdowns" line of /proc/interrupts over every CPU, or -1. */
+static int64_t TlbShootdownIpis(void) {
+  static char buf[16384];
+  if (ReadFile("/proc/interrupts", buf, sizeof buf) < 0) return -1;
+  for (char *line = strtok(buf, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+    char *p = line;
+    while (*p == ' ') ++p;
+    if (strncmp(p, "TLB:", 4) != 0) continue;
+    int64_t sum = 0;
+    for (p += 4;;) {
+      char *end;
+      long long v = strtoll(p, &end, 10);
+      if (end == p) break;
+      sum += v;
+      p = end;
+    }
+    return sum;
+  }
+  return -1;
+}
+
+/* The `word`th feature word of /sys/kernel/pvops/features, or -1. */
+static long FeatureWord(int word) {
+  char features[128];
+  unsigned long words[4];
+  if (ReadFile(SYSFS_DIR "/features", features, sizeof features) < 0 ||
+      sscanf(features, "%lx,%lx,%lx,%lx", &words[0], &words[1], &words[2], &words[3]) != 4)
+    return -1;
+  return (long)words[word];
+}
+
+#define HYPERV_ENABLED_WORD 3
+#define HYPERV_PATH_FLUSH_HYPERCALL (1ul << 8)
+#define KVM_FEATURE_STEAL_TIME 5
+
+struct tlb_worker {
+  pthread_t thread;
+  int cpu;
+  int pinned;
+  long stale; /* a read of the published page that did not show this round's value */
+};
+
+static _Atomic long g_tlb_phase;            /* odd: page published with value (phase-1)/2 */
+static volatile long *_Atomic g_tlb_page;
+static _Atomic long g_tlb_ack[MAX_CPUS];    /* the last phase each worker has seen */
+static _Atomic int g_tlb_stop;
+
+/* Pinned to its CPU: reads the page of each odd phase (so that its TLB holds the translation
+ * the next munmap must flush), acknowledges every phase, and yields while it waits. */
+static void *TlbWorker(void *arg) {
+  struct tlb_worker *w = arg;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(w->cpu, &set);
+  w->pinned = pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0 &&
+              sched_getcpu() == w->cpu;
+  long seen = 0;
+  while (!atomic_load(&g_tlb_stop)) {
+    long phase = atomic_load(&g_tlb_phase);
+    if (phase == seen) {
+      sched_yield();
+      continue;
+    }
+    if (phase & 1) {
+      volatile long *page = atomic_load(&g_tlb_page);
+      if (page == NULL || *page != (phase - 1) / 2) ++w->stale;
+    }
+    seen = phase;
+    atomic_store(&g_tlb_ack[w->cpu], phase);
+  }
+  return NULL;
+}
+
+static int TlbWaitAcks(const struct tlb_worker *workers, int n, long phase) {
+  for (int i = 0; i < n; ++i)
+    while (atomic_load(&g_tlb_ack[workers[i].cpu]) != phase) sched_yield();
+  return 0;
+}
+
+/* Remote TLB flushes: one thread pinned on each CPU keeps this address space live there while
+ * the main thread maps a page, writes the round's number, has every thread read it, write-
+ * protects it and unmaps it, round after round (the next mmap usually gets the same address,
+ * so a stale translation would show the previous round's page). Where the kernel flushes
+ * remote TLBs by hypercall (backend hyperv with its flush path enabled) the library's
+ * tlb_flush_hypercalls must grow; elsewhere the kernel's own IPIs flush and it must not. */
+static void CaseTlbStorm(void) {
+  const char *name = "tlb.storm";
+  static struct tlb_worker workers[MAX_CPUS];
+  char backend[64];
+  if (!ReadForCase(name, SYSFS_DIR "/backend", backend, sizeof backend)) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) {
+    Fail(name, "sched_getaffinity: %s", strerror(errno));
+    return;
+  }
+  int n = 0;
+  for (int cpu = 0; cpu < MAX_CPUS; ++cpu)
+    if (CPU_ISSET(cpu, &set)) workers[n++] = (struct tlb_worker){.cpu = cpu};
+  long enabled = FeatureWord(HYPERV_ENABLED_WORD);
+  int by_hypercall = strcmp(backend, "hyperv") == 0 && enabled >= 0 &&
+                     (enabled & HYPERV_PATH_FLUSH_HYPERCALL) != 0;
+  long rounds = CmdlineNumber("pvops_check.tlb_rounds", 1000);
+
+  int64_t hc_before = CounterValue("tlb_flush_hypercalls");
+  int64_t remote_before = CounterValue("tlb_flush_remote");
+  int64_t ipis_before = TlbShootdownIpis();
+  atomic_store(&g_tlb_phase, 0);
+  atomic_store(&g_tlb_stop, 0);
+  for (int i = 0; i < n; ++i) {
+    atomic_store(&g_tlb_ack[workers[i].cpu], 0);
+    if (pthread_create(&workers[i].thread, NULL, TlbWorker, &workers[i]) != 0) {
+      atomic_store(&g_tlb_stop, 1);
+      for (int j = 0; j < i; ++j) pthread_join(workers[j].thread, NULL);
+      Fail(name, "pthread_create failed");
+      return;
+    }
+  }
+  int64_t t0 = MonotonicNs();
+  long done = 0, errors = 0;
+  for (long r = 0; r < rounds; ++r) {
+    long *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) {
+      ++errors;
+      break;
+    }
+    *page = r;
+    atomic_store(&g_tlb_page, page);
+    atomic_store(&g_tlb_phase, 2 * r + 1);
+    TlbWaitAcks(workers, n, 2 * r + 1);
+    if (mprotect(page, 4096, PROT_READ) != 0) ++errors;
+    atomic_store(&g_tlb_page, NULL);
+    atomic_store(&g_tlb_phase, 2 * r + 2);
+    TlbWaitAcks(workers, n, 2 * r + 2);
+    if (munmap(page, 4096) != 0) ++errors;
+    ++done;
+  }
+  int64_t elapsed_ms = (MonotonicNs() - t0) / 1000000;
+  atomic_store(&g_tlb_stop, 1);
+  long stale = 0;
+  int pinned = 1;
+  for (int i = 0; i < n; ++i) {
+    pthread_join(workers[i].thread, NULL);
+    stale += workers[i].stale;
+    pinned &= workers[i].pinned;
+  }
+  int64_t hc_after = CounterValue("tlb_flush_hypercalls");
+  int64_t remote_after = CounterValue("tlb_flush_remote");
+  int64_t ipis_after = TlbShootdownIpis();
+  printf("# tlb: backend=%s by_hypercall=%d rounds=%ld threads=%d elapsed_ms=%" PRId64
+         " tlb_flush_hypercalls %" PRId64 " -> %" PRId64 ", tlb_flush_remote %" PRId64
+         " -> %" PRId64 ", TLB shootdown IPIs %" PRId64 " -> %" PRId64 "\n",
+         backend, by_hypercall, done, n, elapsed_ms, hc_before, hc_after, remote_before,
+         remote_after, ipis_before, ipis_after);
+  printf("stat: linux_tlb_rounds=%ld linux_tlb_stale_reads=%ld linux_tlb_hypercalls_delta=%" PRId64
+         " linux_tlb_shootdown_ipis_delta=%" PRId64 "\n",
+         done, stale, hc_after - hc_before, ipis_after - ipis_before);
+  if (hc_before < 0 || hc_after < 0) {
+    Fail(name, "no tlb_flush_hypercalls counter in " SYSFS_DIR "/counters");
+  } else if (!pinned) {
+    Fail(name, "could not pin a thread on each of the %d CPUs", n);
+  } else if (errors != 0 || done != rounds) {
+    Fail(name, "%ld mmap/mprotect/munmap errors in %ld rounds", errors, done);
+  } else if (stale != 0) {
+    Fail(name, "%ld reads saw a stale page", stale);
+  } else if (by_hypercall && hc_after <= hc_before) {
+    Fail(name, "backend %s flushes by hypercall, but tlb_flush_hypercalls stayed at %" PRId64,
+         backend, hc_after);
+  } else if (!by_hypercall && hc_after != hc_before) {
+    Fail(name, "backend %s has no flush hypercall in use, but tlb_flush_hypercalls went %" PRId64
+         " -> %" PRId64, backend, hc_before, hc_after);
+  } else {
+    Pass(name);
+  }
+}
+
+/* The steal column of /proc/stat's "cpu" line (in USER_HZ ticks), or -1. */
+static int64_t StealTicks(void) {
+  char buf[4096];
+  unsigned long long v[8];
+  if (ReadFile("/proc/stat", buf, sizeof buf) < 0 ||
+      sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+             &v[4], &v[5], &v[6], &v[7]) != 8)
+    return -1;
+  return (int64_t)v[7];
+}
+
+/* Steal time in /proc/stat comes from the library exactly where the backend reads it (kvm with
+ * KVM_FEATURE_STEAL_TIME enabled): there it is reported (it may be 0 on an idle host);
+ * elsewhere it must stay 0. */
+static void CaseStealTime(void) {
+  const char *name = "steal.time";
+  char backend[64];
+  if (!ReadForCase(name, SYSFS_DIR "/backend", backend, sizeof backend)) return;
+  long enabled = FeatureWord(KVM_ENABLED_WORD);
+  int reported = strcmp(backend, "kvm") == 0 && enabled >= 0 &&
+                 ((enabled >> KVM_FEATURE_STEAL_TIME) & 1) != 0;
+  int64_t steal = StealTicks();
+  printf("# steal: backend=%s reported=%d /proc/stat steal=%" PRId64 " ticks\n", backend,
+         reported, steal);
+  printf("stat: linux_steal_ticks=%" PRId64 "\n", steal);
+  if (steal < 0) {
+    Fail(name, "cannot parse the cpu line of /proc/stat");
+  } else if (!reported && steal != 0) {
+    Fail(name, "backend %s reports no steal time, but /proc/stat shows %" PRId64 " ticks",
+         backend, steal);
+  } else {
+    Pass(name);
+  }
+}
+
 static void EndMachine(int code) {
   fflush(stdout);
   tcdrain(STDOUT_FILENO); /* the closing line must leave the UART before QEMU does */
@@ -515,6 +740,8 @@ int main(void) {
   CaseClockMonotonic();
   CaseClockSource();
   CaseClockRealtime();
+  CaseTlbStorm();
+  CaseStealTime();
 
   printf("%u passed, %u failed, %u skipped\n", g_passed, g_failed, g_skipped);
   int code = g_failed != 0 ? EXIT_FAIL : EXIT_PASS;

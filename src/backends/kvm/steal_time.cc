@@ -43,6 +43,7 @@ int VcpuIsPreempted(uint32_t cpu) {
 
 pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t, uint64_t) {
   if (cpus == nullptr) return PVOPS_ERR_INVALID;
+  core::Count(core::Counter::kTlbFlushRemoteCalls);
   const uint32_t self = core::ThisCpu();
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
     if (cpu == self || !pvops_cpuset_has(cpus, cpu) || core::Cpu(cpu).online == 0) continue;

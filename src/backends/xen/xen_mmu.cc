@@ -237,6 +237,7 @@ pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t en
 
 pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end) {
   if (cpus == nullptr) return PVOPS_ERR_INVALID;
+  core::Count(core::Counter::kTlbFlushRemoteCalls);
   const uint32_t self = core::ThisCpu();
   const bool self_asked = pvops_cpuset_has(cpus, self) != 0;
   pvops_cpuset others = *cpus;
