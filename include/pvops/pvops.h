@@ -274,7 +274,7 @@ enum pvops_paravirt_op {
   PVOPS_PV_SEND_IPI = 1u << 4,    /* irq.send_ipi */
   PVOPS_PV_TIMER = 1u << 5,       /* irq.timer_oneshot */
   PVOPS_PV_PAGE_TABLES = 1u << 6, /* mmu: cr3, entries, page-table notifications, lazy mode */
-  PVOPS_PV_TLB_FLUSH = 1u << 7,   /* mmu.flush_tlb_remote (and flush_tlb_multi) */
+  PVOPS_PV_TLB_FLUSH = 1u << 7,   /* mmu.flush_tlb_remote: some CPUs flushed without an IPI */
   PVOPS_PV_CLOCK = 1u << 8,       /* time.clock_ns */
   PVOPS_PV_WALL_CLOCK = 1u << 9,  /* time.wall_clock */
   PVOPS_PV_TSC_KHZ = 1u << 10,    /* time.tsc_khz: the rate is stated, not measured */

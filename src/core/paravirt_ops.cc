@@ -29,9 +29,9 @@ uint32_t ParavirtOps(const pvops_ops& t) {
            t.mmu.release_pt != n.mmu.release_pt ||
            t.mmu.lazy_begin != n.mmu.lazy_begin,
        PVOPS_PV_PAGE_TABLES);
-  mark(t.mmu.flush_tlb_remote != n.mmu.flush_tlb_remote ||
-           t.mmu.flush_tlb_multi != n.mmu.flush_tlb_multi,
-       PVOPS_PV_TLB_FLUSH);
+  // Only the hypervisor's share counts: a backend that wraps the native shootdown (VMI drains
+  // its page-table queue first) flushes no CPU without an IPI.
+  mark(t.mmu.flush_tlb_remote != n.mmu.flush_tlb_remote, PVOPS_PV_TLB_FLUSH);
   mark(t.time.clock_ns != n.time.clock_ns, PVOPS_PV_CLOCK);
   mark(t.time.wall_clock != n.time.wall_clock, PVOPS_PV_WALL_CLOCK);
   mark(t.time.tsc_khz != n.time.tsc_khz, PVOPS_PV_TSC_KHZ);
