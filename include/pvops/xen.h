@@ -58,6 +58,34 @@ pvops_status pvops_xen_pv_set_entry_points(const void *trap_table, uint64_t even
  * page tables from its .bss. At most 4 windows. */
 pvops_status pvops_xen_pv_add_alias_window(uint64_t va, uint64_t pa, uint64_t bytes);
 
+/* ---- Xen HVM/PVH boot, before pvops_init ------------------------------------------------------
+ * A PVH kernel can need Xen before pvops_init: a Xen 4.17 PVH dom0's start info (version 0)
+ * carries no memory map. These calls enter Xen by vmcall/vmmcall (by CPU vendor), which Xen
+ * takes from any HVM/PVH kernel without a hypercall page. They keep no state and write nothing
+ * but their arguments, so they may run before the kernel clears its .bss. HVM/PVH entry only:
+ * a PV kernel cannot execute vmcall. Without Xen's CPUID leaves they do nothing. */
+
+/* One memory range as Xen reports it (struct e820entry, packed: 20 bytes), which is also the
+ * layout of the x86 boot protocol's e820 table. */
+struct pvops_xen_e820_entry {
+  uint64_t addr;
+  uint64_t size;
+  uint32_t type;
+} __attribute__((packed));
+
+/* Xen's memory map for this domain (XENMEM_memory_map: for a PVH dom0 the host's layout with
+ * the RAM Xen did not give it marked unusable), written to map[0..max). Entries that are empty,
+ * wrap around, lie beyond 2^52 or have type 0 are dropped and counted in `why`. PVOPS_OK when
+ * at least one RAM range (type 1) remains, with the number kept in *count; otherwise *count is
+ * 0 and the status says why: UNSUPPORTED (no Xen HVM interface), the hypercall's error, or
+ * BAD_DATA. `why` (may be NULL) receives a sentence either way, "" when nothing was dropped. */
+pvops_status pvops_xen_hvm_memory_map(struct pvops_xen_e820_entry *map, uint32_t max,
+                                      uint32_t *count, char *why, size_t why_len);
+
+/* Writes to Xen's console (console_io) by vmcall/vmmcall: a PVH kernel's messages before
+ * pvops_init (a dom0's only way out when Xen owns the serial port). */
+void pvops_xen_hvm_early_console_write(const char *text, size_t len);
+
 /* ---- Events -------------------------------------------------------------------------------- */
 
 /* Xen PV: the kernel's event-callback stub (registered above) saves the interrupted registers

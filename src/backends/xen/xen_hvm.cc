@@ -12,14 +12,6 @@
 namespace pvops::xen {
 namespace {
 
-// Intel VMX enters the hypervisor with vmcall, AMD SVM with vmmcall.
-arch::HypercallInsn InsnForVendor() {
-  const pvops_cpuid_regs v = arch::cpuid(0, 0);
-  const bool amd = (v.ebx == 0x68747541 && v.ecx == 0x444d4163 && v.edx == 0x69746e65) ||  // AuthenticAMD
-                   (v.ebx == 0x6f677948 && v.ecx == 0x656e6975 && v.edx == 0x6e65476e);    // HygonGenuine
-  return amd ? arch::HypercallInsn::kVmmcall : arch::HypercallInsn::kVmcall;
-}
-
 pvops_status MapSharedInfo(uint32_t boot_cpu, Reason* note) {
   xen_add_to_physmap add{};
   add.domid = DOMID_SELF;
@@ -42,6 +34,14 @@ pvops_status MapSharedInfo(uint32_t boot_cpu, Reason* note) {
 
 }  // namespace
 
+// Intel VMX enters the hypervisor with vmcall, AMD SVM with vmmcall.
+arch::HypercallInsn HvmInsnForVendor() {
+  const pvops_cpuid_regs v = arch::cpuid(0, 0);
+  const bool amd = (v.ebx == 0x68747541 && v.ecx == 0x444d4163 && v.edx == 0x69746e65) ||  // AuthenticAMD
+                   (v.ebx == 0x6f677948 && v.ecx == 0x656e6975 && v.edx == 0x6e65476e);    // HygonGenuine
+  return amd ? arch::HypercallInsn::kVmmcall : arch::HypercallInsn::kVmcall;
+}
+
 pvops_status InitHvm(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
                      pvops_info* info, Reason* why) {
   g_state.base_leaf = found.base_leaf;
@@ -63,7 +63,7 @@ pvops_status InitHvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
   g_state.mode = Mode::kHvmPage;
   if (!StubLooksFilled(__HYPERVISOR_xen_version) || !StubLooksFilled(__HYPERVISOR_console_io)) {
     g_state.mode = Mode::kHvmDirect;
-    g_state.insn = InsnForVendor();
+    g_state.insn = HvmInsnForVendor();
   }
   if (const pvops_status st = ReadVersion(why); st != PVOPS_OK) return st;
   if (g_state.version != version.eax) {
