@@ -225,6 +225,12 @@ struct pvops_env {
   void *(*phys_to_virt)(uint64_t pa); /* NULL when `pa` is not mapped (the default) */
   uint32_t flags;               /* PVOPS_ENV_* */
   uint32_t reserved;
+  /* Optional (an older, smaller env leaves it NULL). Code the hypervisor placed in guest memory,
+   * the VMI ROM, is called where this returns: a read-only, executable mapping of [pa, pa + len),
+   * contiguous, valid from the early page tables on for as long as the library runs, or NULL
+   * when the kernel will not map it. A kernel whose direct map is NX needs it; without the
+   * callback the library executes through phys_to_virt. */
+  const void *(*map_exec)(uint64_t pa, uint64_t len);
 };
 
 /* pvops_env.flags */

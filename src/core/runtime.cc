@@ -13,7 +13,7 @@ uint64_t IdentityVirtToPhys(const void* va) { return reinterpret_cast<uintptr_t>
 void* NothingMapped(uint64_t) { return nullptr; }
 
 pvops_env g_env = {sizeof(pvops_env), PVOPS_ENTRY_NATIVE, nullptr, nullptr,
-                   BootCpuOnly,       IdentityVirtToPhys, NothingMapped, 0, 0};
+                   BootCpuOnly,       IdentityVirtToPhys, NothingMapped, 0, 0, nullptr};
 PerCpu g_cpus[PVOPS_MAX_CPUS];
 IrqHandler g_handlers[256];
 uint64_t g_counters[static_cast<uint32_t>(Counter::kCount)];

@@ -25,6 +25,7 @@ void c_abi_measure_layout(struct c_abi_layout *out) {
   out->off_ops_platform = offsetof(struct pvops_ops, platform);
   out->off_env_cmdline = offsetof(struct pvops_env, cmdline);
   out->off_env_phys_to_virt = offsetof(struct pvops_env, phys_to_virt);
+  out->off_env_map_exec = offsetof(struct pvops_env, map_exec);
   out->off_info_reason = offsetof(struct pvops_info, reason);
   out->off_info_candidates = offsetof(struct pvops_info, candidates);
   out->off_candidate_signature = offsetof(struct pvops_candidate, signature);

@@ -327,5 +327,78 @@ TEST_F(RomCheckTest, RefusesJumpRelAndNopWhereTheCallIsNeeded) {
   EXPECT_EQ(calls_.entry[VMI_CALL_SetCR3], 0u);
 }
 
+// The kernel's env.map_exec, answered by the test: an executable view of the window (a kernel
+// with an NX direct map), nothing, or a wrong view. Records what it was asked for.
+enum class ExecAnswer { kView, kNothing, kOffByBytes, kOtherPage };
+ExecAnswer g_exec_answer;
+const RomWindow* g_exec_window;
+uint64_t g_exec_pa, g_exec_len;
+const void* MapExec(uint64_t pa, uint64_t len) {
+  g_exec_pa = pa;
+  g_exec_len = len;
+  switch (g_exec_answer) {
+    case ExecAnswer::kView: return g_exec_window->ExecAt(pa);
+    case ExecAnswer::kNothing: return nullptr;
+    case ExecAnswer::kOffByBytes: return g_exec_window->ExecAt(pa) + 16;
+    case ExecAnswer::kOtherPage: return g_exec_window->ExecAt(pa + 0x1000);
+  }
+  return nullptr;
+}
+
+class RomExecMappingTest : public RomCheckTest {
+ protected:
+  RomExecMappingTest() {
+    g_exec_window = &window_;
+    g_exec_pa = g_exec_len = 0;
+    pvops_env env = sim::MakeEnv();
+    env.map_exec = MapExec;
+    core::InstallEnv(env);
+  }
+};
+
+TEST_F(RomExecMappingTest, TheRomRunsInTheKernelsExecutableMapping) {
+  g_exec_answer = ExecAnswer::kView;
+  UseExecView();
+  PlaceRom(LoadRomImage());
+  ASSERT_TRUE(Find()) << Why();
+  EXPECT_EQ(g_exec_pa, kRomPhys);
+  EXPECT_EQ(g_exec_len, LoadRomImage().size()) << "the checked ROM, not the window";
+  EXPECT_EQ(layout_.bytes, window_.At(kRomPhys)) << "the checks read the data mapping";
+  EXPECT_EQ(layout_.code, window_.ExecAt(kRomPhys));
+  // init and get_reloc are reached there (the stub handler knows no other address), and the
+  // entries get_reloc computes follow the mapping.
+  ASSERT_TRUE(Load()) << Why();
+  const auto code = reinterpret_cast<uintptr_t>(window_.ExecAt(kRomPhys));
+  EXPECT_GE(calls_.entry[VMI_CALL_CPUID], code + VMI_HEADER_BYTES);
+  EXPECT_LT(calls_.entry[VMI_CALL_CPUID], code + layout_.length);
+}
+
+TEST_F(RomExecMappingTest, NoExecutableMappingRefusesTheRomBeforeItRuns) {
+  g_exec_answer = ExecAnswer::kNothing;
+  PlaceRom(LoadRomImage());
+  EXPECT_FALSE(Find());
+  EXPECT_EQ(Why(), "VMI ROM at 0xc3000 refused: the kernel gives no executable mapping of it");
+  EXPECT_EQ(sim_.exits(sim::Exit::kStubCall), 0u);
+}
+
+TEST_F(RomExecMappingTest, AWrongExecutableMappingIsRefused) {
+  PlaceRom(LoadRomImage());
+  g_exec_answer = ExecAnswer::kOffByBytes;
+  EXPECT_FALSE(Find());
+  EXPECT_THAT(Why(), HasSubstr("does not fit its 0x800 bytes"));
+
+  g_exec_answer = ExecAnswer::kOtherPage;  // the right page offset, other memory
+  EXPECT_FALSE(Find());
+  EXPECT_THAT(Why(), HasSubstr("the kernel's executable mapping differs at offset 0x0"));
+  EXPECT_EQ(sim_.exits(sim::Exit::kStubCall), 0u);
+}
+
+TEST_F(RomExecMappingTest, AStaticallyBadRomIsNeverMapped) {
+  g_exec_answer = ExecAnswer::kView;
+  PlaceRom(LoadRomImage("checksum"));
+  EXPECT_FALSE(Find());
+  EXPECT_EQ(g_exec_len, 0u);
+}
+
 }  // namespace
 }  // namespace pvops::test

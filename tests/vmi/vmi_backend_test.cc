@@ -353,5 +353,33 @@ TEST_F(VmiBackendTest, TheRomShutsTheMachineDown) {
   EXPECT_EXIT(pvops_shutdown(0x10), ::testing::ExitedWithCode(33), "");
 }
 
+// A kernel whose direct map is NX (Linux) hands out a read-only executable view through
+// env.map_exec: every call runs there (the stub handler knows no other ROM address).
+const RomWindow* g_window;
+const void* ExecView(uint64_t pa, uint64_t) { return g_window->ExecAt(pa); }
+const void* NoExecView(uint64_t, uint64_t) { return nullptr; }
+
+TEST_F(VmiBackendTest, TheRomRunsWhereTheKernelMapsItExecutable) {
+  g_window = &window_;
+  map_exec_ = ExecView;
+  UseExecView();
+  BootWithRom(LoadRomImage());
+  pvops_cpuid_regs regs{};
+  pvops_cpuid(0, 0, &regs);
+  EXPECT_THAT(CallNumbers(), ElementsAre(uint32_t{VMI_CALL_CPUID}));
+  EXPECT_GT(pvops_get_counter("vmi_rom_calls"), 0u);
+}
+
+TEST_F(VmiBackendTest, NoExecutableMappingLeavesNative) {
+  map_exec_ = NoExecView;
+  PlaceRom(LoadRomImage());
+  ASSERT_EQ(Init(), PVOPS_OK);
+  EXPECT_EQ(Info().backend, uint32_t{PVOPS_BACKEND_NATIVE});
+  EXPECT_STREQ(Info().fallback,
+               "vmi init failed (bad-data): VMI ROM at 0xc3000 refused: the kernel gives no "
+               "executable mapping of it");
+  EXPECT_EQ(sim_.exits(sim::Exit::kStubCall), 0u);
+}
+
 }  // namespace
 }  // namespace pvops::test

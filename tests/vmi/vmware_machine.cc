@@ -2,6 +2,7 @@
 
 #include <asm/processor-flags.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <fstream>
@@ -33,17 +34,25 @@ void FixChecksum(std::vector<uint8_t>* image) {
 }
 
 RomWindow::RomWindow() {
-  void* p = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
-                 -1, 0);
-  if (p == MAP_FAILED) {
+  fd_ = memfd_create("pvops-rom-window", MFD_CLOEXEC);
+  if (fd_ < 0 || ftruncate(fd_, kBytes) != 0) {
+    ADD_FAILURE() << "no memory file for the ROM window";
+    return;
+  }
+  void* p = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_SHARED, fd_, 0);
+  void* x = mmap(nullptr, kBytes, PROT_READ | PROT_EXEC, MAP_SHARED, fd_, 0);
+  if (p == MAP_FAILED || x == MAP_FAILED) {
     ADD_FAILURE() << "no executable memory for the ROM window";
-    p = nullptr;
+    return;
   }
   bytes_ = static_cast<uint8_t*>(p);
+  exec_ = static_cast<const uint8_t*>(x);
 }
 
 RomWindow::~RomWindow() {
   if (bytes_ != nullptr) munmap(bytes_, kBytes);
+  if (exec_ != nullptr) munmap(const_cast<uint8_t*>(exec_), kBytes);
+  if (fd_ >= 0) close(fd_);
 }
 
 void RomWindow::Place(const std::vector<uint8_t>& image, uint64_t phys) {
@@ -82,6 +91,7 @@ void VmwareMachineTest::VmwareCpuid(std::optional<pvops_cpuid_regs> timing) {
 pvops_status VmwareMachineTest::Init(const char* cmdline, uint32_t entry) {
   sim::LoadCpuModel(sim_, model_);
   env_ = sim::MakeEnv(cmdline, entry);
+  env_.map_exec = map_exec_;
   return pvops_init(&env_);
 }
 
@@ -100,8 +110,7 @@ std::vector<RomCallRecord> VmwareMachineTest::CallsOf(uint32_t call) const {
 }
 
 uint64_t VmwareMachineTest::EntryOf(uint32_t call) {
-  const RelocAnswer a =
-      RunGetRelocNatively(window_.At(rom_phys_ + VMI_OFFSET_GET_RELOC_SLOT), call);
+  const RelocAnswer a = RunGetRelocNatively(CodeAt(rom_phys_ + VMI_OFFSET_GET_RELOC_SLOT), call);
   return a.type == VMI_RELOCATION_CALL_REL ? a.entry : 0;
 }
 
@@ -135,7 +144,7 @@ void VmwareMachineTest::AnswerBackdoor(arch::HypercallRegs& r, bool through_port
 
 uint32_t VmwareMachineTest::CallNumberAt(uint64_t entry) {
   if (call_at_entry_.empty()) {
-    const void* slot = window_.At(rom_phys_ + VMI_OFFSET_GET_RELOC_SLOT);
+    const void* slot = CodeAt(rom_phys_ + VMI_OFFSET_GET_RELOC_SLOT);
     for (uint32_t call = 0; call < 256; ++call) {
       const RelocAnswer a = RunGetRelocNatively(slot, call);
       if (a.type == VMI_RELOCATION_CALL_REL) call_at_entry_[a.entry] = call;
@@ -147,7 +156,7 @@ uint32_t VmwareMachineTest::CallNumberAt(uint64_t entry) {
 
 void VmwareMachineTest::HandleRomCall(const void* stub, arch::HypercallRegs& r) {
   const auto addr = reinterpret_cast<uintptr_t>(stub);
-  const auto rom = reinterpret_cast<uintptr_t>(window_.At(rom_phys_));
+  const auto rom = reinterpret_cast<uintptr_t>(CodeAt(rom_phys_));
   if (addr == rom + VMI_OFFSET_GET_RELOC_SLOT) {
     const uint32_t call = static_cast<uint32_t>(r.rdi);
     std::optional<RelocAnswer> answer;

@@ -34,7 +34,8 @@ std::vector<uint8_t> LoadRomImage(const std::string& corruption = "");
 // Sets the last byte so the image sums to 0 again (after a test edited it).
 void FixChecksum(std::vector<uint8_t>* image);
 
-// The 128 KiB window 0xC0000-0xDFFFF as executable host memory.
+// The 128 KiB window 0xC0000-0xDFFFF as executable host memory, plus a second, read-only and
+// executable view of the same memory: what a kernel's env.map_exec hands out.
 class RomWindow {
  public:
   static constexpr uint64_t kBytes = VMI_ROM_WINDOW_END - VMI_ROM_WINDOW_START;
@@ -43,10 +44,13 @@ class RomWindow {
   RomWindow(const RomWindow&) = delete;
   RomWindow& operator=(const RomWindow&) = delete;
   uint8_t* At(uint64_t phys) const { return bytes_ + (phys - VMI_ROM_WINDOW_START); }
+  const uint8_t* ExecAt(uint64_t phys) const { return exec_ + (phys - VMI_ROM_WINDOW_START); }
   void Place(const std::vector<uint8_t>& image, uint64_t phys);
 
  private:
-  uint8_t* bytes_;
+  int fd_ = -1;
+  uint8_t* bytes_ = nullptr;
+  const uint8_t* exec_ = nullptr;
 };
 
 struct RelocAnswer {
@@ -80,6 +84,15 @@ class VmwareMachineTest : public NativeMachineTest {
   void ForgetRomCalls() { rom_calls_.clear(); }
   // The entry the real get_reloc gives for `call` at the placed ROM (0 unless CALL_REL).
   uint64_t EntryOf(uint32_t call);
+  // Where the ROM's code runs: the window, or its executable view once the env's map_exec
+  // hands that out (UseExecView).
+  const uint8_t* CodeAt(uint64_t phys) const {
+    return exec_view_ ? window_.ExecAt(phys) : window_.At(phys);
+  }
+  void UseExecView() { exec_view_ = true; call_at_entry_.clear(); }
+
+  // The kernel's env.map_exec for Init (nullptr: none).
+  const void* (*map_exec_)(uint64_t pa, uint64_t len) = nullptr;
 
   // The hypervisor's answers.
   uint32_t vmx_version_ = kVmxVersion;
@@ -91,6 +104,7 @@ class VmwareMachineTest : public NativeMachineTest {
   std::optional<int32_t> init_override_;
 
   RomWindow window_;
+  bool exec_view_ = false;
   uint64_t rom_phys_ = 0;
   std::vector<RomCallRecord> rom_calls_;
 

@@ -49,7 +49,7 @@ Use UseOf(uint32_t call) {
 }
 
 uint64_t SlotAddress(const RomLayout& rom, uint32_t slot) {
-  return reinterpret_cast<uintptr_t>(rom.bytes) + slot;
+  return reinterpret_cast<uintptr_t>(rom.code) + slot;
 }
 
 int32_t CallInit(const RomLayout& rom) {

@@ -1,6 +1,6 @@
 // Calling into a checked VMI ROM: its init, its get_reloc per call number, and the calls
 // themselves with the System V argument registers (rom/README.md). The ROM's code runs in the
-// kernel's mapping of it, so the kernel must map the ROM window executable.
+// kernel's executable mapping of it (RomLayout::code).
 #pragma once
 
 #include <stdint.h>

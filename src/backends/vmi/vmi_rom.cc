@@ -185,6 +185,37 @@ bool CheckBody(const RomBytes& rom, RomLayout* out, core::Reason* why) {
   return true;
 }
 
+// Where the ROM's code runs. A kernel with an NX direct map hands out an executable alias
+// (env.map_exec); whatever it returns is checked before anything runs there: the same offset
+// into the page, no wrap, and the same bytes as the checked data mapping.
+bool MapCode(uint64_t phys, const RomBytes& rom, const volatile uint8_t* data,
+             const volatile uint8_t** code, core::Reason* why) {
+  const auto map_exec = core::Env().map_exec;
+  if (map_exec == nullptr) {
+    *code = data;  // the kernel maps the ROM executable where it maps its data
+    return true;
+  }
+  const auto* va = static_cast<const volatile uint8_t*>(map_exec(phys, rom.length()));
+  const auto at = reinterpret_cast<uintptr_t>(va);
+  if (va == nullptr) {
+    why->Add("the kernel gives no executable mapping of it");
+    return false;
+  }
+  if ((at & (kPageBytes - 1)) != (phys & (kPageBytes - 1)) || at + rom.length() < at) {
+    why->Add("the kernel's executable mapping ").AddHex(at).Add(" does not fit its ")
+        .AddHex(rom.length()).Add(" bytes");
+    return false;
+  }
+  for (uint32_t i = 0; i < rom.length(); ++i) {
+    if (va[i] != rom.U8(i)) {
+      why->Add("the kernel's executable mapping differs at offset ").AddHex(i);
+      return false;
+    }
+  }
+  *code = va;
+  return true;
+}
+
 }  // namespace
 
 uint64_t FindSignedRom() {
@@ -223,8 +254,11 @@ bool CheckRom(uint64_t phys, RomLayout* out, core::Reason* why) {
     return false;
   }
   if (!CheckBody(rom, out, why)) return false;
+  const volatile uint8_t* code = nullptr;
+  if (!MapCode(phys, rom, va, &code, why)) return false;
   out->phys = phys;
   out->bytes = va;
+  out->code = code;
   out->length = length;
   why->Clear();
   return true;

@@ -14,6 +14,7 @@ namespace pvops::vmi {
 struct RomLayout {
   uint64_t phys;                    // where the BIOS placed it
   const volatile uint8_t* bytes;    // the kernel's mapping of it (contiguous over `length`)
+  const volatile uint8_t* code;     // where it runs: env.map_exec's mapping, else `bytes`
   uint32_t length;                  // bytes, a multiple of 512
   uint8_t api_major;
   uint8_t api_minor;
@@ -31,7 +32,8 @@ uint64_t FindSignedRom();
 bool FindValidRom(RomLayout* out, core::Reason* why);
 
 // Every static check on the ROM at `phys`: length inside the window, a contiguous mapping,
-// checksum, version, header fields, PCI and PnP headers, strings and entry slots.
+// checksum, version, header fields, PCI and PnP headers, strings and entry slots; then, when the
+// kernel offers env.map_exec, its executable mapping of the ROM, checked to show the same bytes.
 bool CheckRom(uint64_t phys, RomLayout* out, core::Reason* why);
 
 }  // namespace pvops::vmi
