@@ -14,6 +14,8 @@
  *                        it (no earlier than 1 s before it, no later than the boot could take)
  *   pvops_check.boot_s=N the boot time allowed for that check (default 300 s)
  *   pvops_check.tlb_rounds=N mmap/mprotect/munmap rounds for tlb.storm (default 1000)
+ *   pvops_check.membarriers=N expedited membarriers for ipi.membarrier (default 500)
+ *   pvops_check.pingpongs=N   futex handovers for futex.wakeups (default 2000)
  *
  * Its own stat: keys start with linux_ so that they never replace one of the library's counters
  * (the runner merges stat: lines by key). Built static (gcc -static -O2 -pthread) against glibc.
@@ -33,6 +35,7 @@
 #include <sys/io.h>
 #include <sys/mman.h>
 #include <sys/reboot.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <termios.h>
 #include <time.h>
@@ -54,6 +57,7 @@ struct counter {
 
 static unsigned g_case, g_passed, g_failed, g_skipped;
 static char g_cmdline[4096];
+static cpu_set_t g_start_affinity; /* restored after every case: a case may pin the main thread */
 
 /* ---- Reporting ---------------------------------------------------------------------------- */
 
@@ -389,8 +393,9 @@ static void CaseClockMonotonic(void) {
   }
 }
 
-/* The backends whose hypervisor offers a paravirtual clock: the kernel keeps time with it. */
-static const char *const kPvClockBackends[] = {"kvm", "xen", "hyperv"};
+/* The backends whose hypervisor offers a paravirtual clock: the kernel keeps time with it
+ * (VMI: the ROM's cycle counter at the rate the hypervisor states). */
+static const char *const kPvClockBackends[] = {"kvm", "xen", "hyperv", "vmi"};
 /* KVM's clock is a feature the hypervisor may withhold: the kvm backend's third features word
  * ("enabled") has KVM_FEATURE_CLOCKSOURCE2 (bit 3) set only when the library took kvmclock. */
 #define KVM_ENABLED_WORD 2
@@ -488,7 +493,7 @@ static void CaseClockRealtime(void) {
 /* ---- The end of the run ------------------------------------------------------------------- */
 
 /* Leaves the machine with `code` through isa-debug-exit; powers off if that does not end it. */
-/* ---- Remote TLB flushes and steal time ---------------------------------------------------- */
+/* ---- What the kernel routes through the library, and the counters ------------------------ */
 
 /* The value of one library counter, or -1 when it cannot be read. */
 static int64_t CounterValue(const char *counter) {
@@ -500,16 +505,45 @@ static int64_t CounterValue(const char *counter) {
   return -1;
 }
 
-/* The sum of the "TLB shootdowns" line of /proc/interrupts over every CPU, or -1. */
-static int64_t TlbShootdownIpis(void) {
-  static char buf[16384];
+/* Prints every library counter as stat: lines (the runner keeps the last value of a key). */
+static void PrintCounters(void) {
+  struct counter counters[MAX_COUNTERS];
+  char why[256];
+  int n = ReadCounters(counters, MAX_COUNTERS, why, sizeof why);
+  for (int first = 0; first < n; first += 6) {
+    printf("stat:");
+    for (int i = first; i < n && i < first + 6; ++i)
+      printf(" %s=%" PRIu64, counters[i].name, counters[i].value);
+    printf("\n");
+  }
+}
+
+/* Whether /sys/kernel/pvops/routed (comma-separated path names) lists `path`; -1 if unreadable. */
+static int Routed(const char *path) {
+  char routed[512];
+  if (ReadFile(SYSFS_DIR "/routed", routed, sizeof routed) < 0) return -1;
+  size_t len = strlen(path);
+  for (char *p = routed; *p != '\0';) {
+    char *comma = strchr(p, ',');
+    size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+    if (n == len && strncmp(p, path, len) == 0) return 1;
+    if (comma == NULL) break;
+    p = comma + 1;
+  }
+  return 0;
+}
+
+/* The sum over every CPU of the /proc/interrupts line labelled `label` (e.g. "TLB:"), or -1. */
+static int64_t InterruptCount(const char *label) {
+  static char buf[32768];
   if (ReadFile("/proc/interrupts", buf, sizeof buf) < 0) return -1;
+  size_t len = strlen(label);
   for (char *line = strtok(buf, "\n"); line != NULL; line = strtok(NULL, "\n")) {
     char *p = line;
     while (*p == ' ') ++p;
-    if (strncmp(p, "TLB:", 4) != 0) continue;
+    if (strncmp(p, label, len) != 0) continue;
     int64_t sum = 0;
-    for (p += 4;;) {
+    for (p += len;;) {
       char *end;
       long long v = strtoll(p, &end, 10);
       if (end == p) break;
@@ -521,19 +555,54 @@ static int64_t TlbShootdownIpis(void) {
   return -1;
 }
 
-/* The `word`th feature word of /sys/kernel/pvops/features, or -1. */
-static long FeatureWord(int word) {
-  char features[128];
-  unsigned long words[4];
-  if (ReadFile(SYSFS_DIR "/features", features, sizeof features) < 0 ||
-      sscanf(features, "%lx,%lx,%lx,%lx", &words[0], &words[1], &words[2], &words[3]) != 4)
-    return -1;
-  return (long)words[word];
+/* The CPUs this process may run on, as a list; returns how many. */
+static int AllowedCpus(int *cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+  int n = 0;
+  for (int cpu = 0; cpu < MAX_CPUS; ++cpu)
+    if (CPU_ISSET(cpu, &set)) cpus[n++] = cpu;
+  return n;
 }
 
-#define HYPERV_ENABLED_WORD 3
-#define HYPERV_PATH_FLUSH_HYPERCALL (1ul << 8)
-#define KVM_FEATURE_STEAL_TIME 5
+static int PinTo(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0 && sched_getcpu() == cpu;
+}
+
+/* The routed paths are a subset of what the backend offers, and both name known paths. */
+static void CaseSysfsRouted(void) {
+  const char *name = "sysfs.routed";
+  char offered[512], routed[512], backend[64];
+  if (!ReadForCase(name, SYSFS_DIR "/paravirt", offered, sizeof offered) ||
+      !ReadForCase(name, SYSFS_DIR "/routed", routed, sizeof routed) ||
+      !ReadForCase(name, SYSFS_DIR "/backend", backend, sizeof backend))
+    return;
+  printf("# paths: backend=%s paravirt=\"%s\" routed=\"%s\"\n", backend, offered, routed);
+  if (strcmp(backend, "native") == 0 && (offered[0] != '\0' || routed[0] != '\0')) {
+    Fail(name, "the native backend offers \"%s\" and the kernel routes \"%s\"", offered, routed);
+    return;
+  }
+  char copy[512];
+  snprintf(copy, sizeof copy, "%s", routed);
+  for (char *path = strtok(copy, ","); path != NULL; path = strtok(NULL, ",")) {
+    char needle[80];
+    snprintf(needle, sizeof needle, ",%s,", path);
+    char haystack[520];
+    snprintf(haystack, sizeof haystack, ",%s,", offered);
+    if (strstr(haystack, needle) == NULL) {
+      Fail(name, "the kernel routes \"%s\", which the backend does not offer (\"%s\")", path,
+           offered);
+      return;
+    }
+  }
+  Pass(name);
+}
+
+/* ---- Remote TLB flushes ------------------------------------------------------------------- */
 
 struct tlb_worker {
   pthread_t thread;
@@ -551,11 +620,7 @@ static _Atomic int g_tlb_stop;
  * the next munmap must flush), acknowledges every phase, and yields while it waits. */
 static void *TlbWorker(void *arg) {
   struct tlb_worker *w = arg;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(w->cpu, &set);
-  w->pinned = pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0 &&
-              sched_getcpu() == w->cpu;
+  w->pinned = PinTo(w->cpu);
   long seen = 0;
   while (!atomic_load(&g_tlb_stop)) {
     long phase = atomic_load(&g_tlb_phase);
@@ -573,40 +638,37 @@ static void *TlbWorker(void *arg) {
   return NULL;
 }
 
-static int TlbWaitAcks(const struct tlb_worker *workers, int n, long phase) {
+static void TlbWaitAcks(const struct tlb_worker *workers, int n, long phase) {
   for (int i = 0; i < n; ++i)
     while (atomic_load(&g_tlb_ack[workers[i].cpu]) != phase) sched_yield();
-  return 0;
 }
 
 /* Remote TLB flushes: one thread pinned on each CPU keeps this address space live there while
  * the main thread maps a page, writes the round's number, has every thread read it, write-
  * protects it and unmaps it, round after round (the next mmap usually gets the same address,
- * so a stale translation would show the previous round's page). Where the kernel flushes
- * remote TLBs by hypercall (backend hyperv with its flush path enabled) the library's
- * tlb_flush_hypercalls must grow; elsewhere the kernel's own IPIs flush and it must not. */
+ * so a stale translation would show the previous round's page). Where the kernel routes its
+ * remote flushes through the library (routed has tlb_flush), each must reach the backend
+ * (tlb_flush_remote_calls grows); on Hyper-V, by hypercall. Elsewhere neither counter moves. */
 static void CaseTlbStorm(void) {
   const char *name = "tlb.storm";
   static struct tlb_worker workers[MAX_CPUS];
+  static int cpus[MAX_CPUS];
   char backend[64];
   if (!ReadForCase(name, SYSFS_DIR "/backend", backend, sizeof backend)) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) != 0) {
-    Fail(name, "sched_getaffinity: %s", strerror(errno));
+  int routed = Routed("tlb_flush");
+  int n = AllowedCpus(cpus);
+  if (n < 2) {
+    printf("ok %u %s # SKIP one CPU: no remote flush to make\n", ++g_case, name);
+    ++g_skipped;
     return;
   }
-  int n = 0;
-  for (int cpu = 0; cpu < MAX_CPUS; ++cpu)
-    if (CPU_ISSET(cpu, &set)) workers[n++] = (struct tlb_worker){.cpu = cpu};
-  long enabled = FeatureWord(HYPERV_ENABLED_WORD);
-  int by_hypercall = strcmp(backend, "hyperv") == 0 && enabled >= 0 &&
-                     (enabled & HYPERV_PATH_FLUSH_HYPERCALL) != 0;
+  for (int i = 0; i < n; ++i) workers[i] = (struct tlb_worker){.cpu = cpus[i]};
   long rounds = CmdlineNumber("pvops_check.tlb_rounds", 1000);
 
+  int64_t calls_before = CounterValue("tlb_flush_remote_calls");
   int64_t hc_before = CounterValue("tlb_flush_hypercalls");
-  int64_t remote_before = CounterValue("tlb_flush_remote");
-  int64_t ipis_before = TlbShootdownIpis();
+  int64_t preempted_before = CounterValue("tlb_flush_preempted_skipped");
+  int64_t ipis_before = InterruptCount("TLB:");
   atomic_store(&g_tlb_phase, 0);
   atomic_store(&g_tlb_stop, 0);
   for (int i = 0; i < n; ++i) {
@@ -646,35 +708,217 @@ static void CaseTlbStorm(void) {
     stale += workers[i].stale;
     pinned &= workers[i].pinned;
   }
-  int64_t hc_after = CounterValue("tlb_flush_hypercalls");
-  int64_t remote_after = CounterValue("tlb_flush_remote");
-  int64_t ipis_after = TlbShootdownIpis();
-  printf("# tlb: backend=%s by_hypercall=%d rounds=%ld threads=%d elapsed_ms=%" PRId64
-         " tlb_flush_hypercalls %" PRId64 " -> %" PRId64 ", tlb_flush_remote %" PRId64
-         " -> %" PRId64 ", TLB shootdown IPIs %" PRId64 " -> %" PRId64 "\n",
-         backend, by_hypercall, done, n, elapsed_ms, hc_before, hc_after, remote_before,
-         remote_after, ipis_before, ipis_after);
-  printf("stat: linux_tlb_rounds=%ld linux_tlb_stale_reads=%ld linux_tlb_hypercalls_delta=%" PRId64
-         " linux_tlb_shootdown_ipis_delta=%" PRId64 "\n",
-         done, stale, hc_after - hc_before, ipis_after - ipis_before);
-  if (hc_before < 0 || hc_after < 0) {
-    Fail(name, "no tlb_flush_hypercalls counter in " SYSFS_DIR "/counters");
+  int64_t calls = CounterValue("tlb_flush_remote_calls") - calls_before;
+  int64_t hypercalls = CounterValue("tlb_flush_hypercalls") - hc_before;
+  int64_t preempted = CounterValue("tlb_flush_preempted_skipped") - preempted_before;
+  int64_t ipis = InterruptCount("TLB:") - ipis_before;
+  printf("# tlb: backend=%s routed=%d rounds=%ld threads=%d elapsed_ms=%" PRId64
+         " remote_calls=+%" PRId64 " flush_hypercalls=+%" PRId64 " preempted_flagged=+%" PRId64
+         " shootdown_ipis=+%" PRId64 "\n",
+         backend, routed, done, n, elapsed_ms, calls, hypercalls, preempted, ipis);
+  printf("stat: linux_tlb_rounds=%ld linux_tlb_stale_reads=%ld linux_tlb_remote_calls=%" PRId64
+         " linux_tlb_flush_hypercalls=%" PRId64 " linux_tlb_preempted_flagged=%" PRId64
+         " linux_tlb_shootdown_ipis=%" PRId64 "\n",
+         done, stale, calls, hypercalls, preempted, ipis);
+  if (routed < 0 || calls_before < 0 || hc_before < 0 || preempted_before < 0) {
+    Fail(name, "cannot read " SYSFS_DIR "/routed or the tlb_flush_* counters");
   } else if (!pinned) {
     Fail(name, "could not pin a thread on each of the %d CPUs", n);
   } else if (errors != 0 || done != rounds) {
     Fail(name, "%ld mmap/mprotect/munmap errors in %ld rounds", errors, done);
   } else if (stale != 0) {
     Fail(name, "%ld reads saw a stale page", stale);
-  } else if (by_hypercall && hc_after <= hc_before) {
-    Fail(name, "backend %s flushes by hypercall, but tlb_flush_hypercalls stayed at %" PRId64,
-         backend, hc_after);
-  } else if (!by_hypercall && hc_after != hc_before) {
-    Fail(name, "backend %s has no flush hypercall in use, but tlb_flush_hypercalls went %" PRId64
-         " -> %" PRId64, backend, hc_before, hc_after);
+  } else if (routed && calls < done) {
+    Fail(name, "flushes are routed to the library, but only %" PRId64 " of at least %ld reached "
+         "the backend", calls, done);
+  } else if (routed && strcmp(backend, "hyperv") == 0 && hypercalls < done) {
+    Fail(name, "Hyper-V flushes by hypercall, but only %" PRId64 " flush hypercalls for %ld rounds",
+         hypercalls, done);
+  } else if (!routed && (calls != 0 || hypercalls != 0)) {
+    Fail(name, "flushes are not routed to the library, but it counted %" PRId64 " calls and %"
+         PRId64 " hypercalls", calls, hypercalls);
   } else {
     Pass(name);
   }
 }
+
+/* ---- IPIs and cross-CPU wakeups ----------------------------------------------------------- */
+
+static _Atomic int g_spin_stop;
+static _Atomic int g_spinners_ready;
+
+/* Keeps this address space running on its CPU, so that membarrier must interrupt that CPU. */
+static void *Spinner(void *arg) {
+  int cpu = (int)(intptr_t)arg;
+  int pinned = PinTo(cpu);
+  atomic_fetch_add(&g_spinners_ready, 1);
+  while (!atomic_load(&g_spin_stop)) {
+  }
+  return (void *)(intptr_t)pinned;
+}
+
+#ifndef MEMBARRIER_CMD_PRIVATE_EXPEDITED
+#define MEMBARRIER_CMD_PRIVATE_EXPEDITED (1 << 3)
+#define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED (1 << 4)
+#endif
+
+/* IPIs: the main thread, pinned on the first CPU, issues expedited private membarriers while a
+ * thread of this process spins on every other CPU; a membarrier interrupts each CPU that runs
+ * the spinner at that moment (the kernel's own count: the "CAL" line of /proc/interrupts; a CPU
+ * whose spinner was switched out is skipped). Where the kernel sends its IPIs through the
+ * library (routed has send_ipi) the library sent at least every one that arrived (ipis_sent);
+ * elsewhere it sends none. */
+static void CaseIpiMembarrier(void) {
+  const char *name = "ipi.membarrier";
+  static int cpus[MAX_CPUS];
+  static pthread_t spinners[MAX_CPUS];
+  char backend[64];
+  if (!ReadForCase(name, SYSFS_DIR "/backend", backend, sizeof backend)) return;
+  int routed = Routed("send_ipi");
+  int n = AllowedCpus(cpus);
+  if (n < 2) {
+    printf("ok %u %s # SKIP one CPU: no IPI to send\n", ++g_case, name);
+    ++g_skipped;
+    return;
+  }
+  if (!PinTo(cpus[0])) {
+    Fail(name, "cannot pin the main thread to CPU %d", cpus[0]);
+    return;
+  }
+  if (syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0) {
+    Fail(name, "membarrier register: %s", strerror(errno));
+    return;
+  }
+  long barriers = CmdlineNumber("pvops_check.membarriers", 500);
+  atomic_store(&g_spin_stop, 0);
+  atomic_store(&g_spinners_ready, 0);
+  for (int i = 1; i < n; ++i)
+    pthread_create(&spinners[i], NULL, Spinner, (void *)(intptr_t)cpus[i]);
+  while (atomic_load(&g_spinners_ready) != n - 1) sched_yield();
+  int64_t sent_before = CounterValue("ipis_sent");
+  int64_t hc_before = CounterValue("ipi_hypercalls");
+  int64_t cal_before = InterruptCount("CAL:");
+  long errors = 0;
+  for (long i = 0; i < barriers; ++i)
+    if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) ++errors;
+  int64_t sent = CounterValue("ipis_sent") - sent_before;
+  int64_t hypercalls = CounterValue("ipi_hypercalls") - hc_before;
+  int64_t cal = InterruptCount("CAL:") - cal_before;
+  atomic_store(&g_spin_stop, 1);
+  int pinned = 1;
+  for (int i = 1; i < n; ++i) {
+    void *ret;
+    pthread_join(spinners[i], &ret);
+    pinned &= (int)(intptr_t)ret;
+  }
+  printf("# ipi: backend=%s routed=%d membarriers=%ld cpus=%d function_call_irqs=+%" PRId64
+         " library ipis_sent=+%" PRId64 " ipi_hypercalls=+%" PRId64 "\n",
+         backend, routed, barriers, n, cal, sent, hypercalls);
+  printf("stat: linux_membarriers=%ld linux_function_call_irqs=%" PRId64 " linux_ipis_sent=%" PRId64
+         " linux_ipi_hypercalls=%" PRId64 "\n", barriers, cal, sent, hypercalls);
+  if (routed < 0 || sent_before < 0 || cal_before < 0) {
+    Fail(name, "cannot read " SYSFS_DIR "/routed, ipis_sent or /proc/interrupts");
+  } else if (!pinned) {
+    Fail(name, "could not pin a spinning thread on each of the %d other CPUs", n - 1);
+  } else if (errors != 0) {
+    Fail(name, "%ld of %ld membarriers failed", errors, barriers);
+  } else if (cal <= 0) {
+    Fail(name, "%ld membarriers, but the other CPUs took no function-call IPI", barriers);
+  } else if (routed && sent < cal) {
+    Fail(name, "IPIs are routed to the library, but it sent %" PRId64 " while the other CPUs "
+         "took %" PRId64 " function-call IPIs", sent, cal);
+  } else if (!routed && sent != 0) {
+    Fail(name, "IPIs are not routed to the library, but it counted %" PRId64, sent);
+  } else {
+    Pass(name);
+  }
+}
+
+struct pingpong {
+  pthread_mutex_t lock;
+  pthread_cond_t turn_changed;
+  int turn;         /* 0: the main thread's turn, 1: the partner's */
+  long rounds;
+  long counter;     /* incremented under the lock by both threads */
+  int partner_cpu;
+  int pinned;
+};
+
+static void *PingPongPartner(void *arg) {
+  struct pingpong *pp = arg;
+  pp->pinned = PinTo(pp->partner_cpu);
+  for (long r = 0; r < pp->rounds; ++r) {
+    pthread_mutex_lock(&pp->lock);
+    while (pp->turn != 1) pthread_cond_wait(&pp->turn_changed, &pp->lock);
+    ++pp->counter;
+    pp->turn = 0;
+    pthread_cond_signal(&pp->turn_changed);
+    pthread_mutex_unlock(&pp->lock);
+  }
+  return NULL;
+}
+
+/* Futex wakeups across CPUs: two threads pinned on different CPUs hand a turn back and forth
+ * through a mutex and a condition variable, so each round puts one of them to sleep in a futex
+ * and has the other wake it from its CPU. The count they keep under the lock must come out
+ * exact; the wakeups reach the sleeping CPU as IPIs (the kernel's own count: "RES" and "CAL"),
+ * through the library where routed has send_ipi. */
+static void CaseFutexWakeups(void) {
+  const char *name = "futex.wakeups";
+  static int cpus[MAX_CPUS];
+  int routed = Routed("send_ipi");
+  int n = AllowedCpus(cpus);
+  if (n < 2) {
+    printf("ok %u %s # SKIP one CPU: no cross-CPU wakeup\n", ++g_case, name);
+    ++g_skipped;
+    return;
+  }
+  struct pingpong pp = {.turn = 0, .rounds = CmdlineNumber("pvops_check.pingpongs", 2000),
+                        .partner_cpu = cpus[1]};
+  pthread_mutex_init(&pp.lock, NULL);
+  pthread_cond_init(&pp.turn_changed, NULL);
+  if (!PinTo(cpus[0])) {
+    Fail(name, "cannot pin the main thread to CPU %d", cpus[0]);
+    return;
+  }
+  int64_t sent_before = CounterValue("ipis_sent");
+  int64_t irqs_before = InterruptCount("RES:") + InterruptCount("CAL:");
+  pthread_t partner;
+  if (pthread_create(&partner, NULL, PingPongPartner, &pp) != 0) {
+    Fail(name, "pthread_create failed");
+    return;
+  }
+  int64_t t0 = MonotonicNs();
+  for (long r = 0; r < pp.rounds; ++r) {
+    pthread_mutex_lock(&pp.lock);
+    while (pp.turn != 0) pthread_cond_wait(&pp.turn_changed, &pp.lock);
+    ++pp.counter;
+    pp.turn = 1;
+    pthread_cond_signal(&pp.turn_changed);
+    pthread_mutex_unlock(&pp.lock);
+  }
+  pthread_join(partner, NULL);
+  int64_t elapsed_ms = (MonotonicNs() - t0) / 1000000;
+  int64_t sent = CounterValue("ipis_sent") - sent_before;
+  int64_t irqs = InterruptCount("RES:") + InterruptCount("CAL:") - irqs_before;
+  printf("# futex: routed=%d rounds=%ld counter=%ld elapsed_ms=%" PRId64
+         " wakeup_irqs=+%" PRId64 " library ipis_sent=+%" PRId64 "\n",
+         routed, pp.rounds, pp.counter, elapsed_ms, irqs, sent);
+  printf("stat: linux_futex_rounds=%ld linux_futex_wakeup_irqs=%" PRId64 "\n", pp.rounds, irqs);
+  if (!pp.pinned) {
+    Fail(name, "could not pin the partner thread to CPU %d", pp.partner_cpu);
+  } else if (pp.counter != 2 * pp.rounds) {
+    Fail(name, "the count kept under the lock is %ld, not %ld", pp.counter, 2 * pp.rounds);
+  } else if (irqs <= 0) {
+    Fail(name, "%ld handovers woke no CPU by IPI", pp.rounds);
+  } else if (routed && sent <= 0) {
+    Fail(name, "IPIs are routed to the library, but it sent none for %" PRId64 " wakeups", irqs);
+  } else {
+    Pass(name);
+  }
+}
+
+/* ---- Steal time --------------------------------------------------------------------------- */
 
 /* The steal column of /proc/stat's "cpu" line (in USER_HZ ticks), or -1. */
 static int64_t StealTicks(void) {
@@ -687,25 +931,20 @@ static int64_t StealTicks(void) {
   return (int64_t)v[7];
 }
 
-/* Steal time in /proc/stat comes from the library exactly where the backend reads it (kvm with
- * KVM_FEATURE_STEAL_TIME enabled): there it is reported (it may be 0 on an idle host);
- * elsewhere it must stay 0. */
+/* Steal time in /proc/stat comes from the library exactly where the kernel takes it from there
+ * (routed has steal): there it is reported (it may be 0 on an idle host); elsewhere it must
+ * stay 0. */
 static void CaseStealTime(void) {
   const char *name = "steal.time";
-  char backend[64];
-  if (!ReadForCase(name, SYSFS_DIR "/backend", backend, sizeof backend)) return;
-  long enabled = FeatureWord(KVM_ENABLED_WORD);
-  int reported = strcmp(backend, "kvm") == 0 && enabled >= 0 &&
-                 ((enabled >> KVM_FEATURE_STEAL_TIME) & 1) != 0;
+  int routed = Routed("steal");
   int64_t steal = StealTicks();
-  printf("# steal: backend=%s reported=%d /proc/stat steal=%" PRId64 " ticks\n", backend,
-         reported, steal);
+  printf("# steal: routed=%d /proc/stat steal=%" PRId64 " ticks\n", routed, steal);
   printf("stat: linux_steal_ticks=%" PRId64 "\n", steal);
-  if (steal < 0) {
-    Fail(name, "cannot parse the cpu line of /proc/stat");
-  } else if (!reported && steal != 0) {
-    Fail(name, "backend %s reports no steal time, but /proc/stat shows %" PRId64 " ticks",
-         backend, steal);
+  if (steal < 0 || routed < 0) {
+    Fail(name, "cannot read the cpu line of /proc/stat or " SYSFS_DIR "/routed");
+  } else if (!routed && steal != 0) {
+    Fail(name, "steal time is not taken from the library, but /proc/stat shows %" PRId64 " ticks",
+         steal);
   } else {
     Pass(name);
   }
@@ -734,14 +973,18 @@ int main(void) {
   if (uname(&u) == 0) printf("# pvops-check: Linux %s %s\n", u.release, u.machine);
   printf("# cmdline: %s\n", g_cmdline);
 
-  CaseSysfsBackend();
-  CaseSysfsCounters();
-  CaseCpuCount();
-  CaseClockMonotonic();
-  CaseClockSource();
-  CaseClockRealtime();
-  CaseTlbStorm();
-  CaseStealTime();
+  static void (*const kCases[])(void) = {
+      CaseSysfsBackend, CaseSysfsCounters, CaseCpuCount,    CaseClockMonotonic,
+      CaseClockSource,  CaseClockRealtime, CaseSysfsRouted, CaseTlbStorm,
+      CaseIpiMembarrier, CaseFutexWakeups, CaseStealTime,
+  };
+  CPU_ZERO(&g_start_affinity);
+  sched_getaffinity(0, sizeof g_start_affinity, &g_start_affinity);
+  for (size_t i = 0; i < sizeof kCases / sizeof kCases[0]; ++i) {
+    kCases[i]();
+    sched_setaffinity(0, sizeof g_start_affinity, &g_start_affinity);
+  }
+  PrintCounters();
 
   printf("%u passed, %u failed, %u skipped\n", g_passed, g_failed, g_skipped);
   int code = g_failed != 0 ? EXIT_FAIL : EXIT_PASS;
