@@ -78,6 +78,11 @@ static void Fail(const char *name, const char *fmt, ...) {
   ++g_failed;
 }
 
+static void Skip(const char *name, const char *reason) {
+  printf("ok %u %s # SKIP %s\n", ++g_case, name, reason);
+  ++g_skipped;
+}
+
 /* ---- Small helpers ------------------------------------------------------------------------ */
 
 /* Reads a whole small file; strips one trailing newline. Returns the length or -errno. */
@@ -658,8 +663,7 @@ static void CaseTlbStorm(void) {
   int routed = Routed("tlb_flush");
   int n = AllowedCpus(cpus);
   if (n < 2) {
-    printf("ok %u %s # SKIP one CPU: no remote flush to make\n", ++g_case, name);
-    ++g_skipped;
+    Skip(name, "one CPU: no remote flush to make");
     return;
   }
   for (int i = 0; i < n; ++i) workers[i] = (struct tlb_worker){.cpu = cpus[i]};
@@ -777,8 +781,7 @@ static void CaseIpiMembarrier(void) {
   int routed = Routed("send_ipi");
   int n = AllowedCpus(cpus);
   if (n < 2) {
-    printf("ok %u %s # SKIP one CPU: no IPI to send\n", ++g_case, name);
-    ++g_skipped;
+    Skip(name, "one CPU: no IPI to send");
     return;
   }
   if (!PinTo(cpus[0])) {
@@ -869,8 +872,7 @@ static void CaseFutexWakeups(void) {
   int routed = Routed("send_ipi");
   int n = AllowedCpus(cpus);
   if (n < 2) {
-    printf("ok %u %s # SKIP one CPU: no cross-CPU wakeup\n", ++g_case, name);
-    ++g_skipped;
+    Skip(name, "one CPU: no cross-CPU wakeup");
     return;
   }
   struct pingpong pp = {.turn = 0, .rounds = CmdlineNumber("pvops_check.pingpongs", 2000),
