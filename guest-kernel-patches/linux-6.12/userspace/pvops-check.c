@@ -14,6 +14,7 @@
  *                        it (no earlier than 1 s before it, no later than the boot could take)
  *   pvops_check.boot_s=N the boot time allowed for that check (default 300 s)
  *   pvops_check.tlb_rounds=N mmap/mprotect/munmap rounds for tlb.storm (default 1000)
+ *   pvops_check.tlb_free_ms=N its free-running write-protect phase (default 300 ms)
  *   pvops_check.membarriers=N expedited membarriers for ipi.membarrier (default 500)
  *   pvops_check.pingpongs=N   futex handovers for futex.wakeups (default 2000)
  *
@@ -620,6 +621,11 @@ static _Atomic long g_tlb_phase;            /* odd: page published with value (p
 static volatile long *_Atomic g_tlb_page;
 static _Atomic long g_tlb_ack[MAX_CPUS];    /* the last phase each worker has seen */
 static _Atomic int g_tlb_stop;
+/* The free-running phase: workers read this page without pause while the main thread keeps
+ * write-protecting it, so that a flush can find another vCPU preempted by the host (the
+ * lock-step rounds only flush once every CPU has answered, that is while all are running). */
+#define TLB_FREE_RUN (-1L)
+static volatile long *_Atomic g_tlb_free_page;
 
 /* Pinned to its CPU: reads the page of each odd phase (so that its TLB holds the translation
  * the next munmap must flush), acknowledges every phase, and yields while it waits. */
@@ -629,6 +635,11 @@ static void *TlbWorker(void *arg) {
   long seen = 0;
   while (!atomic_load(&g_tlb_stop)) {
     long phase = atomic_load(&g_tlb_phase);
+    if (phase == TLB_FREE_RUN) {
+      volatile long *page = atomic_load(&g_tlb_free_page);
+      if (page != NULL) (void)*page;
+      continue;
+    }
     if (phase == seen) {
       sched_yield();
       continue;
@@ -651,7 +662,9 @@ static void TlbWaitAcks(const struct tlb_worker *workers, int n, long phase) {
 /* Remote TLB flushes: one thread pinned on each CPU keeps this address space live there while
  * the main thread maps a page, writes the round's number, has every thread read it, write-
  * protects it and unmaps it, round after round (the next mmap usually gets the same address,
- * so a stale translation would show the previous round's page). Where the kernel routes its
+ * so a stale translation would show the previous round's page). Then, for 300 ms, the threads
+ * read a page without pause while the main thread write-protects it and lifts the protection
+ * again: flushes that may find a vCPU the host has preempted. Where the kernel routes its
  * remote flushes through the library (routed has tlb_flush), each must reach the backend
  * (tlb_flush_remote_calls grows); on Hyper-V, by hypercall. Elsewhere neither counter moves. */
 static void CaseTlbStorm(void) {
@@ -704,7 +717,23 @@ static void CaseTlbStorm(void) {
     ++done;
   }
   int64_t elapsed_ms = (MonotonicNs() - t0) / 1000000;
+  long free_ms = CmdlineNumber("pvops_check.tlb_free_ms", 300), protects = 0;
+  long *free_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (free_page == MAP_FAILED) {
+    ++errors;
+  } else {
+    *free_page = 1;
+    atomic_store(&g_tlb_free_page, free_page);
+    atomic_store(&g_tlb_phase, TLB_FREE_RUN);
+    for (int64_t end = MonotonicNs() + free_ms * 1000000; MonotonicNs() < end; ++protects) {
+      if (mprotect(free_page, 4096, PROT_READ) != 0 ||
+          mprotect(free_page, 4096, PROT_READ | PROT_WRITE) != 0)
+        ++errors;
+    }
+    atomic_store(&g_tlb_free_page, NULL);
+  }
   atomic_store(&g_tlb_stop, 1);
+  if (free_page != MAP_FAILED) munmap(free_page, 4096);
   long stale = 0;
   int pinned = 1;
   for (int i = 0; i < n; ++i) {
@@ -717,9 +746,10 @@ static void CaseTlbStorm(void) {
   int64_t preempted = CounterValue("tlb_flush_preempted_skipped") - preempted_before;
   int64_t ipis = InterruptCount("TLB:") - ipis_before;
   printf("# tlb: backend=%s routed=%d rounds=%ld threads=%d elapsed_ms=%" PRId64
-         " remote_calls=+%" PRId64 " flush_hypercalls=+%" PRId64 " preempted_flagged=+%" PRId64
-         " shootdown_ipis=+%" PRId64 "\n",
-         backend, routed, done, n, elapsed_ms, calls, hypercalls, preempted, ipis);
+         " free_run_ms=%ld write_protects=%ld remote_calls=+%" PRId64 " flush_hypercalls=+%" PRId64
+         " preempted_flagged=+%" PRId64 " shootdown_ipis=+%" PRId64 "\n",
+         backend, routed, done, n, elapsed_ms, free_ms, protects, calls, hypercalls, preempted,
+         ipis);
   printf("stat: linux_tlb_rounds=%ld linux_tlb_stale_reads=%ld linux_tlb_remote_calls=%" PRId64
          " linux_tlb_flush_hypercalls=%" PRId64 " linux_tlb_preempted_flagged=%" PRId64
          " linux_tlb_shootdown_ipis=%" PRId64 "\n",
