@@ -733,7 +733,6 @@ static void CaseTlbStorm(void) {
     atomic_store(&g_tlb_free_page, NULL);
   }
   atomic_store(&g_tlb_stop, 1);
-  if (free_page != MAP_FAILED) munmap(free_page, 4096);
   long stale = 0;
   int pinned = 1;
   for (int i = 0; i < n; ++i) {
@@ -741,6 +740,8 @@ static void CaseTlbStorm(void) {
     stale += workers[i].stale;
     pinned &= workers[i].pinned;
   }
+  /* Only now: a worker may have loaded the pointer just before it was cleared. */
+  if (free_page != MAP_FAILED) munmap(free_page, 4096);
   int64_t calls = CounterValue("tlb_flush_remote_calls") - calls_before;
   int64_t hypercalls = CounterValue("tlb_flush_hypercalls") - hc_before;
   int64_t preempted = CounterValue("tlb_flush_preempted_skipped") - preempted_before;
