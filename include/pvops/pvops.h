@@ -441,6 +441,9 @@ static inline void pvops_cpuset_clear(pvops_cpuset *set) {
 static inline void pvops_cpuset_add(pvops_cpuset *set, uint32_t cpu) {
   if (cpu < PVOPS_MAX_CPUS) set->bits[cpu / 64] |= (uint64_t)1 << (cpu % 64);
 }
+static inline void pvops_cpuset_remove(pvops_cpuset *set, uint32_t cpu) {
+  if (cpu < PVOPS_MAX_CPUS) set->bits[cpu / 64] &= ~((uint64_t)1 << (cpu % 64));
+}
 static inline int pvops_cpuset_has(const pvops_cpuset *set, uint32_t cpu) {
   return cpu < PVOPS_MAX_CPUS && ((set->bits[cpu / 64] >> (cpu % 64)) & 1u);
 }

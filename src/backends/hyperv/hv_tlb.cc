@@ -93,9 +93,7 @@ pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end) {
     return PVOPS_OK;
   }
   core::Count(core::Counter::kTlbFlushRemote, targets.count);
-  const bool self_asked = pvops_cpuset_has(cpus, self) != 0;
-  pvops_cpuset_clear(cpus);
-  if (self_asked) pvops_cpuset_add(cpus, self);
+  native::LeaveOnlyCaller(cpus, self);
   return PVOPS_OK;
 }
 

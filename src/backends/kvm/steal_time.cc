@@ -55,7 +55,7 @@ pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t, uint64_t) {
     if (__atomic_compare_exchange_n(preempted, &state,
                                     static_cast<uint8_t>(state | KVM_VCPU_FLUSH_TLB), false,
                                     __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
-      cpus->bits[cpu / 64] &= ~(uint64_t{1} << (cpu % 64));
+      pvops_cpuset_remove(cpus, cpu);
       core::Count(core::Counter::kTlbFlushPreemptedSkipped);
     }
   }

@@ -20,6 +20,14 @@ inline constexpr uint64_t kShootdownNudgeNs = 10'000'000;
 // Flushes [start, end) on this CPU; end == 0 means everything, global pages included.
 void FlushRangeHere(uint64_t start, uint64_t end);
 
+// For a flush_tlb_remote whose hypervisor flushed every CPU in *cpus but the caller: what is
+// left for the kernel's IPIs is the caller, if it was asked.
+inline void LeaveOnlyCaller(pvops_cpuset* cpus, uint32_t self) {
+  const bool self_asked = pvops_cpuset_has(cpus, self) != 0;
+  pvops_cpuset_clear(cpus);
+  if (self_asked) pvops_cpuset_add(cpus, self);
+}
+
 // Empties every mailbox and routes core::kVectorTlbFlush to the shootdown handler.
 pvops_status SetUpTlbShootdown();
 

@@ -101,8 +101,9 @@ pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t en
   // Through the table: the hypervisor takes what it can flush without an IPI.
   if (const pvops_status st = pvops_flush_tlb_remote(&others, start, end); st != PVOPS_OK)
     return st;
-  remote = 0;
-  for (const uint64_t word : others.bits) remote += static_cast<uint32_t>(__builtin_popcountll(word));
+  remote = 0;  // the CPUs left for the IPIs
+  for (const uint64_t word : others.bits)
+    remote += static_cast<uint32_t>(__builtin_popcountll(word));
   if (remote == 0) return PVOPS_OK;
 
   const uint64_t mailbox_end = end == 0 ? kWholeSpace : end;

@@ -2,6 +2,7 @@
 // every write is a request to Xen (mmu_update with the entry's machine address), TLB flushes and
 // CR3 switches are mmuext_ops, and a frame becomes a page table by pinning once no writable
 // mapping of it is left. The caller speaks guest-physical entries; this file converts.
+#include "backends/native/tlb.h"
 #include "backends/xen/xen.h"
 
 namespace pvops::xen {
@@ -239,13 +240,11 @@ pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end) {
   if (cpus == nullptr) return PVOPS_ERR_INVALID;
   core::Count(core::Counter::kTlbFlushRemoteCalls);
   const uint32_t self = core::ThisCpu();
-  const bool self_asked = pvops_cpuset_has(cpus, self) != 0;
   pvops_cpuset others = *cpus;
-  others.bits[self / 64] &= ~(uint64_t{1} << (self % 64));
+  pvops_cpuset_remove(&others, self);
   // A PV guest cannot send a flush IPI any cheaper than Xen flushes: every other CPU goes to Xen.
   if (const pvops_status st = FlushTlbMulti(&others, start, end); st != PVOPS_OK) return st;
-  pvops_cpuset_clear(cpus);
-  if (self_asked) pvops_cpuset_add(cpus, self);
+  native::LeaveOnlyCaller(cpus, self);
   return PVOPS_OK;
 }
 
