@@ -21,12 +21,10 @@ inline constexpr uint64_t kShootdownNudgeNs = 10'000'000;
 void FlushRangeHere(uint64_t start, uint64_t end);
 
 // For a flush_tlb_remote whose hypervisor flushed every CPU in *cpus but the caller: what is
-// left for the kernel's IPIs is the caller, if it was asked.
-inline void LeaveOnlyCaller(pvops_cpuset* cpus, uint32_t self) {
-  const bool self_asked = pvops_cpuset_has(cpus, self) != 0;
-  pvops_cpuset_clear(cpus);
-  if (self_asked) pvops_cpuset_add(cpus, self);
-}
+// left for the kernel's IPIs is the caller, if it was asked. Out of line: an inline function
+// the compiler keeps would become a COMDAT section, which a kernel's prelink of the archive
+// does not place.
+void LeaveOnlyCaller(pvops_cpuset* cpus, uint32_t self);
 
 // Empties every mailbox and routes core::kVectorTlbFlush to the shootdown handler.
 pvops_status SetUpTlbShootdown();

@@ -73,6 +73,12 @@ void HandleFlushIpi(uint8_t, void*) { ServeMailbox(core::ThisCpu()); }
 
 pvops_status FlushTlbRemote(pvops_cpuset*, uint64_t, uint64_t) { return PVOPS_OK; }
 
+void LeaveOnlyCaller(pvops_cpuset* cpus, uint32_t self) {
+  const bool self_asked = pvops_cpuset_has(cpus, self) != 0;
+  pvops_cpuset_clear(cpus);
+  if (self_asked) pvops_cpuset_add(cpus, self);
+}
+
 pvops_status SetUpTlbShootdown() {
   for (Mailbox& mb : g_mailboxes) {
     mb.requested = mb.done = 0;
