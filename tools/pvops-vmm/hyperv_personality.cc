@@ -115,6 +115,11 @@ CpuidTable HypervLeavesForGuest(std::span<const kvm_cpuid_entry2> kvm_hv_leaves)
   }
   // The synthetic debugger's leaves (0x40000080..) go, so the interface ends here.
   vendor->eax = kHvLeafNestedFeatures;
+  // A guest may key on the vendor (Linux does) or on Hv#1 (the TLFS's rule, and pvops's): present
+  // what a guest on real Hyper-V reads, so both recognise the interface.
+  vendor->ebx = kHvVendorMicrosoftEbx;
+  vendor->ecx = kHvVendorMicrosoftEcx;
+  vendor->edx = kHvVendorMicrosoftEdx;
   features->ebx &= ~(kHvPostMessages | kHvSignalEvents | kHvDebugging | kHvEnableExtendedHypercalls);
   features->edx &= ~(kHvGuestDebuggingAvailable | kHvDebugMsrsAvailable);
   return offered;

@@ -25,6 +25,11 @@ inline constexpr uint32_t kHvLeafFeatures = 0x40000003;
 inline constexpr uint32_t kHvLeafEnlightenments = 0x40000004;
 inline constexpr uint32_t kHvLeafNestedFeatures = 0x4000000a;  // the last leaf offered
 inline constexpr uint32_t kHvInterfaceSignature = 0x31237648;  // "Hv#1"
+// "Microsoft Hv" in leaf 0x40000000 EBX, ECX, EDX: the vendor real Hyper-V and QEMU's hv-* CPUs
+// present. KVM's own table says "Linux KVM Hv", which Linux's Hyper-V platform check refuses.
+inline constexpr uint32_t kHvVendorMicrosoftEbx = 0x7263694d;  // "Micr"
+inline constexpr uint32_t kHvVendorMicrosoftEcx = 0x666f736f;  // "osof"
+inline constexpr uint32_t kHvVendorMicrosoftEdx = 0x76482074;  // "t Hv"
 inline constexpr uint32_t kHvMsrVpIndex = 0x40000002;          // HV_X64_MSR_VP_INDEX
 // Leaf 3 EBX: partition privileges served by userspace (exits this VMM does not answer).
 inline constexpr uint32_t kHvPostMessages = 1u << 4;

@@ -3,6 +3,9 @@
 #include <asm/kvm_para.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <string>
+
 #include "vmm_error.h"
 
 namespace pvops::vmm {
@@ -43,6 +46,14 @@ CpuidTable SupportedTable() {
           Leaf(KVM_CPUID_FEATURES, 0x01007efb)};
 }
 
+// The 12 vendor bytes of a signature leaf, EBX ECX EDX in order, as a guest reads them.
+std::string VendorOf(const kvm_cpuid_entry2& leaf) {
+  const uint32_t words[3] = {leaf.ebx, leaf.ecx, leaf.edx};
+  std::string vendor(sizeof(words), '\0');
+  std::memcpy(vendor.data(), words, sizeof(words));
+  return vendor;
+}
+
 size_t CountInRange(const CpuidTable& table, uint32_t first, uint32_t last) {
   size_t n = 0;
   for (const auto& entry : table) n += entry.function >= first && entry.function <= last;
@@ -53,7 +64,7 @@ TEST(HypervLeavesForGuest, KeepsKvmsValuesButTheUserspaceServices) {
   const CpuidTable offered = HypervLeavesForGuest(KvmHvLeaves());
   CpuidTable table = offered;
   EXPECT_EQ(FindLeaf(table, 0x40000000)->eax, 0x4000000au);  // ends before the debugger leaves
-  EXPECT_EQ(FindLeaf(table, 0x40000000)->ebx, 0x756e694cu);  // KVM's own vendor, unchanged
+  EXPECT_EQ(VendorOf(*FindLeaf(table, 0x40000000)), "Microsoft Hv");  // not KVM's "Linux KVM Hv"
   EXPECT_EQ(FindLeaf(table, 0x40000001)->eax, kHvInterfaceSignature);
   EXPECT_EQ(FindLeaf(table, 0x40000003)->eax, kKvmFeaturesEax);  // every MSR privilege KVM has
   EXPECT_EQ(FindLeaf(table, 0x40000003)->ebx, 0u);
@@ -89,7 +100,7 @@ TEST(HypervPersonality, HypervOnlyHasNoKvmSignatureAnywhere) {
   for (const auto& entry : table) EXPECT_NE(entry.ebx, 0x4b4d564bu) << std::hex << entry.function;
   EXPECT_EQ(CountInRange(table, 0x40000100, kHypervisorLeafLast), 0u);
   EXPECT_EQ(FindLeaf(table, 0x40000001)->eax, kHvInterfaceSignature);
-  EXPECT_EQ(FindLeaf(table, 0x40000000)->ebx, 0x756e694cu);
+  EXPECT_EQ(VendorOf(*FindLeaf(table, 0x40000000)), "Microsoft Hv");
   EXPECT_EQ(FindLeaf(table, 1)->ecx & kCpuid1EcxHypervisor, kCpuid1EcxHypervisor);
   EXPECT_EQ(FindLeaf(table, 1)->ebx >> 24, 1u);
   EXPECT_EQ(FindLeaf(table, 0)->eax, 0xdu);  // the basic leaves stay
@@ -106,7 +117,7 @@ TEST(HypervPersonality, HypervWithKvmPutsKvmAbove) {
                                                   {.kvm_features_clear = 1u << KVM_FEATURE_PV_SEND_IPI}, KvmHvLeaves());
   EXPECT_EQ(personality->name(), "hyperv-kvm");
   CpuidTable table = personality->BuildTable(SupportedTable(), {.apic_id = 0, .vcpu_count = 2});
-  EXPECT_EQ(FindLeaf(table, 0x40000000)->ebx, 0x756e694cu);  // Hyper-V first...
+  EXPECT_EQ(VendorOf(*FindLeaf(table, 0x40000000)), "Microsoft Hv");  // Hyper-V first...
   EXPECT_EQ(FindLeaf(table, 0x40000001)->eax, kHvInterfaceSignature);
   EXPECT_EQ(FindLeaf(table, 0x40000100)->ebx, 0x4b4d564bu);  // ...KVM above it
   EXPECT_EQ(FindLeaf(table, 0x40000100)->eax, 0x40000101u);
