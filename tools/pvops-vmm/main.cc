@@ -26,6 +26,8 @@
 
 ABSL_FLAG(uint32_t, cpus, 2, "number of vCPUs; the first boots, the others wait for INIT-SIPI-SIPI");
 ABSL_FLAG(uint32_t, memory_mib, 256, "guest RAM in MiB");
+ABSL_FLAG(int32_t, vcpus_on_host_cpu, -1,
+          "run every vCPU thread on this host CPU (an overcommitted host); -1 leaves them free");
 ABSL_FLAG(std::string, cmdline, "", "the guest's command line (hvm_start_info.cmdline_paddr)");
 ABSL_FLAG(std::string, initrd, "",
           "a file loaded at the top of guest RAM and passed as hvm_start_info module 0 (Linux's "
@@ -107,6 +109,7 @@ int Main(int argc, char** argv) {
     VmConfig config;
     config.vcpu_count = absl::GetFlag(FLAGS_cpus);
     config.memory_bytes = uint64_t{absl::GetFlag(FLAGS_memory_mib)} << 20;
+    config.vcpus_on_host_cpu = absl::GetFlag(FLAGS_vcpus_on_host_cpu);
     config.command_line = absl::GetFlag(FLAGS_cmdline);
     if (const std::string initrd = absl::GetFlag(FLAGS_initrd); !initrd.empty()) {
       config.initrd = ReadFile(initrd, "initrd");

@@ -143,7 +143,10 @@ RunResult VirtualMachine::Run() {
   InstallKickHandler();
   const auto started = std::chrono::steady_clock::now();
   for (auto& slot : vcpus_) {
-    slot.thread = std::thread([this, vcpu = slot.vcpu.get()] { VcpuLoop(*vcpu); });
+    slot.thread = std::thread([this, vcpu = slot.vcpu.get()] {
+      if (config_.vcpus_on_host_cpu >= 0 && !PinToHostCpu(*vcpu, config_.vcpus_on_host_cpu)) return;
+      VcpuLoop(*vcpu);
+    });
   }
   bool timed_out = false;
   {
@@ -181,6 +184,19 @@ RunResult VirtualMachine::Run() {
   result.hyperv_synic_exits = hyperv_synic_exits_.load();
   result.hyperv_hcall_exits = hyperv_hcall_exits_.load();
   return result;
+}
+
+bool VirtualMachine::PinToHostCpu(const Vcpu& vcpu, int host_cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(host_cpu, &set);
+  if (const int error = pthread_setaffinity_np(pthread_self(), sizeof(set), &set); error != 0) {
+    // Running unpinned would quietly measure a different machine: end the run instead.
+    Finish(std::nullopt, absl::StrFormat("vCPU %u: cannot pin to host CPU %d: %s", vcpu.id(),
+                                         host_cpu, std::strerror(error)));
+    return false;
+  }
+  return true;
 }
 
 void VirtualMachine::VcpuLoop(Vcpu& vcpu) {

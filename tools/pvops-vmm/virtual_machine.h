@@ -31,6 +31,9 @@ struct VmConfig {
   std::string command_line;
   std::vector<uint8_t> initrd;  // empty: none; else hvm_start_info module 0
   std::chrono::seconds timeout{0};  // 0: no limit
+  // Every vCPU thread on this one host CPU: an overcommitted host, where a vCPU is preempted
+  // whenever another runs (what KVM's steal time and preempted flags are for). -1: no pinning.
+  int vcpus_on_host_cpu = -1;
 };
 
 struct RunResult {
@@ -66,6 +69,7 @@ class VirtualMachine {
   };
 
   void VcpuLoop(Vcpu& vcpu);
+  bool PinToHostCpu(const Vcpu& vcpu, int host_cpu);  // false: the run is ended with the reason
   // Handles one exit; false once this vCPU is to stop.
   bool HandleExit(Vcpu& vcpu);
   bool HandleHypervExit(Vcpu& vcpu);
