@@ -33,6 +33,7 @@ Result IrqEoi();
 Result IrqIpi();
 Result IrqTimerOneshot();
 Result IrqTimerCancel();
+Result IrqDeliveredOnce();
 // cases_time.cc
 Result TimeMonotonic();
 Result TimeTscRate();

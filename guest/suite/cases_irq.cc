@@ -69,6 +69,82 @@ class RoutedVector {
 
 const char* OnOff(uint64_t flags) { return (flags & kRflagsIf) != 0 ? "on" : "off"; }
 
+// irq.delivered_once. QEMU 7.2's emulated VMRUN (envs/qemu/patches) delivered an interrupt
+// injected through EVENTINJ but left its vector behind, and the next exit request that found
+// no newer exception or VM exit delivered it again, whatever IF. With PV EOI no exit follows
+// the handler, so each round's spin with interrupts off is such a window; CPU 1's timer
+// interrupts are exit requests for whichever CPU round-robin TCG is running, which made the
+// second delivery likely there (envs/qemu/reproduce). On a correct platform: once, never masked.
+constexpr uint32_t kOnceRounds = 20;
+constexpr uint64_t kOnceMaskedNs = 10 * kNsPerMs;
+constexpr uint64_t kOnceLoadTickNs = 200 * kNsPerUs;
+
+struct Once {
+  uint32_t cpu;     // where the case runs and sends its self-IPIs
+  uint32_t masked;  // set by the case between its IrqDisable and IrqEnable
+  uint32_t in_handler;
+  uint32_t count;
+  uint32_t count_masked;  // while `masked`
+  uint32_t count_nested;  // inside the handler itself, where interrupts are off too
+  uint32_t count_other_cpu;
+  uint32_t round;
+  uint32_t round_count;
+  uint64_t round_first_ns;
+  uint32_t rounds_extra;  // rounds handled more than once
+  uint32_t extra_round;  // the first of them (0: none)
+  uint64_t extra_after_ns;  // from that round's first delivery to its second
+  uint32_t load_stop;
+  uint32_t load_ticks;
+  pvops_status load_status;
+};
+Once g_once;
+
+void CountOnce(uint8_t, void*) {
+  const uint64_t now = pvops::ClockNs();
+  if (g_once.in_handler++ != 0) ++g_once.count_nested;
+  if (__atomic_load_n(&g_once.masked, __ATOMIC_RELAXED) != 0) ++g_once.count_masked;
+  if (ThisCpu() != g_once.cpu) ++g_once.count_other_cpu;
+  if (g_once.round_count++ == 0) {
+    g_once.round_first_ns = now;
+  } else if (g_once.round_count == 2) {
+    ++g_once.rounds_extra;
+    if (g_once.extra_round == 0) {
+      g_once.extra_round = g_once.round;
+      g_once.extra_after_ns = now - g_once.round_first_ns;
+    }
+  }
+  __atomic_add_fetch(&g_once.count, 1u, __ATOMIC_RELEASE);
+  --g_once.in_handler;
+}
+
+void CountLoadTick(uint8_t, void*) { __atomic_add_fetch(&g_once.load_ticks, 1u, __ATOMIC_RELAXED); }
+
+// CPU 1's load: a one-shot timer every 200 us, halted in between. The case's last IPI wakes it.
+void OnceTimerLoad(void*) {
+  while (__atomic_load_n(&g_once.load_stop, __ATOMIC_ACQUIRE) == 0) {
+    pvops::IrqDisable();
+    const pvops::Status armed =
+        pvops::TimerOneshot(pvops::ClockNs() + kOnceLoadTickNs, kVectorDeliveredOnceLoad);
+    if (!armed.ok()) {
+      g_once.load_status = armed.code();
+      pvops::IrqEnable();
+      return;
+    }
+    pvops::SafeHalt();
+  }
+}
+
+// Busy-waits without PAUSE: QEMU's TCG ends its execution loop at every PAUSE, which would close
+// the window this case looks into.
+template <typename Predicate>
+bool PollWithoutPause(uint64_t timeout_ns, Predicate done) {
+  const uint64_t end = pvops::ClockNs() + timeout_ns;
+  while (!done()) {
+    if (pvops::ClockNs() >= end) return done();
+  }
+  return true;
+}
+
 }  // namespace
 
 Result IrqSaveRestore() {
@@ -120,6 +196,65 @@ Result IrqEoi() {
   }
   SpinFor(10 * kNsPerMs);
   if (HitCount() != 2) return Result::Fail("%u deliveries for 2 self-IPIs", HitCount());
+  return Result::Pass();
+}
+
+Result IrqDeliveredOnce() {
+  g_once = Once{};
+  g_once.cpu = ThisCpu();
+  if (!pvops::RegisterHandler(kVectorDeliveredOnceTest, CountOnce).ok() ||
+      !pvops::RegisterHandler(kVectorDeliveredOnceLoad, CountLoadTick).ok())
+    return Result::Fail("register_handler refused vectors 0x%x/0x%x", kVectorDeliveredOnceTest,
+                        kVectorDeliveredOnceLoad);
+  const bool load = g_once.cpu != 1 && CpuOnline(1) && PostWork(1, OnceTimerLoad, nullptr);
+  const pvops::CpuSet self = pvops::CpuSet::Only(g_once.cpu);
+  const char* error = nullptr;
+  uint32_t round = 1;
+  for (; round <= kOnceRounds && error == nullptr; ++round) {
+    const uint32_t before = __atomic_load_n(&g_once.count, __ATOMIC_ACQUIRE);
+    g_once.round = round;
+    g_once.round_count = 0;
+    const pvops::Status sent = pvops::SendIpi(self, kVectorDeliveredOnceTest);
+    if (!sent.ok()) {
+      error = sent.name();
+      break;
+    }
+    if (!PollWithoutPause(kDeliveryTimeoutNs, [before] {
+          return __atomic_load_n(&g_once.count, __ATOMIC_ACQUIRE) != before;
+        })) {
+      error = "not handled within 1 s";
+      break;
+    }
+    pvops::IrqDisable();
+    __atomic_store_n(&g_once.masked, 1u, __ATOMIC_RELAXED);
+    (void)PollWithoutPause(kOnceMaskedNs, [] { return false; });
+    __atomic_store_n(&g_once.masked, 0u, __ATOMIC_RELAXED);
+    pvops::IrqEnable();
+  }
+  __atomic_store_n(&g_once.load_stop, 1u, __ATOMIC_RELEASE);
+  const bool load_ended =
+      !load || (pvops::SendIpi(pvops::CpuSet::Only(1), kVectorDeliveredOnceLoad).ok() &&
+                WaitForWork(1, kDeliveryTimeoutNs));
+  (void)pvops::RegisterHandler(kVectorDeliveredOnceTest, nullptr);
+  if (load_ended) (void)pvops::RegisterHandler(kVectorDeliveredOnceLoad, nullptr);
+
+  const Once& once = g_once;
+  if (error != nullptr) return Result::Fail("round %u: self-IPI: %s", round, error);
+  if (once.count != kOnceRounds || once.count_masked != 0 || once.count_nested != 0 ||
+      once.count_other_cpu != 0)
+    return Result::Fail(
+        "%u deliveries for %u self-IPIs (%u rounds more than once); %u with interrupts off in "
+        "the spin, %u inside the handler, %u on another CPU; first extra: round %u, +%lu us",
+        once.count, kOnceRounds, once.rounds_extra, once.count_masked, once.count_nested,
+        once.count_other_cpu, once.extra_round, once.extra_after_ns / kNsPerUs);
+  if (!load_ended) return Result::Fail("cpu 1 did not end its timer load within 1 s");
+  if (!load) Note("delivered_once: cpu 1 %s: no timer load", CpuOnline(1) ? "busy" : "offline");
+  if (once.load_status != PVOPS_OK)
+    Note("delivered_once: timer load on cpu 1 stopped: timer_oneshot returned %s",
+         pvops_status_name(once.load_status));
+  Note("delivered_once: %u self-IPIs each handled once; %u x %lu ms with interrupts off, none "
+       "delivered; cpu 1 took %u timer interrupts meanwhile",
+       kOnceRounds, kOnceRounds, kOnceMaskedNs / kNsPerMs, once.load_ticks);
   return Result::Pass();
 }
 

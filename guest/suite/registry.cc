@@ -24,6 +24,7 @@ constexpr Case kCases[] = {
     {"mmu.p2m", MmuP2m},
     {"irq.save_restore", IrqSaveRestore},
     {"irq.eoi", IrqEoi},
+    {"irq.delivered_once", IrqDeliveredOnce},
     {"irq.ipi", IrqIpi},
     {"irq.timer_oneshot", IrqTimerOneshot},
     {"irq.timer_cancel", IrqTimerCancel},

@@ -14,5 +14,7 @@ inline constexpr uint8_t kVectorTimerCancelTest = 0x43;
 inline constexpr uint8_t kVectorSafeHaltWake = 0x44;
 inline constexpr uint8_t kVectorSafeHaltWatchdog = 0x45;
 inline constexpr uint8_t kVectorReferenceWake = 0x46;
+inline constexpr uint8_t kVectorDeliveredOnceTest = 0x47;
+inline constexpr uint8_t kVectorDeliveredOnceLoad = 0x48;
 
 }  // namespace guest::suite
