@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "linux_comparison.h"
+#include "outputs.h"
 
 namespace pvops_bench {
 namespace {
@@ -445,6 +446,65 @@ TEST(Agreement, ASideThatVariesBetweenRoundsIsAMismatch) {
   EXPECT_EQ(spinlocks.own.value, "varies (round 1: on, round 2: off, round 3: on)");
   EXPECT_EQ(spinlocks.agree, "no");
   EXPECT_EQ(Row(rows, "PV IPI").agree, "yes");
+}
+
+// Outputs -----------------------------------------------------------------------------------
+
+// Each text must stand in the report; a failure shows the report.
+void ExpectIn(const std::string& md, const std::vector<std::string>& texts) {
+  for (const std::string& text : texts)
+    EXPECT_NE(md.find(text), std::string::npos) << text << "\nnot in:\n" << md;
+}
+
+TEST(LinuxReport, MarkdownSection) {
+  const LinuxComparison c = Fixture();
+  const std::string md = ReportMarkdown({.date = "d", .host_name = "h"}, {}, {}, "", &c);
+  EXPECT_EQ(md.find("## Environments"), std::string::npos);
+  ExpectIn(md, {
+                   "## pvops vs Linux's own",
+                   "No bench run given (--in)",
+                   "| kvm | PV TLB flush | on | off | **no** | Linux: `kvm-guest: KVM setup pv "
+                   "remote TLB flush`; pvops: `offered, not routed: tlb_flush` |",
+                   "| hyperv | steal time | _not logged_ | off | n/a |",
+                   "Mismatches (1):\n\n- kvm: PV TLB flush:",
+                   "#### kvm (3 pvops rounds, 3 stock rounds)",
+                   "| ipi | 1.50 (1.50–1.50) | 2.05 (2.00–2.10) | 3000 / 2000 | 1000 / 900 | "
+                   "2050000 / 1000000 | **exits**, **slower** |",
+                   "| tlb | 1.05 (1.00–1.10) | 1.04 (1.00–1.06) |",
+                   "| clock read, ns per read | - | 10.00 (9.00–10.00) |",
+                   "#### hyperv (1 pvops round, 1 stock round)",
+                   "| tlb | - | 1.20 (1 round) | - / - | - / - | 6000000 / 5000000 | **slower** |",
+               });
+}
+
+TEST(LinuxReport, AbsentWithoutLinuxRuns) {
+  const std::string md = ReportMarkdown({.date = "d", .host_name = "h"}, {}, {}, "chart.svg");
+  EXPECT_EQ(md.find("## pvops vs Linux's own"), std::string::npos);
+  EXPECT_NE(md.find("\npvops vs Linux's own: not compared (no --linux runs given).\n"),
+            std::string::npos);
+  EXPECT_FALSE(ResultsJson({}, {}, nullptr).contains("linux_comparison"));
+}
+
+TEST(LinuxReport, ResultsJsonMember) {
+  const LinuxComparison c = Fixture();
+  const json out = ResultsJson({.date = "d"}, {}, nullptr, &c);
+  ASSERT_TRUE(out.contains("linux_comparison"));
+  const json& linux_runs = out.at("linux_comparison");
+  EXPECT_EQ(linux_runs.at("mismatches").size(), 1u);
+  const json& kvm = linux_runs.at("environments").at(0);
+  EXPECT_EQ(kvm.at("name"), "kvm");
+  EXPECT_EQ(kvm.at("rounds").at("stock"), json::parse("[1, 2, 3]"));
+  const json& tlb = kvm.at("phases").at(1);
+  EXPECT_EQ(tlb.at("phase"), "tlb");
+  EXPECT_DOUBLE_EQ(tlb.at("exits_ratio").at("median").get<double>(), 1.05);
+  EXPECT_EQ(tlb.at("pvops").at("wall_us").at("values"),
+            json::parse("[5000000.0, 5200000.0, 5100000.0]"));
+  EXPECT_FALSE(tlb.at("slower").get<bool>());
+  EXPECT_EQ(kvm.at("agreement").at(3).at("feature"), "PV TLB flush");
+  EXPECT_EQ(kvm.at("agreement").at(3).at("agree"), "no");
+  EXPECT_TRUE(kvm.at("clock_reads").at("pvops_leaves_user_space").get<bool>());
+  const json& hyperv_tlb = linux_runs.at("environments").at(1).at("phases").at(0);
+  EXPECT_TRUE(hyperv_tlb.at("exits_ratio").at("median").is_null());
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // pvops-bench: turns one `./pvops bench` run into results.json (Google Benchmark's schema),
 // report.md and chart.svg. Input: per environment the pvops-run records of its conformance run
 // (ENV.conformance.json) and, when that passed, of its bench run (ENV.bench.json); optionally
-// the host benchmark's Google Benchmark JSON.
+// the host benchmark's Google Benchmark JSON; optionally (--linux) the runs of the pvops and the
+// stock Linux kernels, for the "pvops vs Linux's own" section.
 #include <unistd.h>
 
 #include <chrono>
@@ -19,11 +20,17 @@
 #include "bench_results.h"
 #include "outputs.h"
 
+// GNU C++ predefines `linux` as 1, which would name the --linux flag "1".
+#undef linux
+
 ABSL_FLAG(std::string, in, "", "folder holding ENV.conformance.json and ENV.bench.json");
 ABSL_FLAG(std::string, envs, "", "environments in report order, comma-separated");
 ABSL_FLAG(std::string, host, "", "Google Benchmark JSON of bench/pvops_dispatch_bench (optional)");
 ABSL_FLAG(std::string, image, "", "the guest image benched (recorded in the context)");
 ABSL_FLAG(std::string, out, "bench-out", "folder for results.json, report.md and chart.svg");
+ABSL_FLAG(std::string, linux, "",
+          "folder of ENV.KERNEL.ROUND.json and .log (KERNEL pvops or stock): pvops vs Linux's own "
+          "(optional)");
 
 namespace {
 
@@ -52,19 +59,21 @@ std::string NowIso8601() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "pvops-bench --in=DIR --envs=native,kvm,... [--host=FILE] [--image=PATH] [--out=DIR]");
+      "pvops-bench --in=DIR --envs=native,kvm,... [--host=FILE] [--image=PATH] [--linux=DIR] "
+      "[--out=DIR]\n  or: pvops-bench --linux=DIR [--envs=...] [--out=DIR]");
   absl::ParseCommandLine(argc, argv);
   const std::filesystem::path in = absl::GetFlag(FLAGS_in);
   const std::filesystem::path out = absl::GetFlag(FLAGS_out);
   const std::vector<std::string> names =
       absl::StrSplit(absl::GetFlag(FLAGS_envs), ',', absl::SkipWhitespace());
-  if (in.empty() || names.empty()) {
-    std::cerr << "pvops-bench: --in and --envs are required\n";
+  const std::string linux_dir = absl::GetFlag(FLAGS_linux);
+  if ((in.empty() || names.empty()) && linux_dir.empty()) {
+    std::cerr << "pvops-bench: --in and --envs are required (or --linux alone)\n";
     return 2;
   }
   try {
     std::vector<pvops_bench::EnvironmentBench> envs;
-    for (const std::string& name : names) {
+    for (const std::string& name : in.empty() ? std::vector<std::string>{} : names) {
       const auto conformance = ReadJson(in / (name + ".conformance.json"));
       const auto bench = ReadJson(in / (name + ".bench.json"));
       std::vector<pvops_bench::EnvironmentBench> parsed;
@@ -86,6 +95,8 @@ int main(int argc, char** argv) {
       if (!host) throw std::runtime_error("cannot read " + absl::GetFlag(FLAGS_host));
       host_times = pvops_bench::ParseHostBenchmark(*host);
     }
+    std::optional<pvops_bench::LinuxComparison> comparison;
+    if (!linux_dir.empty()) comparison = pvops_bench::ReadLinuxRuns(linux_dir, names);
     char host_name[256] = "";
     gethostname(host_name, sizeof(host_name) - 1);
     const pvops_bench::RunContext context{
@@ -95,9 +106,14 @@ int main(int argc, char** argv) {
         .num_cpus = static_cast<int>(std::thread::hardware_concurrency())};
 
     std::filesystem::create_directories(out);
+    const pvops_bench::LinuxComparison* linux_runs = comparison ? &*comparison : nullptr;
     Write(out / "results.json",
-          pvops_bench::ResultsJson(context, envs, host ? &*host : nullptr).dump(2) + "\n");
-    Write(out / "report.md", pvops_bench::ReportMarkdown(context, envs, host_times, "chart.svg"));
+          pvops_bench::ResultsJson(context, envs, host ? &*host : nullptr, linux_runs).dump(2) +
+              "\n");
+    // The chart is of bench runs: with --linux alone it is empty, and not linked.
+    Write(out / "report.md",
+          pvops_bench::ReportMarkdown(context, envs, host_times, envs.empty() ? "" : "chart.svg",
+                                      linux_runs));
     Write(out / "chart.svg", pvops_bench::ChartSvg(envs));
     for (const auto& env : envs) {
       if (!env.Benched()) continue;
@@ -105,6 +121,11 @@ int main(int argc, char** argv) {
       std::cout << absl::StrFormat("pvops-bench: %s: %d measurements, hypercall pvops/raw %s\n",
                                    env.name, env.measurements.size(),
                                    ratio ? absl::StrFormat("%.2f", *ratio) : "-");
+    }
+    if (comparison) {
+      std::cout << absl::StrFormat(
+          "pvops-bench: pvops vs Linux's own: %d environments, %d mismatches\n",
+          comparison->envs.size(), pvops_bench::Mismatches(*comparison).size());
     }
     std::cout << "pvops-bench: wrote " << (out / "results.json").string() << ", "
               << (out / "report.md").string() << ", " << (out / "chart.svg").string() << "\n";

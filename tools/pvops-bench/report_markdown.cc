@@ -14,12 +14,6 @@ std::string Fixed(std::optional<double> v) {
 }
 std::string Cycles(double v) { return absl::StrFormat("%.0f", v); }
 
-std::string Cell(const std::string& text) {
-  std::string out = text;
-  std::replace(out.begin(), out.end(), '|', '/');
-  return out;
-}
-
 std::string HypercallOverhead(const EnvironmentBench& env) {
   const auto ratio = RatioToRaw(env, "hypercall_null");
   if (ratio) return absl::StrFormat("%.2fx", *ratio);
@@ -39,21 +33,9 @@ std::string LibraryCounters(const Measurement& m) {
   return parts.empty() ? "-" : absl::StrJoin(parts, ", ");
 }
 
-}  // namespace
-
-std::string ReportMarkdown(const RunContext& context, const std::vector<EnvironmentBench>& envs,
-                           const std::vector<HostTime>& host, const std::string& chart_file) {
-  std::string md = "# pvops bench report\n\n";
-  absl::StrAppend(&md, "Run of ", context.date, " on `", context.host_name, "` (", context.num_cpus,
-                  " CPUs), guest image `", context.executable, "`.\n\n",
-                  "Every environment runs under QEMU TCG: TSC cycles are virtual, so the figures "
-                  "that carry are ratios between two measurements of the same run and counts of "
-                  "exits or hypercalls. A sample is the cycles between two `rdtsc` around one op "
-                  "(a PTE sample holds 64 updates; `empty` is the two `rdtsc` alone). "
-                  "`raw` is the bare instruction with no library around it; `exiting` is a clock "
-                  "read that exits to the hypervisor. Exits per op are KVM's own counts (read "
-                  "through pvops-vmm's stats port) where the environment has them.\n\n");
-
+// The environments' table and the per-op tables.
+std::string BenchTables(const std::vector<EnvironmentBench>& envs) {
+  std::string md;
   md += "## Environments\n\n";
   md += "| environment | backend | conformance run | bench run | library overhead over the raw "
         "hypercall (median pvops / raw) | exits saved by lazy batching (64 updates) | exits saved "
@@ -62,12 +44,13 @@ std::string ReportMarkdown(const RunContext& context, const std::vector<Environm
     const std::string conformance =
         env.conformance_verdict.empty()
             ? "-"
-            : env.conformance_verdict +
-                  (env.conformance_verdict == "pass" ? "" : ": " + Cell(env.conformance_reason));
+            : env.conformance_verdict + (env.conformance_verdict == "pass"
+                                             ? ""
+                                             : ": " + MarkdownCell(env.conformance_reason));
     if (!env.Benched()) {
       const std::string why = env.bench_verdict.empty()
                                   ? "not run (failed its conformance run)"
-                                  : env.bench_verdict + ": " + Cell(env.bench_reason);
+                                  : env.bench_verdict + ": " + MarkdownCell(env.bench_reason);
       absl::StrAppend(&md, "| ", env.name, " | ", env.backend, " | ", conformance, " | ", why,
                       " | - | - | - |\n");
       continue;
@@ -88,17 +71,47 @@ std::string ReportMarkdown(const RunContext& context, const std::vector<Environm
       for (const Measurement& m : env.measurements) {
         if (m.op != op) continue;
         if (!m.unavailable.empty()) {
-          absl::StrAppend(&md, "| ", env.name, " | ", m.impl, " | - | - | - | - | - | not here: ",
-                          Cell(m.unavailable), " |\n");
+          absl::StrAppend(&md, "| ", env.name, " | ", m.impl,
+                          " | - | - | - | - | - | not here: ", MarkdownCell(m.unavailable), " |\n");
           continue;
         }
         const std::string ratio =
             m.impl == "raw" ? "1" : Fixed(RatioToRaw(env, m.op, m.impl));
         absl::StrAppend(&md, "| ", env.name, " | ", m.impl, " | ", Cycles(m.median_cycles), " | ",
                         Cycles(m.p99_cycles), " | ", ratio, " | ", Fixed(m.exits_per_op), " | ",
-                        LibraryCounters(m), " | ", Cell(m.what), " |\n");
+                        LibraryCounters(m), " | ", MarkdownCell(m.what), " |\n");
       }
     }
+  }
+  return md;
+}
+
+}  // namespace
+
+std::string MarkdownCell(const std::string& text) {
+  std::string out = text;
+  std::replace(out.begin(), out.end(), '|', '/');
+  return out;
+}
+
+std::string ReportMarkdown(const RunContext& context, const std::vector<EnvironmentBench>& envs,
+                           const std::vector<HostTime>& host, const std::string& chart_file,
+                           const LinuxComparison* comparison) {
+  std::string md = "# pvops bench report\n\n";
+  absl::StrAppend(&md, "Run of ", context.date, " on `", context.host_name, "` (", context.num_cpus,
+                  " CPUs), guest image `", context.executable, "`.\n\n",
+                  "Every environment runs under QEMU TCG: TSC cycles are virtual, so the figures "
+                  "that carry are ratios between two measurements of the same run and counts of "
+                  "exits or hypercalls. A sample is the cycles between two `rdtsc` around one op "
+                  "(a PTE sample holds 64 updates; `empty` is the two `rdtsc` alone). "
+                  "`raw` is the bare instruction with no library around it; `exiting` is a clock "
+                  "read that exits to the hypervisor. Exits per op are KVM's own counts (read "
+                  "through pvops-vmm's stats port) where the environment has them.\n\n");
+
+  if (envs.empty()) {
+    md += "No bench run given (--in): only the comparison with Linux's own.\n";
+  } else {
+    md += BenchTables(envs);
   }
 
   if (!host.empty()) {
@@ -122,6 +135,11 @@ std::string ReportMarkdown(const RunContext& context, const std::vector<Environm
                       cells[op]["pvops_table_call"], " | ", cells[op]["inline_insn"], " | ",
                       ratio == ratios.end() ? "-" : absl::StrFormat("%.3f", ratio->second), " |\n");
     }
+  }
+  if (comparison != nullptr) {
+    md += LinuxComparisonMarkdown(*comparison);
+  } else {
+    md += "\npvops vs Linux's own: not compared (no --linux runs given).\n";
   }
   if (!chart_file.empty())
     absl::StrAppend(&md, "\n## Chart\n\n![median cycles per op and environment](", chart_file,

@@ -13,7 +13,7 @@ std::vector<std::string> OpOrder(const std::vector<EnvironmentBench>& envs) {
 }
 
 json ResultsJson(const RunContext& context, const std::vector<EnvironmentBench>& envs,
-                 const json* host) {
+                 const json* host, const LinuxComparison* comparison) {
   json environments = json::object();
   for (const EnvironmentBench& env : envs) {
     environments[env.name] = {{"backend", env.backend},
@@ -77,6 +77,7 @@ json ResultsJson(const RunContext& context, const std::vector<EnvironmentBench>&
     }
   }
   out["benchmarks"] = std::move(benchmarks);
+  if (comparison != nullptr) out["linux_comparison"] = LinuxComparisonJson(*comparison);
   return out;
 }
 
