@@ -21,6 +21,7 @@ extern "C" {
 
 #define PVOPS_ABI_VERSION 2u
 #define PVOPS_MAX_CPUS 256u
+#define PVOPS_PAGE_SIZE 4096u /* x86's base page: the unit of pages the library hands out */
 
 /* ---- Status ----------------------------------------------------------------------------- */
 
@@ -301,6 +302,32 @@ pvops_status pvops_init(const struct pvops_env *env);
 const struct pvops_info *pvops_get_info(void);
 /* What features[index] means for `backend` (e.g. "hints"); NULL when that word is unused. */
 const char *pvops_feature_word_name(uint32_t backend, uint32_t index);
+
+/* Where user space may read the clock without entering the kernel, as a vDSO does: a page the
+ * kernel may map read-only into every process. The page holds the hypervisor's clock data and
+ * nothing else of the library's. */
+enum pvops_user_clock_kind {
+  PVOPS_USER_CLOCK_NONE = 0,
+  /* CPU 0's struct pvclock_vcpu_time_info (KVM's and Xen's vcpu_time_info) at offset 0, read
+   * by the pvclock protocol (version odd: retry). Valid from every CPU only while its flags hold
+   * PVCLOCK_TSC_STABLE_BIT (bit 0): a reader checks that bit on each read. */
+  PVOPS_USER_CLOCK_PVCLOCK = 1,
+  /* Hyper-V's reference TSC page (sequence, scale, offset; 100 ns units, TLFS 12.7); a
+   * sequence of 0 means "use the TIME_REF_COUNT MSR", which user space cannot read. */
+  PVOPS_USER_CLOCK_HV_TSC_PAGE = 2
+};
+
+struct pvops_user_clock {
+  uint32_t kind;        /* enum pvops_user_clock_kind */
+  uint32_t stable;      /* 1: readable from every CPU as the page stands now */
+  const void *page;     /* page-aligned, PVOPS_PAGE_SIZE bytes */
+  uint64_t page_phys;   /* its guest-physical address, for the kernel's mapping */
+};
+
+/* Fills `out` for the installed backend's clock. PVOPS_ERR_UNSUPPORTED (kind NONE) where the
+ * backend's clock has no such page (native, VMI, a clock the hypervisor withheld);
+ * PVOPS_ERR_BAD_DATA when the hypervisor's data there does not validate. */
+pvops_status pvops_get_user_clock(struct pvops_user_clock *out);
 
 /* Run on each secondary CPU as it starts, before it uses the table. May be run again on an
  * online CPU, with interrupts off, to redo its set-up: a kernel that maps its APIC after

@@ -120,6 +120,7 @@ inline uint64_t MachineToPhys(uint64_t machine) { return pvops_machine_to_phys(m
 
 inline uint64_t ClockNs() { return pvops_clock_ns(); }
 inline Status WallClock(pvops_wall_clock* out) { return pvops_get_wall_clock(out); }
+inline Status UserClock(pvops_user_clock* out) { return pvops_get_user_clock(out); }
 inline uint64_t TscKhz() { return pvops_tsc_khz(); }
 inline uint64_t StealNs(uint32_t cpu) { return pvops_steal_ns(cpu); }
 

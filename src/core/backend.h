@@ -30,6 +30,8 @@ struct Backend {
                        pvops_info* info, Reason* why);
   // What each of pvops_info.features[0..3] holds for this backend; nullptr = unused.
   const char* feature_words[4];
+  // The page user space may read the clock from (pvops_get_user_clock); nullptr = none.
+  pvops_status (*user_clock)(pvops_user_clock* out);
 };
 
 // One per backend folder; native's init cannot fail.

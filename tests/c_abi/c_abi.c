@@ -7,6 +7,9 @@ _Static_assert(sizeof(pvops_cpuid_regs) == 16, "four 32-bit registers");
 _Static_assert(sizeof(pvops_cpuset) == PVOPS_MAX_CPUS / 8, "one bit per CPU");
 _Static_assert(sizeof(pvops_wall_clock) == 16, "fixed layout");
 _Static_assert(sizeof(struct pvops_ops) % sizeof(void (*)(void)) == 0, "pointers only");
+_Static_assert(sizeof(struct pvops_user_clock) == 24, "fixed layout");
+_Static_assert(offsetof(struct pvops_user_clock, page) == 8, "fixed layout");
+_Static_assert(offsetof(struct pvops_user_clock, page_phys) == 16, "fixed layout");
 
 void c_abi_measure_layout(struct c_abi_layout *out) {
   out->size_ops = sizeof(struct pvops_ops);
@@ -59,6 +62,8 @@ void c_abi_exercise(const struct pvops_env *env, struct c_abi_observed *out) {
   out->absent_msr_value = 99;
   out->absent_msr_status = pvops_read_msr_safe(0x4d2, &out->absent_msr_value);
   out->wall_status = pvops_get_wall_clock(&out->wall);
+  out->user_clock.kind = 99;
+  out->user_clock_status = pvops_get_user_clock(&out->user_clock);
   pvops_console_write("hello from C\n", 13);
   out->counters = pvops_get_counters(counters, PVOPS_MAX_COUNTERS);
 }

@@ -32,6 +32,8 @@ struct c_abi_observed {
   uint64_t absent_msr_value;
   pvops_status wall_status;
   pvops_wall_clock wall;
+  pvops_status user_clock_status;
+  struct pvops_user_clock user_clock;
   uint32_t counters;
 };
 

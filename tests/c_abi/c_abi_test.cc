@@ -77,6 +77,8 @@ TEST_F(CAbiTest, ACProgramInitializesAndCallsThroughTheTable) {
   EXPECT_EQ(seen.absent_msr_status, PVOPS_ERR_FAULT);
   EXPECT_EQ(seen.absent_msr_value, 0u);
   EXPECT_EQ(seen.wall_status, PVOPS_OK);
+  EXPECT_EQ(seen.user_clock_status, PVOPS_ERR_UNSUPPORTED);  // native: no page for user space
+  EXPECT_EQ(seen.user_clock.kind, uint32_t{PVOPS_USER_CLOCK_NONE});
   EXPECT_EQ(seen.wall.sec, 1740817800u);  // 2025-03-01T08:30:00Z
   EXPECT_EQ(uart_.output(), "hello from C\n");
   EXPECT_GT(seen.counters, 0u);

@@ -37,6 +37,29 @@ TEST_F(HvClockTest, TheClockComesFromTheTscPageWithoutAnExit) {
   EXPECT_EQ(CounterValue(core::Counter::kRefCounterMsrReads), 0u);
 }
 
+// The page a kernel may map for its vDSO is the reference TSC page the hypervisor was given.
+TEST_F(HvClockTest, UserClockIsTheReferenceTscPage) {
+  ASSERT_EQ(BootHyperV(), PVOPS_OK);
+  pvops_user_clock clock{};
+  ASSERT_EQ(pvops_get_user_clock(&clock), PVOPS_OK);
+  EXPECT_EQ(clock.kind, uint32_t{PVOPS_USER_CLOCK_HV_TSC_PAGE});
+  EXPECT_EQ(clock.stable, 1u);
+  EXPECT_EQ(clock.page_phys, reference_tsc_msr_ & ~uint64_t{0xfff});
+  EXPECT_EQ(clock.page, const_cast<const ReferenceTscPage*>(TscPage()));
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(clock.page) % PVOPS_PAGE_SIZE, 0u);
+  TscPage()->sequence = kTscPageInvalidSequence;  // readers must use the MSR: not from user space
+  ASSERT_EQ(pvops_get_user_clock(&clock), PVOPS_OK);
+  EXPECT_EQ(clock.stable, 0u);
+}
+
+TEST_F(HvClockTest, NoUserClockWithoutTheTscPage) {
+  hv_.privileges &= ~kPrivReferenceTsc;
+  ASSERT_EQ(BootHyperV(), PVOPS_OK);
+  pvops_user_clock clock{};
+  EXPECT_EQ(pvops_get_user_clock(&clock), PVOPS_ERR_UNSUPPORTED);
+  EXPECT_EQ(clock.kind, uint32_t{PVOPS_USER_CLOCK_NONE});
+}
+
 TEST_F(HvClockTest, SequenceZeroFallsBackToTheReferenceCounterMsr) {
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
   TscPage()->sequence = 0;  // the hypervisor stops the page (e.g. TSC no longer stable)

@@ -120,6 +120,12 @@ class KvmBackendTest : public NativeMachineTest {
     return value;
   }
 
+  std::optional<uint64_t> FirstMsrWrite(uint32_t msr) const {
+    for (const auto& [m, v] : msr_writes_)
+      if (m == msr) return v;
+    return std::nullopt;
+  }
+
   uint32_t offered_ = kAllFeatures;
   bool fill_clock_ = true;
   bool deliver_sent_ipis_ = false;
@@ -162,17 +168,17 @@ TEST_F(KvmBackendTest, KvmclockIsRegisteredPerCpuAndDrivesTheClock) {
   const auto reg = LastMsrWrite(MSR_KVM_SYSTEM_TIME_NEW);
   ASSERT_TRUE(reg.has_value());
   EXPECT_EQ(*reg & KVM_MSR_ENABLED, 1u);
-  EXPECT_EQ(*reg & ~uint64_t{1}, sim_.VirtToPhys(&kvm::Area(0).clock));
+  EXPECT_EQ(*reg & ~uint64_t{1}, sim_.VirtToPhys(&kvm::Clock(0)));
   EXPECT_EQ(pvops_tsc_khz(), 2'000'000u);
   // 2000 ticks at 2 GHz are 1000 ns past the registration's system time.
-  const uint64_t t0 = kvm::Area(0).clock.tsc_timestamp;
+  const uint64_t t0 = kvm::Clock(0).tsc_timestamp;
   sim_.SetTsc(t0 + 2000);
   sim_.SetTicksPerInstruction(0);
   EXPECT_EQ(pvops_clock_ns(), kSystemTimeAtRegistration + 1000);
   // CPU 1 registers its own area when it comes online.
   OnlineCpus(2);
   EXPECT_EQ(*LastMsrWrite(MSR_KVM_SYSTEM_TIME_NEW) & ~uint64_t{1},
-            sim_.VirtToPhys(&kvm::Area(1).clock));
+            sim_.VirtToPhys(&kvm::Clock(1)));
 }
 
 TEST_F(KvmBackendTest, AnUnfilledKvmclockIsRefusedAndTheTscClockKept) {
@@ -188,12 +194,63 @@ TEST_F(KvmBackendTest, AnUnfilledKvmclockIsRefusedAndTheTscClockKept) {
 TEST_F(KvmBackendTest, WallClockIsKvmsBootTimePlusSystemTime) {
   BootKvm();
   sim_.SetTicksPerInstruction(0);
-  sim_.SetTsc(kvm::Area(0).clock.tsc_timestamp + 4000);  // system time + 2000 ns
+  sim_.SetTsc(kvm::Clock(0).tsc_timestamp + 4000);  // system time + 2000 ns
   pvops_wall_clock wc{};
   ASSERT_EQ(pvops_get_wall_clock(&wc), PVOPS_OK);
   // 999'000'000 ns + 5'002'000 ns carries one second.
   EXPECT_EQ(wc.sec, 1'700'000'001u);
   EXPECT_EQ(wc.nsec, 4'002'000u);
+}
+
+// The page a kernel may map for its vDSO: CPU 0's tuple at offset 0 of a page that holds only
+// clock tuples, exactly where KVM was told to write it.
+TEST_F(KvmBackendTest, UserClockIsCpu0sTupleAtTheStartOfAClockOnlyPage) {
+  BootKvm();
+  OnlineCpus(2);
+  pvops_user_clock clock{};
+  ASSERT_EQ(pvops_get_user_clock(&clock), PVOPS_OK);
+  EXPECT_EQ(clock.kind, uint32_t{PVOPS_USER_CLOCK_PVCLOCK});
+  EXPECT_EQ(clock.stable, 1u);  // the fixture's KVM sets the stable bit
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(clock.page) % PVOPS_PAGE_SIZE, 0u);
+  EXPECT_EQ(clock.page, static_cast<const void*>(&kvm::Clock(0)));
+  EXPECT_EQ(clock.page_phys, sim_.VirtToPhys(&kvm::Clock(0)));
+  // The boot CPU registered first.
+  EXPECT_EQ(clock.page_phys, FirstMsrWrite(MSR_KVM_SYSTEM_TIME_NEW).value_or(0) & ~uint64_t{KVM_MSR_ENABLED});
+  // Nothing else of the library's shares the page: CPU 1's tuple is the next 64 bytes, the
+  // per-CPU areas (steal time, PV EOI) lie outside it.
+  const auto page = reinterpret_cast<uintptr_t>(clock.page);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(&kvm::Clock(1)), page + 64);
+  for (uint32_t cpu = 0; cpu < 2; ++cpu) {
+    const auto area = reinterpret_cast<uintptr_t>(&kvm::Area(cpu));
+    EXPECT_TRUE(area + sizeof(kvm::PerCpu) <= page || area >= page + PVOPS_PAGE_SIZE) << cpu;
+  }
+}
+
+TEST_F(KvmBackendTest, UserClockSaysUnstableWithoutTheStableBit) {
+  BootKvm();
+  kvm::Clock(0).flags = 0;  // KVM cleared it: the host's TSC is not stable across CPUs
+  pvops_user_clock clock{};
+  ASSERT_EQ(pvops_get_user_clock(&clock), PVOPS_OK);
+  EXPECT_EQ(clock.stable, 0u);
+}
+
+TEST_F(KvmBackendTest, NoUserClockWithoutKvmclock) {
+  fill_clock_ = false;  // kvmclock refused: the backend runs on the TSC
+  BootKvm();
+  pvops_user_clock clock{};
+  clock.kind = 99;
+  EXPECT_EQ(pvops_get_user_clock(&clock), PVOPS_ERR_UNSUPPORTED);
+  EXPECT_EQ(clock.kind, uint32_t{PVOPS_USER_CLOCK_NONE});
+  EXPECT_EQ(clock.page, nullptr);
+}
+
+TEST_F(KvmBackendTest, UserClockRefusesATupleKvmLeftOddForever) {
+  BootKvm();
+  kvm::Clock(0).version = 3;  // an update that never ends
+  pvops_user_clock clock{};
+  EXPECT_EQ(pvops_get_user_clock(&clock), PVOPS_ERR_BUSY);
+  EXPECT_EQ(clock.page, nullptr);
+  EXPECT_EQ(pvops_get_user_clock(nullptr), PVOPS_ERR_INVALID);
 }
 
 TEST_F(KvmBackendTest, WithheldFeaturesLeaveTheirPathsNative) {

@@ -140,6 +140,17 @@ uint64_t StatedTscClockNs() {
   return g_monotonic.Clamp(g_stated_scale.ToNs(arch::rdtsc()));
 }
 
+pvops_status UserClock(pvops_user_clock* out) {
+  if (!Enabled(kPathTscPageClock)) return PVOPS_ERR_UNSUPPORTED;
+  volatile ReferenceTscPage* page = TscPage();
+  out->kind = PVOPS_USER_CLOCK_HV_TSC_PAGE;
+  // Sequence 0 sends readers to TIME_REF_COUNT, an MSR user space cannot read.
+  out->stable = page->sequence != kTscPageInvalidSequence ? 1 : 0;
+  out->page = const_cast<const ReferenceTscPage*>(page);
+  out->page_phys = core::VirtToPhys(&g_tsc_page);
+  return PVOPS_OK;
+}
+
 HvClock EnableClock(core::Reason* why) {
   ForgetClock();
   const bool stated = ReadStatedTscKhz(why);

@@ -195,5 +195,6 @@ void DisablePathIfRefused(pvops_status status, uint32_t path) {
 namespace pvops::core {
 const Backend kHyperVBackend = {PVOPS_BACKEND_HYPERV, "hyperv", hyperv::Probe,
                                 hyperv::InitHyperV,
-                                {"privileges", "hints", "max_vps", "enabled"}};
+                                {"privileges", "hints", "max_vps", "enabled"},
+                                hyperv::UserClock};
 }  // namespace pvops::core

@@ -36,12 +36,20 @@ struct WallClockRecord {
 // at most 64 bytes, so none crosses a page (KVM requires that of each area).
 struct alignas(64) PerCpu {
   kvm_steal_time steal;   // 64 bytes, 64-aligned (MSR_KVM_STEAL_TIME needs 64)
-  vcpu_time_info clock;   // 32 bytes (MSR_KVM_SYSTEM_TIME_NEW)
   uint32_t pv_eoi;        // MSR_KVM_PV_EOI_EN needs 4-byte alignment
   uint32_t steal_registered;  // the library's own: the steal area is live on this vCPU
 };
 static_assert(sizeof(kvm_steal_time) == 64);
 PerCpu& Area(uint32_t cpu);
+
+// The kvmclock tuples (MSR_KVM_SYSTEM_TIME_NEW, 32 bytes each) live apart from the per-CPU areas,
+// CPU 0's at the start of a page: a kernel maps that page into every process for its vDSO, so
+// nothing but clock tuples may share it. One per 64 bytes, as Linux lays kvmclock's out.
+struct alignas(64) ClockSlot {
+  vcpu_time_info clock;
+};
+static_assert(sizeof(ClockSlot) == 64);
+vcpu_time_info& Clock(uint32_t cpu);
 
 // KVM's hypercall ABI: nr in rax, arguments in rbx, rcx, rdx, rsi, result in rax.
 inline int64_t Hypercall(uint64_t nr, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0,
@@ -62,6 +70,7 @@ pvops_status EnableClockOn(uint32_t cpu);  // registers the area; validates it
 uint64_t ClockNs();
 uint64_t TscKhz();
 pvops_status WallClock(pvops_wall_clock* out);
+pvops_status UserClock(pvops_user_clock* out);  // CPU 0's tuple's page
 
 // Steal time, preemption and what it enables (steal_time.cc).
 pvops_status EnableStealTimeOn(uint32_t cpu);

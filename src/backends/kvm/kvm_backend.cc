@@ -13,6 +13,7 @@ State g_state;
 namespace {
 
 PerCpu g_areas[PVOPS_MAX_CPUS];
+alignas(PVOPS_PAGE_SIZE) ClockSlot g_clocks[PVOPS_MAX_CPUS];
 
 // Intel VMX enters the hypervisor with vmcall, AMD SVM with vmmcall. KVM would patch the wrong
 // one in the guest's code, but a kernel's text may be read-only: ask the vendor instead.
@@ -51,6 +52,7 @@ bool Offered(uint32_t feature_bit) { return (g_state.features >> feature_bit) & 
 }  // namespace
 
 PerCpu& Area(uint32_t cpu) { return g_areas[cpu < PVOPS_MAX_CPUS ? cpu : 0]; }
+vcpu_time_info& Clock(uint32_t cpu) { return g_clocks[cpu < PVOPS_MAX_CPUS ? cpu : 0].clock; }
 
 }  // namespace pvops::kvm
 
@@ -138,6 +140,6 @@ pvops_status InitKvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
 }  // namespace
 
 const Backend kKvmBackend = {PVOPS_BACKEND_KVM, "kvm", ProbeKvm, InitKvm,
-                             {"features", "hints", "enabled", "vmmcall"}};
+                             {"features", "hints", "enabled", "vmmcall"}, kvm::UserClock};
 
 }  // namespace pvops::core

@@ -17,7 +17,7 @@ bool TupleLooksFilled(const volatile vcpu_time_info& t) {
 }  // namespace
 
 pvops_status EnableClockOn(uint32_t cpu) {
-  volatile vcpu_time_info& t = Area(cpu).clock;
+  volatile vcpu_time_info& t = Clock(cpu);
   // Whatever the memory held (a previous boot, a kexec) must not pass for KVM's answer.
   t.version = 0;
   t.tsc_to_system_mul = 0;
@@ -31,10 +31,32 @@ pvops_status EnableClockOn(uint32_t cpu) {
 
 uint64_t ClockNs() {
   core::Count(core::Counter::kClockReads);
-  return core::PvclockRead(&Area(core::ThisCpu()).clock);
+  return core::PvclockRead(&Clock(core::ThisCpu()));
 }
 
-uint64_t TscKhz() { return core::PvclockTscKhz(&Area(core::ThisCpu()).clock); }
+uint64_t TscKhz() { return core::PvclockTscKhz(&Clock(core::ThisCpu())); }
+
+pvops_status UserClock(pvops_user_clock* out) {
+  if (!Enabled(KVM_FEATURE_CLOCKSOURCE2)) return PVOPS_ERR_UNSUPPORTED;  // withheld or refused
+  const volatile vcpu_time_info& t = Clock(0);
+  // KVM may be rewriting CPU 0's tuple right now (an odd version): a bounded wait for it.
+  uint8_t flags = 0;
+  for (int tries = 0;; ++tries) {
+    if (tries == 1000) return PVOPS_ERR_BUSY;
+    const uint32_t version = t.version;
+    __atomic_signal_fence(__ATOMIC_ACQUIRE);
+    if ((version & 1) != 0) continue;
+    if (!TupleLooksFilled(t)) return PVOPS_ERR_BAD_DATA;
+    flags = t.flags;
+    __atomic_signal_fence(__ATOMIC_ACQUIRE);
+    if (t.version == version) break;
+  }
+  out->kind = PVOPS_USER_CLOCK_PVCLOCK;
+  out->stable = (flags & XEN_PVCLOCK_TSC_STABLE_BIT) != 0 ? 1 : 0;
+  out->page = const_cast<const vcpu_time_info*>(&t);
+  out->page_phys = core::VirtToPhys(const_cast<vcpu_time_info*>(&t));
+  return PVOPS_OK;
+}
 
 pvops_status WallClock(pvops_wall_clock* out) {
   // KVM writes the wall-clock time of system time zero on each MSR write.

@@ -72,5 +72,5 @@ constinit pvops_ops pvops_table = pvops::native::MakeNativeOps();
 
 namespace pvops::core {
 const Backend kNativeBackend = {PVOPS_BACKEND_NATIVE, "native", native::ProbeNative,
-                                native::InitNative, {}};
+                                native::InitNative, {}, nullptr};
 }  // namespace pvops::core

@@ -236,6 +236,7 @@ pvops_status InitVmi(const pvops_env& env, const pvops_candidate& found, pvops_o
 }  // namespace
 
 const Backend kVmiBackend = {PVOPS_BACKEND_VMI, "vmi", ProbeVmi, InitVmi,
-                             {"rom_address", "rom_and_api_version", "paths", "tsc_khz"}};
+                             {"rom_address", "rom_and_api_version", "paths", "tsc_khz"},
+                             nullptr};
 
 }  // namespace pvops::core

@@ -32,6 +32,7 @@ void ProbeXen(const pvops_env& env, const HvLeaves& leaves, pvops_candidate* out
 }  // namespace
 
 const Backend kXenBackend = {PVOPS_BACKEND_XEN, "xen", ProbeXen, xen::Init,
-                             {"features", "start_or_hvm_flags", "paths", "mode"}};
+                             {"features", "start_or_hvm_flags", "paths", "mode"},
+                             nullptr};
 
 }  // namespace pvops::core
