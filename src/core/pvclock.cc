@@ -51,6 +51,11 @@ uint64_t PvclockRead(const volatile vcpu_time_info* ti) {
   return g_monotonic.Clamp(ns);
 }
 
+bool PvclockTupleLooksFilled(const volatile vcpu_time_info& t) {
+  return t.version != 0 && (t.version & 1) == 0 && t.tsc_to_system_mul != 0 &&
+         t.tsc_shift >= -32 && t.tsc_shift <= 32;
+}
+
 uint64_t PvclockTscKhz(const volatile vcpu_time_info* ti) {
   const uint32_t mul = ti->tsc_to_system_mul;
   if (mul == 0) return 0;

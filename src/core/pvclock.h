@@ -12,6 +12,10 @@ namespace pvops::core {
 // Nanoseconds of system time. Retries while an update is in progress; counts retries.
 uint64_t PvclockRead(const volatile vcpu_time_info* ti);
 
+// A tuple the hypervisor has filled: an even, non-zero version (0: it never wrote it) and a
+// usable multiplier and shift.
+bool PvclockTupleLooksFilled(const volatile vcpu_time_info& t);
+
 // The TSC frequency the tuple implies, in kHz; 0 when the tuple is unusable (mul == 0).
 uint64_t PvclockTscKhz(const volatile vcpu_time_info* ti);
 

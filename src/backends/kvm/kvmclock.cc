@@ -7,13 +7,6 @@ namespace {
 
 WallClockRecord g_wall_clock;
 
-// A tuple KVM has filled has an even, non-zero version and a usable multiplier; 0 as the version
-// means KVM never wrote it (the MSR write was ignored).
-bool TupleLooksFilled(const volatile vcpu_time_info& t) {
-  return t.version != 0 && (t.version & 1) == 0 && t.tsc_to_system_mul != 0 &&
-         t.tsc_shift >= -32 && t.tsc_shift <= 32;
-}
-
 }  // namespace
 
 pvops_status EnableClockOn(uint32_t cpu) {
@@ -23,7 +16,7 @@ pvops_status EnableClockOn(uint32_t cpu) {
   t.tsc_to_system_mul = 0;
   const uint64_t pa = core::VirtToPhys(const_cast<vcpu_time_info*>(&t));
   if (!arch::wrmsr_safe(MSR_KVM_SYSTEM_TIME_NEW, pa | KVM_MSR_ENABLED)) return PVOPS_ERR_FAULT;
-  if (!TupleLooksFilled(t)) return PVOPS_ERR_BAD_DATA;
+  if (!core::PvclockTupleLooksFilled(t)) return PVOPS_ERR_BAD_DATA;
   const uint64_t khz = core::PvclockTscKhz(&t);
   if (khz < 1000 || khz > 100'000'000) return PVOPS_ERR_BAD_DATA;  // 1 MHz .. 100 GHz
   return PVOPS_OK;
@@ -46,7 +39,7 @@ pvops_status UserClock(pvops_user_clock* out) {
     const uint32_t version = t.version;
     __atomic_signal_fence(__ATOMIC_ACQUIRE);
     if ((version & 1) != 0) continue;
-    if (!TupleLooksFilled(t)) return PVOPS_ERR_BAD_DATA;
+    if (!core::PvclockTupleLooksFilled(t)) return PVOPS_ERR_BAD_DATA;
     flags = t.flags;
     __atomic_signal_fence(__ATOMIC_ACQUIRE);
     if (t.version == version) break;

@@ -17,11 +17,6 @@ struct alignas(64) Runstate {
 };
 Runstate g_runstate[kMaxCpus];
 
-bool TupleLooksFilled(const volatile vcpu_time_info& t) {
-  return t.version != 0 && (t.version & 1) == 0 && t.tsc_to_system_mul != 0 &&
-         t.tsc_shift >= -32 && t.tsc_shift <= 32;
-}
-
 pvops_status ArmSingleshot(uint32_t vcpu, uint64_t deadline_ns) {
   // No VCPU_SSHOTTMR_future: a deadline already past fires at once, as the op promises.
   vcpu_set_singleshot_timer timer{};
@@ -57,7 +52,7 @@ bool ReadRunstate(uint32_t cpu, vcpu_runstate_info* out) {
 
 pvops_status CheckClock(uint32_t cpu) {
   const volatile vcpu_time_info& t = VcpuInfo(cpu)->time;
-  if (!TupleLooksFilled(t)) return PVOPS_ERR_BAD_DATA;
+  if (!core::PvclockTupleLooksFilled(t)) return PVOPS_ERR_BAD_DATA;
   const uint64_t khz = core::PvclockTscKhz(&t);
   if (khz < 1000 || khz > 100'000'000) return PVOPS_ERR_BAD_DATA;  // 1 MHz .. 100 GHz
   return PVOPS_OK;
