@@ -116,6 +116,19 @@ static long ReadFile(const char *path, char *buf, size_t size) {
   return (long)n;
 }
 
+static int64_t TimespecNs(const struct timespec *ts) {
+  return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+/* `id` read as user space reads it (clock_gettime: the vDSO where the kernel offers it). */
+static int64_t ClockNs(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return TimespecNs(&ts);
+}
+
+static int64_t MonotonicNs(void) { return ClockNs(CLOCK_MONOTONIC); }
+
 /* The value of `key=` on the kernel command line (the last one wins), or NULL. */
 static const char *CmdlineValue(const char *key, char *out, size_t size) {
   const char *found = NULL;
@@ -229,23 +242,17 @@ struct phase {
   int64_t t0_ns;
 };
 
-static int64_t PhaseClockNs(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void PhaseBegin(struct phase *ph, const char *name) {
   ph->name = name;
   ph->exits = g_kvm_counters ? inl(KVM_STATS_PORT_EXITS) : 0;
   ph->hypercalls = g_kvm_counters ? inl(KVM_STATS_PORT_HYPERCALLS) : 0;
-  ph->t0_ns = PhaseClockNs();
+  ph->t0_ns = MonotonicNs();
 }
 
 /* Prints the phase's cost; the two port reads of the ending are exits of their own and are
  * left out of the count (the beginning's reads happen before its snapshot). */
 static void PhaseEnd(const struct phase *ph) {
-  int64_t wall_us = (PhaseClockNs() - ph->t0_ns) / 1000;
+  int64_t wall_us = (MonotonicNs() - ph->t0_ns) / 1000;
   if (g_kvm_counters) {
     uint32_t exits = inl(KVM_STATS_PORT_EXITS) - ph->exits;
     uint32_t hypercalls = inl(KVM_STATS_PORT_HYPERCALLS) - ph->hypercalls;
@@ -366,12 +373,6 @@ struct clock_thread {
 static _Atomic int64_t g_latest_ns;   /* the largest CLOCK_MONOTONIC value any thread published */
 static _Atomic int g_threads_ready;
 static int g_thread_count;
-
-static int64_t MonotonicNs(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Pinned to its CPU: each read must not be below this thread's previous read, nor below what
  * any thread had published before the read began. */
@@ -522,12 +523,6 @@ static void CaseClockSource(void) {
   } else {
     Pass(name);
   }
-}
-
-static int64_t ClockNs(clockid_t id) {
-  struct timespec ts;
-  clock_gettime(id, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* A CLOCK_REALTIME reading and the CLOCK_MONOTONIC time it was taken at: the realtime read
@@ -1096,9 +1091,7 @@ static void CaseClockUserspace(void) {
     syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &before);
     clock_gettime(CLOCK_MONOTONIC, &vdso);
     syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &after);
-    int64_t b = (int64_t)before.tv_sec * 1000000000 + before.tv_nsec;
-    int64_t v = (int64_t)vdso.tv_sec * 1000000000 + vdso.tv_nsec;
-    int64_t a = (int64_t)after.tv_sec * 1000000000 + after.tv_nsec;
+    int64_t b = TimespecNs(&before), v = TimespecNs(&vdso), a = TimespecNs(&after);
     outside += v < b || v > a;
   }
   int in_user_space = 2 * vdso_ns <= syscall_ns;
