@@ -477,8 +477,39 @@ static const char *const kPvClockBackends[] = {"kvm", "xen", "hyperv", "vmi"};
 #define KVM_ENABLED_WORD 2
 #define KVM_FEATURE_CLOCKSOURCE2 3
 
-/* The kernel's clocksource is the library's (pvops) exactly where the backend has a paravirtual
- * clock; elsewhere the kernel's own (the TSC) stays, and pvops is not even registered. */
+/* Whether /proc/cpuinfo's flags promise that the CPUs' TSCs agree: tsc_reliable, or an invariant
+ * TSC (constant_tsc and nonstop_tsc). */
+static int TscPromisedInStep(void) {
+  static char cpuinfo[16384];
+  if (ReadFile("/proc/cpuinfo", cpuinfo, sizeof cpuinfo) < 0) return 0;
+  char *flags = strstr(cpuinfo, "\nflags");
+  if (flags == NULL) return 0;
+  char *end = strchr(flags + 1, '\n');
+  if (end != NULL) *end = '\0';
+  int constant = 0, nonstop = 0, reliable = 0;
+  for (char *word = strtok(flags, " \t:\n"); word != NULL; word = strtok(NULL, " \t:\n")) {
+    constant |= strcmp(word, "constant_tsc") == 0;
+    nonstop |= strcmp(word, "nonstop_tsc") == 0;
+    reliable |= strcmp(word, "tsc_reliable") == 0;
+  }
+  printf("# clocksource: constant_tsc=%d nonstop_tsc=%d tsc_reliable=%d\n", constant, nonstop,
+         reliable);
+  return reliable || (constant && nonstop);
+}
+
+static int WordIn(const char *word, const char *list) {
+  char copy[256];
+  snprintf(copy, sizeof copy, "%s", list);
+  for (char *w = strtok(copy, " \n"); w != NULL; w = strtok(NULL, " \n"))
+    if (strcmp(w, word) == 0) return 1;
+  return 0;
+}
+
+/* The kernel's clocksource is the library's (pvops) where the backend has a paravirtual clock.
+ * Under any other hypervisor backend pvops is registered on the library's TSC clock (never
+ * backwards across CPUs) and is current where the TSC is not promised to agree across CPUs;
+ * where it is, the TSC stays current unless the watchdog dropped it. On bare metal pvops is not
+ * registered. */
 static void CaseClockSource(void) {
   const char *name = "clock.source";
   char backend[64] = "none", current[64], available[256];
@@ -511,17 +542,34 @@ static void CaseClockSource(void) {
     printf("# clocksource: kvm enabled=0x%lx: kvmclock %s\n", words[KVM_ENABLED_WORD],
            pv_clock ? "taken" : "not offered or refused");
   }
-  int registered = 0;
-  for (char *word = strtok(available, " "); word != NULL; word = strtok(NULL, " "))
-    registered |= strcmp(word, "pvops") == 0;
-  if (pv_clock && strcmp(current, "pvops") != 0) {
+  const int registered = WordIn("pvops", available);
+  const int hypervisor = strcmp(backend, "native") != 0;
+  const int is_pvops = strcmp(current, "pvops") == 0;
+  const int is_tsc = strcmp(current, "tsc") == 0 || strcmp(current, "tsc-early") == 0;
+  if (pv_clock && !is_pvops) {
     Fail(name, "backend %s has a paravirtual clock, but the clocksource is %s%s", backend,
          current, registered ? "" : " (pvops not registered)");
-  } else if (!pv_clock && registered) {
-    Fail(name, "backend %s has no paravirtual clock, but the pvops clocksource is registered "
-         "(current %s)", backend, current);
-  } else {
+  } else if (pv_clock) {
     Pass(name);
+  } else if (!hypervisor) {
+    if (registered)
+      Fail(name, "on bare metal the pvops clocksource is registered (current %s)", current);
+    else
+      Pass(name);
+  } else if (!registered) {
+    Fail(name, "backend %s has no paravirtual clock and the library's TSC clock is not "
+         "registered (current %s)", backend, current);
+  } else if (!TscPromisedInStep()) {
+    if (is_pvops)
+      Pass(name);
+    else
+      Fail(name, "nothing promises the TSCs agree across CPUs, yet the clocksource is %s, not "
+           "the library's TSC clock", current);
+  } else if (is_tsc || (is_pvops && !WordIn("tsc", available))) {
+    Pass(name);
+  } else {
+    Fail(name, "the TSC is promised to agree across CPUs and is%s available, yet the "
+         "clocksource is %s", WordIn("tsc", available) ? "" : " not", current);
   }
 }
 
