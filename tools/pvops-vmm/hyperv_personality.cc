@@ -61,6 +61,7 @@ class HypervPersonality final : public CpuidPersonality {
     ApplyTopologyAndApicFeatures(table, topology);
     RemoveHypervisorLeaves(table);
     table.insert(table.end(), hv_leaves_.begin(), hv_leaves_.end());
+    GrantTscInvariantOnlyIfInvariant(table, supported);
     if (flavour_ == HypervFlavour::kHypervWithKvm) {
       CpuidTable kvm = KvmLeavesAt(supported, kKvmBaseBesideHyperv);
       table.insert(table.end(), kvm.begin(), kvm.end());
@@ -131,6 +132,15 @@ void WithholdHypervBits(CpuidTable& hv_leaves, uint32_t privileges_clear, uint32
   if (features == nullptr || hints == nullptr) throw VmmError("no Hyper-V leaves 0x40000003/4 to withhold bits from");
   features->eax &= ~privileges_clear;
   hints->eax &= ~hints_clear;
+}
+
+void GrantTscInvariantOnlyIfInvariant(CpuidTable& table, std::span<const kvm_cpuid_entry2> supported) {
+  for (const auto& entry : supported) {
+    if (entry.function == kLeafAdvancedPowerManagement && (entry.edx & kApmEdxInvariantTsc) != 0) return;
+  }
+  auto* features = FindLeaf(table, kHvLeafFeatures);
+  if (features == nullptr) throw VmmError("no Hyper-V leaf 0x40000003 to withhold the invariant-TSC control from");
+  features->eax &= ~kHvAccessTscInvariant;
 }
 
 CpuidTable KvmLeavesAt(std::span<const kvm_cpuid_entry2> supported, uint32_t base) {

@@ -39,9 +39,20 @@ inline constexpr uint32_t kHvEnableExtendedHypercalls = 1u << 20;
 // Leaf 3 EDX: the synthetic debugger, also a userspace service.
 inline constexpr uint32_t kHvGuestDebuggingAvailable = 1u << 1;
 inline constexpr uint32_t kHvDebugMsrsAvailable = 1u << 11;
+// Leaf 3 EAX: HV_ACCESS_TSC_INVARIANT, the invariant-TSC control MSR.
+inline constexpr uint32_t kHvAccessTscInvariant = 1u << 15;
+// CPUID 0x80000007 EDX[8]: the TSC is invariant.
+inline constexpr uint32_t kLeafAdvancedPowerManagement = 0x80000007;
+inline constexpr uint32_t kApmEdxInvariantTsc = 1u << 8;
 
 // Clears bits of the offered privileges (leaf 3 EAX) and hints (leaf 4 EAX).
 void WithholdHypervBits(CpuidTable& hv_leaves, uint32_t privileges_clear, uint32_t hints_clear);
+
+// Clears HV_ACCESS_TSC_INVARIANT from `table`'s leaf 3 unless `supported` (the host KVM's
+// CPUID) has an invariant TSC. KVM offers the control whatever the host's TSC; Hyper-V grants it
+// only on an invariant TSC, and a guest that holds it trusts its TSC across vCPUs (Linux sets
+// X86_FEATURE_TSC_RELIABLE and prefers the TSC to the reference TSC page).
+void GrantTscInvariantOnlyIfInvariant(CpuidTable& table, std::span<const kvm_cpuid_entry2> supported);
 
 // Drops every leaf of the hypervisor range 0x40000000..0x4000ffff.
 void RemoveHypervisorLeaves(CpuidTable& table);

@@ -141,10 +141,27 @@ TEST(HypervPersonality, WithholdsPrivilegesAndHints) {
   auto personality = MakeHypervPersonalityForTest(
       HypervFlavour::kHypervOnly, {.hv_privileges_clear = 0x208, .hv_hints_clear = 0xc0c}, KvmHvLeaves());
   CpuidTable table = personality->BuildTable(SupportedTable(), {.apic_id = 0, .vcpu_count = 2});
-  EXPECT_EQ(FindLeaf(table, 0x40000003)->eax, kKvmFeaturesEax & ~0x208u);
+  EXPECT_EQ(FindLeaf(table, 0x40000003)->eax, kKvmFeaturesEax & ~0x208u & ~kHvAccessTscInvariant);
   EXPECT_EQ(FindLeaf(table, 0x40000004)->eax, kKvmHintsEax & ~0xc0cu);
   EXPECT_EQ(FindLeaf(table, 0x40000004)->ebx, 0xfffu);  // the spin count stays
   EXPECT_THROW(MakePersonality("kvm", {.hv_hints_clear = 0x4}), VmmError);
+}
+
+// KVM 6.12 grants HV_ACCESS_TSC_INVARIANT (0x8000 of kKvmFeaturesEax) on any host.
+TEST(HypervPersonality, GrantsTheInvariantTscControlOnlyOnAnInvariantTsc) {
+  static_assert((kKvmFeaturesEax & kHvAccessTscInvariant) != 0);
+  for (const auto flavour : {HypervFlavour::kHypervOnly, HypervFlavour::kHypervWithKvm}) {
+    auto personality = MakeHypervPersonalityForTest(flavour, {}, KvmHvLeaves());
+    CpuidTable supported = SupportedTable();
+    supported.push_back(Leaf(kLeafAdvancedPowerManagement, 0, 0, 0, 0));  // no invariant TSC
+    CpuidTable table = personality->BuildTable(supported, {.apic_id = 0, .vcpu_count = 2});
+    EXPECT_EQ(FindLeaf(table, 0x40000003)->eax, kKvmFeaturesEax & ~kHvAccessTscInvariant);
+    table = personality->BuildTable(SupportedTable(), {.apic_id = 0, .vcpu_count = 2});  // no leaf
+    EXPECT_EQ(FindLeaf(table, 0x40000003)->eax, kKvmFeaturesEax & ~kHvAccessTscInvariant);
+    FindLeaf(supported, kLeafAdvancedPowerManagement)->edx = kApmEdxInvariantTsc;
+    table = personality->BuildTable(supported, {.apic_id = 0, .vcpu_count = 2});
+    EXPECT_EQ(FindLeaf(table, 0x40000003)->eax, kKvmFeaturesEax);
+  }
 }
 
 TEST(MakePersonality, KnowsTheHypervPersonalities) {
