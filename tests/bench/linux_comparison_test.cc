@@ -436,6 +436,40 @@ TEST(Agreement, AMismatchIsListed) {
                      "flush), pvops off (offered, not routed: tlb_flush)"}));
 }
 
+// Hyper-V as KVM offers it: no guest-idle MSR, so Linux turns its PV spinlocks off, while pvops
+// waits with HvCallNotifyLongSpinWait. Explained only where Linux's line says why.
+TEST(Agreement, AKnownDisagreementIsExplainedOnlyInItsOwnCase) {
+  EnvironmentRuns env = Fixture().envs[1];
+  ASSERT_EQ(env.name, "hyperv");
+  const std::string linux_log =
+      "Linux version 6.12.118\nHypervisor detected: Microsoft Hyper-V\n"
+      "Hyper-V: PV spinlocks disabled\n";
+  env.stock[0].console = ParseConsoleLog(linux_log);
+  env.pvops[0].console.paths["routed"] = "lock";
+  std::vector<FeatureRow> rows = CompareFeatures(env);
+  EXPECT_EQ(Row(rows, "PV spinlocks").agree, "no");
+  EXPECT_NE(Row(rows, "PV spinlocks").explained.find("HvCallNotifyLongSpinWait"),
+            std::string::npos);
+  LinuxComparison c;
+  c.envs = {env};
+  EXPECT_TRUE(Mismatches(c).empty());
+  ASSERT_EQ(ExplainedMismatches(c).size(), 1u);
+  EXPECT_EQ(ExplainedMismatches(c)[0].rfind("hyperv: PV spinlocks: Linux's own off (", 0), 0u);
+
+  // The same values on KVM, where Linux's line gives another cause: a mismatch.
+  EnvironmentRuns kvm = Fixture().envs[0];
+  for (KernelRun& run : kvm.stock)
+    run.console = ParseConsoleLog(
+        "Linux version 6.12.118\nHypervisor detected: KVM\n"
+        "kvm-guest: PV spinlocks disabled, single CPU\n");
+  for (KernelRun& run : kvm.pvops) run.console.paths["routed"] = "lock";
+  rows = CompareFeatures(kvm);
+  EXPECT_EQ(Row(rows, "PV spinlocks").own.value, "off");
+  EXPECT_EQ(Row(rows, "PV spinlocks").pvops.value, "on");
+  EXPECT_EQ(Row(rows, "PV spinlocks").agree, "no");
+  EXPECT_EQ(Row(rows, "PV spinlocks").explained, "");
+}
+
 TEST(Agreement, ASideThatVariesBetweenRoundsIsAMismatch) {
   EnvironmentRuns env = Fixture().envs[0];
   env.stock[1].console = ParseConsoleLog(

@@ -696,25 +696,60 @@ std::vector<FeatureRow> CompareFeatures(const EnvironmentRuns& env) {
   }
   std::vector<FeatureRow> rows;
   for (int f = 0; f < kCount; ++f) {
-    FeatureRow row{FeatureNames()[f], Combined(own[f]), Combined(pvops[f]), "n/a"};
+    FeatureRow row{FeatureNames()[f], Combined(own[f]), Combined(pvops[f]), "n/a", ""};
     if (row.own.known && row.pvops.known)
       row.agree = row.own.value == row.pvops.value ? "yes" : "no";
+    if (row.agree == "no") {
+      for (const KnownDisagreement& known : KnownDisagreements()) {
+        if (known.feature == row.feature && known.own == row.own.value &&
+            known.pvops == row.pvops.value &&
+            row.own.evidence.find(known.own_evidence) != std::string::npos) {
+          row.explained = known.why;
+          break;
+        }
+      }
+    }
     rows.push_back(std::move(row));
   }
   return rows;
 }
 
-std::vector<std::string> Mismatches(const LinuxComparison& comparison) {
+namespace {
+
+std::vector<std::string> Disagreements(const LinuxComparison& comparison, bool explained) {
   std::vector<std::string> out;
   for (const EnvironmentRuns& env : comparison.envs) {
     for (const FeatureRow& row : CompareFeatures(env)) {
-      if (row.agree != "no") continue;
-      out.push_back(absl::StrCat(env.name, ": ", row.feature, ": Linux's own ", row.own.value, " (",
-                                 row.own.evidence, "), pvops ", row.pvops.value, " (",
-                                 row.pvops.evidence, ")"));
+      if (row.agree != "no" || row.explained.empty() == explained) continue;
+      std::string text = absl::StrCat(env.name, ": ", row.feature, ": Linux's own ", row.own.value,
+                                      " (", row.own.evidence, "), pvops ", row.pvops.value, " (",
+                                      row.pvops.evidence, ")");
+      if (explained) absl::StrAppend(&text, ": ", row.explained);
+      out.push_back(std::move(text));
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::string> Mismatches(const LinuxComparison& comparison) {
+  return Disagreements(comparison, false);
+}
+
+std::vector<std::string> ExplainedMismatches(const LinuxComparison& comparison) {
+  return Disagreements(comparison, true);
+}
+
+const std::vector<KnownDisagreement>& KnownDisagreements() {
+  static const std::vector<KnownDisagreement> known = {
+      {"PV spinlocks", "off", "on", "Hyper-V: PV spinlocks disabled",
+       "Linux's Hyper-V spinlock wait halts through the guest-idle MSR (HV_X64_MSR_GUEST_IDLE) "
+       "and turns itself off without that privilege, which KVM's Hyper-V does not grant; pvops "
+       "spins the count the hypervisor hints and then calls HvCallNotifyLongSpinWait, which the "
+       "TLFS recommends and KVM answers with a directed yield"},
+  };
+  return known;
 }
 
 }  // namespace pvops_bench

@@ -141,7 +141,16 @@ struct FeatureRow {
   std::string feature;
   FeatureState own, pvops;  // own: Linux's own (the stock kernel)
   std::string agree;        // "yes", "no", or "n/a" when a side is not known
+  std::string explained;    // for a "no" whose cause is known (KnownDisagreements()): why
 };
+
+// A disagreement whose cause is established: the feature, each side's value, and a fragment of
+// the stock kernel's evidence that names the case, so that it explains only the case it was
+// established for. Anything else that disagrees stays a mismatch.
+struct KnownDisagreement {
+  std::string_view feature, own, pvops, own_evidence, why;
+};
+const std::vector<KnownDisagreement>& KnownDisagreements();
 // Rows: hypervisor, clock, PV IPI, PV TLB flush, PV spinlocks, steal time, PV EOI.
 std::vector<FeatureRow> CompareFeatures(const EnvironmentRuns& env);
 // Linux's view from one stock log, and the pvops view from one pvops run (for tests and rounds).
@@ -149,7 +158,10 @@ std::vector<FeatureState> LinuxFeatures(const ConsoleFacts& log);
 std::vector<FeatureState> PvopsFeatures(const KernelRun& run);
 const std::vector<std::string>& FeatureNames();
 
-// Every "no" row, as "ENV: FEATURE: Linux's own X (evidence), pvops Y (evidence)".
+// Every "no" row without an explanation, as "ENV: FEATURE: Linux's own X (evidence), pvops Y
+// (evidence)".
 std::vector<std::string> Mismatches(const LinuxComparison& comparison);
+// Every explained "no" row, the same text followed by ": WHY".
+std::vector<std::string> ExplainedMismatches(const LinuxComparison& comparison);
 
 }  // namespace pvops_bench

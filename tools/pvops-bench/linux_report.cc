@@ -90,11 +90,13 @@ std::string LinuxComparisonMarkdown(const LinuxComparison& comparison) {
       "|---|---|---|---|---|---|\n";
   for (const EnvironmentRuns& env : comparison.envs) {
     for (const FeatureRow& row : CompareFeatures(env)) {
-      const std::string agree = row.agree == "no" ? "**no**" : row.agree;
+      const std::string agree =
+          row.agree != "no" ? row.agree : row.explained.empty() ? "**no**" : "no, explained";
       std::string note;
       if (!row.own.evidence.empty()) note = "Linux: `" + row.own.evidence + "`";
       if (!row.pvops.evidence.empty())
         absl::StrAppend(&note, note.empty() ? "" : "; ", "pvops: `", row.pvops.evidence, "`");
+      if (!row.explained.empty()) absl::StrAppend(&note, ". Why: ", row.explained);
       absl::StrAppend(&md, "| ", env.name, " | ", row.feature, " | ",
                       MarkdownCell(StateText(row.own)), " | ", MarkdownCell(StateText(row.pvops)),
                       " | ", agree, " | ", MarkdownCell(note), " |\n");
@@ -102,10 +104,15 @@ std::string LinuxComparisonMarkdown(const LinuxComparison& comparison) {
   }
   const std::vector<std::string> mismatches = Mismatches(comparison);
   if (mismatches.empty()) {
-    md += "\nNo mismatch where both sides are known.\n";
+    md += "\nNo unexplained mismatch where both sides are known.\n";
   } else {
     absl::StrAppend(&md, "\nMismatches (", mismatches.size(), "):\n\n");
     for (const std::string& m : mismatches) absl::StrAppend(&md, "- ", m, "\n");
+  }
+  const std::vector<std::string> explained = ExplainedMismatches(comparison);
+  if (!explained.empty()) {
+    absl::StrAppend(&md, "\nExplained disagreements (", explained.size(), "):\n\n");
+    for (const std::string& m : explained) absl::StrAppend(&md, "- ", m, "\n");
   }
 
   absl::StrAppend(
@@ -169,7 +176,8 @@ json LinuxComparisonJson(const LinuxComparison& comparison) {
       agreement.push_back({{"feature", row.feature},
                            {"linux", StateJson(row.own)},
                            {"pvops", StateJson(row.pvops)},
-                           {"agree", row.agree}});
+                           {"agree", row.agree},
+                           {"explained", row.explained}});
     json phases = json::array();
     for (const PhaseComparison& c : ComparePhases(env)) {
       phases.push_back({{"phase", c.phase},
@@ -210,6 +218,7 @@ json LinuxComparisonJson(const LinuxComparison& comparison) {
           {"exits_ratio_limit", kExitsRatioLimit},
           {"environments", envs},
           {"mismatches", Mismatches(comparison)},
+          {"explained_mismatches", ExplainedMismatches(comparison)},
           {"ignored", comparison.ignored}};
 }
 

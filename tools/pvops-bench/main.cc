@@ -124,8 +124,9 @@ int main(int argc, char** argv) {
     }
     if (comparison) {
       std::cout << absl::StrFormat(
-          "pvops-bench: pvops vs Linux's own: %d environments, %d mismatches\n",
-          comparison->envs.size(), pvops_bench::Mismatches(*comparison).size());
+          "pvops-bench: pvops vs Linux's own: %d environments, %d mismatches, %d explained\n",
+          comparison->envs.size(), pvops_bench::Mismatches(*comparison).size(),
+          pvops_bench::ExplainedMismatches(*comparison).size());
     }
     std::cout << "pvops-bench: wrote " << (out / "results.json").string() << ", "
               << (out / "report.md").string() << ", " << (out / "chart.svg").string() << "\n";
