@@ -111,6 +111,8 @@ void NoteClockCalibration(pvops_info* info) {
   if (g_clock.measured.khz != 0)
     note.Add(" +-").AddDec(g_clock.measured.bound_ppm).Add(" ppm/")
         .AddDec(g_clock.measured.window_us / 1000).Add(" ms");
+  if (g_clock.measured.attempts > 1)
+    note.Add(", ").AddDec(g_clock.measured.attempts).Add(" windows measured");
 }
 
 uint64_t TscKhz() {

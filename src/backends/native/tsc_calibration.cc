@@ -115,8 +115,7 @@ Estimate Between(const Reading& a, const Reading& b, uint64_t hz) {
 
 uint64_t Difference(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
 
-TscMeasurement Measure(const Counter& c) {
-  if (!CounterMoves(c)) return {};
+TscMeasurement MeasureOneWindow(const Counter& c) {
   Unwrapper counter(c);
   const Reading start = counter.Narrowest();
   Reading previous_check{};
@@ -139,11 +138,23 @@ TscMeasurement Measure(const Counter& c) {
       if (half.khz == 0 || Difference(half.khz, whole.khz) > tolerance) return {};
       const uint64_t window_us = (end.ticks - start.ticks) * kMillion / c.hz;
       return {whole.khz, static_cast<uint32_t>(whole.bound_ppm),
-              static_cast<uint32_t>(window_us)};
+              static_cast<uint32_t>(window_us), 1};
     }
     previous_check = end;
     have_previous = true;
   }
+}
+
+TscMeasurement Measure(const Counter& c) {
+  if (!CounterMoves(c)) return {};
+  for (uint32_t attempt = 1; attempt <= kCalibrationAttempts; ++attempt) {
+    TscMeasurement m = MeasureOneWindow(c);
+    if (m.khz != 0) {
+      m.attempts = attempt;
+      return m;
+    }
+  }
+  return {0, 0, 0, kCalibrationAttempts};
 }
 
 }  // namespace

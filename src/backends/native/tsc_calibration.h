@@ -13,10 +13,16 @@
 namespace pvops::native {
 
 struct TscMeasurement {
-  uint64_t khz;           // 0: the counter did not count, or disagreed with itself
+  uint64_t khz;           // 0: the counter did not count, or disagreed with itself every time
   uint32_t bound_ppm;     // worst-case error: the two brackets and one counter tick
   uint32_t window_us;     // measured by the counter
+  uint32_t attempts;      // windows measured, the refused ones included
 };
+
+// Windows measured at most. A vCPU the host deschedules for longer than the counter's wrap
+// (the PIT's is 55 ms) loses count, and the window's halves then disagree; the next window
+// most likely runs undisturbed. A counter that misbehaves in every window is still refused.
+inline constexpr uint32_t kCalibrationAttempts = 4;
 
 // The error this aims for; a counter read slower than that allows in the longest window
 // gives a larger bound, which the result reports.
