@@ -116,6 +116,15 @@ static long ReadFile(const char *path, char *buf, size_t size) {
   return (long)n;
 }
 
+/* Whether `word` is one of the words of `list`, split at any of `separators`. */
+static int WordIn(const char *word, const char *list, const char *separators) {
+  char copy[1024], *save = NULL;
+  snprintf(copy, sizeof copy, "%s", list);
+  for (char *w = strtok_r(copy, separators, &save); w != NULL; w = strtok_r(NULL, separators, &save))
+    if (strcmp(w, word) == 0) return 1;
+  return 0;
+}
+
 static int64_t TimespecNs(const struct timespec *ts) {
   return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
@@ -486,23 +495,12 @@ static int TscPromisedInStep(void) {
   if (flags == NULL) return 0;
   char *end = strchr(flags + 1, '\n');
   if (end != NULL) *end = '\0';
-  int constant = 0, nonstop = 0, reliable = 0;
-  for (char *word = strtok(flags, " \t:\n"); word != NULL; word = strtok(NULL, " \t:\n")) {
-    constant |= strcmp(word, "constant_tsc") == 0;
-    nonstop |= strcmp(word, "nonstop_tsc") == 0;
-    reliable |= strcmp(word, "tsc_reliable") == 0;
-  }
+  const int constant = WordIn("constant_tsc", flags, " \t:");
+  const int nonstop = WordIn("nonstop_tsc", flags, " \t:");
+  const int reliable = WordIn("tsc_reliable", flags, " \t:");
   printf("# clocksource: constant_tsc=%d nonstop_tsc=%d tsc_reliable=%d\n", constant, nonstop,
          reliable);
   return reliable || (constant && nonstop);
-}
-
-static int WordIn(const char *word, const char *list) {
-  char copy[256];
-  snprintf(copy, sizeof copy, "%s", list);
-  for (char *w = strtok(copy, " \n"); w != NULL; w = strtok(NULL, " \n"))
-    if (strcmp(w, word) == 0) return 1;
-  return 0;
 }
 
 /* Under every hypervisor backend the library's clock is registered as pvops: its paravirtual
@@ -542,7 +540,8 @@ static void CaseClockSource(void) {
     printf("# clocksource: kvm enabled=0x%lx: kvmclock %s\n", words[KVM_ENABLED_WORD],
            pv_clock ? "taken" : "not offered or refused");
   }
-  const int registered = WordIn("pvops", available);
+  const int registered = WordIn("pvops", available, " ");
+  const int tsc_available = WordIn("tsc", available, " ");
   const int hypervisor = strcmp(backend, "native") != 0;
   const int is_pvops = strcmp(current, "pvops") == 0;
   const int is_tsc = strcmp(current, "tsc") == 0 || strcmp(current, "tsc-early") == 0;
@@ -561,11 +560,11 @@ static void CaseClockSource(void) {
     else
       Fail(name, "nothing promises the TSCs agree across CPUs, yet the clocksource is %s, not "
            "the library's %s", current, clock);
-  } else if (is_tsc || (is_pvops && !WordIn("tsc", available))) {
+  } else if (is_tsc || (is_pvops && !tsc_available)) {
     Pass(name);
   } else {
     Fail(name, "the TSC is promised to agree across CPUs and is%s available, yet the "
-         "clocksource is %s", WordIn("tsc", available) ? "" : " not", current);
+         "clocksource is %s", tsc_available ? "" : " not", current);
   }
 }
 
@@ -668,15 +667,7 @@ static int Routed(const char *path) {
   if (g_stock) return 0;
   char routed[512];
   if (ReadFile(SYSFS_DIR "/routed", routed, sizeof routed) < 0) return -1;
-  size_t len = strlen(path);
-  for (char *p = routed; *p != '\0';) {
-    char *comma = strchr(p, ',');
-    size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-    if (n == len && strncmp(p, path, len) == 0) return 1;
-    if (comma == NULL) break;
-    p = comma + 1;
-  }
-  return 0;
+  return WordIn(path, routed, ",");
 }
 
 /* The sum over every CPU of the /proc/interrupts line labelled `label` (e.g. "TLB:"), or -1. */
@@ -736,14 +727,10 @@ static void CaseSysfsRouted(void) {
     Fail(name, "the native backend offers \"%s\" and the kernel routes \"%s\"", offered, routed);
     return;
   }
-  char copy[512];
+  char copy[512], *save = NULL;
   snprintf(copy, sizeof copy, "%s", routed);
-  for (char *path = strtok(copy, ","); path != NULL; path = strtok(NULL, ",")) {
-    char needle[80];
-    snprintf(needle, sizeof needle, ",%s,", path);
-    char haystack[520];
-    snprintf(haystack, sizeof haystack, ",%s,", offered);
-    if (strstr(haystack, needle) == NULL) {
+  for (char *path = strtok_r(copy, ",", &save); path != NULL; path = strtok_r(NULL, ",", &save)) {
+    if (!WordIn(path, offered, ",")) {
       Fail(name, "the kernel routes \"%s\", which the backend does not offer (\"%s\")", path,
            offered);
       return;
