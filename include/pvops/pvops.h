@@ -304,8 +304,8 @@ const struct pvops_info *pvops_get_info(void);
 const char *pvops_feature_word_name(uint32_t backend, uint32_t index);
 
 /* Where user space may read the clock without entering the kernel, as a vDSO does: a page the
- * kernel may map read-only into every process. The page holds the hypervisor's clock data and
- * nothing else of the library's. */
+ * kernel may map read-only into every process, or the TSC itself. A page holds the
+ * hypervisor's clock data and nothing else of the library's. */
 enum pvops_user_clock_kind {
   PVOPS_USER_CLOCK_NONE = 0,
   /* CPU 0's struct pvclock_vcpu_time_info (KVM's and Xen's vcpu_time_info) at offset 0, read
@@ -314,18 +314,21 @@ enum pvops_user_clock_kind {
   PVOPS_USER_CLOCK_PVCLOCK = 1,
   /* Hyper-V's reference TSC page (sequence, scale, offset; 100 ns units, TLFS 12.7); a
    * sequence of 0 means "use the TIME_REF_COUNT MSR", which user space cannot read. */
-  PVOPS_USER_CLOCK_HV_TSC_PAGE = 2
+  PVOPS_USER_CLOCK_HV_TSC_PAGE = 2,
+  /* The clock is the TSC itself at pvops_tsc_khz(): user space reads it with rdtsc, and there
+   * is no page. `stable` is 1 where the hypervisor keeps every vCPU's TSC in step. */
+  PVOPS_USER_CLOCK_TSC = 3
 };
 
 struct pvops_user_clock {
   uint32_t kind;        /* enum pvops_user_clock_kind */
   uint32_t stable;      /* 1: readable from every CPU as the page stands now */
-  const void *page;     /* page-aligned, PVOPS_PAGE_SIZE bytes */
-  uint64_t page_phys;   /* its guest-physical address, for the kernel's mapping */
+  const void *page;     /* page-aligned, PVOPS_PAGE_SIZE bytes; NULL for the TSC */
+  uint64_t page_phys;   /* its guest-physical address, for the kernel's mapping; 0 for the TSC */
 };
 
-/* Fills `out` for the installed backend's clock. PVOPS_ERR_UNSUPPORTED (kind NONE) where the
- * backend's clock has no such page (native, VMI, a clock the hypervisor withheld);
+/* Fills `out` for the installed backend's clock. PVOPS_ERR_UNSUPPORTED (kind NONE) where user
+ * space cannot read the backend's clock (native, a clock the hypervisor withheld);
  * PVOPS_ERR_BAD_DATA when the hypervisor's data there does not validate. */
 pvops_status pvops_get_user_clock(struct pvops_user_clock *out);
 

@@ -232,6 +232,7 @@ TEST_F(VmiBackendTest, TheRomAsksTheBackdoorForTheRates) {
   EXPECT_EQ(Info().features[2] & vmi::kFeatureApicHzFromHypervisor, vmi::kFeatureApicHzFromHypervisor);
   EXPECT_EQ(vmi::g_state.tsc_source, vmi::FrequencySource::kRom);
   EXPECT_EQ(vmi::g_state.apic_hz, 1'000'000'000u);
+  EXPECT_EQ(Info().paravirt & PVOPS_PV_TSC_KHZ, uint32_t{PVOPS_PV_TSC_KHZ}) << "a stated rate";
 
   // The clock reads the TSC through the ROM and scales it by that rate.
   sim_.SetTsc(30'000'000'000);
@@ -259,6 +260,40 @@ TEST_F(VmiBackendTest, InsaneRatesAreIgnored) {
   BootWithRom(LoadRomImage());
   EXPECT_EQ(Info().features[3], 0u);
   EXPECT_EQ(pvops_tsc_khz(), kTscKhz);
+  // The clock is the ROM's, at the native measurement, which is no rate the hypervisor stated.
+  EXPECT_EQ(Info().paravirt & PVOPS_PV_CLOCK, uint32_t{PVOPS_PV_CLOCK});
+  EXPECT_EQ(Info().paravirt & PVOPS_PV_TSC_KHZ, 0u);
+}
+
+// The clock is the TSC at a known rate, and VMware keeps the vCPUs' TSCs in step: user space
+// may read it by rdtsc, with no page.
+TEST_F(VmiBackendTest, UserSpaceMayReadTheTscItself) {
+  gethz_tsc_hz_ = 2'000'000'000;
+  BootWithRom(LoadRomImage());
+  pvops_user_clock clock{};
+  clock.page_phys = 1;
+  ASSERT_EQ(pvops_get_user_clock(&clock), PVOPS_OK);
+  EXPECT_EQ(clock.kind, uint32_t{PVOPS_USER_CLOCK_TSC});
+  EXPECT_EQ(clock.stable, 1u);
+  EXPECT_EQ(clock.page, nullptr);
+  EXPECT_EQ(clock.page_phys, 0u);
+  // What user space computes from the TSC and the rate is the kernel's clock (the simulated
+  // TSC moves on a little as the read runs).
+  sim_.SetTsc(6'000'000'000);
+  const uint64_t from_tsc = 6'000'000'000u * 1'000'000 / pvops_tsc_khz();
+  const uint64_t ns = pvops_clock_ns();
+  EXPECT_GE(ns, from_tsc);
+  EXPECT_LT(ns, from_tsc + 1'000);
+}
+
+TEST_F(VmiBackendTest, NoUserClockWhereTheClockStaysNative) {
+  VmwareCpuid();  // no timing leaf, no ROM, and GETHZ cannot tell: no clock of the backend's
+  ASSERT_EQ(Init(), PVOPS_OK);
+  ASSERT_EQ(Info().backend, uint32_t{PVOPS_BACKEND_VMI});
+  EXPECT_EQ(Info().paravirt & PVOPS_PV_CLOCK, 0u);
+  pvops_user_clock clock{};
+  EXPECT_EQ(pvops_get_user_clock(&clock), PVOPS_ERR_UNSUPPORTED);
+  EXPECT_EQ(clock.kind, uint32_t{PVOPS_USER_CLOCK_NONE});
 }
 
 TEST_F(VmiBackendTest, TheRawHypercallIsTheBackdoor) {

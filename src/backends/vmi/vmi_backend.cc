@@ -125,8 +125,9 @@ void InstallRomOps(pvops_ops* ops) {
   ops->mmu.lazy_flush = LazyFlush;
   ops->mmu.lazy_end = LazyEnd;
 
+  // A rate the hypervisor did not state is the native measurement: native's op already says so.
   ops->time.clock_ns = ClockNs;
-  ops->time.tsc_khz = TscKhz;
+  if (g_state.tsc_khz != 0) ops->time.tsc_khz = TscKhz;
   if (Provides(VMI_CALL_Shutdown)) ops->platform.shutdown = Shutdown;
 }
 
@@ -164,6 +165,7 @@ pvops_status InitVmi(const pvops_env& env, const pvops_candidate& found, pvops_o
   g_state = State{};
   g_rom = RomCalls{};
   ForgetLazyQueues();
+  SetUpClock(0);  // no clock of its own until one is installed below
   // The backdoor and the ROM's privileged bodies need ring 0; only a Xen PV entry is not.
   if (env.entry == PVOPS_ENTRY_XEN_PV) {
     why->Add("entered as Xen PV (ring 3): no VMware interface");
@@ -237,6 +239,6 @@ pvops_status InitVmi(const pvops_env& env, const pvops_candidate& found, pvops_o
 
 const Backend kVmiBackend = {PVOPS_BACKEND_VMI, "vmi", ProbeVmi, InitVmi,
                              {"rom_address", "rom_and_api_version", "paths", "tsc_khz"},
-                             nullptr};
+                             vmi::UserClock};
 
 }  // namespace pvops::core
