@@ -470,29 +470,6 @@ TEST(Agreement, AKnownDisagreementIsExplainedOnlyInItsOwnCase) {
   EXPECT_EQ(Row(rows, "PV spinlocks").explained, "");
 }
 
-// VMI's clock against Linux's TSC is explained where Linux saw no hypervisor (VMware under QEMU),
-// not where it saw one and still chose the TSC.
-TEST(Agreement, AnExplanationHoldsOnlyForTheHypervisorItNames) {
-  EnvironmentRuns kvm = Fixture().envs[0];
-  for (KernelRun& run : kvm.stock)
-    run.console = ParseConsoleLog(
-        "Linux version 6.12.118\nHypervisor detected: KVM\n"
-        "clocksource: Switched to clocksource tsc\n");
-  const FeatureRow clock = Row(CompareFeatures(kvm), "clock");
-  EXPECT_EQ(clock.own.value, "TSC");
-  EXPECT_EQ(clock.pvops.value, "paravirtual");
-  EXPECT_EQ(clock.agree, "no");
-  EXPECT_EQ(clock.explained, "");
-
-  for (KernelRun& run : kvm.stock)
-    run.console = ParseConsoleLog(
-        "Linux version 6.12.118\nclocksource: Switched to clocksource tsc\n");
-  const std::vector<FeatureRow> bare = CompareFeatures(kvm);
-  EXPECT_EQ(Row(bare, "hypervisor").own.value, "none");
-  EXPECT_EQ(Row(bare, "clock").agree, "no");
-  EXPECT_NE(Row(bare, "clock").explained.find("vmi-timer"), std::string::npos);
-}
-
 TEST(Agreement, ASideThatVariesBetweenRoundsIsAMismatch) {
   EnvironmentRuns env = Fixture().envs[0];
   env.stock[1].console = ParseConsoleLog(

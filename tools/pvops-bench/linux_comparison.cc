@@ -701,12 +701,9 @@ std::vector<FeatureRow> CompareFeatures(const EnvironmentRuns& env) {
       row.agree = row.own.value == row.pvops.value ? "yes" : "no";
     if (row.agree == "no") {
       for (const KnownDisagreement& known : KnownDisagreements()) {
-        static_assert(kHypervisor == 0, "the hypervisor row comes first");
-        const std::string& own_hypervisor = rows.empty() ? row.own.value : rows[0].own.value;
         if (known.feature == row.feature && known.own == row.own.value &&
             known.pvops == row.pvops.value &&
-            row.own.evidence.find(known.own_evidence) != std::string::npos &&
-            (known.own_hypervisor.empty() || known.own_hypervisor == own_hypervisor)) {
+            row.own.evidence.find(known.own_evidence) != std::string::npos) {
           row.explained = known.why;
           break;
         }
@@ -746,21 +743,16 @@ std::vector<std::string> ExplainedMismatches(const LinuxComparison& comparison) 
 
 const std::vector<KnownDisagreement>& KnownDisagreements() {
   static const std::vector<KnownDisagreement> known = {
-      {"PV spinlocks", "off", "on", "Hyper-V: PV spinlocks disabled", "hyperv",
+      {"PV spinlocks", "off", "on", "Hyper-V: PV spinlocks disabled",
        "Linux's Hyper-V spinlock wait halts through the guest-idle MSR (HV_X64_MSR_GUEST_IDLE) "
        "and turns itself off without that privilege, which KVM's Hyper-V does not grant; pvops "
        "spins the count the hypervisor hints and then calls HvCallNotifyLongSpinWait, which the "
        "TLFS recommends and KVM answers with a directed yield"},
-      {"hypervisor", "none", "vmware", "no \"Hypervisor detected\" line", "none",
+      {"hypervisor", "none", "vmware", "no \"Hypervisor detected\" line",
        "Linux's own VMware detection (vmware_platform()) needs the CPUID vendor \"VMwareVMware\", "
        "or, with the CPU's hypervisor bit clear, a \"VMware\" DMI serial number and the backdoor; "
        "QEMU answers the backdoor and pvops finds the VMI ROM, which Linux dropped in 2.6.37"},
-      {"clock", "TSC", "paravirtual", "clocksource tsc", "none",
-       "follows from the hypervisor row where Linux sees bare hardware: pvops keeps time with "
-       "the VMI ROM's real-time cycle counter, as Linux's own VMI support did until 2.6.37 "
-       "(its vmi-timer clocksource, rated 450); the ROM is no user-space read, so its "
-       "clock_gettime() is a system call where Linux's TSC is read in user space"},
-      {"PV IPI", "on", "off", "Xen HVM callback vector", "xen",
+      {"PV IPI", "on", "off", "Xen HVM callback vector",
        "a gap in pvops: Linux sends Xen's IPIs as per-CPU event channels bound to its IPI "
        "handlers; the library's Xen send_ipi delivers an event channel through its callback "
        "vector, not the vector the kernel sent, so the pvops kernel keeps the APIC's IPIs "

@@ -144,12 +144,12 @@ struct FeatureRow {
   std::string explained;    // for a "no" whose cause is known (KnownDisagreements()): why
 };
 
-// A disagreement whose cause is established: the feature, each side's value, a fragment of the
-// stock kernel's evidence that names the case, and the hypervisor the stock kernel saw ("" for
-// any), so that it explains only the case it was established for. Anything else that disagrees
-// stays a mismatch.
+// A disagreement whose cause is established: the feature, each side's value, and a fragment of
+// the stock kernel's evidence that names the case (a line only that hypervisor's code prints),
+// so that it explains only the case it was established for. Anything else that disagrees stays
+// a mismatch.
 struct KnownDisagreement {
-  std::string_view feature, own, pvops, own_evidence, own_hypervisor, why;
+  std::string_view feature, own, pvops, own_evidence, why;
 };
 const std::vector<KnownDisagreement>& KnownDisagreements();
 // Rows: hypervisor, clock, PV IPI, PV TLB flush, PV spinlocks, steal time, PV EOI.
