@@ -1,9 +1,14 @@
 #include "kvm_stats.h"
+#include "kvm_stats_port.h"
 
 #include <gtest/gtest.h>
 #include <linux/kvm.h>
 
 #include <cstring>
+#include <span>
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "kvm_uapi.h"
 #include "vmm_error.h"
@@ -83,6 +88,41 @@ TEST(KvmStats, SumsOnlyEventCountersOverVcpus) {
   EXPECT_EQ(totals.size(), 2u);  // timings, gauges and histograms are not event counts
   EXPECT_EQ(totals["exits"], 1300u);
   EXPECT_EQ(totals["hypercalls"], 60u);
+}
+
+// What a guest's inl on each port returns: the counter summed over the vCPUs' stats files.
+TEST(KvmStatsPort, EachPortReadsItsCounterSummedOverVcpus) {
+  std::vector<int> fds;
+  for (const uint64_t scale : {1u, 10u}) {
+    const auto file = StatsFile({{"exits", KVM_STATS_TYPE_CUMULATIVE, {100 * scale}},
+                                 {"hypercalls", KVM_STATS_TYPE_CUMULATIVE, {2 * scale}},
+                                 {"halt_exits", KVM_STATS_TYPE_CUMULATIVE, {3 * scale}},
+                                 {"irq_exits", KVM_STATS_TYPE_CUMULATIVE, {4 * scale}},
+                                 {"irq_window_exits", KVM_STATS_TYPE_CUMULATIVE, {5 * scale}},
+                                 {"io_exits", KVM_STATS_TYPE_CUMULATIVE, {6 * scale}}});
+    const int fd = memfd_create("vcpu-stats", 0);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(write(fd, file.data(), file.size()), static_cast<ssize_t>(file.size()));
+    fds.push_back(fd);
+  }
+  const auto read_port = [&](uint16_t port) {
+    uint8_t data[4] = {0xff, 0xff, 0xff, 0xff};
+    ServeKvmStatsPort(port, false, data, fds);
+    uint32_t value;
+    std::memcpy(&value, data, sizeof(value));
+    return value;
+  };
+  EXPECT_EQ(read_port(kKvmStatsPortMagic), kKvmStatsMagic);
+  EXPECT_EQ(read_port(kKvmStatsPortExits), 1100u);
+  EXPECT_EQ(read_port(kKvmStatsPortHypercalls), 22u);
+  EXPECT_EQ(read_port(kKvmStatsPortHaltExits), 33u);
+  EXPECT_EQ(read_port(kKvmStatsPortIrqExits), 44u);
+  EXPECT_EQ(read_port(kKvmStatsPortIrqWindowExits), 55u);
+  EXPECT_EQ(read_port(kKvmStatsPortIoExits), 66u);
+  EXPECT_TRUE(IsKvmStatsPort(kKvmStatsPortIoExits));
+  EXPECT_FALSE(IsKvmStatsPort(kKvmStatsPortIoExits + 4));
+  EXPECT_EQ(KvmStatsPortCounter(kKvmStatsPortMagic), nullptr);
+  for (const int fd : fds) close(fd);
 }
 
 TEST(KvmStats, RefusesTruncatedContent) {
