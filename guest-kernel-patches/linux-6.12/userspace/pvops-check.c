@@ -57,11 +57,19 @@
 #define MAX_CPUS 256
 #define MAX_COUNTERS 64
 /* pvops-vmm's window on KVM's counters (tools/pvops-vmm/kvm_stats_port.h): reading the magic
- * port gives "STAT", the others the exits and hypercalls so far over every vCPU (low 32 bits). */
+ * port gives "STAT", the others a counter so far over every vCPU (low 32 bits). */
 #define KVM_STATS_PORT_MAGIC 0x0f60
-#define KVM_STATS_PORT_EXITS 0x0f64
-#define KVM_STATS_PORT_HYPERCALLS 0x0f68
+#define KVM_STATS_PORTS_END 0x0f7c
 #define KVM_STATS_MAGIC 0x54415453u
+/* The counters a phase reads, the exits first; each read is a port I/O exit of its own. */
+static const struct {
+  const char *name;
+  uint16_t port;
+} kPhaseCounters[] = {
+    {"exits", 0x0f64},      {"hypercalls", 0x0f68},       {"halt_exits", 0x0f6c},
+    {"irq_exits", 0x0f70}, {"irq_window_exits", 0x0f74}, {"io_exits", 0x0f78},
+};
+#define PHASE_COUNTERS (sizeof kPhaseCounters / sizeof kPhaseCounters[0])
 
 static const char *const kBackends[] = {"native", "kvm", "xen", "hyperv", "vmi"};
 
@@ -247,27 +255,49 @@ static int ReadForCase(const char *name, const char *path, char *buf, size_t siz
 
 struct phase {
   const char *name;
-  uint32_t exits, hypercalls; /* KVM's counts when the phase began (wrapping 32-bit) */
+  uint32_t counters[PHASE_COUNTERS]; /* KVM's counts when the phase began (wrapping 32-bit) */
   int64_t t0_ns;
 };
 
+static void ReadPhaseCounters(uint32_t *out) {
+  for (size_t i = 0; i < PHASE_COUNTERS; ++i)
+    out[i] = g_kvm_counters ? inl(kPhaseCounters[i].port) : 0;
+}
+
+/* The serial console sends what was written before on its own time, one port write per
+ * character: that output is sent before a phase begins, so that it counts in none. */
 static void PhaseBegin(struct phase *ph, const char *name) {
+  fflush(stdout);
+  tcdrain(STDOUT_FILENO); /* fails harmlessly where stdout is no terminal */
   ph->name = name;
-  ph->exits = g_kvm_counters ? inl(KVM_STATS_PORT_EXITS) : 0;
-  ph->hypercalls = g_kvm_counters ? inl(KVM_STATS_PORT_HYPERCALLS) : 0;
+  ReadPhaseCounters(ph->counters);
   ph->t0_ns = MonotonicNs();
 }
 
-/* Prints the phase's cost; the two port reads of the ending are exits of their own and are
- * left out of the count (the beginning's reads happen before its snapshot). */
+/* Prints the phase's cost. Its exits and port I/O exits include the counter reads themselves:
+ * those after the exits were read at the beginning, and those up to the exits at the end, one
+ * per counter in all (likewise for the I/O count), which are left out. */
 static void PhaseEnd(const struct phase *ph) {
   int64_t wall_us = (MonotonicNs() - ph->t0_ns) / 1000;
   if (g_kvm_counters) {
-    uint32_t exits = inl(KVM_STATS_PORT_EXITS) - ph->exits;
-    uint32_t hypercalls = inl(KVM_STATS_PORT_HYPERCALLS) - ph->hypercalls;
-    exits = exits >= 1 ? exits - 1 : 0; /* the exits read itself */
+    uint32_t now[PHASE_COUNTERS];
+    ReadPhaseCounters(now);
+    char by_reason[256] = "";
+    size_t used = 0;
+    uint32_t exits = 0, hypercalls = 0;
+    for (size_t i = 0; i < PHASE_COUNTERS; ++i) {
+      const char *counter = kPhaseCounters[i].name;
+      uint32_t delta = now[i] - ph->counters[i];
+      if (strcmp(counter, "exits") == 0 || strcmp(counter, "io_exits") == 0)
+        delta = delta >= PHASE_COUNTERS ? delta - (uint32_t)PHASE_COUNTERS : 0;
+      if (strcmp(counter, "exits") == 0) exits = delta;
+      else if (strcmp(counter, "hypercalls") == 0) hypercalls = delta;
+      else if (used < sizeof by_reason)
+        used += (size_t)snprintf(by_reason + used, sizeof by_reason - used, " %s=%" PRIu32,
+                                 counter, delta);
+    }
     printf("# phase: name=%s kernel=%s wall_us=%" PRId64 " exits=%" PRIu32 " hypercalls=%" PRIu32
-           "\n", ph->name, g_stock ? "stock" : "pvops", wall_us, exits, hypercalls);
+           "%s\n", ph->name, g_stock ? "stock" : "pvops", wall_us, exits, hypercalls, by_reason);
     printf("stat: linux_phase_%s_wall_us=%" PRId64 " linux_phase_%s_exits=%" PRIu32
            " linux_phase_%s_hypercalls=%" PRIu32 "\n", ph->name, wall_us, ph->name, exits,
            ph->name, hypercalls);
@@ -1262,8 +1292,9 @@ int main(void) {
   g_stock = access(SYSFS_DIR, F_OK) != 0;
   printf("# kernel: %s\n", g_stock ? "stock (no " SYSFS_DIR ")" : "pvops");
   /* The VMM's counter ports answer "STAT"; elsewhere a read gives all ones (or nothing). */
-  g_kvm_counters = ioperm(KVM_STATS_PORT_MAGIC, 12, 1) == 0 &&
-                   inl(KVM_STATS_PORT_MAGIC) == KVM_STATS_MAGIC;
+  g_kvm_counters =
+      ioperm(KVM_STATS_PORT_MAGIC, KVM_STATS_PORTS_END - KVM_STATS_PORT_MAGIC, 1) == 0 &&
+      inl(KVM_STATS_PORT_MAGIC) == KVM_STATS_MAGIC;
   printf("# kvm counters: %s\n", g_kvm_counters ? "yes (pvops-vmm)" : "no");
 
   static void (*const kCases[])(void) = {
