@@ -104,6 +104,7 @@ void FillIn(PhaseSample& into, const PhaseSample& from) {
   if (!into.wall_us) into.wall_us = from.wall_us;
   if (!into.exits) into.exits = from.exits;
   if (!into.hypercalls) into.hypercalls = from.hypercalls;
+  if (into.exits_by_reason.empty()) into.exits_by_reason = from.exits_by_reason;
 }
 
 // "linux_phase_vdso_clock_wall_us" -> {vdso_clock, wall_us}.
@@ -163,8 +164,13 @@ ConsoleFacts ParseConsoleLog(std::string_view text) {
       } else if (tag == "phase") {
         const std::string name = pvops_run::FindField(fields, "name").value_or("");
         if (name.empty()) continue;
-        facts.phases[name] = {Field(fields, "wall_us"), Field(fields, "exits"),
-                              Field(fields, "hypercalls")};
+        PhaseSample& sample = facts.phases[name];
+        sample = {Field(fields, "wall_us"), Field(fields, "exits"), Field(fields, "hypercalls"),
+                  {}};
+        for (const auto& [key, unused] : fields) {
+          if (key == "exits" || !key.ends_with("_exits")) continue;
+          if (const auto count = Field(fields, key)) sample.exits_by_reason[key] = *count;
+        }
       }
       continue;
     }
@@ -389,6 +395,51 @@ Summary PairedRatios(const std::vector<KernelRun>& pvops, const std::vector<Kern
   return Summarize(ratios);
 }
 
+namespace {
+
+// One exit reason of a phase in one run; "other" is the exits that neither a counted reason nor
+// a hypercall covers.
+std::optional<double> ExitsFor(const KernelRun& run, const std::string& phase,
+                               const std::string& reason) {
+  const auto it = run.phases.find(phase);
+  if (it == run.phases.end()) return std::nullopt;
+  const PhaseSample& sample = it->second;
+  if (reason != "other") {
+    const auto found = sample.exits_by_reason.find(reason);
+    if (found == sample.exits_by_reason.end()) return std::nullopt;
+    return found->second;
+  }
+  if (!sample.exits || sample.exits_by_reason.empty()) return std::nullopt;
+  double counted = sample.hypercalls.value_or(0);
+  for (const auto& [unused, count] : sample.exits_by_reason) counted += count;
+  return std::max(0.0, *sample.exits - counted);
+}
+
+std::vector<ExitReason> CompareExitReasons(const EnvironmentRuns& env, const std::string& phase) {
+  std::set<std::string> reasons;
+  for (const auto* runs : {&env.pvops, &env.stock})
+    for (const KernelRun& run : *runs)
+      if (const auto it = run.phases.find(phase); it != run.phases.end())
+        for (const auto& [reason, unused] : it->second.exits_by_reason) reasons.insert(reason);
+  if (reasons.empty()) return {};
+  reasons.insert("other");
+  std::vector<ExitReason> out;
+  for (const std::string& reason : reasons) {
+    ExitReason r{reason, {}, {}};
+    for (auto [runs, summary] :
+         {std::pair{&env.pvops, &r.pvops}, std::pair{&env.stock, &r.stock}}) {
+      std::vector<double> values;
+      for (const KernelRun& run : *runs)
+        if (const auto v = ExitsFor(run, phase, reason)) values.push_back(*v);
+      *summary = Summarize(values);
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<PhaseComparison> ComparePhases(const EnvironmentRuns& env) {
   std::set<std::string> seen;
   for (const auto* runs : {&env.pvops, &env.stock})
@@ -411,6 +462,7 @@ std::vector<PhaseComparison> ComparePhases(const EnvironmentRuns& env) {
     c.stock_wall = OverRounds(env.stock, phase, WallUs);
     c.pvops_hypercalls = OverRounds(env.pvops, phase, Hypercalls);
     c.stock_hypercalls = OverRounds(env.stock, phase, Hypercalls);
+    c.exits_by_reason = CompareExitReasons(env, phase);
     if (c.exits_ratio.median) {
       c.more_exits = *c.exits_ratio.median > kExitsRatioLimit;
     } else if (c.stock_exits.median && c.pvops_exits.median) {

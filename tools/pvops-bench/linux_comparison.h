@@ -18,6 +18,9 @@ namespace pvops_bench {
 // One workload phase of pvops-check in one run; absent where the run did not say ("?").
 struct PhaseSample {
   std::optional<double> wall_us, exits, hypercalls;
+  // Some of the exits by KVM's reason ("halt_exits", "irq_exits", ...): the "# phase:" line's
+  // other *_exits fields.
+  std::map<std::string, double> exits_by_reason;
 };
 
 // pvops-check's "# vdso:" line: how the kernel lets user space read the clock.
@@ -112,10 +115,17 @@ std::optional<double> SyscallNsPerRead(const KernelRun& run, const std::string& 
 
 constexpr double kExitsRatioLimit = 1.05;
 
+// An exit reason of a phase: each kernel's count over its rounds.
+struct ExitReason {
+  std::string reason;  // KVM's counter, or "other": exits neither a reason nor a hypercall
+  Summary pvops, stock;
+};
+
 struct PhaseComparison {
   std::string phase;
   Summary exits_ratio, wall_ratio;
   Summary pvops_exits, stock_exits, pvops_wall, stock_wall, pvops_hypercalls, stock_hypercalls;
+  std::vector<ExitReason> exits_by_reason;  // empty where the runs gave no reasons
   bool more_exits = false;  // exits ratio above kExitsRatioLimit, or exits where stock has none
   bool slower = false;      // median wall ratio - 1 above the ratio's min-max spread
 };

@@ -61,6 +61,26 @@ json SummaryJson(const Summary& s) {
           {"values", s.values}};
 }
 
+// "halt 300/150, irq 20/20, ...": each reason's medians, KVM's "_exits" suffix dropped.
+std::string ExitReasonsText(const PhaseComparison& c) {
+  if (c.exits_by_reason.empty()) return "-";
+  std::vector<std::string> parts;
+  for (const ExitReason& r : c.exits_by_reason) {
+    std::string_view name = r.reason;
+    if (name.ends_with("_exits")) name.remove_suffix(6);
+    parts.push_back(
+        absl::StrCat(std::string(name), " ", MedianText(r.pvops), "/", MedianText(r.stock)));
+  }
+  return absl::StrJoin(parts, ", ");
+}
+
+json ExitReasonsJson(const PhaseComparison& c) {
+  json out = json::object();
+  for (const ExitReason& r : c.exits_by_reason)
+    out[r.reason] = {{"pvops", SummaryJson(r.pvops)}, {"stock", SummaryJson(r.stock)}};
+  return out;
+}
+
 json StateJson(const FeatureState& state) {
   return {{"value", state.value}, {"known", state.known}, {"evidence", state.evidence}};
 }
@@ -124,14 +144,17 @@ std::string LinuxComparisonMarkdown(const LinuxComparison& comparison) {
       "exits ratio is above ",
       absl::StrFormat("%.2f", kExitsRatioLimit),
       " (or pvops exits where stock has none); **slower** where the median wall ratio is above 1 "
-      "by more than its min–max spread. The clock-read row compares one `clock_gettime()` as user "
-      "space sees it (pvops-check's `# vdso:` line).\n");
+      "by more than its min–max spread. Exits by reason are each kernel's median (pvops / stock) "
+      "of KVM's halt, host-interrupt (irq), interrupt-window and port I/O exits, and of the rest "
+      "but hypercalls (other: mostly MSR and CPUID exits, which KVM does not count apart). The "
+      "clock-read row compares one `clock_gettime()` as user space sees it (pvops-check's "
+      "`# vdso:` line).\n");
   for (const EnvironmentRuns& env : comparison.envs) {
     absl::StrAppend(&md, "\n#### ", env.name, " (", Rounds(env.pvops.size(), "pvops"), ", ",
                     Rounds(env.stock.size(), "stock"), ")\n\n",
                     "| phase | exits pvops/stock | wall pvops/stock | exits pvops / stock | "
-                    "hypercalls pvops / stock | wall µs pvops / stock | flag |\n"
-                    "|---|---|---|---|---|---|---|\n");
+                    "hypercalls pvops / stock | wall µs pvops / stock | exits by reason | flag |\n"
+                    "|---|---|---|---|---|---|---|---|\n");
     for (const PhaseComparison& c : ComparePhases(env)) {
       std::vector<std::string> flags;
       if (c.more_exits) flags.push_back("**exits**");
@@ -139,8 +162,8 @@ std::string LinuxComparisonMarkdown(const LinuxComparison& comparison) {
       absl::StrAppend(&md, "| ", c.phase, " | ", RatioText(c.exits_ratio), " | ",
                       RatioText(c.wall_ratio), " | ", PairText(c.pvops_exits, c.stock_exits), " | ",
                       PairText(c.pvops_hypercalls, c.stock_hypercalls), " | ",
-                      PairText(c.pvops_wall, c.stock_wall), " | ", absl::StrJoin(flags, ", "),
-                      " |\n");
+                      PairText(c.pvops_wall, c.stock_wall), " | ", ExitReasonsText(c), " | ",
+                      absl::StrJoin(flags, ", "), " |\n");
     }
     const ClockReadsComparison clock = CompareClockReads(env);
     absl::StrAppend(
@@ -151,7 +174,7 @@ std::string LinuxComparisonMarkdown(const LinuxComparison& comparison) {
                          "; ",
                          ClockReadsSide("stock", clock.stock_clocksource, clock.stock_in_user_space,
                                         clock.stock_vdso_ns, clock.stock_syscall_ns))),
-        " | ", clock.pvops_leaves_user_space ? "**pvops reads through a system call**" : "",
+        " | - | ", clock.pvops_leaves_user_space ? "**pvops reads through a system call**" : "",
         " |\n");
     const std::vector<std::string> problems = Problems(env);
     if (!problems.empty()) {
@@ -191,6 +214,7 @@ json LinuxComparisonJson(const LinuxComparison& comparison) {
                          {{"wall_us", SummaryJson(c.stock_wall)},
                           {"exits", SummaryJson(c.stock_exits)},
                           {"hypercalls", SummaryJson(c.stock_hypercalls)}}},
+                        {"exits_by_reason", ExitReasonsJson(c)},
                         {"more_exits", c.more_exits},
                         {"slower", c.slower}});
     }
