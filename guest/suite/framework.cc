@@ -42,23 +42,7 @@ const char* LeftoverProblem() {
 
 }  // namespace
 
-Result Result::Fail(const char* format, ...) {
-  Result r(Verdict::kFail);
-  va_list args;
-  va_start(args, format);
-  FormatV(r.reason_, sizeof(r.reason_), format, args);
-  va_end(args);
-  return r;
-}
-
-Result Result::Skip(const char* format, ...) {
-  Result r(Verdict::kSkip);
-  va_list args;
-  va_start(args, format);
-  FormatV(r.reason_, sizeof(r.reason_), format, args);
-  va_end(args);
-  return r;
-}
+void ReportLine(const char* text) { Print("%s\n", text); }
 
 void Note(const char* format, ...) {
   char text[kMaxLineBytes - 4];
@@ -80,20 +64,13 @@ Summary RunSuite(const Case* cases, size_t count, const Options& options) {
     if (!Selected(c, options)) continue;
     ++number;
     pvops::IrqEnable();  // every case starts with interrupts on, on the boot CPU
-    const Result result = c.run();
+    BeginCase(c.name);
+    const Result result = EndCase(c.run());
+    PrintCaseLine(number, c.name, result);
     switch (result.verdict()) {
-      case Verdict::kPass:
-        Print("ok %u %s\n", number, c.name);
-        ++summary.passed;
-        break;
-      case Verdict::kFail:
-        Print("not ok %u %s # %s\n", number, c.name, result.reason());
-        ++summary.failed;
-        break;
-      case Verdict::kSkip:
-        Print("ok %u %s # SKIP %s\n", number, c.name, result.reason());
-        ++summary.skipped;
-        break;
+      case Verdict::kPass: ++summary.passed; break;
+      case Verdict::kFail: ++summary.failed; break;
+      case Verdict::kSkip: ++summary.skipped; break;
     }
     if (const char* problem = LeftoverProblem()) Note("after %s: %s", c.name, problem);
     // Stamped by the runner as it arrives: its check of the clock's rate against the host's

@@ -1,32 +1,16 @@
 // The conformance suite's framework: a case is a name and a function returning a Result; the
 // list is one constexpr array (registry.cc), filtered by `test=` and reported as TAP lines
-// (docs/guest-protocol.md). No registration by static constructors: the kernel has none.
+// (docs/guest-protocol.md). A case records its checks with Check() and friends (report.h).
+// No registration by static constructors: the kernel has none.
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "kernel/cmdline.h"
+#include "suite/report.h"
 
 namespace guest::suite {
-
-enum class Verdict : uint8_t { kPass, kFail, kSkip };
-
-class Result {
- public:
-  static Result Pass() { return Result(Verdict::kPass); }
-  [[gnu::format(printf, 1, 2)]] static Result Fail(const char* format, ...);
-  // A skip names the missing feature bit or capability.
-  [[gnu::format(printf, 1, 2)]] static Result Skip(const char* format, ...);
-
-  Verdict verdict() const { return verdict_; }
-  const char* reason() const { return reason_; }
-
- private:
-  explicit Result(Verdict verdict) : verdict_(verdict), reason_{} {}
-  Verdict verdict_;
-  char reason_[200];
-};
 
 using CaseFn = Result (*)();
 
