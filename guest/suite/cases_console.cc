@@ -39,16 +39,15 @@ Result ConsoleWrite() {
       Format(out, sizeof(out), "%5d|%-5d|%05x|%s|%c|%lx|%lu|%d", 42, -7, 0xbeef, "ok", 'Z',
              uint64_t{0xffffffff80000000}, uint64_t{18446744073709551615u}, -2147483647 - 1);
   const char* expected = "   42|-7   |0beef|ok|Z|ffffffff80000000|18446744073709551615|-2147483648";
-  if (len != Length(expected) || !SameText(out, expected))
-    return Result::Fail("formatter gave \"%s\" (%zu bytes)", out, len);
+  Check(len == Length(expected) && SameText(out, expected), "formatter gave \"%s\" (%zu bytes)",
+        out, len);
   char small[8];
   len = Format(small, sizeof(small), "%s", "truncated text");
-  if (len != 7 || !SameText(small, "truncat"))
-    return Result::Fail("truncation gave \"%s\" (%zu bytes), expected \"truncat\" (7)", small, len);
+  Check(len == 7 && SameText(small, "truncat"),
+        "truncation gave \"%s\" (%zu bytes), expected \"truncat\" (7)", small, len);
   len = Format(out, sizeof(out), "%.3s|%016lx|%%", "abcdef", uint64_t{0x12ab});
-  if (!SameText(out, "abc|00000000000012ab|%"))
-    return Result::Fail("precision/zero-pad gave \"%s\"", out);
-  return Result::Pass();
+  Check(SameText(out, "abc|00000000000012ab|%"), "precision/zero-pad gave \"%s\"", out);
+  return CheckResult();
 }
 
 }  // namespace guest::suite

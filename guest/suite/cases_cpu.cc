@@ -63,9 +63,11 @@ Result CpuCpuid() {
   for (int w = 0; w < 3; ++w)
     for (int b = 0; b < 4; ++b) vendor[w * 4 + b] = static_cast<char>(words[w] >> (8 * b));
   vendor[12] = '\0';
-  for (int i = 0; i < 12; ++i)
-    if (!Printable(vendor[i])) return Result::Fail("vendor byte %d is 0x%x", i, vendor[i] & 0xff);
-  if (leaf0.eax < 1) return Result::Fail("max basic leaf %u, leaf 1 missing", leaf0.eax);
+  int unprintable = 0;
+  while (unprintable < 12 && Printable(vendor[unprintable])) ++unprintable;
+  Check(unprintable == 12, "vendor byte %d is 0x%x", unprintable, vendor[unprintable] & 0xff);
+  if (!Check(leaf0.eax >= 1, "max basic leaf %u, leaf 1 missing", leaf0.eax))
+    return CheckResult();
 
   const pvops_cpuid_regs leaf1 = pvops::Cpuid(1);
   uint32_t family = (leaf1.eax >> 8) & 0xf;
@@ -74,31 +76,31 @@ Result CpuCpuid() {
   if (family >= 6) model |= ((leaf1.eax >> 16) & 0xf) << 4;
   Note("vendor \"%s\" max leaf 0x%x family 0x%x model 0x%x ecx 0x%08x edx 0x%08x", vendor,
        leaf0.eax, family, model, leaf1.ecx, leaf1.edx);
-  if (family < 5) return Result::Fail("family 0x%x: not a 64-bit x86", family);
+  Check(family >= 5, "family 0x%x: not a 64-bit x86", family);
   // The suite itself relies on these two: rdtsc in the time cases, MSRs through the table.
-  if ((leaf1.edx & (1u << 4)) == 0) return Result::Fail("CPUID.1:EDX.TSC[4] clear");
-  if ((leaf1.edx & (1u << 5)) == 0) return Result::Fail("CPUID.1:EDX.MSR[5] clear");
+  Check((leaf1.edx & (1u << 4)) != 0, "CPUID.1:EDX.TSC[4] clear");
+  Check((leaf1.edx & (1u << 5)) != 0, "CPUID.1:EDX.MSR[5] clear");
   const bool hypervisor_bit = (leaf1.ecx & (1u << 31)) != 0;
-  if (pvops::ChosenBackend() != pvops::Backend::kNative && !hypervisor_bit)
-    return Result::Fail("backend is not native but CPUID.1:ECX.HYPERVISOR[31] is clear");
-  return Result::Pass();
+  Check(pvops::ChosenBackend() == pvops::Backend::kNative || hypervisor_bit,
+        "backend is not native but CPUID.1:ECX.HYPERVISOR[31] is clear");
+  return CheckResult();
 }
 
 Result CpuMsr() {
   // EFER says what the CPU is doing right now: this kernel runs in long mode with paging.
   const uint64_t efer = pvops::ReadMsr(kMsrEfer);
   Note("IA32_EFER = 0x%lx", efer);
-  if ((efer & kEferLme) == 0 || (efer & kEferLma) == 0)
-    return Result::Fail("IA32_EFER 0x%lx: LME/LMA clear while running in long mode", efer);
+  Check((efer & kEferLme) != 0 && (efer & kEferLma) != 0,
+        "IA32_EFER 0x%lx: LME/LMA clear while running in long mode", efer);
   // A Xen PV guest has no local APIC of its own to describe.
-  if (pvops::Info().entry == PVOPS_ENTRY_XEN_PV) return Result::Pass();
+  if (pvops::Info().entry == PVOPS_ENTRY_XEN_PV) return CheckResult();
   const uint64_t apic_base = pvops::ReadMsr(kMsrApicBase);
   Note("IA32_APIC_BASE = 0x%lx", apic_base);
-  if ((apic_base & kApicBaseBsp) == 0)
-    return Result::Fail("IA32_APIC_BASE 0x%lx: BSP bit clear on the boot CPU", apic_base);
-  if ((apic_base & kApicBaseAddressMask) != kDefaultApicBase)
-    return Result::Fail("IA32_APIC_BASE 0x%lx: base is not 0xfee00000", apic_base);
-  return Result::Pass();
+  Check((apic_base & kApicBaseBsp) != 0, "IA32_APIC_BASE 0x%lx: BSP bit clear on the boot CPU",
+        apic_base);
+  Check((apic_base & kApicBaseAddressMask) == kDefaultApicBase,
+        "IA32_APIC_BASE 0x%lx: base is not 0xfee00000", apic_base);
+  return CheckResult();
 }
 
 Result CpuMsrSafe() {
@@ -106,24 +108,22 @@ Result CpuMsrSafe() {
   // is absent the MSR is absent (#GP); where present the reserved bits fault (#GP). QEMU's TCG
   // models exactly this one, while it reads every unknown MSR as 0 without a fault.
   const pvops::Status faulting = pvops::WriteMsrSafe(kMsrPkrs, kPkrsReservedBit);
-  if (faulting.code() != PVOPS_ERR_FAULT)
-    return Result::Fail("wrmsr 0x%x <- 0x%lx gave %s, expected fault", kMsrPkrs, kPkrsReservedBit,
-                        faulting.name());
+  Check(faulting.code() == PVOPS_ERR_FAULT, "wrmsr 0x%x <- 0x%lx gave %s, expected fault",
+        kMsrPkrs, kPkrsReservedBit, faulting.name());
   // A read of an MSR absent everywhere: architecturally a #GP. Reported, not asserted, because
   // TCG answers 0 (see above).
   uint64_t absent_value = 0;
   const pvops::Status absent = pvops::ReadMsrSafe(kAbsentMsr, &absent_value);
   Note("rdmsr 0x%x (absent) gave %s, value 0x%lx%s", kAbsentMsr, absent.name(), absent_value,
        absent.ok() ? " (the platform does not fault unknown MSRs)" : "");
-  if (!absent.ok() && absent.code() != PVOPS_ERR_FAULT)
-    return Result::Fail("rdmsr 0x%x gave %s: neither a value nor a fault", kAbsentMsr,
-                        absent.name());
+  Check(absent.ok() || absent.code() == PVOPS_ERR_FAULT,
+        "rdmsr 0x%x gave %s: neither a value nor a fault", kAbsentMsr, absent.name());
   // After the fault(s), a present MSR still reads fine through the same accessor.
   uint64_t efer = 0;
   const pvops::Status present = pvops::ReadMsrSafe(kMsrEfer, &efer);
-  if (!present.ok()) return Result::Fail("rdmsr_safe(IA32_EFER) gave %s", present.name());
-  if ((efer & kEferLma) == 0) return Result::Fail("rdmsr_safe(IA32_EFER) = 0x%lx: LMA clear", efer);
-  return Result::Pass();
+  if (!Check(present.ok(), "rdmsr_safe(IA32_EFER) gave %s", present.name())) return CheckResult();
+  Check((efer & kEferLma) != 0, "rdmsr_safe(IA32_EFER) = 0x%lx: LMA clear", efer);
+  return CheckResult();
 }
 
 Result CpuIoDelay() {
@@ -138,15 +138,14 @@ Result CpuIoDelay() {
     const uint64_t elapsed = pvops::ClockNs() - start;
     const bool still = pvops::IrqsEnabled();
     pvops::IrqEnable();
-    if (still != (interrupts_on != 0))
-      return Result::Fail("io_delay changed the interrupt flag (was %s)",
-                          interrupts_on ? "on" : "off");
+    Check(still == (interrupts_on != 0), "io_delay changed the interrupt flag (was %s)",
+          interrupts_on ? "on" : "off");
     // A port-0x80 write costs microseconds even under TCG; 1 ms each is broken.
-    if (elapsed > kCalls * kNsPerMs)
-      return Result::Fail("%u io_delay calls took %lu us", kCalls, elapsed / kNsPerUs);
+    Check(elapsed <= kCalls * kNsPerMs, "%u io_delay calls took %lu us", kCalls,
+          elapsed / kNsPerUs);
     if (interrupts_on) Note("io_delay: %lu ns per call", elapsed / kCalls);
   }
-  return Result::Pass();
+  return CheckResult();
 }
 
 Result CpuSafeHalt() {
@@ -200,26 +199,30 @@ Result CpuSafeHalt() {
          "(CPU 0 did not report the end within 1 s by CPU 1's clock)",
          static_cast<int64_t>(last_halt_end_ns - deadline_ns) / 1000,
          static_cast<int64_t>(g_safe_halt.watchdog_fired_ns - deadline_ns) / 1000);
-  if (woken_by_watchdog)
-    return Result::Fail(
-        "still halted 1 s after a 5 ms timer: the watchdog IPI woke it (watchdog at +%ld us, "
-        "timer %s at +%ld us, last halt returned at +%ld us, %u halt(s), %lu arm(s), "
-        "%lu upcall(s))",
-        static_cast<int64_t>(g_safe_halt.watchdog_fired_ns - deadline_ns) / 1000,
-        g_safe_halt.timer_fired ? "fired" : "not fired",
-        static_cast<int64_t>(g_safe_halt.timer_fired_ns - deadline_ns) / 1000,
-        static_cast<int64_t>(last_halt_end_ns - deadline_ns) / 1000, halts, arms, upcalls);
-  if (!g_safe_halt.timer_fired) return Result::Fail("the 5 ms timer did not fire within 1 s");
-  if (!if_after_halt) return Result::Fail("interrupts were off after safe_halt returned");
-  if (g_safe_halt.timer_fired_ns < deadline_ns)
-    return Result::Fail("woken %lu us before the deadline",
-                        (deadline_ns - g_safe_halt.timer_fired_ns) / kNsPerUs);
+  // Independent: whether interrupts came back on. The timer's own checks mean something only
+  // when the timer, not the watchdog, ended the halt, and its timing only when it fired.
+  Check(if_after_halt, "interrupts were off after safe_halt returned");
+  if (!Check(!woken_by_watchdog,
+             "still halted 1 s after a 5 ms timer: the watchdog IPI woke it (watchdog at +%ld us, "
+             "timer %s at +%ld us, last halt returned at +%ld us, %u halt(s), %lu arm(s), "
+             "%lu upcall(s))",
+             static_cast<int64_t>(g_safe_halt.watchdog_fired_ns - deadline_ns) / 1000,
+             g_safe_halt.timer_fired ? "fired" : "not fired",
+             static_cast<int64_t>(g_safe_halt.timer_fired_ns - deadline_ns) / 1000,
+             static_cast<int64_t>(last_halt_end_ns - deadline_ns) / 1000, halts, arms, upcalls))
+    return CheckResult();
+  if (!Check(g_safe_halt.timer_fired != 0, "the 5 ms timer did not fire within 1 s"))
+    return CheckResult();
+  const uint64_t fired_ns = g_safe_halt.timer_fired_ns;
+  if (!Check(fired_ns >= deadline_ns, "woken %lu us before the deadline",
+             fired_ns < deadline_ns ? (deadline_ns - fired_ns) / kNsPerUs : 0))
+    return CheckResult();
   Note("safe_halt: woken by the timer %lu us after its deadline, %u halt(s), %lu arm(s), "
        "%lu upcall(s)",
        (g_safe_halt.timer_fired_ns - deadline_ns) / kNsPerUs, halts,
        pvops_get_counter("timer_arms") - arms_before,
        pvops_get_counter("event_upcalls") - upcalls_before);
-  return Result::Pass();
+  return CheckResult();
 }
 
 }  // namespace guest::suite

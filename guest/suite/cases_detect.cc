@@ -26,37 +26,39 @@ bool SameText(const char* a, const char* b) {
 
 Result DetectReport() {
   const pvops_info& info = pvops::Info();
-  if (info.abi_version != PVOPS_ABI_VERSION)
-    return Result::Fail("abi_version %u, the guest was built for %u", info.abi_version,
-                        PVOPS_ABI_VERSION);
-  if (info.backend >= PVOPS_BACKEND_COUNT)
-    return Result::Fail("backend id %u is not a known backend", info.backend);
+  Check(info.abi_version == PVOPS_ABI_VERSION, "abi_version %u, the guest was built for %u",
+        info.abi_version, PVOPS_ABI_VERSION);
+  // The backend's name is in every later text.
+  if (!Check(info.backend < PVOPS_BACKEND_COUNT, "backend id %u is not a known backend",
+             info.backend))
+    return CheckResult();
   const char* name = pvops_backend_name(info.backend);
-  if (name == nullptr || name[0] == '\0')
-    return Result::Fail("backend %u has no name", info.backend);
-  if (info.entry != BootEntry())
-    return Result::Fail("info.entry is %u, the kernel was entered as %u", info.entry, BootEntry());
-  if (info.reason[0] == '\0') return Result::Fail("backend %s chosen with an empty reason", name);
-  if (info.candidate_count > PVOPS_MAX_CANDIDATES)
-    return Result::Fail("candidate_count %u exceeds %u", info.candidate_count,
-                        PVOPS_MAX_CANDIDATES);
+  if (!Check(name != nullptr && name[0] != '\0', "backend %u has no name", info.backend))
+    return CheckResult();
+  Check(info.entry == BootEntry(), "info.entry is %u, the kernel was entered as %u", info.entry,
+        BootEntry());
+  Check(info.reason[0] != '\0', "backend %s chosen with an empty reason", name);
+  // The candidates below are read up to the count.
+  if (!Check(info.candidate_count <= PVOPS_MAX_CANDIDATES, "candidate_count %u exceeds %u",
+             info.candidate_count, PVOPS_MAX_CANDIDATES))
+    return CheckResult();
   for (uint32_t i = 0; i < info.candidate_count; ++i) {
     const pvops_candidate& c = info.candidates[i];
-    if (c.backend >= PVOPS_BACKEND_COUNT || c.priority == 0)
-      return Result::Fail("candidate %u: backend %u priority %u (absent ones are not listed)", i,
-                          c.backend, c.priority);
+    Check(c.backend < PVOPS_BACKEND_COUNT && c.priority != 0,
+          "candidate %u: backend %u priority %u (absent ones are not listed)", i, c.backend,
+          c.priority);
   }
-  if (info.backend == PVOPS_BACKEND_NATIVE) return Result::Pass();
+  if (info.backend == PVOPS_BACKEND_NATIVE) return CheckResult();
   for (uint32_t i = 0; i < info.candidate_count; ++i) {
     const pvops_candidate& c = info.candidates[i];
     if (c.backend != info.backend) continue;
-    if (c.base_leaf != info.base_leaf || c.max_leaf != info.max_leaf)
-      return Result::Fail("%s: info says base 0x%x max 0x%x, its candidate 0x%x 0x%x", name,
-                          info.base_leaf, info.max_leaf, c.base_leaf, c.max_leaf);
-    return Result::Pass();
+    Check(c.base_leaf == info.base_leaf && c.max_leaf == info.max_leaf,
+          "%s: info says base 0x%x max 0x%x, its candidate 0x%x 0x%x", name, info.base_leaf,
+          info.max_leaf, c.base_leaf, c.max_leaf);
+    return CheckResult();
   }
-  return Result::Fail("backend %s chosen but not among the %u candidates", name,
-                      info.candidate_count);
+  Check(false, "backend %s chosen but not among the %u candidates", name, info.candidate_count);
+  return CheckResult();
 }
 
 Result DetectOverride() {

@@ -73,9 +73,8 @@ Result HypercallNull() {
     int64_t result = 0;
     const pvops::Status status = pvops::Hypercall(row.nr, &result, row.args[0], row.args[1],
                                                   row.args[2], row.args[3], row.args[4]);
-    if (status.code() != row.expected_status)
-      return Result::Fail("%s hypercall %s (nr %lu) returned %s, expected %s", name, row.what,
-                          row.nr, status.name(), pvops_status_name(row.expected_status));
+    Check(status.code() == row.expected_status, "%s hypercall %s (nr %lu) returned %s, expected %s",
+          name, row.what, row.nr, status.name(), pvops_status_name(row.expected_status));
     if (row.skip_reason != nullptr) {
       // Native although an interface was seen (pvops=native, or a failed init): say so.
       const pvops_info& info = pvops::Info();
@@ -84,11 +83,11 @@ Result HypercallNull() {
                             pvops_backend_name(info.candidates[0].backend), info.reason);
       return Result::Skip("%s", row.skip_reason);
     }
-    if (status.ok() && result != row.expected_result)
-      return Result::Fail("%s hypercall %s answered %ld, expected %ld", name, row.what, result,
-                          row.expected_result);
+    Check(!status.ok() || result == row.expected_result,
+          "%s hypercall %s answered %ld, expected %ld", name, row.what, result,
+          row.expected_result);
     Note("%s hypercall %s: %s, result %ld", name, row.what, status.name(), result);
-    return Result::Pass();
+    return CheckResult();
   }
   return Result::Fail("no harmless hypercall is defined for backend %s (add its row)", name);
 }

@@ -74,16 +74,16 @@ Result LockWaitKick() {
 Result LockVcpuIsPreempted() {
   // Only a CPU asking about itself is known to be running; asking about another could
   // legitimately say "preempted" on a busy host.
-  if (pvops::VcpuIsPreempted(ThisCpu()))
-    return Result::Fail("cpu %u is running but vcpu_is_preempted says preempted", ThisCpu());
-  if (!CpuOnline(1)) return Result::Pass();
+  Check(!pvops::VcpuIsPreempted(ThisCpu()),
+        "cpu %u is running but vcpu_is_preempted says preempted", ThisCpu());
+  if (!CpuOnline(1)) return CheckResult();
   g_preempted = PreemptedAnswer{~0u, -1};
-  if (!PostWork(1, AskAboutMyself, nullptr) || !WaitForWork(1, kNsPerSec))
-    return Result::Fail("cpu 1 did not answer within 1 s");
-  if (g_preempted.cpu != 1 || g_preempted.answer != 0)
-    return Result::Fail("cpu %u asked about itself: preempted=%d", g_preempted.cpu,
-                        g_preempted.answer);
-  return Result::Pass();
+  if (!Check(PostWork(1, AskAboutMyself, nullptr) && WaitForWork(1, kNsPerSec),
+             "cpu 1 did not answer within 1 s"))
+    return CheckResult();
+  Check(g_preempted.cpu == 1 && g_preempted.answer == 0, "cpu %u asked about itself: preempted=%d",
+        g_preempted.cpu, g_preempted.answer);
+  return CheckResult();
 }
 
 }  // namespace guest::suite

@@ -24,24 +24,27 @@ void RecordWhoRan(void* arg) {
 
 Result SmpBringup() {
   const uint32_t expected = ExpectedCpus();
+  // Each CPU on its own: one that did not come up leaves the others to be checked. Within a CPU
+  // each step needs the one before.
   for (uint32_t cpu = 1; cpu < expected; ++cpu) {
     const CpuBringup& b = BringupOf(cpu);
-    if (b.start_status != PVOPS_OK)
-      return Result::Fail("StartCpu(%u) returned %s", cpu, pvops_status_name(b.start_status));
-    if (!b.checked_in) return Result::Fail("cpu %u did not check in within 2 s", cpu);
-    if (b.online_status != PVOPS_OK)
-      return Result::Fail("pvops_cpu_online(%u) returned %s", cpu,
-                          pvops_status_name(b.online_status));
+    if (!Check(b.start_status == PVOPS_OK, "StartCpu(%u) returned %s", cpu,
+               pvops_status_name(b.start_status)))
+      continue;
+    if (!Check(b.checked_in, "cpu %u did not check in within 2 s", cpu)) continue;
+    if (!Check(b.online_status == PVOPS_OK, "pvops_cpu_online(%u) returned %s", cpu,
+               pvops_status_name(b.online_status)))
+      continue;
     Note("cpu %u checked in %lu us after StartCpu", cpu, b.checkin_ns / kNsPerUs);
     WhoRan who{~0u, 0};
-    if (!PostWork(cpu, RecordWhoRan, &who)) return Result::Fail("cpu %u is busy", cpu);
-    if (!WaitForWork(cpu, kNsPerSec))
-      return Result::Fail("cpu %u did not run work within 1 s", cpu);
-    if (who.cpu != cpu) return Result::Fail("work posted to cpu %u ran on cpu %u", cpu, who.cpu);
+    if (!Check(PostWork(cpu, RecordWhoRan, &who), "cpu %u is busy", cpu)) continue;
+    // Work still pending holds a pointer to `who`: stop here rather than reuse its frame.
+    if (!Check(WaitForWork(cpu, kNsPerSec), "cpu %u did not run work within 1 s", cpu))
+      return CheckResult();
+    Check(who.cpu == cpu, "work posted to cpu %u ran on cpu %u", cpu, who.cpu);
   }
-  if (OnlineCpus() != expected)
-    return Result::Fail("%u CPUs online, %u expected", OnlineCpus(), expected);
-  return Result::Pass();
+  Check(OnlineCpus() == expected, "%u CPUs online, %u expected", OnlineCpus(), expected);
+  return CheckResult();
 }
 
 }  // namespace guest::suite
