@@ -47,6 +47,13 @@ bool ReadOn(uint32_t cpu, uint64_t va, uint64_t* value) {
     if (!st_.ok()) return Result::Fail(__VA_ARGS__); \
   } while (0)
 
+// A step whose failure the case records and carries on past (releasing, the last step).
+#define MMU_CHECK(expr, ...)          \
+  do {                                \
+    const pvops::Status st_ = (expr); \
+    Check(st_.ok(), __VA_ARGS__);     \
+  } while (0)
+
 }  // namespace
 
 Result MmuSetPte() {
@@ -59,6 +66,7 @@ Result MmuSetPte() {
   if (path->created_count != 3)
     return Result::Fail("test slot not empty: only %u new tables were needed", path->created_count);
   pvops::SetPte(path->slot[1], LeafPte(frame->phys));
+  // The writes below go through this entry: a wrong one stops the case before they fault.
   const pvops_pte back = pvops::ReadPte(path->slot[1]);
   if (back != LeafPte(frame->phys))
     return Result::Fail("read_pte gave 0x%lx after set_pte 0x%lx", back, LeafPte(frame->phys));
@@ -67,11 +75,11 @@ Result MmuSetPte() {
   WriteVa(va, kFirst);
   WriteVa(va + kPageBytes - 8, kLast);
   const auto* direct = static_cast<const volatile uint64_t*>(PhysToVirt(frame->phys));
-  if (direct[0] != kFirst || direct[511] != kLast)
-    return Result::Fail("direct map of frame 0x%lx reads 0x%lx/0x%lx, wrote 0x%lx/0x%lx",
-                        frame->phys, direct[0], direct[511], kFirst, kLast);
-  MMU_TRY(scratch.Release(), "releasing the tables: %s", st_.name());
-  return Result::Pass();
+  Check(direct[0] == kFirst && direct[511] == kLast,
+        "direct map of frame 0x%lx reads 0x%lx/0x%lx, wrote 0x%lx/0x%lx", frame->phys, direct[0],
+        direct[511], kFirst, kLast);
+  MMU_CHECK(scratch.Release(), "releasing the tables: %s", st_.name());
+  return CheckResult();
 }
 
 Result MmuUpdatePteFlushOne() {
@@ -84,8 +92,8 @@ Result MmuUpdatePteFlushOne() {
   if (a == nullptr || b == nullptr || path == nullptr)
     return Result::Fail("setting up: %s", st.name());
   pvops::SetPte(path->slot[1], LeafPte(a->phys));
-  if (ReadVa(va) != a->tag)
-    return Result::Fail("fresh mapping reads 0x%lx, not page A", ReadVa(va));
+  const uint64_t fresh = ReadVa(va);
+  Check(fresh == a->tag, "fresh mapping reads 0x%lx, not page A", fresh);
 
   pvops::UpdatePte(path->slot[1], va, LeafPte(b->phys));
   // Architecturally either value may show before the flush; only after it must B show.
@@ -95,13 +103,12 @@ Result MmuUpdatePteFlushOne() {
   Note("before flush_tlb_one the VA read %s", before_flush == a->tag   ? "page A (stale TLB entry)"
                                               : before_flush == b->tag ? "page B"
                                                                        : "neither page");
-  if (after_flush != b->tag)
-    return Result::Fail("after update_pte and flush_tlb_one the VA reads 0x%lx, not page B",
-                        after_flush);
-  if (!SameMapping(pvops::ReadPte(path->slot[1]), LeafPte(b->phys)))
-    return Result::Fail("read_pte does not return the updated entry");
-  MMU_TRY(scratch.Release(), "releasing the tables: %s", st_.name());
-  return Result::Pass();
+  Check(after_flush == b->tag, "after update_pte and flush_tlb_one the VA reads 0x%lx, not page B",
+        after_flush);
+  Check(SameMapping(pvops::ReadPte(path->slot[1]), LeafPte(b->phys)),
+        "read_pte does not return the updated entry");
+  MMU_CHECK(scratch.Release(), "releasing the tables: %s", st_.name());
+  return CheckResult();
 }
 
 Result MmuFlushLocal() {
@@ -119,19 +126,17 @@ Result MmuFlushLocal() {
   if (path == nullptr) return Result::Fail("building tables: %s", st.name());
   for (uint32_t i = 0; i < kPages; ++i) pvops::SetPte(path->slot[1] + i, LeafPte(olds[i]->phys));
   for (uint32_t i = 0; i < kPages; ++i)
-    if (ReadVa(CaseVa(2, i)) != olds[i]->tag)
-      return Result::Fail("page %u: fresh mapping wrong", i);
+    Check(ReadVa(CaseVa(2, i)) == olds[i]->tag, "page %u: fresh mapping wrong", i);
   for (uint32_t i = 0; i < kPages; ++i)
     pvops::UpdatePte(path->slot[1] + i, CaseVa(2, i), LeafPte(news[i]->phys));
   pvops::FlushTlbLocal();
   for (uint32_t i = 0; i < kPages; ++i) {
     const uint64_t seen = ReadVa(CaseVa(2, i));
-    if (seen != news[i]->tag)
-      return Result::Fail("page %u reads 0x%lx after flush_tlb_local, expected the new frame", i,
-                          seen);
+    Check(seen == news[i]->tag, "page %u reads 0x%lx after flush_tlb_local, expected the new frame",
+          i, seen);
   }
-  MMU_TRY(scratch.Release(), "releasing the tables: %s", st_.name());
-  return Result::Pass();
+  MMU_CHECK(scratch.Release(), "releasing the tables: %s", st_.name());
+  return CheckResult();
 }
 
 Result MmuFlushMulti() {
@@ -149,7 +154,7 @@ Result MmuFlushMulti() {
 
   uint64_t seen = 0;
   if (!ReadOn(1, va, &seen)) return Result::Fail("cpu 1 did not read the VA within 1 s");
-  if (seen != a->tag) return Result::Fail("cpu 1 reads 0x%lx from the fresh mapping, not A", seen);
+  Check(seen == a->tag, "cpu 1 reads 0x%lx from the fresh mapping, not A", seen);
 
   pvops::UpdatePte(path->slot[1], va, LeafPte(b->phys));
   uint64_t before_flush = 0;
@@ -159,7 +164,7 @@ Result MmuFlushMulti() {
   pvops::FlushTlbOne(va);
   if (!ReadOn(1, va, &seen)) return Result::Fail("cpu 1 did not read the VA within 1 s");
   Note("cpu 1 read %s before the remote flush", before_flush == a->tag ? "A (stale)" : "B");
-  if (seen != b->tag) return Result::Fail("cpu 1 reads 0x%lx after flush_tlb_multi, not B", seen);
+  Check(seen == b->tag, "cpu 1 reads 0x%lx after flush_tlb_multi, not B", seen);
 
   // Round two: back to A, one full flush that names both CPUs (the caller included).
   pvops::UpdatePte(path->slot[1], va, LeafPte(a->phys));
@@ -167,11 +172,11 @@ Result MmuFlushMulti() {
   both.Add(0);
   both.Add(1);
   MMU_TRY(pvops::FlushTlbMulti(both), "flush_tlb_multi({0,1}, all) returned %s", st_.name());
-  if (ReadVa(va) != a->tag) return Result::Fail("cpu 0 still reads B after a full multi flush");
-  if (!ReadOn(1, va, &seen) || seen != a->tag)
-    return Result::Fail("cpu 1 reads 0x%lx after a full multi flush, not A", seen);
-  MMU_TRY(scratch.Release(), "releasing the tables: %s", st_.name());
-  return Result::Pass();
+  Check(ReadVa(va) == a->tag, "cpu 0 still reads B after a full multi flush");
+  Check(ReadOn(1, va, &seen) && seen == a->tag, "cpu 1 reads 0x%lx after a full multi flush, not A",
+        seen);
+  MMU_CHECK(scratch.Release(), "releasing the tables: %s", st_.name());
+  return CheckResult();
 }
 
 Result MmuWriteCr3() {
@@ -204,10 +209,8 @@ Result MmuWriteCr3() {
   pvops::Status st;
   TablePath* in_old = scratch.NewPath(old_root, va, true, &st);
   TablePath* in_new = in_old != nullptr ? scratch.NewPath(new_root, va, false, &st) : nullptr;
-  Result result = Result::Pass();
-  if (in_new == nullptr) {
-    result = Result::Fail("building tables: %s", st.name());
-  } else {
+  const bool built = Check(in_new != nullptr, "building tables: %s", st.name());
+  if (built) {
     pvops::SetPte(in_old->slot[1], LeafPte(a->phys));
     pvops::SetPte(in_new->slot[1], LeafPte(b->phys));
     const uint64_t seen_old = ReadVa(va);
@@ -216,24 +219,20 @@ Result MmuWriteCr3() {
     const uint64_t seen_new = ReadVa(va);
     pvops::WriteCr3(old_cr3);
     const uint64_t seen_back = ReadVa(va);
-    if (seen_old != a->tag)
-      result = Result::Fail("old space reads 0x%lx, not A", seen_old);
-    else if ((cr3_in_new & kPteFrameMask) != new_root)
-      result = Result::Fail("read_cr3 gives 0x%lx after write_cr3(0x%lx)", cr3_in_new, new_root);
-    else if (seen_new != b->tag)
-      result = Result::Fail("new space reads 0x%lx, not B", seen_new);
-    else if (seen_back != a->tag)
-      result = Result::Fail("back in the old space the VA reads 0x%lx, not A", seen_back);
-    else if (pvops::ReadCr3() != old_cr3)
-      result = Result::Fail("read_cr3 not restored");
+    Check(seen_old == a->tag, "old space reads 0x%lx, not A", seen_old);
+    Check((cr3_in_new & kPteFrameMask) == new_root, "read_cr3 gives 0x%lx after write_cr3(0x%lx)",
+          cr3_in_new, new_root);
+    Check(seen_new == b->tag, "new space reads 0x%lx, not B", seen_new);
+    Check(seen_back == a->tag, "back in the old space the VA reads 0x%lx, not A", seen_back);
+    Check(pvops::ReadCr3() == old_cr3, "read_cr3 not restored");
   }
   const pvops::Status released = scratch.Release();
   const pvops::Status root_released = pvops::ReleasePt(new_root >> 12, 4);
   FreePage(new_root_page);
-  if (result.verdict() != Verdict::kPass) return result;
-  if (!released.ok()) return Result::Fail("releasing the tables: %s", released.name());
-  if (!root_released.ok()) return Result::Fail("release_pt(level 4): %s", root_released.name());
-  return Result::Pass();
+  if (!built) return CheckResult();
+  Check(released.ok(), "releasing the tables: %s", released.name());
+  Check(root_released.ok(), "release_pt(level 4): %s", root_released.name());
+  return CheckResult();
 }
 
 Result MmuLazyBatch() {
@@ -253,9 +252,12 @@ Result MmuLazyBatch() {
   for (uint32_t i = 0; i < kLazyBatchPages; ++i)
     pvops::SetPte(path->slot[1] + i, LeafPte(initial->phys));
   const uint64_t unbatched = pvops_get_counter("hypercalls") - unbatched_before;
+  // One check per loop over the pages, naming the first wrong one and how many were.
+  uint32_t wrong = 0, first_wrong = 0;
   for (uint32_t i = 0; i < kLazyBatchPages; ++i)
-    if (ReadVa(CaseVa(5, i)) != initial->tag)
-      return Result::Fail("page %u: fresh mapping wrong", i);
+    if (ReadVa(CaseVa(5, i)) != initial->tag && wrong++ == 0) first_wrong = i;
+  Check(wrong == 0, "page %u: fresh mapping wrong (%u of %u pages)", first_wrong, wrong,
+        kLazyBatchPages);
 
   const uint64_t hypercalls = pvops_get_counter("hypercalls");
   const uint64_t batches = pvops_get_counter("lazy_batches");
@@ -274,16 +276,25 @@ Result MmuLazyBatch() {
   // Also as counters, so the runner's summary shows the batching without --verbose.
   Print("stat: mmu_updates_one_by_one_hypercalls=%lu mmu_updates_lazy_batch_hypercalls=%lu\n",
         unbatched, in_batch);
+  uint32_t stale = 0, first_stale = 0, stale_entries = 0, first_stale_entry = 0;
+  uint64_t first_stale_seen = 0;
   for (uint32_t i = 0; i < kLazyBatchPages; ++i) {
     const uint64_t seen = ReadVa(CaseVa(5, i));
-    if (seen != targets[i]->tag)
-      return Result::Fail("page %u reads 0x%lx after the batch and a flush, expected 0x%lx", i,
-                          seen, targets[i]->tag);
-    if (!SameMapping(pvops::ReadPte(path->slot[1] + i), LeafPte(targets[i]->phys)))
-      return Result::Fail("entry %u not updated after the batch", i);
+    if (seen != targets[i]->tag && stale++ == 0) {
+      first_stale = i;
+      first_stale_seen = seen;
+    }
+    if (!SameMapping(pvops::ReadPte(path->slot[1] + i), LeafPte(targets[i]->phys)) &&
+        stale_entries++ == 0)
+      first_stale_entry = i;
   }
-  MMU_TRY(scratch.Release(), "releasing the tables: %s", st_.name());
-  return Result::Pass();
+  Check(stale == 0,
+        "page %u reads 0x%lx after the batch and a flush, expected 0x%lx (%u of %u pages)",
+        first_stale, first_stale_seen, targets[first_stale]->tag, stale, kLazyBatchPages);
+  Check(stale_entries == 0, "entry %u not updated after the batch (%u of %u entries)",
+        first_stale_entry, stale_entries, kLazyBatchPages);
+  MMU_CHECK(scratch.Release(), "releasing the tables: %s", st_.name());
+  return CheckResult();
 }
 
 Result MmuReleasePt() {
@@ -295,14 +306,13 @@ Result MmuReleasePt() {
   if (a == nullptr || path == nullptr) return Result::Fail("setting up: %s", st.name());
   pvops::SetPte(path->slot[1], LeafPte(a->phys));
   const ProbeResult mapped = probe_read64(va);
-  if (mapped.faulted || mapped.value != a->tag)
-    return Result::Fail("fresh mapping: faulted=%lu value=0x%lx", mapped.faulted, mapped.value);
+  Check(!mapped.faulted && mapped.value == a->tag, "fresh mapping: faulted=%lu value=0x%lx",
+        mapped.faulted, mapped.value);
   MMU_TRY(scratch.Release(), "release_pt after unlinking returned %s", st_.name());
   const ProbeResult gone = probe_read64(va);
-  if (!gone.faulted)
-    return Result::Fail("VA still reads 0x%lx after its tables were unlinked and released",
-                        gone.value);
-  return Result::Pass();
+  Check(gone.faulted, "VA still reads 0x%lx after its tables were unlinked and released",
+        gone.value);
+  return CheckResult();
 }
 
 Result MmuP2m() {
@@ -315,15 +325,13 @@ Result MmuP2m() {
   for (const uint64_t phys : samples) {
     const uint64_t machine = pvops::PhysToMachine(phys);
     const uint64_t back = pvops::MachineToPhys(machine);
-    if (back != phys)
-      return Result::Fail("phys 0x%lx -> machine 0x%lx -> phys 0x%lx", phys, machine, back);
-    if ((machine & 0xfff) != (phys & 0xfff))
-      return Result::Fail("phys 0x%lx -> machine 0x%lx loses the page offset", phys, machine);
-    if (identity_expected && machine != phys)
-      return Result::Fail("phys 0x%lx -> machine 0x%lx: identity expected outside Xen PV", phys,
-                          machine);
+    Check(back == phys, "phys 0x%lx -> machine 0x%lx -> phys 0x%lx", phys, machine, back);
+    Check((machine & 0xfff) == (phys & 0xfff), "phys 0x%lx -> machine 0x%lx loses the page offset",
+          phys, machine);
+    Check(!identity_expected || machine == phys,
+          "phys 0x%lx -> machine 0x%lx: identity expected outside Xen PV", phys, machine);
   }
-  return Result::Pass();
+  return CheckResult();
 }
 
 }  // namespace guest::suite
