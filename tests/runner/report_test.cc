@@ -65,6 +65,24 @@ TEST(MatrixReportTest, MatrixRowsFollowFirstSeenOrderAndEndsWithTotals) {
             "3 passed, 1 failed, 1 skipped\n");
 }
 
+TEST(MatrixReportTest, APassThatNotesExpectedFailuresShowsTheNote) {
+  std::vector<EnvironmentResult> results;
+  results.push_back(MakeResult("vmware",
+                               {"# XFAIL: time.steal: cpu 1: steal time advances", "ok 1 a",
+                                "ok 2 time.steal # 1 expected failure: cpu 1: steal time advances",
+                                "2 passed, 0 failed, 0 skipped"},
+                               Exited(33)));
+  std::ostringstream out;
+  PrintMatrix(results, out);
+  EXPECT_NE(out.str().find("time.steal  pass\n"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("[vmware] note time.steal: 1 expected failure: cpu 1: steal time "
+                           "advances\n"),
+            std::string::npos)
+      << out.str();
+  EXPECT_EQ(out.str().find("note a"), std::string::npos) << out.str();
+  EXPECT_EQ(SumCounts(results), (ClosingCounts{2, 0, 0}));
+}
+
 TEST(MatrixReportTest, CandidatesFollowTheDetectLine) {
   std::vector<EnvironmentResult> results;
   results.push_back(MakeResult("hyperv-kvm",

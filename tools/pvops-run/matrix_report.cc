@@ -45,9 +45,13 @@ void PrintEnvironmentDetails(const EnvironmentResult& result, std::ostream& out)
   }
   if (!log.bench.empty()) out << tag << " bench: " << log.bench.size() << " lines\n";
   for (const CaseLine& line : log.cases) {
-    if (line.result == CaseResult::kPass) continue;
-    out << tag << (line.result == CaseResult::kFail ? " FAIL " : " skip ")
-        << PrintableForTerminal(line.name) << ": " << PrintableForTerminal(line.reason) << '\n';
+    // A pass shows only when it notes something (expected failures, docs/guest-protocol.md).
+    if (line.result == CaseResult::kPass && line.reason.empty()) continue;
+    const char* kind = line.result == CaseResult::kFail   ? " FAIL "
+                       : line.result == CaseResult::kSkip ? " skip "
+                                                          : " note ";
+    out << tag << kind << PrintableForTerminal(line.name) << ": "
+        << PrintableForTerminal(line.reason) << '\n';
   }
   std::string status = result.outcome.exit_status
                            ? absl::StrFormat("exit status %d", *result.outcome.exit_status)
