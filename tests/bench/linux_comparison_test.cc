@@ -210,8 +210,9 @@ using Strings = std::vector<std::string>;
 
 TEST(LinuxFeatures, KvmWithEverything) {
   const auto states = LinuxFeatures(ParseConsoleLog(ReadText("kvm.stock.1.log")));
-  // hypervisor, clock, PV IPI, PV TLB flush, PV spinlocks, steal time, PV EOI
-  EXPECT_EQ(Values(states), (Strings{"kvm", "paravirtual", "on", "on", "on", "on", "on"}));
+  // hypervisor, clock, PV IPI, PV TLB flush, PV spinlocks, steal time, PV EOI, x2APIC
+  EXPECT_EQ(Values(states), (Strings{"kvm", "paravirtual", "on", "on", "on", "on", "on", "on"}));
+  EXPECT_EQ(states[7].evidence, "x2apic enabled");
   EXPECT_EQ(states[5].evidence, "implied: kvm-guest: KVM setup pv remote TLB flush");
   for (const FeatureState& s : states) EXPECT_TRUE(s.known) << s.value;
 }
@@ -221,8 +222,10 @@ TEST(LinuxFeatures, KvmWithoutItsLinesIsOffWhereLinuxWouldHaveSaidSo) {
       LinuxFeatures(ParseConsoleLog("Linux version 6.12.118\n"
                                     "Hypervisor detected: KVM\n"
                                     "kvm-guest: PV spinlocks disabled, single CPU\n"
+                                    "x2apic: IRQ remapping doesn't support X2APIC mode\n"
                                     "clocksource: Switched to clocksource tsc\n"));
-  EXPECT_EQ(Values(states), (Strings{"kvm", "TSC", "off", "off", "off", "not logged", "off"}));
+  EXPECT_EQ(Values(states),
+            (Strings{"kvm", "TSC", "off", "off", "off", "not logged", "off", "off"}));
   EXPECT_EQ(states[4].evidence, "kvm-guest: PV spinlocks disabled, single CPU");
   EXPECT_EQ(states[2].evidence, "no \"kvm-guest: setup PV IPIs\" line");
   EXPECT_FALSE(states[5].known);  // steal time registration is pr_debug
@@ -251,7 +254,7 @@ TEST(LinuxFeatures, KvmStealTimeWhenDynamicDebugShowsIt) {
 TEST(LinuxFeatures, HyperV) {
   const auto states = LinuxFeatures(ParseConsoleLog(ReadText("hyperv.stock.1.log")));
   EXPECT_EQ(Values(states),
-            (Strings{"hyperv", "paravirtual", "on", "on", "off", "not logged", "on"}));
+            (Strings{"hyperv", "paravirtual", "on", "on", "off", "not logged", "on", "not logged"}));
   EXPECT_EQ(states[0].evidence,
             "Hypervisor detected: Microsoft Hyper-V; Booting paravirtualized kernel on Hyper-V; "
             "Hyper-V: privilege flags low 0x2e7f, high 0x3b8030, hints 0x64e24, misc 0xbed7b2");
@@ -268,7 +271,7 @@ TEST(LinuxFeatures, XenPvh) {
                       "xen:events: Xen HVM callback vector for event delivery is enabled\n"
                       "clocksource: Switched to clocksource xen\n"));
   EXPECT_EQ(Values(states), (Strings{"xen", "paravirtual", "on", "not logged", "not logged",
-                                     "not logged", "not logged"}));
+                                     "not logged", "not logged", "not logged"}));
   EXPECT_EQ(states[0].evidence,
             "Hypervisor detected: Xen HVM; Booting kernel on Xen PVH; Xen version: 4.17.1");
 }
@@ -287,17 +290,18 @@ TEST(LinuxFeatures, VmwareStealTime) {
   EXPECT_EQ(
       Values(
           LinuxFeatures(ParseConsoleLog(boot + "vmware: vmware-stealtime: cpu 0, pa 7fc1f040\n"))),
-      (Strings{"vmware", "TSC", "not logged", "not logged", "not logged", "on", "not logged"}));
+      (Strings{"vmware", "TSC", "not logged", "not logged", "not logged", "on", "not logged",
+                "not logged"}));
   EXPECT_EQ(LinuxFeatures(ParseConsoleLog(boot))[5].value, "off");
 }
 
 TEST(LinuxFeatures, NoHypervisorLineIsBareHardwareUnlessInfoLinesAreHidden) {
   const std::string boot = "Linux version 6.12.118\nclocksource: Switched to clocksource tsc\n";
   EXPECT_EQ(Values(LinuxFeatures(ParseConsoleLog(boot))),
-            (Strings{"none", "TSC", "off", "off", "off", "off", "off"}));
+            (Strings{"none", "TSC", "off", "off", "off", "off", "off", "not logged"}));
   const auto quiet = LinuxFeatures(ParseConsoleLog(boot + "# cmdline: console=ttyS0 quiet\n"));
   EXPECT_EQ(Values(quiet), (Strings{"not logged", "TSC", "not logged", "not logged", "not logged",
-                                    "not logged", "not logged"}));
+                                    "not logged", "not logged", "not logged"}));
   EXPECT_FALSE(quiet[0].known);
 }
 
@@ -316,7 +320,7 @@ TEST(PvopsFeatures, RoutedOfferedAndNotOffered) {
   const std::string log = ReadText("kvm.pvops.1.log");
   const KernelRun run = ParseKernelRun("kvm", "pvops", 1, &record, &log);
   const auto states = PvopsFeatures(run);
-  EXPECT_EQ(Values(states), (Strings{"kvm", "paravirtual", "on", "off", "on", "on", "on"}));
+  EXPECT_EQ(Values(states), (Strings{"kvm", "paravirtual", "on", "off", "on", "on", "on", "not logged"}));
   EXPECT_EQ(states[0].evidence,
             "detect: backend=kvm features=0x01007efb,0x00000000,0x00000aea,0x00000001");
   EXPECT_EQ(states[3].evidence, "offered, not routed: tlb_flush");
@@ -328,7 +332,7 @@ TEST(PvopsFeatures, RoutedOfferedAndNotOffered) {
       "# clocksource: current=pvops\n# paths: backend=vmi paravirt=\"io_delay,halt,clock\" "
       "routed=\"halt,clock\"\n");
   EXPECT_EQ(Values(PvopsFeatures(vmi)),
-            (Strings{"vmware", "paravirtual", "off", "off", "off", "off", "off"}));
+            (Strings{"vmware", "paravirtual", "off", "off", "off", "off", "off", "unknown"}));
   EXPECT_EQ(PvopsFeatures(vmi)[6].evidence, "not offered: eoi");
 }
 

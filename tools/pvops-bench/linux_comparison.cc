@@ -54,6 +54,9 @@ constexpr LinuxPattern kLinuxPatterns[] = {
     {"xen_spinlocks_off", "xen: PV spinlocks disabled"},      // xen/spinlock.c:131 (KERN_DEBUG)
     {"vmware_steal", "vmware: vmware-stealtime: cpu "},       // kernel/cpu/vmware.c:267
     {"vmware_tsc", "vmware: TSC freq read from hypervisor"},  // kernel/cpu/vmware.c:410
+    // Either kernel's APIC mode: kernel/apic/apic.c:1730 (printk_once) and :1833.
+    {"x2apic_on", "x2apic enabled"},
+    {"x2apic_off", "x2apic: IRQ remapping doesn't support X2APIC mode"},
 };
 
 const LinuxPattern* FindPattern(std::string_view id) {
@@ -518,11 +521,21 @@ ClockReadsComparison CompareClockReads(const EnvironmentRuns& env) {
 
 namespace {
 
-enum Feature { kHypervisor, kClock, kPvIpi, kPvTlbFlush, kPvSpinlocks, kStealTime, kPvEoi, kCount };
+enum Feature {
+  kHypervisor,
+  kClock,
+  kPvIpi,
+  kPvTlbFlush,
+  kPvSpinlocks,
+  kStealTime,
+  kPvEoi,
+  kX2apic,
+  kCount
+};
 
 // The library's path name (sysfs paravirt/routed) of each feature, "" for none.
 constexpr const char* kPathOf[kCount] = {"",     "clock", "send_ipi", "tlb_flush",
-                                         "lock", "steal", "eoi"};
+                                         "lock", "steal", "eoi",      ""};
 
 FeatureState Known(std::string value, std::string evidence) {
   return {std::move(value), true, std::move(evidence)};
@@ -582,7 +595,8 @@ FeatureState OnOrOff(const ConsoleFacts& log, const char* on_id, const char* off
 
 const std::vector<std::string>& FeatureNames() {
   static const std::vector<std::string> names = {
-      "hypervisor", "clock", "PV IPI", "PV TLB flush", "PV spinlocks", "steal time", "PV EOI"};
+      "hypervisor", "clock",      "PV IPI", "PV TLB flush",
+      "PV spinlocks", "steal time", "PV EOI", "x2APIC"};
   return names;
 }
 
@@ -627,6 +641,8 @@ std::vector<FeatureState> LinuxFeatures(const ConsoleFacts& log) {
     clock_evidence = "# clocksource: current=" + clock;
   }
   out[kClock] = clock.empty() ? Unknown("not logged") : Known(ClockClass(clock), clock_evidence);
+  // The APIC code prints its mode under any hypervisor, and on bare hardware.
+  out[kX2apic] = OnOrOff(log, "x2apic_on", "x2apic_off");
 
   if (hidden) {
     for (int f : {kPvIpi, kPvTlbFlush, kPvSpinlocks, kStealTime, kPvEoi})
@@ -688,6 +704,9 @@ std::vector<FeatureState> PvopsFeatures(const KernelRun& run) {
   }
   out[kClock] = clock.empty() ? Unknown("unknown", "no clocksource line")
                               : Known(ClockClass(clock), clock_evidence);
+  // The same kernel lines as Linux's own: the APIC code is Linux's in both kernels.
+  out[kX2apic] = run.has_log ? OnOrOff(run.console, "x2apic_on", "x2apic_off")
+                             : Unknown("unknown", "no console log");
 
   if (!run.console.paths.contains("routed")) {
     for (int f : {kPvIpi, kPvTlbFlush, kPvSpinlocks, kStealTime, kPvEoi})

@@ -162,7 +162,7 @@ struct KnownDisagreement {
   std::string_view feature, own, pvops, own_evidence, why;
 };
 const std::vector<KnownDisagreement>& KnownDisagreements();
-// Rows: hypervisor, clock, PV IPI, PV TLB flush, PV spinlocks, steal time, PV EOI.
+// Rows: hypervisor, clock, PV IPI, PV TLB flush, PV spinlocks, steal time, PV EOI, x2APIC.
 std::vector<FeatureRow> CompareFeatures(const EnvironmentRuns& env);
 // Linux's view from one stock log, and the pvops view from one pvops run (for tests and rounds).
 std::vector<FeatureState> LinuxFeatures(const ConsoleFacts& log);
