@@ -34,6 +34,10 @@ struct Backend {
   pvops_status (*user_clock)(pvops_user_clock* out);
 };
 
+// The table every backend starts from, the native backend's: pvops_table holds the same
+// values before pvops_init.
+extern const pvops_ops kNativeOps;
+
 // One per backend folder; native's init cannot fail.
 extern const Backend kNativeBackend;
 extern const Backend kKvmBackend;

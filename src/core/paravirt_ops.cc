@@ -2,11 +2,11 @@
 // against the native one, so no backend has to keep a second list in step with its init.
 #include "core/paravirt_ops.h"
 
-#include "backends/native/native.h"
+#include "core/backend.h"
 
 namespace pvops::core {
 uint32_t ParavirtOps(const pvops_ops& t) {
-  const pvops_ops& n = native::kNativeOps;
+  const pvops_ops& n = kNativeOps;
   uint32_t bits = 0;
   auto mark = [&bits](bool replaced, uint32_t bit) {
     if (replaced) bits |= bit;

@@ -5,8 +5,8 @@
 
 #include "backends/hyperv/hv_apic.h"
 #include "backends/hyperv/hyperv.h"
-#include "backends/native/native.h"
 #include "hv_machine.h"
+#include "hw/lapic.h"
 
 namespace pvops::test {
 namespace {
@@ -69,7 +69,7 @@ TEST_F(HvApicTest, CpuInitOpensThePriorityThroughTheSyntheticTpr) {
 TEST_F(HvApicTest, WithoutTheHintTheLapicDoesEverything) {
   hv_.hints &= ~kHintApicAccessMsrs;
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
-  EXPECT_EQ(pvops_table.irq.eoi, native::Eoi);
+  EXPECT_EQ(pvops_table.irq.eoi, hw::LapicEoi);
   pvops_eoi();
   EXPECT_EQ(lapic_.eoi_count(0), 1u);
   EXPECT_THAT(eoi_writes_, IsEmpty());
@@ -80,7 +80,7 @@ TEST_F(HvApicTest, WithoutTheHintTheLapicDoesEverything) {
 TEST_F(HvApicTest, TheHintWithoutThePrivilegeIsNotEnough) {
   hv_.privileges &= ~kPrivApicMsrs;
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
-  EXPECT_EQ(pvops_table.irq.eoi, native::Eoi);
+  EXPECT_EQ(pvops_table.irq.eoi, hw::LapicEoi);
   EXPECT_EQ(Info().features[3] & (kPathApicMsrs | kPathVpAssistEoi), 0u);
 }
 

@@ -8,8 +8,9 @@
 
 #include "backends/hyperv/hv_clock.h"
 #include "backends/hyperv/hyperv.h"
-#include "backends/native/native.h"
 #include "hv_machine.h"
+#include "hw/lapic_timer.h"
+#include "hw/tsc.h"
 
 namespace pvops::test {
 namespace {
@@ -137,7 +138,7 @@ TEST_F(HvClockTest, APageThatDisagreesWithTheCounterIsRefusedAtBoot) {
   EXPECT_EQ(reference_tsc_msr_, 0u) << "disabled again";
   EXPECT_EQ(Info().features[3] & (kPathTscPageClock | kPathRefCounterClock), 0u);
   EXPECT_EQ(pvops_table.time.clock_ns, StatedTscClockNs);
-  EXPECT_EQ(pvops_table.irq.timer_oneshot, native::TimerOneshot);
+  EXPECT_EQ(pvops_table.irq.timer_oneshot, hw::LapicTimerOneshot);
 }
 
 // On KVM nested under TCG a clock read by TIME_REF_COUNT alone cost ~130 us (one exit each), so
@@ -157,7 +158,7 @@ TEST_F(HvClockTest, WithoutTheTscPageTheClockIsTheTscAtTheStatedFrequency) {
   EXPECT_EQ(pvops_clock_ns(), 5'000'000'000u);
   EXPECT_EQ(sim_.exits(Exit::kRdmsr), 0u);
   EXPECT_EQ(CounterValue(core::Counter::kRefCounterMsrReads), 0u);
-  EXPECT_EQ(pvops_table.irq.timer_oneshot, native::TimerOneshot)
+  EXPECT_EQ(pvops_table.irq.timer_oneshot, hw::LapicTimerOneshot)
       << "synthetic timers count reference time, which the clock does not read";
 }
 
@@ -165,8 +166,8 @@ TEST_F(HvClockTest, WithNeitherPageNorStatedFrequencyTheClockStaysNative) {
   hv_.privileges &= ~(kPrivReferenceTsc | kPrivFrequencyMsrs);
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
   EXPECT_THAT(Info().notes, HasSubstr("no reference TSC page privilege: native clock"));
-  EXPECT_EQ(pvops_table.time.clock_ns, native::ClockNs);
-  EXPECT_EQ(pvops_table.time.tsc_khz, native::TscKhz);
+  EXPECT_EQ(pvops_table.time.clock_ns, hw::TscClockNs);
+  EXPECT_EQ(pvops_table.time.tsc_khz, hw::TscKhz);
   EXPECT_EQ(Info().features[3] & (kPathTscPageClock | kPathRefCounterClock | kPathStatedTscClock), 0u);
 }
 
@@ -205,7 +206,7 @@ TEST_F(HvClockTest, WithoutTheReferenceCounterNoPageIsRegistered) {
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
   EXPECT_EQ(reference_tsc_msr_, 0u) << "a page without its fallback is not registered";
   EXPECT_EQ(pvops_table.time.clock_ns, StatedTscClockNs);
-  EXPECT_EQ(pvops_table.irq.timer_oneshot, native::TimerOneshot)
+  EXPECT_EQ(pvops_table.irq.timer_oneshot, hw::LapicTimerOneshot)
       << "synthetic timers count reference time, which the clock does not read";
 }
 

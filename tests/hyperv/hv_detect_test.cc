@@ -9,6 +9,7 @@
 #include "backends/hyperv/hyperv.h"
 #include "backends/native/native.h"
 #include "hv_machine.h"
+#include "hw/lapic.h"
 
 namespace pvops::test {
 namespace {
@@ -146,7 +147,7 @@ TEST_F(HvDetectTest, NothingUsableRefusesTheBackendWithTheReason) {
   EXPECT_THAT(Info().fallback,
               HasSubstr("hyperv init failed (unsupported): no usable enlightenment "
                         "(privileges 0x0, hints 0x0)"));
-  EXPECT_EQ(pvops_table.irq.eoi, native::Eoi);
+  EXPECT_EQ(pvops_table.irq.eoi, hw::LapicEoi);
 }
 
 TEST_F(HvDetectTest, EveryCpuReadsItsOwnVpIndexInCpuInit) {

@@ -6,6 +6,7 @@
 #include "backends/hyperv/hyperv.h"
 #include "backends/native/native.h"
 #include "hv_machine.h"
+#include "hw/lapic_timer.h"
 
 namespace pvops::test {
 namespace {
@@ -48,7 +49,7 @@ TEST_F(HvTimerTest, CancelWritesACountOfZero) {
 TEST_F(HvTimerTest, WithoutDirectModeTheLapicTimerIsUsed) {
   hv_.features &= ~kFeatDirectSyntheticTimers;
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
-  EXPECT_EQ(pvops_table.irq.timer_oneshot, native::TimerOneshot);
+  EXPECT_EQ(pvops_table.irq.timer_oneshot, hw::LapicTimerOneshot);
   ASSERT_EQ(pvops_timer_oneshot(pvops_clock_ns() + 1'000'000, 0x41), PVOPS_OK);
   EXPECT_EQ(lapic_.lvt_timer(0) & 0xff, 0x41u);
   EXPECT_TRUE(sim_.MsrWrites(kMsrStimer0Count).empty());
@@ -57,7 +58,7 @@ TEST_F(HvTimerTest, WithoutDirectModeTheLapicTimerIsUsed) {
 TEST_F(HvTimerTest, AVcpuWithoutSynicFallsBackToTheLapic) {
   synic_active_ = false;
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
-  EXPECT_EQ(pvops_table.irq.timer_oneshot, native::TimerOneshot);
+  EXPECT_EQ(pvops_table.irq.timer_oneshot, hw::LapicTimerOneshot);
   EXPECT_THAT(Info().notes, HasSubstr("STIMER0 refused"));
 }
 

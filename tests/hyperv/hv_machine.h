@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "backends/hyperv/hv_tlfs.h"
-#include "native_machine.h"
+#include "bare_metal_machine.h"
 
 namespace pvops::test {
 
@@ -50,14 +50,14 @@ struct HvCall {
   std::vector<uint64_t> input; // slow calls: the input half-page at rdx (empty if unusable)
 };
 
-class HyperVMachineTest : public NativeMachineTest {
+class HyperVMachineTest : public BareMetalMachineTest {
  protected:
   HyperVMachineTest();
 
   // Writes the partition's CPUID, then pvops_init on CPU 0; the init status is returned.
   pvops_status BootHyperV(const char* cmdline = nullptr);
   // Brings CPUs 1..count-1 online and asserts each came up.
-  void OnlineCpus(uint32_t count) { NativeMachineTest::OnlineCpus(count); }
+  void OnlineCpus(uint32_t count) { BareMetalMachineTest::OnlineCpus(count); }
 
   uint64_t ReferenceNow() const { return sim_.tsc() / kTscTicksPer100ns; }
   const pvops_info& Info() const { return *pvops_get_info(); }

@@ -8,7 +8,6 @@
 
 #include "backends/hyperv/hyperv.h"
 #include "backends/native/native.h"
-#include "backends/native/tlb.h"
 #include "hv_machine.h"
 
 namespace pvops::test {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "backends/kvm/kvm.h"
-#include "native_machine.h"
+#include "bare_metal_machine.h"
 
 namespace pvops::test {
 namespace {
@@ -33,7 +33,7 @@ struct KvmHypercall {
   uint64_t nr, a0, a1, a2, a3;
 };
 
-class KvmBackendTest : public NativeMachineTest {
+class KvmBackendTest : public BareMetalMachineTest {
  protected:
   KvmBackendTest() { model_.hypervisor_bit = true; }
 

@@ -1,15 +1,16 @@
 #include "sim_test.h"
 
-#include "backends/native/native.h"
+#include "core/backend.h"
 #include "core/runtime.h"
+#include "hw/shared_state.h"
 
 namespace pvops::sim {
 
 SimTest::SimTest() {
   Install(&sim_);
   core::ResetForTest();
-  native::ForgetCachedState();
-  pvops_table = native::kNativeOps;
+  hw::ForgetCachedState();
+  pvops_table = core::kNativeOps;
 }
 
 SimTest::~SimTest() { Install(nullptr); }

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "native_machine.h"
+#include "bare_metal_machine.h"
 
 namespace pvops::test {
 namespace {
@@ -23,7 +23,7 @@ constexpr char kHyperV[] = "Microsoft Hv";
 constexpr char kVmware[] = "VMwareVMware";
 constexpr uint32_t kHv1 = 0x31237648;  // "Hv#1"
 
-class DetectionTest : public NativeMachineTest {
+class DetectionTest : public BareMetalMachineTest {
  protected:
   DetectionTest() { model_.hypervisor_bit = true; }
 

@@ -6,8 +6,13 @@
 #include <string>
 
 #include "backends/native/native.h"
+#include "bare_metal_machine.h"
 #include "core/backend.h"
-#include "native_machine.h"
+#include "hw/console_and_exit.h"
+#include "hw/cpu_instructions.h"
+#include "hw/lapic.h"
+#include "hw/paging.h"
+#include "hw/tsc.h"
 
 namespace pvops::test {
 namespace {
@@ -16,36 +21,36 @@ namespace {
 constexpr size_t kSlots = sizeof(pvops_ops) / sizeof(void (*)());
 static_assert(sizeof(pvops_ops) % sizeof(void (*)()) == 0);
 
-class NativeTableTest : public NativeMachineTest {};
+class NativeTableTest : public BareMetalMachineTest {};
 
 TEST_F(NativeTableTest, EveryOpHasANativeImplementation) {
   void (*slots[kSlots])();
-  std::memcpy(slots, &native::kNativeOps, sizeof(slots));
+  std::memcpy(slots, &core::kNativeOps, sizeof(slots));
   for (size_t i = 0; i < kSlots; ++i) EXPECT_NE(slots[i], nullptr) << "slot " << i;
 }
 
 TEST_F(NativeTableTest, EachGroupPointsAtItsOwnFunctions) {
-  const pvops_ops& ops = native::kNativeOps;
-  EXPECT_EQ(ops.cpu.cpuid, &native::Cpuid);
-  EXPECT_EQ(ops.cpu.safe_halt, &native::SafeHalt);
-  EXPECT_EQ(ops.irq.disable, &native::IrqDisable);
-  EXPECT_EQ(ops.irq.enable, &native::IrqEnable);
+  const pvops_ops& ops = core::kNativeOps;
+  EXPECT_EQ(ops.cpu.cpuid, &hw::Cpuid);
+  EXPECT_EQ(ops.cpu.safe_halt, &hw::SafeHalt);
+  EXPECT_EQ(ops.irq.disable, &hw::IrqDisable);
+  EXPECT_EQ(ops.irq.enable, &hw::IrqEnable);
   EXPECT_EQ(ops.irq.register_handler, &native::RegisterHandler);
-  EXPECT_EQ(ops.mmu.set_pte, &native::SetPte);
-  EXPECT_EQ(ops.mmu.update_pte, &native::UpdatePte);
+  EXPECT_EQ(ops.mmu.set_pte, &hw::SetPte);
+  EXPECT_EQ(ops.mmu.update_pte, &hw::UpdatePte);
   EXPECT_EQ(ops.mmu.machine_to_phys, &native::MachineToPhys);
-  EXPECT_EQ(ops.time.clock_ns, &native::ClockNs);
+  EXPECT_EQ(ops.time.clock_ns, &hw::TscClockNs);
   EXPECT_EQ(ops.time.steal_ns, &native::StealNs);
   EXPECT_EQ(ops.lock.vcpu_is_preempted, &native::VcpuIsPreempted);
   EXPECT_EQ(ops.hypercall.call, &native::Hypercall);
-  EXPECT_EQ(ops.platform.shutdown, &native::Shutdown);
-  EXPECT_EQ(ops.platform.cpu_init, &native::CpuInit);
+  EXPECT_EQ(ops.platform.shutdown, &hw::DebugExitShutdown);
+  EXPECT_EQ(ops.platform.cpu_init, &hw::LapicCpuInit);
 }
 
 TEST_F(NativeTableTest, InitOnBareMetalInstallsTheNativeTable) {
   std::memset(&pvops_table, 0, sizeof(pvops_table));
   Boot();
-  EXPECT_EQ(std::memcmp(&pvops_table, &native::kNativeOps, sizeof(pvops_ops)), 0);
+  EXPECT_EQ(std::memcmp(&pvops_table, &core::kNativeOps, sizeof(pvops_ops)), 0);
   const pvops_info& info = Info();
   EXPECT_EQ(info.abi_version, PVOPS_ABI_VERSION);
   EXPECT_EQ(info.backend, uint32_t{PVOPS_BACKEND_NATIVE});
@@ -90,10 +95,50 @@ TEST_F(NativeTableTest, TheNativeInitCannotFailEvenWithoutALapic) {
   const pvops_env env = sim::MakeEnv();
   core::InstallEnv(env);
   EXPECT_EQ(core::kNativeBackend.init(env, pvops_candidate{}, &ops, &info, &why), PVOPS_OK);
-  EXPECT_EQ(std::memcmp(&ops, &native::kNativeOps, sizeof(pvops_ops)), 0);
+  EXPECT_EQ(std::memcmp(&ops, &core::kNativeOps, sizeof(pvops_ops)), 0);
   // The LAPIC ops then say what is missing instead of faulting.
   core::Cpu(1).online = 1;
   EXPECT_EQ(pvops_send_ipi(CpuSet::Only(1).raw(), 0x40), PVOPS_ERR_UNSUPPORTED);
+}
+
+// The ops with no hardware behind them natively.
+class NativeTrivialOpsTest : public BareMetalMachineTest {
+ protected:
+  void SetUp() override {
+    Boot();
+    sim_.ResetExits();
+    sim_.ClearLogs();
+  }
+};
+
+TEST_F(NativeTrivialOpsTest, LockWaitPausesOnceAndReturns) {
+  volatile uint8_t lock = 1;
+  pvops_lock_wait(&lock, 1);
+  EXPECT_EQ(sim_.exits(sim::Exit::kPause), 1u);
+  EXPECT_EQ(sim_.total_exits(), 1u);
+}
+
+TEST_F(NativeTrivialOpsTest, KickAndPreemptionQueryCostNothing) {
+  pvops_lock_kick(3);
+  EXPECT_EQ(pvops_vcpu_is_preempted(1), 0);
+  EXPECT_EQ(sim_.total_exits(), 0u);
+}
+
+TEST_F(NativeTrivialOpsTest, NativeHasNoHypercall) {
+  int64_t result = -1;
+  EXPECT_EQ(pvops_hypercall(1, 2, 3, 4, 5, 6, &result), PVOPS_ERR_UNSUPPORTED);
+  EXPECT_EQ(result, 0);
+  EXPECT_TRUE(sim_.hypercalls().empty());
+}
+
+TEST_F(NativeTrivialOpsTest, PhysAndMachineAddressesAreTheSame) {
+  EXPECT_EQ(pvops_phys_to_machine(0x123456000), 0x123456000u);
+  EXPECT_EQ(pvops_machine_to_phys(0x7000), 0x7000u);
+  EXPECT_EQ(sim_.total_exits(), 0u);
+}
+
+TEST_F(NativeTrivialOpsTest, StealTimeIsZero) {
+  EXPECT_EQ(pvops_steal_ns(0), 0u);
 }
 
 }  // namespace

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "backends/vmi/vmi_abi.h"
-#include "native_machine.h"
+#include "bare_metal_machine.h"
 
 namespace pvops::test {
 
@@ -66,7 +66,7 @@ struct RomCallRecord {
   arch::HypercallRegs in;
 };
 
-class VmwareMachineTest : public NativeMachineTest {
+class VmwareMachineTest : public BareMetalMachineTest {
  protected:
   VmwareMachineTest();
 

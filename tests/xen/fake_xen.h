@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "backends/xen/xen.h"
-#include "native_machine.h"
+#include "bare_metal_machine.h"
 // After xen.h (it pins the interface version).
 #include <xen/callback.h>
 #include <xen/features.h>
@@ -62,7 +62,7 @@ struct FakePort {
   uint32_t virq;
 };
 
-class XenPvTest : public NativeMachineTest {
+class XenPvTest : public BareMetalMachineTest {
  protected:
   XenPvTest();
   ~XenPvTest() override;

@@ -11,9 +11,9 @@
 #include <xen/hvm/params.h>
 #include <xen/version.h>
 
-#include "backends/native/native.h"
 #include "core/pvclock.h"
 #include "fake_xen.h"
+#include "hw/lapic.h"
 
 namespace pvops::test {
 namespace {
@@ -152,7 +152,7 @@ TEST_F(XenHvmTest, WithoutTheCallbackVectorEventsStayNative) {
   EXPECT_EQ(info.features[2], PVOPS_XEN_PATH_PVCLOCK | PVOPS_XEN_PATH_RUNSTATE);
   EXPECT_NE(strstr(info.notes, "XENFEAT_hvm_callback_vector"), nullptr) << info.notes;
   EXPECT_TRUE(hvm_params_.empty());
-  EXPECT_EQ(pvops_table.irq.send_ipi, native::SendIpi);
+  EXPECT_EQ(pvops_table.irq.send_ipi, hw::LapicSendIpi);
 }
 
 extern "C" void FakeHvmApEntry(uint32_t) {}

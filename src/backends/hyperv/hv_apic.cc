@@ -2,9 +2,8 @@
 
 #include "arch/x86/arch.h"
 #include "backends/hyperv/hyperv.h"
-#include "backends/native/lapic.h"
-#include "backends/native/native.h"
 #include "core/runtime.h"
+#include "hw/lapic.h"
 
 namespace pvops::hyperv {
 namespace {
@@ -43,14 +42,14 @@ uint8_t ReadTpr() { return static_cast<uint8_t>(arch::rdmsr(kMsrTpr)); }
 
 pvops_status SetUpLapicOn(uint32_t cpu) {
   if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
-  native::Lapic apic;
-  if (const pvops_status st = native::Lapic::Resolve(&apic); st != PVOPS_OK) return st;
+  hw::Lapic apic;
+  if (const pvops_status st = hw::Lapic::Resolve(&apic); st != PVOPS_OK) return st;
   core::Cpu(cpu).apic_id = apic.Id();
   if (core::KernelOwnsApic()) return PVOPS_OK;
   WriteTpr(0);  // accept every priority class
-  const uint32_t spurious = apic.Read(native::ApicReg::kSpurious);
-  apic.Write(native::ApicReg::kSpurious,
-             (spurious & ~0xffu) | native::kSpuriousApicEnable | core::kVectorSpurious);
+  const uint32_t spurious = apic.Read(hw::ApicReg::kSpurious);
+  apic.Write(hw::ApicReg::kSpurious,
+             (spurious & ~0xffu) | hw::kSpuriousApicEnable | core::kVectorSpurious);
   return PVOPS_OK;
 }
 
@@ -74,17 +73,17 @@ pvops_status SendIpiByIcrMsr(const pvops_cpuset* cpus, uint8_t vector) {
   if (cpus == nullptr || vector < kFirstExternalVector) return PVOPS_ERR_INVALID;
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu)
     if (pvops_cpuset_has(cpus, cpu) && core::Cpu(cpu).online == 0) return PVOPS_ERR_INVALID;
-  native::Lapic apic;
-  if (const pvops_status st = native::Lapic::Get(&apic); st != PVOPS_OK) return st;
+  hw::Lapic apic;
+  if (const pvops_status st = hw::Lapic::Get(&apic); st != PVOPS_OK) return st;
   // The synthetic ICR keeps the APIC mode's own destination format.
   const uint32_t shift = apic.x2apic() ? kX2apicDestinationShift : kXapicDestinationShift;
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
     if (!pvops_cpuset_has(cpus, cpu)) continue;
     const uint32_t id = core::Cpu(cpu).apic_id;
-    if (!apic.x2apic() && id > native::kXapicMaxDestination) return PVOPS_ERR_INVALID;
+    if (!apic.x2apic() && id > hw::kXapicMaxDestination) return PVOPS_ERR_INVALID;
     // Earlier stores must be visible before the target runs its handler.
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    arch::wrmsr(kMsrIcr, uint64_t{id} << shift | native::kIcrDeliveryFixed | vector);
+    arch::wrmsr(kMsrIcr, uint64_t{id} << shift | hw::kIcrDeliveryFixed | vector);
     core::Count(core::Counter::kIpisSent);
   }
   return PVOPS_OK;

@@ -2,10 +2,9 @@
 
 #include "arch/x86/arch.h"
 #include "backends/hyperv/hyperv.h"
-#include "backends/native/native.h"
-#include "backends/native/native_time.h"
 #include "core/runtime.h"
 #include "core/tsc_clock.h"
+#include "hw/tsc.h"
 
 namespace pvops::hyperv {
 namespace {
@@ -54,7 +53,7 @@ bool ReadStatedTscKhz(core::Reason* why) {
   uint64_t hz = 0;
   if ((g_state.privileges & kPrivFrequencyMsrs) == 0 || !arch::rdmsr_safe(kMsrTscFrequency, &hz))
     return false;
-  if (!native::SaneTscKhz(hz / 1000)) {
+  if (!hw::SaneTscKhz(hz / 1000)) {
     why->Separate().Add("HV_X64_MSR_TSC_FREQUENCY says ").AddDec(hz).Add(" Hz");
     return false;
   }
@@ -133,7 +132,7 @@ uint64_t ClockNs() {
   return g_monotonic.Clamp(ReferenceTime() * kReferenceTimeUnitNs);
 }
 
-uint64_t TscKhz() { return g_tsc_khz != 0 ? g_tsc_khz : native::TscKhz(); }
+uint64_t TscKhz() { return g_tsc_khz != 0 ? g_tsc_khz : hw::TscKhz(); }
 
 uint64_t StatedTscClockNs() {
   core::Count(core::Counter::kClockReads);
@@ -157,7 +156,7 @@ HvClock EnableClock(core::Reason* why) {
   if (EnableTscPage(why) == PVOPS_OK) {
     if (!stated) {
       const uint64_t khz = KhzFromScale(TscPage()->scale);
-      g_tsc_khz = native::SaneTscKhz(khz) ? khz : 0;  // 0: native calibration
+      g_tsc_khz = hw::SaneTscKhz(khz) ? khz : 0;  // 0: native calibration
     }
     return HvClock::kTscPage;
   }

@@ -2,8 +2,8 @@
 
 #include "arch/x86/arch.h"
 #include "backends/hyperv/hv_status.h"
-#include "backends/native/native.h"
 #include "core/runtime.h"
+#include "hw/cpu_instructions.h"
 
 #if defined(PVOPS_SIM_CPU)
 namespace {
@@ -151,8 +151,8 @@ CallOutcome FastCall(uint16_t code, uint64_t input0, uint64_t input1) {
   return Outcome(CallPage(MakeControl(code, true), input0, input1));
 }
 
-ArgPages::ArgPages() : flags_(native::SaveFlags()) {
-  native::IrqDisable();
+ArgPages::ArgPages() : flags_(hw::SaveFlags()) {
+  hw::IrqDisable();
   ArgPage& page = g_arg_pages[core::ThisCpu()];
   input_ = page.input;
   output_ = page.output;
@@ -160,7 +160,7 @@ ArgPages::ArgPages() : flags_(native::SaveFlags()) {
   output_gpa_ = core::VirtToPhys(output_);
 }
 
-ArgPages::~ArgPages() { native::RestoreFlags(flags_); }
+ArgPages::~ArgPages() { hw::RestoreFlags(flags_); }
 
 pvops_status CheckArgPages(uint32_t cpu) {
   if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;

@@ -6,8 +6,8 @@
 #include "backends/hyperv/hv_hypercall.h"
 #include "backends/hyperv/hv_vp_set.h"
 #include "backends/hyperv/hyperv.h"
-#include "backends/native/native.h"
 #include "core/runtime.h"
+#include "hw/lapic.h"
 
 namespace pvops::hyperv {
 namespace {
@@ -22,7 +22,7 @@ constexpr uint32_t kExBanksQword = sizeof(SendIpiInputEx) / sizeof(uint64_t);
 static_assert(kExBanksQword == 3);
 
 pvops_status SendWithoutHypercall(const pvops_cpuset* cpus, uint8_t vector) {
-  return Enabled(kPathApicMsrs) ? SendIpiByIcrMsr(cpus, vector) : native::SendIpi(cpus, vector);
+  return Enabled(kPathApicMsrs) ? SendIpiByIcrMsr(cpus, vector) : hw::LapicSendIpi(cpus, vector);
 }
 
 CallOutcome SendEx(const pvops_cpuset* cpus, uint8_t vector, const VpTargets& targets) {

@@ -4,9 +4,9 @@
 // a COUNT of 0 disarms it; the config is written again only when the vector changes.
 #include "arch/x86/arch.h"
 #include "backends/hyperv/hyperv.h"
-#include "backends/native/native.h"
 #include "core/oneshot.h"
 #include "core/runtime.h"
+#include "hw/lapic_timer.h"
 
 namespace pvops::hyperv {
 namespace {
@@ -38,7 +38,7 @@ pvops_status CheckStimerOn(uint32_t cpu) {
 pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector) {
   if (vector < kFirstExternalVector) return PVOPS_ERR_INVALID;
   CpuState& here = Cpu(core::ThisCpu());
-  if (here.stimer_ready == 0) return native::TimerOneshot(deadline_ns, vector);
+  if (here.stimer_ready == 0) return hw::LapicTimerOneshot(deadline_ns, vector);
   // KVM's stimer expires by the host's time, which the TSC page only approximates.
   core::OneshotArmed(deadline_ns, vector);
   if (deadline_ns == 0) {

@@ -7,9 +7,8 @@
 #include "backends/hyperv/hv_hypercall.h"
 #include "backends/hyperv/hv_vp_set.h"
 #include "backends/hyperv/hyperv.h"
-#include "backends/native/native.h"
-#include "backends/native/tlb.h"
 #include "core/runtime.h"
+#include "hw/paging.h"
 
 namespace pvops::hyperv {
 namespace {
@@ -22,23 +21,23 @@ constexpr uint32_t kHeaderExQwords = sizeof(FlushInputEx) / sizeof(uint64_t);
 // address space, and the native flush of "everything" drops global entries too.
 constexpr uint64_t kFlushFlags = kFlushAllVirtualAddressSpaces;
 
-uint64_t PageStart(uint64_t va) { return va & ~(native::kPageSize - 1); }
-uint64_t PageEnd(uint64_t va) { return PageStart(va + native::kPageSize - 1); }
+uint64_t PageStart(uint64_t va) { return va & ~(hw::kPageSize - 1); }
+uint64_t PageEnd(uint64_t va) { return PageStart(va + hw::kPageSize - 1); }
 
 // Writes the list entries covering [start, end) at `list`; returns how many.
 uint32_t WriteList(uint64_t start, uint64_t end, uint64_t* list) {
   uint32_t n = 0;
   for (uint64_t va = PageStart(start); va < end;) {
-    const uint64_t pages_left = (PageEnd(end) - va) / native::kPageSize;
+    const uint64_t pages_left = (PageEnd(end) - va) / hw::kPageSize;
     const uint64_t pages = pages_left < kPagesPerListEntry ? pages_left : kPagesPerListEntry;
     list[n++] = va | (pages - 1);
-    va += pages * native::kPageSize;
+    va += pages * hw::kPageSize;
   }
   return n;
 }
 
 uint64_t ListEntriesFor(uint64_t start, uint64_t end) {
-  const uint64_t pages = (PageEnd(end) - PageStart(start)) / native::kPageSize;
+  const uint64_t pages = (PageEnd(end) - PageStart(start)) / hw::kPageSize;
   return (pages + kPagesPerListEntry - 1) / kPagesPerListEntry;
 }
 
@@ -93,7 +92,7 @@ pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end) {
     return PVOPS_OK;
   }
   core::Count(core::Counter::kTlbFlushRemote, targets.count);
-  native::LeaveOnlyCaller(cpus, self);
+  hw::LeaveOnlyCaller(cpus, self);
   return PVOPS_OK;
 }
 

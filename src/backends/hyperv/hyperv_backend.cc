@@ -6,9 +6,10 @@
 #include "backends/hyperv/hv_clock.h"
 #include "backends/hyperv/hv_hypercall.h"
 #include "backends/hyperv/hyperv.h"
-#include "backends/native/native.h"
 #include "core/backend.h"
 #include "core/runtime.h"
+#include "hw/lapic.h"
+#include "hw/shared_state.h"
 
 namespace pvops::hyperv {
 
@@ -44,7 +45,7 @@ pvops_status CpuInit(uint32_t cpu) {
   if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
   // The VP index, assist page and stimer do not depend on the LAPIC's set-up: a kernel that
   // maps its APIC later still gets them, and hears of the LAPIC failure afterwards.
-  const pvops_status lapic = Enabled(kPathApicMsrs) ? SetUpLapicOn(cpu) : native::CpuInit(cpu);
+  const pvops_status lapic = Enabled(kPathApicMsrs) ? SetUpLapicOn(cpu) : hw::LapicCpuInit(cpu);
   if (Enabled(kPathVpIndex)) (void)ReadVpIndexOn(cpu);
   if (Enabled(kPathVpAssistEoi)) (void)EnableVpAssistOn(cpu);
   if (Enabled(kPathStimerDirect)) (void)CheckStimerOn(cpu);
@@ -93,7 +94,7 @@ pvops_status InitHyperV(const pvops_env&, const pvops_candidate& found, pvops_op
   ForgetCpus();
   ForgetHypercallPage();
   ReadLeaves(found.base_leaf);
-  if (const pvops_status st = native::SetUpSharedState(); st != PVOPS_OK) {
+  if (const pvops_status st = hw::SetUpSharedState(); st != PVOPS_OK) {
     why->Add("native set-up failed: ").Add(pvops_status_name(st));
     return st;
   }

@@ -2,9 +2,10 @@
 // feature bit is offered, leaving the native op in place otherwise.
 #include "backends/kvm/kvm.h"
 
-#include "backends/native/native.h"
-#include "backends/native/native_time.h"
 #include "core/backend.h"
+#include "hw/lapic.h"
+#include "hw/shared_state.h"
+#include "hw/tsc.h"
 
 namespace pvops::kvm {
 
@@ -37,7 +38,7 @@ pvops_status RawHypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, ui
 pvops_status CpuInit(uint32_t cpu) {
   // The areas do not depend on the LAPIC: a kernel that maps its APIC later still gets them,
   // and hears of the LAPIC failure afterwards.
-  const pvops_status lapic = native::CpuInit(cpu);
+  const pvops_status lapic = hw::LapicCpuInit(cpu);
   pvops_status st = PVOPS_OK;
   // Each area is registered on its own vCPU: the MSRs are per vCPU.
   if (Enabled(KVM_FEATURE_CLOCKSOURCE2) && st == PVOPS_OK) st = EnableClockOn(cpu);
@@ -81,7 +82,7 @@ pvops_status InitKvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
   g_state.features = f.eax;
   g_state.hints = f.edx;
   g_state.insn = InsnForVendor();
-  if (const pvops_status st = native::SetUpSharedState(); st != PVOPS_OK) {
+  if (const pvops_status st = hw::SetUpSharedState(); st != PVOPS_OK) {
     why->Add("native set-up failed: ").Add(pvops_status_name(st));
     return st;
   }
@@ -107,7 +108,7 @@ pvops_status InitKvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
     }
   }
   const bool kvmclock_in_use = (g_state.enabled & (1u << KVM_FEATURE_CLOCKSOURCE2)) != 0;
-  if (!kvmclock_in_use) native::NoteClockCalibration(info);
+  if (!kvmclock_in_use) hw::NoteClockCalibration(info);
   if (Offered(KVM_FEATURE_STEAL_TIME)) {
     Enable(KVM_FEATURE_STEAL_TIME);
     ops->time.steal_ns = StealNs;

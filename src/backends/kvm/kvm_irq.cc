@@ -1,7 +1,7 @@
 // Interrupts the KVM way: PV EOI lets KVM tell us an EOI needs no APIC write (no exit), and
 // KVM_HC_SEND_IPI sends one IPI to up to 128 APIC IDs with a single exit.
 #include "backends/kvm/kvm.h"
-#include "backends/native/native.h"
+#include "hw/lapic.h"
 
 namespace pvops::kvm {
 namespace {
@@ -36,7 +36,7 @@ void Eoi() {
     return;
   }
   core::Count(core::Counter::kPvEoiSlow);
-  native::Eoi();
+  hw::LapicEoi();
 }
 
 pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector) {

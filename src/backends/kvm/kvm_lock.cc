@@ -2,23 +2,23 @@
 // holder) and the unlocker wakes it with KVM_HC_KICK_CPU. KVM remembers a kick that arrives
 // before the halt, so the halt then returns at once: no lost wake-up.
 #include "backends/kvm/kvm.h"
-#include "backends/native/native.h"
+#include "hw/cpu_instructions.h"
 
 namespace pvops::kvm {
 
 void LockWait(const volatile uint8_t* ptr, uint8_t value) {
   core::Count(core::Counter::kLockWaits);
-  const uint64_t flags = native::SaveFlags();
-  native::IrqDisable();
+  const uint64_t flags = hw::SaveFlags();
+  hw::IrqDisable();
   if (*ptr == value) {
     // With interrupts on before, sti;hlt keeps the wait interruptible; with them off, only the
     // kick (or an NMI) ends the halt, as the caller asked.
     if ((flags & (1u << 9)) != 0)
-      native::SafeHalt();
+      hw::SafeHalt();
     else
-      native::Halt();
+      hw::Halt();
   }
-  native::RestoreFlags(flags);
+  hw::RestoreFlags(flags);
 }
 
 void LockKick(uint32_t cpu) {

@@ -2,7 +2,6 @@
 // now. The "preempted" byte is what lets a remote TLB flush skip a vCPU that is not running:
 // KVM flushes it on its next entry when we set KVM_VCPU_FLUSH_TLB instead of sending an IPI.
 #include "backends/kvm/kvm.h"
-#include "backends/native/native.h"
 
 namespace pvops::kvm {
 

@@ -2,28 +2,33 @@
 // function so the live table is constant-initialized: valid before pvops_init, with no static
 // constructor in a library that links into kernels.
 #include "backends/native/native.h"
-
-#include "backends/native/lapic.h"
-#include "backends/native/native_time.h"
-#include "backends/native/native_timer.h"
-#include "backends/native/tlb.h"
 #include "core/backend.h"
+#include "hw/cmos_rtc.h"
+#include "hw/console_and_exit.h"
+#include "hw/cpu_instructions.h"
+#include "hw/lapic.h"
+#include "hw/lapic_timer.h"
+#include "hw/paging.h"
+#include "hw/shared_state.h"
+#include "hw/tsc.h"
 
 namespace pvops::native {
 namespace {
 
 constexpr pvops_ops MakeNativeOps() {
   pvops_ops ops{};
-  ops.cpu = {Cpuid, ReadMsr, WriteMsr, ReadMsrSafe, WriteMsrSafe, IoDelay, Halt, SafeHalt};
-  ops.irq = {SaveFlags, RestoreFlags, IrqDisable,   IrqEnable,
-             Eoi,       SendIpi,      TimerOneshot, RegisterHandler};
-  ops.mmu = {ReadCr3,       WriteCr3,  SetPte,     UpdatePte,     ReadPte,
-             AllocPt,       ReleasePt, FlushTlbLocal, FlushTlbOne, FlushTlbMulti,
-             FlushTlbRemote, LazyBegin,     LazyFlush, LazyEnd,    PhysToMachine, MachineToPhys};
-  ops.time = {ClockNs, WallClock, TscKhz, StealNs};
+  ops.cpu = {hw::Cpuid,   hw::ReadMsr, hw::WriteMsr, hw::ReadMsrSafe, hw::WriteMsrSafe,
+             hw::IoDelay, hw::Halt,    hw::SafeHalt};
+  ops.irq = {hw::SaveFlags, hw::RestoreFlags, hw::IrqDisable,        hw::IrqEnable,
+             hw::LapicEoi,  hw::LapicSendIpi, hw::LapicTimerOneshot, RegisterHandler};
+  ops.mmu = {hw::ReadCr3,     hw::WriteCr3,      hw::SetPte,     hw::UpdatePte,
+             hw::ReadPte,     AllocPt,           ReleasePt,      hw::FlushTlbLocal,
+             hw::FlushTlbOne, hw::FlushTlbMulti, FlushTlbRemote, LazyBegin,
+             LazyFlush,       LazyEnd,           PhysToMachine,  MachineToPhys};
+  ops.time = {hw::TscClockNs, hw::CmosRtcWallClock, hw::TscKhz, StealNs};
   ops.lock = {LockWait, LockKick, VcpuIsPreempted};
   ops.hypercall = {Hypercall};
-  ops.platform = {ConsoleWrite, Shutdown, StartCpu, CpuInit};
+  ops.platform = {hw::Com1Write, hw::DebugExitShutdown, hw::StartCpuBySipi, hw::LapicCpuInit};
   return ops;
 }
 
@@ -36,41 +41,22 @@ pvops_status InitNative(const pvops_env&, const pvops_candidate&, pvops_ops* ops
                         pvops_info* info, core::Reason*) {
   // Nothing here can refuse: a machine without a LAPIC still gets a table whose LAPIC ops
   // report PVOPS_ERR_UNSUPPORTED when called.
-  (void)SetUpSharedState();
-  CalibrateClock();
-  *ops = kNativeOps;
+  (void)hw::SetUpSharedState();
+  hw::CalibrateClock();
+  *ops = core::kNativeOps;
   info->version = 0;
   info->features[0] = info->features[1] = info->features[2] = info->features[3] = 0;
-  NoteClockCalibration(info);
+  hw::NoteClockCalibration(info);
   return PVOPS_OK;
 }
 
 }  // namespace
-
-constinit const pvops_ops kNativeOps = MakeNativeOps();
-
-void ForgetCachedState() {
-  Lapic::Forget();
-  ForgetTimerState();
-  ForgetClockCalibration();
-}
-
-pvops_status SetUpSharedState() {
-  ForgetCachedState();
-  return SetUpTlbShootdown();
-}
-
-pvops_status Hypercall(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
-                       int64_t* result) {
-  if (result != nullptr) *result = 0;
-  return PVOPS_ERR_UNSUPPORTED;  // no hypervisor to call
-}
-
 }  // namespace pvops::native
 
 constinit pvops_ops pvops_table = pvops::native::MakeNativeOps();
 
 namespace pvops::core {
+constinit const pvops_ops kNativeOps = native::MakeNativeOps();
 const Backend kNativeBackend = {PVOPS_BACKEND_NATIVE, "native", native::ProbeNative,
                                 native::InitNative, {}, nullptr};
 }  // namespace pvops::core

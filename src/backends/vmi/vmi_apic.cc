@@ -1,15 +1,14 @@
 // EOI and IPIs through the ROM's APICWrite/APICRead. The ROM keeps no state, so each call
 // carries where this kernel maps the xAPIC page (0 in x2APIC mode: the ROM uses the MSRs).
-#include "backends/native/bounded_wait.h"
-#include "backends/native/lapic.h"
-#include "backends/native/native.h"
 #include "backends/vmi/vmi.h"
 #include "backends/vmi/vmi_calls.h"
+#include "hw/bounded_wait.h"
+#include "hw/lapic.h"
 
 namespace pvops::vmi {
 namespace {
 
-using native::ApicReg;
+using hw::ApicReg;
 
 // One word every CPU reads whole: 0 = not resolved, kX2apic, or the xAPIC page's address.
 constexpr uintptr_t kX2apic = 1;
@@ -37,14 +36,14 @@ pvops_status SendOne(uintptr_t page, uint32_t apic_id, uint32_t icr_low) {
     ApicWrite(page, ApicReg::kIcrLow, uint64_t{apic_id} << 32 | icr_low);  // one x2APIC write
     return PVOPS_OK;
   }
-  if (apic_id > native::kXapicMaxDestination) return PVOPS_ERR_INVALID;
+  if (apic_id > hw::kXapicMaxDestination) return PVOPS_ERR_INVALID;
   // The two ICR halves must not interleave with an interrupt handler's IPI on this CPU.
   const uint64_t flags = arch::save_flags();
   arch::cli();
   pvops_status st = PVOPS_OK;
-  if ((ApicRead(page, ApicReg::kIcrLow) & native::kIcrDeliveryPending) != 0) {
-    const native::Deadline give_up(native::kIcrIdleTimeoutNs);
-    while ((ApicRead(page, ApicReg::kIcrLow) & native::kIcrDeliveryPending) != 0) {
+  if ((ApicRead(page, ApicReg::kIcrLow) & hw::kIcrDeliveryPending) != 0) {
+    const hw::Deadline give_up(hw::kIcrIdleTimeoutNs);
+    while ((ApicRead(page, ApicReg::kIcrLow) & hw::kIcrDeliveryPending) != 0) {
       if (give_up.Expired()) {
         st = PVOPS_ERR_TIMEOUT;
         break;
@@ -64,13 +63,13 @@ pvops_status SendOne(uintptr_t page, uint32_t apic_id, uint32_t icr_low) {
 
 bool ResolveApicForRom() {
   uint64_t base = 0;
-  if (!RomApicUsable() || !arch::rdmsr_safe(native::kMsrApicBase, &base) ||
-      (base & native::kApicBaseGlobalEnable) == 0) {
+  if (!RomApicUsable() || !arch::rdmsr_safe(hw::kMsrApicBase, &base) ||
+      (base & hw::kApicBaseGlobalEnable) == 0) {
     return false;
   }
   uintptr_t mode = kX2apic;
-  if ((base & native::kApicBaseX2apicEnable) == 0) {
-    mode = reinterpret_cast<uintptr_t>(core::PhysToVirt(base & native::kApicBaseAddressMask));
+  if ((base & hw::kApicBaseX2apicEnable) == 0) {
+    mode = reinterpret_cast<uintptr_t>(core::PhysToVirt(base & hw::kApicBaseAddressMask));
     if (mode == 0 || mode == kX2apic) return false;  // the kernel does not map the page
   }
   __atomic_store_n(&g_apic_mode, mode, __ATOMIC_RELEASE);
@@ -82,7 +81,7 @@ void Eoi() {
   if (ApicPage(&page)) {
     ApicWrite(page, ApicReg::kEoi, 0);
   } else {
-    native::Eoi();
+    hw::LapicEoi();
   }
 }
 
@@ -90,7 +89,7 @@ pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector) {
   constexpr uint8_t kFirstExternalVector = 32;
   if (cpus == nullptr || vector < kFirstExternalVector) return PVOPS_ERR_INVALID;
   uintptr_t page;
-  if (!ApicPage(&page)) return native::SendIpi(cpus, vector);
+  if (!ApicPage(&page)) return hw::LapicSendIpi(cpus, vector);
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
     if (pvops_cpuset_has(cpus, cpu) && core::Cpu(cpu).online == 0) return PVOPS_ERR_INVALID;
   }
@@ -100,7 +99,7 @@ pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector) {
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
     if (!pvops_cpuset_has(cpus, cpu)) continue;
     const pvops_status st =
-        SendOne(page, core::Cpu(cpu).apic_id, native::kIcrDeliveryFixed | vector);
+        SendOne(page, core::Cpu(cpu).apic_id, hw::kIcrDeliveryFixed | vector);
     if (st != PVOPS_OK) return st;
     core::Count(core::Counter::kIpisSent);
   }

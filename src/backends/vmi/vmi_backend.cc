@@ -2,13 +2,14 @@
 // and an init that uses a ROM only after every check of rom/README.md held, reaches the
 // backdoor only from ring 0 once something vouched for it, and leaves the native op wherever
 // neither has something better.
-#include "backends/native/native.h"
-#include "backends/native/native_time.h"
-#include "backends/native/native_timer.h"
 #include "backends/vmi/vmi.h"
 #include "backends/vmi/vmi_calls.h"
 #include "backends/vmi/vmi_rom.h"
 #include "core/backend.h"
+#include "hw/lapic.h"
+#include "hw/lapic_timer.h"
+#include "hw/shared_state.h"
+#include "hw/tsc.h"
 
 namespace pvops::vmi {
 
@@ -17,8 +18,8 @@ State g_state;
 namespace {
 
 constexpr char kVmwareSignature[12] = {'V', 'M', 'w', 'a', 'r', 'e', 'V', 'M', 'w', 'a', 'r', 'e'};
-constexpr uint64_t kMinApicHz = native::kMinApicTimerHz;
-constexpr uint64_t kMaxApicHz = native::kMaxApicTimerHz;
+constexpr uint64_t kMinApicHz = hw::kMinApicTimerHz;
+constexpr uint64_t kMaxApicHz = hw::kMaxApicTimerHz;
 
 bool SaneApicHz(uint64_t hz) { return hz >= kMinApicHz && hz <= kMaxApicHz; }
 
@@ -39,7 +40,7 @@ void DiscoverFrequencies(const core::HvInterface* vmware) {
   State& s = g_state;
   if (vmware != nullptr && vmware->max_leaf >= vmware->base + VMWARE_CPUID_TIMING_LEAF_OFFSET) {
     const pvops_cpuid_regs timing = arch::cpuid(vmware->base + VMWARE_CPUID_TIMING_LEAF_OFFSET, 0);
-    if (native::SaneTscKhz(timing.eax)) {
+    if (hw::SaneTscKhz(timing.eax)) {
       s.tsc_khz = timing.eax;
       s.tsc_source = FrequencySource::kCpuidLeaf;
     }
@@ -51,7 +52,7 @@ void DiscoverFrequencies(const core::HvInterface* vmware) {
   const bool rom_asks = Provides(VMI_CALL_GetCycleFrequency) || Provides(VMI_CALL_GetApicFrequency);
   if (s.tsc_khz == 0 && Provides(VMI_CALL_GetCycleFrequency)) {
     const uint64_t khz = CallRom(VMI_CALL_GetCycleFrequency) / 1000;
-    if (native::SaneTscKhz(khz)) {
+    if (hw::SaneTscKhz(khz)) {
       s.tsc_khz = khz;
       s.tsc_source = FrequencySource::kRom;
     }
@@ -68,7 +69,7 @@ void DiscoverFrequencies(const core::HvInterface* vmware) {
     uint64_t tsc_hz = 0;
     uint32_t apic_hz = 0;
     if (BackdoorFrequencies(s.backdoor, &tsc_hz, &apic_hz)) {
-      if (s.tsc_khz == 0 && native::SaneTscKhz(tsc_hz / 1000)) {
+      if (s.tsc_khz == 0 && hw::SaneTscKhz(tsc_hz / 1000)) {
         s.tsc_khz = tsc_hz / 1000;
         s.tsc_source = FrequencySource::kBackdoor;
       }
@@ -83,7 +84,7 @@ void DiscoverFrequencies(const core::HvInterface* vmware) {
 }
 
 pvops_status CpuInitWithRomApic(uint32_t cpu) {
-  const pvops_status st = native::CpuInit(cpu);
+  const pvops_status st = hw::LapicCpuInit(cpu);
   // Each CPU looks again, as the native set-up does: the kernel may have switched modes. If
   // this CPU cannot tell, the boot CPU's answer (the same page for every xAPIC) stands.
   if (st == PVOPS_OK) (void)ResolveApicForRom();
@@ -178,7 +179,7 @@ pvops_status InitVmi(const pvops_env& env, const pvops_candidate& found, pvops_o
     block.max_leaf = found.max_leaf;
     vmware = &block;
   }
-  if (const pvops_status st = native::SetUpSharedState(); st != PVOPS_OK) {
+  if (const pvops_status st = hw::SetUpSharedState(); st != PVOPS_OK) {
     why->Add("native set-up failed: ").Add(pvops_status_name(st));
     return st;
   }
@@ -213,12 +214,12 @@ pvops_status InitVmi(const pvops_env& env, const pvops_candidate& found, pvops_o
   DiscoverFrequencies(vmware);
   if (g_state.tsc_khz == 0) {
     Note(info, "the hypervisor told no TSC rate");
-    native::NoteClockCalibration(info);
+    hw::NoteClockCalibration(info);
   }
   if (rom_usable) {
     InstallRomOps(ops);
-    // Without a rate from the hypervisor, the native one (CPUID, or measured: native_time.h).
-    SetUpClock(g_state.tsc_khz != 0 ? g_state.tsc_khz : native::TscKhz());
+    // Without a rate from the hypervisor, the native one (CPUID, or measured: hw/tsc.h).
+    SetUpClock(g_state.tsc_khz != 0 ? g_state.tsc_khz : hw::TscKhz());
   } else if (g_state.tsc_khz != 0) {
     SetUpClock(g_state.tsc_khz);
     ops->time.clock_ns = ClockNs;

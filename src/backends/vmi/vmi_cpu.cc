@@ -2,9 +2,9 @@
 // being the ROM's business (rom/README.md lists each call's registers).
 #include <asm/processor-flags.h>
 
-#include "backends/native/native.h"
 #include "backends/vmi/vmi.h"
 #include "backends/vmi/vmi_calls.h"
+#include "hw/console_and_exit.h"
 
 namespace pvops::vmi {
 
@@ -31,7 +31,7 @@ void IrqEnable() { CallRom(VMI_CALL_EnableInterrupts); }
 
 void Shutdown(uint32_t code) {
   if (Provides(VMI_CALL_Shutdown)) CallRom(VMI_CALL_Shutdown, code);
-  native::Shutdown(code);  // the ROM came back: end the machine the native way
+  hw::DebugExitShutdown(code);  // the ROM came back: end the machine the native way
 }
 
 pvops_status Hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,

@@ -2,9 +2,9 @@
 // updates wait in a small per-CPU queue and are issued (flagged DEFER, so a vendor's ROM may
 // batch them further) at the next flush point: lazy_flush/lazy_end, which end with
 // SetLazyMode(0), any TLB flush, or a full queue. Readers on the same CPU see queued values.
-#include "backends/native/native.h"
 #include "backends/vmi/vmi.h"
 #include "backends/vmi/vmi_calls.h"
+#include "hw/paging.h"
 
 namespace pvops::vmi {
 namespace {
@@ -41,7 +41,7 @@ void WriteEntry(pvops_pte* ptep, pvops_pte value, uint32_t flags, uint64_t va) {
   if (Provides(VMI_CALL_SetPxELong)) {
     CallRom(VMI_CALL_SetPxELong, value, reinterpret_cast<uintptr_t>(ptep), flags, va);
   } else {
-    native::SetPte(ptep, value);
+    hw::SetPte(ptep, value);
   }
   core::Count(core::Counter::kPteUpdates);
 }
@@ -72,14 +72,14 @@ void SetLazyMode(uint32_t mode) {
 
 // Each op falls back to the native instruction for a call the ROM does not provide (NONE), so
 // the table can always hold these: the queue needs every flush point to pass through here.
-uint64_t ReadCr3() { return Provides(VMI_CALL_GetCR3) ? CallRom(VMI_CALL_GetCR3) : native::ReadCr3(); }
+uint64_t ReadCr3() { return Provides(VMI_CALL_GetCR3) ? CallRom(VMI_CALL_GetCR3) : hw::ReadCr3(); }
 
 void WriteCr3(uint64_t cr3) {
   DrainThisCpu();  // queued updates belong to the address space being left
   if (Provides(VMI_CALL_SetCR3)) {
     CallRom(VMI_CALL_SetCR3, cr3);
   } else {
-    native::WriteCr3(cr3);
+    hw::WriteCr3(cr3);
   }
 }
 
@@ -103,7 +103,7 @@ pvops_pte ReadPte(const pvops_pte* ptep) {
   for (uint32_t i = queue.count; i > 0; --i) {
     if (queue.updates[i - 1].ptep == ptep) return queue.updates[i - 1].value;  // newest wins
   }
-  return native::ReadPte(ptep);
+  return hw::ReadPte(ptep);
 }
 
 void FlushTlbLocal() {
@@ -111,7 +111,7 @@ void FlushTlbLocal() {
   if (Provides(VMI_CALL_FlushTLB)) {
     CallRom(VMI_CALL_FlushTLB, VMI_FLUSH_TLB);
   } else {
-    native::FlushTlbLocal();
+    hw::FlushTlbLocal();
   }
 }
 
@@ -120,7 +120,7 @@ void FlushTlbOne(uint64_t va) {
   if (Provides(VMI_CALL_InvalPage)) {
     CallRom(VMI_CALL_InvalPage, va);
   } else {
-    native::FlushTlbOne(va);
+    hw::FlushTlbOne(va);
   }
 }
 
@@ -128,7 +128,7 @@ void FlushTlbOne(uint64_t va) {
 // queued updates reach the tables before anyone flushes.
 pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end) {
   DrainThisCpu();
-  return native::FlushTlbMulti(cpus, start, end);
+  return hw::FlushTlbMulti(cpus, start, end);
 }
 
 void LazyBegin() {

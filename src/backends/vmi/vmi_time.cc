@@ -1,6 +1,5 @@
 // The clock: TSC ticks (the ROM's RDTSC when it offers one) scaled by a known rate, never going
 // back across CPUs. The rate is the hypervisor's when it told one, else the native measurement.
-#include "backends/native/native_time.h"
 #include "backends/vmi/vmi.h"
 #include "backends/vmi/vmi_calls.h"
 #include "core/tsc_clock.h"

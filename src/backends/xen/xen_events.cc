@@ -5,8 +5,8 @@
 // timer, and a masked per-CPU port that SCHEDOP_poll waits on for the lock kick. On PV the
 // upcall mask in vcpu_info is the interrupt flag: no privileged instruction involved.
 
-#include "backends/native/native.h"
 #include "backends/xen/xen.h"
+#include "hw/lapic.h"
 // Xen headers after xen.h: core/xen_public.h pins the interface version first.
 #include <xen/hvm/hvm_op.h>
 #include <xen/hvm/params.h>
@@ -279,7 +279,7 @@ void HvmEoi() {
     c.skip_next_eoi = 0;
     return;
   }
-  native::Eoi();
+  hw::LapicEoi();
 }
 
 pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector) {

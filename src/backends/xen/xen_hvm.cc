@@ -3,8 +3,8 @@
 // page is refused), shared_info is placed in the guest's memory by XENMEM_add_to_physmap, and
 // event channels arrive on the callback vector (HVM_PARAM_CALLBACK_IRQ, vector type).
 
-#include "backends/native/native.h"
 #include "backends/xen/xen.h"
+#include "hw/shared_state.h"
 // Xen headers after xen.h: core/xen_public.h pins the interface version first.
 #include <xen/arch-x86/cpuid.h>
 #include <xen/memory.h>
@@ -71,7 +71,7 @@ pvops_status InitHvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
         .AddHex(version.eax);
     return PVOPS_ERR_BAD_DATA;
   }
-  if (const pvops_status st = native::SetUpSharedState(); st != PVOPS_OK) {
+  if (const pvops_status st = hw::SetUpSharedState(); st != PVOPS_OK) {
     why->Add("native set-up failed: ").Add(pvops_status_name(st));
     return st;
   }

@@ -2,8 +2,8 @@
 // every write is a request to Xen (mmu_update with the entry's machine address), TLB flushes and
 // CR3 switches are mmuext_ops, and a frame becomes a page table by pinning once no writable
 // mapping of it is left. The caller speaks guest-physical entries; this file converts.
-#include "backends/native/tlb.h"
 #include "backends/xen/xen.h"
+#include "hw/paging.h"
 
 namespace pvops::xen {
 namespace {
@@ -244,7 +244,7 @@ pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end) {
   pvops_cpuset_remove(&others, self);
   // A PV guest cannot send a flush IPI any cheaper than Xen flushes: every other CPU goes to Xen.
   if (const pvops_status st = FlushTlbMulti(&others, start, end); st != PVOPS_OK) return st;
-  native::LeaveOnlyCaller(cpus, self);
+  hw::LeaveOnlyCaller(cpus, self);
   return PVOPS_OK;
 }
 

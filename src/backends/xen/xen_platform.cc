@@ -3,8 +3,8 @@
 
 #include <asm/processor-flags.h>
 
-#include "backends/native/native.h"
 #include "backends/xen/xen.h"
+#include "hw/lapic.h"
 // Xen headers after xen.h: core/xen_public.h pins the interface version first.
 #include <xen/arch-x86/cpuid.h>
 #include <xen/callback.h>
@@ -191,7 +191,7 @@ pvops_status PvCpuInit(uint32_t cpu) {
 pvops_status HvmCpuInit(uint32_t cpu) {
   // Nothing below depends on the LAPIC: a kernel that maps its APIC later still gets the clock
   // and its events, and hears of the LAPIC failure afterwards.
-  const pvops_status lapic = native::CpuInit(cpu);
+  const pvops_status lapic = hw::LapicCpuInit(cpu);
   // Xen numbers HVM vCPUs itself; leaf base+4 says which one runs this code.
   uint32_t vcpu = cpu;
   if (g_state.max_leaf >= g_state.base_leaf + 4) {

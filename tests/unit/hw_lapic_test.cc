@@ -1,10 +1,9 @@
-// The native LAPIC ops: per-CPU set-up, EOI, IPIs (xAPIC MMIO and x2APIC MSRs), the handler
+// The LAPIC ops: per-CPU set-up, EOI, IPIs (xAPIC MMIO and x2APIC MSRs), the handler
 // registry, and INIT-SIPI-SIPI.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "backends/native/native_time.h"
-#include "native_machine.h"
+#include "bare_metal_machine.h"
 
 namespace pvops::test {
 namespace {
@@ -14,14 +13,14 @@ using sim::Exit;
 constexpr uintptr_t kIcrLowOffset = 0x300;
 constexpr uintptr_t kIcrHighOffset = 0x310;
 
-class NativeIrqTest : public NativeMachineTest {
+class LapicTest : public BareMetalMachineTest {
  protected:
   uintptr_t PageOffset(uintptr_t address) const {
     return address - reinterpret_cast<uintptr_t>(lapic_.page());
   }
 };
 
-TEST_F(NativeIrqTest, CpuInitRecordsTheApicIdAndEnablesTheXapic) {
+TEST_F(LapicTest, CpuInitRecordsTheApicIdAndEnablesTheXapic) {
   lapic_.SetApicId(0, 0x21);
   Boot();
   EXPECT_EQ(core::Cpu(0).apic_id, 0x21u);
@@ -32,7 +31,7 @@ TEST_F(NativeIrqTest, CpuInitRecordsTheApicIdAndEnablesTheXapic) {
   for (const sim::MsrAccess& a : sim_.msr_log()) EXPECT_LT(a.msr, 0x800u);  // no x2APIC MSRs
 }
 
-TEST_F(NativeIrqTest, CpuInitUsesMsrsInX2apicMode) {
+TEST_F(LapicTest, CpuInitUsesMsrsInX2apicMode) {
   lapic_.SetX2apic(true);
   lapic_.SetApicId(0, 0x1234);  // beyond what xAPIC can name
   Boot();
@@ -43,7 +42,7 @@ TEST_F(NativeIrqTest, CpuInitUsesMsrsInX2apicMode) {
   EXPECT_FALSE(sim_.MsrWrites(0x808).empty());  // TPR
 }
 
-TEST_F(NativeIrqTest, AKernelThatOwnsTheApicKeepsItsTprAndSpuriousVector) {
+TEST_F(LapicTest, AKernelThatOwnsTheApicKeepsItsTprAndSpuriousVector) {
   lapic_.SetApicId(0, 0x21);
   lapic_.SetSpurious(0, 0x1ef);  // the kernel's own spurious vector
   env_ = sim::MakeEnv();
@@ -54,14 +53,14 @@ TEST_F(NativeIrqTest, AKernelThatOwnsTheApicKeepsItsTprAndSpuriousVector) {
   EXPECT_EQ(sim_.exits(Exit::kMmioWrite), 0u);
 }
 
-TEST_F(NativeIrqTest, CpuInitKeepsTheOtherSpuriousRegisterBits) {
+TEST_F(LapicTest, CpuInitKeepsTheOtherSpuriousRegisterBits) {
   Boot();
   lapic_.SetSpurious(2, 0x2ff);  // focus checking disabled (bit 9), software-disabled
   sim_.RunOnCpu(2, [] { ASSERT_EQ(pvops_cpu_online(2), PVOPS_OK); });
   EXPECT_EQ(lapic_.spurious(2), 0x3ffu);
 }
 
-TEST_F(NativeIrqTest, CpuInitWithoutAnApicIsUnsupported) {
+TEST_F(LapicTest, CpuInitWithoutAnApicIsUnsupported) {
   env_ = sim::MakeEnv();
   sim_.HandleMsrs(0x1b, 0x1b, [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; },
                   [](uint32_t, uint64_t) { return false; });
@@ -73,7 +72,7 @@ TEST_F(NativeIrqTest, CpuInitWithoutAnApicIsUnsupported) {
   EXPECT_EQ(pvops_get_info()->backend, uint32_t{PVOPS_BACKEND_NATIVE});  // a table all the same
 }
 
-TEST_F(NativeIrqTest, CpuInitWithTheApicGloballyDisabledIsUnsupported) {
+TEST_F(LapicTest, CpuInitWithTheApicGloballyDisabledIsUnsupported) {
   sim::SimLapic::Options options;
   options.globally_enabled = false;
   sim::SimLapic disabled(sim_, options);  // its MSR handler shadows the default one
@@ -85,7 +84,7 @@ TEST_F(NativeIrqTest, CpuInitWithTheApicGloballyDisabledIsUnsupported) {
   EXPECT_EQ(pvops_cpu_online(0), PVOPS_ERR_UNSUPPORTED);
 }
 
-TEST_F(NativeIrqTest, CpuInitWithAnUnmappedApicPageIsUnsupported) {
+TEST_F(LapicTest, CpuInitWithAnUnmappedApicPageIsUnsupported) {
   sim::SimLapic::Options options;
   options.base = 0xfed00000;
   sim::SimLapic elsewhere(sim_, options);
@@ -98,7 +97,7 @@ TEST_F(NativeIrqTest, CpuInitWithAnUnmappedApicPageIsUnsupported) {
   EXPECT_EQ(pvops_cpu_online(0), PVOPS_ERR_UNSUPPORTED);
 }
 
-TEST_F(NativeIrqTest, EoiWritesZeroToTheXapicEoiRegister) {
+TEST_F(LapicTest, EoiWritesZeroToTheXapicEoiRegister) {
   Boot();
   sim_.ClearLogs();
   pvops_eoi();
@@ -108,7 +107,7 @@ TEST_F(NativeIrqTest, EoiWritesZeroToTheXapicEoiRegister) {
   EXPECT_EQ(sim_.mmio_log()[0].value, 0u);
 }
 
-TEST_F(NativeIrqTest, EoiWritesTheX2apicEoiMsr) {
+TEST_F(LapicTest, EoiWritesTheX2apicEoiMsr) {
   lapic_.SetX2apic(true);
   Boot();
   sim_.ClearLogs();
@@ -119,7 +118,7 @@ TEST_F(NativeIrqTest, EoiWritesTheX2apicEoiMsr) {
   EXPECT_EQ(sim_.total_exits(), 1u);  // the mode is cached: no IA32_APIC_BASE read per EOI
 }
 
-TEST_F(NativeIrqTest, SendIpiTargetsEachCpusApicIdWithAFixedIpi) {
+TEST_F(LapicTest, SendIpiTargetsEachCpusApicIdWithAFixedIpi) {
   for (uint32_t cpu = 0; cpu < 4; ++cpu) lapic_.SetApicId(cpu, 0x10 + cpu);
   Boot();
   OnlineCpus(4);
@@ -146,7 +145,7 @@ TEST_F(NativeIrqTest, SendIpiTargetsEachCpusApicIdWithAFixedIpi) {
   EXPECT_EQ(core::CounterValue(core::Counter::kIpisSent), 2u);
 }
 
-TEST_F(NativeIrqTest, SendIpiInX2apicModeIsOneMsrWrite) {
+TEST_F(LapicTest, SendIpiInX2apicModeIsOneMsrWrite) {
   lapic_.SetX2apic(true);
   lapic_.SetApicId(1, 0x300);
   Boot();
@@ -155,7 +154,7 @@ TEST_F(NativeIrqTest, SendIpiInX2apicModeIsOneMsrWrite) {
   EXPECT_THAT(sim_.MsrWrites(0x830), ::testing::ElementsAre(uint64_t{0x300} << 32 | 0xf0));
 }
 
-TEST_F(NativeIrqTest, SendIpiToACpuNotOnlineSendsNothing) {
+TEST_F(LapicTest, SendIpiToACpuNotOnlineSendsNothing) {
   Boot();
   OnlineCpus(2);
   CpuSet set;
@@ -165,14 +164,14 @@ TEST_F(NativeIrqTest, SendIpiToACpuNotOnlineSendsNothing) {
   EXPECT_TRUE(lapic_.sent().empty());
 }
 
-TEST_F(NativeIrqTest, SendIpiRefusesExceptionVectors) {
+TEST_F(LapicTest, SendIpiRefusesExceptionVectors) {
   Boot();
   EXPECT_EQ(SendIpi(CpuSet::Only(0), 13), Status(PVOPS_ERR_INVALID));
   EXPECT_EQ(pvops_send_ipi(nullptr, 0x40), PVOPS_ERR_INVALID);
   EXPECT_TRUE(lapic_.sent().empty());
 }
 
-TEST_F(NativeIrqTest, SendIpiWaitsForTheIcrToDrainWithInterruptsOff) {
+TEST_F(LapicTest, SendIpiWaitsForTheIcrToDrainWithInterruptsOff) {
   Boot();
   OnlineCpus(2);
   lapic_.SetIcrPendingReads(3);
@@ -192,7 +191,7 @@ TEST_F(NativeIrqTest, SendIpiWaitsForTheIcrToDrainWithInterruptsOff) {
   EXPECT_EQ(lapic_.sent().size(), 2u);
 }
 
-TEST_F(NativeIrqTest, SendIpiGivesUpOnAnIcrThatNeverDrains) {
+TEST_F(LapicTest, SendIpiGivesUpOnAnIcrThatNeverDrains) {
   Boot();
   OnlineCpus(2);
   lapic_.SetIcrPendingReads(0xffffffff);
@@ -201,7 +200,7 @@ TEST_F(NativeIrqTest, SendIpiGivesUpOnAnIcrThatNeverDrains) {
   EXPECT_EQ(lapic_.sent().size(), 1u);
 }
 
-TEST_F(NativeIrqTest, RegisteredHandlerRunsAndTheInterruptIsEnded) {
+TEST_F(LapicTest, RegisteredHandlerRunsAndTheInterruptIsEnded) {
   Boot();
   static int calls;
   static void* seen_ctx;
@@ -221,7 +220,7 @@ TEST_F(NativeIrqTest, RegisteredHandlerRunsAndTheInterruptIsEnded) {
   EXPECT_EQ(RegisterHandler(8, [](uint8_t, void*) {}), Status(PVOPS_ERR_INVALID));
 }
 
-TEST_F(NativeIrqTest, StartCpuSendsInitThenTwoStartupIpisWithTheSdmDelays) {
+TEST_F(LapicTest, StartCpuSendsInitThenTwoStartupIpisWithTheSdmDelays) {
   Boot();
   sim_.SetTicksPerInstruction(2000);  // 1 us per instruction: the delays take few steps
   const pvops_cpu_start start{0x9000, nullptr, 0, 0};
@@ -241,7 +240,7 @@ TEST_F(NativeIrqTest, StartCpuSendsInitThenTwoStartupIpisWithTheSdmDelays) {
   EXPECT_LT(sipi2.tsc - sipi1.tsc, 1'000 * ticks_per_us);
 }
 
-TEST_F(NativeIrqTest, StartCpuRefusesPagesASipiCannotName) {
+TEST_F(LapicTest, StartCpuRefusesPagesASipiCannotName) {
   Boot();
   for (const uint64_t page : {0x9001ull, 0x100000ull, 0xa0000ull, 0xbf000ull}) {
     const pvops_cpu_start start{page, nullptr, 0, 0};

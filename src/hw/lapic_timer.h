@@ -4,7 +4,12 @@
 
 #include <stdint.h>
 
-namespace pvops::native {
+#include <pvops/pvops.h>
+
+namespace pvops::hw {
+
+// The table's timer_oneshot on this CPU's LAPIC timer; deadline_ns == 0 disarms it.
+pvops_status LapicTimerOneshot(uint64_t deadline_ns, uint8_t vector);
 
 // The LAPIC timer's input clock in Hz (before the divider): CPUID 0x15's crystal when it is
 // enumerated, else measured against the TSC on first use. 0 when neither works.
@@ -17,4 +22,4 @@ inline constexpr uint64_t kApicTimerCalibrationNs = 10'000'000;  // 10 ms
 inline constexpr uint64_t kMinApicTimerHz = 1'000'000;
 inline constexpr uint64_t kMaxApicTimerHz = 10'000'000'000;
 
-}  // namespace pvops::native
+}  // namespace pvops::hw

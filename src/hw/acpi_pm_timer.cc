@@ -1,10 +1,10 @@
-#include "backends/native/acpi_pm_timer.h"
+#include "hw/acpi_pm_timer.h"
 
 #include "core/runtime.h"
 #include "core/xen_public.h"
 #include <xen/arch-x86/hvm/start_info.h>
 
-namespace pvops::native {
+namespace pvops::hw {
 namespace {
 
 constexpr uint64_t kPageSize = 4096;
@@ -194,4 +194,4 @@ pvops_status FindPmTimer(PmTimerPort* out) {
   return PVOPS_OK;
 }
 
-}  // namespace pvops::native
+}  // namespace pvops::hw

@@ -7,7 +7,7 @@
 
 #include <pvops/pvops.h>
 
-namespace pvops::native {
+namespace pvops::hw {
 
 inline constexpr uint32_t kMsrApicBase = 0x1b;
 inline constexpr uint64_t kApicBaseX2apicEnable = 1u << 10;
@@ -47,6 +47,8 @@ inline constexpr uint32_t kLvtTimerOneShot = 0u << 17;
 inline constexpr uint32_t kLvtTimerTscDeadline = 2u << 17;
 inline constexpr uint32_t kTimerDivideBy1 = 0xb;
 
+inline constexpr uint8_t kFirstExternalVector = 32;  // 0..31 are exceptions
+
 // How long a sent xAPIC IPI may stay pending before we give up (real hardware: nanoseconds).
 inline constexpr uint64_t kIcrIdleTimeoutNs = 10'000'000;
 
@@ -75,4 +77,16 @@ class Lapic {
   volatile uint32_t* mmio_ = nullptr;  // the xAPIC page; nullptr in x2APIC mode
 };
 
-}  // namespace pvops::native
+// The ops on this CPU's LAPIC (the native table's eoi, send_ipi and cpu_init). A missing or
+// unmapped LAPIC makes them return PVOPS_ERR_UNSUPPORTED (LapicEoi does nothing).
+void LapicEoi();
+// Fixed IPIs to every CPU in `cpus`, each of which cpu_init has recorded.
+pvops_status LapicSendIpi(const pvops_cpuset* cpus, uint8_t vector);
+// Records this CPU's APIC ID and, unless the kernel owns the APIC, accepts every priority and
+// enables the APIC with the spurious vector.
+pvops_status LapicCpuInit(uint32_t cpu);
+
+// Starts a CPU by INIT-SIPI-SIPI (Intel SDM vol. 3A 8.4.4.1) at start->sipi_page.
+pvops_status StartCpuBySipi(uint32_t cpu, uint32_t apic_id, const pvops_cpu_start* start);
+
+}  // namespace pvops::hw

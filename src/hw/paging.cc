@@ -1,12 +1,12 @@
-// Page tables and the local TLB. Natively page tables are plain memory: the writes are
+// Page tables and the local TLB. On hardware page tables are plain memory: the writes are
 // volatile so the compiler neither drops nor merges them (the MMU reads them behind its back).
+#include "hw/paging.h"
+
 #include <asm/processor-flags.h>
 
 #include "arch/x86/arch.h"
-#include "backends/native/native.h"
-#include "backends/native/tlb.h"
 
-namespace pvops::native {
+namespace pvops::hw {
 namespace {
 
 // CR4.PGE toggled off and on flushes every translation, global ones too (SDM 4.10.4.1).
@@ -31,10 +31,6 @@ void UpdatePte(pvops_pte* ptep, uint64_t, pvops_pte value) {
 }
 pvops_pte ReadPte(const pvops_pte* ptep) { return *static_cast<const volatile pvops_pte*>(ptep); }
 
-// The MMU needs no notice of new page tables natively.
-pvops_status AllocPt(uint64_t, uint32_t) { return PVOPS_OK; }
-pvops_status ReleasePt(uint64_t, uint32_t) { return PVOPS_OK; }
-
 // Reloading CR3 drops every non-global translation of this CPU.
 void FlushTlbLocal() { arch::write_cr3(arch::read_cr3()); }
 void FlushTlbOne(uint64_t va) { arch::invlpg(va); }
@@ -48,12 +44,4 @@ void FlushRangeHere(uint64_t start, uint64_t end) {
   for (uint64_t va = start & ~(kPageSize - 1); va < end; va += kPageSize) arch::invlpg(va);
 }
 
-// Natively every update is applied when made: nothing to batch.
-void LazyBegin() {}
-void LazyFlush() {}
-void LazyEnd() {}
-
-uint64_t PhysToMachine(uint64_t phys) { return phys; }
-uint64_t MachineToPhys(uint64_t machine) { return machine; }
-
-}  // namespace pvops::native
+}  // namespace pvops::hw

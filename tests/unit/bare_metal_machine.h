@@ -1,6 +1,7 @@
-// A simulated bare-metal PC for the native backend's tests: a CPU without hypervisor leaves, a
-// LAPIC per CPU, a 2 GHz TSC whose rate CPUID 0x15 enumerates (25 MHz crystal times 80), and
-// QEMU's TCG habit of echoing the last basic leaf. Tests adjust the model, then Boot().
+// A simulated bare-metal PC, the base of the hardware layer's and every backend's tests: a CPU
+// without hypervisor leaves, a LAPIC per CPU, a 2 GHz TSC whose rate CPUID 0x15 enumerates
+// (25 MHz crystal times 80), and QEMU's TCG habit of echoing the last basic leaf. Tests adjust
+// the model, then Boot().
 #pragma once
 
 #include <pvops/pvops.hpp>
@@ -18,9 +19,9 @@ namespace pvops::test {
 inline constexpr uint64_t kTscKhz = 2'000'000;
 inline constexpr uint32_t kCrystalHz = 25'000'000;
 
-class NativeMachineTest : public sim::SimTest {
+class BareMetalMachineTest : public sim::SimTest {
  protected:
-  NativeMachineTest() {
+  BareMetalMachineTest() {
     model_.max_basic_leaf = 0x16;
     model_.tsc_ratio_denominator = 1;
     model_.tsc_ratio_numerator = 80;

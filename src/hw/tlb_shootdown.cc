@@ -3,12 +3,11 @@
 // CPUs shooting at each other with interrupts off cannot deadlock: a waiting CPU serves its own
 // mailbox while it spins.
 #include "arch/x86/arch.h"
-#include "backends/native/bounded_wait.h"
-#include "backends/native/native.h"
-#include "backends/native/tlb.h"
 #include "core/runtime.h"
+#include "hw/bounded_wait.h"
+#include "hw/paging.h"
 
-namespace pvops::native {
+namespace pvops::hw {
 namespace {
 
 constexpr uint64_t kWholeSpace = ~uint64_t{0};  // a mailbox `end` meaning "everything"
@@ -70,8 +69,6 @@ void ServeMailbox(uint32_t cpu) {
 void HandleFlushIpi(uint8_t, void*) { ServeMailbox(core::ThisCpu()); }
 
 }  // namespace
-
-pvops_status FlushTlbRemote(pvops_cpuset*, uint64_t, uint64_t) { return PVOPS_OK; }
 
 void LeaveOnlyCaller(pvops_cpuset* cpus, uint32_t self) {
   const bool self_asked = pvops_cpuset_has(cpus, self) != 0;
@@ -150,4 +147,4 @@ pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t en
   return PVOPS_OK;
 }
 
-}  // namespace pvops::native
+}  // namespace pvops::hw

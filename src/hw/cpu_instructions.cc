@@ -1,10 +1,10 @@
-// The ops that are one instruction each: CPUID, MSRs, port 0x80, hlt, and the interrupt flag.
+#include "hw/cpu_instructions.h"
+
 #include <asm/processor-flags.h>
 
 #include "arch/x86/arch.h"
-#include "backends/native/native.h"
 
-namespace pvops::native {
+namespace pvops::hw {
 namespace {
 
 // Port 0x80 is the POST-code port: a write to it takes ~1 us on the ISA bus and changes
@@ -48,4 +48,4 @@ void RestoreFlags(uint64_t flags) {
 void IrqDisable() { arch::cli(); }
 void IrqEnable() { arch::sti(); }
 
-}  // namespace pvops::native
+}  // namespace pvops::hw

@@ -8,7 +8,7 @@
 
 #include <pvops/pvops.h>
 
-namespace pvops::native {
+namespace pvops::hw {
 
 // 3.579545 MHz, fixed by the ACPI specification.
 inline constexpr uint64_t kPmTimerHz = 3'579'545;
@@ -23,4 +23,4 @@ struct PmTimerPort {
 // when a table failed its checks.
 pvops_status FindPmTimer(PmTimerPort* out);
 
-}  // namespace pvops::native
+}  // namespace pvops::hw

@@ -1,14 +1,13 @@
-// clock_ns, tsc_khz and steal_ns on the bare TSC.
-#include "backends/native/native_time.h"
+// clock_ns and tsc_khz on the bare TSC.
+#include "hw/tsc.h"
 
 #include "arch/x86/arch.h"
-#include "backends/native/native.h"
-#include "backends/native/acpi_pm_timer.h"
-#include "backends/native/tsc_calibration.h"
 #include "core/reason.h"
 #include "core/tsc_clock.h"
+#include "hw/acpi_pm_timer.h"
+#include "hw/tsc_calibration.h"
 
-namespace pvops::native {
+namespace pvops::hw {
 namespace {
 
 struct ClockState {
@@ -120,11 +119,9 @@ uint64_t TscKhz() {
   return g_clock.scale.khz;
 }
 
-uint64_t ClockNs() {
+uint64_t TscClockNs() {
   if (g_clock.scale.mult == 0) CalibrateClock();
   return g_monotonic.Clamp(g_clock.scale.ToNs(arch::rdtsc()));
 }
 
-uint64_t StealNs(uint32_t) { return 0; }  // nothing steals time from bare metal
-
-}  // namespace pvops::native
+}  // namespace pvops::hw

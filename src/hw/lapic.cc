@@ -1,10 +1,11 @@
-#include "backends/native/lapic.h"
+// The local APIC in either mode, and the ops built on it: EOI, fixed IPIs, per-CPU set-up.
+#include "hw/lapic.h"
 
 #include "arch/x86/arch.h"
-#include "backends/native/bounded_wait.h"
 #include "core/runtime.h"
+#include "hw/bounded_wait.h"
 
-namespace pvops::native {
+namespace pvops::hw {
 namespace {
 
 // What Resolve() found, in one word so every CPU reads it whole: 0 = not resolved yet,
@@ -85,4 +86,40 @@ pvops_status Lapic::SendIpi(uint32_t apic_id, uint32_t icr_low) const {
   return st;
 }
 
-}  // namespace pvops::native
+void LapicEoi() {
+  Lapic apic;
+  if (Lapic::Get(&apic) == PVOPS_OK) apic.Eoi();
+}
+
+pvops_status LapicSendIpi(const pvops_cpuset* cpus, uint8_t vector) {
+  if (cpus == nullptr || vector < kFirstExternalVector) return PVOPS_ERR_INVALID;
+  // Every target must be known (its APIC ID recorded by cpu_init) before anything is sent.
+  for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
+    if (pvops_cpuset_has(cpus, cpu) && core::Cpu(cpu).online == 0) return PVOPS_ERR_INVALID;
+  }
+  Lapic apic;
+  if (const pvops_status st = Lapic::Get(&apic); st != PVOPS_OK) return st;
+  for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
+    if (!pvops_cpuset_has(cpus, cpu)) continue;
+    const pvops_status st = apic.SendIpi(core::Cpu(cpu).apic_id, kIcrDeliveryFixed | vector);
+    if (st != PVOPS_OK) return st;
+    core::Count(core::Counter::kIpisSent);
+  }
+  return PVOPS_OK;
+}
+
+pvops_status LapicCpuInit(uint32_t cpu) {
+  if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
+  Lapic apic;
+  // Fresh: this CPU may be the first to look, or the kernel may have switched to x2APIC.
+  if (const pvops_status st = Lapic::Resolve(&apic); st != PVOPS_OK) return st;
+  core::Cpu(cpu).apic_id = apic.Id();
+  if (core::KernelOwnsApic()) return PVOPS_OK;
+  apic.Write(ApicReg::kTpr, 0);  // accept every priority class
+  const uint32_t spurious = apic.Read(ApicReg::kSpurious);
+  apic.Write(ApicReg::kSpurious,
+             (spurious & ~0xffu) | kSpuriousApicEnable | core::kVectorSpurious);
+  return PVOPS_OK;
+}
+
+}  // namespace pvops::hw

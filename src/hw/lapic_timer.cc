@@ -1,17 +1,15 @@
-#include "backends/native/native_timer.h"
+#include "hw/lapic_timer.h"
 
 #include "arch/x86/arch.h"
-#include "backends/native/lapic.h"
-#include "backends/native/native.h"
-#include "backends/native/native_time.h"
 #include "core/oneshot.h"
 #include "core/runtime.h"
+#include "hw/lapic.h"
+#include "hw/tsc.h"
 
-namespace pvops::native {
+namespace pvops::hw {
 namespace {
 
 constexpr uint32_t kCpuid1EcxTscDeadline = 1u << 24;
-constexpr uint8_t kFirstExternalVector = 32;
 
 // CPUID.1:ECX[24], cached: 0 = not read yet, else kAbsent or kPresent.
 constexpr uint32_t kDeadlineUnknown = 0;
@@ -103,7 +101,7 @@ void ForgetTimerState() {
   __atomic_store_n(&g_apic_timer_hz, 0, __ATOMIC_RELAXED);
 }
 
-pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector) {
+pvops_status LapicTimerOneshot(uint64_t deadline_ns, uint8_t vector) {
   if (vector < kFirstExternalVector) return PVOPS_ERR_INVALID;
   Lapic apic;
   if (const pvops_status st = Lapic::Get(&apic); st != PVOPS_OK) return st;
@@ -124,4 +122,4 @@ pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector) {
   return st;
 }
 
-}  // namespace pvops::native
+}  // namespace pvops::hw

@@ -2,8 +2,8 @@
 // count from the APIC timer rate (CPUID 0x15's crystal, or measured against the TSC).
 #include <gtest/gtest.h>
 
-#include "backends/native/native_timer.h"
-#include "native_machine.h"
+#include "bare_metal_machine.h"
+#include "hw/lapic_timer.h"
 
 namespace pvops::test {
 namespace {
@@ -12,9 +12,9 @@ constexpr uint32_t kLvtMasked = 1u << 16;
 constexpr uint32_t kLvtTscDeadline = 2u << 17;
 constexpr uint32_t kDivideBy1 = 0xb;
 
-class NativeTimerTest : public NativeMachineTest {};
+class LapicTimerTest : public BareMetalMachineTest {};
 
-TEST_F(NativeTimerTest, TscDeadlineModeProgramsTheLvtThenTheDeadlineMsr) {
+TEST_F(LapicTimerTest, TscDeadlineModeProgramsTheLvtThenTheDeadlineMsr) {
   model_.tsc_deadline = true;
   lapic_.SetTscDeadlineMsr(true);
   Boot();
@@ -34,7 +34,7 @@ TEST_F(NativeTimerTest, TscDeadlineModeProgramsTheLvtThenTheDeadlineMsr) {
   EXPECT_EQ(core::CounterValue(core::Counter::kTimerArms), 1u);
 }
 
-TEST_F(NativeTimerTest, TscDeadlineInThePastFiresAtOnce) {
+TEST_F(LapicTimerTest, TscDeadlineInThePastFiresAtOnce) {
   model_.tsc_deadline = true;
   lapic_.SetTscDeadlineMsr(true);
   Boot();
@@ -45,7 +45,7 @@ TEST_F(NativeTimerTest, TscDeadlineInThePastFiresAtOnce) {
   EXPECT_LE(written, now + 1);
 }
 
-TEST_F(NativeTimerTest, CancelDisarmsBothModes) {
+TEST_F(LapicTimerTest, CancelDisarmsBothModes) {
   model_.tsc_deadline = true;
   lapic_.SetTscDeadlineMsr(true);
   Boot();
@@ -56,9 +56,9 @@ TEST_F(NativeTimerTest, CancelDisarmsBothModes) {
   EXPECT_NE(lapic_.lvt_timer(0) & kLvtMasked, 0u);
 }
 
-TEST_F(NativeTimerTest, OneShotCountComesFromTheCrystalRate) {
+TEST_F(LapicTimerTest, OneShotCountComesFromTheCrystalRate) {
   Boot();  // no TSC-deadline bit; CPUID 0x15 names a 25 MHz crystal
-  EXPECT_EQ(native::ApicTimerHz(), uint64_t{kCrystalHz});
+  EXPECT_EQ(hw::ApicTimerHz(), uint64_t{kCrystalHz});
   const uint64_t deadline = pvops_clock_ns() + 1'000'000;
   ASSERT_EQ(pvops_timer_oneshot(deadline, 0x41), PVOPS_OK);
   EXPECT_EQ(lapic_.lvt_timer(0), 0x41u);  // one-shot, unmasked
@@ -69,11 +69,11 @@ TEST_F(NativeTimerTest, OneShotCountComesFromTheCrystalRate) {
   EXPECT_TRUE(sim_.MsrWrites(0x6e0).empty());
 }
 
-TEST_F(NativeTimerTest, WithoutACrystalTheTimerRateIsMeasuredAgainstTheTsc) {
+TEST_F(LapicTimerTest, WithoutACrystalTheTimerRateIsMeasuredAgainstTheTsc) {
   model_.crystal_hz = 0;  // TSC rate then comes from CPUID 0x16: 2000 MHz
   Boot();
   lapic_.SetTimerTicksPerTsc(1, 2);  // 1 GHz
-  const uint64_t hz = native::ApicTimerHz();
+  const uint64_t hz = hw::ApicTimerHz();
   EXPECT_NEAR(static_cast<double>(hz), 1e9, 1e6);
   EXPECT_NE(lapic_.lvt_timer(0) & kLvtMasked, 0u);  // masked while measuring
   EXPECT_EQ(lapic_.timer_initial_count(0), 0u);      // stopped afterwards
@@ -81,7 +81,7 @@ TEST_F(NativeTimerTest, WithoutACrystalTheTimerRateIsMeasuredAgainstTheTsc) {
   EXPECT_NEAR(static_cast<double>(lapic_.timer_initial_count(0)), 1e6, 2e3);
 }
 
-TEST_F(NativeTimerTest, FarDeadlinesUseTheDivider) {
+TEST_F(LapicTimerTest, FarDeadlinesUseTheDivider) {
   Boot();
   // 1000 s at 25 MHz = 2.5e10 ticks: 2^32 fits only after dividing by 8.
   ASSERT_EQ(pvops_timer_oneshot(pvops_clock_ns() + 1'000'000'000'000, 0x43), PVOPS_OK);
@@ -89,19 +89,19 @@ TEST_F(NativeTimerTest, FarDeadlinesUseTheDivider) {
   EXPECT_NEAR(static_cast<double>(lapic_.timer_initial_count(0)), 3.125e9, 1e3);
 }
 
-TEST_F(NativeTimerTest, DeadlinesBeyondTheLargestCountAreRefused) {
+TEST_F(LapicTimerTest, DeadlinesBeyondTheLargestCountAreRefused) {
   Boot();
   EXPECT_EQ(pvops_timer_oneshot(pvops_clock_ns() + 100'000'000'000'000, 0x43),
             PVOPS_ERR_INVALID);
   EXPECT_EQ(core::CounterValue(core::Counter::kTimerArms), 0u);
 }
 
-TEST_F(NativeTimerTest, ExceptionVectorsAreRefused) {
+TEST_F(LapicTimerTest, ExceptionVectorsAreRefused) {
   Boot();
   EXPECT_EQ(pvops_timer_oneshot(pvops_clock_ns() + 1000, 14), PVOPS_ERR_INVALID);
 }
 
-TEST_F(NativeTimerTest, TscDeadlineWithoutAKnownTscRateIsUnsupported) {
+TEST_F(LapicTimerTest, TscDeadlineWithoutAKnownTscRateIsUnsupported) {
   model_.max_basic_leaf = 0xd;  // neither 0x15 nor 0x16, and no PIT answers
   model_.tsc_deadline = true;
   lapic_.SetTscDeadlineMsr(true);
@@ -122,7 +122,7 @@ void CountTimerHit(uint8_t, void*) { ++g_timer_hits; }
 // The LAPIC timer counts real time, clock_ns a measured TSC rate: when the two disagree the
 // interrupt can come before clock_ns shows the deadline. The handler must not run then; the
 // timer is armed again for the rest, and the handler runs once when the deadline has passed.
-TEST_F(NativeTimerTest, AnEarlyTimerInterruptIsReArmedNotDelivered) {
+TEST_F(LapicTimerTest, AnEarlyTimerInterruptIsReArmedNotDelivered) {
   model_.tsc_deadline = true;
   lapic_.SetTscDeadlineMsr(true);
   Boot();
@@ -161,7 +161,7 @@ TEST_F(NativeTimerTest, AnEarlyTimerInterruptIsReArmedNotDelivered) {
 
 // Another source on the timer's vector (or a timer cancelled too late to stop its interrupt)
 // is not the one-shot's business: delivered as before.
-TEST_F(NativeTimerTest, AnInterruptWithNoOneShotArmedIsDelivered) {
+TEST_F(LapicTimerTest, AnInterruptWithNoOneShotArmedIsDelivered) {
   Boot();
   g_timer_hits = 0;
   ASSERT_EQ(pvops_register_handler(0x41, CountTimerHit, nullptr), PVOPS_OK);

@@ -1,9 +1,9 @@
-#include "backends/native/tsc_calibration.h"
+#include "hw/tsc_calibration.h"
 
 #include "arch/x86/arch.h"
-#include "backends/native/native_time.h"
+#include "hw/tsc.h"
 
-namespace pvops::native {
+namespace pvops::hw {
 namespace {
 
 constexpr uint64_t kPitHz = 1'193'182;
@@ -176,4 +176,4 @@ TscMeasurement MeasureTscAgainstPit() {
   return m;
 }
 
-}  // namespace pvops::native
+}  // namespace pvops::hw

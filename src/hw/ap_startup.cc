@@ -1,11 +1,8 @@
-// Bringing CPUs up: the INIT-SIPI-SIPI sequence (Intel SDM vol. 3A 8.4.4.1) and the per-CPU
-// LAPIC set-up each CPU runs on itself.
-#include "backends/native/bounded_wait.h"
-#include "backends/native/lapic.h"
-#include "backends/native/native.h"
-#include "core/runtime.h"
+// Bringing CPUs up: the INIT-SIPI-SIPI sequence (Intel SDM vol. 3A 8.4.4.1).
+#include "hw/bounded_wait.h"
+#include "hw/lapic.h"
 
-namespace pvops::native {
+namespace pvops::hw {
 namespace {
 
 constexpr uint64_t kPageSize = 4096;
@@ -18,7 +15,7 @@ constexpr uint64_t kSipiToSipiNs = 200'000;     // 200 us
 
 }  // namespace
 
-pvops_status StartCpu(uint32_t cpu, uint32_t apic_id, const pvops_cpu_start* start) {
+pvops_status StartCpuBySipi(uint32_t cpu, uint32_t apic_id, const pvops_cpu_start* start) {
   if (start == nullptr || cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
   const uint64_t page = start->sipi_page;
   if (page % kPageSize != 0 || page >= kRealModeLimit) return PVOPS_ERR_INVALID;
@@ -43,18 +40,4 @@ pvops_status StartCpu(uint32_t cpu, uint32_t apic_id, const pvops_cpu_start* sta
   return PVOPS_OK;
 }
 
-pvops_status CpuInit(uint32_t cpu) {
-  if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
-  Lapic apic;
-  // Fresh: this CPU may be the first to look, or the kernel may have switched to x2APIC.
-  if (const pvops_status st = Lapic::Resolve(&apic); st != PVOPS_OK) return st;
-  core::Cpu(cpu).apic_id = apic.Id();
-  if (core::KernelOwnsApic()) return PVOPS_OK;
-  apic.Write(ApicReg::kTpr, 0);  // accept every priority class
-  const uint32_t spurious = apic.Read(ApicReg::kSpurious);
-  apic.Write(ApicReg::kSpurious,
-             (spurious & ~0xffu) | kSpuriousApicEnable | core::kVectorSpurious);
-  return PVOPS_OK;
-}
-
-}  // namespace pvops::native
+}  // namespace pvops::hw

@@ -1,9 +1,9 @@
-// The native cpu, irq-flag, lock and hypercall ops: one instruction each (or none), checked
-// instruction by instruction on the simulated CPU.
+// The cpu and irq-flag ops: one instruction each, checked instruction by instruction on the
+// simulated CPU.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "native_machine.h"
+#include "bare_metal_machine.h"
 
 namespace pvops::test {
 namespace {
@@ -13,7 +13,7 @@ using sim::Exit;
 
 constexpr uint64_t kIf = 1u << 9;
 
-class NativeCpuTest : public NativeMachineTest {
+class CpuInstructionsTest : public BareMetalMachineTest {
  protected:
   void SetUp() override {
     Boot();
@@ -22,7 +22,7 @@ class NativeCpuTest : public NativeMachineTest {
   }
 };
 
-TEST_F(NativeCpuTest, CpuidReturnsTheCpusAnswerInOneExit) {
+TEST_F(CpuInstructionsTest, CpuidReturnsTheCpusAnswerInOneExit) {
   sim_.SetCpuid(7, 0, {0, 0x029c67af, 0x40000004, 0xbc000400});
   pvops_cpuid_regs r{};
   pvops_cpuid(7, 0, &r);
@@ -33,7 +33,7 @@ TEST_F(NativeCpuTest, CpuidReturnsTheCpusAnswerInOneExit) {
   EXPECT_EQ(sim_.total_exits(), 1u);
 }
 
-TEST_F(NativeCpuTest, MsrReadAndWriteUseTheInstructions) {
+TEST_F(CpuInstructionsTest, MsrReadAndWriteUseTheInstructions) {
   sim_.SetMsr(0xc0000080, 0xd01);
   EXPECT_EQ(pvops_read_msr(0xc0000080), 0xd01u);
   pvops_write_msr(0xc0000080, 0xd00);
@@ -44,7 +44,7 @@ TEST_F(NativeCpuTest, MsrReadAndWriteUseTheInstructions) {
   EXPECT_EQ(sim_.msr_log()[1].msr, 0xc0000080u);
 }
 
-TEST_F(NativeCpuTest, SafeMsrReadReportsTheFaultOfAnAbsentMsr) {
+TEST_F(CpuInstructionsTest, SafeMsrReadReportsTheFaultOfAnAbsentMsr) {
   sim_.SetMsr(0x10, 123);
   uint64_t value = 0;
   EXPECT_EQ(pvops_read_msr_safe(0x10, &value), PVOPS_OK);
@@ -56,7 +56,7 @@ TEST_F(NativeCpuTest, SafeMsrReadReportsTheFaultOfAnAbsentMsr) {
   EXPECT_EQ(pvops_read_msr_safe(0x10, nullptr), PVOPS_ERR_INVALID);
 }
 
-TEST_F(NativeCpuTest, SafeMsrWriteReportsTheFault) {
+TEST_F(CpuInstructionsTest, SafeMsrWriteReportsTheFault) {
   sim_.SetMsr(0x10, 0);
   EXPECT_EQ(pvops_write_msr_safe(0x10, 7), PVOPS_OK);
   EXPECT_EQ(sim_.Msr(0x10), 7u);
@@ -64,7 +64,7 @@ TEST_F(NativeCpuTest, SafeMsrWriteReportsTheFault) {
   EXPECT_EQ(sim_.exits(Exit::kMsrFault), 1u);
 }
 
-TEST_F(NativeCpuTest, IoDelayWritesOneByteToThePostPort) {
+TEST_F(CpuInstructionsTest, IoDelayWritesOneByteToThePostPort) {
   pvops_io_delay();
   ASSERT_EQ(sim_.port_log().size(), 1u);
   EXPECT_EQ(sim_.port_log()[0].port, 0x80u);
@@ -73,7 +73,7 @@ TEST_F(NativeCpuTest, IoDelayWritesOneByteToThePostPort) {
   EXPECT_EQ(sim_.total_exits(), 1u);
 }
 
-TEST_F(NativeCpuTest, HaltLeavesTheInterruptFlagAlone) {
+TEST_F(CpuInstructionsTest, HaltLeavesTheInterruptFlagAlone) {
   sim_.SetInterruptsEnabled(true);
   pvops_halt();
   EXPECT_EQ(sim_.exits(Exit::kHlt), 1u);
@@ -81,7 +81,7 @@ TEST_F(NativeCpuTest, HaltLeavesTheInterruptFlagAlone) {
   EXPECT_TRUE(sim_.interrupts_enabled());
 }
 
-TEST_F(NativeCpuTest, SafeHaltEnablesInterruptsThenHalts) {
+TEST_F(CpuInstructionsTest, SafeHaltEnablesInterruptsThenHalts) {
   bool enabled_at_halt = false;
   sim_.OnHalt([&] { enabled_at_halt = sim_.interrupts_enabled(); });
   sim_.SetInterruptsEnabled(false);
@@ -91,14 +91,14 @@ TEST_F(NativeCpuTest, SafeHaltEnablesInterruptsThenHalts) {
   EXPECT_EQ(sim_.exits(Exit::kHlt), 1u);
 }
 
-TEST_F(NativeCpuTest, SaveFlagsReportsOnlyTheInterruptFlag) {
+TEST_F(CpuInstructionsTest, SaveFlagsReportsOnlyTheInterruptFlag) {
   sim_.SetInterruptsEnabled(true);
   EXPECT_EQ(pvops_save_flags(), kIf);
   sim_.SetInterruptsEnabled(false);
   EXPECT_EQ(pvops_save_flags(), 0u);
 }
 
-TEST_F(NativeCpuTest, IrqSaveDisablesAndRestoreBringsBackTheOldState) {
+TEST_F(CpuInstructionsTest, IrqSaveDisablesAndRestoreBringsBackTheOldState) {
   sim_.SetInterruptsEnabled(true);
   const uint64_t outer = pvops_irq_save();
   EXPECT_FALSE(sim_.interrupts_enabled());
@@ -111,7 +111,7 @@ TEST_F(NativeCpuTest, IrqSaveDisablesAndRestoreBringsBackTheOldState) {
   EXPECT_EQ(inner, 0u);
 }
 
-TEST_F(NativeCpuTest, IrqSaveGuardNests) {
+TEST_F(CpuInstructionsTest, IrqSaveGuardNests) {
   sim_.SetInterruptsEnabled(true);
   {
     IrqSave outer;
@@ -122,39 +122,13 @@ TEST_F(NativeCpuTest, IrqSaveGuardNests) {
   EXPECT_TRUE(IrqsEnabled());
 }
 
-TEST_F(NativeCpuTest, DisableAndEnableAreCliAndSti) {
+TEST_F(CpuInstructionsTest, DisableAndEnableAreCliAndSti) {
   pvops_irq_enable();
   EXPECT_TRUE(sim_.interrupts_enabled());
   pvops_irq_disable();
   EXPECT_FALSE(sim_.interrupts_enabled());
   EXPECT_EQ(sim_.exits(Exit::kSti), 1u);
   EXPECT_EQ(sim_.exits(Exit::kCli), 1u);
-}
-
-TEST_F(NativeCpuTest, LockWaitPausesOnceAndReturns) {
-  volatile uint8_t lock = 1;
-  pvops_lock_wait(&lock, 1);
-  EXPECT_EQ(sim_.exits(Exit::kPause), 1u);
-  EXPECT_EQ(sim_.total_exits(), 1u);
-}
-
-TEST_F(NativeCpuTest, KickAndPreemptionQueryCostNothing) {
-  pvops_lock_kick(3);
-  EXPECT_EQ(pvops_vcpu_is_preempted(1), 0);
-  EXPECT_EQ(sim_.total_exits(), 0u);
-}
-
-TEST_F(NativeCpuTest, NativeHasNoHypercall) {
-  int64_t result = -1;
-  EXPECT_EQ(pvops_hypercall(1, 2, 3, 4, 5, 6, &result), PVOPS_ERR_UNSUPPORTED);
-  EXPECT_EQ(result, 0);
-  EXPECT_TRUE(sim_.hypercalls().empty());
-}
-
-TEST_F(NativeCpuTest, PhysAndMachineAddressesAreTheSame) {
-  EXPECT_EQ(pvops_phys_to_machine(0x123456000), 0x123456000u);
-  EXPECT_EQ(pvops_machine_to_phys(0x7000), 0x7000u);
-  EXPECT_EQ(sim_.total_exits(), 0u);
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
-// The early console (COM1) and leaving the machine (QEMU's isa-debug-exit, then halt).
+#include "hw/console_and_exit.h"
+
 #include <linux/serial_reg.h>
 
 #include "arch/x86/arch.h"
-#include "backends/native/native.h"
 
-namespace pvops::native {
+namespace pvops::hw {
 namespace {
 
 constexpr uint16_t kCom1 = 0x3f8;
@@ -15,7 +15,7 @@ constexpr uint16_t kDebugExitPort = 0xf4;
 
 }  // namespace
 
-void ConsoleWrite(const char* text, size_t len) {
+void Com1Write(const char* text, size_t len) {
   if (text == nullptr) return;
   for (size_t i = 0; i < len; ++i) {
     for (uint32_t polls = 0; polls < kMaxLsrPolls; ++polls) {
@@ -26,7 +26,7 @@ void ConsoleWrite(const char* text, size_t len) {
   }
 }
 
-void Shutdown(uint32_t code) {
+void DebugExitShutdown(uint32_t code) {
   arch::outl(kDebugExitPort, code);
   // No exit device (or it let us continue): stop here for good.
   for (;;) {
@@ -35,4 +35,4 @@ void Shutdown(uint32_t code) {
   }
 }
 
-}  // namespace pvops::native
+}  // namespace pvops::hw

@@ -1,4 +1,4 @@
-// Time limits for the native backend's waits. Measured on the table's clock (pvops_clock_ns),
+// Time limits for the hardware layer's waits. Measured on the table's clock (pvops_clock_ns),
 // so a backend that reuses these waits and supplies a paravirtual clock pays no TSC calibration.
 #pragma once
 
@@ -8,7 +8,7 @@
 
 #include "arch/x86/arch.h"
 
-namespace pvops::native {
+namespace pvops::hw {
 
 class Deadline {
  public:
@@ -25,4 +25,4 @@ inline void DelayNs(uint64_t ns) {
   while (!done.Expired()) arch::pause();
 }
 
-}  // namespace pvops::native
+}  // namespace pvops::hw

@@ -8,9 +8,9 @@
 
 #include <stdint.h>
 
-#include "backends/native/acpi_pm_timer.h"
+#include "hw/acpi_pm_timer.h"
 
-namespace pvops::native {
+namespace pvops::hw {
 
 struct TscMeasurement {
   uint64_t khz;           // 0: the counter did not count, or disagreed with itself every time
@@ -32,4 +32,4 @@ TscMeasurement MeasureTscAgainstPmTimer(const PmTimerPort& timer);
 // Programs channel 2 as a free-running rate generator and reads its latched count.
 TscMeasurement MeasureTscAgainstPit();
 
-}  // namespace pvops::native
+}  // namespace pvops::hw

@@ -1,4 +1,4 @@
-// The native clock: the TSC, its frequency as CPUID states it or measured against a counter
+// The TSC as a clock: its frequency as CPUID states it or measured against a counter
 // that runs on real time (tsc_calibration.h), and the fixed-point scale that turns ticks into
 // nanoseconds.
 #pragma once
@@ -7,9 +7,9 @@
 
 #include <pvops/pvops.h>
 
-#include "backends/native/tsc_calibration.h"
+#include "hw/tsc_calibration.h"
 
-namespace pvops::native {
+namespace pvops::hw {
 
 // Where tsc_khz came from, best first.
 enum class TscSource : uint32_t {
@@ -20,6 +20,10 @@ enum class TscSource : uint32_t {
   kPmTimer,     // measured against the ACPI PM timer the FADT describes
   kPit,         // measured against PIT channel 2
 };
+
+// The table's clock_ns and tsc_khz on the bare TSC; the first call calibrates.
+uint64_t TscClockNs();
+uint64_t TscKhz();
 
 // Finds the TSC frequency and computes the scale. Runs once (pvops_init, or the first clock
 // read before it); later calls redo it, for the boot CPU before other CPUs run.
@@ -45,4 +49,4 @@ constexpr uint64_t NsToTicks(uint64_t ns, uint64_t khz) {
   return ns / 1'000'000 * khz + ns % 1'000'000 * khz / 1'000'000;
 }
 
-}  // namespace pvops::native
+}  // namespace pvops::hw

@@ -1,12 +1,12 @@
-// The native mmu ops: control registers, page-table entries as plain memory, local flushes, and
+// The hardware mmu ops: control registers, page-table entries as plain memory, local flushes, and
 // the cross-CPU shootdown (IPI on core::kVectorTlbFlush, acknowledged per CPU, bounded wait).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <asm/processor-flags.h>
 
-#include "backends/native/tlb.h"
-#include "native_machine.h"
+#include "bare_metal_machine.h"
+#include "hw/paging.h"
 
 namespace pvops::test {
 namespace {
@@ -24,7 +24,7 @@ std::vector<uint64_t> InvlpgsOn(const sim::SimCpu& sim, uint32_t cpu) {
   return vas;
 }
 
-class NativeMmuTest : public NativeMachineTest {
+class PagingTest : public BareMetalMachineTest {
  protected:
   void SetUp() override {
     Boot();
@@ -33,7 +33,7 @@ class NativeMmuTest : public NativeMachineTest {
   }
 };
 
-TEST_F(NativeMmuTest, Cr3ReadAndWriteAreTheInstructions) {
+TEST_F(PagingTest, Cr3ReadAndWriteAreTheInstructions) {
   sim_.SetCr3(0x1000);
   EXPECT_EQ(pvops_read_cr3(), 0x1000u);
   pvops_write_cr3(0x2000);
@@ -42,7 +42,7 @@ TEST_F(NativeMmuTest, Cr3ReadAndWriteAreTheInstructions) {
   EXPECT_EQ(sim_.cr3_writes()[0].value, 0x2000u);
 }
 
-TEST_F(NativeMmuTest, PteOpsAreMemoryAccessesWithoutExits) {
+TEST_F(PagingTest, PteOpsAreMemoryAccessesWithoutExits) {
   pvops_pte table[4] = {};
   pvops_set_pte(&table[1], 0x5003);
   pvops_update_pte(&table[2], 0x7000, 0x6003);
@@ -60,7 +60,7 @@ TEST_F(NativeMmuTest, PteOpsAreMemoryAccessesWithoutExits) {
   EXPECT_EQ(sim_.total_exits(), 0u);
 }
 
-TEST_F(NativeMmuTest, LocalFlushReloadsCr3) {
+TEST_F(PagingTest, LocalFlushReloadsCr3) {
   sim_.SetCr3(0x3000);
   pvops_flush_tlb_local();
   ASSERT_EQ(sim_.cr3_writes().size(), 1u);
@@ -68,21 +68,21 @@ TEST_F(NativeMmuTest, LocalFlushReloadsCr3) {
   EXPECT_TRUE(sim_.invlpgs().empty());
 }
 
-TEST_F(NativeMmuTest, FlushOneIsInvlpg) {
+TEST_F(PagingTest, FlushOneIsInvlpg) {
   pvops_flush_tlb_one(0xffff800000123000);
   ASSERT_EQ(sim_.invlpgs().size(), 1u);
   EXPECT_EQ(sim_.invlpgs()[0].value, 0xffff800000123000u);
 }
 
-TEST_F(NativeMmuTest, MultiOnThisCpuOnlyFlushesEachPageOfASmallRange) {
+TEST_F(PagingTest, MultiOnThisCpuOnlyFlushesEachPageOfASmallRange) {
   ASSERT_EQ(FlushTlbMulti(CpuSet::Only(0), 0x10000, 0x12800), Status(PVOPS_OK));
   EXPECT_THAT(InvlpgsOn(sim_, 0), ElementsAre(0x10000u, 0x11000u, 0x12000u));
   EXPECT_TRUE(lapic_.sent().empty());
 }
 
-TEST_F(NativeMmuTest, MultiOfALargeRangeFlushesEverythingIncludingGlobalPages) {
+TEST_F(PagingTest, MultiOfALargeRangeFlushesEverythingIncludingGlobalPages) {
   sim_.SetCr4(X86_CR4_PAE | X86_CR4_PGE);
-  ASSERT_EQ(FlushTlbMulti(CpuSet::Only(0), 0, (native::kMaxInvlpgPages + 1) * 4096),
+  ASSERT_EQ(FlushTlbMulti(CpuSet::Only(0), 0, (hw::kMaxInvlpgPages + 1) * 4096),
             Status(PVOPS_OK));
   EXPECT_TRUE(sim_.invlpgs().empty());
   ASSERT_EQ(sim_.cr4_writes().size(), 2u);
@@ -90,7 +90,7 @@ TEST_F(NativeMmuTest, MultiOfALargeRangeFlushesEverythingIncludingGlobalPages) {
   EXPECT_EQ(sim_.cr4_writes()[1].value, uint64_t{X86_CR4_PAE | X86_CR4_PGE});
 }
 
-TEST_F(NativeMmuTest, MultiOfEverythingWithoutGlobalPagesReloadsCr3) {
+TEST_F(PagingTest, MultiOfEverythingWithoutGlobalPagesReloadsCr3) {
   sim_.SetCr3(0x4000);
   sim_.SetCr4(X86_CR4_PAE);
   ASSERT_EQ(FlushTlbMulti(CpuSet::Only(0), 0, 0), Status(PVOPS_OK));
@@ -99,7 +99,7 @@ TEST_F(NativeMmuTest, MultiOfEverythingWithoutGlobalPagesReloadsCr3) {
   EXPECT_EQ(sim_.cr3_writes()[0].value, 0x4000u);
 }
 
-TEST_F(NativeMmuTest, MultiRefusesABackwardRangeAndOfflineCpus) {
+TEST_F(PagingTest, MultiRefusesABackwardRangeAndOfflineCpus) {
   EXPECT_EQ(FlushTlbMulti(CpuSet::Only(0), 0x5000, 0x4000), Status(PVOPS_ERR_INVALID));
   EXPECT_EQ(FlushTlbMulti(CpuSet::Only(3), 0x4000, 0x5000), Status(PVOPS_ERR_INVALID));
   EXPECT_EQ(pvops_flush_tlb_multi(nullptr, 0, 0), PVOPS_ERR_INVALID);
@@ -107,20 +107,20 @@ TEST_F(NativeMmuTest, MultiRefusesABackwardRangeAndOfflineCpus) {
   EXPECT_TRUE(lapic_.sent().empty());
 }
 
-class NativeShootdownTest : public NativeMmuTest {
+class TlbShootdownTest : public PagingTest {
  protected:
   void SetUp() override {
-    NativeMmuTest::SetUp();
+    PagingTest::SetUp();
     OnlineCpus(4);
     sim_.ClearLogs();
   }
 };
 
-TEST_F(NativeShootdownTest, TheFlushVectorIsRoutedAtInit) {
+TEST_F(TlbShootdownTest, TheFlushVectorIsRoutedAtInit) {
   EXPECT_NE(core::GetIrqHandler(core::kVectorTlbFlush).fn, nullptr);
 }
 
-TEST_F(NativeShootdownTest, RemoteCpusFlushTheRangeInTheirHandlerAndAcknowledge) {
+TEST_F(TlbShootdownTest, RemoteCpusFlushTheRangeInTheirHandlerAndAcknowledge) {
   DeliverIpisAtOnce();
   CpuSet set;
   set.Add(0);
@@ -141,7 +141,7 @@ TEST_F(NativeShootdownTest, RemoteCpusFlushTheRangeInTheirHandlerAndAcknowledge)
   EXPECT_EQ(core::CounterValue(core::Counter::kTlbFlushRemote), 2u);
 }
 
-TEST_F(NativeShootdownTest, TheCallerWaitsForALateAcknowledgement) {
+TEST_F(TlbShootdownTest, TheCallerWaitsForALateAcknowledgement) {
   QueueIpis();
   int spins = 0;
   sim_.OnPause([&] {
@@ -152,7 +152,7 @@ TEST_F(NativeShootdownTest, TheCallerWaitsForALateAcknowledgement) {
   EXPECT_THAT(InvlpgsOn(sim_, 1), ElementsAre(0x30000u));
 }
 
-TEST_F(NativeShootdownTest, ACpuThatNeverAnswersTimesOutAfterBeingNudged) {
+TEST_F(TlbShootdownTest, ACpuThatNeverAnswersTimesOutAfterBeingNudged) {
   QueueIpis();  // and never delivered
   EXPECT_EQ(FlushTlbMulti(CpuSet::Only(1), 0x30000, 0x31000), Status(PVOPS_ERR_TIMEOUT));
   // One IPI, then one more every 10 ms of the one-second wait.
@@ -161,7 +161,7 @@ TEST_F(NativeShootdownTest, ACpuThatNeverAnswersTimesOutAfterBeingNudged) {
   EXPECT_THAT(InvlpgsOn(sim_, 1), IsEmpty());
 }
 
-TEST_F(NativeShootdownTest, RequestsThatMeetInAMailboxAreMergedIntoOneFlush) {
+TEST_F(TlbShootdownTest, RequestsThatMeetInAMailboxAreMergedIntoOneFlush) {
   QueueIpis();
   bool nested = false;
   sim_.OnPause([&] {
@@ -184,7 +184,7 @@ TEST_F(NativeShootdownTest, RequestsThatMeetInAMailboxAreMergedIntoOneFlush) {
   EXPECT_EQ(lapic_.eoi_count(1), 2u);
 }
 
-TEST_F(NativeShootdownTest, AWaitingCpuServesItsOwnMailbox) {
+TEST_F(TlbShootdownTest, AWaitingCpuServesItsOwnMailbox) {
   // CPU 0 asks CPU 1 to flush, but CPU 1 is itself waiting on CPU 2 with interrupts off, so
   // the IPI is never taken. CPU 1 must flush for CPU 0 from inside its own wait, or two CPUs
   // shooting at each other with interrupts off would both wait forever.

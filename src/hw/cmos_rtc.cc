@@ -1,10 +1,11 @@
 // wall_clock from the CMOS real-time clock (MC146818). Every field is hardware data: read it
 // twice outside an update, then check it is a real date before turning it into seconds.
-#include "arch/x86/arch.h"
-#include "backends/native/bounded_wait.h"
-#include "backends/native/native.h"
+#include "hw/cmos_rtc.h"
 
-namespace pvops::native {
+#include "arch/x86/arch.h"
+#include "hw/bounded_wait.h"
+
+namespace pvops::hw {
 namespace {
 
 constexpr uint16_t kCmosIndexPort = 0x70;
@@ -120,7 +121,7 @@ pvops_status Decode(RtcFields f, pvops_wall_clock* out) {
 
 }  // namespace
 
-pvops_status WallClock(pvops_wall_clock* out) {
+pvops_status CmosRtcWallClock(pvops_wall_clock* out) {
   if (out == nullptr) return PVOPS_ERR_INVALID;
   // Two equal reads, each after the update flag dropped, cannot straddle a second boundary.
   for (int attempt = 0; attempt < kMaxReadAttempts; ++attempt) {
@@ -132,4 +133,4 @@ pvops_status WallClock(pvops_wall_clock* out) {
   return PVOPS_ERR_TIMEOUT;
 }
 
-}  // namespace pvops::native
+}  // namespace pvops::hw

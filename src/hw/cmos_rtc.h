@@ -1,0 +1,10 @@
+// The wall clock from the CMOS real-time clock (MC146818).
+#pragma once
+
+#include <pvops/pvops.h>
+
+namespace pvops::hw {
+
+pvops_status CmosRtcWallClock(pvops_wall_clock* out);
+
+}  // namespace pvops::hw

@@ -1,0 +1,26 @@
+// The ops that are one instruction each: CPUID, MSRs, the port 0x80 delay, hlt, and the
+// interrupt flag. Every backend's table starts from these (Linux's native_* counterparts).
+#pragma once
+
+#include <stdint.h>
+
+#include <pvops/pvops.h>
+
+namespace pvops::hw {
+
+void Cpuid(uint32_t leaf, uint32_t subleaf, pvops_cpuid_regs* out);
+uint64_t ReadMsr(uint32_t msr);
+void WriteMsr(uint32_t msr, uint64_t value);
+pvops_status ReadMsrSafe(uint32_t msr, uint64_t* value);
+pvops_status WriteMsrSafe(uint32_t msr, uint64_t value);
+void IoDelay();
+void Halt();
+void SafeHalt();
+
+// Only RFLAGS.IF travels in `flags`.
+uint64_t SaveFlags();
+void RestoreFlags(uint64_t flags);
+void IrqDisable();
+void IrqEnable();
+
+}  // namespace pvops::hw
