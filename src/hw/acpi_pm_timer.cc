@@ -1,5 +1,6 @@
 #include "hw/acpi_pm_timer.h"
 
+#include "arch/x86/registers.h"
 #include "core/runtime.h"
 #include "core/xen_public.h"
 #include <xen/arch-x86/hvm/start_info.h>
@@ -7,7 +8,6 @@
 namespace pvops::hw {
 namespace {
 
-constexpr uint64_t kPageSize = 4096;
 
 // ACPI 6.5, 5.2.5 (RSDP), 5.2.6 (table header), 5.2.9 (FADT): byte offsets.
 constexpr uint32_t kRsdpV1Length = 20;
@@ -46,7 +46,7 @@ bool ReadPhys(uint64_t pa, void* dst, uint32_t len) {
   while (len > 0) {
     const auto* src = static_cast<const volatile uint8_t*>(core::PhysToVirt(pa));
     if (src == nullptr) return false;
-    const uint64_t in_page = kPageSize - pa % kPageSize;
+    const uint64_t in_page = X86_PAGE_SIZE - pa % X86_PAGE_SIZE;
     const uint32_t n = in_page < len ? static_cast<uint32_t>(in_page) : len;
     for (uint32_t i = 0; i < n; ++i) out[i] = src[i];
     out += n;
@@ -132,7 +132,7 @@ uint64_t FindFadt(uint64_t rsdp, bool* bad_table) {
   if (r[kRsdpRevisionOffset] >= 2) {
     if (!ReadPhys(rsdp, r, kRsdpV2MinLength)) return 0;
     const uint32_t length = Le32(r + kRsdpLengthOffset);
-    if (length >= kRsdpV2MinLength && length <= kPageSize && SumsToZero(rsdp, length) &&
+    if (length >= kRsdpV2MinLength && length <= X86_PAGE_SIZE && SumsToZero(rsdp, length) &&
         Le64(r + kRsdpXsdtOffset) != 0) {
       root = Le64(r + kRsdpXsdtOffset);
       entry_size = 8;

@@ -1,11 +1,11 @@
 // Bringing CPUs up: the INIT-SIPI-SIPI sequence (Intel SDM vol. 3A 8.4.4.1).
+#include "arch/x86/registers.h"
 #include "hw/bounded_wait.h"
 #include "hw/lapic.h"
 
 namespace pvops::hw {
 namespace {
 
-constexpr uint64_t kPageSize = 4096;
 constexpr uint64_t kRealModeLimit = 1 << 20;
 // SIPI vectors 0xa0..0xbf are reserved (SDM 8.4.4.1): that is the legacy video window anyway.
 constexpr uint64_t kReservedSipiFirst = 0xa0;
@@ -18,8 +18,8 @@ constexpr uint64_t kSipiToSipiNs = 200'000;     // 200 us
 pvops_status StartCpuBySipi(uint32_t cpu, uint32_t apic_id, const pvops_cpu_start* start) {
   if (start == nullptr || cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
   const uint64_t page = start->sipi_page;
-  if (page % kPageSize != 0 || page >= kRealModeLimit) return PVOPS_ERR_INVALID;
-  const uint64_t vector = page / kPageSize;
+  if (page % X86_PAGE_SIZE != 0 || page >= kRealModeLimit) return PVOPS_ERR_INVALID;
+  const uint64_t vector = page / X86_PAGE_SIZE;
   if (vector >= kReservedSipiFirst && vector <= kReservedSipiLast) return PVOPS_ERR_INVALID;
 
   Lapic apic;

@@ -1,8 +1,7 @@
 #include "hw/cpu_instructions.h"
 
-#include <asm/processor-flags.h>
-
 #include "arch/x86/arch.h"
+#include "arch/x86/registers.h"
 
 namespace pvops::hw {
 namespace {

@@ -17,11 +17,11 @@ uintptr_t g_lapic_mode;
 
 pvops_status Lapic::Resolve(Lapic* out) {
   uint64_t base;
-  if (!arch::rdmsr_safe(kMsrApicBase, &base)) return PVOPS_ERR_UNSUPPORTED;  // no APIC
-  if ((base & kApicBaseGlobalEnable) == 0) return PVOPS_ERR_UNSUPPORTED;
+  if (!arch::rdmsr_safe(X86_MSR_IA32_APIC_BASE, &base)) return PVOPS_ERR_UNSUPPORTED;  // no APIC
+  if ((base & X86_APIC_BASE_GLOBAL_ENABLE) == 0) return PVOPS_ERR_UNSUPPORTED;
   uintptr_t mode = kX2apicMode;
-  if ((base & kApicBaseX2apicEnable) == 0) {
-    mode = reinterpret_cast<uintptr_t>(core::PhysToVirt(base & kApicBaseAddressMask));
+  if ((base & X86_APIC_BASE_X2APIC_ENABLE) == 0) {
+    mode = reinterpret_cast<uintptr_t>(core::PhysToVirt(base & X86_APIC_BASE_ADDRESS_MASK));
     if (mode == 0 || mode == kX2apicMode) return PVOPS_ERR_UNSUPPORTED;  // page not mapped
   }
   __atomic_store_n(&g_lapic_mode, mode, __ATOMIC_RELEASE);

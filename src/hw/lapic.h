@@ -7,14 +7,10 @@
 
 #include <pvops/pvops.h>
 
+#include "arch/x86/registers.h"
+
 namespace pvops::hw {
 
-inline constexpr uint32_t kMsrApicBase = 0x1b;
-inline constexpr uint64_t kApicBaseX2apicEnable = 1u << 10;
-inline constexpr uint64_t kApicBaseGlobalEnable = 1u << 11;
-inline constexpr uint64_t kApicBaseAddressMask = 0x000ffffffffff000;
-inline constexpr uint32_t kMsrX2apicFirst = 0x800;
-inline constexpr uint32_t kMsrTscDeadline = 0x6e0;
 
 // xAPIC MMIO offsets.
 enum class ApicReg : uint32_t {
@@ -30,7 +26,7 @@ enum class ApicReg : uint32_t {
   kTimerDivide = 0x3e0,
 };
 constexpr uint32_t X2apicMsr(ApicReg reg) {
-  return kMsrX2apicFirst + static_cast<uint32_t>(reg) / 16;
+  return X86_MSR_X2APIC_FIRST + static_cast<uint32_t>(reg) / 16;
 }
 
 inline constexpr uint32_t kSpuriousApicEnable = 1u << 8;

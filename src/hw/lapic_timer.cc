@@ -65,7 +65,7 @@ pvops_status ArmTscDeadline(const Lapic& apic, uint64_t delta_ns, uint8_t vector
   // SDM 10.5.4.1: the LVT write must be ordered before the deadline MSR write.
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
   // Rounded up by one tick so the interrupt never comes early; never 0, which would disarm.
-  arch::wrmsr(kMsrTscDeadline, arch::rdtsc() + NsToTicks(delta_ns, tsc_khz) + 1);
+  arch::wrmsr(X86_MSR_IA32_TSC_DEADLINE, arch::rdtsc() + NsToTicks(delta_ns, tsc_khz) + 1);
   return PVOPS_OK;
 }
 
@@ -109,7 +109,7 @@ pvops_status LapicTimerOneshot(uint64_t deadline_ns, uint8_t vector) {
   core::OneshotArmed(deadline_ns, vector);
   if (deadline_ns == 0) {
     apic.Write(ApicReg::kLvtTimer, kLvtMasked | vector);
-    if (HasTscDeadline()) arch::wrmsr(kMsrTscDeadline, 0);
+    if (HasTscDeadline()) arch::wrmsr(X86_MSR_IA32_TSC_DEADLINE, 0);
     apic.Write(ApicReg::kTimerInitialCount, 0);
     return PVOPS_OK;
   }

@@ -2,9 +2,8 @@
 // volatile so the compiler neither drops nor merges them (the MMU reads them behind its back).
 #include "hw/paging.h"
 
-#include <asm/processor-flags.h>
-
 #include "arch/x86/arch.h"
+#include "arch/x86/registers.h"
 
 namespace pvops::hw {
 namespace {
@@ -37,11 +36,11 @@ void FlushTlbOne(uint64_t va) { arch::invlpg(va); }
 
 void FlushRangeHere(uint64_t start, uint64_t end) {
   if (end != 0 && end <= start) return;
-  if (end == 0 || end - start > kMaxInvlpgPages * kPageSize) {
+  if (end == 0 || end - start > kMaxInvlpgPages * X86_PAGE_SIZE) {
     FlushEverythingHere();
     return;
   }
-  for (uint64_t va = start & ~(kPageSize - 1); va < end; va += kPageSize) arch::invlpg(va);
+  for (uint64_t va = start & ~(X86_PAGE_SIZE - 1); va < end; va += X86_PAGE_SIZE) arch::invlpg(va);
 }
 
 }  // namespace pvops::hw

@@ -11,7 +11,6 @@ namespace pvops::hw {
 
 // Up to this many pages are flushed one by one; more, or "all", flushes everything.
 inline constexpr uint64_t kMaxInvlpgPages = 32;
-inline constexpr uint64_t kPageSize = 4096;
 // How long a shootdown waits for every acknowledgement (an IPI round trip is microseconds on
 // hardware, ~0.3 ms nested under TCG; a vCPU may be descheduled for a while).
 inline constexpr uint64_t kShootdownTimeoutNs = 1'000'000'000;

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "arch/x86/registers.h"
 #include "backends/hyperv/hv_hypercall.h"
 
 namespace pvops::test {
@@ -24,7 +25,7 @@ constexpr uint8_t kKvmAmdStub[] = {0x0f, 0x01, 0xd9, 0xc3};
 HyperVMachineTest::HyperVMachineTest() {
   model_.hypervisor_bit = true;
   // A freshly loaded kernel: the page in its text is still zeros.
-  memset(const_cast<uint8_t*>(HypercallPage()), 0, kPageSize);
+  memset(const_cast<uint8_t*>(HypercallPage()), 0, X86_PAGE_SIZE);
   for (uint32_t cpu = 0; cpu < sim::kMaxCpus; ++cpu) vp_index_[cpu] = cpu;
   // A page consistent with TIME_REF_COUNT: tsc * 2^64/200 >> 64 == tsc / 200.
   tsc_page_script_.sequence = 1;
@@ -167,9 +168,10 @@ void HyperVMachineTest::OnCall(const void* stub, arch::HypercallRegs& regs) {
   call.r8 = regs.r8;
   call.interrupts_enabled = sim_.interrupts_enabled();
   // The TLFS: 8-byte aligned and inside one page (the library uses half a page per block).
-  if (!call.fast && regs.rdx != 0 && regs.rdx % 8 == 0 && regs.rdx % kPageSize + kPageSize / 2 <= kPageSize) {
+  if (!call.fast && regs.rdx != 0 && regs.rdx % 8 == 0 &&
+      regs.rdx % X86_PAGE_SIZE + X86_PAGE_SIZE / 2 <= X86_PAGE_SIZE) {
     const uint64_t* in = AtGpa<const uint64_t>(regs.rdx);
-    call.input.assign(in, in + kPageSize / 2 / 8);
+    call.input.assign(in, in + X86_PAGE_SIZE / 2 / 8);
   }
   calls_.push_back(call);
   regs.rax = answer_(call);  // a copy: delivering an IPI may record more calls

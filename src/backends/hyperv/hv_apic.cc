@@ -1,6 +1,7 @@
 #include "backends/hyperv/hv_apic.h"
 
 #include "arch/x86/arch.h"
+#include "arch/x86/registers.h"
 #include "backends/hyperv/hyperv.h"
 #include "core/runtime.h"
 #include "hw/lapic.h"
@@ -10,9 +11,9 @@ namespace {
 
 // The hypervisor owns the whole page (it may keep nested-virtualization state after the
 // assist word), so each CPU gets a full page.
-struct alignas(kPageSize) VpAssistPage {
+struct alignas(X86_PAGE_SIZE) VpAssistPage {
   uint32_t apic_assist;
-  uint8_t rest[kPageSize - sizeof(uint32_t)];
+  uint8_t rest[X86_PAGE_SIZE - sizeof(uint32_t)];
 };
 VpAssistPage g_vp_assist[PVOPS_MAX_CPUS];
 
@@ -30,7 +31,7 @@ pvops_status EnableVpAssistOn(uint32_t cpu) {
   if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
   Cpu(cpu).vp_assist_enabled = 0;
   const uint64_t gpa = core::VirtToPhys(&g_vp_assist[cpu]);
-  if (gpa % kPageSize != 0) return PVOPS_ERR_BAD_DATA;
+  if (gpa % X86_PAGE_SIZE != 0) return PVOPS_ERR_BAD_DATA;
   __atomic_store_n(&g_vp_assist[cpu].apic_assist, 0, __ATOMIC_RELAXED);
   if (!arch::wrmsr_safe(kMsrVpAssistPage, gpa | kMsrPageEnable)) return PVOPS_ERR_FAULT;
   Cpu(cpu).vp_assist_enabled = 1;

@@ -1,6 +1,7 @@
 #include "backends/hyperv/hv_clock.h"
 
 #include "arch/x86/arch.h"
+#include "arch/x86/registers.h"
 #include "backends/hyperv/hyperv.h"
 #include "core/runtime.h"
 #include "core/tsc_clock.h"
@@ -10,9 +11,9 @@ namespace pvops::hyperv {
 namespace {
 
 // The page is the hypervisor's to write: a whole page of ours, page aligned.
-struct alignas(kPageSize) TscPageStorage {
+struct alignas(X86_PAGE_SIZE) TscPageStorage {
   ReferenceTscPage header;
-  uint8_t rest[kPageSize - sizeof(ReferenceTscPage)];
+  uint8_t rest[X86_PAGE_SIZE - sizeof(ReferenceTscPage)];
 };
 TscPageStorage g_tsc_page;
 
@@ -80,7 +81,7 @@ pvops_status EnableTscPage(core::Reason* why) {
     return PVOPS_ERR_UNSUPPORTED;
   }
   const uint64_t gpa = core::VirtToPhys(&g_tsc_page);
-  if (gpa % kPageSize != 0) {
+  if (gpa % X86_PAGE_SIZE != 0) {
     why->Separate().Add("TSC page at unaligned GPA");
     return PVOPS_ERR_BAD_DATA;
   }

@@ -1,6 +1,7 @@
 #include "backends/hyperv/hv_hypercall.h"
 
 #include "arch/x86/arch.h"
+#include "arch/x86/registers.h"
 #include "backends/hyperv/hv_status.h"
 #include "core/runtime.h"
 #include "hw/cpu_instructions.h"
@@ -32,11 +33,11 @@ namespace pvops::hyperv {
 namespace {
 
 // One page per CPU: the lower half is the input, the upper half the output.
-struct alignas(kPageSize) ArgPage {
+struct alignas(X86_PAGE_SIZE) ArgPage {
   uint64_t input[ArgPages::kQwords];
   uint64_t output[ArgPages::kQwords];
 };
-static_assert(sizeof(ArgPage) == kPageSize);
+static_assert(sizeof(ArgPage) == X86_PAGE_SIZE);
 ArgPage g_arg_pages[PVOPS_MAX_CPUS];
 
 bool g_page_ready;
@@ -46,14 +47,14 @@ constexpr uint64_t kRepFieldsMask = kControlRepMax << kControlRepCountShift |
 
 bool PageAllZero() {
   const volatile uint8_t* page = HypercallPage();
-  for (uint64_t i = 0; i < kPageSize; ++i)
+  for (uint64_t i = 0; i < X86_PAGE_SIZE; ++i)
     if (page[i] != 0) return false;
   return true;
 }
 
 // An 8-byte aligned block of `bytes` that stays inside one page.
 bool UsableGpa(uint64_t gpa, uint64_t bytes) {
-  return gpa % 8 == 0 && gpa % kPageSize + bytes <= kPageSize;
+  return gpa % 8 == 0 && gpa % X86_PAGE_SIZE + bytes <= X86_PAGE_SIZE;
 }
 
 CallOutcome Outcome(uint64_t result) {
@@ -99,7 +100,7 @@ void ForgetHypercallPage() { __atomic_store_n(&g_page_ready, false, __ATOMIC_REL
 pvops_status EnableHypercallPage(core::Reason* why) {
   ForgetHypercallPage();
   const uint64_t gpa = core::VirtToPhys(const_cast<const uint8_t*>(HypercallPage()));
-  if (gpa % kPageSize != 0) {
+  if (gpa % X86_PAGE_SIZE != 0) {
     why->Separate().Add("hypercall page at unaligned GPA ").AddHex(gpa);
     return PVOPS_ERR_INVALID;
   }
@@ -165,7 +166,7 @@ ArgPages::~ArgPages() { hw::RestoreFlags(flags_); }
 pvops_status CheckArgPages(uint32_t cpu) {
   if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
   const ArgPage& page = g_arg_pages[cpu];
-  const uint64_t half = kPageSize / 2;
+  const uint64_t half = X86_PAGE_SIZE / 2;
   return UsableGpa(core::VirtToPhys(page.input), half) &&
                  UsableGpa(core::VirtToPhys(page.output), half)
              ? PVOPS_OK

@@ -65,7 +65,7 @@ class ArgPages {
   ArgPages(const ArgPages&) = delete;
   ArgPages& operator=(const ArgPages&) = delete;
 
-  static constexpr uint32_t kQwords = kPageSize / 2 / sizeof(uint64_t);
+  static constexpr uint32_t kQwords = X86_PAGE_SIZE / 2 / sizeof(uint64_t);
   uint64_t* input() const { return input_; }
   uint64_t* output() const { return output_; }
   uint64_t input_gpa() const { return input_gpa_; }

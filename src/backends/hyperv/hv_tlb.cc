@@ -4,6 +4,7 @@
 // the input page, becomes HvCallFlushVirtualAddressSpace. VP indexes of 64 and above need the
 // Ex forms. The calling CPU is left to the caller; CPUs the hypervisor did not flush (no VP
 // index, a refused call) stay in the set for the caller's IPIs.
+#include "arch/x86/registers.h"
 #include "backends/hyperv/hv_hypercall.h"
 #include "backends/hyperv/hv_vp_set.h"
 #include "backends/hyperv/hyperv.h"
@@ -21,23 +22,23 @@ constexpr uint32_t kHeaderExQwords = sizeof(FlushInputEx) / sizeof(uint64_t);
 // address space, and the native flush of "everything" drops global entries too.
 constexpr uint64_t kFlushFlags = kFlushAllVirtualAddressSpaces;
 
-uint64_t PageStart(uint64_t va) { return va & ~(hw::kPageSize - 1); }
-uint64_t PageEnd(uint64_t va) { return PageStart(va + hw::kPageSize - 1); }
+uint64_t PageStart(uint64_t va) { return va & ~(X86_PAGE_SIZE - 1); }
+uint64_t PageEnd(uint64_t va) { return PageStart(va + X86_PAGE_SIZE - 1); }
 
 // Writes the list entries covering [start, end) at `list`; returns how many.
 uint32_t WriteList(uint64_t start, uint64_t end, uint64_t* list) {
   uint32_t n = 0;
   for (uint64_t va = PageStart(start); va < end;) {
-    const uint64_t pages_left = (PageEnd(end) - va) / hw::kPageSize;
+    const uint64_t pages_left = (PageEnd(end) - va) / X86_PAGE_SIZE;
     const uint64_t pages = pages_left < kPagesPerListEntry ? pages_left : kPagesPerListEntry;
     list[n++] = va | (pages - 1);
-    va += pages * hw::kPageSize;
+    va += pages * X86_PAGE_SIZE;
   }
   return n;
 }
 
 uint64_t ListEntriesFor(uint64_t start, uint64_t end) {
-  const uint64_t pages = (PageEnd(end) - PageStart(start)) / hw::kPageSize;
+  const uint64_t pages = (PageEnd(end) - PageStart(start)) / X86_PAGE_SIZE;
   return (pages + kPagesPerListEntry - 1) / kPagesPerListEntry;
 }
 

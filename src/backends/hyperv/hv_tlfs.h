@@ -6,9 +6,9 @@
 
 #include <stdint.h>
 
-namespace pvops::hyperv {
+#include "arch/x86/registers.h"
 
-inline constexpr uint64_t kPageSize = 4096;
+namespace pvops::hyperv {
 
 // ---- CPUID leaves, relative to the base where the interface was found ---------------------
 inline constexpr uint32_t kLeafInterface = 1;     // EAX = interface signature
@@ -63,7 +63,7 @@ inline constexpr uint32_t kMsrStimer0Count = 0x400000b1;
 // bits 63:12 and an enable bit. The hypercall MSR also has a read-only "locked" bit.
 inline constexpr uint64_t kMsrPageEnable = 1u << 0;
 inline constexpr uint64_t kMsrHypercallLocked = 1u << 1;
-inline constexpr uint64_t kMsrPageAddressMask = ~(kPageSize - 1);
+inline constexpr uint64_t kMsrPageAddressMask = ~(X86_PAGE_SIZE - 1);
 
 // The guest OS ID, open-source encoding: bit 63 open source, 62:56 OS type, 55:48 OS id,
 // 47:16 version, 15:0 build.

@@ -1,6 +1,7 @@
 // PV spinlocks on KVM: a waiter halts (no spinning on a vCPU that may have preempted the lock
 // holder) and the unlocker wakes it with KVM_HC_KICK_CPU. KVM remembers a kick that arrives
 // before the halt, so the halt then returns at once: no lost wake-up.
+#include "arch/x86/registers.h"
 #include "backends/kvm/kvm.h"
 #include "hw/cpu_instructions.h"
 
@@ -13,7 +14,7 @@ void LockWait(const volatile uint8_t* ptr, uint8_t value) {
   if (*ptr == value) {
     // With interrupts on before, sti;hlt keeps the wait interruptible; with them off, only the
     // kick (or an NMI) ends the halt, as the caller asked.
-    if ((flags & (1u << 9)) != 0)
+    if ((flags & X86_EFLAGS_IF) != 0)
       hw::SafeHalt();
     else
       hw::Halt();

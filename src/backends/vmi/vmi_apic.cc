@@ -63,13 +63,13 @@ pvops_status SendOne(uintptr_t page, uint32_t apic_id, uint32_t icr_low) {
 
 bool ResolveApicForRom() {
   uint64_t base = 0;
-  if (!RomApicUsable() || !arch::rdmsr_safe(hw::kMsrApicBase, &base) ||
-      (base & hw::kApicBaseGlobalEnable) == 0) {
+  if (!RomApicUsable() || !arch::rdmsr_safe(X86_MSR_IA32_APIC_BASE, &base) ||
+      (base & X86_APIC_BASE_GLOBAL_ENABLE) == 0) {
     return false;
   }
   uintptr_t mode = kX2apic;
-  if ((base & hw::kApicBaseX2apicEnable) == 0) {
-    mode = reinterpret_cast<uintptr_t>(core::PhysToVirt(base & hw::kApicBaseAddressMask));
+  if ((base & X86_APIC_BASE_X2APIC_ENABLE) == 0) {
+    mode = reinterpret_cast<uintptr_t>(core::PhysToVirt(base & X86_APIC_BASE_ADDRESS_MASK));
     if (mode == 0 || mode == kX2apic) return false;  // the kernel does not map the page
   }
   __atomic_store_n(&g_apic_mode, mode, __ATOMIC_RELEASE);

@@ -1,7 +1,6 @@
 // The cpu and interrupt-flag ops through the ROM: one ROM call each, the native instruction
 // being the ROM's business (rom/README.md lists each call's registers).
-#include <asm/processor-flags.h>
-
+#include "arch/x86/registers.h"
 #include "backends/vmi/vmi.h"
 #include "backends/vmi/vmi_calls.h"
 #include "hw/console_and_exit.h"

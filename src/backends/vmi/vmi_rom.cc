@@ -1,11 +1,10 @@
 #include "backends/vmi/vmi_rom.h"
 
+#include "arch/x86/registers.h"
 #include "core/runtime.h"
 
 namespace pvops::vmi {
 namespace {
-
-constexpr uint64_t kPageBytes = 4096;
 
 // A checked view of the ROM's bytes: every read names an offset the caller proved in range.
 class RomBytes {
@@ -51,8 +50,8 @@ bool HasSignatures(const volatile uint8_t* p) {
 // The kernel maps pages, not ROMs: each page of the ROM must follow the first at the same
 // distance, or reading "rom + offset" would read some other memory.
 bool MappedContiguously(uint64_t phys, const volatile uint8_t* va, uint32_t length) {
-  for (uint64_t page = (phys & ~(kPageBytes - 1)) + kPageBytes; page < phys + length;
-       page += kPageBytes) {
+  for (uint64_t page = (phys & ~(X86_PAGE_SIZE - 1)) + X86_PAGE_SIZE; page < phys + length;
+       page += X86_PAGE_SIZE) {
     if (Map(page) != va + (page - phys)) return false;
   }
   return true;
@@ -201,7 +200,7 @@ bool MapCode(uint64_t phys, const RomBytes& rom, const volatile uint8_t* data,
     why->Add("the kernel gives no executable mapping of it");
     return false;
   }
-  if ((at & (kPageBytes - 1)) != (phys & (kPageBytes - 1)) || at + rom.length() < at) {
+  if ((at & (X86_PAGE_SIZE - 1)) != (phys & (X86_PAGE_SIZE - 1)) || at + rom.length() < at) {
     why->Add("the kernel's executable mapping ").AddHex(at).Add(" does not fit its ")
         .AddHex(rom.length()).Add(" bytes");
     return false;

@@ -19,6 +19,7 @@
 #include <xen/vcpu.h>
 
 #include "arch/x86/arch.h"
+#include "arch/x86/registers.h"
 #include "core/reason.h"
 #include "core/runtime.h"
 
@@ -30,10 +31,8 @@ using core::Reason;
 // only those slots, so it serves at most that many CPUs.
 inline constexpr uint32_t kMaxCpus = XEN_LEGACY_MAX_VCPUS;
 inline constexpr uint32_t kMaxPorts = EVTCHN_2L_NR_CHANNELS;
-inline constexpr uint64_t kPageSize = 4096;
 inline constexpr uint32_t kStubBytes = 32;
 inline constexpr uint32_t kStubCount = 4096 / kStubBytes;
-inline constexpr uint64_t kRflagsIf = 1u << 9;
 inline constexpr uint64_t kInvalidFrame = ~uint64_t{0};
 
 enum class Mode : uint32_t {

@@ -211,7 +211,7 @@ void HandleUpcall() {
   }
 }
 
-uint64_t PvSaveFlags() { return ThisVcpuInfo()->evtchn_upcall_mask != 0 ? 0 : kRflagsIf; }
+uint64_t PvSaveFlags() { return ThisVcpuInfo()->evtchn_upcall_mask != 0 ? 0 : X86_EFLAGS_IF; }
 
 void PvIrqDisable() {
   ThisVcpuInfo()->evtchn_upcall_mask = 1;
@@ -227,7 +227,7 @@ void PvIrqEnable() {
 }
 
 void PvRestoreFlags(uint64_t flags) {
-  if ((flags & kRflagsIf) != 0)
+  if ((flags & X86_EFLAGS_IF) != 0)
     PvIrqEnable();
   else
     PvIrqDisable();

@@ -17,7 +17,7 @@ pvops_status MapSharedInfo(uint32_t boot_cpu, Reason* note) {
   add.domid = DOMID_SELF;
   add.space = XENMAPSPACE_shared_info;
   add.idx = 0;
-  add.gpfn = core::VirtToPhys(SharedInfoPage()) / kPageSize;
+  add.gpfn = core::VirtToPhys(SharedInfoPage()) / X86_PAGE_SIZE;
   const int64_t rc = Hypercall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap, Arg(&add));
   if (rc != 0) {
     note->Add("XENMEM_add_to_physmap(shared_info) failed (").AddDec(static_cast<uint64_t>(-rc))
@@ -55,7 +55,7 @@ pvops_status InitHvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
     return PVOPS_ERR_BAD_DATA;
   }
   const uint64_t page_phys = core::VirtToPhys(pvops_xen_hypercall_page);
-  if (page_phys % kPageSize != 0 || !arch::wrmsr_safe(page.ebx, page_phys)) {
+  if (page_phys % X86_PAGE_SIZE != 0 || !arch::wrmsr_safe(page.ebx, page_phys)) {
     why->Add("the hypercall page MSR ").AddHex(page.ebx).Add(" refused the page");
     return PVOPS_ERR_FAULT;
   }

@@ -8,11 +8,6 @@
 namespace pvops::xen {
 namespace {
 
-constexpr pvops_pte kPtePresent = 1u << 0;
-constexpr pvops_pte kPteWritable = 1u << 1;
-constexpr pvops_pte kPteAccessed = 1u << 5;
-constexpr pvops_pte kPteDirty = 1u << 6;
-constexpr uint64_t kFrameMask = 0x000ffffffffff000;
 constexpr uint32_t kEntriesPerTable = 512;
 // Xen owns L4 slots [HYPERVISOR_VIRT_START, HYPERVISOR_VIRT_END) of every PV top-level table
 // and fills them itself when it validates one; a guest write there is refused.
@@ -54,16 +49,16 @@ void ForgetRoot(uint64_t pfn) {
 
 bool InXenL4Slot(const pvops_pte* ptep) {
   const uint64_t phys = core::VirtToPhys(ptep);
-  const uint32_t slot = static_cast<uint32_t>((phys % kPageSize) / sizeof(pvops_pte));
+  const uint32_t slot = static_cast<uint32_t>((phys % X86_PAGE_SIZE) / sizeof(pvops_pte));
   if (slot < kXenL4FirstSlot || slot >= kXenL4EndSlot) return false;
   for (const uint64_t pfn : g_root_pfns)
-    if (pfn != 0 && pfn == phys / kPageSize) return true;
+    if (pfn != 0 && pfn == phys / X86_PAGE_SIZE) return true;
   return false;
 }
 
 // Every virtual address the library knows maps `pfn`: the env's direct map and the windows.
 uint32_t AliasesOf(uint64_t pfn, uint64_t (&out)[1 + kMaxWindows]) {
-  const uint64_t phys = pfn * kPageSize;
+  const uint64_t phys = pfn * X86_PAGE_SIZE;
   uint32_t n = 0;
   if (void* va = core::PhysToVirt(phys); va != nullptr) out[n++] = reinterpret_cast<uintptr_t>(va);
   for (uint32_t i = 0; i < g_window_count; ++i) {
@@ -81,8 +76,8 @@ multicall_entry_t RemapCall(uint64_t va, uint64_t mfn, bool writable) {
   multicall_entry_t call{};
   call.op = __HYPERVISOR_update_va_mapping;
   call.args[0] = va;
-  call.args[1] = (mfn << 12) | kPtePresent | kPteAccessed |
-                 (writable ? kPteWritable | kPteDirty : 0);
+  call.args[1] = (mfn << 12) | X86_PTE_PRESENT | X86_PTE_ACCESSED |
+                 (writable ? X86_PTE_WRITABLE | X86_PTE_DIRTY : 0);
   call.args[2] = UVMF_INVLPG | UVMF_LOCAL;
   return call;
 }
@@ -103,7 +98,7 @@ void Submit(pvops_pte* ptep, pvops_pte value) {
 
 void InitPvMmu(uint64_t root_pfn) {
   for (uint64_t& slot : g_root_pfns) slot = 0;
-  ThisCpu().cr3 = root_pfn * kPageSize;
+  ThisCpu().cr3 = root_pfn * X86_PAGE_SIZE;
   RememberRoot(root_pfn);
 }
 
@@ -111,7 +106,7 @@ uint64_t ReadCr3() { return ThisCpu().cr3; }
 
 void WriteCr3(uint64_t cr3) {
   (void)FlushBatch();  // queued updates belong to the old address space's view
-  const uint64_t mfn = PfnToMfn((cr3 & kFrameMask) / kPageSize);
+  const uint64_t mfn = PfnToMfn((cr3 & X86_PTE_FRAME_MASK) / X86_PAGE_SIZE);
   mmuext_op_t op{};
   op.cmd = MMUEXT_NEW_BASEPTR;
   op.arg1.mfn = mfn;
@@ -215,14 +210,14 @@ pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t en
   (void)FlushBatch();  // the flush must see every queued update
   mmuext_op_t ops[kMaxInvlpgPages];
   uint32_t n = 0;
-  const uint64_t first = start & ~(kPageSize - 1);
-  if (end == 0 || (end - first) / kPageSize > kMaxInvlpgPages) {
+  const uint64_t first = start & ~(X86_PAGE_SIZE - 1);
+  if (end == 0 || (end - first) / X86_PAGE_SIZE > kMaxInvlpgPages) {
     ops[n] = mmuext_op_t{};
     ops[n].cmd = MMUEXT_TLB_FLUSH_MULTI;
     set_xen_guest_handle(ops[n].arg2.vcpumask, vcpu_mask);
     ++n;
   } else {
-    for (uint64_t va = first; va < end; va += kPageSize, ++n) {
+    for (uint64_t va = first; va < end; va += X86_PAGE_SIZE, ++n) {
       ops[n] = mmuext_op_t{};
       ops[n].cmd = MMUEXT_INVLPG_MULTI;
       ops[n].arg1.linear_addr = va;
@@ -249,15 +244,15 @@ pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end) {
 }
 
 pvops_status MapMachinePage(void* va, uint64_t machine_address) {
-  const uint64_t pte = (machine_address & kFrameMask) | kPtePresent | kPteWritable |
-                       kPteAccessed | kPteDirty;
+  const uint64_t pte = (machine_address & X86_PTE_FRAME_MASK) | X86_PTE_PRESENT | X86_PTE_WRITABLE |
+                       X86_PTE_ACCESSED | X86_PTE_DIRTY;
   const int64_t rc = Hypercall(__HYPERVISOR_update_va_mapping, reinterpret_cast<uintptr_t>(va),
                                pte, UVMF_INVLPG | UVMF_LOCAL);
   return StatusFromXen(rc);
 }
 
 pvops_status AddAliasWindow(uint64_t va, uint64_t pa, uint64_t bytes) {
-  if (bytes == 0 || va % kPageSize != 0 || pa % kPageSize != 0 || va + bytes < va)
+  if (bytes == 0 || va % X86_PAGE_SIZE != 0 || pa % X86_PAGE_SIZE != 0 || va + bytes < va)
     return PVOPS_ERR_INVALID;
   if (g_window_count == kMaxWindows) return PVOPS_ERR_NO_RESOURCE;
   g_windows[g_window_count++] = AliasWindow{va, pa, bytes};

@@ -8,10 +8,7 @@
 namespace pvops::xen {
 namespace {
 
-constexpr uint64_t kPtePresent = 1u << 0;
-constexpr uint64_t kPteUser = 1u << 2;
-constexpr uint64_t kPteFrameMask = 0x000ffffffffff000;
-constexpr uint64_t kPageOffsetMask = kPageSize - 1;
+constexpr uint64_t kPageOffsetMask = X86_PAGE_SIZE - 1;
 // Xen sets _PAGE_USER on a 64-bit PV kernel's L1 entries (its ring-3 kernel needs it) and marks
 // them with _PAGE_GUEST_KERNEL, flag bit 12 of Xen's 24-bit flag word, which is PTE bit 52
 // (xen/arch/x86/include/asm/x86_64/page.h; internal to Xen, so not in the public headers).
@@ -64,19 +61,19 @@ uint64_t MfnToPfn(uint64_t mfn) {
 }
 
 pvops_pte PteToMachine(pvops_pte pte) {
-  if ((pte & kPtePresent) == 0) return pte;
-  const uint64_t mfn = PfnToMfn((pte & kPteFrameMask) >> 12);
+  if ((pte & X86_PTE_PRESENT) == 0) return pte;
+  const uint64_t mfn = PfnToMfn((pte & X86_PTE_FRAME_MASK) >> 12);
   if (mfn == kInvalidFrame) return kInvalidFrame;
-  return (pte & ~kPteFrameMask) | ((mfn << 12) & kPteFrameMask);
+  return (pte & ~X86_PTE_FRAME_MASK) | ((mfn << 12) & X86_PTE_FRAME_MASK);
 }
 
 pvops_pte PteFromMachine(pvops_pte pte) {
-  if ((pte & kPtePresent) == 0) return pte;
+  if ((pte & X86_PTE_PRESENT) == 0) return pte;
   if (g_maps.p2m != nullptr && (pte & kPteXenGuestKernel) != 0)
-    pte &= ~(kPteXenGuestKernel | kPteUser);
-  const uint64_t pfn = MfnToPfn((pte & kPteFrameMask) >> 12);
+    pte &= ~(kPteXenGuestKernel | X86_PTE_USER);
+  const uint64_t pfn = MfnToPfn((pte & X86_PTE_FRAME_MASK) >> 12);
   if (pfn == kInvalidFrame) return pte;  // a frame that is not ours: shown as Xen holds it
-  return (pte & ~kPteFrameMask) | ((pfn << 12) & kPteFrameMask);
+  return (pte & ~X86_PTE_FRAME_MASK) | ((pfn << 12) & X86_PTE_FRAME_MASK);
 }
 
 uint64_t PhysToMachine(uint64_t phys) {

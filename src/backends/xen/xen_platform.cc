@@ -18,8 +18,6 @@ namespace {
 // QEMU's isa-debug-exit: the status a test harness sees (docs/guest-protocol.md).
 constexpr uint16_t kDebugExitPort = 0xf4;
 constexpr uint32_t kMaxTraps = 256;
-constexpr uint64_t kRflagsReserved = 1u << 1;
-constexpr uint32_t kMsrEfer = 0xc0000080;  // IA32_EFER (SDM vol. 4)
 
 // What the kernel registered with pvops_xen_pv_set_entry_points; copied into every new vCPU.
 struct EntryPoints {
@@ -117,7 +115,7 @@ pvops_status PvStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
   if (start == nullptr || start->entry == nullptr || start->stack_top == 0) return PVOPS_ERR_INVALID;
   if (cpu == 0 || cpu >= kMaxCpus) return PVOPS_ERR_INVALID;
   if (g_entry.traps == nullptr) return PVOPS_ERR_UNSUPPORTED;  // no trap table to give it
-  const uint64_t root_mfn = PfnToMfn(start->cr3 / kPageSize);
+  const uint64_t root_mfn = PfnToMfn(start->cr3 / X86_PAGE_SIZE);
   if (root_mfn == kInvalidFrame) return PVOPS_ERR_INVALID;
 
   // A PV vCPU's number is the kernel's CPU index: there is no APIC to name it otherwise.
@@ -133,7 +131,7 @@ pvops_status PvStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
   // As if called: the entry finds its return-address slot where the ABI expects it.
   ctx.user_regs.rsp = start->stack_top - 8;
   ctx.user_regs.rdi = cpu;
-  ctx.user_regs.rflags = kRflagsReserved;
+  ctx.user_regs.rflags = X86_EFLAGS_FIXED;
   ctx.user_regs.cs = FLAT_KERNEL_CS;
   ctx.user_regs.ss = FLAT_KERNEL_SS;
   ctx.user_regs.ds = ctx.user_regs.es = ctx.user_regs.fs = ctx.user_regs.gs = FLAT_KERNEL_DS;
@@ -158,14 +156,14 @@ pvops_status HvmStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
   if (start == nullptr || start->entry == nullptr || start->stack_top == 0) return PVOPS_ERR_INVALID;
   if (cpu == 0 || cpu >= kMaxCpus) return PVOPS_ERR_INVALID;
   uint64_t efer = 0;
-  if (!arch::rdmsr_safe(kMsrEfer, &efer)) return PVOPS_ERR_FAULT;
+  if (!arch::rdmsr_safe(X86_MSR_IA32_EFER, &efer)) return PVOPS_ERR_FAULT;
   vcpu_hvm_context ctx{};
   ctx.mode = VCPU_HVM_MODE_64B;
   vcpu_hvm_x86_64& regs = ctx.cpu_regs.x86_64;
   regs.rip = reinterpret_cast<uintptr_t>(start->entry);
   regs.rsp = start->stack_top - 8;  // as if called, like the PV path
   regs.rdi = cpu;
-  regs.rflags = kRflagsReserved;  // interrupts off
+  regs.rflags = X86_EFLAGS_FIXED;  // interrupts off
   regs.cr0 = CR0_STATE;
   regs.cr3 = start->cr3;
   regs.cr4 = arch::read_cr4();  // the boot CPU's paging mode and features

@@ -11,7 +11,7 @@ namespace pvops::xen {
 namespace {
 
 // The page the library turns into shared_info: its own frame is simply not used any more.
-alignas(kPageSize) unsigned char g_shared_info_page[kPageSize];
+alignas(X86_PAGE_SIZE) unsigned char g_shared_info_page[X86_PAGE_SIZE];
 
 void NoIoDelay() {}
 
@@ -31,7 +31,7 @@ pvops_status CheckMachphysMapping(const xen_machphys_mapping& m, Reason* why) {
 // pt_base is the top-level table CR3 names: that fixes virt_base. The p2m list must lie inside
 // the region, below start_info, before anything reads it.
 pvops_status CheckBootstrapRegion(const start_info* si, uint64_t root_pfn, Reason* why) {
-  const uint64_t root_phys = root_pfn * kPageSize;
+  const uint64_t root_phys = root_pfn * X86_PAGE_SIZE;
   if (si->pt_base < root_phys) {
     why->Add("pt_base ").AddHex(si->pt_base).Add(" lies below its own pseudo-physical address");
     return PVOPS_ERR_BAD_DATA;
@@ -98,7 +98,7 @@ pvops_status InitPv(const pvops_env& env, pvops_ops* ops, pvops_info* info, Reas
   if (const pvops_status st = CheckMachphysMapping(mapping, why); st != PVOPS_OK) return st;
   const auto* m2p = reinterpret_cast<const volatile xen_ulong_t*>(mapping.v_start);
   // A PV guest's CR3 read is emulated by Xen: the machine address of the current table.
-  const uint64_t cr3_mfn = arch::read_cr3() / kPageSize;
+  const uint64_t cr3_mfn = arch::read_cr3() / X86_PAGE_SIZE;
   const uint64_t root_pfn = cr3_mfn <= mapping.max_mfn ? m2p[cr3_mfn] : kInvalidFrame;
   if (root_pfn >= si->nr_pages) {
     why->Add("CR3 frame ").AddHex(cr3_mfn).Add(" is not a frame of this guest");

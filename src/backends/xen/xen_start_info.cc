@@ -33,7 +33,7 @@ const char* StartInfoProblem(const start_info* si) {
   if (!magic_ends) return "start_info magic is not NUL-terminated";
   if (si->nr_pages == 0) return "start_info nr_pages is 0";
   if (si->nr_pages > kMaxPages) return "start_info nr_pages is above 2^30 (4 TiB)";
-  if (si->shared_info == 0 || si->shared_info % kPageSize != 0)
+  if (si->shared_info == 0 || si->shared_info % X86_PAGE_SIZE != 0)
     return "start_info shared_info is not a page-aligned machine address";
 
   const uint64_t p2m = si->mfn_list;
@@ -42,15 +42,15 @@ const char* StartInfoProblem(const start_info* si) {
   if (p2m + p2m_bytes < p2m) return "start_info mfn_list + nr_pages wraps around";
   // The p2m precedes start_info in the bootstrap region; past it lie the page tables and the
   // stack, and anything else is outside what Xen mapped for it.
-  if (p2m + p2m_bytes > (si_va & ~(kPageSize - 1)))
+  if (p2m + p2m_bytes > (si_va & ~(X86_PAGE_SIZE - 1)))
     return "start_info mfn_list does not end before start_info (outside the bootstrap region)";
 
   if (si->nr_pt_frames == 0 || si->nr_pt_frames > kMaxPtFrames)
     return "start_info nr_pt_frames is 0 or above 512";
-  if (si->pt_base % kPageSize != 0) return "start_info pt_base is not page-aligned";
+  if (si->pt_base % X86_PAGE_SIZE != 0) return "start_info pt_base is not page-aligned";
   if (si->pt_base < si_va + sizeof(start_info))
     return "start_info pt_base does not lie after start_info";
-  if (si->pt_base + si->nr_pt_frames * kPageSize < si->pt_base)
+  if (si->pt_base + si->nr_pt_frames * X86_PAGE_SIZE < si->pt_base)
     return "start_info pt_base + nr_pt_frames wraps around";
   return nullptr;
 }
