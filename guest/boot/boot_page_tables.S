@@ -5,18 +5,14 @@
  * (511, PDPT entry 510 = 0xffffffff80000000) reuses the first PD, i.e. physical 0..1 GiB.
  * These stay the kernel's page tables after boot; the mmu cases add their own below a free slot.
  */
+#include "arch/x86/registers.h"
 #include "kernel/layout.h"
 
 #define PHYS(sym) ((sym) - KERNEL_VIRT_BASE)
-#define PTE_PRESENT 0x1
-#define PTE_WRITABLE 0x2
-#define PTE_WRITE_THROUGH 0x8
-#define PTE_CACHE_DISABLE 0x10
-#define PTE_LARGE 0x80
-#define TABLE_FLAGS (PTE_PRESENT | PTE_WRITABLE)
-#define RAM_2M_FLAGS (PTE_PRESENT | PTE_WRITABLE | PTE_LARGE)
+#define TABLE_FLAGS (X86_PTE_PRESENT | X86_PTE_WRITABLE)
+#define RAM_2M_FLAGS (X86_PTE_PRESENT | X86_PTE_WRITABLE | X86_PTE_LARGE)
 /* 3 GiB and up is the PCI hole (LAPIC, IOAPIC, MMIO BARs): map it uncached. */
-#define MMIO_2M_FLAGS (RAM_2M_FLAGS | PTE_WRITE_THROUGH | PTE_CACHE_DISABLE)
+#define MMIO_2M_FLAGS (RAM_2M_FLAGS | X86_PTE_WRITE_THROUGH | X86_PTE_CACHE_DISABLE)
 #define MMIO_HOLE_START_2M 1536
 
 .section .data.page_tables, "aw"
@@ -31,10 +27,10 @@ boot_pml4:
 
 .p2align 12
 boot_pdpt_low4g:
-  .quad PHYS(boot_pd_low4g) + 0 * 4096 + TABLE_FLAGS
-  .quad PHYS(boot_pd_low4g) + 1 * 4096 + TABLE_FLAGS
-  .quad PHYS(boot_pd_low4g) + 2 * 4096 + TABLE_FLAGS
-  .quad PHYS(boot_pd_low4g) + 3 * 4096 + TABLE_FLAGS
+  .quad PHYS(boot_pd_low4g) + 0 * X86_PAGE_SIZE + TABLE_FLAGS
+  .quad PHYS(boot_pd_low4g) + 1 * X86_PAGE_SIZE + TABLE_FLAGS
+  .quad PHYS(boot_pd_low4g) + 2 * X86_PAGE_SIZE + TABLE_FLAGS
+  .quad PHYS(boot_pd_low4g) + 3 * X86_PAGE_SIZE + TABLE_FLAGS
   .fill 508, 8, 0
 
 .p2align 12

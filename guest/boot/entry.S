@@ -8,15 +8,11 @@
  */
 #include <xen/elfnote.h>
 
+#include "arch/x86/registers.h"
 #include "kernel/layout.h"
 
 #define PHYS(sym) ((sym) - KERNEL_VIRT_BASE)
 
-#define MSR_EFER 0xc0000080
-#define EFER_LME (1 << 8)
-#define CR0_PE (1 << 0)
-#define CR0_PG (1 << 31)
-#define CR4_PAE (1 << 5)
 #define BOOT_CODE64_SELECTOR 0x08
 #define BOOT_DATA_SELECTOR 0x10
 #define DEBUG_EXIT_PORT 0xf4
@@ -77,16 +73,16 @@ pvh_entry32:
 
   /* PAE, the boot page tables, EFER.LME, then paging: we land in compatibility mode. */
   mov %cr4, %eax
-  or $CR4_PAE, %eax
+  or $X86_CR4_PAE, %eax
   mov %eax, %cr4
   mov $PHYS(boot_pml4), %eax
   mov %eax, %cr3
-  mov $MSR_EFER, %ecx
+  mov $X86_MSR_IA32_EFER, %ecx
   rdmsr
-  or $EFER_LME, %eax
+  or $X86_EFER_LME, %eax
   wrmsr
   mov %cr0, %eax
-  or $(CR0_PE | CR0_PG), %eax
+  or $(X86_CR0_PE | X86_CR0_PG), %eax
   mov %eax, %cr0
 
   lgdt PHYS(boot_gdt_pointer)

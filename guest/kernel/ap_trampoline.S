@@ -7,9 +7,8 @@
  * Everything is addressed relative to the page: real-mode offsets from DS = CS, rip-relative
  * in 64-bit code, and two absolute addresses (GDT base, far-jump target) smp.cc patches in.
  */
-#define MSR_EFER 0xc0000080
-#define CR4_PAE (1 << 5)
-#define CR0_PE_PG 0x80000001
+#include "arch/x86/registers.h"
+
 #define OFFSET(sym) ((sym) - ap_trampoline_start)
 
 .section .rodata.ap_trampoline, "a"
@@ -22,16 +21,16 @@ ap_trampoline_start:
   mov %ax, %ds
   lgdtl OFFSET(params_gdt_limit)
   mov %cr4, %eax
-  or $CR4_PAE, %eax
+  or $X86_CR4_PAE, %eax
   mov %eax, %cr4
   movl OFFSET(params_cr3), %eax
   mov %eax, %cr3
-  mov $MSR_EFER, %ecx
+  mov $X86_MSR_IA32_EFER, %ecx
   movl OFFSET(params_efer), %eax
   movl OFFSET(params_efer) + 4, %edx
   wrmsr
   mov %cr0, %eax
-  or $CR0_PE_PG, %eax
+  or $(X86_CR0_PE | X86_CR0_PG), %eax
   mov %eax, %cr0
   ljmpl *OFFSET(params_far_offset)
 

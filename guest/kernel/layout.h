@@ -10,6 +10,8 @@
 // stays usable under Xen PV, whose guests cannot own the low half's first slots freely.
 #pragma once
 
+#include "arch/x86/registers.h"
+
 #define KERNEL_VIRT_BASE 0xffffffff80000000
 #define KERNEL_PHYS_LOAD 0x100000
 #define DIRECT_MAP_BASE 0xffff888000000000
@@ -40,7 +42,7 @@ inline constexpr uint64_t kTestVaBase = TEST_VA_BASE;
 inline constexpr uint64_t kCpuStackBytes = CPU_STACK_BYTES;
 inline constexpr uint32_t kMaxCpus = MAX_GUEST_CPUS;
 inline constexpr uint64_t kApTrampolinePhys = AP_TRAMPOLINE_PHYS;
-inline constexpr uint64_t kPageBytes = 4096;
+inline constexpr uint64_t kPageBytes = X86_PAGE_SIZE;
 
 // Physical address of a kernel-image or direct-map address; ~0 for anything else.
 inline uint64_t VirtToPhys(const void* va) {

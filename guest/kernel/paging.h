@@ -8,14 +8,16 @@
 
 #include <pvops/pvops.hpp>
 
+#include "arch/x86/registers.h"
+
 namespace guest {
 
-inline constexpr pvops_pte kPtePresent = 1u << 0;
-inline constexpr pvops_pte kPteWritable = 1u << 1;
-inline constexpr pvops_pte kPteAccessed = 1u << 5;
-inline constexpr pvops_pte kPteDirty = 1u << 6;
-inline constexpr pvops_pte kPteLarge = 1u << 7;
-inline constexpr pvops_pte kPteFrameMask = 0x000ffffffffff000;
+inline constexpr pvops_pte kPtePresent = X86_PTE_PRESENT;
+inline constexpr pvops_pte kPteWritable = X86_PTE_WRITABLE;
+inline constexpr pvops_pte kPteAccessed = X86_PTE_ACCESSED;
+inline constexpr pvops_pte kPteDirty = X86_PTE_DIRTY;
+inline constexpr pvops_pte kPteLarge = X86_PTE_LARGE;
+inline constexpr pvops_pte kPteFrameMask = X86_PTE_FRAME_MASK;
 inline constexpr pvops_pte kTableEntryFlags = kPtePresent | kPteWritable;
 inline constexpr uint32_t kPageTablePoolPages = 128;
 

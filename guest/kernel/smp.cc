@@ -2,6 +2,7 @@
 
 #include <stddef.h>
 
+#include "arch/x86/registers.h"
 #include "kernel/console.h"
 #include "kernel/cpu_tables.h"
 #include "kernel/deadline.h"
@@ -17,8 +18,6 @@ extern "C" const char ap_trampoline_params[];
 
 namespace guest {
 namespace {
-
-constexpr uint32_t kMsrEfer = 0xc0000080;
 
 // Mirrors the parameter block at the end of ap_trampoline.S.
 struct [[gnu::packed]] ApTrampolineParams {
@@ -115,7 +114,7 @@ void StartSecondaryCpus(uint32_t expected) {
     const uint64_t stack_top = StackTop(cpu_stacks[cpu]);
     if (params != nullptr) {
       params->cr3 = cr3;
-      params->efer = pvops::ReadMsr(kMsrEfer);
+      params->efer = pvops::ReadMsr(X86_MSR_IA32_EFER);
       params->stack_top = stack_top;
       params->entry = reinterpret_cast<uint64_t>(&ap_main);
       params->cpu = cpu;

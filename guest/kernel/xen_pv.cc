@@ -4,6 +4,7 @@
 
 #include "kernel/console.h"
 #include "kernel/layout.h"
+#include "kernel/paging.h"
 #include "kernel/traps.h"
 // Xen's public headers at the interface version the library pins (src/core/xen_public.h).
 #define __XEN_INTERFACE_VERSION__ 0x00040e00
@@ -23,11 +24,6 @@ constexpr uint64_t kTrapStubBytes = 16;
 constexpr uint8_t kVectorNmi = 2;  // Xen delivers NMIs through a callback, never the table
 constexpr uint32_t kExceptionVectors = 32;
 
-constexpr pvops_pte kPresent = 1u << 0;
-constexpr pvops_pte kWritable = 1u << 1;
-constexpr pvops_pte kAccessed = 1u << 5;
-constexpr pvops_pte kDirty = 1u << 6;
-constexpr uint64_t kFrameMask = 0x000ffffffffff000;
 constexpr uint32_t kEntries = 512;
 // The direct map's own tables live in .bss: enough for 128 MiB (the xen environment gives
 // dom0 64 MiB); frames past that stay unmapped and the kernel says so.
@@ -141,9 +137,9 @@ pvops::Status XenPvBuildDirectMap() {
   {
     pvops::LazyMmu batch;
     for (uint64_t pfn = 0; pfn < pages; ++pfn) {
-      const pvops_pte rights = IsTableFrame(pfn) ? 0 : kWritable | kDirty;
+      const pvops_pte rights = IsTableFrame(pfn) ? 0 : kPteWritable | kPteDirty;
       pvops::SetPte(&g_direct_map.l1[pfn / kEntries].entries[pfn % kEntries],
-                    (pfn * kPageBytes) | kPresent | kAccessed | rights);
+                    (pfn * kPageBytes) | kPtePresent | kPteAccessed | rights);
     }
   }
   const uint32_t l1_tables = static_cast<uint32_t>((pages + kEntries - 1) / kEntries);
@@ -153,21 +149,21 @@ pvops::Status XenPvBuildDirectMap() {
     pvops::LazyMmu batch;
     for (uint32_t i = 0; i < l1_tables; ++i)
       pvops::SetPte(&g_direct_map.l2.entries[i],
-                    VirtToPhys(&g_direct_map.l1[i]) | kPresent | kWritable | kAccessed);
+                    VirtToPhys(&g_direct_map.l1[i]) | kPtePresent | kPteWritable | kPteAccessed);
   }
   if (const pvops::Status st = Pin(g_direct_map.l2, 2); !st.ok()) return st;
   pvops::SetPte(&g_direct_map.l3.entries[0],
-                VirtToPhys(&g_direct_map.l2) | kPresent | kWritable | kAccessed);
+                VirtToPhys(&g_direct_map.l2) | kPtePresent | kPteWritable | kPteAccessed);
   if (const pvops::Status st = Pin(g_direct_map.l3, 3); !st.ok()) return st;
 
   // Linked into the running top-level table (Xen's bootstrap one, which the image's own
   // mapping shows read-only): from here on every CPU started later sees it too.
-  const uint64_t root = pvops::ReadCr3() & kFrameMask;
+  const uint64_t root = pvops::ReadCr3() & kPteFrameMask;
   auto* top = reinterpret_cast<pvops_pte*>(kKernelVirtBase + root);
   const uint32_t slot = static_cast<uint32_t>((kDirectMapBase >> 39) % kEntries);
-  const pvops_pte link = VirtToPhys(&g_direct_map.l3) | kPresent | kWritable | kAccessed;
+  const pvops_pte link = VirtToPhys(&g_direct_map.l3) | kPtePresent | kPteWritable | kPteAccessed;
   pvops::SetPte(&top[slot], link);
-  if ((pvops::ReadPte(&top[slot]) & kFrameMask) != (link & kFrameMask))
+  if ((pvops::ReadPte(&top[slot]) & kPteFrameMask) != (link & kPteFrameMask))
     return PVOPS_ERR_HYPERVISOR;  // Xen refused the link (xen_update_errors counts it)
   g_direct_map_bytes = pages * kPageBytes;
   g_direct_map_ready = true;
