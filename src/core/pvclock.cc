@@ -11,6 +11,8 @@ namespace {
 // CPU has returned so time never runs backwards across CPUs (Linux does the same).
 MonotonicClamp g_monotonic;
 
+constexpr uint64_t kNsPerSec = 1'000'000'000;
+
 }  // namespace
 
 uint64_t PvclockScale(uint64_t tsc_delta, uint32_t mul, int8_t shift) {
@@ -22,38 +24,42 @@ uint64_t PvclockScale(uint64_t tsc_delta, uint32_t mul, int8_t shift) {
 }
 
 uint64_t PvclockRead(const volatile vcpu_time_info* ti) {
-  uint32_t version;
-  uint64_t ns;
-  uint8_t flags;
-  for (;;) {
-    version = ti->version;
-    __atomic_signal_fence(__ATOMIC_ACQUIRE);
-    // rdtsc is not ordered by itself; the compiler barrier plus x86's load ordering keep the
-    // tuple reads inside the version window.
-    const uint64_t tsc = arch::rdtsc();
-    // The ticks since the stamp, modulo 2^64 as Linux's pvclock takes them: tsc_timestamp is a
-    // point on this vCPU's TSC, and it may lie before that TSC's zero. Xen does that for an HVM
-    // or PVH guest whose TSC it emulates (no reliable host TSC): it stamps the tuple with the
-    // guest TSC of its last calibration, which can predate the vCPU's TSC reset, so the stamp
-    // wraps to a huge value (seen: -1110119799 ticks). Compared as unsigned the TSC looked
-    // behind it and the clock stood at system_time until Xen re-stamped the tuple (seen 1.2 s
-    // behind Xen's, which then fired timers "early"). Only a TSC truly behind the stamp (a small
-    // negative difference) reads as the stamp itself.
-    const int64_t delta = static_cast<int64_t>(tsc - ti->tsc_timestamp);
+  uint64_t ns = 0;
+  uint8_t flags = 0;
+  uint32_t reads = 0;
+  const bool settled = ReadVersioned(ti->version, 1, [&] {
+    ++reads;
+    // The ticks since the stamp modulo 2^64, as Xen's formula and Linux take them: the stamp may
+    // lie before this TSC's zero (envs/xen-pvh/README.md, "Stable under load"). Only a TSC truly
+    // behind the stamp, a small negative difference, reads as the stamp itself.
+    const int64_t delta = static_cast<int64_t>(arch::rdtsc() - ti->tsc_timestamp);
     ns = ti->system_time + PvclockScale(delta > 0 ? static_cast<uint64_t>(delta) : 0,
                                         ti->tsc_to_system_mul, ti->tsc_shift);
     flags = ti->flags;
-    __atomic_signal_fence(__ATOMIC_ACQUIRE);
-    if ((version & 1) == 0 && version == ti->version) break;
-    Count(Counter::kClockRetries);
-  }
-  if ((flags & XEN_PVCLOCK_TSC_STABLE_BIT) != 0) return ns;
+  });
+  if (reads > 1) Count(Counter::kClockRetries, reads - 1);
+  if (settled && (flags & XEN_PVCLOCK_TSC_STABLE_BIT) != 0) return ns;
   return g_monotonic.Clamp(ns);
 }
 
 bool PvclockTupleLooksFilled(const volatile vcpu_time_info& t) {
   return t.version != 0 && (t.version & 1) == 0 && t.tsc_to_system_mul != 0 &&
          t.tsc_shift >= -32 && t.tsc_shift <= 32;
+}
+
+bool PvclockTupleUsable(const volatile vcpu_time_info& t) {
+  return PvclockTupleLooksFilled(t) && SaneTscKhz(PvclockTscKhz(&t));
+}
+
+pvops_status PvclockWallClock(bool settled, uint32_t version, uint64_t sec, uint32_t nsec,
+                              uint64_t system_ns, pvops_wall_clock* out) {
+  if (!settled) return PVOPS_ERR_BUSY;
+  if (version == 0 || nsec >= kNsPerSec) return PVOPS_ERR_BAD_DATA;
+  const uint64_t total_ns = uint64_t{nsec} + system_ns;
+  out->sec = sec + total_ns / kNsPerSec;
+  out->nsec = static_cast<uint32_t>(total_ns % kNsPerSec);
+  out->reserved = 0;
+  return PVOPS_OK;
 }
 
 uint64_t PvclockTscKhz(const volatile vcpu_time_info* ti) {

@@ -7,6 +7,11 @@
 
 namespace pvops::core {
 
+// A TSC rate anyone states or measures is believed only inside these bounds.
+inline constexpr uint64_t kMinTscKhz = 1000;         // 1 MHz
+inline constexpr uint64_t kMaxTscKhz = 100'000'000;  // 100 GHz
+constexpr bool SaneTscKhz(uint64_t khz) { return khz >= kMinTscKhz && khz <= kMaxTscKhz; }
+
 // ns = ticks * mult >> 32: a 32.32 multiplier keeps sub-ppb precision for any sane rate and
 // needs no 128-bit division (no compiler helper in a freestanding link).
 struct TscScale {

@@ -32,7 +32,7 @@ uint64_t TscKhzFromCpuid15() {
   const pvops_cpuid_regs r = arch::cpuid(0x15, 0);
   if (r.eax == 0 || r.ebx == 0 || r.ecx == 0) return 0;
   const uint64_t khz = uint64_t{r.ecx} * r.ebx / r.eax / 1000;
-  return SaneTscKhz(khz) ? khz : 0;
+  return core::SaneTscKhz(khz) ? khz : 0;
 }
 
 // The hypervisor timing leaf (VMware's, also offered by QEMU and ACRN): EAX is the TSC rate in
@@ -42,14 +42,14 @@ uint64_t TscKhzFromTimingLeaf() {
   const uint32_t max_leaf = arch::cpuid(kHypervisorBaseLeaf, 0).eax;
   if (max_leaf < kTimingLeaf || max_leaf > kHypervisorBaseLeaf + 0xff) return 0;
   const uint64_t khz = arch::cpuid(kTimingLeaf, 0).eax;
-  return SaneTscKhz(khz) ? khz : 0;
+  return core::SaneTscKhz(khz) ? khz : 0;
 }
 
 // CPUID 0x16 EAX[15:0]: base frequency in MHz, which the TSC runs at on CPUs that report it.
 uint64_t TscKhzFromCpuid16() {
   if (MaxBasicLeaf() < 0x16) return 0;
   const uint64_t khz = uint64_t{arch::cpuid(0x16, 0).eax & 0xffff} * 1000;
-  return SaneTscKhz(khz) ? khz : 0;
+  return core::SaneTscKhz(khz) ? khz : 0;
 }
 
 }  // namespace

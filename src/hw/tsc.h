@@ -37,12 +37,6 @@ void NoteClockCalibration(pvops_info* info);
 // The next clock read calibrates again.
 void ForgetClockCalibration();
 
-// Sane bounds for any TSC or LAPIC timer frequency a CPU or hypervisor reports.
-inline constexpr uint64_t kMinTscKhz = 1000;           // 1 MHz
-inline constexpr uint64_t kMaxTscKhz = 100'000'000;    // 100 GHz
-// A TSC rate anyone states or measures is believed only inside those bounds.
-constexpr bool SaneTscKhz(uint64_t khz) { return khz >= kMinTscKhz && khz <= kMaxTscKhz; }
-
 // Ticks of a `khz` clock in `ns` nanoseconds, without 128-bit division (no compiler helper
 // calls in the freestanding archive).
 constexpr uint64_t NsToTicks(uint64_t ns, uint64_t khz) {

@@ -1,6 +1,7 @@
 #include "hw/tsc_calibration.h"
 
 #include "arch/x86/arch.h"
+#include "core/tsc_clock.h"
 #include "hw/tsc.h"
 
 namespace pvops::hw {
@@ -129,7 +130,7 @@ TscMeasurement MeasureOneWindow(const Counter& c) {
     }
     const Reading end = counter.Narrowest();
     const Estimate whole = Between(start, end, c.hz);
-    if (!SaneTscKhz(whole.khz)) return {};
+    if (!core::SaneTscKhz(whole.khz)) return {};
     const bool last = check_us * 2 > kLastCheckUs;
     if (have_previous && (whole.bound_ppm <= kCalibrationTargetPpm || last)) {
       const Estimate half = Between(start, previous_check, c.hz);

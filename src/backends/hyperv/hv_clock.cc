@@ -54,7 +54,7 @@ bool ReadStatedTscKhz(core::Reason* why) {
   uint64_t hz = 0;
   if ((g_state.privileges & kPrivFrequencyMsrs) == 0 || !arch::rdmsr_safe(kMsrTscFrequency, &hz))
     return false;
-  if (!hw::SaneTscKhz(hz / 1000)) {
+  if (!core::SaneTscKhz(hz / 1000)) {
     why->Separate().Add("HV_X64_MSR_TSC_FREQUENCY says ").AddDec(hz).Add(" Hz");
     return false;
   }
@@ -157,7 +157,7 @@ HvClock EnableClock(core::Reason* why) {
   if (EnableTscPage(why) == PVOPS_OK) {
     if (!stated) {
       const uint64_t khz = KhzFromScale(TscPage()->scale);
-      g_tsc_khz = hw::SaneTscKhz(khz) ? khz : 0;  // 0: native calibration
+      g_tsc_khz = core::SaneTscKhz(khz) ? khz : 0;  // 0: native calibration
     }
     return HvClock::kTscPage;
   }

@@ -16,10 +16,7 @@ pvops_status EnableClockOn(uint32_t cpu) {
   t.tsc_to_system_mul = 0;
   const uint64_t pa = core::VirtToPhys(const_cast<vcpu_time_info*>(&t));
   if (!arch::wrmsr_safe(MSR_KVM_SYSTEM_TIME_NEW, pa | KVM_MSR_ENABLED)) return PVOPS_ERR_FAULT;
-  if (!core::PvclockTupleLooksFilled(t)) return PVOPS_ERR_BAD_DATA;
-  const uint64_t khz = core::PvclockTscKhz(&t);
-  if (khz < 1000 || khz > 100'000'000) return PVOPS_ERR_BAD_DATA;  // 1 MHz .. 100 GHz
-  return PVOPS_OK;
+  return core::PvclockTupleUsable(t) ? PVOPS_OK : PVOPS_ERR_BAD_DATA;
 }
 
 uint64_t ClockNs() {
@@ -33,17 +30,14 @@ pvops_status UserClock(pvops_user_clock* out) {
   if (!Enabled(KVM_FEATURE_CLOCKSOURCE2)) return PVOPS_ERR_UNSUPPORTED;  // withheld or refused
   const volatile vcpu_time_info& t = Clock(0);
   // KVM may be rewriting CPU 0's tuple right now (an odd version): a bounded wait for it.
+  bool filled = false;
   uint8_t flags = 0;
-  for (int tries = 0;; ++tries) {
-    if (tries == 1000) return PVOPS_ERR_BUSY;
-    const uint32_t version = t.version;
-    __atomic_signal_fence(__ATOMIC_ACQUIRE);
-    if ((version & 1) != 0) continue;
-    if (!core::PvclockTupleLooksFilled(t)) return PVOPS_ERR_BAD_DATA;
+  const bool settled = core::ReadVersioned(t.version, 1, [&] {
+    filled = core::PvclockTupleLooksFilled(t);
     flags = t.flags;
-    __atomic_signal_fence(__ATOMIC_ACQUIRE);
-    if (t.version == version) break;
-  }
+  });
+  if (!settled) return PVOPS_ERR_BUSY;
+  if (!filled) return PVOPS_ERR_BAD_DATA;
   out->kind = PVOPS_USER_CLOCK_PVCLOCK;
   out->stable = (flags & XEN_PVCLOCK_TSC_STABLE_BIT) != 0 ? 1 : 0;
   out->page = const_cast<const vcpu_time_info*>(&t);
@@ -55,23 +49,13 @@ pvops_status WallClock(pvops_wall_clock* out) {
   // KVM writes the wall-clock time of system time zero on each MSR write.
   const uint64_t pa = core::VirtToPhys(&g_wall_clock);
   if (!arch::wrmsr_safe(MSR_KVM_WALL_CLOCK_NEW, pa)) return PVOPS_ERR_FAULT;
-  volatile WallClockRecord& wc = g_wall_clock;
-  uint32_t version, sec, nsec;
-  int tries = 0;
-  do {
-    if (++tries > 1000) return PVOPS_ERR_BUSY;
-    version = wc.version;
-    __atomic_signal_fence(__ATOMIC_ACQUIRE);
+  const volatile WallClockRecord& wc = g_wall_clock;
+  uint32_t version = 0, sec = 0, nsec = 0;
+  const bool settled = core::ReadVersioned(wc.version, 1, [&] {
     sec = wc.sec;
     nsec = wc.nsec;
-    __atomic_signal_fence(__ATOMIC_ACQUIRE);
-  } while ((version & 1) != 0 || version != wc.version);
-  if (version == 0 || nsec >= 1'000'000'000) return PVOPS_ERR_BAD_DATA;
-  const uint64_t total_ns = uint64_t{nsec} + ClockNs();
-  out->sec = sec + total_ns / 1'000'000'000;
-  out->nsec = static_cast<uint32_t>(total_ns % 1'000'000'000);
-  out->reserved = 0;
-  return PVOPS_OK;
+  }, &version);
+  return core::PvclockWallClock(settled, version, sec, nsec, ClockNs(), out);
 }
 
 }  // namespace pvops::kvm

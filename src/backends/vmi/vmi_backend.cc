@@ -9,6 +9,7 @@
 #include "hw/lapic.h"
 #include "hw/lapic_timer.h"
 #include "hw/shared_state.h"
+#include "core/tsc_clock.h"
 #include "hw/tsc.h"
 
 namespace pvops::vmi {
@@ -40,7 +41,7 @@ void DiscoverFrequencies(const core::HvInterface* vmware) {
   State& s = g_state;
   if (vmware != nullptr && vmware->max_leaf >= vmware->base + VMWARE_CPUID_TIMING_LEAF_OFFSET) {
     const pvops_cpuid_regs timing = arch::cpuid(vmware->base + VMWARE_CPUID_TIMING_LEAF_OFFSET, 0);
-    if (hw::SaneTscKhz(timing.eax)) {
+    if (core::SaneTscKhz(timing.eax)) {
       s.tsc_khz = timing.eax;
       s.tsc_source = FrequencySource::kCpuidLeaf;
     }
@@ -52,7 +53,7 @@ void DiscoverFrequencies(const core::HvInterface* vmware) {
   const bool rom_asks = Provides(VMI_CALL_GetCycleFrequency) || Provides(VMI_CALL_GetApicFrequency);
   if (s.tsc_khz == 0 && Provides(VMI_CALL_GetCycleFrequency)) {
     const uint64_t khz = CallRom(VMI_CALL_GetCycleFrequency) / 1000;
-    if (hw::SaneTscKhz(khz)) {
+    if (core::SaneTscKhz(khz)) {
       s.tsc_khz = khz;
       s.tsc_source = FrequencySource::kRom;
     }
@@ -69,7 +70,7 @@ void DiscoverFrequencies(const core::HvInterface* vmware) {
     uint64_t tsc_hz = 0;
     uint32_t apic_hz = 0;
     if (BackdoorFrequencies(s.backdoor, &tsc_hz, &apic_hz)) {
-      if (s.tsc_khz == 0 && hw::SaneTscKhz(tsc_hz / 1000)) {
+      if (s.tsc_khz == 0 && core::SaneTscKhz(tsc_hz / 1000)) {
         s.tsc_khz = tsc_hz / 1000;
         s.tsc_source = FrequencySource::kBackdoor;
       }

@@ -8,9 +8,6 @@
 namespace pvops::xen {
 namespace {
 
-constexpr uint64_t kNsPerSec = 1'000'000'000;
-constexpr int kMaxSeqlockTries = 1000;
-
 struct alignas(64) Runstate {
   vcpu_runstate_info info;
   uint32_t registered;
@@ -34,28 +31,21 @@ bool ReadRunstate(uint32_t cpu, vcpu_runstate_info* out) {
   const Runstate& r = g_runstate[cpu];
   if (__atomic_load_n(&r.registered, __ATOMIC_ACQUIRE) == 0) return false;
   const volatile vcpu_runstate_info& live = r.info;
-  for (int tries = 0; tries < kMaxSeqlockTries; ++tries) {
-    const uint64_t entry = live.state_entry_time;
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+  // state_entry_time is the version word here; XEN_RUNSTATE_UPDATE marks it busy.
+  uint64_t entry = 0;
+  const bool settled = core::ReadVersioned(live.state_entry_time, XEN_RUNSTATE_UPDATE, [&] {
     out->state = live.state;
     for (int i = 0; i < 4; ++i) out->time[i] = live.time[i];
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    if ((entry & XEN_RUNSTATE_UPDATE) == 0 && entry == live.state_entry_time) {
-      out->state_entry_time = entry;
-      return true;
-    }
-  }
-  return false;
+  }, &entry);
+  out->state_entry_time = entry;
+  return settled;
 }
 
 }  // namespace
 
 pvops_status CheckClock(uint32_t cpu) {
   const volatile vcpu_time_info& t = VcpuInfo(cpu)->time;
-  if (!core::PvclockTupleLooksFilled(t)) return PVOPS_ERR_BAD_DATA;
-  const uint64_t khz = core::PvclockTscKhz(&t);
-  if (khz < 1000 || khz > 100'000'000) return PVOPS_ERR_BAD_DATA;  // 1 MHz .. 100 GHz
-  return PVOPS_OK;
+  return core::PvclockTupleUsable(t) ? PVOPS_OK : PVOPS_ERR_BAD_DATA;
 }
 
 uint64_t ClockNs() {
@@ -67,25 +57,15 @@ uint64_t TscKhz() { return core::PvclockTscKhz(&ThisVcpuInfo()->time); }
 
 pvops_status WallClock(pvops_wall_clock* out) {
   if (out == nullptr) return PVOPS_ERR_INVALID;
-  volatile shared_info* s = g_state.shared;
-  uint32_t version, nsec;
-  uint64_t sec;
-  int tries = 0;
-  do {
-    if (++tries > kMaxSeqlockTries) return PVOPS_ERR_BUSY;
-    version = s->wc_version;
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+  const volatile shared_info* s = g_state.shared;
+  uint32_t version = 0, nsec = 0;
+  uint64_t sec = 0;
+  const bool settled = core::ReadVersioned(s->wc_version, 1, [&] {
     sec = (uint64_t{s->wc_sec_hi} << 32) | s->wc_sec;
     nsec = s->wc_nsec;
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-  } while ((version & 1) != 0 || version != s->wc_version);
-  if (version == 0 || nsec >= kNsPerSec) return PVOPS_ERR_BAD_DATA;
+  }, &version);
   // shared_info holds the wall-clock time at system time zero.
-  const uint64_t total_ns = uint64_t{nsec} + ClockNs();
-  out->sec = sec + total_ns / kNsPerSec;
-  out->nsec = static_cast<uint32_t>(total_ns % kNsPerSec);
-  out->reserved = 0;
-  return PVOPS_OK;
+  return core::PvclockWallClock(settled, version, sec, nsec, ClockNs(), out);
 }
 
 pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector) {
