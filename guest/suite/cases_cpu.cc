@@ -1,6 +1,7 @@
 // cpu.*: CPUID, MSR access (plain and fault-safe), io_delay and safe_halt through the table.
 #include <pvops/pvops.hpp>
 
+#include "arch/x86/registers.h"
 #include "kernel/deadline.h"
 #include "kernel/percpu.h"
 #include "kernel/smp.h"
@@ -10,14 +11,8 @@
 namespace guest::suite {
 namespace {
 
-constexpr uint32_t kMsrEfer = 0xc0000080;
-constexpr uint64_t kEferLme = 1u << 8;
-constexpr uint64_t kEferLma = 1u << 10;
 constexpr uint32_t kMsrPkrs = 0x6e1;
 constexpr uint64_t kPkrsReservedBit = uint64_t{1} << 32;
-constexpr uint32_t kMsrApicBase = 0x1b;
-constexpr uint64_t kApicBaseBsp = 1u << 8;
-constexpr uint64_t kApicBaseAddressMask = 0xffffff000;
 constexpr uint64_t kDefaultApicBase = 0xfee00000;
 // An MSR no CPU or hypervisor implements: the top of KVM's paravirtual range (0x4b564d00..)
 // is unused by KVM itself and outside every architectural and vendor range.
@@ -88,17 +83,17 @@ Result CpuCpuid() {
 
 Result CpuMsr() {
   // EFER says what the CPU is doing right now: this kernel runs in long mode with paging.
-  const uint64_t efer = pvops::ReadMsr(kMsrEfer);
+  const uint64_t efer = pvops::ReadMsr(X86_MSR_IA32_EFER);
   Note("IA32_EFER = 0x%lx", efer);
-  Check((efer & kEferLme) != 0 && (efer & kEferLma) != 0,
+  Check((efer & X86_EFER_LME) != 0 && (efer & X86_EFER_LMA) != 0,
         "IA32_EFER 0x%lx: LME/LMA clear while running in long mode", efer);
   // A Xen PV guest has no local APIC of its own to describe.
   if (pvops::Info().entry == PVOPS_ENTRY_XEN_PV) return CheckResult();
-  const uint64_t apic_base = pvops::ReadMsr(kMsrApicBase);
+  const uint64_t apic_base = pvops::ReadMsr(X86_MSR_IA32_APIC_BASE);
   Note("IA32_APIC_BASE = 0x%lx", apic_base);
-  Check((apic_base & kApicBaseBsp) != 0, "IA32_APIC_BASE 0x%lx: BSP bit clear on the boot CPU",
+  Check((apic_base & X86_APIC_BASE_BSP) != 0, "IA32_APIC_BASE 0x%lx: BSP bit clear on the boot CPU",
         apic_base);
-  Check((apic_base & kApicBaseAddressMask) == kDefaultApicBase,
+  Check((apic_base & X86_APIC_BASE_ADDRESS_MASK) == kDefaultApicBase,
         "IA32_APIC_BASE 0x%lx: base is not 0xfee00000", apic_base);
   return CheckResult();
 }
@@ -120,9 +115,9 @@ Result CpuMsrSafe() {
         "rdmsr 0x%x gave %s: neither a value nor a fault", kAbsentMsr, absent.name());
   // After the fault(s), a present MSR still reads fine through the same accessor.
   uint64_t efer = 0;
-  const pvops::Status present = pvops::ReadMsrSafe(kMsrEfer, &efer);
+  const pvops::Status present = pvops::ReadMsrSafe(X86_MSR_IA32_EFER, &efer);
   if (!Check(present.ok(), "rdmsr_safe(IA32_EFER) gave %s", present.name())) return CheckResult();
-  Check((efer & kEferLma) != 0, "rdmsr_safe(IA32_EFER) = 0x%lx: LMA clear", efer);
+  Check((efer & X86_EFER_LMA) != 0, "rdmsr_safe(IA32_EFER) = 0x%lx: LMA clear", efer);
   return CheckResult();
 }
 

@@ -1,6 +1,7 @@
 // irq.*: the interrupt flag through save/restore, EOI, IPIs to another CPU, one-shot timers.
 #include <pvops/pvops.hpp>
 
+#include "arch/x86/registers.h"
 #include "kernel/deadline.h"
 #include "kernel/percpu.h"
 #include "kernel/smp.h"
@@ -10,7 +11,6 @@
 namespace guest::suite {
 namespace {
 
-constexpr uint64_t kRflagsIf = 1u << 9;
 constexpr uint64_t kDeliveryTimeoutNs = kNsPerSec;
 // The one-shot timer's stated tolerance: under TCG with both host cores busy a 10 ms timer has
 // been seen firing tens of ms late, so the bound is generous; early is never allowed.
@@ -67,7 +67,7 @@ class RoutedVector {
   pvops::Status status_;
 };
 
-const char* OnOff(uint64_t flags) { return (flags & kRflagsIf) != 0 ? "on" : "off"; }
+const char* OnOff(uint64_t flags) { return (flags & X86_EFLAGS_IF) != 0 ? "on" : "off"; }
 
 // irq.delivered_once. QEMU 7.2's emulated VMRUN (envs/qemu/patches) delivered an interrupt
 // injected through EVENTINJ but left its vector behind, and the next exit request that found
@@ -158,9 +158,9 @@ Result IrqSaveRestore() {
   const bool off_after_inner_restore = !pvops::IrqsEnabled();
   pvops::RestoreFlags(outer);
   const bool on_after_outer_restore = pvops::IrqsEnabled();
-  Check((outer & kRflagsIf) != 0, "outer save returned IF off, it was on");
+  Check((outer & X86_EFLAGS_IF) != 0, "outer save returned IF off, it was on");
   Check(off_after_outer, "interrupts on after the outer save");
-  Check((inner & kRflagsIf) == 0, "inner save returned IF on inside the outer");
+  Check((inner & X86_EFLAGS_IF) == 0, "inner save returned IF on inside the outer");
   Check(off_after_inner, "interrupts on after the inner save");
   Check(off_after_inner_restore, "restoring the inner save turned interrupts on");
   Check(on_after_outer_restore, "restoring the outer save left interrupts off");
@@ -175,7 +175,7 @@ Result IrqSaveRestore() {
   const uint64_t after_scope = pvops::SaveFlags();
   pvops::IrqEnable();
   Check(!on_inside_scope, "interrupts on inside an IrqSave scope");
-  Check((after_scope & kRflagsIf) == 0, "an IrqSave scope entered with interrupts off left them %s",
+  Check((after_scope & X86_EFLAGS_IF) == 0, "an IrqSave scope entered with interrupts off left them %s",
         OnOff(after_scope));
   return CheckResult();
 }
