@@ -25,9 +25,7 @@ inline uint64_t InlineClockNs() {
   const uint64_t tsc = (uint64_t{hi} << 32) | lo;
   return static_cast<uint64_t>((static_cast<unsigned __int128>(tsc) * 0x55555555u) >> 32);
 }
-inline void InlineFlushTlbOne(uint64_t va) {
-  asm volatile("prefetcht0 (%0)" ::"r"(va) : "memory");
-}
+inline void InlineFlushTlbOne(uint64_t va) { asm volatile("prefetcht0 (%0)" ::"r"(va) : "memory"); }
 
 // The same bodies out of line: a hard-coded backend, what build-time selection links in.
 uint64_t DirectSaveFlags();

@@ -161,13 +161,11 @@ void BenchHypercallNull(const char* op) {
       g.report.Line(op, "raw", "direct call of the hypercall-page stub", s, g.window.deltas());
       break;
     case pvops::Backend::kVmi:
-      s = Sample(kSamples, &g.window, [row](uint32_t) {
-        RawVmwareBackdoor(static_cast<uint32_t>(row->nr));
-      });
+      s = Sample(kSamples, &g.window,
+                 [row](uint32_t) { RawVmwareBackdoor(static_cast<uint32_t>(row->nr)); });
       g.report.Line(op, "raw", "bare backdoor in on port 0x5658", s, g.window.deltas());
       break;
-    default:
-      g.report.Unavailable(op, "raw", "no raw hypercall for this backend");
+    default: g.report.Unavailable(op, "raw", "no raw hypercall for this backend");
   }
   g.report.Pass(op);
 }
@@ -267,9 +265,9 @@ void BenchFlushTlbMulti(const char* op) {
     return g.report.Fail(op, "register_handler(0x%x) failed", kVectorBenchFlush);
   const bool ok = RoundTrips(&s, [] { g.lapic.SendIpi(g.target_apic_id, kVectorBenchFlush); });
   (void)pvops::RegisterHandler(kVectorBenchFlush, nullptr);
-  if (!ok) return g.report.Fail(op, "raw shootdown: cpu 1 did not answer within %lu ms", kRemoteWaitMs);
-  g.report.Line(op, "raw",
-                "ICR write of a flush vector, handler invlpg + ack, wait for the ack", s,
+  if (!ok)
+    return g.report.Fail(op, "raw shootdown: cpu 1 did not answer within %lu ms", kRemoteWaitMs);
+  g.report.Line(op, "raw", "ICR write of a flush vector, handler invlpg + ack, wait for the ack", s,
                 g.window.deltas());
   g.report.Pass(op);
 }
@@ -305,8 +303,8 @@ void BenchEoi(const char* op) {
   g.report.Line(op, "pvops", "pvops_eoi with no interrupt in service", s, g.window.deltas());
   if (g.raw_privileged && g.lapic_ok) {
     s = Sample(kSamples, &g.window, [](uint32_t) { g.lapic.Eoi(); });
-    g.report.Line(op, "raw", g.lapic.x2apic() ? "wrmsr x2APIC EOI" : "xAPIC EOI register store",
-                  s, g.window.deltas());
+    g.report.Line(op, "raw", g.lapic.x2apic() ? "wrmsr x2APIC EOI" : "xAPIC EOI register store", s,
+                  g.window.deltas());
   } else {
     g.report.Unavailable(op, "raw", "no raw LAPIC access here");
   }

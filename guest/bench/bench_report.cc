@@ -25,7 +25,8 @@ size_t AppendLibraryDeltas(char* out, size_t size, const CounterDeltas& d, uint3
   for (uint32_t i = 0; i < d.after.count; ++i) {
     uint64_t before = 0;
     for (uint32_t j = 0; j < d.before.count; ++j)
-      if (SameName(d.before.values[j].name, d.after.values[i].name)) before = d.before.values[j].value;
+      if (SameName(d.before.values[j].name, d.after.values[i].name))
+        before = d.before.values[j].value;
     const uint64_t moved = d.after.values[i].value - before;
     if (moved == 0) continue;
     len += Format(out + len, size - len, "%s%s:", any ? "," : "", d.after.values[i].name);

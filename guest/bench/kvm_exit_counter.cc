@@ -28,7 +28,8 @@ KvmExitCounts KvmExitCounterOverhead() {
     const KvmExitCounts a = ReadKvmExitCounts();
     const KvmExitCounts b = ReadKvmExitCounts();
     if (b.exits - a.exits < best.exits) best.exits = b.exits - a.exits;
-    if (b.hypercalls - a.hypercalls < best.hypercalls) best.hypercalls = b.hypercalls - a.hypercalls;
+    if (b.hypercalls - a.hypercalls < best.hypercalls)
+      best.hypercalls = b.hypercalls - a.hypercalls;
   }
   return best;
 }

@@ -21,8 +21,8 @@ struct KvmExitCounts {
 // Whether the port answers (never probed under Xen, where port reads belong to Xen).
 bool KvmExitCounterPresent();
 
-// The counts now. Each read is itself an exit; KvmExitCounterOverhead() measures what two snapshots with
-// nothing between them differ by, which callers subtract.
+// The counts now. Each read is itself an exit; KvmExitCounterOverhead() measures what two snapshots
+// with nothing between them differ by, which callers subtract.
 KvmExitCounts ReadKvmExitCounts();
 KvmExitCounts KvmExitCounterOverhead();
 

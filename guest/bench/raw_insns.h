@@ -83,8 +83,8 @@ inline uint64_t RawHypervStubCall(const void* stub, uint64_t control, uint64_t i
 
 // A direct call of a Xen hypercall-page stub (`mov $nr,%eax; syscall|vmmcall; ret`) with Xen's
 // argument registers (rdi, rsi, rdx, r10, r8); result in rax.
-inline int64_t RawXenStubCall(const void* stub, uint64_t a0, uint64_t a1, uint64_t a2,
-                              uint64_t a3, uint64_t a4) {
+inline int64_t RawXenStubCall(const void* stub, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                              uint64_t a4) {
   uint64_t rax;
   register uint64_t r10 asm("r10") = a3;
   register uint64_t r8 asm("r8") = a4;

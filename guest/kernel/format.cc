@@ -128,12 +128,9 @@ size_t FormatV(char* out, size_t size, const char* format, va_list args) {
         PutPadded(sink, spec, s, len, "");
         break;
       }
-      case '%':
-        sink.Put('%');
-        break;
-      case '\0':
-        return sink.Finish();  // a lone '%' at the end
-      default:                 // unknown conversion: show it rather than guess at the arguments
+      case '%': sink.Put('%'); break;
+      case '\0': return sink.Finish();  // a lone '%' at the end
+      default:  // unknown conversion: show it rather than guess at the arguments
         sink.Put('%');
         sink.Put(*p);
         break;

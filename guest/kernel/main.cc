@@ -55,14 +55,13 @@ void PrintDetection() {
   const pvops_info& info = pvops::Info();
   char signature[20];
   char reason[PVOPS_REASON_LEN + 1];
-  Print(
-      "# detect: backend=%s signature=\"%s\" base=0x%x max_leaf=0x%x version=%u "
-      "features=0x%08x,0x%08x,0x%08x,0x%08x reason=\"%s\"\n",
-      pvops_backend_name(info.backend),
-      Quotable(info.signature, sizeof(info.signature), signature, sizeof(signature)),
-      info.base_leaf, info.max_leaf, info.version, info.features[0], info.features[1],
-      info.features[2], info.features[3],
-      Quotable(info.reason, sizeof(info.reason), reason, sizeof(reason)));
+  Print("# detect: backend=%s signature=\"%s\" base=0x%x max_leaf=0x%x version=%u "
+        "features=0x%08x,0x%08x,0x%08x,0x%08x reason=\"%s\"\n",
+        pvops_backend_name(info.backend),
+        Quotable(info.signature, sizeof(info.signature), signature, sizeof(signature)),
+        info.base_leaf, info.max_leaf, info.version, info.features[0], info.features[1],
+        info.features[2], info.features[3],
+        Quotable(info.reason, sizeof(info.reason), reason, sizeof(reason)));
   PrintFeatureWords(info);
   if (info.fallback[0] != '\0')
     Print("# fallback: %s\n",

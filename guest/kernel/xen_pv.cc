@@ -8,8 +8,8 @@
 #include "kernel/traps.h"
 // Xen's public headers at the interface version the library pins (src/core/xen_public.h).
 #define __XEN_INTERFACE_VERSION__ 0x00040e00
-#include <xen/xen.h>
 #include <xen/physdev.h>
+#include <xen/xen.h>
 
 extern "C" const char xen_pv_trap_stubs[];  // boot/xen_pv_entry.S: 32 stubs, 16 bytes apart
 extern "C" const char xen_pv_event_callback[];
@@ -56,21 +56,21 @@ void BuildTrapTable() {
   for (uint32_t vector = 0; vector < kExceptionVectors; ++vector) {
     if (vector == kVectorNmi) continue;
     // flags 0: only the kernel may raise it with int, and Xen leaves events as they were.
-    g_traps[n++] = trap_info{static_cast<uint8_t>(vector), 0, FLAT_KERNEL_CS,
-                             reinterpret_cast<uint64_t>(xen_pv_trap_stubs) + vector * kTrapStubBytes};
+    g_traps[n++] =
+        trap_info{static_cast<uint8_t>(vector), 0, FLAT_KERNEL_CS,
+                  reinterpret_cast<uint64_t>(xen_pv_trap_stubs) + vector * kTrapStubBytes};
   }
   g_traps[n] = trap_info{};  // address 0 ends the table
 }
 
 // Frames that are (or are about to be) page tables: Xen refuses a writable mapping of them.
 bool IsTableFrame(uint64_t pfn) {
-  const uint64_t pt_first = VirtToPhys(reinterpret_cast<const void*>(g_start_info->pt_base)) /
-                            kPageBytes;
+  const uint64_t pt_first =
+      VirtToPhys(reinterpret_cast<const void*>(g_start_info->pt_base)) / kPageBytes;
   if (pfn >= pt_first && pfn - pt_first < g_start_info->nr_pt_frames) return true;
   const uint64_t own_first = FrameOf(&g_direct_map);
   return pfn >= own_first && pfn - own_first < sizeof(DirectMapTables) / kPageBytes;
 }
-
 
 pvops::Status Pin(const Table& table, uint32_t level) {
   return pvops::AllocPt(FrameOf(&table), level);
@@ -84,9 +84,9 @@ void XenPvEarlySetup(const void* start_info) {
   g_xen_pv = true;
   g_start_info = static_cast<const ::start_info*>(start_info);
   BuildTrapTable();
-  const pvops::Status traps = pvops_xen_pv_set_entry_points(
-      g_traps, reinterpret_cast<uint64_t>(xen_pv_event_callback),
-      reinterpret_cast<uint64_t>(xen_pv_failsafe_callback));
+  const pvops::Status traps =
+      pvops_xen_pv_set_entry_points(g_traps, reinterpret_cast<uint64_t>(xen_pv_event_callback),
+                                    reinterpret_cast<uint64_t>(xen_pv_failsafe_callback));
   if (!traps.ok()) {
     static constexpr char kRefused[] =
         "FAULT: vector=none (panic) Xen refused the trap table or callbacks cpu=0\n";
@@ -96,8 +96,10 @@ void XenPvEarlySetup(const void* start_info) {
   // .bss pages (the page pool) may become page tables: alloc_pt must also make this mapping of
   // them read-only, not just the direct map's.
   const uint64_t start = reinterpret_cast<uint64_t>(__kernel_start) & ~(kPageBytes - 1);
-  const uint64_t end = (reinterpret_cast<uint64_t>(__kernel_end) + kPageBytes - 1) & ~(kPageBytes - 1);
-  if (!pvops::Status(pvops_xen_pv_add_alias_window(start, start - kKernelVirtBase, end - start)).ok())
+  const uint64_t end =
+      (reinterpret_cast<uint64_t>(__kernel_end) + kPageBytes - 1) & ~(kPageBytes - 1);
+  if (!pvops::Status(pvops_xen_pv_add_alias_window(start, start - kKernelVirtBase, end - start))
+           .ok())
     XenPvEarlyExit(kExitFault);
 }
 
@@ -114,8 +116,8 @@ BootInfo ReadXenPvStartInfo(const void* start_info) {
   g_cmdline[len] = '\0';
   // Xen maps the bootstrap region from pfn 0 up to past its page tables (and its stack).
   const auto* si = static_cast<const ::start_info*>(start_info);
-  g_bootstrap_end = VirtToPhys(reinterpret_cast<const void*>(si->pt_base)) +
-                    si->nr_pt_frames * kPageBytes;
+  g_bootstrap_end =
+      VirtToPhys(reinterpret_cast<const void*>(si->pt_base)) + si->nr_pt_frames * kPageBytes;
   return info;
 }
 

@@ -18,7 +18,6 @@ constexpr uint64_t kDefaultApicBase = 0xfee00000;
 // is unused by KVM itself and outside every architectural and vendor range.
 constexpr uint32_t kAbsentMsr = 0x4b564dff;
 
-
 bool Printable(char c) { return c >= 0x20 && c < 0x7f; }
 
 // State shared with interrupt handlers and the watchdog CPU: static, never on a stack a
@@ -61,8 +60,7 @@ Result CpuCpuid() {
   int unprintable = 0;
   while (unprintable < 12 && Printable(vendor[unprintable])) ++unprintable;
   Check(unprintable == 12, "vendor byte %d is 0x%x", unprintable, vendor[unprintable] & 0xff);
-  if (!Check(leaf0.eax >= 1, "max basic leaf %u, leaf 1 missing", leaf0.eax))
-    return CheckResult();
+  if (!Check(leaf0.eax >= 1, "max basic leaf %u, leaf 1 missing", leaf0.eax)) return CheckResult();
 
   const pvops_cpuid_regs leaf1 = pvops::Cpuid(1);
   uint32_t family = (leaf1.eax >> 8) & 0xf;
@@ -103,8 +101,8 @@ Result CpuMsrSafe() {
   // is absent the MSR is absent (#GP); where present the reserved bits fault (#GP). QEMU's TCG
   // models exactly this one, while it reads every unknown MSR as 0 without a fault.
   const pvops::Status faulting = pvops::WriteMsrSafe(kMsrPkrs, kPkrsReservedBit);
-  Check(faulting.code() == PVOPS_ERR_FAULT, "wrmsr 0x%x <- 0x%lx gave %s, expected fault",
-        kMsrPkrs, kPkrsReservedBit, faulting.name());
+  Check(faulting.code() == PVOPS_ERR_FAULT, "wrmsr 0x%x <- 0x%lx gave %s, expected fault", kMsrPkrs,
+        kPkrsReservedBit, faulting.name());
   // A read of an MSR absent everywhere: architecturally a #GP. Reported, not asserted, because
   // TCG answers 0 (see above).
   uint64_t absent_value = 0;

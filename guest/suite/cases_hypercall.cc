@@ -2,8 +2,8 @@
 // its row (the call, and the answer the real hypervisor gives) and nothing else.
 #include <linux/kvm_para.h>
 #include <stdint.h>
-#include <xen/xen.h>
 #include <xen/version.h>
+#include <xen/xen.h>
 
 #include <pvops/pvops.hpp>
 
@@ -48,13 +48,7 @@ constexpr NullHypercall kNullHypercalls[] = {
      0x00040011,
      nullptr},
     // VMware: the backdoor's GETVERSION (command 10); QEMU's vmport answers EAX = 6.
-    {pvops::Backend::kVmi,
-     "backdoor GETVERSION",
-     10,
-     {0xffffffff},
-     PVOPS_OK,
-     6,
-     nullptr},
+    {pvops::Backend::kVmi, "backdoor GETVERSION", 10, {0xffffffff}, PVOPS_OK, 6, nullptr},
 };
 
 }  // namespace

@@ -90,8 +90,8 @@ struct Once {
   uint32_t round;
   uint32_t round_count;
   uint64_t round_first_ns;
-  uint32_t rounds_extra;  // rounds handled more than once
-  uint32_t extra_round;  // the first of them (0: none)
+  uint32_t rounds_extra;    // rounds handled more than once
+  uint32_t extra_round;     // the first of them (0: none)
   uint64_t extra_after_ns;  // from that round's first delivery to its second
   uint32_t load_stop;
   uint32_t load_ticks;
@@ -239,13 +239,13 @@ Result IrqDeliveredOnce() {
   // Independent of the deliveries: whether CPU 1 stopped its load.
   Check(load_ended, "cpu 1 did not end its timer load within 1 s");
   if (!Check(error == nullptr, "round %u: self-IPI: %s", round, error)) return CheckResult();
-  const bool once_each = Check(
-      once.count == kOnceRounds && once.count_masked == 0 && once.count_nested == 0 &&
-          once.count_other_cpu == 0,
-      "%u deliveries for %u self-IPIs (%u rounds more than once); %u with interrupts off in "
-      "the spin, %u inside the handler, %u on another CPU; first extra: round %u, +%lu us",
-      once.count, kOnceRounds, once.rounds_extra, once.count_masked, once.count_nested,
-      once.count_other_cpu, once.extra_round, once.extra_after_ns / kNsPerUs);
+  const bool once_each =
+      Check(once.count == kOnceRounds && once.count_masked == 0 && once.count_nested == 0 &&
+                once.count_other_cpu == 0,
+            "%u deliveries for %u self-IPIs (%u rounds more than once); %u with interrupts off in "
+            "the spin, %u inside the handler, %u on another CPU; first extra: round %u, +%lu us",
+            once.count, kOnceRounds, once.rounds_extra, once.count_masked, once.count_nested,
+            once.count_other_cpu, once.extra_round, once.extra_after_ns / kNsPerUs);
   if (!load) Note("delivered_once: cpu 1 %s: no timer load", CpuOnline(1) ? "busy" : "offline");
   if (once.load_status != PVOPS_OK)
     Note("delivered_once: timer load on cpu 1 stopped: timer_oneshot returned %s",
@@ -267,8 +267,7 @@ Result IrqIpi() {
   if (!WaitForHits(1, kDeliveryTimeoutNs))
     return Result::Fail("IPI to cpu 1 not handled within 1 s");
   if (Check(g_hits.last_cpu == 1, "IPI to cpu 1 was handled on cpu %u", g_hits.last_cpu))
-    Note("ipi: cpu 1 ran the handler %lu us after send_ipi",
-         (g_hits.last_ns - sent_ns) / kNsPerUs);
+    Note("ipi: cpu 1 ran the handler %lu us after send_ipi", (g_hits.last_ns - sent_ns) / kNsPerUs);
 
   // Both CPUs at once, the sender included: each handles it exactly once.
   pvops::CpuSet both;
@@ -287,9 +286,8 @@ Result IrqIpi() {
   Check(g_hits.per_cpu[0] == 1 && g_hits.per_cpu[1] == 2,
         "deliveries per CPU: cpu0 %u (expected 1), cpu1 %u (expected 2); first four: "
         "cpu%u +%lu us, cpu%u +%lu us, cpu%u +%lu us, cpu%u +%lu us",
-        g_hits.per_cpu[0], g_hits.per_cpu[1], g_hits.logged_cpu[0], at_us[0],
-        g_hits.logged_cpu[1], at_us[1], g_hits.logged_cpu[2], at_us[2], g_hits.logged_cpu[3],
-        at_us[3]);
+        g_hits.per_cpu[0], g_hits.per_cpu[1], g_hits.logged_cpu[0], at_us[0], g_hits.logged_cpu[1],
+        at_us[1], g_hits.logged_cpu[2], at_us[2], g_hits.logged_cpu[3], at_us[3]);
   return CheckResult();
 }
 
@@ -312,8 +310,8 @@ Result IrqTimerOneshot() {
               fired < deadline ? (deadline - fired) / kNsPerUs : 0)) {
       const uint64_t late = fired - deadline;
       if (Check(late <= kTimerLatenessBoundNs,
-                "round %u: fired %lu us after its deadline (bound %lu us)", round,
-                late / kNsPerUs, kTimerLatenessBoundNs / kNsPerUs)) {
+                "round %u: fired %lu us after its deadline (bound %lu us)", round, late / kNsPerUs,
+                kTimerLatenessBoundNs / kNsPerUs)) {
         if (late < min_late) min_late = late;
         if (late > max_late) max_late = late;
       }
@@ -325,8 +323,7 @@ Result IrqTimerOneshot() {
   }
   if (max_late >= min_late)  // some round fired in time
     Note("timer_oneshot: %u rounds of 10 ms, lateness min %lu us max %lu us (bound %lu us)",
-         kTimerRounds, min_late / kNsPerUs, max_late / kNsPerUs,
-         kTimerLatenessBoundNs / kNsPerUs);
+         kTimerRounds, min_late / kNsPerUs, max_late / kNsPerUs, kTimerLatenessBoundNs / kNsPerUs);
   return CheckResult();
 }
 

@@ -40,7 +40,6 @@ bool ReadOn(uint32_t cpu, uint64_t va, uint64_t* value) {
   return true;
 }
 
-
 #define MMU_TRY(expr, ...)                           \
   do {                                               \
     const pvops::Status st_ = (expr);                \

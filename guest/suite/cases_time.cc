@@ -220,8 +220,8 @@ ReferenceRun MeasureAgainstRtc() {
       break;
     }
     if (wait == RtcSecondsPoller::Wait::kTimeout) {
-      run.outcome = run.edges == 0 ? ReferenceRun::Outcome::kNoEdge
-                                   : ReferenceRun::Outcome::kRtcStopped;
+      run.outcome =
+          run.edges == 0 ? ReferenceRun::Outcome::kNoEdge : ReferenceRun::Outcome::kRtcStopped;
       break;
     }
     ++run.edges;
@@ -361,12 +361,12 @@ Result TimeMonotonic() {
   if (!PostWork(1, PlayPingPongAsCpu1, nullptr)) return Result::Fail("cpu 1 is busy");
   PlayPingPong(0);
   if (!WaitForWork(1, 2 * kNsPerSec)) return Result::Fail("cpu 1 did not finish the handovers");
-  Note("monotonic: %u cross-CPU handovers, the longest wait for a turn %lu us",
-       g_ping_pong.turn, g_ping_pong.worst_wait_ns / kNsPerUs);
+  Note("monotonic: %u cross-CPU handovers, the longest wait for a turn %lu us", g_ping_pong.turn,
+       g_ping_pong.worst_wait_ns / kNsPerUs);
   Check(!g_ping_pong.timed_out, "a handover timed out after %u turns", g_ping_pong.turn);
   Check(g_ping_pong.backwards == 0,
-        "%u of %u cross-CPU handovers saw the clock go back (worst %lu ns)",
-        g_ping_pong.backwards, 2 * g_ping_pong.rounds, g_ping_pong.worst_backwards_ns);
+        "%u of %u cross-CPU handovers saw the clock go back (worst %lu ns)", g_ping_pong.backwards,
+        2 * g_ping_pong.rounds, g_ping_pong.worst_backwards_ns);
   return CheckResult();
 }
 
@@ -389,7 +389,8 @@ Result TimeTscRate() {
       const uint64_t before = Rdtsc();
       const uint64_t now = pvops::ClockNs();
       const uint64_t after = Rdtsc();
-      if (after - before < best.bracket) best = {now, before + (after - before) / 2, after - before};
+      if (after - before < best.bracket)
+        best = {now, before + (after - before) / 2, after - before};
     }
     return best;
   };
@@ -460,8 +461,7 @@ Result TimeReference() {
     case ReferenceRun::Outcome::kNoEdge:
       return Result::Fail("the RTC's seconds register stayed 0x%02x for %lu ms: no running RTC "
                           "at ports 0x%x/0x%x",
-                          run.last_seconds, run.elapsed_ns / kNsPerMs, kRtcIndexPort,
-                          kRtcDataPort);
+                          run.last_seconds, run.elapsed_ns / kNsPerMs, kRtcIndexPort, kRtcDataPort);
     case ReferenceRun::Outcome::kRtcStopped:
       return Result::Fail("the RTC stopped: no change of its seconds for %lu ms after %u edges",
                           kRtcEdgeTimeoutNs / kNsPerMs, run.edges);
@@ -477,12 +477,10 @@ Result TimeReference() {
       if (error_magnitude_ppm + best.UncertaintyPpm() > kReferenceTolerancePpm)
         return Result::Fail("RTC edges known only to %lu ppm within %u s of RTC (need <= %lu "
                             "ppm, or an error of %c%lu ppm clear of %lu ppm by that much)",
-                            best.UncertaintyPpm(), kReferenceMaxSeconds,
-                            kReferenceUncertaintyPpm, error_sign, error_magnitude_ppm,
-                            kReferenceTolerancePpm);
+                            best.UncertaintyPpm(), kReferenceMaxSeconds, kReferenceUncertaintyPpm,
+                            error_sign, error_magnitude_ppm, kReferenceTolerancePpm);
       break;
-    case ReferenceRun::Outcome::kMeasured:
-      break;
+    case ReferenceRun::Outcome::kMeasured: break;
   }
   Check(error_magnitude_ppm <= kReferenceTolerancePpm,
         "clock runs %c%lu ppm against the RTC over %u s (> %lu ppm; +-%lu ppm)", error_sign,

@@ -107,12 +107,12 @@ TEST(LinuxConsoleLines, EachLinuxLineIsReadByItsPattern) {
 }
 
 TEST(LinuxConsoleLines, OtherLinesAreNotLinuxs) {
-  const ConsoleFacts facts = ParseConsoleLog(
-      "(XEN) Xen version 4.17.1 (root@) (gcc) debug=n\n"
-      "Hypervisor detected:\n"  // no name after it: not the line Linux prints
-      "clocksource: kvm-clock: mask: 0xffffffffffffffff max_cycles: 0x1cd42e4dffb\n"
-      "# kernel: pvops\n"
-      "ok 1 sysfs.backend\n");
+  const ConsoleFacts facts =
+      ParseConsoleLog("(XEN) Xen version 4.17.1 (root@) (gcc) debug=n\n"
+                      "Hypervisor detected:\n"  // no name after it: not the line Linux prints
+                      "clocksource: kvm-clock: mask: 0xffffffffffffffff max_cycles: 0x1cd42e4dffb\n"
+                      "# kernel: pvops\n"
+                      "ok 1 sysfs.backend\n");
   EXPECT_EQ(facts.linux_lines.size(), 0u);
   EXPECT_FALSE(facts.linux_booted);
 }
@@ -168,8 +168,8 @@ TEST(Arithmetic, ExitsByReasonAndTheRest) {
       run.round = round;
       const double halts = runs == &env.pvops ? 300 + round : 150;
       // 100 + round other exits, 5 hypercalls.
-      run.phases["idle"] = {300000, halts + 2 + 100 + round + 5, 5,
-                            {{"halt_exits", halts}, {"io_exits", 2}}};
+      run.phases["idle"] = {
+          300000, halts + 2 + 100 + round + 5, 5, {{"halt_exits", halts}, {"io_exits", 2}}};
       run.phases["tlb"] = {1000, 50, 0, {}};
       runs->push_back(run);
     }
@@ -253,8 +253,8 @@ TEST(LinuxFeatures, KvmStealTimeWhenDynamicDebugShowsIt) {
 
 TEST(LinuxFeatures, HyperV) {
   const auto states = LinuxFeatures(ParseConsoleLog(ReadText("hyperv.stock.1.log")));
-  EXPECT_EQ(Values(states),
-            (Strings{"hyperv", "paravirtual", "on", "on", "off", "not logged", "on", "not logged"}));
+  EXPECT_EQ(Values(states), (Strings{"hyperv", "paravirtual", "on", "on", "off", "not logged", "on",
+                                     "not logged"}));
   EXPECT_EQ(states[0].evidence,
             "Hypervisor detected: Microsoft Hyper-V; Booting paravirtualized kernel on Hyper-V; "
             "Hyper-V: privilege flags low 0x2e7f, high 0x3b8030, hints 0x64e24, misc 0xbed7b2");
@@ -284,14 +284,12 @@ TEST(LinuxFeatures, XenSpinlocksAtDebugLoglevel) {
 }
 
 TEST(LinuxFeatures, VmwareStealTime) {
-  const std::string boot =
-      "Linux version 6.12.118\nHypervisor detected: VMware\n"
-      "clocksource: Switched to clocksource tsc-early\n";
-  EXPECT_EQ(
-      Values(
-          LinuxFeatures(ParseConsoleLog(boot + "vmware: vmware-stealtime: cpu 0, pa 7fc1f040\n"))),
-      (Strings{"vmware", "TSC", "not logged", "not logged", "not logged", "on", "not logged",
-                "not logged"}));
+  const std::string boot = "Linux version 6.12.118\nHypervisor detected: VMware\n"
+                           "clocksource: Switched to clocksource tsc-early\n";
+  EXPECT_EQ(Values(LinuxFeatures(
+                ParseConsoleLog(boot + "vmware: vmware-stealtime: cpu 0, pa 7fc1f040\n"))),
+            (Strings{"vmware", "TSC", "not logged", "not logged", "not logged", "on", "not logged",
+                     "not logged"}));
   EXPECT_EQ(LinuxFeatures(ParseConsoleLog(boot))[5].value, "off");
 }
 
@@ -320,7 +318,8 @@ TEST(PvopsFeatures, RoutedOfferedAndNotOffered) {
   const std::string log = ReadText("kvm.pvops.1.log");
   const KernelRun run = ParseKernelRun("kvm", "pvops", 1, &record, &log);
   const auto states = PvopsFeatures(run);
-  EXPECT_EQ(Values(states), (Strings{"kvm", "paravirtual", "on", "off", "on", "on", "on", "not logged"}));
+  EXPECT_EQ(Values(states),
+            (Strings{"kvm", "paravirtual", "on", "off", "on", "on", "on", "not logged"}));
   EXPECT_EQ(states[0].evidence,
             "detect: backend=kvm features=0x01007efb,0x00000000,0x00000aea,0x00000001");
   EXPECT_EQ(states[3].evidence, "offered, not routed: tlb_flush");
@@ -482,9 +481,8 @@ TEST(Agreement, AMismatchIsListed) {
 TEST(Agreement, AKnownDisagreementIsExplainedOnlyInItsOwnCase) {
   EnvironmentRuns env = Fixture().envs[1];
   ASSERT_EQ(env.name, "hyperv");
-  const std::string linux_log =
-      "Linux version 6.12.118\nHypervisor detected: Microsoft Hyper-V\n"
-      "Hyper-V: PV spinlocks disabled\n";
+  const std::string linux_log = "Linux version 6.12.118\nHypervisor detected: Microsoft Hyper-V\n"
+                                "Hyper-V: PV spinlocks disabled\n";
   env.stock[0].console = ParseConsoleLog(linux_log);
   env.pvops[0].console.paths["routed"] = "lock";
   std::vector<FeatureRow> rows = CompareFeatures(env);
@@ -500,9 +498,8 @@ TEST(Agreement, AKnownDisagreementIsExplainedOnlyInItsOwnCase) {
   // The same values on KVM, where Linux's line gives another cause: a mismatch.
   EnvironmentRuns kvm = Fixture().envs[0];
   for (KernelRun& run : kvm.stock)
-    run.console = ParseConsoleLog(
-        "Linux version 6.12.118\nHypervisor detected: KVM\n"
-        "kvm-guest: PV spinlocks disabled, single CPU\n");
+    run.console = ParseConsoleLog("Linux version 6.12.118\nHypervisor detected: KVM\n"
+                                  "kvm-guest: PV spinlocks disabled, single CPU\n");
   for (KernelRun& run : kvm.pvops) run.console.paths["routed"] = "lock";
   rows = CompareFeatures(kvm);
   EXPECT_EQ(Row(rows, "PV spinlocks").own.value, "off");
@@ -535,21 +532,22 @@ TEST(LinuxReport, MarkdownSection) {
   const LinuxComparison c = Fixture();
   const std::string md = ReportMarkdown({.date = "d", .host_name = "h"}, {}, {}, "", &c);
   EXPECT_EQ(md.find("## Environments"), std::string::npos);
-  ExpectIn(md, {
-                   "## pvops vs Linux's own",
-                   "No bench run given (--in)",
-                   "| kvm | PV TLB flush | on | off | **no** | Linux: `kvm-guest: KVM setup pv "
-                   "remote TLB flush`; pvops: `offered, not routed: tlb_flush` |",
-                   "| hyperv | steal time | _not logged_ | off | n/a |",
-                   "Mismatches (1):\n\n- kvm: PV TLB flush:",
-                   "#### kvm (3 pvops rounds, 3 stock rounds)",
-                   "| ipi | 1.50 (1.50–1.50) | 2.05 (2.00–2.10) | 3000 / 2000 | 1000 / 900 | "
-                   "2050000 / 1000000 | - | **exits**, **slower** |",
-                   "| tlb | 1.05 (1.00–1.10) | 1.04 (1.00–1.06) |",
-                   "| clock read, ns per read | - | 10.00 (9.00–10.00) |",
-                   "#### hyperv (1 pvops round, 1 stock round)",
-                   "| tlb | - | 1.20 (1 round) | - / - | - / - | 6000000 / 5000000 | - | **slower** |",
-               });
+  ExpectIn(md,
+           {
+               "## pvops vs Linux's own",
+               "No bench run given (--in)",
+               "| kvm | PV TLB flush | on | off | **no** | Linux: `kvm-guest: KVM setup pv "
+               "remote TLB flush`; pvops: `offered, not routed: tlb_flush` |",
+               "| hyperv | steal time | _not logged_ | off | n/a |",
+               "Mismatches (1):\n\n- kvm: PV TLB flush:",
+               "#### kvm (3 pvops rounds, 3 stock rounds)",
+               "| ipi | 1.50 (1.50–1.50) | 2.05 (2.00–2.10) | 3000 / 2000 | 1000 / 900 | "
+               "2050000 / 1000000 | - | **exits**, **slower** |",
+               "| tlb | 1.05 (1.00–1.10) | 1.04 (1.00–1.06) |",
+               "| clock read, ns per read | - | 10.00 (9.00–10.00) |",
+               "#### hyperv (1 pvops round, 1 stock round)",
+               "| tlb | - | 1.20 (1 round) | - / - | - / - | 6000000 / 5000000 | - | **slower** |",
+           });
 }
 
 TEST(LinuxReport, AbsentWithoutLinuxRuns) {

@@ -67,9 +67,13 @@ TEST(BenchResults, DerivedFiguresComeFromTheSameRun) {
 }
 
 TEST(BenchResults, WithoutAnExitCounterTheLibrarysHypercallsStandIn) {
-  Measurement eager{.op = "pte_update_64_eager", .impl = "pvops", .samples = 10,
+  Measurement eager{.op = "pte_update_64_eager",
+                    .impl = "pvops",
+                    .samples = 10,
                     .library_per_op = {{"hypercalls", 64.0}}};
-  Measurement lazy{.op = "pte_update_64_lazy", .impl = "pvops", .samples = 10,
+  Measurement lazy{.op = "pte_update_64_lazy",
+                   .impl = "pvops",
+                   .samples = 10,
                    .library_per_op = {{"hypercalls", 1.0}}};
   EnvironmentBench xen{.name = "xen", .bench_verdict = "pass", .measurements = {eager, lazy}};
   const Saved saved = ExitsSavedByLazyBatching(xen);
@@ -85,15 +89,15 @@ TEST(ResultsJson, FollowsGoogleBenchmarksSchema) {
       {"name": "clock_ns/pvops_table_call", "run_name": "clock_ns/pvops_table_call",
        "run_type": "iteration", "iterations": 10, "real_time": 3.0, "cpu_time": 3.0,
        "time_unit": "ns"}]})");
-  const json out = ResultsJson({.date = "d", .host_name = "h", .executable = "e", .num_cpus = 2},
-                               RunA(), &host);
+  const json out =
+      ResultsJson({.date = "d", .host_name = "h", .executable = "e", .num_cpus = 2}, RunA(), &host);
   ASSERT_TRUE(out.contains("context"));
   EXPECT_EQ(out["context"]["pvops_environments"]["xen"]["conformance"], "fail");
   const json& benchmarks = out.at("benchmarks");
   ASSERT_EQ(benchmarks.size(), 7u + 2u);  // 7 measurable kvm lines, 2 host benchmarks
   for (const json& b : benchmarks) {
-    for (const char* key : {"name", "run_name", "run_type", "iterations", "real_time", "cpu_time",
-                            "time_unit"})
+    for (const char* key :
+         {"name", "run_name", "run_type", "iterations", "real_time", "cpu_time", "time_unit"})
       EXPECT_TRUE(b.contains(key)) << b.dump() << " lacks " << key;
   }
   const json& clock = benchmarks[0];

@@ -66,8 +66,7 @@ TEST_F(ReportTest, ThreeFailedChecksArePrintedAndFailTheCase) {
   ASSERT_EQ(parser.log().cases.size(), 1u);
   EXPECT_EQ(parser.log().cases[0].name, "demo.three");
   EXPECT_EQ(parser.log().cases[0].result, CaseResult::kFail);
-  EXPECT_EQ(parser.log().cases[0].reason,
-            "3 of 4 checks failed, first: first broken: read 0xbad");
+  EXPECT_EQ(parser.log().cases[0].reason, "3 of 4 checks failed, first: first broken: read 0xbad");
 }
 
 TEST_F(ReportTest, OneFailedCheckGivesItsTextAsTheReason) {

@@ -16,8 +16,8 @@ namespace pvops::test {
 namespace {
 
 using namespace pvops::hyperv;
-using ::testing::HasSubstr;
 using sim::Exit;
+using ::testing::HasSubstr;
 
 class HvClockTest : public HyperVMachineTest {};
 
@@ -146,8 +146,9 @@ TEST_F(HvClockTest, APageThatDisagreesWithTheCounterIsRefusedAtBoot) {
 TEST_F(HvClockTest, WithoutTheTscPageTheClockIsTheTscAtTheStatedFrequency) {
   hv_.privileges &= ~kPrivReferenceTsc;
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
-  EXPECT_THAT(Info().notes,
-              HasSubstr("no reference TSC page privilege: clock from the TSC at HV_X64_MSR_TSC_FREQUENCY"));
+  EXPECT_THAT(
+      Info().notes,
+      HasSubstr("no reference TSC page privilege: clock from the TSC at HV_X64_MSR_TSC_FREQUENCY"));
   EXPECT_EQ(pvops_table.time.clock_ns, StatedTscClockNs);
   EXPECT_EQ(pvops_tsc_khz(), kTscKhz);
   EXPECT_EQ(Info().features[3] & (kPathTscPageClock | kPathRefCounterClock), 0u);
@@ -168,7 +169,8 @@ TEST_F(HvClockTest, WithNeitherPageNorStatedFrequencyTheClockStaysNative) {
   EXPECT_THAT(Info().notes, HasSubstr("no reference TSC page privilege: native clock"));
   EXPECT_EQ(pvops_table.time.clock_ns, hw::TscClockNs);
   EXPECT_EQ(pvops_table.time.tsc_khz, hw::TscKhz);
-  EXPECT_EQ(Info().features[3] & (kPathTscPageClock | kPathRefCounterClock | kPathStatedTscClock), 0u);
+  EXPECT_EQ(Info().features[3] & (kPathTscPageClock | kPathRefCounterClock | kPathStatedTscClock),
+            0u);
 }
 
 TEST_F(HvClockTest, TheClockNeverGoesBackWhenTheSourceChanges) {

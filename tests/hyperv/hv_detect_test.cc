@@ -31,11 +31,10 @@ TEST_F(HvDetectTest, InfoCarriesPrivilegesHintsAndLimits) {
   EXPECT_EQ(Info().features[0], hv_.privileges);
   EXPECT_EQ(Info().features[1], hv_.hints);
   EXPECT_EQ(Info().features[2], 240u);
-  const uint32_t all_paths = kPathGuestOsId | kPathHypercallPage | kPathTscPageClock |
-                             kPathRefCounterClock | kPathFrequencyMsrs | kPathVpIndex |
-                             kPathApicMsrs | kPathVpAssistEoi | kPathFlushHypercall | kPathFlushEx |
-                             kPathClusterIpi | kPathClusterIpiEx | kPathStimerDirect |
-                             kPathLongSpinWait;
+  const uint32_t all_paths =
+      kPathGuestOsId | kPathHypercallPage | kPathTscPageClock | kPathRefCounterClock |
+      kPathFrequencyMsrs | kPathVpIndex | kPathApicMsrs | kPathVpAssistEoi | kPathFlushHypercall |
+      kPathFlushEx | kPathClusterIpi | kPathClusterIpiEx | kPathStimerDirect | kPathLongSpinWait;
   EXPECT_EQ(Info().features[3], all_paths);
   EXPECT_STREQ(Info().fallback, "");
   EXPECT_STREQ(Info().notes, "") << "every path on";
@@ -91,8 +90,8 @@ TEST_F(HvDetectTest, APageLeftAllZeroIsRefusedAndHypercallsStayOff) {
   EXPECT_FALSE(HypercallPageReady());
   EXPECT_EQ(hypercall_msr_, 0u) << "the page is disabled again";
   EXPECT_THAT(Info().notes, HasSubstr("hypercall page stayed all zero"));
-  EXPECT_EQ(Info().features[3] & (kPathHypercallPage | kPathFlushHypercall | kPathClusterIpi |
-                                  kPathLongSpinWait),
+  EXPECT_EQ(Info().features[3] &
+                (kPathHypercallPage | kPathFlushHypercall | kPathClusterIpi | kPathLongSpinWait),
             0u);
   EXPECT_NE(Info().features[3] & kPathTscPageClock, 0u);
   int64_t result = -1;
@@ -132,8 +131,9 @@ TEST_F(HvDetectTest, AHypercallMsrLockedAtAnotherPageIsRefused) {
 
 TEST_F(HvDetectTest, AHypervisorThatIgnoresTheMsrIsCaught) {
   // KVM drops the write while no guest OS ID is set; here the ID write "succeeds" but is lost.
-  sim_.HandleMsrs(kMsrGuestOsId, kMsrGuestOsId, [](uint32_t) { return std::optional<uint64_t>(0); },
-                  [](uint32_t, uint64_t) { return true; });
+  sim_.HandleMsrs(
+      kMsrGuestOsId, kMsrGuestOsId, [](uint32_t) { return std::optional<uint64_t>(0); },
+      [](uint32_t, uint64_t) { return true; });
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
   EXPECT_FALSE(HypercallPageReady());
   EXPECT_THAT(Info().notes, HasSubstr("HV_X64_MSR_HYPERCALL reads 0x0 after enabling"));

@@ -30,9 +30,14 @@ class HvIpiTest : public HyperVMachineTest {
     OnlineCpus(cpus);
     for (uint32_t cpu = 0; cpu < cpus; ++cpu) {
       sim_.RunOnCpu(cpu, [] {
-        ASSERT_EQ(pvops_register_handler(kVector, [](uint8_t, void* ctx) {
-          ++static_cast<std::array<int, sim::kMaxCpus>*>(ctx)->at(sim::Current().current_cpu());
-        }, &handled_), PVOPS_OK);
+        ASSERT_EQ(pvops_register_handler(
+                      kVector,
+                      [](uint8_t, void* ctx) {
+                        ++static_cast<std::array<int, sim::kMaxCpus>*>(ctx)->at(
+                            sim::Current().current_cpu());
+                      },
+                      &handled_),
+                  PVOPS_OK);
       });
     }
     DeliverAllIpisAtOnce();

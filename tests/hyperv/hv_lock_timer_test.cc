@@ -66,7 +66,8 @@ TEST_F(HvTimerTest, ACpuWhoseTimerFaultsUsesItsLapic) {
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
   synic_active_ = false;  // CPU 1's vCPU has no SynIC
   OnlineCpus(2);
-  sim_.RunOnCpu(1, [] { ASSERT_EQ(pvops_timer_oneshot(pvops_clock_ns() + 1'000'000, 0x41), PVOPS_OK); });
+  sim_.RunOnCpu(
+      1, [] { ASSERT_EQ(pvops_timer_oneshot(pvops_clock_ns() + 1'000'000, 0x41), PVOPS_OK); });
   EXPECT_EQ(lapic_.lvt_timer(1) & 0xff, 0x41u);
 }
 

@@ -36,9 +36,9 @@ HyperVMachineTest::HyperVMachineTest() {
     if (deliver_ipis_) DeliverClusterIpi(call);
     return Success(call.rep_count);
   };
-  sim_.HandleMsrs(kMsrGuestOsId, kMsrGuestOsId + 0xff,
-                  [this](uint32_t msr) { return ReadMsr(msr); },
-                  [this](uint32_t msr, uint64_t value) { return WriteMsr(msr, value); });
+  sim_.HandleMsrs(
+      kMsrGuestOsId, kMsrGuestOsId + 0xff, [this](uint32_t msr) { return ReadMsr(msr); },
+      [this](uint32_t msr, uint64_t value) { return WriteMsr(msr, value); });
   sim_.SetStubHandler([this](const void* stub, arch::HypercallRegs& regs) { OnCall(stub, regs); });
 }
 
@@ -95,8 +95,7 @@ std::optional<uint64_t> HyperVMachineTest::ReadMsr(uint32_t msr) {
     case kMsrStimer0Count:
       if (Granted(kPrivSyntheticTimers) && synic_active_) return stimer_count_[cpu];
       break;
-    default:
-      break;
+    default: break;
   }
   return std::nullopt;
 }
@@ -148,8 +147,7 @@ bool HyperVMachineTest::WriteMsr(uint32_t msr, uint64_t value) {
       if (!Granted(kPrivSyntheticTimers) || !synic_active_) return false;
       stimer_count_[cpu] = value;
       return true;
-    default:
-      return false;  // read-only (VP index, counters, frequencies) or absent
+    default: return false;  // read-only (VP index, counters, frequencies) or absent
   }
 }
 

@@ -46,8 +46,8 @@ struct HvCall {
   uint32_t rep_count;
   uint32_t rep_start;
   uint64_t rdx, r8;
-  bool interrupts_enabled;     // on the calling CPU, during the call
-  std::vector<uint64_t> input; // slow calls: the input half-page at rdx (empty if unusable)
+  bool interrupts_enabled;      // on the calling CPU, during the call
+  std::vector<uint64_t> input;  // slow calls: the input half-page at rdx (empty if unusable)
 };
 
 class HyperVMachineTest : public BareMetalMachineTest {
@@ -63,17 +63,19 @@ class HyperVMachineTest : public BareMetalMachineTest {
   const pvops_info& Info() const { return *pvops_get_info(); }
   std::vector<HvCall> CallsWithCode(uint16_t code) const;
   static uint64_t Success(uint32_t reps = 0) { return uint64_t{reps} << 32; }
-  static uint64_t Status(uint16_t status, uint32_t reps = 0) { return status | uint64_t{reps} << 32; }
+  static uint64_t Status(uint16_t status, uint32_t reps = 0) {
+    return status | uint64_t{reps} << 32;
+  }
   uint64_t CounterValue(core::Counter c) const { return core::CounterValue(c); }
 
   // ---- The partition and how its hypervisor behaves --------------------------------------
   HvPartition hv_;
   bool enforce_privileges_ = true;  // an MSR without its privilege faults (KVM ENFORCE_CPUID)
   bool fill_hypercall_page_ = true;
-  bool synic_active_ = true;        // KVM refuses the stimer MSRs of a vCPU without SynIC
+  bool synic_active_ = true;              // KVM refuses the stimer MSRs of a vCPU without SynIC
   uint64_t hypercall_msr_locked_at_ = 0;  // non-zero: the MSR reads locked at this page
   std::array<uint64_t, sim::kMaxCpus> vp_index_{};  // default: the CPU index
-  hyperv::ReferenceTscPage tsc_page_script_{};       // what the hypervisor writes on enable
+  hyperv::ReferenceTscPage tsc_page_script_{};      // what the hypervisor writes on enable
   uint64_t tsc_frequency_hz_ = kTscKhz * 1000;
   // Answers each call (rax); the default answers reserved code 0 "invalid code" (the boot
   // probe), delivers cluster IPIs (when deliver_ipis_) and says success with every rep done.

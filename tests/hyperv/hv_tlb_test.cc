@@ -64,7 +64,7 @@ TEST_F(HvTlbTest, AFewPagesOnOtherCpusAreOneListHypercall) {
   EXPECT_FALSE(c.fast);
   EXPECT_EQ(c.rep_count, 1u);
   EXPECT_EQ(c.var_header_qwords, 0u);
-  EXPECT_EQ(c.input[0], 0u);                              // address space (ignored with ...)
+  EXPECT_EQ(c.input[0], 0u);                             // address space (ignored with ...)
   EXPECT_EQ(c.input[1], kFlushAllVirtualAddressSpaces);  // ... every space, globals included
   EXPECT_EQ(c.input[2], 0b110u);                         // VPs 1 and 2
   EXPECT_EQ(c.input[3], kVa | 2);                        // the page and 2 more
@@ -171,10 +171,10 @@ TEST_F(HvTlbTest, VpIndexesFrom64UseTheExFormsWithSparseBanks) {
   EXPECT_EQ(list.rep_count, 1u);
   EXPECT_EQ(list.input[1], kFlushAllVirtualAddressSpaces);
   EXPECT_EQ(list.input[2], kVpSetFormatSparse4k);
-  EXPECT_EQ(list.input[3], 0b11u);              // banks 0 and 1
-  EXPECT_EQ(list.input[4], uint64_t{1} << 5);    // bank 0: VP 5
-  EXPECT_EQ(list.input[5], uint64_t{1} << 6);    // bank 1: VP 70
-  EXPECT_EQ(list.input[6], kVa);                 // the list after the banks
+  EXPECT_EQ(list.input[3], 0b11u);             // banks 0 and 1
+  EXPECT_EQ(list.input[4], uint64_t{1} << 5);  // bank 0: VP 5
+  EXPECT_EQ(list.input[5], uint64_t{1} << 6);  // bank 1: VP 70
+  EXPECT_EQ(list.input[6], kVa);               // the list after the banks
 
   calls_.clear();
   ASSERT_EQ(pvops_flush_tlb_multi(&set, 0, 0), PVOPS_OK);

@@ -20,10 +20,9 @@ using ::testing::HasSubstr;
 
 constexpr uint32_t kAllFeatures =
     (1u << KVM_FEATURE_CLOCKSOURCE) | (1u << KVM_FEATURE_NOP_IO_DELAY) |
-    (1u << KVM_FEATURE_CLOCKSOURCE2) | (1u << KVM_FEATURE_STEAL_TIME) |
-    (1u << KVM_FEATURE_PV_EOI) | (1u << KVM_FEATURE_PV_UNHALT) |
-    (1u << KVM_FEATURE_PV_TLB_FLUSH) | (1u << KVM_FEATURE_PV_SEND_IPI) |
-    (1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT);
+    (1u << KVM_FEATURE_CLOCKSOURCE2) | (1u << KVM_FEATURE_STEAL_TIME) | (1u << KVM_FEATURE_PV_EOI) |
+    (1u << KVM_FEATURE_PV_UNHALT) | (1u << KVM_FEATURE_PV_TLB_FLUSH) |
+    (1u << KVM_FEATURE_PV_SEND_IPI) | (1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT);
 // A 2 GHz TSC as KVM encodes it: ns = ticks * 2^31 >> 32.
 constexpr uint32_t kMul = 0x80000000;
 constexpr uint64_t kSystemTimeAtRegistration = 5'000'000;
@@ -43,9 +42,10 @@ class KvmBackendTest : public BareMetalMachineTest {
     if (amd) sim_.SetCpuid(0, {model_.max_basic_leaf, 0x68747541, 0x444d4163, 0x69746e65});
     sim_.SetHypervisorLeaf(base, base + 1, std::string_view(KVM_SIGNATURE, 12));
     sim_.SetCpuid(base + 1, {features, 0, 0, 0});
-    sim_.HandleMsrs(MSR_KVM_WALL_CLOCK_NEW, MSR_KVM_PV_EOI_EN,
-                    [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; },
-                    [this](uint32_t msr, uint64_t value) { return WriteKvmMsr(msr, value); });
+    sim_.HandleMsrs(
+        MSR_KVM_WALL_CLOCK_NEW, MSR_KVM_PV_EOI_EN,
+        [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; },
+        [this](uint32_t msr, uint64_t value) { return WriteKvmMsr(msr, value); });
     const auto answer = [this](arch::HypercallRegs& r) { AnswerHypercall(r); };
     sim_.SetHypercallHandler(arch::HypercallInsn::kVmmcall, answer);
     sim_.SetHypercallHandler(arch::HypercallInsn::kVmcall, answer);
@@ -99,8 +99,7 @@ class KvmBackendTest : public BareMetalMachineTest {
             sim_.RunOnCpu(static_cast<uint32_t>(min_id + i),
                           [&] { pvops_handle_interrupt(vector); });
       }
-    }
-    else if (r.rax == KVM_HC_KICK_CPU || r.rax == KVM_HC_VAPIC_POLL_IRQ)
+    } else if (r.rax == KVM_HC_KICK_CPU || r.rax == KVM_HC_VAPIC_POLL_IRQ)
       r.rax = 0;
     else
       r.rax = static_cast<uint64_t>(-KVM_ENOSYS);
@@ -177,8 +176,7 @@ TEST_F(KvmBackendTest, KvmclockIsRegisteredPerCpuAndDrivesTheClock) {
   EXPECT_EQ(pvops_clock_ns(), kSystemTimeAtRegistration + 1000);
   // CPU 1 registers its own area when it comes online.
   OnlineCpus(2);
-  EXPECT_EQ(*LastMsrWrite(MSR_KVM_SYSTEM_TIME_NEW) & ~uint64_t{1},
-            sim_.VirtToPhys(&kvm::Clock(1)));
+  EXPECT_EQ(*LastMsrWrite(MSR_KVM_SYSTEM_TIME_NEW) & ~uint64_t{1}, sim_.VirtToPhys(&kvm::Clock(1)));
 }
 
 TEST_F(KvmBackendTest, AnUnfilledKvmclockIsRefusedAndTheTscClockKept) {
@@ -215,7 +213,8 @@ TEST_F(KvmBackendTest, UserClockIsCpu0sTupleAtTheStartOfAClockOnlyPage) {
   EXPECT_EQ(clock.page, static_cast<const void*>(&kvm::Clock(0)));
   EXPECT_EQ(clock.page_phys, sim_.VirtToPhys(&kvm::Clock(0)));
   // The boot CPU registered first.
-  EXPECT_EQ(clock.page_phys, FirstMsrWrite(MSR_KVM_SYSTEM_TIME_NEW).value_or(0) & ~uint64_t{KVM_MSR_ENABLED});
+  EXPECT_EQ(clock.page_phys,
+            FirstMsrWrite(MSR_KVM_SYSTEM_TIME_NEW).value_or(0) & ~uint64_t{KVM_MSR_ENABLED});
   // Nothing else of the library's shares the page: CPU 1's tuple is the next 64 bytes, the
   // per-CPU areas (steal time, PV EOI) lie outside it.
   const auto page = reinterpret_cast<uintptr_t>(clock.page);
@@ -387,8 +386,9 @@ TEST_F(KvmBackendTest, PerCpuAreasDoNotWaitForTheLapic) {
   // The boot CPU's LAPIC cannot be resolved (here: IA32_APIC_BASE faults; in a kernel, its
   // xAPIC page is not mapped yet), but its kvmclock, steal time and PV EOI areas are
   // registered all the same.
-  sim_.HandleMsrs(0x1b, 0x1b, [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; },
-                  [](uint32_t, uint64_t) { return false; });
+  sim_.HandleMsrs(
+      0x1b, 0x1b, [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; },
+      [](uint32_t, uint64_t) { return false; });
   BootKvm();
   EXPECT_THAT(std::string(pvops_get_info()->notes), HasSubstr("boot CPU set-up: unsupported"));
   EXPECT_TRUE(LastMsrWrite(MSR_KVM_STEAL_TIME).has_value());

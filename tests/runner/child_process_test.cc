@@ -20,7 +20,7 @@ struct Captured {
 };
 
 Captured RunShell(const std::string& script, double timeout_seconds = 10, double grace_seconds = 2,
-             double drain_seconds = 1) {
+                  double drain_seconds = 1) {
   Captured captured;
   ChildSpec spec{.argv = {"/bin/sh", "-c", script},
                  .timeout_seconds = timeout_seconds,
@@ -108,7 +108,7 @@ TEST(ChildProcessTest, EndlessLineIsCutIntoBoundedPieces) {
 
 TEST(ChildProcessTest, ChildIgnoringSigtermGetsSigkillAfterTheGrace) {
   Captured run = RunShell("trap '' TERM; echo armed; sleep 100", /*timeout_seconds=*/0.3,
-                     /*grace_seconds=*/0.5);
+                          /*grace_seconds=*/0.5);
   EXPECT_TRUE(run.outcome.timed_out);
   EXPECT_EQ(run.outcome.term_signal, 9);
   EXPECT_GE(run.outcome.wall_seconds, 0.7);
@@ -116,8 +116,9 @@ TEST(ChildProcessTest, ChildIgnoringSigtermGetsSigkillAfterTheGrace) {
 }
 
 TEST(ChildProcessTest, GrandchildHoldingThePipeDoesNotKeepUsWaiting) {
-  Captured run = RunShell("sleep 100 & echo $!; exit 3", /*timeout_seconds=*/10, /*grace_seconds=*/2,
-                     /*drain_seconds=*/0.3);
+  Captured run =
+      RunShell("sleep 100 & echo $!; exit 3", /*timeout_seconds=*/10, /*grace_seconds=*/2,
+               /*drain_seconds=*/0.3);
   EXPECT_FALSE(run.outcome.timed_out);
   EXPECT_EQ(run.outcome.exit_status, 3);
   EXPECT_LT(run.outcome.wall_seconds, 2);
@@ -134,11 +135,10 @@ TEST(ChildProcessTest, ProgramThatCannotRunIsAStartError) {
 
 TEST(ChildProcessTest, RunsInTheGivenWorkingDirectory) {
   Captured run;
-  ChildSpec spec{.argv = {"/bin/sh", "-c", "pwd"}, .working_directory = "/usr/share",
-                 .timeout_seconds = 5};
-  run.outcome = RunChild(spec, [&](OutputStream, std::string_view line) {
-    run.out.emplace_back(line);
-  });
+  ChildSpec spec{
+      .argv = {"/bin/sh", "-c", "pwd"}, .working_directory = "/usr/share", .timeout_seconds = 5};
+  run.outcome =
+      RunChild(spec, [&](OutputStream, std::string_view line) { run.out.emplace_back(line); });
   EXPECT_EQ(run.outcome.exit_status, 0);
   EXPECT_EQ(run.out, (std::vector<std::string>{"/usr/share"}));
 }

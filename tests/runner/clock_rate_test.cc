@@ -24,8 +24,8 @@ GuestLog ParseStamped(std::vector<std::pair<std::string_view, std::int64_t>> lin
 
 // A passing run whose clock lines say `guest_ns` apart while the host saw `host_ns` pass.
 GuestLog PassingRun(std::int64_t guest_ns, std::int64_t host_ns) {
-  const std::int64_t boot_guest_ns = 5'000'000;        // the guest's clock at its first line
-  const std::int64_t boot_host_ns = 777 * kNsPerSec;   // the host's, whatever it was
+  const std::int64_t boot_guest_ns = 5'000'000;       // the guest's clock at its first line
+  const std::int64_t boot_host_ns = 777 * kNsPerSec;  // the host's, whatever it was
   const std::string first = "clock: ns=" + std::to_string(boot_guest_ns);
   const std::string last = "clock: ns=" + std::to_string(boot_guest_ns + guest_ns);
   return ParseStamped({{"# detect: backend=native", boot_host_ns},
@@ -67,9 +67,8 @@ TEST(ClockLineTest, LinesWithoutADecimalNsAreMalformedNotDropped) {
                                {"clock: time=5", 4},
                                {"clock: ns=18446744073709551616", 5}});  // 2^64
   EXPECT_TRUE(log.clock_lines.empty());
-  EXPECT_EQ(log.malformed_clock_lines,
-            (std::vector<std::string>{"ns=12x", "ns=-5", "ns=", "time=5",
-                                      "ns=18446744073709551616"}));
+  EXPECT_EQ(log.malformed_clock_lines, (std::vector<std::string>{"ns=12x", "ns=-5", "ns=", "time=5",
+                                                                 "ns=18446744073709551616"}));
 }
 
 TEST(ClockLineTest, ACommentMentioningTheClockIsNotAClockLine) {
@@ -115,8 +114,8 @@ TEST(ClockRateTest, ALateLineAtEitherEndIsOutvotedByItsNeighbours) {
   for (std::int64_t i = 0; i <= 40; ++i) {
     const std::int64_t guest_ns = 1'000'000'000 + i * 100'000'000;  // every 100 ms
     const std::int64_t delay_ns = (i == 0 || i == 40) ? 60'000'000 : 200'000;
-    lines.emplace_back("clock: ns=" + std::to_string(guest_ns), 50 * kNsPerSec + i * 100'000'000 +
-                                                                    delay_ns);
+    lines.emplace_back("clock: ns=" + std::to_string(guest_ns),
+                       50 * kNsPerSec + i * 100'000'000 + delay_ns);
   }
   GuestLogParser parser;
   for (const auto& [line, host_ns] : lines) parser.Feed(line, host_ns);
@@ -142,8 +141,8 @@ TEST(ClockRateTest, AClockThatRunsFastIsSeenThroughTheLineChoice) {
 }
 
 TEST(ClockRateTest, AGuestClockThatWentBackIsGrosslyWrong) {
-  GuestLog log = ParseStamped({{"clock: ns=3000000000", 10 * kNsPerSec},
-                               {"clock: ns=1000000000", 12 * kNsPerSec}});
+  GuestLog log = ParseStamped(
+      {{"clock: ns=3000000000", 10 * kNsPerSec}, {"clock: ns=1000000000", 12 * kNsPerSec}});
   std::optional<ClockRate> rate = MeasureClockRate(log);
   ASSERT_TRUE(rate.has_value());
   EXPECT_NEAR(rate->error_ppm, -2'000'000.0, 1e-6);
@@ -158,8 +157,7 @@ TEST(ClockRateTest, NothingToCompareWithoutTwoStampedLines) {
   unstamped.Feed("clock: ns=2000000005");
   EXPECT_EQ(MeasureClockRate(unstamped.log()), std::nullopt);
   // Read in the same instant: no host time passed to divide by.
-  EXPECT_EQ(MeasureClockRate(ParseStamped({{"clock: ns=5", 7}, {"clock: ns=9", 7}})),
-            std::nullopt);
+  EXPECT_EQ(MeasureClockRate(ParseStamped({{"clock: ns=5", 7}, {"clock: ns=9", 7}})), std::nullopt);
 }
 
 TEST(ClockRateTest, ShortRunsAreReportedNotJudged) {
@@ -173,8 +171,7 @@ TEST(ClockRateTest, ShortRunsAreReportedNotJudged) {
 
 TEST(ClockRateVerdictTest, WithinTheLimitPasses) {
   // 9000 ppm slow over 10 s: coarse serial timing could do that much; it is not judged wrong.
-  VerdictWithReason verdict =
-      DecideVerdict(Exited(33), PassingRun(9'910'000'000, 10 * kNsPerSec));
+  VerdictWithReason verdict = DecideVerdict(Exited(33), PassingRun(9'910'000'000, 10 * kNsPerSec));
   EXPECT_EQ(verdict.verdict, Verdict::kPass) << verdict.reason;
 }
 
@@ -203,8 +200,8 @@ TEST(ClockRateVerdictTest, RunWithoutClockLinesStillPasses) {
 }
 
 TEST(ClockRateVerdictTest, MalformedClockLineFails) {
-  GuestLog log = ParseStamped(
-      {{"clock: ns=0x10", 1}, {"ok 1 a", 2}, {"1 passed, 0 failed, 0 skipped", 3}});
+  GuestLog log =
+      ParseStamped({{"clock: ns=0x10", 1}, {"ok 1 a", 2}, {"1 passed, 0 failed, 0 skipped", 3}});
   VerdictWithReason verdict = DecideVerdict(Exited(33), log);
   EXPECT_EQ(verdict.verdict, Verdict::kFail);
   EXPECT_EQ(verdict.reason,
@@ -218,8 +215,7 @@ TEST(ClockRateVerdictTest, ACaseFailureIsReportedFirst) {
                                {"0 passed, 1 failed, 0 skipped", 3 * kNsPerSec}});
   VerdictWithReason verdict = DecideVerdict(Exited(35), log);
   EXPECT_EQ(verdict.verdict, Verdict::kFail);
-  EXPECT_EQ(verdict.reason,
-            "1 failed; first failure: time.reference (clock runs +30000 ppm)");
+  EXPECT_EQ(verdict.reason, "1 failed; first failure: time.reference (clock runs +30000 ppm)");
 }
 
 TEST(HostMonotonicTest, MovesForward) {

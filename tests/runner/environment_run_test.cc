@@ -37,10 +37,13 @@ class EnvironmentRunTest : public ::testing::Test {
   }
 
   EnvironmentResult RunEnv(const std::string& env, double timeout_seconds = 10) {
-    EnvironmentRequest request{.name = env, .root = root_, .image = image_,
+    EnvironmentRequest request{.name = env,
+                               .root = root_,
+                               .image = image_,
                                .cmdline = "test=mmu.* pvops=native",
                                .timeout_seconds = timeout_seconds,
-                               .setup_timeout_seconds = 10, .kill_grace_seconds = 1};
+                               .setup_timeout_seconds = 10,
+                               .kill_grace_seconds = 1};
     return RunEnvironment(request, ProgressOptions{.out = &progress_});
   }
 
@@ -65,7 +68,8 @@ exit 33)sh");
   ASSERT_EQ(result.log.cases.size(), 2u);
   EXPECT_EQ(FindField(*result.log.detect, "backend"), "native");
   const std::string progress = progress_.str();
-  EXPECT_TRUE(progress.starts_with("[fake] running...\n[fake] pass: 1 passed, 0 failed, 1 skipped ("))
+  EXPECT_TRUE(
+      progress.starts_with("[fake] running...\n[fake] pass: 1 passed, 0 failed, 1 skipped ("))
       << progress;
   EXPECT_TRUE(progress.ends_with(" s)\n")) << progress;
 }
@@ -73,8 +77,7 @@ exit 33)sh");
 TEST_F(EnvironmentRunTest, MissingLauncherIsAFailureWithItsPath) {
   EnvironmentResult result = RunEnv("absent");
   EXPECT_EQ(result.verdict.verdict, Verdict::kFail);
-  EXPECT_EQ(result.verdict.reason,
-            "launcher missing: " + (root_ / "envs/absent/launch").string());
+  EXPECT_EQ(result.verdict.reason, "launcher missing: " + (root_ / "envs/absent/launch").string());
 }
 
 TEST_F(EnvironmentRunTest, LauncherNotExecutableIsAFailure) {
@@ -135,9 +138,13 @@ TEST_F(EnvironmentRunTest, ConsoleDirKeepsEveryLineAndTheFailureNamesTheFile) {
 i=1; while [ $i -le 30 ]; do echo "line $i"; i=$((i+1)); done
 echo 'late words on stderr' >&2
 exit 37)sh");
-  EnvironmentRequest request{.name = "fake", .root = root_, .image = image_,
-                             .timeout_seconds = 10, .setup_timeout_seconds = 10,
-                             .kill_grace_seconds = 1, .console_dir = root_ / "logs"};
+  EnvironmentRequest request{.name = "fake",
+                             .root = root_,
+                             .image = image_,
+                             .timeout_seconds = 10,
+                             .setup_timeout_seconds = 10,
+                             .kill_grace_seconds = 1,
+                             .console_dir = root_ / "logs"};
   EnvironmentResult result = RunEnvironment(request, ProgressOptions{.out = &progress_});
   EXPECT_EQ(result.verdict.verdict, Verdict::kFault);
   EXPECT_EQ(result.console_log, root_ / "logs" / "fake.log");

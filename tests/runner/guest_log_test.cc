@@ -16,12 +16,18 @@ GuestLog Parse(std::initializer_list<std::string_view> lines) {
 
 TEST(GuestLogTest, CandidateLinesAreKeptInOrder) {
   GuestLogParser parser;
-  EXPECT_EQ(parser.Feed(R"(# detect: backend=kvm signature="KVMKVMKVM" base=0x40000100 reason="kvm over hyperv")"),
-            LineKind::kDetect);
-  EXPECT_EQ(parser.Feed(R"(# candidate: backend=kvm priority=0x40000101 base=0x40000100 signature="KVMKVMKVM")"),
-            LineKind::kCandidate);
-  EXPECT_EQ(parser.Feed(R"(# candidate: backend=hyperv priority=0x1 base=0x40000000 signature="Linux KVM Hv")"),
-            LineKind::kCandidate);
+  EXPECT_EQ(
+      parser.Feed(
+          R"(# detect: backend=kvm signature="KVMKVMKVM" base=0x40000100 reason="kvm over hyperv")"),
+      LineKind::kDetect);
+  EXPECT_EQ(
+      parser.Feed(
+          R"(# candidate: backend=kvm priority=0x40000101 base=0x40000100 signature="KVMKVMKVM")"),
+      LineKind::kCandidate);
+  EXPECT_EQ(
+      parser.Feed(
+          R"(# candidate: backend=hyperv priority=0x1 base=0x40000000 signature="Linux KVM Hv")"),
+      LineKind::kCandidate);
   EXPECT_EQ(parser.Feed("# candidates are comments too"), LineKind::kComment);
   const GuestLog& log = parser.log();
   ASSERT_EQ(log.candidates.size(), 2u);
@@ -118,8 +124,9 @@ TEST(GuestLogTest, XenNoiseIsSkippedAndDomainTagsAreStripped) {
             LineKind::kHypervisorNoise);
   EXPECT_EQ(parser.Feed("(XEN) ok 9 not.a.guest.case"), LineKind::kHypervisorNoise);
   EXPECT_EQ(parser.Feed("(d0) ok 1 detect.report"), LineKind::kCase);
-  EXPECT_EQ(parser.Feed("(XEN) *** Serial input to DOM0 (type 'CTRL-a' three times to switch input)"),
-            LineKind::kHypervisorNoise);
+  EXPECT_EQ(
+      parser.Feed("(XEN) *** Serial input to DOM0 (type 'CTRL-a' three times to switch input)"),
+      LineKind::kHypervisorNoise);
   EXPECT_EQ(parser.Feed("(d0v1) not ok 2 irq.ipi # no IPI within 10 ms"), LineKind::kCase);
   EXPECT_EQ(parser.Feed("(d0) 1 passed, 1 failed, 0 skipped"), LineKind::kClosing);
   EXPECT_EQ(parser.Feed("(d12) stat: hypercalls=7"), LineKind::kStat);
@@ -143,7 +150,9 @@ TEST(GuestLogTest, MalformedDomainTagIsNotStripped) {
 TEST(GuestLogTest, CarriageReturnsAndTerminalEscapesAreDropped) {
   GuestLogParser parser;
   EXPECT_EQ(parser.Feed("ok 1 console.write\r"), LineKind::kCase);
-  EXPECT_EQ(parser.Feed("\x1b" "c\x1b[?7l\x1b[2J\x1b[0mok 2 detect.report\r"), LineKind::kCase);
+  EXPECT_EQ(parser.Feed("\x1b"
+                        "c\x1b[?7l\x1b[2J\x1b[0mok 2 detect.report\r"),
+            LineKind::kCase);
   EXPECT_EQ(parser.Feed("2 passed, 0 failed, 0 skipped\r"), LineKind::kClosing);
   const GuestLog& log = parser.log();
   ASSERT_EQ(log.cases.size(), 2u);
@@ -182,8 +191,8 @@ TEST(GuestLogTest, CommentsAreNotCases) {
 }
 
 TEST(GuestLogTest, ClosingLinesAreCountedAndCasesAfterThemNoted) {
-  GuestLog log = Parse({"ok 1 a", "1 passed, 0 failed, 0 skipped", "ok 2 b",
-                        "2 passed, 0 failed, 0 skipped"});
+  GuestLog log =
+      Parse({"ok 1 a", "1 passed, 0 failed, 0 skipped", "ok 2 b", "2 passed, 0 failed, 0 skipped"});
   EXPECT_EQ(log.closing_lines, 2);
   EXPECT_EQ(*log.closing, (ClosingCounts{1, 0, 0}));  // the first one stands
   EXPECT_EQ(log.cases_after_closing, 1);

@@ -33,11 +33,11 @@ LaunchOutcome Exited(int status) {
 
 std::vector<EnvironmentResult> TwoEnvironments() {
   std::vector<EnvironmentResult> results;
-  results.push_back(MakeResult("native",
-                               {R"(# detect: backend=native reason="no signature")", "ok 1 detect.report",
-                                "ok 2 irq.ipi # SKIP needs 2 vCPUs", "stat: hypercalls=0",
-                                "1 passed, 0 failed, 1 skipped"},
-                               Exited(33)));
+  results.push_back(MakeResult(
+      "native",
+      {R"(# detect: backend=native reason="no signature")", "ok 1 detect.report",
+       "ok 2 irq.ipi # SKIP needs 2 vCPUs", "stat: hypercalls=0", "1 passed, 0 failed, 1 skipped"},
+      Exited(33)));
   results.push_back(MakeResult("kvm",
                                {"ok 1 detect.report", "not ok 2 mmu.flush_one # stale entry",
                                 "ok 3 irq.ipi", "2 passed, 1 failed, 0 skipped"},
@@ -117,9 +117,9 @@ TEST(MatrixReportTest, RunThatFailedWithoutAFailingCaseCountsAsOneFailure) {
 
 TEST(MatrixReportTest, GarbageInNamesCannotReachTheTerminalRaw) {
   std::ostringstream out;
-  PrintMatrix({MakeResult("native", {"ok 1 evil\x1b[2Jname", "1 passed, 0 failed, 0 skipped"},
-                          Exited(33))},
-              out);
+  PrintMatrix(
+      {MakeResult("native", {"ok 1 evil\x1b[2Jname", "1 passed, 0 failed, 0 skipped"}, Exited(33))},
+      out);
   EXPECT_EQ(out.str().find('\x1b'), std::string::npos);
   EXPECT_NE(out.str().find("evil\\x1b[2Jname"), std::string::npos);
 }
@@ -130,16 +130,19 @@ TEST(JsonReportTest, RecordsVerdictsCasesStatsAndFaults) {
                                {"bench: op=\"xen_version\" ns=1234 exits=1",
                                 "FAULT: vector=14 (#PF) rip=0xffffffff80012345 error=0x2 cpu=0"},
                                Exited(37)));
-  RunSettings settings{.image = "build/guest/pvguest.elf", .cmdline = "test=\"x\"",
-                       .expect = Verdict::kPass, .timeout_seconds = 60};
+  RunSettings settings{.image = "build/guest/pvguest.elf",
+                       .cmdline = "test=\"x\"",
+                       .expect = Verdict::kPass,
+                       .timeout_seconds = 60};
   std::string json = RenderJson(settings, results);
 
   EXPECT_TRUE(json.starts_with("{\n  \"image\": \"build/guest/pvguest.elf\",\n"
                                "  \"cmdline\": \"test=\\\"x\\\"\",\n  \"expect\": \"pass\",\n"))
       << json;
-  EXPECT_NE(json.find("\"name\": \"native\",\n      \"verdict\": \"pass\",\n      \"reason\": \"\",\n"
-                      "      \"as_expected\": true,\n      \"exit_status\": 33,"),
-            std::string::npos)
+  EXPECT_NE(
+      json.find("\"name\": \"native\",\n      \"verdict\": \"pass\",\n      \"reason\": \"\",\n"
+                "      \"as_expected\": true,\n      \"exit_status\": 33,"),
+      std::string::npos)
       << json;
   EXPECT_NE(json.find("\"stats\": {\n        \"hypercalls\": 0\n      }"), std::string::npos)
       << json;
@@ -204,8 +207,7 @@ TEST(JsonReportTest, RecordsTheClockLinesAndTheRateAgainstTheHost) {
       << json;
   // Runs without clock lines say so rather than leave the key out.
   const std::string without = RenderJson(RunSettings{}, TwoEnvironments());
-  EXPECT_NE(without.find("\"clock_lines\": [],\n      \"clock_vs_host\": null,"),
-            std::string::npos)
+  EXPECT_NE(without.find("\"clock_lines\": [],\n      \"clock_vs_host\": null,"), std::string::npos)
       << without;
 }
 
@@ -221,7 +223,8 @@ TEST(TerminalTextTest, ControlBytesBecomeVisible) {
 }
 
 TEST(TerminalTextTest, ConsoleEchoDropsEscapeSequencesAndCarriageReturns) {
-  EXPECT_EQ(ConsoleEchoText("\x1b" "c\x1b[?7l\x1b[2J\x1b[0mSeaBIOS (version 1.16.2)\r"),
+  EXPECT_EQ(ConsoleEchoText("\x1b"
+                            "c\x1b[?7l\x1b[2J\x1b[0mSeaBIOS (version 1.16.2)\r"),
             "SeaBIOS (version 1.16.2)");
   EXPECT_EQ(ConsoleEchoText("(XEN) ok\x07 \x1b[1;31mred\x1b[0m"), "(XEN) ok\\x07 red");
   EXPECT_EQ(ConsoleEchoText("cut \x1b["), "cut ");

@@ -47,9 +47,8 @@ TEST(VerdictTest, LauncherErrorWithoutClosingLineQuotesItsStderr) {
   outcome.last_stderr_line = "qemu-system-x86_64: -kernel x.elf: error loading";
   VerdictWithReason verdict = DecideVerdict(outcome, GuestLog{});
   EXPECT_EQ(verdict.verdict, Verdict::kFail);
-  EXPECT_EQ(verdict.reason,
-            "exit status 1 without closing line (no case line seen); last stderr: "
-            "qemu-system-x86_64: -kernel x.elf: error loading");
+  EXPECT_EQ(verdict.reason, "exit status 1 without closing line (no case line seen); last stderr: "
+                            "qemu-system-x86_64: -kernel x.elf: error loading");
 }
 
 TEST(VerdictTest, MismatchedCountsFail) {
@@ -134,7 +133,8 @@ TEST(VerdictTest, StartErrorIsAFailureNeverASkip) {
 }
 
 TEST(VerdictTest, ProtocolErrorsAfterTheClosingLineFail) {
-  GuestLog twice = Parse({"ok 1 a", "1 passed, 0 failed, 0 skipped", "1 passed, 0 failed, 0 skipped"});
+  GuestLog twice =
+      Parse({"ok 1 a", "1 passed, 0 failed, 0 skipped", "1 passed, 0 failed, 0 skipped"});
   EXPECT_EQ(DecideVerdict(Exited(33), twice).reason, "2 closing lines");
   GuestLog late = Parse({"1 passed, 0 failed, 0 skipped", "ok 1 a"});
   EXPECT_EQ(DecideVerdict(Exited(33), late).reason, "1 case lines after the closing line");

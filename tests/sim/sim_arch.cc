@@ -11,7 +11,9 @@ namespace pvops::arch {
 
 using sim::Current;
 
-pvops_cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf) { return Current().ExecCpuid(leaf, subleaf); }
+pvops_cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf) {
+  return Current().ExecCpuid(leaf, subleaf);
+}
 
 uint64_t rdmsr(uint32_t msr) {
   const std::optional<uint64_t> value = Current().ExecRdmsr(msr);

@@ -15,10 +15,11 @@ namespace {
 SimCpu* g_current = nullptr;
 
 constexpr const char* kExitNames[] = {
-    "cpuid",   "rdmsr",      "wrmsr",       "msr_fault", "in",       "out",      "mmio_read",
-    "mmio_write", "cli",     "sti",         "save_flags", "restore_flags", "hlt", "pause",
-    "read_cr2", "read_cr3",  "write_cr3",   "read_cr4",  "write_cr4", "invlpg",  "rdtsc",
-    "vmcall",  "vmmcall",    "stub_call",   "backdoor",
+    "cpuid",      "rdmsr",         "wrmsr",      "msr_fault", "in",
+    "out",        "mmio_read",     "mmio_write", "cli",       "sti",
+    "save_flags", "restore_flags", "hlt",        "pause",     "read_cr2",
+    "read_cr3",   "write_cr3",     "read_cr4",   "write_cr4", "invlpg",
+    "rdtsc",      "vmcall",        "vmmcall",    "stub_call", "backdoor",
 };
 static_assert(std::size(kExitNames) == static_cast<size_t>(Exit::kCount));
 

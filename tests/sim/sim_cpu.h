@@ -143,7 +143,7 @@ class SimCpu {
   void MapMmio(const volatile void* base, size_t length, MmioReadFn read, MmioWriteFn write);
   // The guest-physical layout the env's phys_to_virt / virt_to_phys see (tests/sim/sim_env.h).
   void MapPhys(uint64_t pa, void* va, size_t length);
-  void* PhysToVirt(uint64_t pa) const;    // nullptr when unmapped
+  void* PhysToVirt(uint64_t pa) const;        // nullptr when unmapped
   uint64_t VirtToPhys(const void* va) const;  // identity when unmapped
 
   // ---- Hypercalls ----------------------------------------------------------------------
@@ -205,7 +205,7 @@ class SimCpu {
   // ---- The instructions (the arch shim in sim_arch.cc calls these) ---------------------
   pvops_cpuid_regs ExecCpuid(uint32_t leaf, uint32_t subleaf);
   std::optional<uint64_t> ExecRdmsr(uint32_t msr);  // nullopt: #GP
-  bool ExecWrmsr(uint32_t msr, uint64_t value);      // false: #GP
+  bool ExecWrmsr(uint32_t msr, uint64_t value);     // false: #GP
   uint32_t ExecIn(uint16_t port, uint8_t size);
   void ExecOut(uint16_t port, uint8_t size, uint32_t value);
   uint32_t ExecMmioRead(const volatile uint32_t* address);

@@ -130,8 +130,8 @@ SimPmTimer::SimPmTimer(SimCpu& cpu, uint16_t port, uint64_t tsc_khz, bool extend
       [this](uint16_t, uint8_t) -> uint32_t {
         if (on_read_) on_read_();
         ++reads_;
-        const uint64_t ticks = static_cast<uint64_t>(
-            static_cast<unsigned __int128>(cpu_.tsc()) * kHz / (tsc_khz_ * 1000));
+        const uint64_t ticks = static_cast<uint64_t>(static_cast<unsigned __int128>(cpu_.tsc()) *
+                                                     kHz / (tsc_khz_ * 1000));
         return static_cast<uint32_t>(ticks) & mask_;
       },
       nullptr);

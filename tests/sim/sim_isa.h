@@ -111,10 +111,10 @@ class SimAcpiTables {
   struct Options {
     uint16_t pm_timer_port = 0x608;
     bool timer_32bit = false;
-    bool use_xsdt = false;            // ACPI 2.0 RSDP with an XSDT (else 1.0 with an RSDT)
-    bool x_pm_timer_block = false;    // the FADT's 64-bit X_PM_TMR_BLK instead of PM_TMR_BLK
+    bool use_xsdt = false;          // ACPI 2.0 RSDP with an XSDT (else 1.0 with an RSDT)
+    bool x_pm_timer_block = false;  // the FADT's 64-bit X_PM_TMR_BLK instead of PM_TMR_BLK
     bool hardware_reduced = false;
-    uint64_t rsdp_phys = 0xf6a20;     // in the BIOS area the ACPI spec names
+    uint64_t rsdp_phys = 0xf6a20;  // in the BIOS area the ACPI spec names
   };
   SimAcpiTables(SimCpu& cpu, const Options& options);
   static constexpr uint64_t kTablesPhys = 0x7fe0000;

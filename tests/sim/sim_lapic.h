@@ -31,9 +31,9 @@ class SimLapic {
 
   struct Options {
     uint64_t base = kDefaultBase;
-    bool x2apic = false;           // IA32_APIC_BASE.EXTD
-    bool globally_enabled = true;  // IA32_APIC_BASE.EN
-    bool tsc_deadline_msr = false; // MSR 0x6e0 present (pair it with CPUID.1:ECX[24])
+    bool x2apic = false;            // IA32_APIC_BASE.EXTD
+    bool globally_enabled = true;   // IA32_APIC_BASE.EN
+    bool tsc_deadline_msr = false;  // MSR 0x6e0 present (pair it with CPUID.1:ECX[24])
     // The timer's input clock as a fraction of the TSC rate.
     uint64_t timer_ticks_per_tsc_num = 1;
     uint64_t timer_ticks_per_tsc_den = 2;

@@ -20,7 +20,8 @@ void LoadCpuModel(SimCpu& cpu, const CpuModel& model) {
   leaf1.edx = kCpuid1EdxTsc | kCpuid1EdxMsr | kCpuid1EdxApic;
   cpu.SetCpuid(1, leaf1);
   if (model.max_basic_leaf >= 0x15) {
-    cpu.SetCpuid(0x15, {model.tsc_ratio_denominator, model.tsc_ratio_numerator, model.crystal_hz, 0});
+    cpu.SetCpuid(0x15,
+                 {model.tsc_ratio_denominator, model.tsc_ratio_numerator, model.crystal_hz, 0});
   }
   if (model.max_basic_leaf >= 0x16) cpu.SetCpuid(0x16, {model.base_mhz, 0, 0, 0});
 }

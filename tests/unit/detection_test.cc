@@ -185,8 +185,8 @@ TEST_F(DetectionTest, GarbageSignatureIsNoCandidate) {
 }
 
 TEST_F(DetectionTest, TruncatedBlocksAreRefused) {
-  Kvm(0x40000000, /*max_leaf=*/0x40000000);  // no features leaf
-  Xen(0x40000100, /*max_leaf=*/0x40000101);  // no hypercall-page leaf
+  Kvm(0x40000000, /*max_leaf=*/0x40000000);           // no features leaf
+  Xen(0x40000100, /*max_leaf=*/0x40000101);           // no hypercall-page leaf
   HyperV(0x40000200, true, /*max_leaf=*/0x40000204);  // no limits leaf
   Detect();
   EXPECT_EQ(Info().candidate_count, 0u);
@@ -224,7 +224,7 @@ TEST_F(DetectionTest, OverrideNamingAnAbsentHypervisorGivesNative) {
   EXPECT_THAT(Info().reason, HasSubstr("pvops=xen"));
   EXPECT_THAT(Info().reason, HasSubstr("no xen interface was detected"));
   EXPECT_THAT(CandidateNames(), ::testing::ElementsAre("kvm"));  // still reported
-  EXPECT_STREQ(Info().fallback, "");  // nothing was tried and refused
+  EXPECT_STREQ(Info().fallback, "");                             // nothing was tried and refused
 }
 
 TEST_F(DetectionTest, OverrideNativeAlwaysWorks) {

@@ -8,8 +8,8 @@
 namespace pvops::test {
 namespace {
 
-using ::testing::ElementsAre;
 using sim::Exit;
+using ::testing::ElementsAre;
 
 constexpr uint64_t kIf = 1u << 9;
 

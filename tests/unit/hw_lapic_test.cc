@@ -62,8 +62,9 @@ TEST_F(LapicTest, CpuInitKeepsTheOtherSpuriousRegisterBits) {
 
 TEST_F(LapicTest, CpuInitWithoutAnApicIsUnsupported) {
   env_ = sim::MakeEnv();
-  sim_.HandleMsrs(0x1b, 0x1b, [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; },
-                  [](uint32_t, uint64_t) { return false; });
+  sim_.HandleMsrs(
+      0x1b, 0x1b, [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; },
+      [](uint32_t, uint64_t) { return false; });
   // The table is installed all the same; the boot CPU's failed set-up is a note, and
   // bringing the CPU online says why.
   EXPECT_EQ(pvops_init(&env_), PVOPS_OK);
@@ -140,8 +141,8 @@ TEST_F(LapicTest, SendIpiTargetsEachCpusApicIdWithAFixedIpi) {
   for (const sim::MmioAccess& a : sim_.mmio_log()) {
     if (a.write) writes.push_back(PageOffset(a.address));
   }
-  EXPECT_THAT(writes, ::testing::ElementsAre(kIcrHighOffset, kIcrLowOffset, kIcrHighOffset,
-                                             kIcrLowOffset));
+  EXPECT_THAT(writes,
+              ::testing::ElementsAre(kIcrHighOffset, kIcrLowOffset, kIcrHighOffset, kIcrLowOffset));
   EXPECT_EQ(core::CounterValue(core::Counter::kIpisSent), 2u);
 }
 
@@ -229,7 +230,7 @@ TEST_F(LapicTest, StartCpuSendsInitThenTwoStartupIpisWithTheSdmDelays) {
   const sim::SentIpi& init = lapic_.sent()[0];
   const sim::SentIpi& sipi1 = lapic_.sent()[1];
   const sim::SentIpi& sipi2 = lapic_.sent()[2];
-  EXPECT_EQ(init.icr_low, 0x4500u);  // INIT, level assert
+  EXPECT_EQ(init.icr_low, 0x4500u);   // INIT, level assert
   EXPECT_EQ(sipi1.icr_low, 0x4609u);  // STARTUP, vector = 0x9000 >> 12
   EXPECT_EQ(sipi2.icr_low, 0x4609u);
   for (const sim::SentIpi& ipi : lapic_.sent()) EXPECT_EQ(ipi.destination, 7u);

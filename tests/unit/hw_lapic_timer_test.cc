@@ -76,7 +76,7 @@ TEST_F(LapicTimerTest, WithoutACrystalTheTimerRateIsMeasuredAgainstTheTsc) {
   const uint64_t hz = hw::ApicTimerHz();
   EXPECT_NEAR(static_cast<double>(hz), 1e9, 1e6);
   EXPECT_NE(lapic_.lvt_timer(0) & kLvtMasked, 0u);  // masked while measuring
-  EXPECT_EQ(lapic_.timer_initial_count(0), 0u);      // stopped afterwards
+  EXPECT_EQ(lapic_.timer_initial_count(0), 0u);     // stopped afterwards
   ASSERT_EQ(pvops_timer_oneshot(pvops_clock_ns() + 1'000'000, 0x42), PVOPS_OK);
   EXPECT_NEAR(static_cast<double>(lapic_.timer_initial_count(0)), 1e6, 2e3);
 }
@@ -91,8 +91,7 @@ TEST_F(LapicTimerTest, FarDeadlinesUseTheDivider) {
 
 TEST_F(LapicTimerTest, DeadlinesBeyondTheLargestCountAreRefused) {
   Boot();
-  EXPECT_EQ(pvops_timer_oneshot(pvops_clock_ns() + 100'000'000'000'000, 0x43),
-            PVOPS_ERR_INVALID);
+  EXPECT_EQ(pvops_timer_oneshot(pvops_clock_ns() + 100'000'000'000'000, 0x43), PVOPS_ERR_INVALID);
   EXPECT_EQ(core::CounterValue(core::Counter::kTimerArms), 0u);
 }
 

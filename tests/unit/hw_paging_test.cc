@@ -11,9 +11,9 @@
 namespace pvops::test {
 namespace {
 
+using sim::Exit;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-using sim::Exit;
 
 // The invlpg addresses one CPU executed.
 std::vector<uint64_t> InvlpgsOn(const sim::SimCpu& sim, uint32_t cpu) {
@@ -82,8 +82,7 @@ TEST_F(PagingTest, MultiOnThisCpuOnlyFlushesEachPageOfASmallRange) {
 
 TEST_F(PagingTest, MultiOfALargeRangeFlushesEverythingIncludingGlobalPages) {
   sim_.SetCr4(X86_CR4_PAE | X86_CR4_PGE);
-  ASSERT_EQ(FlushTlbMulti(CpuSet::Only(0), 0, (hw::kMaxInvlpgPages + 1) * 4096),
-            Status(PVOPS_OK));
+  ASSERT_EQ(FlushTlbMulti(CpuSet::Only(0), 0, (hw::kMaxInvlpgPages + 1) * 4096), Status(PVOPS_OK));
   EXPECT_TRUE(sim_.invlpgs().empty());
   ASSERT_EQ(sim_.cr4_writes().size(), 2u);
   EXPECT_EQ(sim_.cr4_writes()[0].value, uint64_t{X86_CR4_PAE});
@@ -168,19 +167,18 @@ TEST_F(TlbShootdownTest, RequestsThatMeetInAMailboxAreMergedIntoOneFlush) {
     if (!nested) {
       // While CPU 0 waits for CPU 1, CPU 2 asks CPU 1 for another range; then CPU 1 wakes.
       nested = true;
-      sim_.RunOnCpu(2, [] {
-        EXPECT_EQ(FlushTlbMulti(CpuSet::Only(1), 0x50000, 0x51000), Status(PVOPS_OK));
-      });
+      sim_.RunOnCpu(
+          2, [] { EXPECT_EQ(FlushTlbMulti(CpuSet::Only(1), 0x50000, 0x51000), Status(PVOPS_OK)); });
     } else {
       DeliverQueued();
     }
   });
   ASSERT_EQ(FlushTlbMulti(CpuSet::Only(1), 0x40000, 0x41000), Status(PVOPS_OK));
   // The first handler run took both ranges; the second found nothing left to do.
-  EXPECT_THAT(InvlpgsOn(sim_, 1), ElementsAre(0x40000u, 0x41000u, 0x42000u, 0x43000u, 0x44000u,
-                                              0x45000u, 0x46000u, 0x47000u, 0x48000u, 0x49000u,
-                                              0x4a000u, 0x4b000u, 0x4c000u, 0x4d000u, 0x4e000u,
-                                              0x4f000u, 0x50000u));
+  EXPECT_THAT(InvlpgsOn(sim_, 1),
+              ElementsAre(0x40000u, 0x41000u, 0x42000u, 0x43000u, 0x44000u, 0x45000u, 0x46000u,
+                          0x47000u, 0x48000u, 0x49000u, 0x4a000u, 0x4b000u, 0x4c000u, 0x4d000u,
+                          0x4e000u, 0x4f000u, 0x50000u));
   EXPECT_EQ(lapic_.eoi_count(1), 2u);
 }
 

@@ -66,7 +66,7 @@ TEST_F(TscClockTest, PitCalibrationUsesChannel2AsAFreeRunningRateGenerator) {
   ASSERT_FALSE(commands.empty());
   EXPECT_EQ(commands[0], 0xb4u);  // channel 2, low/high byte, mode 2, binary
   for (size_t i = 1; i < commands.size(); ++i) EXPECT_EQ(commands[i], 0x80u);  // latches
-  EXPECT_THAT(sim_.PortWrites(0x42), ::testing::ElementsAre(0u, 0u));  // reload 65536
+  EXPECT_THAT(sim_.PortWrites(0x42), ::testing::ElementsAre(0u, 0u));          // reload 65536
   const std::vector<uint32_t> port_b = sim_.PortWrites(0x61);
   ASSERT_EQ(port_b.size(), 2u);
   EXPECT_EQ(port_b[0] & 3u, 1u);  // gate on, speaker off
@@ -129,13 +129,16 @@ TEST_F(TscClockTest, ACounterThatJumpsIsRefused) {
   uint32_t reads = 0;
   uint64_t fast_from = 0;
   // Garbage from the hypervisor: after some reads the value runs 20% fast and speeding up.
-  sim_.HandlePorts(0x700, 0x703, [&](uint16_t, uint8_t) -> uint32_t {
-    const uint64_t ticks = sim_.tsc() * sim::SimPmTimer::kHz / 2'000'000'000;
-    if (++reads == 3000) fast_from = ticks;
-    if (fast_from == 0) return static_cast<uint32_t>(ticks);
-    const uint64_t since = ticks - fast_from;
-    return static_cast<uint32_t>(ticks + since / 5 + since * since / 100'000'000);
-  }, nullptr);
+  sim_.HandlePorts(
+      0x700, 0x703,
+      [&](uint16_t, uint8_t) -> uint32_t {
+        const uint64_t ticks = sim_.tsc() * sim::SimPmTimer::kHz / 2'000'000'000;
+        if (++reads == 3000) fast_from = ticks;
+        if (fast_from == 0) return static_cast<uint32_t>(ticks);
+        const uint64_t since = ticks - fast_from;
+        return static_cast<uint32_t>(ticks + since / 5 + since * since / 100'000'000);
+      },
+      nullptr);
   const hw::TscMeasurement m = hw::MeasureTscAgainstPmTimer({0x700, 0xffffffff});
   EXPECT_EQ(m.khz, 0u);
   EXPECT_EQ(m.attempts, hw::kCalibrationAttempts);

@@ -94,7 +94,9 @@ TEST_F(SimCpuTest, PortHandlersSeeTheAccess) {
   std::vector<uint32_t> seen;
   sim_.HandlePorts(
       0x60, 0x64, [](uint16_t port, uint8_t) -> uint32_t { return port + 1; },
-      [&](uint16_t port, uint8_t size, uint32_t v) { seen = {port, size, v}; });
+      [&](uint16_t port, uint8_t size, uint32_t v) {
+        seen = {port, size, v};
+      });
   EXPECT_EQ(arch::inb(0x64), 0x65u);
   arch::outl(0x60, 0xabcdef01);
   EXPECT_THAT(seen, ElementsAre(0x60u, 4u, 0xabcdef01u));
@@ -138,9 +140,8 @@ TEST_F(SimCpuTest, TscAdvancesEveryInstruction) {
 }
 
 TEST_F(SimCpuTest, HypercallsGoToThePerInstructionHandler) {
-  sim_.SetHypercallHandler(arch::HypercallInsn::kVmmcall, [](arch::HypercallRegs& r) {
-    r.rax = r.rbx + r.rcx;
-  });
+  sim_.SetHypercallHandler(arch::HypercallInsn::kVmmcall,
+                           [](arch::HypercallRegs& r) { r.rax = r.rbx + r.rcx; });
   arch::HypercallRegs regs{};
   regs.rax = 9;
   regs.rbx = 40;

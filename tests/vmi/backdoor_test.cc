@@ -13,7 +13,9 @@ using vmi::BackdoorPath;
 class BackdoorTest : public VmwareMachineTest {
  protected:
   const sim::HypercallRecord& LastCall() const { return sim_.hypercalls().back(); }
-  core::HvInterface Block(uint32_t max_leaf) const { return {0x40000000, max_leaf, "VMwareVMware"}; }
+  core::HvInterface Block(uint32_t max_leaf) const {
+    return {0x40000000, max_leaf, "VMwareVMware"};
+  }
 };
 
 TEST_F(BackdoorTest, GetVersionThroughThePort) {
@@ -61,7 +63,7 @@ TEST_F(BackdoorTest, PathFollowsTheTimingLeaf) {
 TEST_F(BackdoorTest, VmcallAndVmmcallCarryNoPort) {
   VmwareCpuid();
   for (const auto& [path, kind] : {std::pair{BackdoorPath::kVmcall, sim::Exit::kVmcall},
-                                  std::pair{BackdoorPath::kVmmcall, sim::Exit::kVmmcall}}) {
+                                   std::pair{BackdoorPath::kVmmcall, sim::Exit::kVmmcall}}) {
     uint32_t version = 0;
     ASSERT_TRUE(vmi::BackdoorVersion(path, &version));
     EXPECT_EQ(version, kVmxVersion);

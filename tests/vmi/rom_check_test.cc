@@ -95,14 +95,16 @@ TEST_F(RomCheckTest, RefusesTheBadChecksumRom) {
 TEST_F(RomCheckTest, RefusesTheBadOffsetRom) {
   PlaceRom(LoadRomImage("offset"));
   EXPECT_FALSE(Find());
-  EXPECT_EQ(Why(), "VMI ROM at 0xc3000 refused: PCI header offset 0x900 outside the ROM (0x800 bytes)");
+  EXPECT_EQ(Why(),
+            "VMI ROM at 0xc3000 refused: PCI header offset 0x900 outside the ROM (0x800 bytes)");
 }
 
 TEST_F(RomCheckTest, RefusesTheBadLengthRom) {
   PlaceRom(LoadRomImage("length"));
   EXPECT_FALSE(Find());
-  EXPECT_EQ(Why(),
-            "VMI ROM at 0xc3000 refused: length 0x1fe00 runs to 0xe2e00, past the window end 0xe0000");
+  EXPECT_EQ(
+      Why(),
+      "VMI ROM at 0xc3000 refused: length 0x1fe00 runs to 0xe2e00, past the window end 0xe0000");
 }
 
 TEST_F(RomCheckTest, TheLastSlotOfTheWindowIsInside) {
@@ -275,8 +277,9 @@ TEST_F(RomCheckTest, RefusesARelocationIntoTheHeader) {
   PlaceRom(LoadRomImage());
   reloc_override_ = [this](uint32_t call) -> std::optional<RelocAnswer> {
     if (call != VMI_CALL_CPUID) return std::nullopt;
-    return RelocAnswer{reinterpret_cast<uintptr_t>(window_.At(kRomPhys)) + VMI_OFFSET_VROM_SIGNATURE,
-                       VMI_RELOCATION_CALL_REL};
+    return RelocAnswer{
+        reinterpret_cast<uintptr_t>(window_.At(kRomPhys)) + VMI_OFFSET_VROM_SIGNATURE,
+        VMI_RELOCATION_CALL_REL};
   };
   ASSERT_TRUE(Find()) << Why();
   EXPECT_FALSE(Load());
@@ -305,7 +308,8 @@ TEST_F(RomCheckTest, RefusesJumpRelAndNopWhereTheCallIsNeeded) {
   uint64_t type = VMI_RELOCATION_JUMP_REL;
   reloc_override_ = [&](uint32_t call) -> std::optional<RelocAnswer> {
     if (call != target) return std::nullopt;
-    const RelocAnswer real = RunGetRelocNatively(window_.At(kRomPhys + VMI_OFFSET_GET_RELOC_SLOT), call);
+    const RelocAnswer real =
+        RunGetRelocNatively(window_.At(kRomPhys + VMI_OFFSET_GET_RELOC_SLOT), call);
     return RelocAnswer{real.entry, type};
   };
   ASSERT_TRUE(Find()) << Why();

@@ -12,7 +12,9 @@ namespace pvops::test {
 namespace {
 
 uint16_t U16(const std::vector<uint8_t>& b, size_t at) { return uint16_t(b[at] | b[at + 1] << 8); }
-uint32_t U32(const std::vector<uint8_t>& b, size_t at) { return U16(b, at) | uint32_t{U16(b, at + 2)} << 16; }
+uint32_t U32(const std::vector<uint8_t>& b, size_t at) {
+  return U16(b, at) | uint32_t{U16(b, at + 2)} << 16;
+}
 uint8_t Sum(const std::vector<uint8_t>& b, size_t from, size_t size) {
   uint8_t sum = 0;
   for (size_t i = from; i < from + size; ++i) sum = uint8_t(sum + b[i]);
@@ -23,14 +25,30 @@ std::string StringAt(const std::vector<uint8_t>& b, size_t at) {
 }
 
 // Every call the 64-bit form defines, as the reference ROM answers it.
-const std::set<uint32_t> kCallRel = {
-    VMI_CALL_CPUID, VMI_CALL_WRMSR, VMI_CALL_RDMSR, VMI_CALL_SetCR3, VMI_CALL_GetCR3,
-    VMI_CALL_RDTSC, VMI_CALL_EnableInterrupts, VMI_CALL_DisableInterrupts,
-    VMI_CALL_GetInterruptMask, VMI_CALL_SetInterruptMask, VMI_CALL_Halt, VMI_CALL_Shutdown,
-    VMI_CALL_SetPxE, VMI_CALL_SetPxELong, VMI_CALL_InvalPage, VMI_CALL_FlushTLB,
-    VMI_CALL_APICWrite, VMI_CALL_APICRead, VMI_CALL_IODelay, VMI_CALL_GetCycleFrequency,
-    VMI_CALL_GetCycleCounter, VMI_CALL_SetLazyMode, VMI_CALL_GetApicFrequency,
-    VMI_CALL_GetHypervisorVersion};
+const std::set<uint32_t> kCallRel = {VMI_CALL_CPUID,
+                                     VMI_CALL_WRMSR,
+                                     VMI_CALL_RDMSR,
+                                     VMI_CALL_SetCR3,
+                                     VMI_CALL_GetCR3,
+                                     VMI_CALL_RDTSC,
+                                     VMI_CALL_EnableInterrupts,
+                                     VMI_CALL_DisableInterrupts,
+                                     VMI_CALL_GetInterruptMask,
+                                     VMI_CALL_SetInterruptMask,
+                                     VMI_CALL_Halt,
+                                     VMI_CALL_Shutdown,
+                                     VMI_CALL_SetPxE,
+                                     VMI_CALL_SetPxELong,
+                                     VMI_CALL_InvalPage,
+                                     VMI_CALL_FlushTLB,
+                                     VMI_CALL_APICWrite,
+                                     VMI_CALL_APICRead,
+                                     VMI_CALL_IODelay,
+                                     VMI_CALL_GetCycleFrequency,
+                                     VMI_CALL_GetCycleCounter,
+                                     VMI_CALL_SetLazyMode,
+                                     VMI_CALL_GetApicFrequency,
+                                     VMI_CALL_GetHypervisorVersion};
 const std::set<uint32_t> kNop = {VMI_CALL_UpdatePxE, VMI_CALL_UpdatePxELong};
 
 TEST(RomImage, OptionRomRules) {
@@ -83,7 +101,8 @@ TEST(RomImage, PciAndPnpHeaders) {
   EXPECT_EQ(U16(rom, pnp + VMI_PNP_OFFSET_BCV), 0);
   EXPECT_EQ(U16(rom, pnp + VMI_PNP_OFFSET_BEV), 0);
   EXPECT_EQ(StringAt(rom, U16(rom, pnp + VMI_PNP_OFFSET_MANUFACTURER)), "pvops project");
-  EXPECT_EQ(StringAt(rom, U16(rom, pnp + VMI_PNP_OFFSET_PRODUCT)), "reference VMI ROM, 64-bit form");
+  EXPECT_EQ(StringAt(rom, U16(rom, pnp + VMI_PNP_OFFSET_PRODUCT)),
+            "reference VMI ROM, 64-bit form");
 }
 
 TEST(RomImage, CorruptedVariantsBreakOneRuleEach) {

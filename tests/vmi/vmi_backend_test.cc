@@ -68,11 +68,12 @@ TEST_F(VmiBackendTest, CpuOpsGoThroughTheRom) {
   EXPECT_EQ(sim_.Msr(0x10), 0x5678u);
   pvops_io_delay();
   EXPECT_THAT(sim_.PortWrites(0x80), ElementsAre(0u));
-  EXPECT_THAT(CallNumbers(), ElementsAre(VMI_CALL_CPUID, VMI_CALL_RDMSR, VMI_CALL_WRMSR,
-                                         VMI_CALL_IODelay));
+  EXPECT_THAT(CallNumbers(),
+              ElementsAre(VMI_CALL_CPUID, VMI_CALL_RDMSR, VMI_CALL_WRMSR, VMI_CALL_IODelay));
   EXPECT_EQ(CallsOf(VMI_CALL_WRMSR)[0].in.rdi, 0x10u);
   EXPECT_EQ(CallsOf(VMI_CALL_WRMSR)[0].in.rsi, 0x5678u);
-  EXPECT_EQ(sim_.hypercalls().back().stub, reinterpret_cast<const void*>(EntryOf(VMI_CALL_IODelay)));
+  EXPECT_EQ(sim_.hypercalls().back().stub,
+            reinterpret_cast<const void*>(EntryOf(VMI_CALL_IODelay)));
   // The safe MSR accessors stay the library's own: a #GP inside the ROM could not be recovered.
   uint64_t value = 0;
   EXPECT_EQ(pvops_read_msr_safe(0x4b564dff, &value), PVOPS_ERR_FAULT);
@@ -112,8 +113,8 @@ TEST_F(VmiBackendTest, PagingGoesThroughTheRom) {
   EXPECT_EQ(table[1], 0x6003u);
   EXPECT_EQ(pvops_read_pte(&table[1]), 0x6003u);
   pvops_flush_tlb_one(0xffffc80000001000);
-  EXPECT_THAT(sim_.invlpgs(), ElementsAre(::testing::Field(&sim::CpuEvent::value,
-                                                           0xffffc80000001000u)));
+  EXPECT_THAT(sim_.invlpgs(),
+              ElementsAre(::testing::Field(&sim::CpuEvent::value, 0xffffc80000001000u)));
   pvops_flush_tlb_local();
   EXPECT_EQ(sim_.cr3_writes().back().value, 0x123000u) << "FlushTLB(TLB) reloads CR3";
 
@@ -132,16 +133,17 @@ TEST_F(VmiBackendTest, LazyModeDefersUpdatesUntilSetLazyModeZero) {
   BootWithRom(LoadRomImage());
   pvops_pte table[3] = {0x1003, 0x2003, 0x3003};
   pvops_lazy_mmu_begin();
-  for (uint32_t i = 0; i < 3; ++i) pvops_update_pte(&table[i], 0x400000 + i * 0x1000, 0xa003 + i * 0x1000);
+  for (uint32_t i = 0; i < 3; ++i)
+    pvops_update_pte(&table[i], 0x400000 + i * 0x1000, 0xa003 + i * 0x1000);
   EXPECT_EQ(table[0], 0x1003u) << "deferred: the table is untouched";
   EXPECT_EQ(pvops_read_pte(&table[2]), 0xc003u) << "this CPU reads what it queued";
   EXPECT_THAT(CallNumbers(), ElementsAre(VMI_CALL_SetLazyMode));
   pvops_lazy_mmu_end();
   EXPECT_EQ(table[0], 0xa003u);
   EXPECT_EQ(table[2], 0xc003u);
-  EXPECT_THAT(CallNumbers(), ElementsAre(VMI_CALL_SetLazyMode, VMI_CALL_SetPxELong,
-                                         VMI_CALL_SetPxELong, VMI_CALL_SetPxELong,
-                                         VMI_CALL_SetLazyMode));
+  EXPECT_THAT(CallNumbers(),
+              ElementsAre(VMI_CALL_SetLazyMode, VMI_CALL_SetPxELong, VMI_CALL_SetPxELong,
+                          VMI_CALL_SetPxELong, VMI_CALL_SetLazyMode));
   EXPECT_EQ(CallsOf(VMI_CALL_SetLazyMode)[0].in.rdi, uint64_t{VMI_LAZY_MMU});
   EXPECT_EQ(CallsOf(VMI_CALL_SetLazyMode)[1].in.rdi, uint64_t{VMI_LAZY_NONE});
   const std::vector<RomCallRecord> sets = CallsOf(VMI_CALL_SetPxELong);
@@ -228,8 +230,10 @@ TEST_F(VmiBackendTest, TheRomAsksTheBackdoorForTheRates) {
   EXPECT_STREQ(Info().notes, "");
   EXPECT_EQ(pvops_tsc_khz(), 3'000'000u);
   EXPECT_EQ(Info().features[3], 3'000'000u);
-  EXPECT_EQ(Info().features[2] & vmi::kFeatureTscKhzFromHypervisor, vmi::kFeatureTscKhzFromHypervisor);
-  EXPECT_EQ(Info().features[2] & vmi::kFeatureApicHzFromHypervisor, vmi::kFeatureApicHzFromHypervisor);
+  EXPECT_EQ(Info().features[2] & vmi::kFeatureTscKhzFromHypervisor,
+            vmi::kFeatureTscKhzFromHypervisor);
+  EXPECT_EQ(Info().features[2] & vmi::kFeatureApicHzFromHypervisor,
+            vmi::kFeatureApicHzFromHypervisor);
   EXPECT_EQ(vmi::g_state.tsc_source, vmi::FrequencySource::kRom);
   EXPECT_EQ(vmi::g_state.apic_hz, 1'000'000'000u);
   EXPECT_EQ(Info().paravirt & PVOPS_PV_TSC_KHZ, uint32_t{PVOPS_PV_TSC_KHZ}) << "a stated rate";
@@ -314,7 +318,8 @@ TEST_F(VmiBackendTest, ABadRomAloneFallsBackToNativeWithTheReason) {
     PlaceRom(LoadRomImage(kind));
     ASSERT_EQ(Init(), PVOPS_OK);
     EXPECT_EQ(Info().backend, uint32_t{PVOPS_BACKEND_NATIVE});
-    EXPECT_THAT(Info().fallback, StartsWith("vmi init failed (bad-data): VMI ROM at 0xc3000 refused: "));
+    EXPECT_THAT(Info().fallback,
+                StartsWith("vmi init failed (bad-data): VMI ROM at 0xc3000 refused: "));
     EXPECT_FALSE(TouchedTheBackdoor()) << "nothing vouched for it";
     EXPECT_EQ(sim_.exits(sim::Exit::kStubCall), 0u) << "a refused ROM never runs";
     window_.Place(std::vector<uint8_t>(2048, 0), kRomPhys);

@@ -137,8 +137,7 @@ void VmwareMachineTest::AnswerBackdoor(arch::HypercallRegs& r, bool through_port
         r.rbx = VMWARE_GETHZ_UNSUPPORTED;  // EAX keeps the magic, as QEMU leaves it
       }
       break;
-    default:
-      r.rax = 0xffffffff;
+    default: r.rax = 0xffffffff;
   }
 }
 
@@ -205,8 +204,8 @@ void VmwareMachineTest::ModelBody(uint32_t call, arch::HypercallRegs& r) {
   };
   switch (call) {
     case VMI_CALL_CPUID: {
-      const pvops_cpuid_regs v = cpu.ExecCpuid(static_cast<uint32_t>(r.rdi),
-                                               static_cast<uint32_t>(r.rsi));
+      const pvops_cpuid_regs v =
+          cpu.ExecCpuid(static_cast<uint32_t>(r.rdi), static_cast<uint32_t>(r.rsi));
       std::memcpy(reinterpret_cast<void*>(r.rdx), &v, sizeof(v));
       break;
     }
@@ -226,7 +225,10 @@ void VmwareMachineTest::ModelBody(uint32_t call, arch::HypercallRegs& r) {
     case VMI_CALL_DisableInterrupts: cpu.ExecCli(); break;
     case VMI_CALL_GetInterruptMask: r.rax = cpu.ExecSaveFlags(); break;
     case VMI_CALL_SetInterruptMask:
-      if ((r.rdi & X86_EFLAGS_IF) != 0) cpu.ExecSti(); else cpu.ExecCli();
+      if ((r.rdi & X86_EFLAGS_IF) != 0)
+        cpu.ExecSti();
+      else
+        cpu.ExecCli();
       break;
     case VMI_CALL_Halt: cpu.ExecStiHlt(); break;
     case VMI_CALL_Shutdown:
@@ -285,8 +287,7 @@ void VmwareMachineTest::ModelBody(uint32_t call, arch::HypercallRegs& r) {
       r.rax = static_cast<uint32_t>(b.rbx) == VMWARE_BACKDOOR_MAGIC ? b.rax & 0xffffffff : 0;
       break;
     }
-    default:
-      ADD_FAILURE() << "call " << call << " has no body in the reference ROM";
+    default: ADD_FAILURE() << "call " << call << " has no body in the reference ROM";
   }
 }
 

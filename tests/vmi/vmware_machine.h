@@ -89,7 +89,10 @@ class VmwareMachineTest : public BareMetalMachineTest {
   const uint8_t* CodeAt(uint64_t phys) const {
     return exec_view_ ? window_.ExecAt(phys) : window_.At(phys);
   }
-  void UseExecView() { exec_view_ = true; call_at_entry_.clear(); }
+  void UseExecView() {
+    exec_view_ = true;
+    call_at_entry_.clear();
+  }
 
   // The kernel's env.map_exec for Init (nullptr: none).
   const void* (*map_exec_)(uint64_t pa, uint64_t len) = nullptr;

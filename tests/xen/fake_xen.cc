@@ -77,15 +77,19 @@ XenPvTest::XenPvTest() {
   sim_.SetStubHandler([this](const void* stub, arch::HypercallRegs& regs) {
     const auto offset = static_cast<const unsigned char*>(stub) - pvops_xen_hypercall_page;
     ASSERT_TRUE(offset >= 0 && offset < 4096 && offset % 32 == 0) << "not a stub: " << offset;
-    XenCall call{sim_.current_cpu(), static_cast<uint32_t>(offset / 32),
-                 {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8}, false};
+    XenCall call{sim_.current_cpu(),
+                 static_cast<uint32_t>(offset / 32),
+                 {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8},
+                 false};
     regs.rax = static_cast<uint64_t>(Dispatch(call, regs));
   });
   // HVM without the page: vmcall / vmmcall with the number in rax.
   for (const auto insn : {arch::HypercallInsn::kVmcall, arch::HypercallInsn::kVmmcall}) {
     sim_.SetHypercallHandler(insn, [this](arch::HypercallRegs& regs) {
-      XenCall call{sim_.current_cpu(), static_cast<uint32_t>(regs.rax),
-                   {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8}, false};
+      XenCall call{sim_.current_cpu(),
+                   static_cast<uint32_t>(regs.rax),
+                   {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8},
+                   false};
       regs.rax = static_cast<uint64_t>(Dispatch(call, regs));
     });
   }
@@ -103,8 +107,9 @@ void XenPvTest::FillPvStubs() {
   // Xen's pv_ring3_init_hypercall_page: push %rcx; push %r11; mov $nr,%eax; syscall; ...
   for (uint32_t nr = 0; nr < 128; ++nr) {
     unsigned char* p = HypercallPage() + nr * 32;
-    const unsigned char stub[14] = {0x51, 0x41, 0x53, 0xb8, static_cast<unsigned char>(nr), 0, 0,
-                                    0,    0x0f, 0x05, 0x41, 0x5b, 0x59, 0xc3};
+    const unsigned char stub[14] = {0x51, 0x41, 0x53, 0xb8, static_cast<unsigned char>(nr),
+                                    0,    0,    0,    0x0f, 0x05,
+                                    0x41, 0x5b, 0x59, 0xc3};
     memcpy(p, stub, sizeof(stub));
   }
 }
@@ -301,9 +306,7 @@ int64_t XenPvTest::Mmuext(const XenCall& call) {
       case MMUEXT_UNPIN_TABLE:
         if (pinned_.erase(op.arg1.mfn) == 0) return -XEN_EINVAL;
         break;
-      case MMUEXT_NEW_BASEPTR:
-        sim_.SetCr3(op.arg1.mfn << 12);
-        break;
+      case MMUEXT_NEW_BASEPTR: sim_.SetCr3(op.arg1.mfn << 12); break;
     }
   }
   return 0;
@@ -313,8 +316,10 @@ int64_t XenPvTest::Multicall(const XenCall& call) {
   auto* entries = Ptr<multicall_entry_t>(call.args[0]);
   std::vector<multicall_entry_t> batch(entries, entries + call.args[1]);
   for (multicall_entry_t& e : batch) {
-    XenCall inner{call.cpu, static_cast<uint32_t>(e.op),
-                  {e.args[0], e.args[1], e.args[2], e.args[3], e.args[4]}, true};
+    XenCall inner{call.cpu,
+                  static_cast<uint32_t>(e.op),
+                  {e.args[0], e.args[1], e.args[2], e.args[3], e.args[4]},
+                  true};
     arch::HypercallRegs regs{};
     e.result = static_cast<xen_ulong_t>(Dispatch(inner, regs));
   }
@@ -357,9 +362,7 @@ int64_t XenPvTest::EventOp(const XenCall& call) {
       }
       return 0;
     }
-    case EVTCHNOP_close:
-      ports_.erase(static_cast<evtchn_close*>(arg)->port);
-      return 0;
+    case EVTCHNOP_close: ports_.erase(static_cast<evtchn_close*>(arg)->port); return 0;
   }
   return -XEN_ENOSYS;
 }
@@ -408,9 +411,7 @@ int64_t XenPvTest::SchedOp(const XenCall& call) {
 
 int64_t XenPvTest::MemoryOp(const XenCall& call) {
   switch (call.args[0]) {
-    case XENMEM_machphys_mapping:
-      *Ptr<xen_machphys_mapping>(call.args[1]) = machphys_;
-      return 0;
+    case XENMEM_machphys_mapping: *Ptr<xen_machphys_mapping>(call.args[1]) = machphys_; return 0;
     case XENMEM_add_to_physmap: {
       const auto* add = Ptr<xen_add_to_physmap>(call.args[1]);
       if (add->space != XENMAPSPACE_shared_info || add->domid != DOMID_SELF) return -XEN_EINVAL;
@@ -418,8 +419,8 @@ int64_t XenPvTest::MemoryOp(const XenCall& call) {
       // The guest-physical page now shows shared_info (the library's page is host memory that
       // the simulated machine maps 1:1).
       void* page = sim_.PhysToVirt(add->gpfn << 12);
-      shared_mapped_ = page != nullptr ? static_cast<shared_info*>(page)
-                                       : Ptr<shared_info>(add->gpfn << 12);
+      shared_mapped_ =
+          page != nullptr ? static_cast<shared_info*>(page) : Ptr<shared_info>(add->gpfn << 12);
       memcpy(shared_mapped_, &shared_template_, sizeof(shared_info));
       return 0;
     }

@@ -117,7 +117,7 @@ class XenPvTest : public BareMetalMachineTest {
   std::vector<std::pair<uint32_t, vcpu_guest_context>> vcpu_contexts_;
   std::vector<vcpu_hvm_context> hvm_contexts_;
   std::vector<uint32_t> vcpus_up_;
-  std::map<uint64_t, uint32_t> pinned_;  // mfn -> level
+  std::map<uint64_t, uint32_t> pinned_;                    // mfn -> level
   std::vector<std::pair<uint32_t, uint64_t>> hvm_params_;  // (index, value)
   std::vector<uint64_t> physmap_gpfns_;  // XENMEM_add_to_physmap(shared_info) targets
   std::string console_;

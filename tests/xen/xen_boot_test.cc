@@ -38,11 +38,13 @@ TEST_F(XenBootTest, StartInfoChecksNameTheBadField) {
       {"magic", [](start_info& s) { strcpy(s.magic, "xen-3.0-x86_32p"); }, "magic"},
       {"unterminated magic", [](start_info& s) { memset(s.magic, 'x', sizeof(s.magic)); }, "magic"},
       {"no pages", [](start_info& s) { s.nr_pages = 0; }, "nr_pages is 0"},
-      {"too many pages", [](start_info& s) { s.nr_pages = uint64_t{1} << 31; }, "nr_pages is above"},
+      {"too many pages", [](start_info& s) { s.nr_pages = uint64_t{1} << 31; },
+       "nr_pages is above"},
       {"shared_info misaligned", [](start_info& s) { s.shared_info += 8; }, "shared_info"},
       {"mfn_list misaligned", [](start_info& s) { s.mfn_list += 4; }, "mfn_list"},
       {"mfn_list runs into start_info",
-       [si_va](start_info& s) { s.mfn_list = si_va - 8 * (kGuestPages - 1); }, "mfn_list does not end"},
+       [si_va](start_info& s) { s.mfn_list = si_va - 8 * (kGuestPages - 1); },
+       "mfn_list does not end"},
       {"mfn_list past start_info", [si_va](start_info& s) { s.mfn_list = si_va + 4096; },
        "mfn_list does not end"},
       {"mfn_list wraps", [](start_info& s) { s.mfn_list = ~uint64_t{7}; }, "wraps"},
@@ -156,7 +158,8 @@ TEST_F(XenBootTest, KernelVirtToPhysThatDisagreesWithXenIsRefused) {
 TEST_F(XenBootTest, UnfilledClockTupleIsRefused) {
   // Xen never wrote vCPU 0's tuple: version 0.
   answer_ = [](const XenCall& c) -> int64_t {
-    if (c.nr == __HYPERVISOR_update_va_mapping && ((c.args[1] >> 12) & 0xffffff) == kSharedInfoMfn) {
+    if (c.nr == __HYPERVISOR_update_va_mapping &&
+        ((c.args[1] >> 12) & 0xffffff) == kSharedInfoMfn) {
       auto* s = reinterpret_cast<shared_info*>(c.args[0]);
       memset(s, 0, sizeof(*s));
       return 0;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/xen_public.h"  // first: pins the interface version
+
 #include <xen/arch-x86/cpuid.h>
 #include <xen/errno.h>
 #include <xen/memory.h>
@@ -123,11 +124,11 @@ TEST_F(XenEarlyTest, AnEmptyMapIsRefused) {
 
 TEST_F(XenEarlyTest, BadEntriesAreDroppedAndTheRestKeptInOrder) {
   xen_map_ = {{0, 0x9fc00, 1},
-              {0x1000, 0, 1},                                  // empty
-              {0xfffffffffffff000, 0x2000, 1},                 // wraps
-              {uint64_t{1} << 52, 0x1000, 1},                  // beyond 2^52
-              {(uint64_t{1} << 52) - 0x1000, 0x2000, 2},       // crosses 2^52
-              {0x100000, 0x1000000, 0},                        // type 0
+              {0x1000, 0, 1},                             // empty
+              {0xfffffffffffff000, 0x2000, 1},            // wraps
+              {uint64_t{1} << 52, 0x1000, 1},             // beyond 2^52
+              {(uint64_t{1} << 52) - 0x1000, 0x2000, 2},  // crosses 2^52
+              {0x100000, 0x1000000, 0},                   // type 0
               {0x100000, 0x3f00000, 1}};
   ASSERT_EQ(Fetch(), PVOPS_OK) << why_;
   ASSERT_EQ(count_, 2u);

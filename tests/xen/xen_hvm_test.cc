@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/xen_public.h"  // first: pins the interface version (pvclock flags)
+
 #include <xen/arch-x86/cpuid.h>
 #include <xen/hvm/hvm_vcpu.h>
 #include <xen/hvm/params.h>
@@ -56,7 +57,8 @@ class XenHvmTest : public XenPvTest {
     unsigned char* page = const_cast<unsigned char*>(pvops_xen_hypercall_page);
     asm("" : "+r"(page));
     for (uint32_t nr = 0; nr < 128; ++nr) {
-      const unsigned char stub[9] = {0xb8, static_cast<unsigned char>(nr), 0, 0, 0, 0x0f, 0x01, 0xc1, 0xc3};
+      const unsigned char stub[9] = {
+          0xb8, static_cast<unsigned char>(nr), 0, 0, 0, 0x0f, 0x01, 0xc1, 0xc3};
       memcpy(page + nr * 32, stub, sizeof(stub));
     }
   }
@@ -98,7 +100,8 @@ TEST_F(XenHvmTest, EventsArriveOnTheCallbackVectorWithoutALapicEoi) {
   ASSERT_EQ(BootHvm(), PVOPS_OK);
   ASSERT_EQ(pvops_register_handler(kVector, Count, nullptr), PVOPS_OK);
   EXPECT_EQ(pvops_register_handler(PVOPS_XEN_HVM_CALLBACK_VECTOR, Count, nullptr),
-            PVOPS_ERR_INVALID) << "the callback vector carries every event: the library's";
+            PVOPS_ERR_INVALID)
+      << "the callback vector carries every event: the library's";
   sim_.SetInterruptsEnabled(true);
   const uint32_t eois = lapic_.eoi_count(0);
   pvops_cpuset self;
@@ -123,7 +126,8 @@ TEST_F(XenHvmTest, AnUnfilledPageFallsBackToVmmcallOnAmd) {
   EXPECT_GT(sim_.exits(sim::Exit::kVmmcall), 0u);
   EXPECT_EQ(sim_.exits(sim::Exit::kVmcall), 0u);
   int64_t result = 0;
-  ASSERT_EQ(pvops_hypercall(__HYPERVISOR_xen_version, XENVER_version, 0, 0, 0, 0, &result), PVOPS_OK);
+  ASSERT_EQ(pvops_hypercall(__HYPERVISOR_xen_version, XENVER_version, 0, 0, 0, 0, &result),
+            PVOPS_OK);
   EXPECT_EQ(result, int64_t{kXenVersion});
 }
 
@@ -159,7 +163,7 @@ extern "C" void FakeHvmApEntry(uint32_t) {}
 
 TEST_F(XenHvmTest, StartCpuHandsXenALongModeContext) {
   ASSERT_EQ(BootHvm(), PVOPS_OK);
-  sim_.SetCr4(0x6a0);  // PAE | PGE | OSFXSR | OSXMMEXCPT
+  sim_.SetCr4(0x6a0);              // PAE | PGE | OSFXSR | OSXMMEXCPT
   sim_.SetMsr(0xc0000080, 0xd01);  // SCE | LME | LMA | NXE
   const pvops_cpu_start start{0x8000, FakeHvmApEntry, 0x7000'0000'8000, 0x1000};
   // The APIC ID is not used: Xen names vCPUs by number (and gives vCPU 1 APIC ID 2).

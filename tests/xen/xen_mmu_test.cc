@@ -47,7 +47,8 @@ TEST_F(XenMmuTest, ALazyBatchOf64UpdatesIsOneMulticallOf64Entries) {
   const uint64_t pte_updates = Count(Counter::kPteUpdates);
   pvops_lazy_mmu_begin();
   for (uint32_t i = 0; i < 64; ++i)
-    pvops_update_pte(&Table(kTablePfn)[i], kTestVa + i * 4096, GuestPte(kFirstFreePfn + 1 + (i % 40)));
+    pvops_update_pte(&Table(kTablePfn)[i], kTestVa + i * 4096,
+                     GuestPte(kFirstFreePfn + 1 + (i % 40)));
   EXPECT_TRUE(calls_.empty()) << "queued, not issued, inside lazy mode";
   EXPECT_EQ(Table(kTablePfn)[0], 0u);
   pvops_lazy_mmu_end();
@@ -144,7 +145,9 @@ TEST_F(XenMmuTest, WriteCr3IsNewBaseptrWithTheMachineFrame) {
   EXPECT_EQ(sim_.cr3(), MfnOf(40) << 12) << "the fake Xen switched";
   EXPECT_EQ(pvops_read_cr3(), 40u * 4096) << "read back in guest-physical form, no trap";
   // A refused switch leaves CR3 as it was.
-  answer_ = [](const XenCall& c) { return c.nr == __HYPERVISOR_mmuext_op ? -XEN_EINVAL : kFallThrough; };
+  answer_ = [](const XenCall& c) {
+    return c.nr == __HYPERVISOR_mmuext_op ? -XEN_EINVAL : kFallThrough;
+  };
   pvops_write_cr3(41 * 4096);
   EXPECT_EQ(pvops_read_cr3(), 40u * 4096);
   EXPECT_EQ(core::CounterValue(Counter::kXenUpdateErrors), 1u);
@@ -221,7 +224,9 @@ TEST_F(XenMmuTest, XensOwnTopLevelSlotsAreNeverWritten) {
 }
 
 TEST_F(XenMmuTest, UpdatesXenRefusesOrThatCannotBeExpressedAreCounted) {
-  answer_ = [](const XenCall& c) { return c.nr == __HYPERVISOR_mmu_update ? -XEN_EINVAL : kFallThrough; };
+  answer_ = [](const XenCall& c) {
+    return c.nr == __HYPERVISOR_mmu_update ? -XEN_EINVAL : kFallThrough;
+  };
   pvops_set_pte(&Table(kTablePfn)[0], GuestPte(20));
   EXPECT_EQ(core::CounterValue(Counter::kXenUpdateErrors), 1u);
   pvops_lazy_mmu_begin();

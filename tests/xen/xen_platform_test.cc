@@ -22,8 +22,10 @@ class XenPlatformTest : public XenPvTest {
     ClearRecords();
   }
   // Three traps and the terminator, as a kernel's table would be.
-  trap_info traps_[4] = {{0, 0, FLAT_KERNEL_CS, 0x1000}, {13, 0, FLAT_KERNEL_CS, 0x1100},
-                         {14, 0, FLAT_KERNEL_CS, 0x1200}, {0, 0, 0, 0}};
+  trap_info traps_[4] = {{0, 0, FLAT_KERNEL_CS, 0x1000},
+                         {13, 0, FLAT_KERNEL_CS, 0x1100},
+                         {14, 0, FLAT_KERNEL_CS, 0x1200},
+                         {0, 0, 0, 0}};
 };
 
 TEST_F(XenPlatformTest, ConsoleIsConsoleIo) {
@@ -95,7 +97,8 @@ TEST_F(XenPlatformTest, EntryPointsRegisterTrapsAndCallbacks) {
   EXPECT_EQ(pvops_xen_pv_set_entry_points(nullptr, 0x2000, 0x2100), PVOPS_ERR_INVALID);
   EXPECT_EQ(pvops_xen_pv_set_entry_points(traps_, 0, 0x2100), PVOPS_ERR_INVALID);
   static trap_info endless[256];
-  for (uint32_t i = 0; i < 256; ++i) endless[i] = {static_cast<uint8_t>(i), 0, FLAT_KERNEL_CS, 0x3000};
+  for (uint32_t i = 0; i < 256; ++i)
+    endless[i] = {static_cast<uint8_t>(i), 0, FLAT_KERNEL_CS, 0x3000};
   EXPECT_EQ(pvops_xen_pv_set_entry_points(endless, 0x2000, 0x2100), PVOPS_ERR_INVALID)
       << "no terminator where Xen stops reading";
 }
@@ -142,7 +145,9 @@ TEST_F(XenPlatformTest, StartCpuRefusesWhatXenCannotRun) {
   EXPECT_TRUE(vcpu_contexts_.empty());
   EXPECT_EQ(pvops_table.platform.cpu_init(40), PVOPS_ERR_UNSUPPORTED);
   // Xen's refusal comes back as a status.
-  answer_ = [](const XenCall& c) { return c.nr == __HYPERVISOR_vcpu_op ? -XEN_EEXIST : kFallThrough; };
+  answer_ = [](const XenCall& c) {
+    return c.nr == __HYPERVISOR_vcpu_op ? -XEN_EEXIST : kFallThrough;
+  };
   start.entry = FakeApEntry;
   EXPECT_EQ(pvops_start_cpu(1, 1, &start), PVOPS_ERR_BUSY);
 }

@@ -20,8 +20,8 @@ struct Measurement {
   int samples = 0;
   double min_cycles = 0, median_cycles = 0, p99_cycles = 0;
   int ops_per_sample = 1;
-  std::optional<double> exits_per_op;           // KVM's count, where the environment has one
-  std::optional<double> kvm_hypercalls_per_op;  // likewise
+  std::optional<double> exits_per_op;            // KVM's count, where the environment has one
+  std::optional<double> kvm_hypercalls_per_op;   // likewise
   std::map<std::string, double> library_per_op;  // the library's counters that moved, per sample
   std::string unavailable;                       // non-empty: not measurable here, and why
 };

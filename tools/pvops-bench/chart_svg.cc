@@ -14,10 +14,14 @@ constexpr double kLeft = 70, kTop = 40, kPlotHeight = 320, kBottom = 150, kGroup
 std::string Escape(const std::string& text) {
   std::string out;
   for (char c : text) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else out += c;
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else
+      out += c;
   }
   return out;
 }
@@ -51,17 +55,17 @@ std::string ChartSvg(const std::vector<EnvironmentBench>& all) {
       "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%%\" height=\"100%%\" "
       "fill=\"white\"/>\n",
       width, height);
-  absl::StrAppend(&svg, absl::StrFormat(
-                            "<text x=\"%.0f\" y=\"20\" font-size=\"14\">Median TSC cycles per op "
+  absl::StrAppend(
+      &svg, absl::StrFormat("<text x=\"%.0f\" y=\"20\" font-size=\"14\">Median TSC cycles per op "
                             "through the pvops table (log scale; QEMU TCG virtual cycles)</text>\n",
                             kLeft));
   for (int d = 0; d <= decades; ++d) {
     const double y = y_of(std::pow(10.0, d));
-    absl::StrAppend(&svg, absl::StrFormat("<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" "
-                                          "stroke=\"#ddd\"/>\n<text x=\"%.0f\" y=\"%.1f\" "
-                                          "text-anchor=\"end\">1e%d</text>\n",
-                                          kLeft, kLeft + ops.size() * kGroupWidth, y, y, kLeft - 6,
-                                          y + 4, d));
+    absl::StrAppend(
+        &svg, absl::StrFormat("<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" "
+                              "stroke=\"#ddd\"/>\n<text x=\"%.0f\" y=\"%.1f\" "
+                              "text-anchor=\"end\">1e%d</text>\n",
+                              kLeft, kLeft + ops.size() * kGroupWidth, y, y, kLeft - 6, y + 4, d));
   }
   const double bar = envs.empty() ? 0 : (kGroupWidth - 14) / envs.size();
   for (size_t o = 0; o < ops.size(); ++o) {
@@ -85,10 +89,10 @@ std::string ChartSvg(const std::vector<EnvironmentBench>& all) {
   }
   for (size_t e = 0; e < envs.size(); ++e) {
     const double x = kLeft + ops.size() * kGroupWidth + 20, y = kTop + 10 + e * 18;
-    absl::StrAppend(&svg, absl::StrFormat("<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" "
-                                          "fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\">%s</text>\n",
-                                          x, y, kColors[e % 8], x + 18, y + 10,
-                                          Escape(envs[e]->name)));
+    absl::StrAppend(&svg,
+                    absl::StrFormat("<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" "
+                                    "fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\">%s</text>\n",
+                                    x, y, kColors[e % 8], x + 18, y + 10, Escape(envs[e]->name)));
   }
   svg += "</svg>\n";
   return svg;

@@ -168,8 +168,8 @@ ConsoleFacts ParseConsoleLog(std::string_view text) {
         const std::string name = pvops_run::FindField(fields, "name").value_or("");
         if (name.empty()) continue;
         PhaseSample& sample = facts.phases[name];
-        sample = {Field(fields, "wall_us"), Field(fields, "exits"), Field(fields, "hypercalls"),
-                  {}};
+        sample = {
+            Field(fields, "wall_us"), Field(fields, "exits"), Field(fields, "hypercalls"), {}};
         for (const auto& [key, unused] : fields) {
           if (key == "exits" || !key.ends_with("_exits")) continue;
           if (const auto count = Field(fields, key)) sample.exits_by_reason[key] = *count;
@@ -594,9 +594,9 @@ FeatureState OnOrOff(const ConsoleFacts& log, const char* on_id, const char* off
 }  // namespace
 
 const std::vector<std::string>& FeatureNames() {
-  static const std::vector<std::string> names = {
-      "hypervisor", "clock",      "PV IPI", "PV TLB flush",
-      "PV spinlocks", "steal time", "PV EOI", "x2APIC"};
+  static const std::vector<std::string> names = {"hypervisor",   "clock",        "PV IPI",
+                                                 "PV TLB flush", "PV spinlocks", "steal time",
+                                                 "PV EOI",       "x2APIC"};
   return names;
 }
 

@@ -98,20 +98,20 @@ std::string LinuxComparisonMarkdown(const LinuxComparison& comparison) {
   if (comparison.envs.empty())
     absl::StrAppend(&md, "\nNo `ENV.KERNEL.ROUND.json` or `.log` runs there.\n");
 
-  md +=
-      "\n### Agreement\n\n"
-      "Linux's own choices are read from the stock kernel's boot messages: _not logged_ where "
-      "Linux prints nothing about a feature on that hypervisor, off where Linux prints a line "
-      "whenever it turns the feature on and that line is absent. pvops's come from its detect "
-      "record, pvops-check's `# paths:` routed list and `# clocksource:` line. Clocks agree when "
-      "they are of one kind (paravirtual, TSC, jiffies). A feature that differs between rounds "
-      "of one kernel says so and counts as a mismatch.\n\n"
-      "| environment | feature | Linux's own (stock) | pvops | agree? | note |\n"
-      "|---|---|---|---|---|---|\n";
+  md += "\n### Agreement\n\n"
+        "Linux's own choices are read from the stock kernel's boot messages: _not logged_ where "
+        "Linux prints nothing about a feature on that hypervisor, off where Linux prints a line "
+        "whenever it turns the feature on and that line is absent. pvops's come from its detect "
+        "record, pvops-check's `# paths:` routed list and `# clocksource:` line. Clocks agree when "
+        "they are of one kind (paravirtual, TSC, jiffies). A feature that differs between rounds "
+        "of one kernel says so and counts as a mismatch.\n\n"
+        "| environment | feature | Linux's own (stock) | pvops | agree? | note |\n"
+        "|---|---|---|---|---|---|\n";
   for (const EnvironmentRuns& env : comparison.envs) {
     for (const FeatureRow& row : CompareFeatures(env)) {
-      const std::string agree =
-          row.agree != "no" ? row.agree : row.explained.empty() ? "**no**" : "no, explained";
+      const std::string agree = row.agree != "no"       ? row.agree
+                                : row.explained.empty() ? "**no**"
+                                                        : "no, explained";
       std::string note;
       if (!row.own.evidence.empty()) note = "Linux: `" + row.own.evidence + "`";
       if (!row.pvops.evidence.empty())

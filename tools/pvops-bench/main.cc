@@ -78,7 +78,8 @@ int main(int argc, char** argv) {
       const auto bench = ReadJson(in / (name + ".bench.json"));
       std::vector<pvops_bench::EnvironmentBench> parsed;
       if (bench) parsed = pvops_bench::ParseRunRecord(*bench);
-      if (conformance) pvops_bench::MergeConformance(pvops_bench::ParseRunRecord(*conformance), parsed);
+      if (conformance)
+        pvops_bench::MergeConformance(pvops_bench::ParseRunRecord(*conformance), parsed);
       if (parsed.empty()) {
         pvops_bench::EnvironmentBench missing;
         missing.name = name;

@@ -13,7 +13,7 @@
 namespace pvops_bench {
 
 struct RunContext {
-  std::string date;       // ISO 8601, when the reporter ran
+  std::string date;  // ISO 8601, when the reporter ran
   std::string host_name;
   std::string executable;  // the guest image benched
   int num_cpus = 0;

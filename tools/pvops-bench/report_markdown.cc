@@ -63,9 +63,10 @@ std::string BenchTables(const std::vector<EnvironmentBench>& envs) {
   md += "\n## Per op\n\nmedian and p99 in TSC cycles per sample; ratio = this median / the raw "
         "median of the same environment and run.\n";
   for (const std::string& op : OpOrder(envs)) {
-    absl::StrAppend(&md, "\n### ", op, "\n\n",
-                    "| environment | impl | median | p99 | ratio to raw | exits/op | library "
-                    "counters per sample | what one sample times |\n|---|---|---|---|---|---|---|---|\n");
+    absl::StrAppend(
+        &md, "\n### ", op, "\n\n",
+        "| environment | impl | median | p99 | ratio to raw | exits/op | library "
+        "counters per sample | what one sample times |\n|---|---|---|---|---|---|---|---|\n");
     for (const EnvironmentBench& env : envs) {
       if (!env.Benched()) continue;
       for (const Measurement& m : env.measurements) {
@@ -75,8 +76,7 @@ std::string BenchTables(const std::vector<EnvironmentBench>& envs) {
                           " | - | - | - | - | - | not here: ", MarkdownCell(m.unavailable), " |\n");
           continue;
         }
-        const std::string ratio =
-            m.impl == "raw" ? "1" : Fixed(RatioToRaw(env, m.op, m.impl));
+        const std::string ratio = m.impl == "raw" ? "1" : Fixed(RatioToRaw(env, m.op, m.impl));
         absl::StrAppend(&md, "| ", env.name, " | ", m.impl, " | ", Cycles(m.median_cycles), " | ",
                         Cycles(m.p99_cycles), " | ", ratio, " | ", Fixed(m.exits_per_op), " | ",
                         LibraryCounters(m), " | ", MarkdownCell(m.what), " |\n");
@@ -115,13 +115,14 @@ std::string ReportMarkdown(const RunContext& context, const std::vector<Environm
   }
 
   if (!host.empty()) {
-    md += "\n## Host dispatch (Google Benchmark, user mode on the host)\n\n"
-          "Each op reached three ways: a direct call of a hard-coded backend function (build-time "
-          "selection), a call through the real `pvops_table` and its inline wrappers, and the "
-          "inline instruction. Privileged bodies are user-mode stand-ins of the same shape "
-          "(bench/user_backend.h). CPU time per iteration (median of the repetitions), host time.\n\n"
-          "| op | direct_call | pvops_table_call | inline_insn | pvops_table_call / direct_call |\n"
-          "|---|---|---|---|---|\n";
+    md +=
+        "\n## Host dispatch (Google Benchmark, user mode on the host)\n\n"
+        "Each op reached three ways: a direct call of a hard-coded backend function (build-time "
+        "selection), a call through the real `pvops_table` and its inline wrappers, and the "
+        "inline instruction. Privileged bodies are user-mode stand-ins of the same shape "
+        "(bench/user_backend.h). CPU time per iteration (median of the repetitions), host time.\n\n"
+        "| op | direct_call | pvops_table_call | inline_insn | pvops_table_call / direct_call |\n"
+        "|---|---|---|---|---|\n";
     std::map<std::string, std::map<std::string, std::string>> cells;
     std::vector<std::string> ops;
     for (const HostTime& t : host) {

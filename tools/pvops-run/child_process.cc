@@ -22,7 +22,7 @@ using Clock = std::chrono::steady_clock;
 volatile sig_atomic_t g_interrupt_requested = 0;
 
 constexpr std::size_t kMaxLineBytes = 64 * 1024;
-constexpr int kPollTickMs = 50;        // how often exit, deadline and interrupt are checked
+constexpr int kPollTickMs = 50;         // how often exit, deadline and interrupt are checked
 constexpr int kReadChunksPerTick = 16;  // bounds one tick's reading so a flood meets the clock
 constexpr double kGiveUpAfterKillSeconds = 10;  // a child stuck in the kernel is left behind
 
@@ -190,7 +190,8 @@ ChildOutcome RunChild(const ChildSpec& spec, const LineSink& sink) {
   if (got == sizeof exec_error) {
     int status = 0;
     waitpid(pid, &status, 0);
-    outcome.start_error = absl::StrCat("cannot run ", spec.argv[0], ": ", std::strerror(exec_error));
+    outcome.start_error =
+        absl::StrCat("cannot run ", spec.argv[0], ": ", std::strerror(exec_error));
     close(stdout_pipe[0]);
     close(stderr_pipe[0]);
     return outcome;

@@ -17,7 +17,7 @@ struct ChildSpec {
   std::vector<std::string> argv;  // argv[0] is the program (a path, or looked up in PATH)
   std::string working_directory;  // empty: the runner's own
   double timeout_seconds = 60;
-  double kill_grace_seconds = 2;     // SIGTERM first, SIGKILL this much later
+  double kill_grace_seconds = 2;        // SIGTERM first, SIGKILL this much later
   double drain_after_exit_seconds = 1;  // output still wanted after the child exits
 };
 

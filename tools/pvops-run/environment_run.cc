@@ -50,12 +50,11 @@ class ProgressLine {
 
   void Finish(const EnvironmentResult& result) {
     if (options_.out == nullptr) return;
-    std::string summary = result.verdict.verdict == Verdict::kPass
-                              ? absl::StrFormat("%d passed, %d failed, %d skipped",
-                                                result.log.closing->passed,
-                                                result.log.closing->failed,
-                                                result.log.closing->skipped)
-                              : PrintableForTerminal(result.verdict.reason);
+    std::string summary =
+        result.verdict.verdict == Verdict::kPass
+            ? absl::StrFormat("%d passed, %d failed, %d skipped", result.log.closing->passed,
+                              result.log.closing->failed, result.log.closing->skipped)
+            : PrintableForTerminal(result.verdict.reason);
     std::string clock_rate;
     if (std::optional<ClockRate> rate = MeasureClockRate(result.log)) {
       clock_rate = absl::StrCat("; ", ClockRateText(*rate));

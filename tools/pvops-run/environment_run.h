@@ -41,7 +41,8 @@ struct EnvironmentResult {
   std::filesystem::path console_log;     // the whole console, when asked for
 };
 
-EnvironmentResult RunEnvironment(const EnvironmentRequest& request, const ProgressOptions& progress);
+EnvironmentResult RunEnvironment(const EnvironmentRequest& request,
+                                 const ProgressOptions& progress);
 
 std::filesystem::path LauncherPath(const std::filesystem::path& root, const std::string& name);
 

@@ -11,7 +11,9 @@ constexpr char kEscape = '\x1b';
 
 // Debian's Abseil has its own string_view type, so the parser keeps to std::string_view.
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 bool ConsumePrefix(std::string_view* text, std::string_view prefix) {
   if (!text->starts_with(prefix)) return false;
@@ -123,8 +125,8 @@ std::optional<CaseLine> ParseCaseLine(std::string_view text) {
 
   // A SKIP directive only turns an "ok" into a skip; "not ok ... # SKIP" stays a failure.
   std::string_view skip_reason = directive;
-  bool is_skip = StartsWithIgnoreCase(directive, "skip") &&
-                 (directive.size() == 4 || directive[4] == ' ');
+  bool is_skip =
+      StartsWithIgnoreCase(directive, "skip") && (directive.size() == 4 || directive[4] == ' ');
   if (is_skip) skip_reason = StripLeadingSpace(directive.substr(4));
   if (is_skip && line.result == CaseResult::kPass) {
     line.result = CaseResult::kSkip;

@@ -74,7 +74,7 @@ struct GuestLog {
   std::vector<std::string> malformed_clock_lines;  // `clock:` lines without a decimal ns=
   std::optional<FaultReport> fault;
   std::optional<ClosingCounts> closing;
-  int closing_lines = 0;     // more than one is a protocol error
+  int closing_lines = 0;  // more than one is a protocol error
   int cases_after_closing = 0;
   std::size_t lines = 0;
 

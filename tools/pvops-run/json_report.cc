@@ -37,11 +37,10 @@ class JsonWriter {
   void GuestValue(std::string_view value) {
     std::int64_t number = 0;
     std::string_view digits = value.substr(!value.empty() && value[0] == '-' ? 1 : 0);
-    bool decimal = !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) {
-      return c >= '0' && c <= '9';
-    });
-    if (decimal && std::from_chars(value.data(), value.data() + value.size(), number).ec ==
-                       std::errc()) {
+    bool decimal = !digits.empty() && std::all_of(digits.begin(), digits.end(),
+                                                  [](char c) { return c >= '0' && c <= '9'; });
+    if (decimal &&
+        std::from_chars(value.data(), value.data() + value.size(), number).ec == std::errc()) {
       Int(number);
     } else {
       String(value);

@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <iostream>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -129,23 +129,22 @@ int main(int argc, char** argv) {
   }
 
   InstallStopHandlers();
-  const pvops_run::ProgressOptions progress{
-      .out = &std::cout, .rewrite_in_place = isatty(STDOUT_FILENO) != 0,
-      .verbose = absl::GetFlag(FLAGS_verbose)};
+  const pvops_run::ProgressOptions progress{.out = &std::cout,
+                                            .rewrite_in_place = isatty(STDOUT_FILENO) != 0,
+                                            .verbose = absl::GetFlag(FLAGS_verbose)};
   std::vector<pvops_run::EnvironmentResult> results;
   for (const std::string& name : names) {
     if (pvops_run::InterruptRequested()) break;
-    pvops_run::EnvironmentRequest request{.name = name,
-                                          .root = root,
-                                          .image = absl::GetFlag(FLAGS_image),
-                                          .cmdline = absl::GetFlag(FLAGS_cmdline),
-                                          .timeout_seconds = absl::GetFlag(FLAGS_timeout),
-                                          .setup_timeout_seconds =
-                                              absl::GetFlag(FLAGS_setup_timeout),
-                                          .console_dir = absl::GetFlag(FLAGS_console_dir)};
+    pvops_run::EnvironmentRequest request{
+        .name = name,
+        .root = root,
+        .image = absl::GetFlag(FLAGS_image),
+        .cmdline = absl::GetFlag(FLAGS_cmdline),
+        .timeout_seconds = absl::GetFlag(FLAGS_timeout),
+        .setup_timeout_seconds = absl::GetFlag(FLAGS_setup_timeout),
+        .console_dir = absl::GetFlag(FLAGS_console_dir)};
     results.push_back(pvops_run::RunEnvironment(request, progress));
   }
-
 
   bool json_ok = true;
   if (const std::string json_path = absl::GetFlag(FLAGS_json); !json_path.empty()) {

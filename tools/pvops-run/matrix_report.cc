@@ -40,8 +40,7 @@ void PrintEnvironmentDetails(const EnvironmentResult& result, std::ostream& out)
   }
   if (!log.stats.empty()) {
     out << tag << " stats: "
-        << PrintableForTerminal(absl::StrJoin(log.stats, " ", absl::PairFormatter("=")))
-        << '\n';
+        << PrintableForTerminal(absl::StrJoin(log.stats, " ", absl::PairFormatter("="))) << '\n';
   }
   if (!log.bench.empty()) out << tag << " bench: " << log.bench.size() << " lines\n";
   for (const CaseLine& line : log.cases) {
@@ -63,8 +62,8 @@ void PrintEnvironmentDetails(const EnvironmentResult& result, std::ostream& out)
   if (std::optional<ClockRate> rate = MeasureClockRate(log)) {
     clock_rate = absl::StrCat("; ", ClockRateText(*rate));
   }
-  out << tag << " verdict: " << VerdictName(result.verdict.verdict) << " ("
-      << detail << absl::StrFormat(", %.1f s%s)", result.wall_seconds, clock_rate) << '\n';
+  out << tag << " verdict: " << VerdictName(result.verdict.verdict) << " (" << detail
+      << absl::StrFormat(", %.1f s%s)", result.wall_seconds, clock_rate) << '\n';
 }
 
 }  // namespace

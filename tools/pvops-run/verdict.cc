@@ -12,9 +12,7 @@ std::string CountsText(const ClosingCounts& counts) {
                          counts.skipped);
 }
 
-std::string FaultText(const FaultReport& fault) {
-  return absl::StrCat("FAULT ", fault.text);
-}
+std::string FaultText(const FaultReport& fault) { return absl::StrCat("FAULT ", fault.text); }
 
 std::string LastCaseText(const GuestLog& log) {
   if (log.cases.empty()) return "no case line seen";
@@ -77,8 +75,8 @@ VerdictWithReason DecideVerdict(const LaunchOutcome& outcome, const GuestLog& lo
     return {kFault, reason};
   }
   if (outcome.exit_status == kExitStatusFault) {
-    return {kFault, absl::StrCat("exit status ", kExitStatusFault, " (guest fault) without a FAULT line (",
-                                 LastCaseText(log), ")")};
+    return {kFault, absl::StrCat("exit status ", kExitStatusFault,
+                                 " (guest fault) without a FAULT line (", LastCaseText(log), ")")};
   }
   if (!log.closing) {
     return {kFail, WithLastStderr(absl::StrCat(StatusText(outcome), " without closing line (",
@@ -99,9 +97,10 @@ VerdictWithReason DecideVerdict(const LaunchOutcome& outcome, const GuestLog& lo
     return {kFail, absl::StrCat(log.closing->failed, " failed; ", FirstFailureText(log))};
   }
   if (outcome.exit_status != kExitStatusPassed) {
-    return {kFail, WithLastStderr(absl::StrCat(StatusText(outcome), " (expected ", kExitStatusPassed,
-                                               ") although the closing line says 0 failed"),
-                                  outcome)};
+    return {kFail,
+            WithLastStderr(absl::StrCat(StatusText(outcome), " (expected ", kExitStatusPassed,
+                                        ") although the closing line says 0 failed"),
+                           outcome)};
   }
   if (!log.malformed_clock_lines.empty()) {
     return {kFail, absl::StrCat(log.malformed_clock_lines.size(),

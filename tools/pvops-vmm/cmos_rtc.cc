@@ -68,7 +68,9 @@ uint8_t CmosRtc::TimeRegister(uint8_t index) {
   gmtime_r(&seconds, &utc);
   const uint8_t status_b = bytes_[kStatusB];
   const bool binary = status_b & kStatusBBinary;
-  const auto encode = [binary](int value) { return binary ? static_cast<uint8_t>(value) : ToBcd(value); };
+  const auto encode = [binary](int value) {
+    return binary ? static_cast<uint8_t>(value) : ToBcd(value);
+  };
   switch (index) {
     case kSeconds: return encode(utc.tm_sec);
     case kMinutes: return encode(utc.tm_min);

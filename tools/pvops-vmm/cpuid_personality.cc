@@ -22,7 +22,8 @@ constexpr uint32_t kLeafAmdExtendedApicId = 0x8000001e;
 class KvmPersonality final : public CpuidPersonality {
  public:
   explicit KvmPersonality(const PersonalityOptions& options) : options_(options) {
-    if (options.hv_vp_index_stride != 1 || options.hv_privileges_clear != 0 || options.hv_hints_clear != 0) {
+    if (options.hv_vp_index_stride != 1 || options.hv_privileges_clear != 0 ||
+        options.hv_hints_clear != 0) {
       throw VmmError("--hv-* options need a Hyper-V personality");
     }
   }
@@ -86,11 +87,13 @@ void WithholdKvmFeatures(CpuidTable& table, uint32_t clear_mask, uint32_t kvm_ba
   features->eax &= ~clear_mask;
 }
 
-std::unique_ptr<CpuidPersonality> MakePersonality(std::string_view name, const PersonalityOptions& options) {
+std::unique_ptr<CpuidPersonality> MakePersonality(std::string_view name,
+                                                  const PersonalityOptions& options) {
   if (name == "kvm") return std::make_unique<KvmPersonality>(options);
   if (name == "hyperv") return MakeHypervPersonality(HypervFlavour::kHypervOnly, options);
   if (name == "hyperv-kvm") return MakeHypervPersonality(HypervFlavour::kHypervWithKvm, options);
-  throw VmmError(absl::StrCat("unknown personality '", std::string(name), "' (kvm, hyperv, hyperv-kvm)"));
+  throw VmmError(
+      absl::StrCat("unknown personality '", std::string(name), "' (kvm, hyperv, hyperv-kvm)"));
 }
 
 }  // namespace pvops::vmm

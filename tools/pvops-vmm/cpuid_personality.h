@@ -33,12 +33,14 @@ inline constexpr uint32_t kCpuid1EcxHypervisor = 1u << 31;
 // The entry for (function, index), honouring KVM's "index matters" flag; nullptr if absent.
 kvm_cpuid_entry2* FindLeaf(CpuidTable& table, uint32_t function, uint32_t index = 0);
 
-// Per-vCPU APIC IDs (leaves 1, 0xb, 0x1f, 0x8000001e); the x2APIC, TSC-deadline and hypervisor bits.
+// Per-vCPU APIC IDs (leaves 1, 0xb, 0x1f, 0x8000001e); the x2APIC, TSC-deadline and hypervisor
+// bits.
 void ApplyTopologyAndApicFeatures(CpuidTable& table, const VcpuTopology& topology);
 
 // Clears bits of KVM's feature leaf (kvm_base + 1, EAX); throws VmmError when the leaf is
 // absent but bits were asked to be withheld.
-void WithholdKvmFeatures(CpuidTable& table, uint32_t clear_mask, uint32_t kvm_base = KVM_CPUID_SIGNATURE);
+void WithholdKvmFeatures(CpuidTable& table, uint32_t clear_mask,
+                         uint32_t kvm_base = KVM_CPUID_SIGNATURE);
 
 class CpuidPersonality {
  public:
@@ -66,6 +68,7 @@ struct PersonalityOptions {
 };
 
 // "kvm", "hyperv" (hyperv_personality.h) or "hyperv-kvm"; anything else throws VmmError.
-std::unique_ptr<CpuidPersonality> MakePersonality(std::string_view name, const PersonalityOptions& options);
+std::unique_ptr<CpuidPersonality> MakePersonality(std::string_view name,
+                                                  const PersonalityOptions& options);
 
 }  // namespace pvops::vmm

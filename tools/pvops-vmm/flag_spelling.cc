@@ -10,7 +10,8 @@ std::vector<std::string> UnderscoreFlagNames(std::vector<std::string> arguments)
     if (argument == "--") break;
     if (argument.rfind("--", 0) != 0) continue;
     const size_t name_end = std::min(argument.find('='), argument.size());
-    std::replace(argument.begin() + 2, argument.begin() + static_cast<std::ptrdiff_t>(name_end), '-', '_');
+    std::replace(argument.begin() + 2, argument.begin() + static_cast<std::ptrdiff_t>(name_end),
+                 '-', '_');
   }
   return arguments;
 }

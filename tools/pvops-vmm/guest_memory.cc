@@ -11,7 +11,8 @@ GuestMemory::GuestMemory(uint64_t size_bytes) : size_(size_bytes) {
   // MAP_NORESERVE: pages the guest never touches cost the L1 nothing.
   void* mapping = mmap(nullptr, size_bytes, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (mapping == MAP_FAILED) ThrowErrno(absl::StrFormat("mmap of %u bytes of guest RAM", size_bytes));
+  if (mapping == MAP_FAILED)
+    ThrowErrno(absl::StrFormat("mmap of %u bytes of guest RAM", size_bytes));
   base_ = static_cast<uint8_t*>(mapping);
 }
 

@@ -41,7 +41,9 @@ class HypervPersonality final : public CpuidPersonality {
     if (options.hv_vp_index_stride == 0) throw VmmError("--hv-vp-index-stride must be at least 1");
   }
 
-  std::string_view name() const override { return flavour_ == HypervFlavour::kHypervOnly ? "hyperv" : "hyperv-kvm"; }
+  std::string_view name() const override {
+    return flavour_ == HypervFlavour::kHypervOnly ? "hyperv" : "hyperv-kvm";
+  }
 
   void ConfigureVm(Vm& vm) override {
     for (const auto& required : kRequiredCapabilities) {
@@ -55,7 +57,8 @@ class HypervPersonality final : public CpuidPersonality {
     WithholdHypervBits(hv_leaves_, options_.hv_privileges_clear, options_.hv_hints_clear);
   }
 
-  CpuidTable BuildTable(std::span<const kvm_cpuid_entry2> supported, const VcpuTopology& topology) override {
+  CpuidTable BuildTable(std::span<const kvm_cpuid_entry2> supported,
+                        const VcpuTopology& topology) override {
     if (hv_leaves_.empty()) throw VmmError("the Hyper-V leaves were not read (ConfigureVm)");
     CpuidTable table(supported.begin(), supported.end());
     ApplyTopologyAndApicFeatures(table, topology);
@@ -67,7 +70,8 @@ class HypervPersonality final : public CpuidPersonality {
       table.insert(table.end(), kvm.begin(), kvm.end());
       WithholdKvmFeatures(table, options_.kvm_features_clear, kKvmBaseBesideHyperv);
     } else if (options_.kvm_features_clear != 0) {
-      throw VmmError("--kvm-features-clear needs KVM's leaves, which personality hyperv has none of");
+      throw VmmError(
+          "--kvm-features-clear needs KVM's leaves, which personality hyperv has none of");
     }
     return table;
   }
@@ -82,7 +86,8 @@ class HypervPersonality final : public CpuidPersonality {
     // there is no KVM leaf), so the guest cannot use an interface it was not shown.
     vcpu.EnableCapability(KVM_CAP_ENFORCE_PV_FEATURE_CPUID, 1);
     // Only the host may set a VP index; KVM refuses one beyond its vCPU limit.
-    if (options_.hv_vp_index_stride != 1) vcpu.SetMsr(kHvMsrVpIndex, uint64_t{vcpu.id()} * options_.hv_vp_index_stride);
+    if (options_.hv_vp_index_stride != 1)
+      vcpu.SetMsr(kHvMsrVpIndex, uint64_t{vcpu.id()} * options_.hv_vp_index_stride);
   }
 
  private:
@@ -94,7 +99,8 @@ class HypervPersonality final : public CpuidPersonality {
 }  // namespace
 
 void RemoveHypervisorLeaves(CpuidTable& table) {
-  std::erase_if(table, [](const kvm_cpuid_entry2& entry) { return InHypervisorRange(entry.function); });
+  std::erase_if(table,
+                [](const kvm_cpuid_entry2& entry) { return InHypervisorRange(entry.function); });
 }
 
 CpuidTable HypervLeavesForGuest(std::span<const kvm_cpuid_entry2> kvm_hv_leaves) {
@@ -112,7 +118,8 @@ CpuidTable HypervLeavesForGuest(std::span<const kvm_cpuid_entry2> kvm_hv_leaves)
     throw VmmError("KVM_GET_SUPPORTED_HV_CPUID lacks the leaves 0x40000000..0x40000004");
   }
   if (interface->eax != kHvInterfaceSignature) {
-    throw VmmError(absl::StrFormat("KVM's Hyper-V leaf 0x40000001 says %#x, not Hv#1", interface->eax));
+    throw VmmError(
+        absl::StrFormat("KVM's Hyper-V leaf 0x40000001 says %#x, not Hv#1", interface->eax));
   }
   // The synthetic debugger's leaves (0x40000080..) go, so the interface ends here.
   vendor->eax = kHvLeafNestedFeatures;
@@ -121,7 +128,8 @@ CpuidTable HypervLeavesForGuest(std::span<const kvm_cpuid_entry2> kvm_hv_leaves)
   vendor->ebx = kHvVendorMicrosoftEbx;
   vendor->ecx = kHvVendorMicrosoftEcx;
   vendor->edx = kHvVendorMicrosoftEdx;
-  features->ebx &= ~(kHvPostMessages | kHvSignalEvents | kHvDebugging | kHvEnableExtendedHypercalls);
+  features->ebx &=
+      ~(kHvPostMessages | kHvSignalEvents | kHvDebugging | kHvEnableExtendedHypercalls);
   features->edx &= ~(kHvGuestDebuggingAvailable | kHvDebugMsrsAvailable);
   return offered;
 }
@@ -129,17 +137,21 @@ CpuidTable HypervLeavesForGuest(std::span<const kvm_cpuid_entry2> kvm_hv_leaves)
 void WithholdHypervBits(CpuidTable& hv_leaves, uint32_t privileges_clear, uint32_t hints_clear) {
   auto* features = FindLeaf(hv_leaves, kHvLeafFeatures);
   auto* hints = FindLeaf(hv_leaves, kHvLeafEnlightenments);
-  if (features == nullptr || hints == nullptr) throw VmmError("no Hyper-V leaves 0x40000003/4 to withhold bits from");
+  if (features == nullptr || hints == nullptr)
+    throw VmmError("no Hyper-V leaves 0x40000003/4 to withhold bits from");
   features->eax &= ~privileges_clear;
   hints->eax &= ~hints_clear;
 }
 
-void GrantTscInvariantOnlyIfInvariant(CpuidTable& table, std::span<const kvm_cpuid_entry2> supported) {
+void GrantTscInvariantOnlyIfInvariant(CpuidTable& table,
+                                      std::span<const kvm_cpuid_entry2> supported) {
   for (const auto& entry : supported) {
-    if (entry.function == kLeafAdvancedPowerManagement && (entry.edx & kApmEdxInvariantTsc) != 0) return;
+    if (entry.function == kLeafAdvancedPowerManagement && (entry.edx & kApmEdxInvariantTsc) != 0)
+      return;
   }
   auto* features = FindLeaf(table, kHvLeafFeatures);
-  if (features == nullptr) throw VmmError("no Hyper-V leaf 0x40000003 to withhold the invariant-TSC control from");
+  if (features == nullptr)
+    throw VmmError("no Hyper-V leaf 0x40000003 to withhold the invariant-TSC control from");
   features->eax &= ~kHvAccessTscInvariant;
 }
 
@@ -149,7 +161,8 @@ CpuidTable KvmLeavesAt(std::span<const kvm_cpuid_entry2> supported, uint32_t bas
     if (entry.function != KVM_CPUID_SIGNATURE && entry.function != KVM_CPUID_FEATURES) continue;
     kvm_cpuid_entry2 copy = entry;
     copy.function = entry.function - KVM_CPUID_SIGNATURE + base;
-    if (entry.function == KVM_CPUID_SIGNATURE) copy.eax = base + (KVM_CPUID_FEATURES - KVM_CPUID_SIGNATURE);
+    if (entry.function == KVM_CPUID_SIGNATURE)
+      copy.eax = base + (KVM_CPUID_FEATURES - KVM_CPUID_SIGNATURE);
     moved.push_back(copy);
   }
   if (FindLeaf(moved, base) == nullptr || FindLeaf(moved, base + 1) == nullptr) {
@@ -158,11 +171,13 @@ CpuidTable KvmLeavesAt(std::span<const kvm_cpuid_entry2> supported, uint32_t bas
   return moved;
 }
 
-std::unique_ptr<CpuidPersonality> MakeHypervPersonality(HypervFlavour flavour, const PersonalityOptions& options) {
+std::unique_ptr<CpuidPersonality> MakeHypervPersonality(HypervFlavour flavour,
+                                                        const PersonalityOptions& options) {
   return std::make_unique<HypervPersonality>(flavour, options, CpuidTable{});
 }
 
-std::unique_ptr<CpuidPersonality> MakeHypervPersonalityForTest(HypervFlavour flavour, const PersonalityOptions& options,
+std::unique_ptr<CpuidPersonality> MakeHypervPersonalityForTest(HypervFlavour flavour,
+                                                               const PersonalityOptions& options,
                                                                CpuidTable kvm_hv_leaves) {
   CpuidTable offered = HypervLeavesForGuest(kvm_hv_leaves);
   WithholdHypervBits(offered, options.hv_privileges_clear, options.hv_hints_clear);

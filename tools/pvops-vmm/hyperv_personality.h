@@ -52,7 +52,8 @@ void WithholdHypervBits(CpuidTable& hv_leaves, uint32_t privileges_clear, uint32
 // CPUID) has an invariant TSC. KVM offers the control whatever the host's TSC; Hyper-V grants it
 // only on an invariant TSC, and a guest that holds it trusts its TSC across vCPUs (Linux sets
 // X86_FEATURE_TSC_RELIABLE and prefers the TSC to the reference TSC page).
-void GrantTscInvariantOnlyIfInvariant(CpuidTable& table, std::span<const kvm_cpuid_entry2> supported);
+void GrantTscInvariantOnlyIfInvariant(CpuidTable& table,
+                                      std::span<const kvm_cpuid_entry2> supported);
 
 // Drops every leaf of the hypervisor range 0x40000000..0x4000ffff.
 void RemoveHypervisorLeaves(CpuidTable& table);
@@ -74,10 +75,12 @@ enum class HypervFlavour {
 
 // The personality; its ConfigureVm reads KVM_GET_SUPPORTED_HV_CPUID and checks the
 // KVM_CAP_HYPERV_* capabilities, ConfigureVcpu turns on SynIC and CPUID enforcement.
-std::unique_ptr<CpuidPersonality> MakeHypervPersonality(HypervFlavour flavour, const PersonalityOptions& options);
+std::unique_ptr<CpuidPersonality> MakeHypervPersonality(HypervFlavour flavour,
+                                                        const PersonalityOptions& options);
 
 // For tests: the same personality over a given Hyper-V table (ConfigureVm is then not needed).
-std::unique_ptr<CpuidPersonality> MakeHypervPersonalityForTest(HypervFlavour flavour, const PersonalityOptions& options,
+std::unique_ptr<CpuidPersonality> MakeHypervPersonalityForTest(HypervFlavour flavour,
+                                                               const PersonalityOptions& options,
                                                                CpuidTable kvm_hv_leaves);
 
 }  // namespace pvops::vmm

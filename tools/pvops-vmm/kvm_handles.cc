@@ -35,11 +35,13 @@ class CpuidBuffer {
   }
   kvm_cpuid_entry2 entry(uint32_t index) const {
     kvm_cpuid_entry2 entry;
-    std::memcpy(&entry, bytes_.data() + pvops_kvm_cpuid2_entries_offset + index * sizeof(entry), sizeof(entry));
+    std::memcpy(&entry, bytes_.data() + pvops_kvm_cpuid2_entries_offset + index * sizeof(entry),
+                sizeof(entry));
     return entry;
   }
   void set_entry(uint32_t index, const kvm_cpuid_entry2& entry) {
-    std::memcpy(bytes_.data() + pvops_kvm_cpuid2_entries_offset + index * sizeof(entry), &entry, sizeof(entry));
+    std::memcpy(bytes_.data() + pvops_kvm_cpuid2_entries_offset + index * sizeof(entry), &entry,
+                sizeof(entry));
   }
 
  private:
@@ -67,7 +69,8 @@ KvmSystem::KvmSystem() : fd_(open("/dev/kvm", O_RDWR | O_CLOEXEC)) {
   if (!fd_.valid()) ThrowErrno("open /dev/kvm (are the kvm modules loaded?)");
   const int version = ioctl(fd_.get(), KVM_GET_API_VERSION, nullptr);
   if (version != kKvmApiVersion) {
-    throw VmmError(absl::StrFormat("/dev/kvm speaks API version %d, not %d", version, kKvmApiVersion));
+    throw VmmError(
+        absl::StrFormat("/dev/kvm speaks API version %d, not %d", version, kKvmApiVersion));
   }
 }
 
@@ -105,7 +108,9 @@ Vm::Vm(const KvmSystem& kvm) : kvm_(kvm), fd_(ioctl(kvm.fd(), KVM_CREATE_VM, 0))
   if (!fd_.valid()) ThrowErrno("KVM_CREATE_VM");
 }
 
-int Vm::CheckExtension(long capability) const { return ioctl(fd_.get(), KVM_CHECK_EXTENSION, capability); }
+int Vm::CheckExtension(long capability) const {
+  return ioctl(fd_.get(), KVM_CHECK_EXTENSION, capability);
+}
 
 void Vm::EnableCapability(uint32_t capability, uint64_t argument) {
   EnableCap(fd_.get(), capability, argument, "VM");
@@ -117,7 +122,8 @@ void Vm::SetUserMemory(uint32_t slot, uint64_t guest_physical, uint64_t size, vo
   region.guest_phys_addr = guest_physical;
   region.memory_size = size;
   region.userspace_addr = reinterpret_cast<uint64_t>(host);
-  if (ioctl(fd_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) ThrowErrno("KVM_SET_USER_MEMORY_REGION");
+  if (ioctl(fd_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0)
+    ThrowErrno("KVM_SET_USER_MEMORY_REGION");
 }
 
 void Vm::CreateIrqchip() {
@@ -221,7 +227,8 @@ void Vcpu::SetMsr(uint32_t index, uint64_t value) {
   const int written = ioctl(fd_.get(), pvops_kvm_ioctl_set_msrs, bytes.data());
   if (written < 0) ThrowErrno(absl::StrFormat("KVM_SET_MSRS %#x on vCPU %u", index, id_));
   // KVM returns how many entries it took: 0 means it refused this one.
-  if (written != 1) throw VmmError(absl::StrFormat("KVM refused MSR %#x = %#x on vCPU %u", index, value, id_));
+  if (written != 1)
+    throw VmmError(absl::StrFormat("KVM refused MSR %#x = %#x on vCPU %u", index, value, id_));
 }
 
 UniqueFd Vcpu::OpenStatsFd() { return OpenStats(fd_.get(), "vCPU"); }

@@ -16,7 +16,8 @@ namespace {
 template <typename T>
 T ReadAt(std::span<const uint8_t> bytes, uint64_t offset) {
   if (offset > bytes.size() || sizeof(T) > bytes.size() - offset) {
-    throw VmmError(absl::StrFormat("KVM stats truncated at offset %#x of %u bytes", offset, bytes.size()));
+    throw VmmError(
+        absl::StrFormat("KVM stats truncated at offset %#x of %u bytes", offset, bytes.size()));
   }
   T value;
   std::memcpy(&value, bytes.data() + offset, sizeof(T));
@@ -36,12 +37,13 @@ std::vector<KvmStat> ParseKvmStats(std::span<const uint8_t> content) {
     const uint64_t at = header.desc_offset + index * descriptor_stride;
     const auto descriptor = ReadAt<kvm_stats_desc>(content, at);
     const uint64_t name_at = at + pvops_kvm_stats_desc_name_offset;
-    if (name_at + header.name_size > content.size()) throw VmmError("KVM stats name runs past the end");
+    if (name_at + header.name_size > content.size())
+      throw VmmError("KVM stats name runs past the end");
     const char* name = reinterpret_cast<const char*>(content.data() + name_at);
     KvmStat stat{std::string(name, strnlen(name, header.name_size)), descriptor.flags, {}};
     for (uint16_t item = 0; item < descriptor.size; ++item) {
-      stat.values.push_back(
-          ReadAt<uint64_t>(content, uint64_t{header.data_offset} + descriptor.offset + item * sizeof(uint64_t)));
+      stat.values.push_back(ReadAt<uint64_t>(
+          content, uint64_t{header.data_offset} + descriptor.offset + item * sizeof(uint64_t)));
     }
     stats.push_back(std::move(stat));
   }

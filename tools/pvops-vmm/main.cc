@@ -24,7 +24,8 @@
 #include "virtual_machine.h"
 #include "vmm_error.h"
 
-ABSL_FLAG(uint32_t, cpus, 2, "number of vCPUs; the first boots, the others wait for INIT-SIPI-SIPI");
+ABSL_FLAG(uint32_t, cpus, 2,
+          "number of vCPUs; the first boots, the others wait for INIT-SIPI-SIPI");
 ABSL_FLAG(uint32_t, memory_mib, 256, "guest RAM in MiB");
 ABSL_FLAG(int32_t, vcpus_on_host_cpu, -1,
           "run every vCPU thread on this host CPU (an overcommitted host); -1 leaves them free");
@@ -35,10 +36,13 @@ ABSL_FLAG(std::string, initrd, "",
 ABSL_FLAG(std::string, personality, "kvm",
           "CPUID personality: kvm, hyperv (KVM's Hyper-V leaves only) or hyperv-kvm (both, KVM at "
           "0x40000100)");
-ABSL_FLAG(uint32_t, kvm_features_clear, 0, "bits of KVM's feature leaf (base + 1) EAX withheld from the guest");
+ABSL_FLAG(uint32_t, kvm_features_clear, 0,
+          "bits of KVM's feature leaf (base + 1) EAX withheld from the guest");
 ABSL_FLAG(uint32_t, hv_vp_index_stride, 1,
-          "Hyper-V personalities: vCPU n gets VP index n * stride (>= 64 puts vCPU 1 past the first bank)");
-ABSL_FLAG(uint32_t, hv_privileges_clear, 0, "Hyper-V personalities: bits of 0x40000003 EAX withheld");
+          "Hyper-V personalities: vCPU n gets VP index n * stride (>= 64 puts vCPU 1 past the "
+          "first bank)");
+ABSL_FLAG(uint32_t, hv_privileges_clear, 0,
+          "Hyper-V personalities: bits of 0x40000003 EAX withheld");
 ABSL_FLAG(uint32_t, hv_hints_clear, 0, "Hyper-V personalities: bits of 0x40000004 EAX withheld");
 ABSL_FLAG(int32_t, timeout, 0, "seconds before the run is ended as a fault; 0 for no limit");
 ABSL_FLAG(bool, hold_static_keys, false,
@@ -55,12 +59,14 @@ constexpr uint32_t kFaultExitCode = 0x12;  // docs/guest-protocol.md: CPU fault 
 std::vector<uint8_t> ReadFile(const std::string& path, const char* what) {
   std::ifstream file(path, std::ios::binary);
   if (!file) throw VmmError(absl::StrCat("cannot open the ", what, " ", path));
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(file),
+                              std::istreambuf_iterator<char>());
 }
 
 std::string StatLine(const RunResult& result, uint32_t vcpus) {
   std::string line = "stat:";
-  for (const auto& [name, value] : result.kvm_counters) absl::StrAppend(&line, " kvm_", name, "=", value);
+  for (const auto& [name, value] : result.kvm_counters)
+    absl::StrAppend(&line, " kvm_", name, "=", value);
   absl::StrAppend(&line, " vmm_vcpus=", vcpus, " vmm_run_ms=", result.run_time.count(),
                   " vmm_stop_ms=", result.stop_time.count(),
                   " vmm_unhandled_pio=", result.unhandled_port_accesses,
@@ -92,7 +98,9 @@ int Main(int argc, char** argv) {
       "--kvm_features_clear=0x800).");
   // --help lists this file's flags (Abseil's default looks for a file named after the binary).
   absl::FlagsUsageConfig usage_config;
-  usage_config.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "main.cc"); };
+  usage_config.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "main.cc");
+  };
   absl::SetFlagsUsageConfig(usage_config);
   std::vector<std::string> arguments = UnderscoreFlagNames({argv, argv + argc});
   std::vector<char*> argument_pointers;
@@ -116,11 +124,12 @@ int Main(int argc, char** argv) {
       if (config.initrd.empty()) throw VmmError(absl::StrCat("the initrd ", initrd, " is empty"));
     }
     config.timeout = std::chrono::seconds(absl::GetFlag(FLAGS_timeout));
-    auto personality = MakePersonality(absl::GetFlag(FLAGS_personality),
-                                       {.kvm_features_clear = absl::GetFlag(FLAGS_kvm_features_clear),
-                                        .hv_vp_index_stride = absl::GetFlag(FLAGS_hv_vp_index_stride),
-                                        .hv_privileges_clear = absl::GetFlag(FLAGS_hv_privileges_clear),
-                                        .hv_hints_clear = absl::GetFlag(FLAGS_hv_hints_clear)});
+    auto personality =
+        MakePersonality(absl::GetFlag(FLAGS_personality),
+                        {.kvm_features_clear = absl::GetFlag(FLAGS_kvm_features_clear),
+                         .hv_vp_index_stride = absl::GetFlag(FLAGS_hv_vp_index_stride),
+                         .hv_privileges_clear = absl::GetFlag(FLAGS_hv_privileges_clear),
+                         .hv_hints_clear = absl::GetFlag(FLAGS_hv_hints_clear)});
 
     VirtualMachine vm(config, image, *personality, console);
     const RunResult result = vm.Run();
@@ -128,7 +137,8 @@ int Main(int argc, char** argv) {
     if (!result.fault_line.empty()) console.Line(absl::StrCat("FAULT: ", result.fault_line));
     if (!result.guest_exit) console.Note(absl::StrCat("fault: ", result.fault_reason));
     console.Line(StatLine(result, config.vcpu_count));
-    if (result.guest_exit) return End(console, result.guest_exit->code, result.guest_exit->size, passthrough);
+    if (result.guest_exit)
+      return End(console, result.guest_exit->code, result.guest_exit->size, passthrough);
     return End(console, kFaultExitCode, 1, passthrough);
   } catch (const std::exception& error) {
     console.Note(absl::StrCat("fault: ", error.what()));

@@ -95,9 +95,9 @@ std::optional<PortRequest> PortIoDevices::Access(uint16_t port, bool is_write,
       // Only \_S5 is declared; any other type would have the guest wait for a wake-up forever.
       return MachineStopRequest{
           .power_off = true,
-          .how = absl::StrFormat("ACPI sleep control, port %#x <- %#x: sleep type %u%s", port,
-                                 data[0], type,
-                                 type == kAcpiSleepTypeS5 ? " (S5)" : ", not declared")};
+          .how =
+              absl::StrFormat("ACPI sleep control, port %#x <- %#x: sleep type %u%s", port, data[0],
+                              type, type == kAcpiSleepTypeS5 ? " (S5)" : ", not declared")};
     }
     return std::nullopt;
   }

@@ -24,7 +24,7 @@ kvm_segment FlatSegment(uint16_t selector, uint8_t type) {
   segment.db = 1;  // 32-bit
   segment.s = 1;   // code/data, not system
   segment.l = 0;
-  segment.g = 1;   // limit in 4 KiB units
+  segment.g = 1;  // limit in 4 KiB units
   return segment;
 }
 

@@ -41,7 +41,8 @@ bool FindPhys32Entry(std::span<const uint8_t> notes, uint32_t& entry) {
                                 header.n_namesz);
     // The name's size counts its NUL: "Xen\0".
     if (header.n_type == XEN_ELFNOTE_PHYS32_ENTRY && name == std::string_view("Xen", 4)) {
-      if (header.n_descsz < sizeof(uint32_t)) throw VmmError("PHYS32_ENTRY note is shorter than 4 bytes");
+      if (header.n_descsz < sizeof(uint32_t))
+        throw VmmError("PHYS32_ENTRY note is shorter than 4 bytes");
       entry = ReadAt<uint32_t>(notes, desc_offset, "PHYS32_ENTRY value");
       return true;
     }
@@ -60,7 +61,8 @@ uint64_t PvhImage::LowestAddress() const {
 
 uint64_t PvhImage::EndAddress() const {
   uint64_t end = 0;
-  for (const auto& segment : segments) end = std::max(end, segment.physical_address + segment.memory_size);
+  for (const auto& segment : segments)
+    end = std::max(end, segment.physical_address + segment.memory_size);
   return end;
 }
 
@@ -70,13 +72,14 @@ PvhImage ParsePvhImage(std::span<const uint8_t> elf) {
   if (header.e_ident[EI_CLASS] != ELFCLASS64) throw VmmError("image is not ELF64");
   if (header.e_ident[EI_DATA] != ELFDATA2LSB) throw VmmError("image is not little-endian");
   if (header.e_machine != EM_X86_64) throw VmmError("image is not for x86-64");
-  if (header.e_phentsize != sizeof(Elf64_Phdr)) throw VmmError("image has an odd program header size");
+  if (header.e_phentsize != sizeof(Elf64_Phdr))
+    throw VmmError("image has an odd program header size");
 
   PvhImage image;
   bool entry_found = false;
   for (uint16_t index = 0; index < header.e_phnum; ++index) {
-    const auto program = ReadAt<Elf64_Phdr>(elf, header.e_phoff + uint64_t{index} * sizeof(Elf64_Phdr),
-                                            "program header");
+    const auto program = ReadAt<Elf64_Phdr>(
+        elf, header.e_phoff + uint64_t{index} * sizeof(Elf64_Phdr), "program header");
     if (program.p_offset > elf.size() || program.p_filesz > elf.size() - program.p_offset) {
       throw VmmError(absl::StrFormat("program header %u points past the end of the image", index));
     }
@@ -84,13 +87,16 @@ PvhImage ParsePvhImage(std::span<const uint8_t> elf) {
       if (program.p_filesz > program.p_memsz) {
         throw VmmError(absl::StrFormat("segment %u has filesz above memsz", index));
       }
-      image.segments.push_back({program.p_paddr, program.p_offset, program.p_filesz, program.p_memsz});
+      image.segments.push_back(
+          {program.p_paddr, program.p_offset, program.p_filesz, program.p_memsz});
     } else if (program.p_type == PT_NOTE && !entry_found) {
-      entry_found = FindPhys32Entry(elf.subspan(program.p_offset, program.p_filesz), image.phys32_entry);
+      entry_found =
+          FindPhys32Entry(elf.subspan(program.p_offset, program.p_filesz), image.phys32_entry);
     }
   }
   if (image.segments.empty()) throw VmmError("image has no PT_LOAD segment");
-  if (!entry_found) throw VmmError("image has no XEN_ELFNOTE_PHYS32_ENTRY note (type 18) in a PT_NOTE segment");
+  if (!entry_found)
+    throw VmmError("image has no XEN_ELFNOTE_PHYS32_ENTRY note (type 18) in a PT_NOTE segment");
   return image;
 }
 

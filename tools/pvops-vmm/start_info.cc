@@ -10,8 +10,8 @@ namespace pvops::vmm {
 
 std::vector<hvm_memmap_table_entry> BuildMemoryMap(uint64_t ram_bytes) {
   if (ram_bytes <= kHighRamStart || ram_bytes > kLocalApicIoApicStart) {
-    throw VmmError(absl::StrFormat("guest RAM of %#x bytes must lie between 1 MiB and %#x", ram_bytes,
-                                   kLocalApicIoApicStart));
+    throw VmmError(absl::StrFormat("guest RAM of %#x bytes must lie between 1 MiB and %#x",
+                                   ram_bytes, kLocalApicIoApicStart));
   }
   auto entry = [](uint64_t start, uint64_t end, uint32_t type) {
     return hvm_memmap_table_entry{.addr = start, .size = end - start, .type = type, .reserved = 0};
@@ -73,7 +73,8 @@ uint64_t WriteStartInfo(GuestMemory& memory, std::string_view command_line,
   static_assert(sizeof(hvm_start_info) + 8 * sizeof(hvm_memmap_table_entry) <=
                 kModuleListAddress - kBootInfoAddress);
   static_assert(kModuleListAddress + sizeof(hvm_modlist_entry) <= kCommandLineAddress);
-  std::memcpy(memory.At(memory_map_address, memory_map_bytes).data(), memory_map.data(), memory_map_bytes);
+  std::memcpy(memory.At(memory_map_address, memory_map_bytes).data(), memory_map.data(),
+              memory_map_bytes);
   if (extras.initrd) {
     const hvm_modlist_entry module{.paddr = extras.initrd->address,
                                    .size = extras.initrd->size,

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include <xen/xen.h>
 #include <xen/arch-x86/hvm/start_info.h>
+#include <xen/xen.h>
 
 #include "guest_memory.h"
 

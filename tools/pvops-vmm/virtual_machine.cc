@@ -90,8 +90,10 @@ VirtualMachine::VirtualMachine(const VmConfig& config, std::span<const uint8_t> 
   if (config.vcpu_count == 0 || config.vcpu_count > 255) {
     throw VmmError(absl::StrFormat("--cpus=%u: between 1 and 255 (xAPIC IDs)", config.vcpu_count));
   }
-  if (kvm_.CheckExtension(KVM_CAP_IMMEDIATE_EXIT) <= 0) throw VmmError("KVM lacks KVM_CAP_IMMEDIATE_EXIT");
-  if (kvm_.CheckExtension(KVM_CAP_BINARY_STATS_FD) <= 0) throw VmmError("KVM lacks KVM_CAP_BINARY_STATS_FD");
+  if (kvm_.CheckExtension(KVM_CAP_IMMEDIATE_EXIT) <= 0)
+    throw VmmError("KVM lacks KVM_CAP_IMMEDIATE_EXIT");
+  if (kvm_.CheckExtension(KVM_CAP_BINARY_STATS_FD) <= 0)
+    throw VmmError("KVM lacks KVM_CAP_BINARY_STATS_FD");
 
   const PvhImage pvh = ParsePvhImage(image);
   CheckImageClearOfVmmData(pvh);
@@ -118,7 +120,8 @@ VirtualMachine::VirtualMachine(const VmConfig& config, std::span<const uint8_t> 
   const CpuidTable supported = kvm_.SupportedCpuid();
   for (uint32_t id = 0; id < config.vcpu_count; ++id) {
     auto vcpu = std::make_unique<Vcpu>(vm_, id);
-    vcpu->SetCpuid(personality.BuildTable(supported, {.apic_id = id, .vcpu_count = config.vcpu_count}));
+    vcpu->SetCpuid(
+        personality.BuildTable(supported, {.apic_id = id, .vcpu_count = config.vcpu_count}));
     personality.ConfigureVcpu(*vcpu);
     VcpuSlot slot;
     slot.stats = vcpu->OpenStatsFd();
@@ -240,10 +243,8 @@ bool VirtualMachine::HandleExit(Vcpu& vcpu) {
       ++unhandled_mmio_;
       if (!run.mmio.is_write) std::memset(run.mmio.data, 0xff, sizeof(run.mmio.data));
       return true;
-    case KVM_EXIT_INTR:
-      return true;
-    case KVM_EXIT_HYPERV:
-      return HandleHypervExit(vcpu);
+    case KVM_EXIT_INTR: return true;
+    case KVM_EXIT_HYPERV: return HandleHypervExit(vcpu);
     case KVM_EXIT_SHUTDOWN: {
       // On AMD, KVM re-initialises a vCPU after a shutdown intercept, so its registers are the
       // reset state by now; the guest's FAULT: line (if it printed one) says where it was.
@@ -264,14 +265,16 @@ bool VirtualMachine::HandleExit(Vcpu& vcpu) {
       for (uint32_t i = 0; i < run.internal.ndata && i < 16; ++i) {
         data += absl::StrFormat(" %#x", run.internal.data[i]);
       }
-      Finish(std::nullopt, absl::StrFormat("vCPU %u: KVM internal error, suberror %u (1=emulation failed), "
-                                           "data:%s; %s",
-                                           vcpu.id(), run.internal.suberror, data, DescribeVcpu(vcpu)));
+      Finish(std::nullopt,
+             absl::StrFormat("vCPU %u: KVM internal error, suberror %u (1=emulation failed), "
+                             "data:%s; %s",
+                             vcpu.id(), run.internal.suberror, data, DescribeVcpu(vcpu)));
       return false;
     }
     case KVM_EXIT_FAIL_ENTRY:
-      Finish(std::nullopt, absl::StrFormat("vCPU %u: VM entry failed, hardware reason %#x; %s", vcpu.id(),
-                                           run.fail_entry.hardware_entry_failure_reason, DescribeVcpu(vcpu)));
+      Finish(std::nullopt,
+             absl::StrFormat("vCPU %u: VM entry failed, hardware reason %#x; %s", vcpu.id(),
+                             run.fail_entry.hardware_entry_failure_reason, DescribeVcpu(vcpu)));
       return false;
     case KVM_EXIT_SYSTEM_EVENT:
       Finish(std::nullopt,
@@ -303,9 +306,10 @@ bool VirtualMachine::HandleHypervExit(Vcpu& vcpu) {
       run.hyperv.u.hcall.result = kHvStatusInvalidHypercallCode;
       return true;
     default:
-      Finish(std::nullopt, absl::StrFormat("vCPU %u: KVM_EXIT_HYPERV of type %u, which no personality "
-                                           "offers; %s",
-                                           vcpu.id(), run.hyperv.type, DescribeVcpu(vcpu)));
+      Finish(std::nullopt,
+             absl::StrFormat("vCPU %u: KVM_EXIT_HYPERV of type %u, which no personality "
+                             "offers; %s",
+                             vcpu.id(), run.hyperv.type, DescribeVcpu(vcpu)));
       return false;
   }
 }
@@ -352,9 +356,9 @@ std::string VirtualMachine::DescribeVcpu(Vcpu& vcpu) {
   const kvm_regs regs = vcpu.GetRegs();
   const kvm_sregs sregs = vcpu.GetSregs();
   const kvm_mp_state state = vcpu.GetMpState();
-  return absl::StrFormat("vcpu%u rip=%#x cs=%#x cr0=%#x cr3=%#x cr4=%#x efer=%#x mp_state=%u", vcpu.id(),
-                         regs.rip, sregs.cs.selector, sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer,
-                         state.mp_state);
+  return absl::StrFormat("vcpu%u rip=%#x cs=%#x cr0=%#x cr3=%#x cr4=%#x efer=%#x mp_state=%u",
+                         vcpu.id(), regs.rip, sregs.cs.selector, sregs.cr0, sregs.cr3, sregs.cr4,
+                         sregs.efer, state.mp_state);
 }
 
 }  // namespace pvops::vmm

@@ -29,7 +29,7 @@ struct VmConfig {
   uint32_t vcpu_count = 2;
   uint64_t memory_bytes = 256ull << 20;
   std::string command_line;
-  std::vector<uint8_t> initrd;  // empty: none; else hvm_start_info module 0
+  std::vector<uint8_t> initrd;      // empty: none; else hvm_start_info module 0
   std::chrono::seconds timeout{0};  // 0: no limit
   // Every vCPU thread on this one host CPU: an overcommitted host, where a vCPU is preempted
   // whenever another runs (what KVM's steal time and preempted flags are for). -1: no pinning.
@@ -55,8 +55,8 @@ struct RunResult {
 class VirtualMachine {
  public:
   // Builds the VM and loads the PVH image; throws VmmError with the reason on any failure.
-  VirtualMachine(const VmConfig& config, std::span<const uint8_t> image, CpuidPersonality& personality,
-                 ConsoleOutput& console);
+  VirtualMachine(const VmConfig& config, std::span<const uint8_t> image,
+                 CpuidPersonality& personality, ConsoleOutput& console);
   ~VirtualMachine();
 
   RunResult Run();

@@ -17,17 +17,17 @@ uint8_t Read(CmosRtc& rtc, uint8_t index) {
 
 TEST(CmosRtc, ReadsTheClockInBcdTwentyFourHours) {
   CmosRtc rtc(FixedTime);
-  EXPECT_EQ(Read(rtc, 0x00), 0x26);  // seconds
-  EXPECT_EQ(Read(rtc, 0x02), 0x09);  // minutes
-  EXPECT_EQ(Read(rtc, 0x04), 0x15);  // hours
-  EXPECT_EQ(Read(rtc, 0x06), 0x07);  // day of week, 1 = Sunday
-  EXPECT_EQ(Read(rtc, 0x07), 0x14);  // day of month
-  EXPECT_EQ(Read(rtc, 0x08), 0x03);  // month
-  EXPECT_EQ(Read(rtc, 0x09), 0x26);  // year
-  EXPECT_EQ(Read(rtc, 0x32), 0x20);  // century
+  EXPECT_EQ(Read(rtc, 0x00), 0x26);      // seconds
+  EXPECT_EQ(Read(rtc, 0x02), 0x09);      // minutes
+  EXPECT_EQ(Read(rtc, 0x04), 0x15);      // hours
+  EXPECT_EQ(Read(rtc, 0x06), 0x07);      // day of week, 1 = Sunday
+  EXPECT_EQ(Read(rtc, 0x07), 0x14);      // day of month
+  EXPECT_EQ(Read(rtc, 0x08), 0x03);      // month
+  EXPECT_EQ(Read(rtc, 0x09), 0x26);      // year
+  EXPECT_EQ(Read(rtc, 0x32), 0x20);      // century
   EXPECT_EQ(Read(rtc, 0x0a) & 0x80, 0);  // never mid-update
-  EXPECT_EQ(Read(rtc, 0x0b), 0x02);  // 24-hour, BCD
-  EXPECT_EQ(Read(rtc, 0x0d), 0x80);  // valid RAM and time
+  EXPECT_EQ(Read(rtc, 0x0b), 0x02);      // 24-hour, BCD
+  EXPECT_EQ(Read(rtc, 0x0d), 0x80);      // valid RAM and time
 }
 
 TEST(CmosRtc, FollowsStatusBForBinaryAndTwelveHours) {

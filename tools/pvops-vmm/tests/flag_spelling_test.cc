@@ -6,9 +6,9 @@ namespace pvops::vmm {
 namespace {
 
 TEST(UnderscoreFlagNames, TurnsDashesOfNamesOnly) {
-  const auto result = UnderscoreFlagNames(
-      {"pvops-vmm", "--kvm-features-clear=0x800", "--exit-passthrough", "--cmdline=a-b --c-d", "--cpus=2",
-       "/run/my-image", "--", "--not-a-flag"});
+  const auto result = UnderscoreFlagNames({"pvops-vmm", "--kvm-features-clear=0x800",
+                                           "--exit-passthrough", "--cmdline=a-b --c-d", "--cpus=2",
+                                           "/run/my-image", "--", "--not-a-flag"});
   EXPECT_EQ(result[0], "pvops-vmm");
   EXPECT_EQ(result[1], "--kvm_features_clear=0x800");
   EXPECT_EQ(result[2], "--exit_passthrough");

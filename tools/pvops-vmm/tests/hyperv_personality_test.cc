@@ -11,7 +11,8 @@
 namespace pvops::vmm {
 namespace {
 
-kvm_cpuid_entry2 Leaf(uint32_t function, uint32_t eax, uint32_t ebx = 0, uint32_t ecx = 0, uint32_t edx = 0) {
+kvm_cpuid_entry2 Leaf(uint32_t function, uint32_t eax, uint32_t ebx = 0, uint32_t ecx = 0,
+                      uint32_t edx = 0) {
   kvm_cpuid_entry2 entry{};
   entry.function = function;
   entry.eax = eax;
@@ -23,7 +24,8 @@ kvm_cpuid_entry2 Leaf(uint32_t function, uint32_t eax, uint32_t ebx = 0, uint32_
 
 // KVM 6.12's KVM_GET_SUPPORTED_HV_CPUID with an in-kernel LAPIC on AMD (arch/x86/kvm/hyperv.c).
 constexpr uint32_t kKvmFeaturesEax = 0x0000aaff;
-constexpr uint32_t kKvmFeaturesEbx = 0x00100830;  // post messages, signal events, debugging, ext calls
+constexpr uint32_t kKvmFeaturesEbx =
+    0x00100830;  // post messages, signal events, debugging, ext calls
 constexpr uint32_t kKvmFeaturesEdx = 0x00084d12;
 constexpr uint32_t kKvmHintsEax = 0x00000e2c;
 CpuidTable KvmHvLeaves() {
@@ -41,7 +43,8 @@ CpuidTable KvmHvLeaves() {
 
 // KVM_GET_SUPPORTED_CPUID's shape: basic leaves and KVM's own block at 0x40000000.
 CpuidTable SupportedTable() {
-  return {Leaf(0x0, 0xd, 0x68747541, 0x444d4163, 0x69746e65), Leaf(0x1, 0x00060fb1, 0x01020800, 0x76f83203, 0x0f8bfbfd),
+  return {Leaf(0x0, 0xd, 0x68747541, 0x444d4163, 0x69746e65),
+          Leaf(0x1, 0x00060fb1, 0x01020800, 0x76f83203, 0x0f8bfbfd),
           Leaf(KVM_CPUID_SIGNATURE, KVM_CPUID_FEATURES, 0x4b4d564b, 0x564b4d56, 0x4d),
           Leaf(KVM_CPUID_FEATURES, 0x01007efb)};
 }
@@ -68,7 +71,8 @@ TEST(HypervLeavesForGuest, KeepsKvmsValuesButTheUserspaceServices) {
   EXPECT_EQ(FindLeaf(table, 0x40000001)->eax, kHvInterfaceSignature);
   EXPECT_EQ(FindLeaf(table, 0x40000003)->eax, kKvmFeaturesEax);  // every MSR privilege KVM has
   EXPECT_EQ(FindLeaf(table, 0x40000003)->ebx, 0u);
-  EXPECT_EQ(FindLeaf(table, 0x40000003)->edx, kKvmFeaturesEdx & ~(kHvGuestDebuggingAvailable | kHvDebugMsrsAvailable));
+  EXPECT_EQ(FindLeaf(table, 0x40000003)->edx,
+            kKvmFeaturesEdx & ~(kHvGuestDebuggingAvailable | kHvDebugMsrsAvailable));
   EXPECT_EQ(FindLeaf(table, 0x40000004)->eax, kKvmHintsEax);
   EXPECT_EQ(FindLeaf(table, 0x40000004)->ebx, 0xfffu);
   EXPECT_EQ(FindLeaf(table, 0x4000000a)->eax, 0x00060000u);
@@ -107,14 +111,16 @@ TEST(HypervPersonality, HypervOnlyHasNoKvmSignatureAnywhere) {
 }
 
 TEST(HypervPersonality, HypervOnlyRefusesAKvmFeatureMask) {
-  auto personality =
-      MakeHypervPersonalityForTest(HypervFlavour::kHypervOnly, {.kvm_features_clear = 0x800}, KvmHvLeaves());
-  EXPECT_THROW(personality->BuildTable(SupportedTable(), {.apic_id = 0, .vcpu_count = 1}), VmmError);
+  auto personality = MakeHypervPersonalityForTest(HypervFlavour::kHypervOnly,
+                                                  {.kvm_features_clear = 0x800}, KvmHvLeaves());
+  EXPECT_THROW(personality->BuildTable(SupportedTable(), {.apic_id = 0, .vcpu_count = 1}),
+               VmmError);
 }
 
 TEST(HypervPersonality, HypervWithKvmPutsKvmAbove) {
-  auto personality = MakeHypervPersonalityForTest(HypervFlavour::kHypervWithKvm,
-                                                  {.kvm_features_clear = 1u << KVM_FEATURE_PV_SEND_IPI}, KvmHvLeaves());
+  auto personality = MakeHypervPersonalityForTest(
+      HypervFlavour::kHypervWithKvm, {.kvm_features_clear = 1u << KVM_FEATURE_PV_SEND_IPI},
+      KvmHvLeaves());
   EXPECT_EQ(personality->name(), "hyperv-kvm");
   CpuidTable table = personality->BuildTable(SupportedTable(), {.apic_id = 0, .vcpu_count = 2});
   EXPECT_EQ(VendorOf(*FindLeaf(table, 0x40000000)), "Microsoft Hv");  // Hyper-V first...
@@ -128,18 +134,21 @@ TEST(HypervPersonality, HypervWithKvmPutsKvmAbove) {
 
 TEST(HypervPersonality, BuildingBeforeConfigureVmIsAnError) {
   auto personality = MakeHypervPersonality(HypervFlavour::kHypervOnly, {});
-  EXPECT_THROW(personality->BuildTable(SupportedTable(), {.apic_id = 0, .vcpu_count = 1}), VmmError);
+  EXPECT_THROW(personality->BuildTable(SupportedTable(), {.apic_id = 0, .vcpu_count = 1}),
+               VmmError);
 }
 
 TEST(HypervPersonality, VpIndexStrideMustBePositiveAndHypervOnly) {
-  EXPECT_THROW(MakeHypervPersonality(HypervFlavour::kHypervOnly, {.hv_vp_index_stride = 0}), VmmError);
+  EXPECT_THROW(MakeHypervPersonality(HypervFlavour::kHypervOnly, {.hv_vp_index_stride = 0}),
+               VmmError);
   EXPECT_NO_THROW(MakeHypervPersonality(HypervFlavour::kHypervOnly, {.hv_vp_index_stride = 130}));
   EXPECT_THROW(MakePersonality("kvm", {.hv_vp_index_stride = 130}), VmmError);
 }
 
 TEST(HypervPersonality, WithholdsPrivilegesAndHints) {
   auto personality = MakeHypervPersonalityForTest(
-      HypervFlavour::kHypervOnly, {.hv_privileges_clear = 0x208, .hv_hints_clear = 0xc0c}, KvmHvLeaves());
+      HypervFlavour::kHypervOnly, {.hv_privileges_clear = 0x208, .hv_hints_clear = 0xc0c},
+      KvmHvLeaves());
   CpuidTable table = personality->BuildTable(SupportedTable(), {.apic_id = 0, .vcpu_count = 2});
   EXPECT_EQ(FindLeaf(table, 0x40000003)->eax, kKvmFeaturesEax & ~0x208u & ~kHvAccessTscInvariant);
   EXPECT_EQ(FindLeaf(table, 0x40000004)->eax, kKvmHintsEax & ~0xc0cu);

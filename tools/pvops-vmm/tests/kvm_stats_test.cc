@@ -27,7 +27,8 @@ struct FakeStat {
 // Lays out a stats file the way KVM does: header, id string, descriptors (each followed by its
 // name field), data block.
 std::vector<uint8_t> StatsFile(const std::vector<FakeStat>& stats) {
-  const uint32_t descriptor_stride = static_cast<uint32_t>(pvops_kvm_stats_desc_name_offset) + kNameSize;
+  const uint32_t descriptor_stride =
+      static_cast<uint32_t>(pvops_kvm_stats_desc_name_offset) + kNameSize;
   kvm_stats_header header{};
   header.name_size = kNameSize;
   header.num_desc = static_cast<uint32_t>(stats.size());
@@ -48,7 +49,8 @@ std::vector<uint8_t> StatsFile(const std::vector<FakeStat>& stats) {
     std::memcpy(descriptor + offsetof(kvm_stats_desc, flags), &flags, sizeof(flags));
     std::memcpy(descriptor + offsetof(kvm_stats_desc, size), &size, sizeof(size));
     std::memcpy(descriptor + offsetof(kvm_stats_desc, offset), &data_at, sizeof(data_at));
-    std::memcpy(descriptor + pvops_kvm_stats_desc_name_offset, stats[i].name, std::strlen(stats[i].name));
+    std::memcpy(descriptor + pvops_kvm_stats_desc_name_offset, stats[i].name,
+                std::strlen(stats[i].name));
     std::memcpy(file.data() + header.data_offset + data_at, stats[i].values.data(), size * 8);
     data_at += size * 8;
   }
@@ -74,7 +76,8 @@ TEST(KvmStats, ParsesNamesFlagsAndValues) {
   EXPECT_EQ(stats[0].name, "exits");
   EXPECT_EQ(stats[0].values, std::vector<uint64_t>{1234});
   EXPECT_EQ(stats[1].name, "hypercalls");
-  EXPECT_EQ(stats[2].flags, static_cast<uint32_t>(KVM_STATS_TYPE_CUMULATIVE | KVM_STATS_UNIT_SECONDS));
+  EXPECT_EQ(stats[2].flags,
+            static_cast<uint32_t>(KVM_STATS_TYPE_CUMULATIVE | KVM_STATS_UNIT_SECONDS));
   EXPECT_EQ(stats[4].name, "halt_poll_success_hist");
   EXPECT_EQ(stats[4].values, (std::vector<uint64_t>{1, 2, 3, 4}));
 }

@@ -31,7 +31,8 @@ class PortIoDevicesTest : public ::testing::Test {
     std::string text;
     char buffer[256];
     ssize_t got;
-    while ((got = read(fds_[0], buffer, sizeof(buffer))) > 0) text.append(buffer, static_cast<size_t>(got));
+    while ((got = read(fds_[0], buffer, sizeof(buffer))) > 0)
+      text.append(buffer, static_cast<size_t>(got));
     return text;
   }
   void Out(uint16_t port, uint8_t value) {

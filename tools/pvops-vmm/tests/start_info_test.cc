@@ -30,12 +30,14 @@ TEST(StartInfo, Version1WithCommandLineAndMemoryMap) {
   EXPECT_EQ(info.nr_modules, 0u);
   EXPECT_EQ(info.rsdp_paddr, 0u);  // none given
   EXPECT_EQ(info.reserved, 0u);
-  const char* text = reinterpret_cast<const char*>(memory.At(info.cmdline_paddr, command_line.size() + 1).data());
+  const char* text =
+      reinterpret_cast<const char*>(memory.At(info.cmdline_paddr, command_line.size() + 1).data());
   EXPECT_EQ(std::string(text), command_line);
 
   ASSERT_EQ(info.memmap_entries, BuildMemoryMap(kRam).size());
   std::vector<hvm_memmap_table_entry> entries(info.memmap_entries);
-  std::memcpy(entries.data(), memory.At(info.memmap_paddr, entries.size() * sizeof(entries[0])).data(),
+  std::memcpy(entries.data(),
+              memory.At(info.memmap_paddr, entries.size() * sizeof(entries[0])).data(),
               entries.size() * sizeof(entries[0]));
   // The boot info itself is reserved so the guest does not reuse it while reading it.
   bool boot_info_reserved = false;
