@@ -214,5 +214,19 @@ exit 33)sh");
   EXPECT_TRUE(result.verdict.reason.ends_with(" s (limit 10000 ppm)")) << result.verdict.reason;
 }
 
+TEST_F(EnvironmentRunTest, ListsTheMainEnvironmentsInOrderThenTheVariantsByName) {
+  for (const char* env : {"xen", "native", "kvm-nopv", "kvm", "a-variant", "vmware"}) {
+    WriteScript(env, "launch", "exit 0");
+  }
+  WriteScript("no-launcher", "setup", "exit 0");  // not an environment
+  fs::create_directories(root_ / "envs" / "empty");
+  EXPECT_EQ(ListEnvironments(root_),
+            (std::vector<std::string>{"native", "kvm", "xen", "vmware", "a-variant", "kvm-nopv"}));
+}
+
+TEST_F(EnvironmentRunTest, ARootWithoutEnvsListsNothing) {
+  EXPECT_TRUE(ListEnvironments(root_).empty());
+}
+
 }  // namespace
 }  // namespace pvops_run

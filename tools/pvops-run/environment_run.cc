@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <system_error>
 
@@ -15,6 +16,10 @@ namespace pvops_run {
 namespace {
 
 constexpr std::size_t kConsoleTailLines = 20;
+
+// The main environments, in the order `all` runs them (where envs/<name>/launch exists).
+constexpr const char* kEnvironmentOrder[] = {"native", "kvm",     "hyperv", "hyperv-kvm",
+                                             "xen",    "xen-pvh", "vmware"};
 
 namespace fs = std::filesystem;
 
@@ -112,6 +117,25 @@ std::string RunSetup(const EnvironmentRequest& request, const fs::path& setup,
 
 fs::path LauncherPath(const fs::path& root, const std::string& name) {
   return root / "envs" / name / "launch";
+}
+
+std::vector<std::string> ListEnvironments(const fs::path& root) {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (const char* name : kEnvironmentOrder) {
+    if (fs::exists(LauncherPath(root, name), error)) names.push_back(name);
+  }
+  std::vector<std::string> variants;
+  for (const auto& entry : fs::directory_iterator(root / "envs", error)) {
+    const std::string name = entry.path().filename().string();
+    if (std::find(names.begin(), names.end(), name) == names.end() &&
+        fs::exists(LauncherPath(root, name), error)) {
+      variants.push_back(name);
+    }
+  }
+  std::sort(variants.begin(), variants.end());
+  names.insert(names.end(), variants.begin(), variants.end());
+  return names;
 }
 
 EnvironmentResult RunEnvironment(const EnvironmentRequest& request,

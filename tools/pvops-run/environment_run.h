@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "guest_log.h"
 #include "verdict.h"
@@ -45,5 +46,11 @@ EnvironmentResult RunEnvironment(const EnvironmentRequest& request,
                                  const ProgressOptions& progress);
 
 std::filesystem::path LauncherPath(const std::filesystem::path& root, const std::string& name);
+
+// The environments, in the order `--env=all` runs them: every envs/<name>/launch under `root`,
+// the main ones first in a fixed order (environment_run.cc), then the variants (kvm-nopv, ...)
+// by name. The project's one list of environments: ./pvops and the ctest environment tests ask
+// for it with `pvops-run --list_envs`.
+std::vector<std::string> ListEnvironments(const std::filesystem::path& root);
 
 }  // namespace pvops_run

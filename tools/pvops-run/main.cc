@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -33,13 +32,10 @@ ABSL_FLAG(std::string, expect_reason, "",
           "with --expect: a regex the verdict's reason must also match (self-tests)");
 ABSL_FLAG(bool, verbose, false, "echo the raw console (and setup output)");
 ABSL_FLAG(std::string, console_dir, "", "write each environment's whole console to DIR/<name>.log");
+ABSL_FLAG(bool, list_envs, false,
+          "print the environments 'all' runs, one per line in that order, and exit");
 
 namespace {
-
-// `all` runs these first, in this order, where envs/<name>/launch exists; then any other
-// environment (variants such as kvm-nopv) in name order.
-constexpr const char* kEnvironmentOrder[] = {"native", "kvm",     "hyperv", "hyperv-kvm",
-                                             "xen",    "xen-pvh", "vmware"};
 
 void OnStopSignal(int) { pvops_run::RequestInterrupt(); }
 
@@ -52,28 +48,8 @@ void InstallStopHandlers() {
 
 std::vector<std::string> SelectEnvironments(const std::string& spec,
                                             const std::filesystem::path& root) {
-  std::vector<std::string> names;
-  if (spec == "all") {
-    std::error_code error;
-    for (const char* name : kEnvironmentOrder) {
-      if (std::filesystem::exists(pvops_run::LauncherPath(root, name), error)) {
-        names.push_back(name);
-      }
-    }
-    std::vector<std::string> variants;
-    for (const auto& entry : std::filesystem::directory_iterator(root / "envs", error)) {
-      const std::string name = entry.path().filename().string();
-      if (std::find(names.begin(), names.end(), name) == names.end() &&
-          std::filesystem::exists(pvops_run::LauncherPath(root, name), error)) {
-        variants.push_back(name);
-      }
-    }
-    std::sort(variants.begin(), variants.end());
-    names.insert(names.end(), variants.begin(), variants.end());
-    return names;
-  }
-  names = absl::StrSplit(spec, ',', absl::SkipWhitespace());
-  return names;
+  if (spec == "all") return pvops_run::ListEnvironments(root);
+  return absl::StrSplit(spec, ',', absl::SkipWhitespace());
 }
 
 bool WriteJsonFile(const std::string& path, const pvops_run::RunSettings& settings,
@@ -91,11 +67,18 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "pvops-run --env=NAME|all [--image=PATH] [--timeout=S] [--json=FILE] [--cmdline=\"...\"]\n"
       "          [--root=DIR] [--expect=pass|fail|fault|timeout] [--verbose] [--console_dir=DIR]\n"
+      "pvops-run --list_envs [--root=DIR]\n"
       "Boots the guest image on each environment (envs/<name>/launch) and prints the matrix.");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {
     std::cerr << "pvops-run: unexpected argument '" << positional[1] << "' (see --help)\n";
     return 2;
+  }
+  if (absl::GetFlag(FLAGS_list_envs)) {
+    for (const std::string& name : pvops_run::ListEnvironments(absl::GetFlag(FLAGS_root))) {
+      std::cout << name << "\n";
+    }
+    return 0;
   }
   std::optional<pvops_run::Verdict> expect =
       pvops_run::ParseVerdictName(absl::GetFlag(FLAGS_expect));
