@@ -1,4 +1,4 @@
-// The console reporter, plus what the issue asks of this run: per op, the pvops table's call
+// The console reporter, plus the figure this benchmark exists for: per op, the pvops table's call
 // over the direct call (and over the inline instruction), from the same run's CPU times (the
 // machine is shared: wall time includes other processes' turns).
 #pragma once

@@ -1,4 +1,4 @@
-// hypercall.null: each backend's harmless hypercall, one row per backend. A backend issue adds
+// hypercall.null: each backend's harmless hypercall, one row per backend. A new backend adds
 // its row (the call, and the answer the real hypervisor gives) and nothing else.
 #include <linux/kvm_para.h>
 #include <stdint.h>

@@ -18,7 +18,7 @@ struct NullHypercall {
   const char* skip_reason;  // non-null: the expected status means "no interface", a SKIP
 };
 
-// The row for `backend`, or nullptr when its issue has not added one.
+// The row for `backend`, or nullptr when it has none yet.
 const NullHypercall* NullHypercallFor(pvops::Backend backend);
 
 }  // namespace guest::suite

@@ -1,7 +1,7 @@
 // Boot-time detection through pvops_init on simulated CPUs: which interfaces are found, in
-// which order they are tried, and what the info query reports. Backends other than native may
-// still refuse to initialize (their issues build them); the tests then check that the one
-// tried first was the right one and that the refusal is recorded on the way down to native.
+// which order they are tried, and what the info query reports. Where a backend refuses to
+// initialize on these bare machine models, the tests check that the one tried first was the
+// right one and that the refusal is recorded on the way down to native.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
