@@ -35,8 +35,8 @@ constexpr uint32_t kXenStubBytes = 32;
 constexpr uint64_t kBenchVa = kTestVaBase + 64 * (2ull << 20);
 // A far deadline: timer_oneshot is timed as the arming call, and nothing may fire meanwhile.
 constexpr uint64_t kFarDeadlineNs = 10'000'000'000;
-// A bound against hanging, not a measurement: a loaded host has descheduled a nested vCPU for
-// over 100 ms (seen once in 1000 kvm round trips).
+// A bound against hanging, not a measurement: well above the longest a loaded host deschedules
+// a nested vCPU (guest/README.md, "Known limits").
 constexpr uint64_t kRemoteWaitMs = 1000;
 
 struct Context {

@@ -12,8 +12,8 @@ namespace guest::suite {
 namespace {
 
 constexpr uint64_t kDeliveryTimeoutNs = kNsPerSec;
-// The one-shot timer's stated tolerance: under TCG with both host cores busy a 10 ms timer has
-// been seen firing tens of ms late, so the bound is generous; early is never allowed.
+// The one-shot timer's stated tolerance: generous for lateness, which a loaded TCG host causes
+// (guest/README.md, "Known limits"); early is never allowed.
 constexpr uint64_t kTimerDelayNs = 10 * kNsPerMs;
 constexpr uint64_t kTimerLatenessBoundNs = 200 * kNsPerMs;
 constexpr uint32_t kTimerRounds = 3;

@@ -106,9 +106,8 @@ TEST(ClockRateTest, UsesTheFirstAndTheLastLine) {
   EXPECT_NEAR(rate->error_ppm, 0.0, 1e-9);
 }
 
-// Seen with both host cores busy: a native run's first line reached the runner some 30 ms late,
-// which over a 2 s run read as a clock 1.5% slow. Every line of the run is on time but that one:
-// the least delayed line of each end decides.
+// A line that reaches the runner late (a loaded host) must not read as a wrong clock: every line
+// of the run is on time but that one, and the least delayed line of each end decides.
 TEST(ClockRateTest, ALateLineAtEitherEndIsOutvotedByItsNeighbours) {
   std::vector<std::pair<std::string, std::int64_t>> lines;
   for (std::int64_t i = 0; i <= 40; ++i) {

@@ -74,9 +74,9 @@ TEST_F(TscClockTest, PitCalibrationUsesChannel2AsAFreeRunningRateGenerator) {
   EXPECT_GT(pit.latches(), 100u);
 }
 
-// Linux's and this library's old calibration polled one 20 ms PIT run: under TCG the port
-// reads' latency made the rate 0.1% to 0.3% high. Every reading here costs an exit of
-// 2..30 us at random; the measurement's own bound must still hold the truth.
+// A calibration that counts the port reads' latency as counter time comes out high (one 20 ms
+// PIT run under TCG did: envs/native/README.md). Every reading here costs an exit of 2..30 us
+// at random; the measurement's own bound must still hold the truth.
 TEST_F(TscClockTest, SlowJitteryReadsCostAWiderWindowNotAWrongRate) {
   model_.max_basic_leaf = 0xd;
   constexpr uint64_t kTrueKhz = 2'596'140;
@@ -144,8 +144,8 @@ TEST_F(TscClockTest, ACounterThatJumpsIsRefused) {
   EXPECT_EQ(m.attempts, hw::kCalibrationAttempts);
 }
 
-// A vCPU descheduled for longer than the counter's wrap loses count in that window (seen in CI
-// on the PIT, whose wrap is 55 ms): the window is refused and the next one gives the rate.
+// A vCPU descheduled for longer than the counter's wrap (the PIT's: 55 ms) loses count in that
+// window: the window is refused and the next one gives the rate.
 TEST_F(TscClockTest, AWindowThatLostAWrapIsMeasuredAgain) {
   model_.max_basic_leaf = 0xd;
   constexpr uint64_t kTrueKhz = 2'100'000;

@@ -209,7 +209,7 @@ TEST_F(XenHvmTest, ATupleStampedBeforeTheTscsZeroStillRuns) {
   StampLikePvhDom0(Vcpu(1).time, 989'531'063, -50'249'211);
   sim_.SetTsc(kPvhTsc);
   // Taken as unsigned, the stamp looked ahead of the TSC and the clock stood at system_time
-  // (176 ms behind here, over 1.2 s in the failing runs) until Xen re-stamped the tuple.
+  // (176 ms behind here; envs/xen-pvh/README.md) until Xen re-stamped the tuple.
   // (The simulated TSC moves a little with every read: within 1 us.)
   EXPECT_NEAR(static_cast<double>(pvops_clock_ns()), kPvhClockAtThatTsc, 1000);
   EXPECT_NEAR(static_cast<double>(core::PvclockRead(&Vcpu(1).time)), kPvhClockAtThatTsc, 1000);
