@@ -175,8 +175,8 @@ Result IrqSaveRestore() {
   const uint64_t after_scope = pvops::SaveFlags();
   pvops::IrqEnable();
   Check(!on_inside_scope, "interrupts on inside an IrqSave scope");
-  Check((after_scope & X86_EFLAGS_IF) == 0, "an IrqSave scope entered with interrupts off left them %s",
-        OnOff(after_scope));
+  Check((after_scope & X86_EFLAGS_IF) == 0,
+        "an IrqSave scope entered with interrupts off left them %s", OnOff(after_scope));
   return CheckResult();
 }
 
