@@ -19,23 +19,35 @@ inline constexpr uint32_t kPriorityVmiRom = 0x40010000;    // a ROM the vendor p
 inline constexpr uint32_t kPriorityXenPvEntry = 0xffffffff; // entered as Xen PV: nothing else can be
 inline constexpr uint32_t PriorityForBase(uint32_t base_leaf) { return base_leaf + 1; }
 
+// What a backend's init reports; the core writes it into pvops_info. Discarded when the init
+// fails, so a backend may fill it as it goes.
+struct BackendReport {
+  uint32_t version;                // pvops_info.version
+  uint32_t features[4];            // pvops_info.features, named by Backend::feature_words
+  char reason[PVOPS_REASON_LEN];   // what was found, added to pvops_info.reason
+  char notes[PVOPS_REASON_LEN];    // pvops_info.notes: paths left native, and why
+  // The notes so far, ready for one more.
+  Reason Note() { return Reason::Continue(notes, sizeof(notes)).Separate(); }
+};
+
 struct Backend {
   uint32_t id;       // enum pvops_backend_id
   const char* name;  // as in `pvops=NAME`
   // Looks, never touches: fills `out` (priority 0 when absent). May read CPUID and memory.
   void (*probe)(const pvops_env& env, const HvLeaves& leaves, pvops_candidate* out);
-  // Installs the backend's ops over the native ones already in `ops`, and its info fields.
-  // On failure leaves `ops` untouched (or restores it) and says why.
+  // Overrides ops in `ops`, which holds the native table, and fills `report`. The core has run
+  // the hardware layer's shared set-up just before. On failure says why in `why`; the core then
+  // drops `ops` and `report`.
   pvops_status (*init)(const pvops_env& env, const pvops_candidate& found, pvops_ops* ops,
-                       pvops_info* info, Reason* why);
+                       BackendReport* report, Reason* why);
   // What each of pvops_info.features[0..3] holds for this backend; nullptr = unused.
   const char* feature_words[4];
   // The page user space may read the clock from (pvops_get_user_clock); nullptr = none.
   pvops_status (*user_clock)(pvops_user_clock* out);
 };
 
-// The table every backend starts from, the native backend's: pvops_table holds the same
-// values before pvops_init.
+// The native backend's table: every init starts from it, and pvops_table holds the same values
+// before pvops_init.
 extern const pvops_ops kNativeOps;
 
 // One per backend folder; native's init cannot fail.

@@ -1,6 +1,6 @@
 // Boot: detect -> select -> init -> install. Data flows one way: probes only look, the plan is
-// pure, and the chosen backend's init fills a staged copy of the table that replaces the live one
-// only when it succeeded.
+// pure, and the chosen backend's init fills a staged copy of the native table, and a report,
+// that replace the live table and the info only when it succeeded.
 #include <pvops/pvops.h>
 
 #include "core/backend.h"
@@ -28,6 +28,18 @@ void RecordCandidates(const pvops_candidate (&found)[PVOPS_BACKEND_COUNT], pvops
     if (found[id].priority == 0 || info->candidate_count == PVOPS_MAX_CANDIDATES) continue;
     info->candidates[info->candidate_count++] = found[id];
   }
+}
+
+// The chosen backend's part of the info; the rest (reason, fallback, candidates) is the core's.
+void RecordChoice(uint32_t id, const pvops_candidate& found, const BackendReport& report,
+                  pvops_info* info) {
+  info->backend = id;
+  info->base_leaf = found.base_leaf;
+  info->max_leaf = found.max_leaf;
+  CopyString(info->signature, sizeof(info->signature), found.signature);
+  info->version = report.version;
+  for (uint32_t i = 0; i < 4; ++i) info->features[i] = report.features[i];
+  CopyString(info->notes, sizeof(info->notes), report.notes);
 }
 
 }  // namespace
@@ -66,24 +78,22 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
 
   Reason fallback(g_info.fallback, sizeof(g_info.fallback));
   for (uint32_t i = 0; i < plan.count; ++i) {
-    const uint32_t id = plan.order[i];
-    pvops_ops staged = pvops_table;
-    pvops_info staged_info = g_info;
+    const Backend& backend = *kBackends[plan.order[i]];
+    // From native every time: a second pvops_init must not inherit the first one's ops.
+    pvops_ops staged = kNativeOps;
+    BackendReport report{};
     char failure[PVOPS_REASON_LEN];
     Reason init_why(failure, sizeof(failure));
-    const pvops_status st = kBackends[id]->init(Env(), found[id], &staged, &staged_info, &init_why);
+    const pvops_status st = backend.init(Env(), found[backend.id], &staged, &report, &init_why);
     if (st != PVOPS_OK) {
-      fallback.Separate().Add(kBackends[id]->name).Add(" init failed (").Add(pvops_status_name(st))
+      fallback.Separate().Add(backend.name).Add(" init failed (").Add(pvops_status_name(st))
           .Add("): ").Add(init_why.c_str());
       continue;
     }
-    g_info = staged_info;
-    g_info.backend = id;
-    g_info.base_leaf = found[id].base_leaf;
-    g_info.max_leaf = found[id].max_leaf;
-    CopyString(g_info.signature, sizeof(g_info.signature), found[id].signature);
     pvops_table = staged;
-    if (i > 0) why.Add("; fell back to ").Add(kBackends[id]->name);
+    if (i > 0) why.Add("; fell back to ").Add(backend.name);
+    RecordChoice(backend.id, found[backend.id], report, &g_info);
+    if (report.reason[0] != '\0') why.Separate().Add(report.reason);
     break;
   }
   g_info.paravirt = ParavirtOps(pvops_table);

@@ -100,12 +100,12 @@ void ForgetClockCalibration() {
   g_monotonic.Reset();
 }
 
-void NoteClockCalibration(pvops_info* info) {
+void NoteClockCalibration(core::BackendReport* report) {
   if (g_clock.scale.mult == 0) CalibrateClock();
   // A rate the CPU states is not news; a measured one, or none, is.
   const TscSource s = g_clock.source;
   if (s == TscSource::kCpuid15 || s == TscSource::kTimingLeaf || s == TscSource::kCpuid16) return;
-  core::Reason note = core::Reason::Continue(info->notes, sizeof(info->notes)).Separate();
+  core::Reason note = report->Note();
   note.Add("tsc ").AddDec(g_clock.scale.khz).Add(" kHz from ").Add(TscSourceName(g_clock.source));
   if (g_clock.measured.khz != 0)
     note.Add(" +-").AddDec(g_clock.measured.bound_ppm).Add(" ppm/")

@@ -7,6 +7,7 @@
 
 #include <pvops/pvops.h>
 
+#include "core/backend.h"
 #include "hw/tsc_calibration.h"
 
 namespace pvops::hw {
@@ -32,8 +33,8 @@ TscSource ClockSource();
 const char* TscSourceName(TscSource source);
 // The measurement behind a kPmTimer or kPit rate (zero otherwise).
 TscMeasurement ClockMeasurement();
-// Adds a measured rate (where from, its error bound), or its absence, to the info's notes.
-void NoteClockCalibration(pvops_info* info);
+// Adds a measured rate (where from, its error bound), or its absence, to the report's notes.
+void NoteClockCalibration(core::BackendReport* report);
 // The next clock read calibrates again.
 void ForgetClockCalibration();
 

@@ -86,15 +86,15 @@ TEST_F(NativeTableTest, TheNativeProbeNeverCompetes) {
 }
 
 TEST_F(NativeTableTest, TheNativeInitCannotFailEvenWithoutALapic) {
-  sim_.HandleMsrs(
-      0x1b, 0x1b, [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; }, nullptr);
-  pvops_ops ops{};
-  pvops_info info{};
+  sim_.HandleMsrs(0x1b, 0x1b, [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; },
+                  nullptr);
+  pvops_ops ops = core::kNativeOps;
+  core::BackendReport report{};
   char why_text[PVOPS_REASON_LEN];
   core::Reason why(why_text, sizeof(why_text));
   const pvops_env env = sim::MakeEnv();
   core::InstallEnv(env);
-  EXPECT_EQ(core::kNativeBackend.init(env, pvops_candidate{}, &ops, &info, &why), PVOPS_OK);
+  EXPECT_EQ(core::kNativeBackend.init(env, pvops_candidate{}, &ops, &report, &why), PVOPS_OK);
   EXPECT_EQ(std::memcmp(&ops, &core::kNativeOps, sizeof(pvops_ops)), 0);
   // The LAPIC ops then say what is missing instead of faulting.
   core::Cpu(1).online = 1;
@@ -137,7 +137,9 @@ TEST_F(NativeTrivialOpsTest, PhysAndMachineAddressesAreTheSame) {
   EXPECT_EQ(sim_.total_exits(), 0u);
 }
 
-TEST_F(NativeTrivialOpsTest, StealTimeIsZero) { EXPECT_EQ(pvops_steal_ns(0), 0u); }
+TEST_F(NativeTrivialOpsTest, StealTimeIsZero) {
+  EXPECT_EQ(pvops_steal_ns(0), 0u);
+}
 
 }  // namespace
 }  // namespace pvops::test

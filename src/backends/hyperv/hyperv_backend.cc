@@ -89,7 +89,7 @@ bool SetUpHypercalls(core::Reason* notes) {
 }
 
 pvops_status InitHyperV(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
-                        pvops_info* info, core::Reason* why) {
+                        core::BackendReport* report, core::Reason* why) {
   g_state = State{};
   ForgetCpus();
   ForgetHypercallPage();
@@ -98,8 +98,7 @@ pvops_status InitHyperV(const pvops_env&, const pvops_candidate& found, pvops_op
     why->Add("native set-up failed: ").Add(pvops_status_name(st));
     return st;
   }
-  char notes_text[PVOPS_REASON_LEN];
-  core::Reason notes(notes_text, sizeof(notes_text));
+  core::Reason notes(report->notes, sizeof(report->notes));
 
   const bool hypercalls = SetUpHypercalls(&notes);
   const bool slow_calls = hypercalls && AllArgPagesUsable();
@@ -155,13 +154,11 @@ pvops_status InitHyperV(const pvops_env&, const pvops_candidate& found, pvops_op
     return PVOPS_ERR_UNSUPPORTED;
   }
   ops->platform.cpu_init = CpuInit;
-  if (!notes.empty()) core::Reason::Continue(info->notes, sizeof(info->notes)).Separate()
-      .Add(notes.c_str());
-  info->version = g_state.version;
-  info->features[0] = g_state.privileges;
-  info->features[1] = g_state.hints;
-  info->features[2] = g_state.max_vps;
-  info->features[3] = g_state.enabled;
+  report->version = g_state.version;
+  report->features[0] = g_state.privileges;
+  report->features[1] = g_state.hints;
+  report->features[2] = g_state.max_vps;
+  report->features[3] = g_state.enabled;
   return PVOPS_OK;
 }
 

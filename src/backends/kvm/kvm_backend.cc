@@ -72,7 +72,7 @@ void ProbeKvm(const pvops_env&, const HvLeaves& leaves, pvops_candidate* out) {
 }
 
 pvops_status InitKvm(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
-                     pvops_info* info, Reason* why) {
+                     BackendReport* report, Reason* why) {
   using namespace pvops::kvm;
   g_state = State{};
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) Area(cpu).steal_registered = 0;
@@ -103,12 +103,12 @@ pvops_status InitKvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
       ops->time.wall_clock = WallClock;
     } else {
       g_state.enabled &= ~(1u << KVM_FEATURE_CLOCKSOURCE2);
-      Reason::Continue(info->notes, sizeof(info->notes)).Separate().Add("kvmclock refused (")
+      report->Note().Add("kvmclock refused (")
           .Add(pvops_status_name(st)).Add("); TSC clock");
     }
   }
   const bool kvmclock_in_use = (g_state.enabled & (1u << KVM_FEATURE_CLOCKSOURCE2)) != 0;
-  if (!kvmclock_in_use) hw::NoteClockCalibration(info);
+  if (!kvmclock_in_use) hw::NoteClockCalibration(report);
   if (Offered(KVM_FEATURE_STEAL_TIME)) {
     Enable(KVM_FEATURE_STEAL_TIME);
     ops->time.steal_ns = StealNs;
@@ -131,10 +131,10 @@ pvops_status InitKvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
     ops->lock.wait = LockWait;
     ops->lock.kick = LockKick;
   }
-  info->features[0] = g_state.features;
-  info->features[1] = g_state.hints;
-  info->features[2] = g_state.enabled;
-  info->features[3] = g_state.insn == arch::HypercallInsn::kVmmcall ? 1 : 0;
+  report->features[0] = g_state.features;
+  report->features[1] = g_state.hints;
+  report->features[2] = g_state.enabled;
+  report->features[3] = g_state.insn == arch::HypercallInsn::kVmmcall ? 1 : 0;
   return PVOPS_OK;
 }
 

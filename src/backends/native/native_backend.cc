@@ -37,16 +37,13 @@ void ProbeNative(const pvops_env&, const core::HvLeaves&, pvops_candidate* out) 
   out->priority = core::kPriorityAbsent;
 }
 
-pvops_status InitNative(const pvops_env&, const pvops_candidate&, pvops_ops* ops,
-                        pvops_info* info, core::Reason*) {
+pvops_status InitNative(const pvops_env&, const pvops_candidate&, pvops_ops*,
+                        core::BackendReport* report, core::Reason*) {
   // Nothing here can refuse: a machine without a LAPIC still gets a table whose LAPIC ops
   // report PVOPS_ERR_UNSUPPORTED when called.
   (void)hw::SetUpSharedState();
   hw::CalibrateClock();
-  *ops = core::kNativeOps;
-  info->version = 0;
-  info->features[0] = info->features[1] = info->features[2] = info->features[3] = 0;
-  hw::NoteClockCalibration(info);
+  hw::NoteClockCalibration(report);
   return PVOPS_OK;
 }
 

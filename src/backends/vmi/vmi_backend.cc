@@ -133,11 +133,6 @@ void InstallRomOps(pvops_ops* ops) {
   if (Provides(VMI_CALL_Shutdown)) ops->platform.shutdown = Shutdown;
 }
 
-// Paths left native, for pvops_info.notes (fallback is for refused candidates only).
-void Note(pvops_info* info, const char* what) {
-  core::Reason::Continue(info->notes, sizeof(info->notes)).Separate().Add(what);
-}
-
 }  // namespace
 }  // namespace pvops::vmi
 
@@ -162,7 +157,7 @@ void ProbeVmi(const pvops_env& env, const HvLeaves& leaves, pvops_candidate* out
 }
 
 pvops_status InitVmi(const pvops_env& env, const pvops_candidate& found, pvops_ops* ops,
-                     pvops_info* info, Reason* why) {
+                     BackendReport* report, Reason* why) {
   using namespace pvops::vmi;
   g_state = State{};
   g_rom = RomCalls{};
@@ -196,9 +191,9 @@ pvops_status InitVmi(const pvops_env& env, const pvops_candidate& found, pvops_o
     return PVOPS_ERR_BAD_DATA;
   } else if (FindSignedRom() != 0) {
     g_state.features |= kFeatureRomRefused;
-    Note(info, rom_text);  // the CPUID block vouches for the backdoor; paging stays native
+    report->Note().Add(rom_text);  // the CPUID block vouches for the backdoor; paging stays native
   } else {
-    Note(info, "no VMI ROM: cpu, irq and paging ops stay native");
+    report->Note().Add("no VMI ROM: cpu, irq and paging ops stay native");
   }
 
   // The block or the ROM's init vouched for the backdoor: it is safe to ask now.
@@ -214,8 +209,8 @@ pvops_status InitVmi(const pvops_env& env, const pvops_candidate& found, pvops_o
 
   DiscoverFrequencies(vmware);
   if (g_state.tsc_khz == 0) {
-    Note(info, "the hypervisor told no TSC rate");
-    hw::NoteClockCalibration(info);
+    report->Note().Add("the hypervisor told no TSC rate");
+    hw::NoteClockCalibration(report);
   }
   if (rom_usable) {
     InstallRomOps(ops);
@@ -228,12 +223,12 @@ pvops_status InitVmi(const pvops_env& env, const pvops_candidate& found, pvops_o
   }
   if (g_state.backdoor != BackdoorPath::kNone) ops->hypercall.call = Hypercall;
 
-  info->version = g_state.backdoor_version;
-  info->features[0] = static_cast<uint32_t>(g_rom.rom.phys);
-  info->features[1] = uint32_t{g_rom.rom.code_version} << 16 |
-                      uint32_t{g_rom.rom.api_major} << 8 | g_rom.rom.api_minor;
-  info->features[2] = g_state.features;
-  info->features[3] = static_cast<uint32_t>(g_state.tsc_khz);
+  report->version = g_state.backdoor_version;
+  report->features[0] = static_cast<uint32_t>(g_rom.rom.phys);
+  report->features[1] = uint32_t{g_rom.rom.code_version} << 16 |
+                        uint32_t{g_rom.rom.api_major} << 8 | g_rom.rom.api_minor;
+  report->features[2] = g_state.features;
+  report->features[3] = static_cast<uint32_t>(g_state.tsc_khz);
   return PVOPS_OK;
 }
 

@@ -20,6 +20,7 @@
 
 #include "arch/x86/arch.h"
 #include "arch/x86/registers.h"
+#include "core/backend.h"
 #include "core/reason.h"
 #include "core/runtime.h"
 
@@ -213,15 +214,16 @@ void ResetEntryPoints();  // host tests
 // ---- Initialisation (xen_backend.cc, xen_pv.cc, xen_hvm.cc) ------------------------------
 // The backend's init: forgets every earlier state, then PV or HVM by the entry.
 pvops_status Init(const pvops_env& env, const pvops_candidate& found, pvops_ops* ops,
-                  pvops_info* info, Reason* why);
+                  core::BackendReport* report, Reason* why);
 // Where Xen keeps its own mappings in a PV guest (the m2p lives there). Host tests move it.
 struct XenArea {
   uint64_t start, end;
 };
 extern XenArea g_xen_area;
-pvops_status InitPv(const pvops_env& env, pvops_ops* ops, pvops_info* info, Reason* why);
+pvops_status InitPv(const pvops_env& env, pvops_ops* ops, core::BackendReport* report,
+                    Reason* why);
 pvops_status InitHvm(const pvops_env& env, const pvops_candidate& found, pvops_ops* ops,
-                     pvops_info* info, Reason* why);
+                     core::BackendReport* report, Reason* why);
 // The library's page that becomes shared_info (PV: remapped; HVM: added to the physmap).
 void* SharedInfoPage();
 

@@ -43,7 +43,7 @@ arch::HypercallInsn HvmInsnForVendor() {
 }
 
 pvops_status InitHvm(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
-                     pvops_info* info, Reason* why) {
+                     core::BackendReport* report, Reason* why) {
   g_state.base_leaf = found.base_leaf;
   g_state.max_leaf = found.max_leaf;
   const pvops_cpuid_regs version = arch::cpuid(found.base_leaf + 1, 0);
@@ -76,14 +76,13 @@ pvops_status InitHvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
     return st;
   }
 
-  char note_text[PVOPS_REASON_LEN];
-  Reason note(note_text, sizeof(note_text));
+  Reason note(report->notes, sizeof(report->notes));
   const uint32_t boot_cpu = core::ThisCpu();
   const pvops_cpuid_regs ids = g_state.max_leaf >= g_state.base_leaf + 4
                                    ? arch::cpuid(g_state.base_leaf + 4, 0)
                                    : pvops_cpuid_regs{};
   Cpu(boot_cpu).vcpu_id = (ids.eax & XEN_HVM_CPUID_VCPU_ID_PRESENT) != 0 ? ids.ebx : 0;
-  info->features[1] = ids.eax;
+  report->features[1] = ids.eax;
   if (Cpu(boot_cpu).vcpu_id < kMaxCpus && MapSharedInfo(boot_cpu, &note) == PVOPS_OK) {
     g_state.paths |= PVOPS_XEN_PATH_PVCLOCK | PVOPS_XEN_PATH_RUNSTATE;
     if (SetUpCallbackVector(&note) == PVOPS_OK)
@@ -112,7 +111,6 @@ pvops_status InitHvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
     ops->lock.wait = LockWait;
     ops->lock.kick = LockKick;
   }
-  if (!note.empty()) Reason::Continue(info->notes, sizeof(info->notes)).Separate().Add(note.c_str());
   return PVOPS_OK;
 }
 

@@ -73,7 +73,8 @@ XenArea g_xen_area = {HYPERVISOR_VIRT_START, HYPERVISOR_VIRT_END};
 
 void* SharedInfoPage() { return g_shared_info_page; }
 
-pvops_status InitPv(const pvops_env& env, pvops_ops* ops, pvops_info* info, Reason* why) {
+pvops_status InitPv(const pvops_env& env, pvops_ops* ops, core::BackendReport* report,
+                    Reason* why) {
   const auto* si = static_cast<const start_info*>(env.boot_info);
   if (const char* problem = StartInfoProblem(si); problem != nullptr) {
     why->Add(problem);
@@ -139,10 +140,9 @@ pvops_status InitPv(const pvops_env& env, pvops_ops* ops, pvops_info* info, Reas
                   PVOPS_XEN_PATH_PV_IRQ_FLAG | PVOPS_XEN_PATH_RUNSTATE |
                   (g_state.dom0 ? PVOPS_XEN_PATH_DOM0_EXIT : 0);
   FillOps(ops);
-  info->features[1] = si->flags;
+  report->features[1] = si->flags;
   if (StartInfoCmdline(si)[0] == '\0' && si->cmd_line[0] != 0) {
-    Reason::Continue(info->notes, sizeof(info->notes)).Separate()
-        .Add("start_info command line is not NUL-terminated within 1024 bytes: ignored");
+    report->Note().Add("start_info command line is not NUL-terminated within 1024 bytes: ignored");
   }
   return PVOPS_OK;
 }
