@@ -10,6 +10,7 @@
 #include "core/reason.h"
 #include "core/runtime.h"
 #include "core/select.h"
+#include "hw/shared_state.h"
 
 namespace pvops::core {
 namespace {
@@ -28,6 +29,19 @@ void RecordCandidates(const pvops_candidate (&found)[PVOPS_BACKEND_COUNT], pvops
     if (found[id].priority == 0 || info->candidate_count == PVOPS_MAX_CANDIDATES) continue;
     info->candidates[info->candidate_count++] = found[id];
   }
+}
+
+// One attempt: the hardware layer's shared set-up, then the backend's init. The set-up runs
+// again for each attempt so that none inherits what a refused one left cached.
+pvops_status TryBackend(const Backend& backend, const pvops_candidate& found, pvops_ops* ops,
+                        BackendReport* report, Reason* why) {
+  // Native goes on without it: its LAPIC ops report what is missing when called.
+  if (const pvops_status st = hw::SetUpSharedState();
+      st != PVOPS_OK && backend.id != PVOPS_BACKEND_NATIVE) {
+    why->Add("native set-up failed: ").Add(pvops_status_name(st));
+    return st;
+  }
+  return backend.init(Env(), found, ops, report, why);
 }
 
 // The chosen backend's part of the info; the rest (reason, fallback, candidates) is the core's.
@@ -84,7 +98,7 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
     BackendReport report{};
     char failure[PVOPS_REASON_LEN];
     Reason init_why(failure, sizeof(failure));
-    const pvops_status st = backend.init(Env(), found[backend.id], &staged, &report, &init_why);
+    const pvops_status st = TryBackend(backend, found[backend.id], &staged, &report, &init_why);
     if (st != PVOPS_OK) {
       fallback.Separate().Add(backend.name).Add(" init failed (").Add(pvops_status_name(st))
           .Add("): ").Add(init_why.c_str());

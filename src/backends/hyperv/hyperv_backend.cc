@@ -9,7 +9,6 @@
 #include "core/backend.h"
 #include "core/runtime.h"
 #include "hw/lapic.h"
-#include "hw/shared_state.h"
 
 namespace pvops::hyperv {
 
@@ -94,10 +93,6 @@ pvops_status InitHyperV(const pvops_env&, const pvops_candidate& found, pvops_op
   ForgetCpus();
   ForgetHypercallPage();
   ReadLeaves(found.base_leaf);
-  if (const pvops_status st = hw::SetUpSharedState(); st != PVOPS_OK) {
-    why->Add("native set-up failed: ").Add(pvops_status_name(st));
-    return st;
-  }
   core::Reason notes(report->notes, sizeof(report->notes));
 
   const bool hypercalls = SetUpHypercalls(&notes);

@@ -4,7 +4,6 @@
 
 #include "core/backend.h"
 #include "hw/lapic.h"
-#include "hw/shared_state.h"
 #include "hw/tsc.h"
 
 namespace pvops::kvm {
@@ -82,10 +81,6 @@ pvops_status InitKvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
   g_state.features = f.eax;
   g_state.hints = f.edx;
   g_state.insn = InsnForVendor();
-  if (const pvops_status st = hw::SetUpSharedState(); st != PVOPS_OK) {
-    why->Add("native set-up failed: ").Add(pvops_status_name(st));
-    return st;
-  }
 
   ops->hypercall.call = RawHypercall;
   ops->platform.cpu_init = CpuInit;

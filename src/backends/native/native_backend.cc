@@ -9,7 +9,6 @@
 #include "hw/lapic.h"
 #include "hw/lapic_timer.h"
 #include "hw/paging.h"
-#include "hw/shared_state.h"
 #include "hw/tsc.h"
 
 namespace pvops::native {
@@ -41,7 +40,6 @@ pvops_status InitNative(const pvops_env&, const pvops_candidate&, pvops_ops*,
                         core::BackendReport* report, core::Reason*) {
   // Nothing here can refuse: a machine without a LAPIC still gets a table whose LAPIC ops
   // report PVOPS_ERR_UNSUPPORTED when called.
-  (void)hw::SetUpSharedState();
   hw::CalibrateClock();
   hw::NoteClockCalibration(report);
   return PVOPS_OK;

@@ -8,7 +8,6 @@
 #include "core/backend.h"
 #include "hw/lapic.h"
 #include "hw/lapic_timer.h"
-#include "hw/shared_state.h"
 #include "core/tsc_clock.h"
 #include "hw/tsc.h"
 
@@ -174,10 +173,6 @@ pvops_status InitVmi(const pvops_env& env, const pvops_candidate& found, pvops_o
     block.base = found.base_leaf;
     block.max_leaf = found.max_leaf;
     vmware = &block;
-  }
-  if (const pvops_status st = hw::SetUpSharedState(); st != PVOPS_OK) {
-    why->Add("native set-up failed: ").Add(pvops_status_name(st));
-    return st;
   }
 
   char rom_text[PVOPS_REASON_LEN];

@@ -4,7 +4,6 @@
 // event channels arrive on the callback vector (HVM_PARAM_CALLBACK_IRQ, vector type).
 
 #include "backends/xen/xen.h"
-#include "hw/shared_state.h"
 // Xen headers after xen.h: core/xen_public.h pins the interface version first.
 #include <xen/arch-x86/cpuid.h>
 #include <xen/memory.h>
@@ -70,10 +69,6 @@ pvops_status InitHvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
     why->Add("xen_version ").AddHex(g_state.version).Add(" disagrees with CPUID's ")
         .AddHex(version.eax);
     return PVOPS_ERR_BAD_DATA;
-  }
-  if (const pvops_status st = hw::SetUpSharedState(); st != PVOPS_OK) {
-    why->Add("native set-up failed: ").Add(pvops_status_name(st));
-    return st;
   }
 
   Reason note(report->notes, sizeof(report->notes));
