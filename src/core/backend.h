@@ -30,31 +30,31 @@ struct BackendReport {
   Reason Note() { return Reason::Continue(notes, sizeof(notes)).Separate(); }
 };
 
+// Every backend's namespace declares its Probe and Init (and UserClock where it has one) with
+// these types, and a constexpr `kBackend` built from them (backends/NAME/NAME_backend.h).
+//
+// Looks, never touches: fills `out` (priority 0 when absent). May read CPUID and memory.
+using ProbeFn = void(const pvops_env& env, const HvLeaves& leaves, pvops_candidate* out);
+// Overrides ops in `ops`, which holds the native table, and fills `report`. The core has run
+// the hardware layer's shared set-up just before. On failure says why in `why`; the core then
+// drops `ops` and `report`.
+using InitFn = pvops_status(const pvops_env& env, const pvops_candidate& found, pvops_ops* ops,
+                            BackendReport* report, Reason* why);
+// The page user space may read the clock from (pvops_get_user_clock).
+using UserClockFn = pvops_status(pvops_user_clock* out);
+
 struct Backend {
   uint32_t id;       // enum pvops_backend_id
   const char* name;  // as in `pvops=NAME`
-  // Looks, never touches: fills `out` (priority 0 when absent). May read CPUID and memory.
-  void (*probe)(const pvops_env& env, const HvLeaves& leaves, pvops_candidate* out);
-  // Overrides ops in `ops`, which holds the native table, and fills `report`. The core has run
-  // the hardware layer's shared set-up just before. On failure says why in `why`; the core then
-  // drops `ops` and `report`.
-  pvops_status (*init)(const pvops_env& env, const pvops_candidate& found, pvops_ops* ops,
-                       BackendReport* report, Reason* why);
+  ProbeFn* probe;
+  InitFn* init;
   // What each of pvops_info.features[0..3] holds for this backend; nullptr = unused.
   const char* feature_words[4];
-  // The page user space may read the clock from (pvops_get_user_clock); nullptr = none.
-  pvops_status (*user_clock)(pvops_user_clock* out);
+  UserClockFn* user_clock;  // nullptr = none
 };
 
 // The native backend's table: every init starts from it, and pvops_table holds the same values
 // before pvops_init.
 extern const pvops_ops kNativeOps;
-
-// One per backend folder; native's init cannot fail.
-extern const Backend kNativeBackend;
-extern const Backend kKvmBackend;
-extern const Backend kXenBackend;
-extern const Backend kHyperVBackend;
-extern const Backend kVmiBackend;
 
 }  // namespace pvops::core

@@ -3,6 +3,11 @@
 // that replace the live table and the info only when it succeeded.
 #include <pvops/pvops.h>
 
+#include "backends/hyperv/hyperv_backend.h"
+#include "backends/kvm/kvm_backend.h"
+#include "backends/native/native_backend.h"
+#include "backends/vmi/vmi_backend.h"
+#include "backends/xen/xen_backend.h"
 #include "core/backend.h"
 #include "core/cmdline.h"
 #include "core/hv_leaves.h"
@@ -15,8 +20,16 @@
 namespace pvops::core {
 namespace {
 
-constexpr const Backend* kBackends[PVOPS_BACKEND_COUNT] = {
-    &kNativeBackend, &kKvmBackend, &kXenBackend, &kHyperVBackend, &kVmiBackend};
+// Indexed by enum pvops_backend_id.
+constexpr const Backend* kBackends[] = {&native::kBackend, &kvm::kBackend, &xen::kBackend,
+                                        &hyperv::kBackend, &vmi::kBackend};
+static_assert(sizeof(kBackends) / sizeof(kBackends[0]) == PVOPS_BACKEND_COUNT);
+constexpr bool EachBackendAtItsId() {
+  for (uint32_t id = 0; id < PVOPS_BACKEND_COUNT; ++id)
+    if (kBackends[id]->id != id) return false;
+  return true;
+}
+static_assert(EachBackendAtItsId(), "kBackends[i] must describe backend id i");
 
 pvops_info g_info;
 

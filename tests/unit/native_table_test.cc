@@ -79,10 +79,10 @@ TEST_F(NativeTableTest, EveryParavirtBitHasItsOwnName) {
 TEST_F(NativeTableTest, TheNativeProbeNeverCompetes) {
   pvops_candidate found{};
   const core::HvLeaves none{};
-  core::kNativeBackend.probe(sim::MakeEnv(), none, &found);
+  native::kBackend.probe(sim::MakeEnv(), none, &found);
   EXPECT_EQ(found.priority, core::kPriorityAbsent);
-  EXPECT_STREQ(core::kNativeBackend.name, "native");
-  EXPECT_EQ(core::kNativeBackend.id, uint32_t{PVOPS_BACKEND_NATIVE});
+  EXPECT_STREQ(native::kBackend.name, "native");
+  EXPECT_EQ(native::kBackend.id, uint32_t{PVOPS_BACKEND_NATIVE});
 }
 
 TEST_F(NativeTableTest, TheNativeInitCannotFailEvenWithoutALapic) {
@@ -94,7 +94,7 @@ TEST_F(NativeTableTest, TheNativeInitCannotFailEvenWithoutALapic) {
   core::Reason why(why_text, sizeof(why_text));
   const pvops_env env = sim::MakeEnv();
   core::InstallEnv(env);
-  EXPECT_EQ(core::kNativeBackend.init(env, pvops_candidate{}, &ops, &report, &why), PVOPS_OK);
+  EXPECT_EQ(native::kBackend.init(env, pvops_candidate{}, &ops, &report, &why), PVOPS_OK);
   EXPECT_EQ(std::memcmp(&ops, &core::kNativeOps, sizeof(pvops_ops)), 0);
   // The LAPIC ops then say what is missing instead of faulting.
   core::Cpu(1).online = 1;

@@ -76,9 +76,6 @@ uint64_t TscKhz();
 // The page the hypervisor fills (for tests).
 volatile ReferenceTscPage* TscPage();
 
-// pvops_get_user_clock: the reference TSC page, where the clock is read from it.
-pvops_status UserClock(pvops_user_clock* out);
-
 // Host tests: forget the clock's state.
 void ForgetClock();
 

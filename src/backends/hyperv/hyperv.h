@@ -7,6 +7,7 @@
 #include <pvops/pvops.h>
 
 #include "backends/hyperv/hv_tlfs.h"
+#include "backends/hyperv/hyperv_backend.h"
 #include "core/hv_leaves.h"
 #include "core/reason.h"
 
@@ -68,7 +69,6 @@ bool VpIndexOf(uint32_t cpu, uint32_t* vp_index);
 
 // Detection (hyperv_probe.cc): the interface block whose base+1 says "Hv#1", or nullptr.
 const core::HvInterface* FindHv1Interface(const core::HvLeaves& leaves);
-void Probe(const pvops_env& env, const core::HvLeaves& leaves, pvops_candidate* out);
 
 // The ops init installs when their path is on (one file each).
 pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector);               // hv_ipi.cc

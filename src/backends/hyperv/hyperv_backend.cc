@@ -87,8 +87,10 @@ bool SetUpHypercalls(core::Reason* notes) {
   return true;
 }
 
-pvops_status InitHyperV(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
-                        core::BackendReport* report, core::Reason* why) {
+}  // namespace
+
+pvops_status Init(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
+                  core::BackendReport* report, core::Reason* why) {
   g_state = State{};
   ForgetCpus();
   ForgetHypercallPage();
@@ -157,8 +159,6 @@ pvops_status InitHyperV(const pvops_env&, const pvops_candidate& found, pvops_op
   return PVOPS_OK;
 }
 
-}  // namespace
-
 CpuState& Cpu(uint32_t cpu) { return g_cpus[cpu < PVOPS_MAX_CPUS ? cpu : 0]; }
 
 void ForgetCpus() {
@@ -184,10 +184,3 @@ void DisablePathIfRefused(pvops_status status, uint32_t path) {
 }
 
 }  // namespace pvops::hyperv
-
-namespace pvops::core {
-const Backend kHyperVBackend = {PVOPS_BACKEND_HYPERV, "hyperv", hyperv::Probe,
-                                hyperv::InitHyperV,
-                                {"privileges", "hints", "max_vps", "enabled"},
-                                hyperv::UserClock};
-}  // namespace pvops::core

@@ -8,6 +8,7 @@
 #include <pvops/pvops.h>
 
 #include "arch/x86/arch.h"
+#include "backends/kvm/kvm_backend.h"
 #include "core/runtime.h"
 #include "core/xen_public.h"  // vcpu_time_info: kvmclock uses Xen's pvclock layout
 
@@ -70,7 +71,6 @@ pvops_status EnableClockOn(uint32_t cpu);  // registers the area; validates it
 uint64_t ClockNs();
 uint64_t TscKhz();
 pvops_status WallClock(pvops_wall_clock* out);
-pvops_status UserClock(pvops_user_clock* out);  // CPU 0's tuple's page
 
 // Steal time, preemption and what it enables (steal_time.cc).
 pvops_status EnableStealTimeOn(uint32_t cpu);

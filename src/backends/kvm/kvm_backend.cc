@@ -54,25 +54,19 @@ bool Offered(uint32_t feature_bit) { return (g_state.features >> feature_bit) & 
 PerCpu& Area(uint32_t cpu) { return g_areas[cpu < PVOPS_MAX_CPUS ? cpu : 0]; }
 vcpu_time_info& Clock(uint32_t cpu) { return g_clocks[cpu < PVOPS_MAX_CPUS ? cpu : 0].clock; }
 
-}  // namespace pvops::kvm
-
-namespace pvops::core {
-namespace {
-
-void ProbeKvm(const pvops_env&, const HvLeaves& leaves, pvops_candidate* out) {
-  const HvInterface* hv = leaves.Find(KVM_SIGNATURE);
+void Probe(const pvops_env&, const core::HvLeaves& leaves, pvops_candidate* out) {
+  const core::HvInterface* hv = leaves.Find(KVM_SIGNATURE);
   if (hv == nullptr) return;
   // The features leaf must exist inside the block for anything past detection to be trusted.
   if (hv->max_leaf < hv->base + (KVM_CPUID_FEATURES - KVM_CPUID_SIGNATURE)) return;
-  out->priority = PriorityForBase(hv->base);
+  out->priority = core::PriorityForBase(hv->base);
   out->base_leaf = hv->base;
   out->max_leaf = hv->max_leaf;
-  CopyString(out->signature, sizeof(out->signature), "KVMKVMKVM");
+  core::CopyString(out->signature, sizeof(out->signature), "KVMKVMKVM");
 }
 
-pvops_status InitKvm(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
-                     BackendReport* report, Reason* why) {
-  using namespace pvops::kvm;
+pvops_status Init(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
+                  core::BackendReport* report, core::Reason*) {
   g_state = State{};
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) Area(cpu).steal_registered = 0;
   g_state.base_leaf = found.base_leaf;
@@ -92,7 +86,7 @@ pvops_status InitKvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
   // that does not validate keeps the native TSC clock.
   if (Offered(KVM_FEATURE_CLOCKSOURCE2)) {
     Enable(KVM_FEATURE_CLOCKSOURCE2);
-    if (const pvops_status st = EnableClockOn(ThisCpu()); st == PVOPS_OK) {
+    if (const pvops_status st = EnableClockOn(core::ThisCpu()); st == PVOPS_OK) {
       ops->time.clock_ns = ClockNs;
       ops->time.tsc_khz = TscKhz;
       ops->time.wall_clock = WallClock;
@@ -133,9 +127,4 @@ pvops_status InitKvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
   return PVOPS_OK;
 }
 
-}  // namespace
-
-const Backend kKvmBackend = {PVOPS_BACKEND_KVM, "kvm", ProbeKvm, InitKvm,
-                             {"features", "hints", "enabled", "vmmcall"}, kvm::UserClock};
-
-}  // namespace pvops::core
+}  // namespace pvops::kvm

@@ -6,6 +6,8 @@
 
 #include <pvops/pvops.h>
 
+#include "backends/native/native_backend.h"
+
 namespace pvops::native {
 
 pvops_status RegisterHandler(uint8_t vector, pvops_irq_handler handler, void* ctx);

@@ -31,13 +31,15 @@ constexpr pvops_ops MakeNativeOps() {
   return ops;
 }
 
+}  // namespace
+
 // Native is the fallback, never a candidate that competes: it is always there.
-void ProbeNative(const pvops_env&, const core::HvLeaves&, pvops_candidate* out) {
+void Probe(const pvops_env&, const core::HvLeaves&, pvops_candidate* out) {
   out->priority = core::kPriorityAbsent;
 }
 
-pvops_status InitNative(const pvops_env&, const pvops_candidate&, pvops_ops*,
-                        core::BackendReport* report, core::Reason*) {
+pvops_status Init(const pvops_env&, const pvops_candidate&, pvops_ops*,
+                  core::BackendReport* report, core::Reason*) {
   // Nothing here can refuse: a machine without a LAPIC still gets a table whose LAPIC ops
   // report PVOPS_ERR_UNSUPPORTED when called.
   hw::CalibrateClock();
@@ -45,13 +47,10 @@ pvops_status InitNative(const pvops_env&, const pvops_candidate&, pvops_ops*,
   return PVOPS_OK;
 }
 
-}  // namespace
 }  // namespace pvops::native
 
 constinit pvops_ops pvops_table = pvops::native::MakeNativeOps();
 
 namespace pvops::core {
 constinit const pvops_ops kNativeOps = native::MakeNativeOps();
-const Backend kNativeBackend = {PVOPS_BACKEND_NATIVE, "native", native::ProbeNative,
-                                native::InitNative, {}, nullptr};
 }  // namespace pvops::core

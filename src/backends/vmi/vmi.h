@@ -8,6 +8,7 @@
 
 #include <pvops/pvops.h>
 
+#include "backends/vmi/vmi_backend.h"
 #include "backends/vmi/vmware_backdoor.h"
 
 namespace pvops::vmi {
@@ -81,7 +82,5 @@ pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector);
 void SetUpClock(uint64_t tsc_khz);
 uint64_t ClockNs();
 uint64_t TscKhz();
-// pvops_get_user_clock: the TSC, once the clock is set up.
-pvops_status UserClock(pvops_user_clock* out);
 
 }  // namespace pvops::vmi

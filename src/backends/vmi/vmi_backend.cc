@@ -133,31 +133,26 @@ void InstallRomOps(pvops_ops* ops) {
 }
 
 }  // namespace
-}  // namespace pvops::vmi
 
-namespace pvops::core {
-namespace {
-
-void ProbeVmi(const pvops_env& env, const HvLeaves& leaves, pvops_candidate* out) {
+void Probe(const pvops_env& env, const core::HvLeaves& leaves, pvops_candidate* out) {
   // A Xen PV guest runs in ring 3 and sees no BIOS window of its own.
   if (env.entry == PVOPS_ENTRY_XEN_PV) return;
-  if (vmi::FindSignedRom() != 0) {
-    out->priority = kPriorityVmiRom;
-    CopyString(out->signature, sizeof(out->signature), "cVmi");
+  if (FindSignedRom() != 0) {
+    out->priority = core::kPriorityVmiRom;
+    core::CopyString(out->signature, sizeof(out->signature), "cVmi");
   }
-  const HvInterface* hv = leaves.Find(vmi::kVmwareSignature);
+  const core::HvInterface* hv = leaves.Find(kVmwareSignature);
   if (hv == nullptr) return;
-  if (out->priority == kPriorityAbsent) {
-    out->priority = PriorityForBase(hv->base);
-    CopyString(out->signature, sizeof(out->signature), "VMwareVMware");
+  if (out->priority == core::kPriorityAbsent) {
+    out->priority = core::PriorityForBase(hv->base);
+    core::CopyString(out->signature, sizeof(out->signature), "VMwareVMware");
   }
   out->base_leaf = hv->base;
   out->max_leaf = hv->max_leaf;
 }
 
-pvops_status InitVmi(const pvops_env& env, const pvops_candidate& found, pvops_ops* ops,
-                     BackendReport* report, Reason* why) {
-  using namespace pvops::vmi;
+pvops_status Init(const pvops_env& env, const pvops_candidate& found, pvops_ops* ops,
+                  core::BackendReport* report, core::Reason* why) {
   g_state = State{};
   g_rom = RomCalls{};
   ForgetLazyQueues();
@@ -167,8 +162,8 @@ pvops_status InitVmi(const pvops_env& env, const pvops_candidate& found, pvops_o
     why->Add("entered as Xen PV (ring 3): no VMware interface");
     return PVOPS_ERR_UNSUPPORTED;
   }
-  HvInterface block{};
-  const HvInterface* vmware = nullptr;
+  core::HvInterface block{};
+  const core::HvInterface* vmware = nullptr;
   if (found.base_leaf != 0) {
     block.base = found.base_leaf;
     block.max_leaf = found.max_leaf;
@@ -176,7 +171,7 @@ pvops_status InitVmi(const pvops_env& env, const pvops_candidate& found, pvops_o
   }
 
   char rom_text[PVOPS_REASON_LEN];
-  Reason rom_why(rom_text, sizeof(rom_text));
+  core::Reason rom_why(rom_text, sizeof(rom_text));
   RomLayout layout{};
   const bool rom_usable = FindValidRom(&layout, &rom_why) && LoadRomCalls(layout, &g_rom, &rom_why);
   if (rom_usable) {
@@ -227,10 +222,4 @@ pvops_status InitVmi(const pvops_env& env, const pvops_candidate& found, pvops_o
   return PVOPS_OK;
 }
 
-}  // namespace
-
-const Backend kVmiBackend = {PVOPS_BACKEND_VMI, "vmi", ProbeVmi, InitVmi,
-                             {"rom_address", "rom_and_api_version", "paths", "tsc_khz"},
-                             vmi::UserClock};
-
-}  // namespace pvops::core
+}  // namespace pvops::vmi

@@ -20,6 +20,7 @@
 
 #include "arch/x86/arch.h"
 #include "arch/x86/registers.h"
+#include "backends/xen/xen_backend.h"
 #include "core/backend.h"
 #include "core/reason.h"
 #include "core/runtime.h"
@@ -212,9 +213,7 @@ pvops_status SetEntryPoints(const void* trap_table, uint64_t event_callback,
 void ResetEntryPoints();  // host tests
 
 // ---- Initialisation (xen_backend.cc, xen_pv.cc, xen_hvm.cc) ------------------------------
-// The backend's init: forgets every earlier state, then PV or HVM by the entry.
-pvops_status Init(const pvops_env& env, const pvops_candidate& found, pvops_ops* ops,
-                  core::BackendReport* report, Reason* why);
+// The backend's Init (xen_backend.h) forgets every earlier state, then PV or HVM by the entry.
 // Where Xen keeps its own mappings in a PV guest (the m2p lives there). Host tests move it.
 struct XenArea {
   uint64_t start, end;
