@@ -44,8 +44,9 @@ void RecordCandidates(const pvops_candidate (&found)[PVOPS_BACKEND_COUNT], pvops
   }
 }
 
-// One attempt: the hardware layer's shared set-up, then the backend's init. The set-up runs
-// again for each attempt so that none inherits what a refused one left cached.
+// One attempt: the hardware layer's shared set-up, the backend's init, then (where checked) its
+// table's slots. The set-up runs again for each attempt so that none inherits what a refused
+// one left cached.
 pvops_status TryBackend(const Backend& backend, const pvops_candidate& found, pvops_ops* ops,
                         BackendReport* report, Reason* why) {
   // Native goes on without it: its LAPIC ops report what is missing when called.
@@ -54,7 +55,16 @@ pvops_status TryBackend(const Backend& backend, const pvops_candidate& found, pv
     why->Add("native set-up failed: ").Add(pvops_status_name(st));
     return st;
   }
-  return backend.init(Env(), found, ops, report, why);
+  const pvops_status st = backend.init(Env(), found, ops, report, why);
+#ifdef PVOPS_CHECK_EMPTY_SLOTS
+  // A slot the backend emptied would be a call through null: refuse the table instead.
+  if (TableSlot empty; st == PVOPS_OK && FindEmptySlot(*ops, &empty)) {
+    why->Add("empty table slot ").Add(empty.group).Add("[").AddDec(empty.index)
+        .Add("] at offset ").AddHex(empty.offset);
+    return PVOPS_ERR_INVALID;
+  }
+#endif
+  return st;
 }
 
 // The chosen backend's part of the info; the rest (reason, fallback, candidates) is the core's.

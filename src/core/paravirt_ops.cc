@@ -2,6 +2,8 @@
 // against the native one, so no backend has to keep a second list in step with its init.
 #include "core/paravirt_ops.h"
 
+#include <stddef.h>
+
 #include "core/backend.h"
 
 namespace pvops::core {
@@ -42,6 +44,53 @@ uint32_t ParavirtOps(const pvops_ops& t) {
   mark(t.platform.start_cpu != n.platform.start_cpu, PVOPS_PV_CPU_START);
   return bits;
 }
+
+#ifdef PVOPS_CHECK_EMPTY_SLOTS
+namespace {
+
+struct OpsGroup {
+  const char* name;
+  size_t offset;
+  size_t size;
+};
+constexpr OpsGroup kOpsGroups[] = {
+    {"cpu", offsetof(pvops_ops, cpu), sizeof(pvops_cpu_ops)},
+    {"irq", offsetof(pvops_ops, irq), sizeof(pvops_irq_ops)},
+    {"mmu", offsetof(pvops_ops, mmu), sizeof(pvops_mmu_ops)},
+    {"time", offsetof(pvops_ops, time), sizeof(pvops_time_ops)},
+    {"lock", offsetof(pvops_ops, lock), sizeof(pvops_lock_ops)},
+    {"hypercall", offsetof(pvops_ops, hypercall), sizeof(pvops_hypercall_ops)},
+    {"platform", offsetof(pvops_ops, platform), sizeof(pvops_platform_ops)},
+};
+
+// The walk below reads pointer-sized slots: no group may hold anything else, nor padding.
+constexpr bool GroupsArePointersEndToEnd() {
+  size_t at = 0;
+  for (const OpsGroup& g : kOpsGroups) {
+    if (g.offset != at || g.size % sizeof(void*) != 0) return false;
+    at += g.size;
+  }
+  return at == sizeof(pvops_ops);
+}
+static_assert(GroupsArePointersEndToEnd(), "pvops_ops must be its groups' pointers, end to end");
+
+}  // namespace
+
+bool FindEmptySlot(const pvops_ops& table, TableSlot* empty) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&table);
+  for (const OpsGroup& g : kOpsGroups) {
+    for (size_t at = 0; at < g.size; at += sizeof(void*)) {
+      uintptr_t slot;
+      __builtin_memcpy(&slot, bytes + g.offset + at, sizeof(slot));
+      if (slot != 0) continue;
+      *empty = {g.name, static_cast<uint32_t>(at / sizeof(void*)),
+                static_cast<uint32_t>(g.offset + at)};
+      return true;
+    }
+  }
+  return false;
+}
+#endif
 
 }  // namespace pvops::core
 

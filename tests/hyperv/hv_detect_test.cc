@@ -38,6 +38,7 @@ TEST_F(HvDetectTest, InfoCarriesPrivilegesHintsAndLimits) {
   EXPECT_EQ(Info().features[3], all_paths);
   EXPECT_STREQ(Info().fallback, "");
   EXPECT_STREQ(Info().notes, "") << "every path on";
+  EXPECT_EQ(EmptySlotOf(pvops_table), "");
 }
 
 TEST_F(HvDetectTest, TheInterfaceIsRecognisedByHv1WhateverTheVendor) {

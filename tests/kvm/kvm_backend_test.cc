@@ -138,6 +138,7 @@ TEST_F(KvmBackendTest, ChosenWithItsFeatureWordsAndVmmcallOnAmd) {
   EXPECT_EQ(info.backend, uint32_t{PVOPS_BACKEND_KVM});
   EXPECT_EQ(info.features[0], kAllFeatures);
   EXPECT_EQ(info.features[3], 1u);  // vmmcall
+  EXPECT_EQ(EmptySlotOf(pvops_table), "");
   int64_t result = -1;
   EXPECT_EQ(pvops_hypercall(KVM_HC_VAPIC_POLL_IRQ, 0, 0, 0, 0, 0, &result), PVOPS_OK);
   EXPECT_EQ(result, 0);

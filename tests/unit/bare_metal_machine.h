@@ -7,7 +7,9 @@
 #include <pvops/pvops.hpp>
 
 #include <deque>
+#include <string>
 
+#include "core/paravirt_ops.h"
 #include "core/runtime.h"
 #include "sim_isa.h"
 #include "sim_lapic.h"
@@ -18,6 +20,13 @@ namespace pvops::test {
 
 inline constexpr uint64_t kTscKhz = 2'000'000;
 inline constexpr uint32_t kCrystalHz = 25'000'000;
+
+// The first null slot of `table` as "group[index]" (core::FindEmptySlot), "" when there is none.
+inline std::string EmptySlotOf(const pvops_ops& table) {
+  core::TableSlot empty{};
+  if (!core::FindEmptySlot(table, &empty)) return "";
+  return std::string(empty.group) + "[" + std::to_string(empty.index) + "]";
+}
 
 class BareMetalMachineTest : public sim::SimTest {
  protected:

@@ -8,6 +8,7 @@
 #include "backends/native/native.h"
 #include "bare_metal_machine.h"
 #include "core/backend.h"
+#include "core/paravirt_ops.h"
 #include "hw/console_and_exit.h"
 #include "hw/cpu_instructions.h"
 #include "hw/lapic.h"
@@ -17,16 +18,32 @@
 namespace pvops::test {
 namespace {
 
-// The table is a struct of function pointers only: walk it as such.
-constexpr size_t kSlots = sizeof(pvops_ops) / sizeof(void (*)());
-static_assert(sizeof(pvops_ops) % sizeof(void (*)()) == 0);
-
 class NativeTableTest : public BareMetalMachineTest {};
 
 TEST_F(NativeTableTest, EveryOpHasANativeImplementation) {
-  void (*slots[kSlots])();
-  std::memcpy(slots, &core::kNativeOps, sizeof(slots));
-  for (size_t i = 0; i < kSlots; ++i) EXPECT_NE(slots[i], nullptr) << "slot " << i;
+  EXPECT_EQ(EmptySlotOf(core::kNativeOps), "");
+}
+
+TEST(EmptySlotTest, FindsTheFirstClearedSlotByGroupIndexAndOffset) {
+  pvops_ops ops = core::kNativeOps;
+  ops.platform.cpu_init = nullptr;
+  ops.mmu.flush_tlb_remote = nullptr;
+  core::TableSlot empty{};
+  ASSERT_TRUE(core::FindEmptySlot(ops, &empty));
+  EXPECT_STREQ(empty.group, "mmu");
+  EXPECT_EQ(empty.offset, offsetof(pvops_ops, mmu.flush_tlb_remote));
+  EXPECT_EQ(empty.index,
+            (offsetof(pvops_ops, mmu.flush_tlb_remote) - offsetof(pvops_ops, mmu)) / sizeof(void*));
+}
+
+TEST(EmptySlotTest, TheFirstAndTheLastSlotAreWalked) {
+  pvops_ops ops = core::kNativeOps;
+  ops.cpu.cpuid = nullptr;
+  EXPECT_EQ(EmptySlotOf(ops), "cpu[0]");
+  ops = core::kNativeOps;
+  ops.platform.cpu_init = nullptr;
+  EXPECT_EQ(EmptySlotOf(ops), "platform[3]");
+  EXPECT_EQ(EmptySlotOf(pvops_ops{}), "cpu[0]");
 }
 
 TEST_F(NativeTableTest, EachGroupPointsAtItsOwnFunctions) {

@@ -54,6 +54,7 @@ TEST_F(VmiBackendTest, SelectsTheRomAndReportsIt) {
   EXPECT_EQ(Info().features[3], 0u) << "GETHZ could not tell: the rate is measured";
   EXPECT_STREQ(Info().fallback, "");
   EXPECT_STREQ(Info().notes, "the hypervisor told no TSC rate");
+  EXPECT_EQ(EmptySlotOf(pvops_table), "");
   EXPECT_EQ(pvops_tsc_khz(), kTscKhz) << "the native measurement (CPUID 0x15 here)";
 }
 

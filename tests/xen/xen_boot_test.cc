@@ -90,6 +90,7 @@ TEST_F(XenBootTest, BootReportsXenVersionModeAndPaths) {
   EXPECT_EQ(info.features[2], all);
   EXPECT_NE(strstr(info.reason, "Xen 4.17 via the PV entry as dom0, 64 pages"), nullptr)
       << info.reason;
+  EXPECT_EQ(EmptySlotOf(pvops_table), "");
   EXPECT_STREQ(info.fallback, "");
   EXPECT_STREQ(info.notes, "");
   // shared_info mapped at the library's page, read-write, with a local invlpg.

@@ -78,6 +78,7 @@ TEST_F(XenHvmTest, BootRegistersThePageAndReportsTheHvmPaths) {
   EXPECT_EQ(info.features[2], PVOPS_XEN_PATH_PVCLOCK | PVOPS_XEN_PATH_RUNSTATE |
                                   PVOPS_XEN_PATH_EVENTS | PVOPS_XEN_PATH_CALLBACK_VECTOR);
   EXPECT_NE(strstr(info.reason, "Xen 4.17 HVM/PVH, hypercall page"), nullptr) << info.reason;
+  EXPECT_EQ(EmptySlotOf(pvops_table), "");
   ASSERT_EQ(msr_writes_.size(), 1u);
   EXPECT_EQ(msr_writes_[0], sim_.VirtToPhys(pvops_xen_hypercall_page));
   // Every call went through the page, none by a bare vmcall.
