@@ -8,6 +8,7 @@
 
 #include "core/hv_leaves.h"
 #include "core/reason.h"
+#include "core/runtime.h"
 
 namespace pvops::core {
 
@@ -51,7 +52,12 @@ struct Backend {
   // What each of pvops_info.features[0..3] holds for this backend; nullptr = unused.
   const char* feature_words[4];
   UserClockFn* user_clock;  // nullptr = none
+  // Counters this backend keeps besides the shared ones (core/runtime.h); count 0 = none.
+  CounterGroup counters;
 };
+
+// kBackend of backend `id` (enum pvops_backend_id, below PVOPS_BACKEND_COUNT).
+const Backend& BackendById(uint32_t id);
 
 // The native backend's table: every init starts from it, and pvops_table holds the same values
 // before pvops_init.

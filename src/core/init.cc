@@ -81,6 +81,10 @@ void RecordChoice(uint32_t id, const pvops_candidate& found, const BackendReport
 
 }  // namespace
 
+const Backend& BackendById(uint32_t id) {
+  return *kBackends[id < PVOPS_BACKEND_COUNT ? id : PVOPS_BACKEND_NATIVE];
+}
+
 }  // namespace pvops::core
 
 extern "C" pvops_status pvops_init(const pvops_env* env) {

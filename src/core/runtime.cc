@@ -1,5 +1,6 @@
 #include "core/runtime.h"
 
+#include "core/backend.h"
 #include "core/oneshot.h"
 #include "core/reason.h"
 
@@ -17,19 +18,22 @@ pvops_env g_env = {sizeof(pvops_env), PVOPS_ENTRY_NATIVE, nullptr, nullptr,
 PerCpu g_cpus[PVOPS_MAX_CPUS];
 IrqHandler g_handlers[256];
 uint64_t g_counters[static_cast<uint32_t>(Counter::kCount)];
-
 constexpr const char* kCounterNames[] = {
     "hypercalls",          "ipis_sent",          "ipi_hypercalls",   "tlb_flush_remote",
     "tlb_flush_hypercalls", "tlb_flush_preempted_skipped",
     "tlb_flush_remote_calls", "pv_eoi_fast", "pv_eoi_slow",
     "pte_updates",         "lazy_batches",       "lazy_batched_updates", "lock_waits",
     "lock_kicks",          "timer_arms",         "timer_early_rearms", "clock_reads",
-    "clock_retries",       "event_upcalls",      "xen_update_errors",
-    "tsc_page_reads",      "ref_counter_msr_reads", "spin_wait_notifies",
-    "vmi_rom_calls",       "vmware_backdoor_calls",
+    "clock_retries",
 };
-static_assert(sizeof(kCounterNames) / sizeof(kCounterNames[0]) ==
-              static_cast<uint32_t>(Counter::kCount));
+constexpr CounterSet<Counter> kSharedCounters{kCounterNames, g_counters};
+
+// Every counter in pvops_get_counters' order: the shared ones, then each backend's own.
+template <typename Visit>
+void ForEachCounterGroup(Visit visit) {
+  visit(kSharedCounters.group());
+  for (uint32_t id = 0; id < PVOPS_BACKEND_COUNT; ++id) visit(BackendById(id).counters);
+}
 
 }  // namespace
 
@@ -71,17 +75,15 @@ IrqHandler GetIrqHandler(uint8_t vector) {
   return h;
 }
 
-void Count(Counter c, uint64_t n) {
-  __atomic_fetch_add(&g_counters[static_cast<uint32_t>(c)], n, __ATOMIC_RELAXED);
-}
-uint64_t CounterValue(Counter c) {
-  return __atomic_load_n(&g_counters[static_cast<uint32_t>(c)], __ATOMIC_RELAXED);
-}
+void Count(Counter c, uint64_t n) { kSharedCounters.Count(c, n); }
+uint64_t CounterValue(Counter c) { return kSharedCounters.Value(c); }
 
 void ResetForTest() {
   for (PerCpu& c : g_cpus) c = PerCpu{};
   for (IrqHandler& h : g_handlers) h = IrqHandler{};
-  for (uint64_t& v : g_counters) v = 0;
+  ForEachCounterGroup([](const CounterGroup& g) {
+    for (uint32_t i = 0; i < g.count; ++i) g.values[i] = 0;
+  });
 }
 
 }  // namespace pvops::core
@@ -97,22 +99,23 @@ extern "C" void pvops_handle_interrupt(uint8_t vector) {
 }
 
 extern "C" uint32_t pvops_get_counters(pvops_counter* out, uint32_t max) {
-  using pvops::core::Counter;
+  using pvops::core::CounterGroup;
   uint32_t n = 0;
-  for (uint32_t i = 0; i < static_cast<uint32_t>(Counter::kCount) && n < max; ++i) {
-    out[n].name = pvops::core::kCounterNames[i];
-    out[n].value = pvops::core::CounterValue(static_cast<Counter>(i));
-    ++n;
-  }
+  pvops::core::ForEachCounterGroup([&](const CounterGroup& g) {
+    for (uint32_t i = 0; i < g.count && n < max; ++i, ++n)
+      out[n] = {g.names[i], __atomic_load_n(&g.values[i], __ATOMIC_RELAXED)};
+  });
   return n;
 }
 
 extern "C" uint64_t pvops_get_counter(const char* name) {
-  using pvops::core::Counter;
+  using pvops::core::CounterGroup;
+  uint64_t value = 0;
   if (name == nullptr) return 0;
-  for (uint32_t i = 0; i < static_cast<uint32_t>(Counter::kCount); ++i) {
-    if (pvops::core::StringsEqual(pvops::core::kCounterNames[i], name))
-      return pvops::core::CounterValue(static_cast<Counter>(i));
-  }
-  return 0;
+  pvops::core::ForEachCounterGroup([&](const CounterGroup& g) {
+    for (uint32_t i = 0; i < g.count; ++i)
+      if (pvops::core::StringsEqual(g.names[i], name))
+        value = __atomic_load_n(&g.values[i], __ATOMIC_RELAXED);
+  });
+  return value;
 }

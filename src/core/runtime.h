@@ -2,6 +2,7 @@
 // handlers and counters. Backends read it; only the core writes the environment.
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <pvops/pvops.h>
@@ -40,7 +41,38 @@ struct IrqHandler {
 pvops_status SetIrqHandler(uint8_t vector, pvops_irq_handler fn, void* ctx);
 IrqHandler GetIrqHandler(uint8_t vector);
 
-// Counters: what the backends did (hypercalls issued, exits avoided). Names are static strings.
+// Counters: what the backends did (hypercalls issued, exits avoided). A list of them, names
+// (static strings) beside values; pvops_get_counters lists the shared ones below, then each
+// backend's own (Backend::counters) in backend id order. Names and that order are ABI.
+struct CounterGroup {
+  const char* const* names;
+  uint64_t* values;
+  uint32_t count;
+};
+
+// A counter list named by an enum class that ends in kCount: the shared one below, or a
+// backend's own, declared with the backend.
+template <typename Id>
+class CounterSet {
+ public:
+  template <size_t N>
+  constexpr CounterSet(const char* const (&names)[N], uint64_t (&values)[N])
+      : group_{names, values, N} {
+    static_assert(N == static_cast<size_t>(Id::kCount), "one name per counter");
+  }
+  void Count(Id c, uint64_t n = 1) const {
+    __atomic_fetch_add(&group_.values[static_cast<uint32_t>(c)], n, __ATOMIC_RELAXED);
+  }
+  uint64_t Value(Id c) const {
+    return __atomic_load_n(&group_.values[static_cast<uint32_t>(c)], __ATOMIC_RELAXED);
+  }
+  constexpr CounterGroup group() const { return group_; }
+
+ private:
+  CounterGroup group_;
+};
+
+// The counters any backend (or the hardware layer) may count.
 enum class Counter : uint32_t {
   kHypercalls,
   kIpisSent,
@@ -60,13 +92,6 @@ enum class Counter : uint32_t {
   kTimerEarlyRearms,  // a one-shot interrupt came before clock_ns reached its deadline
   kClockReads,
   kClockRetries,
-  kEventUpcalls,     // Xen: event-channel upcalls taken (PV callback or HVM vector)
-  kXenUpdateErrors,  // Xen: page-table updates or flushes Xen refused (incl. inside a batch)
-  kTscPageReads,        // Hyper-V: clock read from the reference TSC page (no exit)
-  kRefCounterMsrReads,  // Hyper-V: clock read from HV_X64_MSR_TIME_REF_COUNT (an exit)
-  kSpinWaitNotifies,    // Hyper-V: HvCallNotifyLongSpinWait issued
-  kVmiRomCalls,         // VMI: calls into the VMI ROM's entry points
-  kBackdoorCalls,       // VMI: VMware backdoor calls (port 0x5658, vmcall or vmmcall)
   kCount
 };
 void Count(Counter c, uint64_t n = 1);

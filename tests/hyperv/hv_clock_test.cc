@@ -34,8 +34,8 @@ TEST_F(HvClockTest, TheClockComesFromTheTscPageWithoutAnExit) {
   EXPECT_EQ(sim_.total_exits(), 1u) << "the rdtsc is the only instruction";
   EXPECT_GE(ns, (before - 1) * 100);  // the scale rounds down by at most one unit
   EXPECT_LE(ns, after * 100);
-  EXPECT_EQ(CounterValue(core::Counter::kTscPageReads), 1u);
-  EXPECT_EQ(CounterValue(core::Counter::kRefCounterMsrReads), 0u);
+  EXPECT_EQ(CounterValue(hyperv::Counter::kTscPageReads), 1u);
+  EXPECT_EQ(CounterValue(hyperv::Counter::kRefCounterMsrReads), 0u);
 }
 
 // The page a kernel may map for its vDSO is the reference TSC page the hypervisor was given.
@@ -69,12 +69,12 @@ TEST_F(HvClockTest, SequenceZeroFallsBackToTheReferenceCounterMsr) {
   EXPECT_EQ(sim_.exits(Exit::kRdmsr), 1u);
   ASSERT_EQ(sim_.msr_log().back().msr, kMsrTimeRefCount);
   EXPECT_EQ(ns, sim_.msr_log().back().value * 100);
-  EXPECT_EQ(CounterValue(core::Counter::kRefCounterMsrReads), 1u);
-  EXPECT_EQ(CounterValue(core::Counter::kTscPageReads), 0u);
+  EXPECT_EQ(CounterValue(hyperv::Counter::kRefCounterMsrReads), 1u);
+  EXPECT_EQ(CounterValue(hyperv::Counter::kTscPageReads), 0u);
 
   TscPage()->sequence = 7;  // back in use
   (void)pvops_clock_ns();
-  EXPECT_EQ(CounterValue(core::Counter::kTscPageReads), 1u);
+  EXPECT_EQ(CounterValue(hyperv::Counter::kTscPageReads), 1u);
 }
 
 TEST_F(HvClockTest, APageInvalidAtBootIsKeptAndUsedOnceTheHypervisorFillsIt) {
@@ -83,11 +83,11 @@ TEST_F(HvClockTest, APageInvalidAtBootIsKeptAndUsedOnceTheHypervisorFillsIt) {
   EXPECT_THAT(Info().notes, HasSubstr("TSC page not valid yet (sequence 0)"));
   EXPECT_NE(reference_tsc_msr_ & 1, 0u);
   (void)pvops_clock_ns();
-  EXPECT_EQ(CounterValue(core::Counter::kRefCounterMsrReads), 1u);
+  EXPECT_EQ(CounterValue(hyperv::Counter::kRefCounterMsrReads), 1u);
   TscPage()->scale = ~uint64_t{0} / kTscTicksPer100ns;
   TscPage()->sequence = 1;
   (void)pvops_clock_ns();
-  EXPECT_EQ(CounterValue(core::Counter::kTscPageReads), 1u);
+  EXPECT_EQ(CounterValue(hyperv::Counter::kTscPageReads), 1u);
 }
 
 // A page whose sequence reads from a script, to change it in the middle of a read.
@@ -158,7 +158,7 @@ TEST_F(HvClockTest, WithoutTheTscPageTheClockIsTheTscAtTheStatedFrequency) {
   sim_.ResetExits();
   EXPECT_EQ(pvops_clock_ns(), 5'000'000'000u);
   EXPECT_EQ(sim_.exits(Exit::kRdmsr), 0u);
-  EXPECT_EQ(CounterValue(core::Counter::kRefCounterMsrReads), 0u);
+  EXPECT_EQ(CounterValue(hyperv::Counter::kRefCounterMsrReads), 0u);
   EXPECT_EQ(pvops_table.irq.timer_oneshot, hw::LapicTimerOneshot)
       << "synthetic timers count reference time, which the clock does not read";
 }

@@ -90,7 +90,7 @@ TEST_F(HvLockTest, AWaitSpinsTheHintedCountThenNotifies) {
   EXPECT_EQ(calls_[0].code, kCallNotifyLongSpinWait);
   EXPECT_TRUE(calls_[0].fast);
   EXPECT_EQ(calls_[0].rdx, 16u);
-  EXPECT_EQ(CounterValue(core::Counter::kSpinWaitNotifies), 1u);
+  EXPECT_EQ(CounterValue(hyperv::Counter::kSpinWaitNotifies), 1u);
   EXPECT_EQ(CounterValue(core::Counter::kLockWaits), 1u);
 }
 

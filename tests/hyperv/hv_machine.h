@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backends/hyperv/hv_tlfs.h"
+#include "backends/hyperv/hyperv_backend.h"
 #include "bare_metal_machine.h"
 
 namespace pvops::test {
@@ -67,6 +68,7 @@ class HyperVMachineTest : public BareMetalMachineTest {
     return status | uint64_t{reps} << 32;
   }
   uint64_t CounterValue(core::Counter c) const { return core::CounterValue(c); }
+  uint64_t CounterValue(hyperv::Counter c) const { return hyperv::kCounters.Value(c); }
 
   // ---- The partition and how its hypervisor behaves --------------------------------------
   HvPartition hv_;

@@ -1,11 +1,16 @@
 // The small shared pieces: status names, cpusets (C and C++), Reason formatting, the command
-// line reader.
+// line reader, the counters' public list.
 #include <gtest/gtest.h>
 
 #include <pvops/pvops.hpp>
 
+#include <string>
+#include <vector>
+
+#include "backends/xen/xen_backend.h"
 #include "core/cmdline.h"
 #include "core/reason.h"
+#include "core/runtime.h"
 
 namespace pvops {
 namespace {
@@ -116,6 +121,36 @@ TEST(Cmdline, LastValueWinsAndPrefixesDoNotMatch) {
   EXPECT_STREQ(out, "very");
   EXPECT_TRUE(core::CmdlineValue("pvops=", "pvops", out, sizeof(out)));
   EXPECT_STREQ(out, "");
+}
+
+// The names and their order are ABI (the guest's `stat:` lines, pvops-check): the shared
+// counters, then each backend's own in backend id order.
+TEST(Counters, ThePublicListKeepsItsNamesAndOrder) {
+  pvops_counter all[PVOPS_MAX_COUNTERS];
+  const uint32_t n = pvops_get_counters(all, PVOPS_MAX_COUNTERS);
+  std::vector<std::string> names;
+  for (uint32_t i = 0; i < n; ++i) names.push_back(all[i].name);
+  const std::vector<std::string> expected = {
+      "hypercalls", "ipis_sent", "ipi_hypercalls", "tlb_flush_remote", "tlb_flush_hypercalls",
+      "tlb_flush_preempted_skipped", "tlb_flush_remote_calls", "pv_eoi_fast", "pv_eoi_slow",
+      "pte_updates", "lazy_batches", "lazy_batched_updates", "lock_waits", "lock_kicks",
+      "timer_arms", "timer_early_rearms", "clock_reads", "clock_retries",
+      "event_upcalls", "xen_update_errors",                                // xen
+      "tsc_page_reads", "ref_counter_msr_reads", "spin_wait_notifies",     // hyperv
+      "vmi_rom_calls", "vmware_backdoor_calls"};                           // vmi
+  EXPECT_EQ(names, expected);
+  EXPECT_EQ(pvops_get_counters(all, 3), 3u) << "cut at max";
+}
+
+TEST(Counters, ABackendsOwnCounterIsReadByItsPublicName) {
+  core::ResetForTest();
+  xen::kCounters.Count(xen::Counter::kUpdateErrors, 2);
+  core::Count(core::Counter::kHypercalls);
+  EXPECT_EQ(pvops_get_counter("xen_update_errors"), 2u);
+  EXPECT_EQ(pvops_get_counter("hypercalls"), 1u);
+  EXPECT_EQ(pvops_get_counter("no_such_counter"), 0u);
+  core::ResetForTest();
+  EXPECT_EQ(pvops_get_counter("xen_update_errors"), 0u) << "reset with the shared ones";
 }
 
 }  // namespace

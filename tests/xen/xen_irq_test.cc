@@ -86,7 +86,7 @@ TEST_F(XenIrqTest, EnablingWithAnEventPendingForcesTheUpcall) {
   EXPECT_EQ(hits_[0].cpu, 0u);
   EXPECT_EQ(Vcpu(0).evtchn_upcall_pending, 0);
   EXPECT_EQ(Vcpu(0).evtchn_pending_sel, 0u);
-  EXPECT_EQ(core::CounterValue(Counter::kEventUpcalls), 1u);
+  EXPECT_EQ(xen::kCounters.Value(xen::Counter::kEventUpcalls), 1u);
 }
 
 TEST_F(XenIrqTest, IpiPortsAreBoundOncePerCpuAndVector) {

@@ -150,7 +150,7 @@ TEST_F(XenMmuTest, WriteCr3IsNewBaseptrWithTheMachineFrame) {
   };
   pvops_write_cr3(41 * 4096);
   EXPECT_EQ(pvops_read_cr3(), 40u * 4096);
-  EXPECT_EQ(core::CounterValue(Counter::kXenUpdateErrors), 1u);
+  EXPECT_EQ(xen::kCounters.Value(xen::Counter::kUpdateErrors), 1u);
 }
 
 TEST_F(XenMmuTest, AllocPtMakesEveryAliasReadOnlyThenPinsInOneMulticall) {
@@ -203,7 +203,7 @@ TEST_F(XenMmuTest, ARefusedPinReturnsXensStatusAndLeavesTheFrameWritable) {
   ASSERT_EQ(va_mappings_.size(), 2u);
   EXPECT_EQ(va_mappings_[0].pte & 0x3, 0x1u);
   EXPECT_EQ(va_mappings_[1].pte & 0x3, 0x3u);
-  EXPECT_EQ(core::CounterValue(Counter::kXenUpdateErrors), 1u);
+  EXPECT_EQ(xen::kCounters.Value(xen::Counter::kUpdateErrors), 1u);
 }
 
 TEST_F(XenMmuTest, XensOwnTopLevelSlotsAreNeverWritten) {
@@ -228,18 +228,18 @@ TEST_F(XenMmuTest, UpdatesXenRefusesOrThatCannotBeExpressedAreCounted) {
     return c.nr == __HYPERVISOR_mmu_update ? -XEN_EINVAL : kFallThrough;
   };
   pvops_set_pte(&Table(kTablePfn)[0], GuestPte(20));
-  EXPECT_EQ(core::CounterValue(Counter::kXenUpdateErrors), 1u);
+  EXPECT_EQ(xen::kCounters.Value(xen::Counter::kUpdateErrors), 1u);
   pvops_lazy_mmu_begin();
   pvops_set_pte(&Table(kTablePfn)[1], GuestPte(20));
   pvops_set_pte(&Table(kTablePfn)[2], GuestPte(20));
   pvops_lazy_mmu_end();
-  EXPECT_EQ(core::CounterValue(Counter::kXenUpdateErrors), 3u) << "each failed batch entry";
+  EXPECT_EQ(xen::kCounters.Value(xen::Counter::kUpdateErrors), 3u) << "each failed batch entry";
   answer_ = nullptr;
   P2m()[23] = ~xen_pfn_t{0};
   ClearRecords();
   pvops_set_pte(&Table(kTablePfn)[3], GuestPte(23));  // a ballooned frame has no machine form
   EXPECT_TRUE(calls_.empty());
-  EXPECT_EQ(core::CounterValue(Counter::kXenUpdateErrors), 4u);
+  EXPECT_EQ(xen::kCounters.Value(xen::Counter::kUpdateErrors), 4u);
 }
 
 TEST_F(XenMmuTest, FlushTlbMultiNamesVcpusInOneMmuextOp) {

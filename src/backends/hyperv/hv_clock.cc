@@ -121,10 +121,10 @@ uint64_t ReferenceTime() {
   uint64_t time;
   TscPageSource page(TscPage());
   if (Enabled(kPathTscPageClock) && ReadReferenceTsc(page, &time)) {
-    core::Count(core::Counter::kTscPageReads);
+    kCounters.Count(Counter::kTscPageReads);
     return time;
   }
-  core::Count(core::Counter::kRefCounterMsrReads);
+  kCounters.Count(Counter::kRefCounterMsrReads);
   return arch::rdmsr(kMsrTimeRefCount);
 }
 

@@ -17,7 +17,7 @@ void LockWait(const volatile uint8_t* ptr, uint8_t value) {
   }
   if (*ptr != value || !Enabled(kPathLongSpinWait)) return;
   const CallOutcome notified = FastCall(kCallNotifyLongSpinWait, spins, 0);
-  core::Count(core::Counter::kSpinWaitNotifies);
+  kCounters.Count(Counter::kSpinWaitNotifies);
   DisablePathIfRefused(notified.status, kPathLongSpinWait);
 }
 

@@ -9,6 +9,6 @@ core::ProbeFn Probe;
 core::InitFn Init;
 
 inline constexpr core::Backend kBackend = {
-    PVOPS_BACKEND_NATIVE, "native", Probe, Init, {}, nullptr};
+    PVOPS_BACKEND_NATIVE, "native", Probe, Init, {}, nullptr, {}};
 
 }  // namespace pvops::native

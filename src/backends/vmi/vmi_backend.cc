@@ -13,6 +13,8 @@
 
 namespace pvops::vmi {
 
+uint64_t g_counter_values[static_cast<uint32_t>(Counter::kCount)];
+
 State g_state;
 
 namespace {

@@ -5,12 +5,23 @@
 
 namespace pvops::vmi {
 
+// VMI's own counters, listed by pvops_get_counters after the shared ones.
+enum class Counter : uint32_t {
+  kRomCalls,       // calls into the VMI ROM's entry points
+  kBackdoorCalls,  // VMware backdoor calls (port 0x5658, vmcall or vmmcall)
+  kCount
+};
+inline constexpr const char* kCounterNames[] = {"vmi_rom_calls", "vmware_backdoor_calls"};
+extern uint64_t g_counter_values[static_cast<uint32_t>(Counter::kCount)];
+inline constexpr core::CounterSet<Counter> kCounters{kCounterNames, g_counter_values};
+
 core::ProbeFn Probe;
 core::InitFn Init;
 core::UserClockFn UserClock;  // the TSC, once the clock is set up
 
 inline constexpr core::Backend kBackend = {
     PVOPS_BACKEND_VMI, "vmi", Probe, Init,
-    {"rom_address", "rom_and_api_version", "paths", "tsc_khz"}, UserClock};
+    {"rom_address", "rom_and_api_version", "paths", "tsc_khz"}, UserClock,
+    kCounters.group()};
 
 }  // namespace pvops::vmi

@@ -55,7 +55,7 @@ uint64_t SlotAddress(const RomLayout& rom, uint32_t slot) {
 int32_t CallInit(const RomLayout& rom) {
   arch::HypercallRegs r{};
   arch::call_stub(reinterpret_cast<const void*>(SlotAddress(rom, VMI_OFFSET_INIT_SLOT)), r);
-  core::Count(core::Counter::kVmiRomCalls);
+  kCounters.Count(Counter::kRomCalls);
   return static_cast<int32_t>(r.rax);
 }
 
@@ -63,7 +63,7 @@ void GetReloc(const RomLayout& rom, uint32_t call, uint64_t* entry, uint64_t* ty
   arch::HypercallRegs r{};
   r.rdi = call;
   arch::call_stub(reinterpret_cast<const void*>(SlotAddress(rom, VMI_OFFSET_GET_RELOC_SLOT)), r);
-  core::Count(core::Counter::kVmiRomCalls);
+  kCounters.Count(Counter::kRomCalls);
   *entry = r.rax;
   *type_word = r.rdx;
 }

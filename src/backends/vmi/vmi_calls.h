@@ -7,6 +7,7 @@
 
 #include "arch/x86/arch.h"
 #include "backends/vmi/vmi_abi.h"
+#include "backends/vmi/vmi_backend.h"
 #include "backends/vmi/vmi_rom.h"
 #include "core/reason.h"
 #include "core/runtime.h"
@@ -44,7 +45,7 @@ inline uint64_t CallRom(uint32_t call, uint64_t a0 = 0, uint64_t a1 = 0, uint64_
   r.rdx = a2;
   r.rcx = a3;
   arch::call_stub(reinterpret_cast<const void*>(g_rom.entry[call]), r);
-  core::Count(core::Counter::kVmiRomCalls);
+  kCounters.Count(Counter::kRomCalls);
   return r.rax;
 }
 

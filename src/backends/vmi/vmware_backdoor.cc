@@ -1,6 +1,7 @@
 #include "backends/vmi/vmware_backdoor.h"
 
 #include "arch/x86/arch.h"
+#include "backends/vmi/vmi_backend.h"
 #include "core/runtime.h"
 
 namespace pvops::vmi {
@@ -35,7 +36,7 @@ BackdoorReply CallBackdoor(BackdoorPath path, uint32_t command, uint32_t in_ebx)
       return BackdoorReply{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff};
   }
   core::Count(core::Counter::kHypercalls);
-  core::Count(core::Counter::kBackdoorCalls);
+  kCounters.Count(Counter::kBackdoorCalls);
   return BackdoorReply{static_cast<uint32_t>(r.rax), static_cast<uint32_t>(r.rbx),
                        static_cast<uint32_t>(r.rcx), static_cast<uint32_t>(r.rdx)};
 }

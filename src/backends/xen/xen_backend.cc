@@ -4,6 +4,8 @@
 #include "backends/xen/xen.h"
 
 namespace pvops::xen {
+
+uint64_t g_counter_values[static_cast<uint32_t>(Counter::kCount)];
 namespace {
 
 void ForgetEverything() {

@@ -5,11 +5,22 @@
 
 namespace pvops::xen {
 
+// Xen's own counters, listed by pvops_get_counters after the shared ones.
+enum class Counter : uint32_t {
+  kEventUpcalls,  // event-channel upcalls taken (PV callback or HVM vector)
+  kUpdateErrors,  // page-table updates or flushes Xen refused (incl. inside a batch)
+  kCount
+};
+inline constexpr const char* kCounterNames[] = {"event_upcalls", "xen_update_errors"};
+extern uint64_t g_counter_values[static_cast<uint32_t>(Counter::kCount)];
+inline constexpr core::CounterSet<Counter> kCounters{kCounterNames, g_counter_values};
+
 core::ProbeFn Probe;
 core::InitFn Init;
 
 inline constexpr core::Backend kBackend = {
     PVOPS_BACKEND_XEN, "xen", Probe, Init,
-    {"features", "start_or_hvm_flags", "paths", "mode"}, nullptr};
+    {"features", "start_or_hvm_flags", "paths", "mode"}, nullptr,
+    kCounters.group()};
 
 }  // namespace pvops::xen

@@ -183,7 +183,7 @@ pvops_status BindPerCpuEvents(uint32_t cpu) {
 }
 
 void HandleUpcall() {
-  core::Count(core::Counter::kEventUpcalls);
+  kCounters.Count(Counter::kEventUpcalls);
   const uint32_t cpu = core::ThisCpu();
   volatile vcpu_info* v = VcpuInfo(cpu);
   volatile shared_info* s = g_state.shared;

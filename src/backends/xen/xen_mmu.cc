@@ -88,7 +88,7 @@ void Submit(pvops_pte* ptep, pvops_pte value) {
   const pvops_pte machine = PteToMachine(value);
   const uint64_t address = MachineAddressOf(ptep);
   if (machine == kInvalidFrame || address == kInvalidFrame) {
-    core::Count(core::Counter::kXenUpdateErrors);
+    kCounters.Count(Counter::kUpdateErrors);
     return;
   }
   (void)SubmitMmuUpdate(address, machine);
@@ -111,7 +111,7 @@ void WriteCr3(uint64_t cr3) {
   op.cmd = MMUEXT_NEW_BASEPTR;
   op.arg1.mfn = mfn;
   if (mfn == kInvalidFrame || SubmitMmuext(op) != PVOPS_OK) {
-    if (mfn == kInvalidFrame) core::Count(core::Counter::kXenUpdateErrors);
+    if (mfn == kInvalidFrame) kCounters.Count(Counter::kUpdateErrors);
     return;
   }
   ThisCpu().cr3 = cr3;
@@ -227,7 +227,7 @@ pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t en
   // Xen returns once every named vCPU has flushed.
   const int64_t rc = Hypercall(__HYPERVISOR_mmuext_op, Arg(ops), n, 0, DOMID_SELF);
   core::Count(core::Counter::kTlbFlushHypercalls);
-  if (rc < 0) core::Count(core::Counter::kXenUpdateErrors);
+  if (rc < 0) kCounters.Count(Counter::kUpdateErrors);
   return StatusFromXen(rc);
 }
 

@@ -62,7 +62,7 @@ multicall_entry_t& Append(Batch& batch, Batch::Request** request, bool is_update
 }
 
 pvops_status Checked(int64_t rc) {
-  if (rc < 0) core::Count(core::Counter::kXenUpdateErrors);
+  if (rc < 0) kCounters.Count(Counter::kUpdateErrors);
   return StatusFromXen(rc);
 }
 
@@ -121,14 +121,14 @@ pvops_status Multicall(multicall_entry_t* calls, uint32_t count) {
   if (count == 0) return PVOPS_OK;
   const int64_t rc = Hypercall(__HYPERVISOR_multicall, Arg(calls), count);
   if (rc < 0) {
-    core::Count(core::Counter::kXenUpdateErrors, count);
+    kCounters.Count(Counter::kUpdateErrors, count);
     return StatusFromXen(rc);
   }
   pvops_status first = PVOPS_OK;
   for (uint32_t i = 0; i < count; ++i) {
     const int64_t result = static_cast<int64_t>(calls[i].result);
     if (result >= 0) continue;
-    core::Count(core::Counter::kXenUpdateErrors);
+    kCounters.Count(Counter::kUpdateErrors);
     if (first == PVOPS_OK) first = StatusFromXen(result);
   }
   return first;
