@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <linux/kvm_para.h>
+
+#include <cstring>
 #include <string>
 
 #include "backends/hyperv/hv_hypercall.h"
@@ -39,6 +42,40 @@ TEST_F(HvDetectTest, InfoCarriesPrivilegesHintsAndLimits) {
   EXPECT_STREQ(Info().fallback, "");
   EXPECT_STREQ(Info().notes, "") << "every path on";
   EXPECT_EQ(EmptySlotOf(pvops_table), "");
+}
+
+// pvops_init again with another choice gives the table and info one call with that choice
+// gives: nothing of the first backend's is left (KVM, offered above Hyper-V, as KVM does).
+TEST_F(HvDetectTest, ASecondInitMatchesOneInitWithItsChoice) {
+  DescribePartition();
+  constexpr uint32_t kKvmBase = 0x40000100;
+  sim_.SetHypervisorLeaf(kKvmBase, kKvmBase + 1, std::string_view(KVM_SIGNATURE, 12));
+  sim_.SetCpuid(kKvmBase + 1, {(1u << KVM_FEATURE_NOP_IO_DELAY) | (1u << KVM_FEATURE_STEAL_TIME) |
+                                   (1u << KVM_FEATURE_PV_SEND_IPI),
+                               0, 0, 0});
+  const auto init = [this](const char* cmdline) {
+    env_ = sim::MakeEnv(cmdline);
+    return pvops_init(&env_);
+  };
+
+  ASSERT_EQ(init("pvops=hyperv"), PVOPS_OK);
+  ASSERT_EQ(Info().backend, uint32_t{PVOPS_BACKEND_HYPERV}) << Info().fallback;
+  const pvops_ops once_table = pvops_table;
+  const pvops_info once_info = Info();
+
+  ASSERT_EQ(init(nullptr), PVOPS_OK);
+  ASSERT_EQ(Info().backend, uint32_t{PVOPS_BACKEND_KVM}) << Info().fallback;
+  ASSERT_NE(pvops_table.cpu.io_delay, once_table.cpu.io_delay) << "KVM's own io_delay";
+  ASSERT_EQ(init("pvops=hyperv"), PVOPS_OK);
+
+  EXPECT_EQ(std::memcmp(&pvops_table, &once_table, sizeof(pvops_ops)), 0);
+  EXPECT_EQ(pvops_table.cpu.io_delay, once_table.cpu.io_delay);
+  EXPECT_EQ(pvops_table.time.steal_ns, once_table.time.steal_ns);
+  EXPECT_STREQ(Info().reason, once_info.reason);
+  EXPECT_STREQ(Info().fallback, once_info.fallback);
+  EXPECT_STREQ(Info().notes, once_info.notes);
+  EXPECT_EQ(Info().paravirt, once_info.paravirt);
+  EXPECT_EQ(std::memcmp(&Info(), &once_info, sizeof(pvops_info)), 0);
 }
 
 TEST_F(HvDetectTest, TheInterfaceIsRecognisedByHv1WhateverTheVendor) {

@@ -43,6 +43,12 @@ HyperVMachineTest::HyperVMachineTest() {
 }
 
 pvops_status HyperVMachineTest::BootHyperV(const char* cmdline) {
+  DescribePartition();
+  env_ = sim::MakeEnv(cmdline);
+  return pvops_init(&env_);
+}
+
+void HyperVMachineTest::DescribePartition() {
   sim::LoadCpuModel(sim_, model_);
   sim_.SetHypervisorLeaf(hv_.base, hv_.base + 5, hv_.vendor);
   sim_.SetCpuid(hv_.base + kLeafInterface, {hv_.interface, 0, 0, 0});
@@ -50,8 +56,6 @@ pvops_status HyperVMachineTest::BootHyperV(const char* cmdline) {
   sim_.SetCpuid(hv_.base + kLeafFeatures, {hv_.privileges, 0, 0, hv_.features});
   sim_.SetCpuid(hv_.base + kLeafHints, {hv_.hints, hv_.spin_wait_count, 0, 0});
   sim_.SetCpuid(hv_.base + kLeafLimits, {hv_.max_vps, 64, 0, 0});
-  env_ = sim::MakeEnv(cmdline);
-  return pvops_init(&env_);
 }
 
 std::vector<HvCall> HyperVMachineTest::CallsWithCode(uint16_t code) const {

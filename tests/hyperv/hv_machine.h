@@ -57,6 +57,8 @@ class HyperVMachineTest : public BareMetalMachineTest {
 
   // Writes the partition's CPUID, then pvops_init on CPU 0; the init status is returned.
   pvops_status BootHyperV(const char* cmdline = nullptr);
+  // Writes the partition's CPUID only.
+  void DescribePartition();
   // Brings CPUs 1..count-1 online and asserts each came up.
   void OnlineCpus(uint32_t count) { BareMetalMachineTest::OnlineCpus(count); }
 
