@@ -17,7 +17,6 @@ pvops_env g_env = {sizeof(pvops_env), PVOPS_ENTRY_NATIVE, nullptr, nullptr,
                    BootCpuOnly,       IdentityVirtToPhys, NothingMapped, 0, 0, nullptr};
 PerCpu g_cpus[PVOPS_MAX_CPUS];
 IrqHandler g_handlers[256];
-uint64_t g_counters[static_cast<uint32_t>(Counter::kCount)];
 constexpr const char* kCounterNames[] = {
     "hypercalls",          "ipis_sent",          "ipi_hypercalls",   "tlb_flush_remote",
     "tlb_flush_hypercalls", "tlb_flush_preempted_skipped",
@@ -26,7 +25,7 @@ constexpr const char* kCounterNames[] = {
     "lock_kicks",          "timer_arms",         "timer_early_rearms", "clock_reads",
     "clock_retries",
 };
-constexpr CounterSet<Counter> kSharedCounters{kCounterNames, g_counters};
+constexpr CounterSet<Counter> kSharedCounters{kCounterNames};
 
 // Every counter in pvops_get_counters' order: the shared ones, then each backend's own.
 template <typename Visit>

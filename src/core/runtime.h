@@ -51,13 +51,12 @@ struct CounterGroup {
 };
 
 // A counter list named by an enum class that ends in kCount: the shared one below, or a
-// backend's own, declared with the backend.
+// backend's own, declared with the backend. The values live here, one array per enum.
 template <typename Id>
 class CounterSet {
  public:
   template <size_t N>
-  constexpr CounterSet(const char* const (&names)[N], uint64_t (&values)[N])
-      : group_{names, values, N} {
+  constexpr explicit CounterSet(const char* const (&names)[N]) : group_{names, values_, N} {
     static_assert(N == static_cast<size_t>(Id::kCount), "one name per counter");
   }
   void Count(Id c, uint64_t n = 1) const {
@@ -69,6 +68,7 @@ class CounterSet {
   constexpr CounterGroup group() const { return group_; }
 
  private:
+  static inline uint64_t values_[static_cast<size_t>(Id::kCount)];
   CounterGroup group_;
 };
 

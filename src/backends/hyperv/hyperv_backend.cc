@@ -12,8 +12,6 @@
 
 namespace pvops::hyperv {
 
-uint64_t g_counter_values[static_cast<uint32_t>(Counter::kCount)];
-
 State g_state;
 
 namespace {

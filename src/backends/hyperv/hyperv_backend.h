@@ -14,8 +14,7 @@ enum class Counter : uint32_t {
 };
 inline constexpr const char* kCounterNames[] = {"tsc_page_reads", "ref_counter_msr_reads",
                                                 "spin_wait_notifies"};
-extern uint64_t g_counter_values[static_cast<uint32_t>(Counter::kCount)];
-inline constexpr core::CounterSet<Counter> kCounters{kCounterNames, g_counter_values};
+inline constexpr core::CounterSet<Counter> kCounters{kCounterNames};
 
 core::ProbeFn Probe;
 core::InitFn Init;

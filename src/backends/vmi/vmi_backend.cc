@@ -13,8 +13,6 @@
 
 namespace pvops::vmi {
 
-uint64_t g_counter_values[static_cast<uint32_t>(Counter::kCount)];
-
 State g_state;
 
 namespace {

@@ -4,8 +4,6 @@
 #include "backends/xen/xen.h"
 
 namespace pvops::xen {
-
-uint64_t g_counter_values[static_cast<uint32_t>(Counter::kCount)];
 namespace {
 
 void ForgetEverything() {

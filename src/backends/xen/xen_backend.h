@@ -12,8 +12,7 @@ enum class Counter : uint32_t {
   kCount
 };
 inline constexpr const char* kCounterNames[] = {"event_upcalls", "xen_update_errors"};
-extern uint64_t g_counter_values[static_cast<uint32_t>(Counter::kCount)];
-inline constexpr core::CounterSet<Counter> kCounters{kCounterNames, g_counter_values};
+inline constexpr core::CounterSet<Counter> kCounters{kCounterNames};
 
 core::ProbeFn Probe;
 core::InitFn Init;
