@@ -1,4 +1,5 @@
-// What a backend gives the core: a side-effect-free probe and an init that fills the table.
+// What a backend gives the core: a side-effect-free probe, and an init that overrides ops of the
+// native table and reports what it found (the core owns the table and pvops_info).
 // Detection order and priorities follow Linux's arch/x86/kernel/cpu/hypervisor.c: every probe
 // returns a priority and the highest wins, so a hypervisor that also emulates another one's
 // interface (KVM with Hyper-V enlightenments, Xen with Viridian) is chosen for what it really is.

@@ -151,16 +151,16 @@ extern "C" pvops_status pvops_get_user_clock(pvops_user_clock* out) {
   if (out == nullptr) return PVOPS_ERR_INVALID;
   *out = pvops_user_clock{};
   // Before pvops_init() the info names no backend: native, which has no such page.
-  const uint32_t backend = g_info.backend < PVOPS_BACKEND_COUNT ? g_info.backend : PVOPS_BACKEND_NATIVE;
-  if (kBackends[backend]->user_clock == nullptr) return PVOPS_ERR_UNSUPPORTED;
-  const pvops_status st = kBackends[backend]->user_clock(out);
+  const Backend& backend = BackendById(g_info.backend);
+  if (backend.user_clock == nullptr) return PVOPS_ERR_UNSUPPORTED;
+  const pvops_status st = backend.user_clock(out);
   if (st != PVOPS_OK) *out = pvops_user_clock{};
   return st;
 }
 
 extern "C" const char* pvops_feature_word_name(uint32_t backend, uint32_t index) {
   if (backend >= PVOPS_BACKEND_COUNT || index >= 4) return nullptr;
-  return pvops::core::kBackends[backend]->feature_words[index];
+  return pvops::core::BackendById(backend).feature_words[index];
 }
 
 extern "C" pvops_status pvops_cpu_online(uint32_t cpu) {
