@@ -130,14 +130,31 @@ TEST(Counters, ThePublicListKeepsItsNamesAndOrder) {
   const uint32_t n = pvops_get_counters(all, PVOPS_MAX_COUNTERS);
   std::vector<std::string> names;
   for (uint32_t i = 0; i < n; ++i) names.push_back(all[i].name);
-  const std::vector<std::string> expected = {
-      "hypercalls", "ipis_sent", "ipi_hypercalls", "tlb_flush_remote", "tlb_flush_hypercalls",
-      "tlb_flush_preempted_skipped", "tlb_flush_remote_calls", "pv_eoi_fast", "pv_eoi_slow",
-      "pte_updates", "lazy_batches", "lazy_batched_updates", "lock_waits", "lock_kicks",
-      "timer_arms", "timer_early_rearms", "clock_reads", "clock_retries",
-      "event_upcalls", "xen_update_errors",                                // xen
-      "tsc_page_reads", "ref_counter_msr_reads", "spin_wait_notifies",     // hyperv
-      "vmi_rom_calls", "vmware_backdoor_calls"};                           // vmi
+  const std::vector<std::string> expected = {"hypercalls",
+                                             "ipis_sent",
+                                             "ipi_hypercalls",
+                                             "tlb_flush_remote",
+                                             "tlb_flush_hypercalls",
+                                             "tlb_flush_preempted_skipped",
+                                             "tlb_flush_remote_calls",
+                                             "pv_eoi_fast",
+                                             "pv_eoi_slow",
+                                             "pte_updates",
+                                             "lazy_batches",
+                                             "lazy_batched_updates",
+                                             "lock_waits",
+                                             "lock_kicks",
+                                             "timer_arms",
+                                             "timer_early_rearms",
+                                             "clock_reads",
+                                             "clock_retries",
+                                             "event_upcalls",
+                                             "xen_update_errors",  // xen
+                                             "tsc_page_reads",
+                                             "ref_counter_msr_reads",
+                                             "spin_wait_notifies",  // hyperv
+                                             "vmi_rom_calls",
+                                             "vmware_backdoor_calls"};  // vmi
   EXPECT_EQ(names, expected);
   EXPECT_EQ(pvops_get_counters(all, 3), 3u) << "cut at max";
 }

@@ -103,8 +103,8 @@ TEST_F(NativeTableTest, TheNativeProbeNeverCompetes) {
 }
 
 TEST_F(NativeTableTest, TheNativeInitCannotFailEvenWithoutALapic) {
-  sim_.HandleMsrs(0x1b, 0x1b, [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; },
-                  nullptr);
+  sim_.HandleMsrs(
+      0x1b, 0x1b, [](uint32_t) -> std::optional<uint64_t> { return std::nullopt; }, nullptr);
   pvops_ops ops = core::kNativeOps;
   core::BackendReport report{};
   char why_text[PVOPS_REASON_LEN];
@@ -154,9 +154,7 @@ TEST_F(NativeTrivialOpsTest, PhysAndMachineAddressesAreTheSame) {
   EXPECT_EQ(sim_.total_exits(), 0u);
 }
 
-TEST_F(NativeTrivialOpsTest, StealTimeIsZero) {
-  EXPECT_EQ(pvops_steal_ns(0), 0u);
-}
+TEST_F(NativeTrivialOpsTest, StealTimeIsZero) { EXPECT_EQ(pvops_steal_ns(0), 0u); }
 
 }  // namespace
 }  // namespace pvops::test
