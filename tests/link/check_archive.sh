@@ -1,7 +1,7 @@
 #!/bin/sh
 # Checks on the freestanding archive as a kernel would consume it.
 #   check_archive.sh CHECK ARCHIVE WORKDIR [CC SRCDIR]
-# CHECK is one of: undefined, no-sse, no-constructors, kernel-link, pie-link.
+# CHECK is one of: undefined, no-sse, no-constructors, no-section-groups, kernel-link, pie-link.
 set -eu
 check=$1 archive=$2 work=$3
 mkdir -p "$work"
@@ -37,6 +37,16 @@ no-constructors)
   fi
   grep -q '\.text' "$work/sections.txt" || fail "no .text at all: wrong file?"
   echo "no .init_array/.fini_array/.ctors/.dtors section"
+  ;;
+no-section-groups)
+  # Linux turns the archive into libpvops.o with `ld -r -T libpvops.lds`, which merges sections
+  # by name; members of a COMDAT group stay apart and the kernel's link warns of orphans.
+  readelf -g -W "$archive" > "$work/groups.txt"
+  if grep -nE '^(COMDAT )?group section' "$work/groups.txt" > "$work/found.txt"; then
+    fail "section groups in $archive:
+$(head -10 "$work/found.txt")"
+  fi
+  echo "no section group"
   ;;
 kernel-link)
   cc=$4 src=$5
