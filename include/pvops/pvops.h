@@ -67,10 +67,10 @@ typedef uint64_t pvops_pte;
  * INIT-SIPI-SIPI to `sipi_page` (a real-mode trampoline the kernel placed below 1 MiB);
  * Xen PV builds a vCPU context from entry, stack and cr3. */
 typedef struct pvops_cpu_start {
-  uint64_t sipi_page;                 /* physical, 4 KiB aligned, below 1 MiB */
-  void (*entry)(uint32_t cpu);        /* 64-bit entry, interrupts off, for backends that use it */
-  uint64_t stack_top;                 /* virtual */
-  uint64_t cr3;                       /* physical address of the top-level page table */
+  uint64_t sipi_page;          /* physical, 4 KiB aligned, below 1 MiB */
+  void (*entry)(uint32_t cpu); /* 64-bit entry, interrupts off, for backends that use it */
+  uint64_t stack_top;          /* virtual */
+  uint64_t cr3;                /* physical address of the top-level page table */
 } pvops_cpu_start;
 
 typedef void (*pvops_irq_handler)(uint8_t vector, void *ctx);
@@ -167,8 +167,8 @@ struct pvops_lock_ops {
 struct pvops_hypercall_ops {
   /* The backend's raw hypercall: number plus up to 5 arguments, the hypervisor's result in
    * *result. PVOPS_ERR_UNSUPPORTED on native. */
-  pvops_status (*call)(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                       uint64_t a4, int64_t *result);
+  pvops_status (*call)(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                       int64_t *result);
 };
 
 struct pvops_platform_ops {
@@ -217,14 +217,14 @@ enum pvops_entry {
 
 /* What the kernel provides to the library; everything the library needs from its host. */
 struct pvops_env {
-  uint32_t size;  /* sizeof(struct pvops_env), for ABI growth */
-  uint32_t entry; /* enum pvops_entry */
-  const char *cmdline;          /* the boot command line, for `pvops=`; may be NULL */
-  const void *boot_info;        /* hvm_start_info (PVH) or start_info (Xen PV); may be NULL */
-  uint32_t (*this_cpu)(void);   /* logical index of the running CPU */
+  uint32_t size;              /* sizeof(struct pvops_env), for ABI growth */
+  uint32_t entry;             /* enum pvops_entry */
+  const char *cmdline;        /* the boot command line, for `pvops=`; may be NULL */
+  const void *boot_info;      /* hvm_start_info (PVH) or start_info (Xen PV); may be NULL */
+  uint32_t (*this_cpu)(void); /* logical index of the running CPU */
   uint64_t (*virt_to_phys)(const void *va); /* default: identity */
-  void *(*phys_to_virt)(uint64_t pa); /* NULL when `pa` is not mapped (the default) */
-  uint32_t flags;               /* PVOPS_ENV_* */
+  void *(*phys_to_virt)(uint64_t pa);       /* NULL when `pa` is not mapped (the default) */
+  uint32_t flags;                           /* PVOPS_ENV_* */
   uint32_t reserved;
   /* Optional (an older, smaller env leaves it NULL). Code the hypervisor placed in guest memory,
    * the VMI ROM, is called where this returns: a read-only, executable mapping of [pa, pa + len),
@@ -255,17 +255,17 @@ struct pvops_candidate {
 /* What pvops_init() chose and why. */
 struct pvops_info {
   uint32_t abi_version;
-  uint32_t backend;   /* enum pvops_backend_id */
-  uint32_t entry;     /* enum pvops_entry */
+  uint32_t backend; /* enum pvops_backend_id */
+  uint32_t entry;   /* enum pvops_entry */
   uint32_t base_leaf;
   uint32_t max_leaf;
-  uint32_t version;   /* the hypervisor's version, backend-defined (Xen: major << 16 | minor) */
+  uint32_t version;     /* the hypervisor's version, backend-defined (Xen: major << 16 | minor) */
   uint32_t features[4]; /* backend-defined words, named by pvops_feature_word_name() */
   char signature[16];
-  char reason[PVOPS_REASON_LEN];       /* why this backend */
-  char fallback[PVOPS_REASON_LEN];     /* why a higher candidate was not used; "" if none */
-  char notes[PVOPS_REASON_LEN];        /* paths of the chosen backend left native, and why */
-  uint32_t paravirt;                   /* PVOPS_PV_*: the ops the backend took over from native */
+  char reason[PVOPS_REASON_LEN];   /* why this backend */
+  char fallback[PVOPS_REASON_LEN]; /* why a higher candidate was not used; "" if none */
+  char notes[PVOPS_REASON_LEN];    /* paths of the chosen backend left native, and why */
+  uint32_t paravirt;               /* PVOPS_PV_*: the ops the backend took over from native */
   uint32_t candidate_count;
   struct pvops_candidate candidates[PVOPS_MAX_CANDIDATES];
 };
@@ -321,10 +321,10 @@ enum pvops_user_clock_kind {
 };
 
 struct pvops_user_clock {
-  uint32_t kind;        /* enum pvops_user_clock_kind */
-  uint32_t stable;      /* 1: readable from every CPU as the page stands now */
-  const void *page;     /* page-aligned, PVOPS_PAGE_SIZE bytes; NULL for the TSC */
-  uint64_t page_phys;   /* its guest-physical address, for the kernel's mapping; 0 for the TSC */
+  uint32_t kind;      /* enum pvops_user_clock_kind */
+  uint32_t stable;    /* 1: readable from every CPU as the page stands now */
+  const void *page;   /* page-aligned, PVOPS_PAGE_SIZE bytes; NULL for the TSC */
+  uint64_t page_phys; /* its guest-physical address, for the kernel's mapping; 0 for the TSC */
 };
 
 /* Fills `out` for the installed backend's clock. PVOPS_ERR_UNSUPPORTED (kind NONE) where user

@@ -104,17 +104,17 @@ void pvops_xen_event_upcall(void);
  * features[1]: PV: start_info flags (SIF_*); HVM: CPUID leaf base+4 EAX (XEN_HVM_CPUID_*).
  * features[2]: the PVOPS_XEN_PATH_* bits below: which paths the backend switched on.
  * features[3]: one of PVOPS_XEN_MODE_*. */
-#define PVOPS_XEN_MODE_PV 1u          /* PV guest, hypercall page filled by Xen at boot */
-#define PVOPS_XEN_MODE_HVM_PAGE 2u    /* HVM/PVH, hypercall page filled through the MSR */
-#define PVOPS_XEN_MODE_HVM_DIRECT 3u  /* HVM/PVH, vmcall/vmmcall by vendor (page refused) */
+#define PVOPS_XEN_MODE_PV 1u         /* PV guest, hypercall page filled by Xen at boot */
+#define PVOPS_XEN_MODE_HVM_PAGE 2u   /* HVM/PVH, hypercall page filled through the MSR */
+#define PVOPS_XEN_MODE_HVM_DIRECT 3u /* HVM/PVH, vmcall/vmmcall by vendor (page refused) */
 
-#define PVOPS_XEN_PATH_PVCLOCK (1u << 0)        /* clock_ns from vcpu_time_info */
-#define PVOPS_XEN_PATH_EVENTS (1u << 1)         /* IPIs, timer and kick by event channels */
-#define PVOPS_XEN_PATH_PV_MMU (1u << 2)         /* mmu_update / mmuext_op / multicall batches */
-#define PVOPS_XEN_PATH_PV_IRQ_FLAG (1u << 3)    /* the upcall mask as the interrupt flag */
-#define PVOPS_XEN_PATH_RUNSTATE (1u << 4)       /* steal time and vcpu_is_preempted */
+#define PVOPS_XEN_PATH_PVCLOCK (1u << 0)         /* clock_ns from vcpu_time_info */
+#define PVOPS_XEN_PATH_EVENTS (1u << 1)          /* IPIs, timer and kick by event channels */
+#define PVOPS_XEN_PATH_PV_MMU (1u << 2)          /* mmu_update / mmuext_op / multicall batches */
+#define PVOPS_XEN_PATH_PV_IRQ_FLAG (1u << 3)     /* the upcall mask as the interrupt flag */
+#define PVOPS_XEN_PATH_RUNSTATE (1u << 4)        /* steal time and vcpu_is_preempted */
 #define PVOPS_XEN_PATH_CALLBACK_VECTOR (1u << 5) /* HVM: events through the callback vector */
-#define PVOPS_XEN_PATH_DOM0_EXIT (1u << 6)      /* shutdown through the exit port (iopl) */
+#define PVOPS_XEN_PATH_DOM0_EXIT (1u << 6)       /* shutdown through the exit port (iopl) */
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -18,16 +18,17 @@ namespace pvops::core {
 inline constexpr uint32_t kPriorityAbsent = 0;
 inline constexpr uint32_t kPriorityEmulatedInterface = 1;  // Hyper-V's interface, often emulated
 inline constexpr uint32_t kPriorityVmiRom = 0x40010000;    // a ROM the vendor placed on purpose
-inline constexpr uint32_t kPriorityXenPvEntry = 0xffffffff; // entered as Xen PV: nothing else can be
+inline constexpr uint32_t kPriorityXenPvEntry =
+    0xffffffff;  // entered as Xen PV: nothing else can be
 inline constexpr uint32_t PriorityForBase(uint32_t base_leaf) { return base_leaf + 1; }
 
 // What a backend's init reports; the core writes it into pvops_info. Discarded when the init
 // fails, so a backend may fill it as it goes.
 struct BackendReport {
-  uint32_t version;                // pvops_info.version
-  uint32_t features[4];            // pvops_info.features, named by Backend::feature_words
-  char reason[PVOPS_REASON_LEN];   // what was found, added to pvops_info.reason
-  char notes[PVOPS_REASON_LEN];    // pvops_info.notes: paths left native, and why
+  uint32_t version;               // pvops_info.version
+  uint32_t features[4];           // pvops_info.features, named by Backend::feature_words
+  char reason[PVOPS_REASON_LEN];  // what was found, added to pvops_info.reason
+  char notes[PVOPS_REASON_LEN];   // pvops_info.notes: paths left native, and why
   // The notes so far, ready for one more.
   Reason Note() { return Reason::Continue(notes, sizeof(notes)).Separate(); }
 };

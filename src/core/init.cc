@@ -59,8 +59,12 @@ pvops_status TryBackend(const Backend& backend, const pvops_candidate& found, pv
 #ifdef PVOPS_CHECK_EMPTY_SLOTS
   // A slot the backend emptied would be a call through null: refuse the table instead.
   if (TableSlot empty; st == PVOPS_OK && FindEmptySlot(*ops, &empty)) {
-    why->Add("empty table slot ").Add(empty.group).Add("[").AddDec(empty.index)
-        .Add("] at offset ").AddHex(empty.offset);
+    why->Add("empty table slot ")
+        .Add(empty.group)
+        .Add("[")
+        .AddDec(empty.index)
+        .Add("] at offset ")
+        .AddHex(empty.offset);
     return PVOPS_ERR_INVALID;
   }
 #endif
@@ -113,7 +117,8 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
   RecordCandidates(found, &g_info);
 
   char override_name[16];
-  const bool has_override = CmdlineValue(copy.cmdline, "pvops", override_name, sizeof(override_name));
+  const bool has_override =
+      CmdlineValue(copy.cmdline, "pvops", override_name, sizeof(override_name));
   Reason why(g_info.reason, sizeof(g_info.reason));
   const SelectionPlan plan = PlanSelection(found, has_override ? override_name : nullptr, &why);
 
@@ -127,8 +132,12 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
     Reason init_why(failure, sizeof(failure));
     const pvops_status st = TryBackend(backend, found[backend.id], &staged, &report, &init_why);
     if (st != PVOPS_OK) {
-      fallback.Separate().Add(backend.name).Add(" init failed (").Add(pvops_status_name(st))
-          .Add("): ").Add(init_why.c_str());
+      fallback.Separate()
+          .Add(backend.name)
+          .Add(" init failed (")
+          .Add(pvops_status_name(st))
+          .Add("): ")
+          .Add(init_why.c_str());
       continue;
     }
     pvops_table = staged;
@@ -139,8 +148,10 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
   }
   g_info.paravirt = ParavirtOps(pvops_table);
   if (const pvops_status st = pvops_cpu_online(0); st != PVOPS_OK)
-    Reason::Continue(g_info.notes, sizeof(g_info.notes)).Separate()
-        .Add("boot CPU set-up: ").Add(pvops_status_name(st));
+    Reason::Continue(g_info.notes, sizeof(g_info.notes))
+        .Separate()
+        .Add("boot CPU set-up: ")
+        .Add(pvops_status_name(st));
   return PVOPS_OK;
 }
 

@@ -15,9 +15,9 @@ namespace pvops::core {
 void OneshotArmed(uint64_t deadline_ns, uint8_t vector);
 
 enum class OneshotVerdict : uint8_t {
-  kDue,        // the armed deadline has passed: run the handler (the timer is now disarmed)
-  kEarly,      // before the deadline by clock_ns: armed again, run nothing
-  kNotArmed,   // no one-shot on this vector here (cancelled, or another interrupt source)
+  kDue,       // the armed deadline has passed: run the handler (the timer is now disarmed)
+  kEarly,     // before the deadline by clock_ns: armed again, run nothing
+  kNotArmed,  // no one-shot on this vector here (cancelled, or another interrupt source)
 };
 
 // The timer's interrupt or event arrived on this CPU. On kEarly the timer was armed again

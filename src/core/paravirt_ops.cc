@@ -14,22 +14,17 @@ uint32_t ParavirtOps(const pvops_ops& t) {
     if (replaced) bits |= bit;
   };
   mark(t.cpu.io_delay != n.cpu.io_delay, PVOPS_PV_IO_DELAY);
-  mark(t.cpu.halt != n.cpu.halt || t.cpu.safe_halt != n.cpu.safe_halt,
-       PVOPS_PV_HALT);
-  mark(t.irq.save_flags != n.irq.save_flags ||
-           t.irq.restore_flags != n.irq.restore_flags ||
+  mark(t.cpu.halt != n.cpu.halt || t.cpu.safe_halt != n.cpu.safe_halt, PVOPS_PV_HALT);
+  mark(t.irq.save_flags != n.irq.save_flags || t.irq.restore_flags != n.irq.restore_flags ||
            t.irq.disable != n.irq.disable || t.irq.enable != n.irq.enable,
        PVOPS_PV_IRQ_FLAGS);
   mark(t.irq.eoi != n.irq.eoi, PVOPS_PV_EOI);
   mark(t.irq.send_ipi != n.irq.send_ipi, PVOPS_PV_SEND_IPI);
   mark(t.irq.timer_oneshot != n.irq.timer_oneshot, PVOPS_PV_TIMER);
   mark(t.mmu.read_cr3 != n.mmu.read_cr3 || t.mmu.write_cr3 != n.mmu.write_cr3 ||
-           t.mmu.set_pte != n.mmu.set_pte ||
-           t.mmu.update_pte != n.mmu.update_pte ||
-           t.mmu.read_pte != n.mmu.read_pte ||
-           t.mmu.alloc_pt != n.mmu.alloc_pt ||
-           t.mmu.release_pt != n.mmu.release_pt ||
-           t.mmu.lazy_begin != n.mmu.lazy_begin,
+           t.mmu.set_pte != n.mmu.set_pte || t.mmu.update_pte != n.mmu.update_pte ||
+           t.mmu.read_pte != n.mmu.read_pte || t.mmu.alloc_pt != n.mmu.alloc_pt ||
+           t.mmu.release_pt != n.mmu.release_pt || t.mmu.lazy_begin != n.mmu.lazy_begin,
        PVOPS_PV_PAGE_TABLES);
   // Only the hypervisor's share counts: a backend that wraps the native shootdown (VMI drains
   // its page-table queue first) flushes no CPU without an IPI.

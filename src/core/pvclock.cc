@@ -43,8 +43,8 @@ uint64_t PvclockRead(const volatile vcpu_time_info* ti) {
 }
 
 bool PvclockTupleLooksFilled(const volatile vcpu_time_info& t) {
-  return t.version != 0 && (t.version & 1) == 0 && t.tsc_to_system_mul != 0 &&
-         t.tsc_shift >= -32 && t.tsc_shift <= 32;
+  return t.version != 0 && (t.version & 1) == 0 && t.tsc_to_system_mul != 0 && t.tsc_shift >= -32 &&
+         t.tsc_shift <= 32;
 }
 
 bool PvclockTupleUsable(const volatile vcpu_time_info& t) {

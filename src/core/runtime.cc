@@ -13,16 +13,28 @@ uint32_t BootCpuOnly() { return 0; }
 uint64_t IdentityVirtToPhys(const void* va) { return reinterpret_cast<uintptr_t>(va); }
 void* NothingMapped(uint64_t) { return nullptr; }
 
-pvops_env g_env = {sizeof(pvops_env), PVOPS_ENTRY_NATIVE, nullptr, nullptr,
-                   BootCpuOnly,       IdentityVirtToPhys, NothingMapped, 0, 0, nullptr};
+pvops_env g_env = {sizeof(pvops_env),  PVOPS_ENTRY_NATIVE, nullptr, nullptr, BootCpuOnly,
+                   IdentityVirtToPhys, NothingMapped,      0,       0,       nullptr};
 PerCpu g_cpus[PVOPS_MAX_CPUS];
 IrqHandler g_handlers[256];
 constexpr const char* kCounterNames[] = {
-    "hypercalls",          "ipis_sent",          "ipi_hypercalls",   "tlb_flush_remote",
-    "tlb_flush_hypercalls", "tlb_flush_preempted_skipped",
-    "tlb_flush_remote_calls", "pv_eoi_fast", "pv_eoi_slow",
-    "pte_updates",         "lazy_batches",       "lazy_batched_updates", "lock_waits",
-    "lock_kicks",          "timer_arms",         "timer_early_rearms", "clock_reads",
+    "hypercalls",
+    "ipis_sent",
+    "ipi_hypercalls",
+    "tlb_flush_remote",
+    "tlb_flush_hypercalls",
+    "tlb_flush_preempted_skipped",
+    "tlb_flush_remote_calls",
+    "pv_eoi_fast",
+    "pv_eoi_slow",
+    "pte_updates",
+    "lazy_batches",
+    "lazy_batched_updates",
+    "lock_waits",
+    "lock_kicks",
+    "timer_arms",
+    "timer_early_rearms",
+    "clock_reads",
     "clock_retries",
 };
 constexpr CounterSet<Counter> kSharedCounters{kCounterNames};

@@ -37,8 +37,11 @@ SelectionPlan PlanSelection(const pvops_candidate (&found)[PVOPS_BACKEND_COUNT],
         plan.order[plan.count++] = id;
       } else {
         // An override never reaches for an interface that is not there: its calls would fault.
-        why->Add("pvops=").Add(override_name).Add(" on the command line, but no ")
-            .Add(override_name).Add(" interface was detected; native");
+        why->Add("pvops=")
+            .Add(override_name)
+            .Add(" on the command line, but no ")
+            .Add(override_name)
+            .Add(" interface was detected; native");
       }
       plan.order[plan.count++] = PVOPS_BACKEND_NATIVE;
       return plan;

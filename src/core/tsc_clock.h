@@ -37,8 +37,8 @@ class MonotonicClamp {
     uint64_t last = __atomic_load_n(&last_, __ATOMIC_RELAXED);
     do {
       if (ns <= last) return last;
-    } while (!__atomic_compare_exchange_n(&last_, &last, ns, true, __ATOMIC_RELAXED,
-                                          __ATOMIC_RELAXED));
+    } while (
+        !__atomic_compare_exchange_n(&last_, &last, ns, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
     return ns;
   }
   void Reset() { __atomic_store_n(&last_, 0, __ATOMIC_RELAXED); }

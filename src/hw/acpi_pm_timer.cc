@@ -1,13 +1,12 @@
 #include "hw/acpi_pm_timer.h"
 
+#include <xen/arch-x86/hvm/start_info.h>
 #include "arch/x86/registers.h"
 #include "core/runtime.h"
 #include "core/xen_public.h"
-#include <xen/arch-x86/hvm/start_info.h>
 
 namespace pvops::hw {
 namespace {
-
 
 // ACPI 6.5, 5.2.5 (RSDP), 5.2.6 (table header), 5.2.9 (FADT): byte offsets.
 constexpr uint32_t kRsdpV1Length = 20;
@@ -86,9 +85,7 @@ bool SignatureAt(uint64_t pa, const char* sig, uint32_t len) {
   return true;
 }
 
-bool IsRsdp(uint64_t pa) {
-  return SignatureAt(pa, "RSD PTR ", 8) && SumsToZero(pa, kRsdpV1Length);
-}
+bool IsRsdp(uint64_t pa) { return SignatureAt(pa, "RSD PTR ", 8) && SumsToZero(pa, kRsdpV1Length); }
 
 uint64_t ScanForRsdp(uint64_t start, uint64_t end) {
   for (uint64_t pa = start; pa + kRsdpV1Length <= end; pa += kRsdpAlignment)
@@ -115,8 +112,7 @@ uint64_t FindRsdp() {
 // The length of a valid table with `sig` at `pa`, or 0.
 uint32_t CheckedTable(uint64_t pa, const char* sig) {
   uint32_t length = 0;
-  if (pa == 0 || !SignatureAt(pa, sig, 4) ||
-      !ReadPhysValue(pa + kHeaderLengthOffset, &length))
+  if (pa == 0 || !SignatureAt(pa, sig, 4) || !ReadPhysValue(pa + kHeaderLengthOffset, &length))
     return 0;
   if (length < kHeaderLength || length > kMaxTableLength || !SumsToZero(pa, length)) return 0;
   return length;

@@ -106,7 +106,8 @@ pvops_status Decode(RtcFields f, pvops_wall_clock* out) {
   // The century register is a convention, not a guarantee: trust it only when it reads as a
   // plausible century, else pivot two-digit years at 1970 as Linux does.
   uint8_t century = f.century;
-  const bool century_ok = (binary || FromBcd(f.century, &century)) && century >= 19 && century <= 30;
+  const bool century_ok =
+      (binary || FromBcd(f.century, &century)) && century >= 19 && century <= 30;
   const uint64_t year = century_ok ? uint64_t{century} * 100 + f.year
                                    : (f.year < 70 ? 2000 : 1900) + uint64_t{f.year};
   if (year < 1970) return PVOPS_ERR_BAD_DATA;

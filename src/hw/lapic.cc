@@ -117,8 +117,7 @@ pvops_status LapicCpuInit(uint32_t cpu) {
   if (core::KernelOwnsApic()) return PVOPS_OK;
   apic.Write(ApicReg::kTpr, 0);  // accept every priority class
   const uint32_t spurious = apic.Read(ApicReg::kSpurious);
-  apic.Write(ApicReg::kSpurious,
-             (spurious & ~0xffu) | kSpuriousApicEnable | core::kVectorSpurious);
+  apic.Write(ApicReg::kSpurious, (spurious & ~0xffu) | kSpuriousApicEnable | core::kVectorSpurious);
   return PVOPS_OK;
 }
 

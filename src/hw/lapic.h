@@ -11,7 +11,6 @@
 
 namespace pvops::hw {
 
-
 // xAPIC MMIO offsets.
 enum class ApicReg : uint32_t {
   kId = 0x20,

@@ -41,8 +41,8 @@ void PostRange(Mailbox& mb, uint64_t start, uint64_t end) {
 
 void AtomicMax(uint64_t* p, uint64_t value) {
   uint64_t seen = __atomic_load_n(p, __ATOMIC_RELAXED);
-  while (seen < value && !__atomic_compare_exchange_n(p, &seen, value, true, __ATOMIC_RELEASE,
-                                                      __ATOMIC_RELAXED)) {
+  while (seen < value &&
+         !__atomic_compare_exchange_n(p, &seen, value, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
   }
 }
 

@@ -108,8 +108,11 @@ void NoteClockCalibration(core::BackendReport* report) {
   core::Reason note = report->Note();
   note.Add("tsc ").AddDec(g_clock.scale.khz).Add(" kHz from ").Add(TscSourceName(g_clock.source));
   if (g_clock.measured.khz != 0)
-    note.Add(" +-").AddDec(g_clock.measured.bound_ppm).Add(" ppm/")
-        .AddDec(g_clock.measured.window_us / 1000).Add(" ms");
+    note.Add(" +-")
+        .AddDec(g_clock.measured.bound_ppm)
+        .Add(" ppm/")
+        .AddDec(g_clock.measured.window_us / 1000)
+        .Add(" ms");
   if (g_clock.measured.attempts > 1)
     note.Add(", ").AddDec(g_clock.measured.attempts).Add(" windows measured");
 }

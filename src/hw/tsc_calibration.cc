@@ -138,8 +138,8 @@ TscMeasurement MeasureOneWindow(const Counter& c) {
       const uint64_t tolerance = (half.bound_ppm + whole.bound_ppm) * whole.khz / kMillion + 1;
       if (half.khz == 0 || Difference(half.khz, whole.khz) > tolerance) return {};
       const uint64_t window_us = (end.ticks - start.ticks) * kMillion / c.hz;
-      return {whole.khz, static_cast<uint32_t>(whole.bound_ppm),
-              static_cast<uint32_t>(window_us), 1};
+      return {whole.khz, static_cast<uint32_t>(whole.bound_ppm), static_cast<uint32_t>(window_us),
+              1};
     }
     previous_check = end;
     have_previous = true;

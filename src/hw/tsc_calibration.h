@@ -13,10 +13,10 @@
 namespace pvops::hw {
 
 struct TscMeasurement {
-  uint64_t khz;           // 0: the counter did not count, or disagreed with itself every time
-  uint32_t bound_ppm;     // worst-case error: the two brackets and one counter tick
-  uint32_t window_us;     // measured by the counter
-  uint32_t attempts;      // windows measured, the refused ones included
+  uint64_t khz;        // 0: the counter did not count, or disagreed with itself every time
+  uint32_t bound_ppm;  // worst-case error: the two brackets and one counter tick
+  uint32_t window_us;  // measured by the counter
+  uint32_t attempts;   // windows measured, the refused ones included
 };
 
 // Windows measured at most. A vCPU the host deschedules for longer than the counter's wrap

@@ -59,7 +59,8 @@ void backdoor_in(HypercallRegs& regs);
 
 inline pvops_cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf) {
   pvops_cpuid_regs r;
-  asm volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+  asm volatile("cpuid"
+               : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
                : "a"(leaf), "c"(subleaf));
   return r;
 }
@@ -78,8 +79,12 @@ inline void wrmsr(uint32_t msr, uint64_t value) {
 extern "C" int pvops_arch_rdmsr_safe(uint32_t msr, uint64_t* value);
 extern "C" int pvops_arch_wrmsr_safe(uint32_t msr, uint64_t value);
 namespace pvops::arch {
-inline bool rdmsr_safe(uint32_t msr, uint64_t* value) { return pvops_arch_rdmsr_safe(msr, value) == 0; }
-inline bool wrmsr_safe(uint32_t msr, uint64_t value) { return pvops_arch_wrmsr_safe(msr, value) == 0; }
+inline bool rdmsr_safe(uint32_t msr, uint64_t* value) {
+  return pvops_arch_rdmsr_safe(msr, value) == 0;
+}
+inline bool wrmsr_safe(uint32_t msr, uint64_t value) {
+  return pvops_arch_wrmsr_safe(msr, value) == 0;
+}
 
 inline uint8_t inb(uint16_t port) {
   uint8_t v;
@@ -96,16 +101,24 @@ inline uint32_t inl(uint16_t port) {
   asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
   return v;
 }
-inline void outb(uint16_t port, uint8_t value) { asm volatile("outb %0, %1" ::"a"(value), "Nd"(port)); }
-inline void outw(uint16_t port, uint16_t value) { asm volatile("outw %0, %1" ::"a"(value), "Nd"(port)); }
-inline void outl(uint16_t port, uint32_t value) { asm volatile("outl %0, %1" ::"a"(value), "Nd"(port)); }
+inline void outb(uint16_t port, uint8_t value) {
+  asm volatile("outb %0, %1" ::"a"(value), "Nd"(port));
+}
+inline void outw(uint16_t port, uint16_t value) {
+  asm volatile("outw %0, %1" ::"a"(value), "Nd"(port));
+}
+inline void outl(uint16_t port, uint32_t value) {
+  asm volatile("outl %0, %1" ::"a"(value), "Nd"(port));
+}
 
 inline uint64_t save_flags() {
   uint64_t flags;
   asm volatile("pushfq; popq %0" : "=rm"(flags)::"memory");
   return flags;
 }
-inline void restore_flags(uint64_t flags) { asm volatile("pushq %0; popfq" ::"g"(flags) : "memory", "cc"); }
+inline void restore_flags(uint64_t flags) {
+  asm volatile("pushq %0; popfq" ::"g"(flags) : "memory", "cc");
+}
 inline void cli() { asm volatile("cli" ::: "memory"); }
 inline void sti() { asm volatile("sti" ::: "memory"); }
 inline void hlt() { asm volatile("hlt" ::: "memory"); }

@@ -18,8 +18,8 @@ struct alignas(X86_PAGE_SIZE) VpAssistPage {
 VpAssistPage g_vp_assist[PVOPS_MAX_CPUS];
 
 constexpr uint8_t kFirstExternalVector = 32;
-constexpr uint32_t kXapicDestinationShift = 56;  // ICR bits 63:56 in xAPIC mode
-constexpr uint32_t kX2apicDestinationShift = 32; // ICR bits 63:32 in x2APIC mode
+constexpr uint32_t kXapicDestinationShift = 56;   // ICR bits 63:56 in xAPIC mode
+constexpr uint32_t kX2apicDestinationShift = 32;  // ICR bits 63:32 in x2APIC mode
 
 }  // namespace
 

@@ -42,7 +42,6 @@ uint64_t DivideShifted64(uint64_t high, uint64_t divisor) {
   return quotient;
 }
 
-
 // time = tsc * scale / 2^64 in 100 ns units, so the TSC runs at 10^7 * 2^64 / scale Hz.
 uint64_t KhzFromScale(uint64_t scale) {
   constexpr uint64_t k100nsPerMs = 10'000;
@@ -95,12 +94,20 @@ pvops_status EnableTscPage(core::Reason* why) {
   const uint64_t after = arch::rdmsr(kMsrTimeRefCount);
   if (!valid) {
     // Registered all the same: the hypervisor may fill it later, and every read checks.
-    why->Separate().Add("TSC page not valid yet (sequence ").AddDec(TscPage()->sequence)
+    why->Separate()
+        .Add("TSC page not valid yet (sequence ")
+        .AddDec(TscPage()->sequence)
         .Add("), MSR until it is");
   } else if (from_page + kPageAgreementSlack < before || from_page > after + kPageAgreementSlack) {
     (void)arch::wrmsr_safe(kMsrReferenceTsc, 0);
-    why->Separate().Add("TSC page time ").AddDec(from_page).Add(" outside TIME_REF_COUNT [")
-        .AddDec(before).Add(", ").AddDec(after).Add("]");
+    why->Separate()
+        .Add("TSC page time ")
+        .AddDec(from_page)
+        .Add(" outside TIME_REF_COUNT [")
+        .AddDec(before)
+        .Add(", ")
+        .AddDec(after)
+        .Add("]");
     return PVOPS_ERR_BAD_DATA;
   }
   Enable(kPathRefCounterClock | kPathTscPageClock);

@@ -20,9 +20,9 @@ inline constexpr uint32_t kMaxTscPageRetries = 64;
 
 // Which clock the backend installs.
 enum class HvClock {
-  kTscPage,   // ClockNs: the reference TSC page, TIME_REF_COUNT when it says sequence 0
-  kStatedTsc, // StatedTscClockNs: the TSC at the frequency HV_X64_MSR_TSC_FREQUENCY states
-  kNative,    // neither: the native clock and its calibration
+  kTscPage,    // ClockNs: the reference TSC page, TIME_REF_COUNT when it says sequence 0
+  kStatedTsc,  // StatedTscClockNs: the TSC at the frequency HV_X64_MSR_TSC_FREQUENCY states
+  kNative,     // neither: the native clock and its calibration
 };
 
 // The page when granted and sane, else the stated TSC, else native; the reason for anything but

@@ -42,8 +42,8 @@ ArgPage g_arg_pages[PVOPS_MAX_CPUS];
 
 bool g_page_ready;
 
-constexpr uint64_t kRepFieldsMask = kControlRepMax << kControlRepCountShift |
-                                    kControlRepMax << kControlRepStartShift;
+constexpr uint64_t kRepFieldsMask =
+    kControlRepMax << kControlRepCountShift | kControlRepMax << kControlRepStartShift;
 
 bool PageAllZero() {
   const volatile uint8_t* page = HypercallPage();
@@ -174,12 +174,11 @@ pvops_status CheckArgPages(uint32_t cpu) {
 }
 
 CallOutcome SlowCall(const ArgPages& args, uint16_t code, uint32_t var_header_qwords) {
-  return Outcome(CallPage(MakeControl(code, false, var_header_qwords), args.input_gpa(),
-                          args.output_gpa()));
+  return Outcome(
+      CallPage(MakeControl(code, false, var_header_qwords), args.input_gpa(), args.output_gpa()));
 }
 
-CallOutcome RepCall(uint64_t control, uint32_t rep_count, uint64_t input_gpa,
-                    uint64_t output_gpa) {
+CallOutcome RepCall(uint64_t control, uint32_t rep_count, uint64_t input_gpa, uint64_t output_gpa) {
   return RepFrom(control, rep_count, 0, input_gpa, output_gpa);
 }
 
@@ -196,7 +195,8 @@ pvops_status RawHypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, ui
   if ((a2 | a3 | a4) != 0) return PVOPS_ERR_INVALID;  // the ABI has a control word and two
   const uint32_t reps = ControlRepCount(nr);
   const uint32_t start = static_cast<uint32_t>((nr >> kControlRepStartShift) & kControlRepMax);
-  const CallOutcome o = reps != 0 ? RepFrom(nr, reps, start, a0, a1) : Outcome(CallPage(nr, a0, a1));
+  const CallOutcome o =
+      reps != 0 ? RepFrom(nr, reps, start, a0, a1) : Outcome(CallPage(nr, a0, a1));
   if (result != nullptr) *result = static_cast<int64_t>(o.result);
   return o.status;
 }

@@ -33,10 +33,10 @@ constexpr uint32_t ResultReps(uint64_t result) {
 
 // What one hypercall (with its continuations) came to.
 struct CallOutcome {
-  pvops_status status;     // the TLFS status mapped, or BAD_DATA when the answer broke the TLFS
-  uint16_t hv_status;      // the last TLFS status seen
-  uint32_t reps_completed; // rep calls only
-  uint64_t result;         // the last raw result value
+  pvops_status status;      // the TLFS status mapped, or BAD_DATA when the answer broke the TLFS
+  uint16_t hv_status;       // the last TLFS status seen
+  uint32_t reps_completed;  // rep calls only
+  uint64_t result;          // the last raw result value
   bool ok() const { return status == PVOPS_OK; }
 };
 
@@ -89,8 +89,7 @@ CallOutcome SlowCall(const ArgPages& args, uint16_t code, uint32_t var_header_qw
 // A rep call over `rep_count` elements (1..4095): re-issued with the rep start index at the
 // returned reps-completed count until all are done or one fails. A success that completes
 // no element, or reports more than asked, breaks the TLFS: BAD_DATA.
-CallOutcome RepCall(uint64_t control, uint32_t rep_count, uint64_t input_gpa,
-                    uint64_t output_gpa);
+CallOutcome RepCall(uint64_t control, uint32_t rep_count, uint64_t input_gpa, uint64_t output_gpa);
 CallOutcome RepCall(const ArgPages& args, uint16_t code, uint32_t rep_count,
                     uint32_t var_header_qwords = 0);
 

@@ -42,8 +42,8 @@ uint64_t ListEntriesFor(uint64_t start, uint64_t end) {
   return (pages + kPagesPerListEntry - 1) / kPagesPerListEntry;
 }
 
-CallOutcome Flush(const pvops_cpuset* cpus, uint32_t self, const VpTargets& targets,
-                  uint64_t start, uint64_t end) {
+CallOutcome Flush(const pvops_cpuset* cpus, uint32_t self, const VpTargets& targets, uint64_t start,
+                  uint64_t end) {
   ArgPages args;
   uint64_t* in = args.input();
   const bool ex = !targets.FitsMask();
@@ -64,8 +64,8 @@ CallOutcome Flush(const pvops_cpuset* cpus, uint32_t self, const VpTargets& targ
                     banks);
   }
   const uint32_t entries = WriteList(start, end, in + header);
-  return RepCall(args, ex ? kCallFlushVirtualAddressListEx : kCallFlushVirtualAddressList,
-                 entries, banks);
+  return RepCall(args, ex ? kCallFlushVirtualAddressListEx : kCallFlushVirtualAddressList, entries,
+                 banks);
 }
 
 }  // namespace

@@ -11,16 +11,16 @@
 namespace pvops::hyperv {
 
 // ---- CPUID leaves, relative to the base where the interface was found ---------------------
-inline constexpr uint32_t kLeafInterface = 1;     // EAX = interface signature
-inline constexpr uint32_t kLeafVersion = 2;       // EAX build, EBX major << 16 | minor
-inline constexpr uint32_t kLeafFeatures = 3;      // EAX/EBX privileges, EDX features
-inline constexpr uint32_t kLeafHints = 4;         // EAX recommendations, EBX spin-wait count
-inline constexpr uint32_t kLeafLimits = 5;        // EAX max VPs, EBX max LPs
+inline constexpr uint32_t kLeafInterface = 1;          // EAX = interface signature
+inline constexpr uint32_t kLeafVersion = 2;            // EAX build, EBX major << 16 | minor
+inline constexpr uint32_t kLeafFeatures = 3;           // EAX/EBX privileges, EDX features
+inline constexpr uint32_t kLeafHints = 4;              // EAX recommendations, EBX spin-wait count
+inline constexpr uint32_t kLeafLimits = 5;             // EAX max VPs, EBX max LPs
 inline constexpr uint32_t kInterfaceHv1 = 0x31237648;  // "Hv#1"
 
 // Leaf 3 EAX: the partition's privileges over synthetic MSRs (HV_PARTITION_PRIVILEGE_MASK).
 inline constexpr uint32_t kPrivVpRuntime = 1u << 0;
-inline constexpr uint32_t kPrivTimeRefCount = 1u << 1;   // HV_X64_MSR_TIME_REF_COUNT
+inline constexpr uint32_t kPrivTimeRefCount = 1u << 1;  // HV_X64_MSR_TIME_REF_COUNT
 inline constexpr uint32_t kPrivSynic = 1u << 2;
 inline constexpr uint32_t kPrivSyntheticTimers = 1u << 3;
 inline constexpr uint32_t kPrivApicMsrs = 1u << 4;       // EOI, ICR, TPR, VP assist page
@@ -146,20 +146,20 @@ inline constexpr uint32_t kIpiLowestVector = 0x10;
 
 // Fixed headers of the slow calls this library issues (TLFS section "Virtual MMU" and
 // "Virtual Interrupt Control"); the variable parts follow in 8-byte units.
-struct FlushInput {        // HvCallFlushVirtualAddressSpace / List
+struct FlushInput {  // HvCallFlushVirtualAddressSpace / List
   uint64_t address_space;
   uint64_t flags;
   uint64_t processor_mask;
   // uint64_t gva_list[rep count] for the List form
 };
-struct FlushInputEx {      // HvCallFlushVirtualAddressSpaceEx / ListEx
+struct FlushInputEx {  // HvCallFlushVirtualAddressSpaceEx / ListEx
   uint64_t address_space;
   uint64_t flags;
   uint64_t vp_set_format;
   uint64_t vp_set_valid_banks;
   // uint64_t bank_contents[variable header], then gva_list[rep count]
 };
-struct SendIpiInputEx {    // HvCallSendSyntheticClusterIpiEx
+struct SendIpiInputEx {  // HvCallSendSyntheticClusterIpiEx
   uint32_t vector;
   uint32_t reserved;
   uint64_t vp_set_format;

@@ -29,7 +29,6 @@ GatherResult GatherVps(const pvops_cpuset* cpus, uint32_t except, VpTargets* out
 uint64_t VpMask(const pvops_cpuset* cpus, uint32_t except);
 
 // Writes the BankCount() bank words, lowest bank first, for the same CPUs.
-void WriteVpBanks(const pvops_cpuset* cpus, uint32_t except, uint64_t valid_banks,
-                  uint64_t* banks);
+void WriteVpBanks(const pvops_cpuset* cpus, uint32_t except, uint64_t valid_banks, uint64_t* banks);
 
 }  // namespace pvops::hyperv

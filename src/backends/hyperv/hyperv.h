@@ -17,19 +17,19 @@ namespace pvops::hyperv {
 enum Path : uint32_t {
   kPathGuestOsId = 1u << 0,
   kPathHypercallPage = 1u << 1,
-  kPathTscPageClock = 1u << 2,      // clock from the reference TSC page
-  kPathRefCounterClock = 1u << 3,   // HV_X64_MSR_TIME_REF_COUNT when the page says sequence 0
-  kPathFrequencyMsrs = 1u << 4,     // tsc_khz from HV_X64_MSR_TSC_FREQUENCY
+  kPathTscPageClock = 1u << 2,     // clock from the reference TSC page
+  kPathRefCounterClock = 1u << 3,  // HV_X64_MSR_TIME_REF_COUNT when the page says sequence 0
+  kPathFrequencyMsrs = 1u << 4,    // tsc_khz from HV_X64_MSR_TSC_FREQUENCY
   kPathVpIndex = 1u << 5,
-  kPathApicMsrs = 1u << 6,          // EOI, ICR, TPR by the synthetic MSRs
-  kPathVpAssistEoi = 1u << 7,       // EOI skipped when the VP assist page says so
-  kPathFlushHypercall = 1u << 8,    // HvCallFlushVirtualAddressSpace / List
-  kPathFlushEx = 1u << 9,           // ... and their Ex forms for VP indexes >= 64
-  kPathClusterIpi = 1u << 10,       // HvCallSendSyntheticClusterIpi
-  kPathClusterIpiEx = 1u << 11,     // ... and its Ex form
-  kPathStimerDirect = 1u << 12,     // one-shot timer on synthetic timer 0, direct mode
-  kPathLongSpinWait = 1u << 13,     // HvCallNotifyLongSpinWait after the hinted spin count
-  kPathStatedTscClock = 1u << 14,   // no TSC page: clock from the TSC at the stated frequency
+  kPathApicMsrs = 1u << 6,         // EOI, ICR, TPR by the synthetic MSRs
+  kPathVpAssistEoi = 1u << 7,      // EOI skipped when the VP assist page says so
+  kPathFlushHypercall = 1u << 8,   // HvCallFlushVirtualAddressSpace / List
+  kPathFlushEx = 1u << 9,          // ... and their Ex forms for VP indexes >= 64
+  kPathClusterIpi = 1u << 10,      // HvCallSendSyntheticClusterIpi
+  kPathClusterIpiEx = 1u << 11,    // ... and its Ex form
+  kPathStimerDirect = 1u << 12,    // one-shot timer on synthetic timer 0, direct mode
+  kPathLongSpinWait = 1u << 13,    // HvCallNotifyLongSpinWait after the hinted spin count
+  kPathStatedTscClock = 1u << 14,  // no TSC page: clock from the TSC at the stated frequency
 };
 
 // Read from CPUID at init; read-only afterwards.
@@ -51,7 +51,9 @@ inline bool Enabled(uint32_t path) {
   return (__atomic_load_n(&g_state.enabled, __ATOMIC_RELAXED) & path) != 0;
 }
 inline void Enable(uint32_t path) { __atomic_fetch_or(&g_state.enabled, path, __ATOMIC_RELAXED); }
-inline void Disable(uint32_t path) { __atomic_fetch_and(&g_state.enabled, ~path, __ATOMIC_RELAXED); }
+inline void Disable(uint32_t path) {
+  __atomic_fetch_and(&g_state.enabled, ~path, __ATOMIC_RELAXED);
+}
 
 // What one CPU registered in cpu_init.
 struct CpuState {
@@ -71,11 +73,11 @@ bool VpIndexOf(uint32_t cpu, uint32_t* vp_index);
 const core::HvInterface* FindHv1Interface(const core::HvLeaves& leaves);
 
 // The ops init installs when their path is on (one file each).
-pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector);               // hv_ipi.cc
-pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end);    // hv_tlb.cc
-pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector);              // hv_timer.cc
-pvops_status CheckStimerOn(uint32_t cpu);  // may this CPU use synthetic timer 0?
-void LockWait(const volatile uint8_t* ptr, uint8_t value);                    // hv_lock.cc
+pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector);                 // hv_ipi.cc
+pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end);  // hv_tlb.cc
+pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector);                // hv_timer.cc
+pvops_status CheckStimerOn(uint32_t cpu);                   // may this CPU use synthetic timer 0?
+void LockWait(const volatile uint8_t* ptr, uint8_t value);  // hv_lock.cc
 
 // A hypercall the hypervisor refuses as such (denied, unknown, unavailable) will not work
 // next time either: its path is switched off and the caller takes the native one.

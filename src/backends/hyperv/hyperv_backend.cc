@@ -145,8 +145,11 @@ pvops_status Init(const pvops_env&, const pvops_candidate& found, pvops_ops* ops
 
   if ((g_state.enabled & ~(kPathGuestOsId | kPathVpIndex)) == 0) {
     if (Enabled(kPathGuestOsId)) (void)arch::wrmsr_safe(kMsrGuestOsId, 0);
-    why->Add("no usable enlightenment (privileges ").AddHex(g_state.privileges).Add(", hints ")
-        .AddHex(g_state.hints).Add(")");
+    why->Add("no usable enlightenment (privileges ")
+        .AddHex(g_state.privileges)
+        .Add(", hints ")
+        .AddHex(g_state.hints)
+        .Add(")");
     if (!notes.empty()) why->Add(": ").Add(notes.c_str());
     return PVOPS_ERR_UNSUPPORTED;
   }

@@ -20,9 +20,12 @@ core::ProbeFn Probe;
 core::InitFn Init;
 core::UserClockFn UserClock;  // the reference TSC page, where the clock reads it
 
-inline constexpr core::Backend kBackend = {
-    PVOPS_BACKEND_HYPERV, "hyperv", Probe, Init,
-    {"privileges", "hints", "max_vps", "enabled"}, UserClock,
-    kCounters.group()};
+inline constexpr core::Backend kBackend = {PVOPS_BACKEND_HYPERV,
+                                           "hyperv",
+                                           Probe,
+                                           Init,
+                                           {"privileges", "hints", "max_vps", "enabled"},
+                                           UserClock,
+                                           kCounters.group()};
 
 }  // namespace pvops::hyperv

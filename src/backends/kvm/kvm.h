@@ -36,8 +36,8 @@ struct WallClockRecord {
 // Everything KVM writes into guest memory for one vCPU. Each member is naturally aligned and
 // at most 64 bytes, so none crosses a page (KVM requires that of each area).
 struct alignas(64) PerCpu {
-  kvm_steal_time steal;   // 64 bytes, 64-aligned (MSR_KVM_STEAL_TIME needs 64)
-  uint32_t pv_eoi;        // MSR_KVM_PV_EOI_EN needs 4-byte alignment
+  kvm_steal_time steal;       // 64 bytes, 64-aligned (MSR_KVM_STEAL_TIME needs 64)
+  uint32_t pv_eoi;            // MSR_KVM_PV_EOI_EN needs 4-byte alignment
   uint32_t steal_registered;  // the library's own: the steal area is live on this vCPU
 };
 static_assert(sizeof(kvm_steal_time) == 64);

@@ -19,8 +19,9 @@ alignas(PVOPS_PAGE_SIZE) ClockSlot g_clocks[PVOPS_MAX_CPUS];
 // one in the guest's code, but a kernel's text may be read-only: ask the vendor instead.
 arch::HypercallInsn InsnForVendor() {
   const pvops_cpuid_regs v = arch::cpuid(0, 0);
-  const bool amd = (v.ebx == 0x68747541 && v.ecx == 0x444d4163 && v.edx == 0x69746e65) ||  // AuthenticAMD
-                   (v.ebx == 0x6f677948 && v.ecx == 0x656e6975 && v.edx == 0x6e65476e);    // HygonGenuine
+  const bool amd =
+      (v.ebx == 0x68747541 && v.ecx == 0x444d4163 && v.edx == 0x69746e65) ||  // AuthenticAMD
+      (v.ebx == 0x6f677948 && v.ecx == 0x656e6975 && v.edx == 0x6e65476e);    // HygonGenuine
   return amd ? arch::HypercallInsn::kVmmcall : arch::HypercallInsn::kVmcall;
 }
 
@@ -92,8 +93,7 @@ pvops_status Init(const pvops_env&, const pvops_candidate& found, pvops_ops* ops
       ops->time.wall_clock = WallClock;
     } else {
       g_state.enabled &= ~(1u << KVM_FEATURE_CLOCKSOURCE2);
-      report->Note().Add("kvmclock refused (")
-          .Add(pvops_status_name(st)).Add("); TSC clock");
+      report->Note().Add("kvmclock refused (").Add(pvops_status_name(st)).Add("); TSC clock");
     }
   }
   const bool kvmclock_in_use = (g_state.enabled & (1u << KVM_FEATURE_CLOCKSOURCE2)) != 0;

@@ -11,6 +11,6 @@ core::UserClockFn UserClock;  // CPU 0's kvmclock tuple's page
 
 inline constexpr core::Backend kBackend = {
     PVOPS_BACKEND_KVM, "kvm", Probe, Init, {"features", "hints", "enabled", "vmmcall"},
-    UserClock, {}};
+    UserClock,         {}};
 
 }  // namespace pvops::kvm

@@ -31,7 +31,8 @@ void Eoi() {
   // KVM sets the bit when it injected an interrupt whose EOI it can complete by itself; clearing
   // it is the whole EOI. Otherwise the APIC must hear it.
   uint32_t* word = &Area(core::ThisCpu()).pv_eoi;
-  if ((__atomic_fetch_and(word, ~uint32_t{KVM_PV_EOI_MASK}, __ATOMIC_SEQ_CST) & KVM_PV_EOI_MASK) != 0) {
+  if ((__atomic_fetch_and(word, ~uint32_t{KVM_PV_EOI_MASK}, __ATOMIC_SEQ_CST) & KVM_PV_EOI_MASK) !=
+      0) {
     core::Count(core::Counter::kPvEoiFast);
     return;
   }

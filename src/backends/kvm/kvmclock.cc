@@ -51,10 +51,13 @@ pvops_status WallClock(pvops_wall_clock* out) {
   if (!arch::wrmsr_safe(MSR_KVM_WALL_CLOCK_NEW, pa)) return PVOPS_ERR_FAULT;
   const volatile WallClockRecord& wc = g_wall_clock;
   uint32_t version = 0, sec = 0, nsec = 0;
-  const bool settled = core::ReadVersioned(wc.version, 1, [&] {
-    sec = wc.sec;
-    nsec = wc.nsec;
-  }, &version);
+  const bool settled = core::ReadVersioned(
+      wc.version, 1,
+      [&] {
+        sec = wc.sec;
+        nsec = wc.nsec;
+      },
+      &version);
   return core::PvclockWallClock(settled, version, sec, nsec, ClockNs(), out);
 }
 

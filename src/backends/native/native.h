@@ -27,7 +27,7 @@ void LockWait(const volatile uint8_t* ptr, uint8_t value);
 void LockKick(uint32_t cpu);
 int VcpuIsPreempted(uint32_t cpu);
 
-pvops_status Hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                       uint64_t a4, int64_t* result);
+pvops_status Hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                       int64_t* result);
 
 }  // namespace pvops::native

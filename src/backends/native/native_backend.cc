@@ -16,8 +16,8 @@ namespace {
 
 constexpr pvops_ops MakeNativeOps() {
   pvops_ops ops{};
-  ops.cpu = {hw::Cpuid,   hw::ReadMsr, hw::WriteMsr, hw::ReadMsrSafe, hw::WriteMsrSafe,
-             hw::IoDelay, hw::Halt,    hw::SafeHalt};
+  ops.cpu = {hw::Cpuid,        hw::ReadMsr, hw::WriteMsr, hw::ReadMsrSafe,
+             hw::WriteMsrSafe, hw::IoDelay, hw::Halt,     hw::SafeHalt};
   ops.irq = {hw::SaveFlags, hw::RestoreFlags, hw::IrqDisable,        hw::IrqEnable,
              hw::LapicEoi,  hw::LapicSendIpi, hw::LapicTimerOneshot, RegisterHandler};
   ops.mmu = {hw::ReadCr3,     hw::WriteCr3,      hw::SetPte,     hw::UpdatePte,
@@ -38,8 +38,8 @@ void Probe(const pvops_env&, const core::HvLeaves&, pvops_candidate* out) {
   out->priority = core::kPriorityAbsent;
 }
 
-pvops_status Init(const pvops_env&, const pvops_candidate&, pvops_ops*,
-                  core::BackendReport* report, core::Reason*) {
+pvops_status Init(const pvops_env&, const pvops_candidate&, pvops_ops*, core::BackendReport* report,
+                  core::Reason*) {
   // Nothing here can refuse: a machine without a LAPIC still gets a table whose LAPIC ops
   // report PVOPS_ERR_UNSUPPORTED when called.
   hw::CalibrateClock();

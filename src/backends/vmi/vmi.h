@@ -15,14 +15,14 @@ namespace pvops::vmi {
 
 // pvops_info.features[2]: what init turned on.
 enum Feature : uint32_t {
-  kFeatureRom = 1u << 0,               // ops go through a checked VMI ROM
-  kFeatureBackdoorPort = 1u << 1,      // the backdoor answers on port 0x5658
-  kFeatureBackdoorVmcall = 1u << 2,    // ... through vmcall (CPUID 0x40000010 ECX)
-  kFeatureBackdoorVmmcall = 1u << 3,   // ... through vmmcall
+  kFeatureRom = 1u << 0,              // ops go through a checked VMI ROM
+  kFeatureBackdoorPort = 1u << 1,     // the backdoor answers on port 0x5658
+  kFeatureBackdoorVmcall = 1u << 2,   // ... through vmcall (CPUID 0x40000010 ECX)
+  kFeatureBackdoorVmmcall = 1u << 3,  // ... through vmmcall
   kFeatureTscKhzFromHypervisor = 1u << 4,
   kFeatureApicHzFromHypervisor = 1u << 5,
-  kFeatureRomApic = 1u << 6,           // EOI and IPIs through the ROM's APICWrite/APICRead
-  kFeatureRomRefused = 1u << 7,        // a ROM was there but refused: backdoor only
+  kFeatureRomApic = 1u << 6,     // EOI and IPIs through the ROM's APICWrite/APICRead
+  kFeatureRomRefused = 1u << 7,  // a ROM was there but refused: backdoor only
 };
 
 // Where a frequency came from, best first.
@@ -35,7 +35,7 @@ struct State {
   uint64_t apic_hz;           // told by the hypervisor; 0: unknown
   FrequencySource tsc_source;
   FrequencySource apic_source;
-  uint32_t features;          // Feature bits
+  uint32_t features;  // Feature bits
 };
 extern State g_state;
 
@@ -52,8 +52,8 @@ void IrqDisable();
 void IrqEnable();
 void Shutdown(uint32_t code);
 // The raw hypercall is the backdoor: nr = command, a0 = EBX; result = EAX.
-pvops_status Hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                       uint64_t a4, int64_t* result);
+pvops_status Hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                       int64_t* result);
 
 // Paging through the ROM, with deferred updates in lazy mode (vmi_mmu.cc).
 uint64_t ReadCr3();

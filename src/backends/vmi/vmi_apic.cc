@@ -98,8 +98,7 @@ pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector) {
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
     if (!pvops_cpuset_has(cpus, cpu)) continue;
-    const pvops_status st =
-        SendOne(page, core::Cpu(cpu).apic_id, hw::kIcrDeliveryFixed | vector);
+    const pvops_status st = SendOne(page, core::Cpu(cpu).apic_id, hw::kIcrDeliveryFixed | vector);
     if (st != PVOPS_OK) return st;
     core::Count(core::Counter::kIpisSent);
   }

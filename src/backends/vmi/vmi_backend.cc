@@ -6,9 +6,9 @@
 #include "backends/vmi/vmi_calls.h"
 #include "backends/vmi/vmi_rom.h"
 #include "core/backend.h"
+#include "core/tsc_clock.h"
 #include "hw/lapic.h"
 #include "hw/lapic_timer.h"
-#include "core/tsc_clock.h"
 #include "hw/tsc.h"
 
 namespace pvops::vmi {

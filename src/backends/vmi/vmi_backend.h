@@ -19,8 +19,12 @@ core::InitFn Init;
 core::UserClockFn UserClock;  // the TSC, once the clock is set up
 
 inline constexpr core::Backend kBackend = {
-    PVOPS_BACKEND_VMI, "vmi", Probe, Init,
-    {"rom_address", "rom_and_api_version", "paths", "tsc_khz"}, UserClock,
+    PVOPS_BACKEND_VMI,
+    "vmi",
+    Probe,
+    Init,
+    {"rom_address", "rom_and_api_version", "paths", "tsc_khz"},
+    UserClock,
     kCounters.group()};
 
 }  // namespace pvops::vmi

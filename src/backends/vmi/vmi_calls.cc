@@ -18,8 +18,7 @@ Use UseOf(uint32_t call) {
     case VMI_CALL_IODelay:
     case VMI_CALL_UpdatePxE:
     case VMI_CALL_UpdatePxELong:
-    case VMI_CALL_SetLazyMode:
-      return Use::kMayBeNop;
+    case VMI_CALL_SetLazyMode: return Use::kMayBeNop;
     case VMI_CALL_CPUID:
     case VMI_CALL_WRMSR:
     case VMI_CALL_RDMSR:
@@ -41,10 +40,8 @@ Use UseOf(uint32_t call) {
     case VMI_CALL_GetCycleFrequency:
     case VMI_CALL_GetCycleCounter:
     case VMI_CALL_GetApicFrequency:
-    case VMI_CALL_GetHypervisorVersion:
-      return Use::kMustAct;
-    default:
-      return Use::kUnused;
+    case VMI_CALL_GetHypervisorVersion: return Use::kMustAct;
+    default: return Use::kUnused;
   }
 }
 
@@ -80,7 +77,11 @@ bool CheckRelocation(const RomLayout& rom, uint32_t call, uint64_t entry, uint64
     const uint64_t code_start = SlotAddress(rom, VMI_HEADER_BYTES);
     const uint64_t rom_end = SlotAddress(rom, rom.length);
     if (entry < code_start || entry >= rom_end) {
-      why->Add("entry ").AddHex(entry).Add(" outside the ROM's code ").AddHex(code_start).Add("-")
+      why->Add("entry ")
+          .AddHex(entry)
+          .Add(" outside the ROM's code ")
+          .AddHex(code_start)
+          .Add("-")
           .AddHex(rom_end);
       return false;
     }
@@ -103,7 +104,8 @@ bool CheckRelocation(const RomLayout& rom, uint32_t call, uint64_t entry, uint64
 bool LoadRomCalls(const RomLayout& rom, RomCalls* out, core::Reason* why) {
   why->Add("VMI ROM at ").AddHex(rom.phys).Add(" refused: ");
   if (const int32_t status = CallInit(rom); status != VMI_INIT_OK) {
-    why->Add("init returned ").AddDec(static_cast<uint32_t>(status))
+    why->Add("init returned ")
+        .AddDec(static_cast<uint32_t>(status))
         .Add(status == VMI_INIT_NO_HYPERVISOR ? " (its hypervisor did not answer)" : "");
     return false;
   }

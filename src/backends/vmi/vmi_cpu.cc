@@ -33,8 +33,8 @@ void Shutdown(uint32_t code) {
   hw::DebugExitShutdown(code);  // the ROM came back: end the machine the native way
 }
 
-pvops_status Hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                       uint64_t a4, int64_t* result) {
+pvops_status Hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                       int64_t* result) {
   if (result != nullptr) *result = 0;
   if (g_state.backdoor == BackdoorPath::kNone) return PVOPS_ERR_UNSUPPORTED;
   // One command word and EBX are all the low-bandwidth call carries in.

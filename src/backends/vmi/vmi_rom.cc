@@ -16,7 +16,9 @@ class RomBytes {
   }
   uint8_t U8(uint32_t offset) const { return bytes_[offset]; }
   uint16_t U16(uint32_t offset) const { return uint16_t(bytes_[offset] | bytes_[offset + 1] << 8); }
-  uint32_t U32(uint32_t offset) const { return uint32_t{U16(offset)} | uint32_t{U16(offset + 2)} << 16; }
+  uint32_t U32(uint32_t offset) const {
+    return uint32_t{U16(offset)} | uint32_t{U16(offset + 2)} << 16;
+  }
   // Whether a NUL-terminated string of printable ASCII starts at `offset` inside the ROM.
   bool HoldsPrintableString(uint32_t offset) const {
     for (uint32_t i = offset; i < length_; ++i) {
@@ -83,7 +85,10 @@ bool CheckPciHeader(const RomBytes& rom, RomLayout* out, core::Reason* why) {
     return false;
   }
   if (!rom.Holds(at, VMI_PCI_STRUCT_BYTES)) {
-    why->Add("PCI header offset ").AddHex(at).Add(" outside the ROM (").AddHex(rom.length())
+    why->Add("PCI header offset ")
+        .AddHex(at)
+        .Add(" outside the ROM (")
+        .AddHex(rom.length())
         .Add(" bytes)");
     return false;
   }
@@ -93,8 +98,11 @@ bool CheckPciHeader(const RomBytes& rom, RomLayout* out, core::Reason* why) {
   }
   if (rom.U16(at + VMI_PCI_OFFSET_VENDOR) != VMI_PCI_VENDOR_VMWARE ||
       rom.U16(at + VMI_PCI_OFFSET_DEVICE) != VMI_PCI_DEVICE_VMI) {
-    why->Add("PCI id ").AddHex(rom.U16(at + VMI_PCI_OFFSET_VENDOR)).Add(":")
-        .AddHex(rom.U16(at + VMI_PCI_OFFSET_DEVICE)).Add(" is not VMware's VMI 0x15ad:0x801");
+    why->Add("PCI id ")
+        .AddHex(rom.U16(at + VMI_PCI_OFFSET_VENDOR))
+        .Add(":")
+        .AddHex(rom.U16(at + VMI_PCI_OFFSET_DEVICE))
+        .Add(" is not VMware's VMI 0x15ad:0x801");
     return false;
   }
   const uint32_t struct_length = rom.U16(at + VMI_PCI_OFFSET_STRUCT_LENGTH);
@@ -104,7 +112,9 @@ bool CheckPciHeader(const RomBytes& rom, RomLayout* out, core::Reason* why) {
   }
   const uint32_t image_blocks = rom.U16(at + VMI_PCI_OFFSET_IMAGE_LENGTH);
   if (image_blocks * VMI_ROM_BLOCK_BYTES != rom.length()) {
-    why->Add("PCI image length ").AddDec(image_blocks).Add(" blocks, ROM header says ")
+    why->Add("PCI image length ")
+        .AddDec(image_blocks)
+        .Add(" blocks, ROM header says ")
         .AddDec(rom.length() / VMI_ROM_BLOCK_BYTES);
     return false;
   }
@@ -150,7 +160,9 @@ bool CheckEntrySlot(const RomBytes& rom, uint32_t slot, const char* what, core::
   }
   const int64_t target = int64_t{slot} + 5 + static_cast<int32_t>(rom.U32(slot + 1));
   if (target < VMI_HEADER_BYTES || target >= rom.length()) {
-    why->Add(what).Add(" jumps to ").AddHex(static_cast<uint64_t>(target))
+    why->Add(what)
+        .Add(" jumps to ")
+        .AddHex(static_cast<uint64_t>(target))
         .Add(", outside the ROM's code");
     return false;
   }
@@ -159,12 +171,16 @@ bool CheckEntrySlot(const RomBytes& rom, uint32_t slot, const char* what, core::
 
 bool CheckBody(const RomBytes& rom, RomLayout* out, core::Reason* why) {
   if (rom.U8(VMI_OFFSET_API_MAJOR) != VMI_API_MAJOR) {
-    why->Add("API ").AddDec(rom.U8(VMI_OFFSET_API_MAJOR)).Add(".")
-        .AddDec(rom.U8(VMI_OFFSET_API_MINOR)).Add(", need major 3");
+    why->Add("API ")
+        .AddDec(rom.U8(VMI_OFFSET_API_MAJOR))
+        .Add(".")
+        .AddDec(rom.U8(VMI_OFFSET_API_MINOR))
+        .Add(", need major 3");
     return false;
   }
   if (rom.U32(VMI_OFFSET_VIRTUAL_TOP) != 0) {
-    why->Add("virtual_top ").AddHex(rom.U32(VMI_OFFSET_VIRTUAL_TOP))
+    why->Add("virtual_top ")
+        .AddHex(rom.U32(VMI_OFFSET_VIRTUAL_TOP))
         .Add(" asks for an address range the 64-bit form does not reserve");
     return false;
   }
@@ -201,8 +217,11 @@ bool MapCode(uint64_t phys, const RomBytes& rom, const volatile uint8_t* data,
     return false;
   }
   if ((at & (X86_PAGE_SIZE - 1)) != (phys & (X86_PAGE_SIZE - 1)) || at + rom.length() < at) {
-    why->Add("the kernel's executable mapping ").AddHex(at).Add(" does not fit its ")
-        .AddHex(rom.length()).Add(" bytes");
+    why->Add("the kernel's executable mapping ")
+        .AddHex(at)
+        .Add(" does not fit its ")
+        .AddHex(rom.length())
+        .Add(" bytes");
     return false;
   }
   for (uint32_t i = 0; i < rom.length(); ++i) {
@@ -239,7 +258,10 @@ bool CheckRom(uint64_t phys, RomLayout* out, core::Reason* why) {
     return false;
   }
   if (phys + length > VMI_ROM_WINDOW_END) {
-    why->Add("length ").AddHex(length).Add(" runs to ").AddHex(phys + length)
+    why->Add("length ")
+        .AddHex(length)
+        .Add(" runs to ")
+        .AddHex(phys + length)
         .Add(", past the window end 0xe0000");
     return false;
   }

@@ -12,14 +12,14 @@ namespace pvops::vmi {
 
 // What the static checks established about one ROM (nothing here came from running it).
 struct RomLayout {
-  uint64_t phys;                    // where the BIOS placed it
-  const volatile uint8_t* bytes;    // the kernel's mapping of it (contiguous over `length`)
-  const volatile uint8_t* code;     // where it runs: env.map_exec's mapping, else `bytes`
-  uint32_t length;                  // bytes, a multiple of 512
+  uint64_t phys;                  // where the BIOS placed it
+  const volatile uint8_t* bytes;  // the kernel's mapping of it (contiguous over `length`)
+  const volatile uint8_t* code;   // where it runs: env.map_exec's mapping, else `bytes`
+  uint32_t length;                // bytes, a multiple of 512
   uint8_t api_major;
   uint8_t api_minor;
-  uint8_t jump_slots;               // get_reloc answers call numbers below this
-  uint16_t code_version;            // the ROM's own version (PCI code revision), major << 8
+  uint8_t jump_slots;     // get_reloc answers call numbers below this
+  uint16_t code_version;  // the ROM's own version (PCI code revision), major << 8
 };
 
 // The first ROM in the window carrying both signatures (0x55AA and "cVmi"), or 0. Reads those

@@ -29,11 +29,8 @@ BackdoorReply CallBackdoor(BackdoorPath path, uint32_t command, uint32_t in_ebx)
     case BackdoorPath::kVmcall:
       arch::hypercall(arch::HypercallInsn::kVmcall, r);  // DX = 0: low bandwidth, "in"
       break;
-    case BackdoorPath::kVmmcall:
-      arch::hypercall(arch::HypercallInsn::kVmmcall, r);
-      break;
-    case BackdoorPath::kNone:
-      return BackdoorReply{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff};
+    case BackdoorPath::kVmmcall: arch::hypercall(arch::HypercallInsn::kVmmcall, r); break;
+    case BackdoorPath::kNone: return BackdoorReply{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff};
   }
   core::Count(core::Counter::kHypercalls);
   kCounters.Count(Counter::kBackdoorCalls);

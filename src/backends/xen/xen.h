@@ -14,9 +14,9 @@
 #include <pvops/pvops.h>
 #include <pvops/xen.h>
 
-#include "core/xen_public.h"  // first: pins the interface version
 #include <xen/event_channel.h>
 #include <xen/vcpu.h>
+#include "core/xen_public.h"  // first: pins the interface version
 
 #include "arch/x86/arch.h"
 #include "arch/x86/registers.h"
@@ -52,10 +52,10 @@ struct State {
   uint32_t features;         // XENFEAT_* submap 0
   uint32_t paths;            // PVOPS_XEN_PATH_*
   bool dom0;
-  uint32_t base_leaf;        // HVM: the XenVMMXenVMM CPUID block
+  uint32_t base_leaf;  // HVM: the XenVMMXenVMM CPUID block
   uint32_t max_leaf;
   volatile shared_info* shared;
-  const start_info* start;   // PV only
+  const start_info* start;  // PV only
 };
 extern State g_state;
 
@@ -64,13 +64,13 @@ inline bool PathOn(uint32_t path) { return (g_state.paths & path) != 0; }
 
 struct PerCpu {
   uint32_t vcpu_id;
-  uint32_t ready;                // cpu_init ran
-  evtchn_port_t timer_port;      // VIRQ_TIMER for this vCPU
-  evtchn_port_t kick_port;       // masked IPI port that SCHEDOP_poll waits on
+  uint32_t ready;            // cpu_init ran
+  evtchn_port_t timer_port;  // VIRQ_TIMER for this vCPU
+  evtchn_port_t kick_port;   // masked IPI port that SCHEDOP_poll waits on
   uint8_t timer_vector;
-  uint8_t skip_next_eoi;         // HVM: the callback vector was not delivered by the LAPIC
-  uint8_t lazy;                  // PV: lazy MMU mode depth (0 or 1)
-  uint64_t cr3;                  // PV: the guest-physical CR3 last installed on this CPU
+  uint8_t skip_next_eoi;  // HVM: the callback vector was not delivered by the LAPIC
+  uint8_t lazy;           // PV: lazy MMU mode depth (0 or 1)
+  uint64_t cr3;           // PV: the guest-physical CR3 last installed on this CPU
 };
 PerCpu& Cpu(uint32_t cpu);  // cpu clamped to kMaxCpus - 1
 inline PerCpu& ThisCpu() { return Cpu(core::ThisCpu()); }
@@ -81,8 +81,8 @@ inline volatile vcpu_info* ThisVcpuInfo() { return VcpuInfo(core::ThisCpu()); }
 
 // ---- Hypercalls (xen_hypercall.cc) -------------------------------------------------------
 // Through the hypercall page (nr * 32), or vmcall/vmmcall in kHvmDirect mode. Counted.
-int64_t Hypercall(uint32_t nr, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0,
-                  uint64_t a3 = 0, uint64_t a4 = 0);
+int64_t Hypercall(uint32_t nr, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0,
+                  uint64_t a4 = 0);
 template <typename T>
 inline uint64_t Arg(T* pointer) {
   return reinterpret_cast<uintptr_t>(pointer);
@@ -219,8 +219,7 @@ struct XenArea {
   uint64_t start, end;
 };
 extern XenArea g_xen_area;
-pvops_status InitPv(const pvops_env& env, pvops_ops* ops, core::BackendReport* report,
-                    Reason* why);
+pvops_status InitPv(const pvops_env& env, pvops_ops* ops, core::BackendReport* report, Reason* why);
 pvops_status InitHvm(const pvops_env& env, const pvops_candidate& found, pvops_ops* ops,
                      core::BackendReport* report, Reason* why);
 // The library's page that becomes shared_info (PV: remapped; HVM: added to the physmap).

@@ -33,8 +33,10 @@ pvops_status Init(const pvops_env& env, const pvops_candidate& found, pvops_ops*
   Reason found_text(report->reason, sizeof(report->reason));
   found_text.Add("Xen ").AddDec(g_state.version >> 16).Add(".").AddDec(g_state.version & 0xffff);
   if (IsPv()) {
-    found_text.Add(" via the PV entry").Add(g_state.dom0 ? " as dom0, " : " as domU, ")
-        .AddDec(Frames().nr_pages).Add(" pages");
+    found_text.Add(" via the PV entry")
+        .Add(g_state.dom0 ? " as dom0, " : " as domU, ")
+        .AddDec(Frames().nr_pages)
+        .Add(" pages");
   } else {
     found_text.Add(g_state.mode == Mode::kHvmPage ? " HVM/PVH, hypercall page"
                                                   : " HVM/PVH, vmcall/vmmcall (page refused)");

@@ -17,9 +17,12 @@ inline constexpr core::CounterSet<Counter> kCounters{kCounterNames};
 core::ProbeFn Probe;
 core::InitFn Init;
 
-inline constexpr core::Backend kBackend = {
-    PVOPS_BACKEND_XEN, "xen", Probe, Init,
-    {"features", "start_or_hvm_flags", "paths", "mode"}, nullptr,
-    kCounters.group()};
+inline constexpr core::Backend kBackend = {PVOPS_BACKEND_XEN,
+                                           "xen",
+                                           Probe,
+                                           Init,
+                                           {"features", "start_or_hvm_flags", "paths", "mode"},
+                                           nullptr,
+                                           kCounters.group()};
 
 }  // namespace pvops::xen

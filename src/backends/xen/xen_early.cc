@@ -84,21 +84,27 @@ extern "C" pvops_status pvops_xen_hvm_memory_map(pvops_xen_e820_entry* map, uint
   const int64_t rc = EarlyHypercall(__HYPERVISOR_memory_op, XENMEM_memory_map,
                                     reinterpret_cast<uintptr_t>(&memmap));
   if (rc != 0) {
-    reason.Add("XENMEM_memory_map failed (").AddDec(static_cast<uint64_t>(rc < 0 ? -rc : rc))
+    reason.Add("XENMEM_memory_map failed (")
+        .AddDec(static_cast<uint64_t>(rc < 0 ? -rc : rc))
         .Add(")");
     return rc < 0 ? StatusFromXen(rc) : PVOPS_ERR_HYPERVISOR;
   }
   // Xen writes at most what it was offered; a larger count is not Xen answering.
   if (memmap.nr_entries == 0 || memmap.nr_entries > max) {
-    reason.Add("XENMEM_memory_map returned ").AddDec(memmap.nr_entries)
-        .Add(" entries for a buffer of ").AddDec(max);
+    reason.Add("XENMEM_memory_map returned ")
+        .AddDec(memmap.nr_entries)
+        .Add(" entries for a buffer of ")
+        .AddDec(max);
     return PVOPS_ERR_BAD_DATA;
   }
   uint32_t ram = 0;
   const uint32_t kept = CompactMemoryMap(map, memmap.nr_entries, &ram);
   if (kept != memmap.nr_entries)
-    reason.Add("dropped ").AddDec(memmap.nr_entries - kept).Add(" of ")
-        .AddDec(memmap.nr_entries).Add(" entries (empty, wrapping, beyond 2^52 or type 0)");
+    reason.Add("dropped ")
+        .AddDec(memmap.nr_entries - kept)
+        .Add(" of ")
+        .AddDec(memmap.nr_entries)
+        .Add(" entries (empty, wrapping, beyond 2^52 or type 0)");
   if (ram == 0) {
     reason.Separate().Add("no RAM range in Xen's memory map");
     return PVOPS_ERR_BAD_DATA;

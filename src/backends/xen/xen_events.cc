@@ -166,8 +166,7 @@ pvops_status BindPerCpuEvents(uint32_t cpu) {
   (void)Hypercall(__HYPERVISOR_vcpu_op, VCPUOP_stop_periodic_timer, c.vcpu_id, 0);
   if (c.timer_port == 0) {
     evtchn_port_t port;
-    if (const pvops_status st = BindVirq(VIRQ_TIMER, c.vcpu_id, &port); st != PVOPS_OK)
-      return st;
+    if (const pvops_status st = BindVirq(VIRQ_TIMER, c.vcpu_id, &port); st != PVOPS_OK) return st;
     g_ports[port] = PortInfo{PortKind::kTimer, 0, static_cast<uint16_t>(cpu)};
     c.timer_port = port;
     UnmaskPort(port);
@@ -190,8 +189,8 @@ void HandleUpcall() {
   if (s == nullptr) return;
   for (uint32_t round = 0; round < kMaxScanRounds; ++round) {
     __atomic_store_n(&v->evtchn_upcall_pending, uint8_t{0}, __ATOMIC_SEQ_CST);
-    xen_ulong_t selector = __atomic_exchange_n(&v->evtchn_pending_sel, xen_ulong_t{0},
-                                               __ATOMIC_SEQ_CST);
+    xen_ulong_t selector =
+        __atomic_exchange_n(&v->evtchn_pending_sel, xen_ulong_t{0}, __ATOMIC_SEQ_CST);
     while (selector != 0) {
       const uint32_t word = static_cast<uint32_t>(__builtin_ctzl(selector));
       selector &= selector - 1;
@@ -256,8 +255,8 @@ pvops_status SetUpCallbackVector(Reason* why) {
     why->Add("Xen offers no callback vector (XENFEAT_hvm_callback_vector)");
     return PVOPS_ERR_UNSUPPORTED;
   }
-  if (const pvops_status st = core::SetIrqHandler(PVOPS_XEN_HVM_CALLBACK_VECTOR,
-                                                  CallbackVectorHandler, nullptr);
+  if (const pvops_status st =
+          core::SetIrqHandler(PVOPS_XEN_HVM_CALLBACK_VECTOR, CallbackVectorHandler, nullptr);
       st != PVOPS_OK)
     return st;
   xen_hvm_param param{};

@@ -19,7 +19,8 @@ pvops_status MapSharedInfo(uint32_t boot_cpu, Reason* note) {
   add.gpfn = core::VirtToPhys(SharedInfoPage()) / X86_PAGE_SIZE;
   const int64_t rc = Hypercall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap, Arg(&add));
   if (rc != 0) {
-    note->Add("XENMEM_add_to_physmap(shared_info) failed (").AddDec(static_cast<uint64_t>(-rc))
+    note->Add("XENMEM_add_to_physmap(shared_info) failed (")
+        .AddDec(static_cast<uint64_t>(-rc))
         .Add("): native clock and interrupts");
     return StatusFromXen(rc);
   }
@@ -36,8 +37,9 @@ pvops_status MapSharedInfo(uint32_t boot_cpu, Reason* note) {
 // Intel VMX enters the hypervisor with vmcall, AMD SVM with vmmcall.
 arch::HypercallInsn HvmInsnForVendor() {
   const pvops_cpuid_regs v = arch::cpuid(0, 0);
-  const bool amd = (v.ebx == 0x68747541 && v.ecx == 0x444d4163 && v.edx == 0x69746e65) ||  // AuthenticAMD
-                   (v.ebx == 0x6f677948 && v.ecx == 0x656e6975 && v.edx == 0x6e65476e);    // HygonGenuine
+  const bool amd =
+      (v.ebx == 0x68747541 && v.ecx == 0x444d4163 && v.edx == 0x69746e65) ||  // AuthenticAMD
+      (v.ebx == 0x6f677948 && v.ecx == 0x656e6975 && v.edx == 0x6e65476e);    // HygonGenuine
   return amd ? arch::HypercallInsn::kVmmcall : arch::HypercallInsn::kVmcall;
 }
 
@@ -66,7 +68,9 @@ pvops_status InitHvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
   }
   if (const pvops_status st = ReadVersion(why); st != PVOPS_OK) return st;
   if (g_state.version != version.eax) {
-    why->Add("xen_version ").AddHex(g_state.version).Add(" disagrees with CPUID's ")
+    why->Add("xen_version ")
+        .AddHex(g_state.version)
+        .Add(" disagrees with CPUID's ")
         .AddHex(version.eax);
     return PVOPS_ERR_BAD_DATA;
   }

@@ -28,8 +28,7 @@ namespace pvops::xen {
 
 State g_state;
 
-int64_t Hypercall(uint32_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                  uint64_t a4) {
+int64_t Hypercall(uint32_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4) {
   arch::HypercallRegs r{};
   r.rdi = a0;
   r.rsi = a1;
@@ -50,31 +49,23 @@ pvops_status StatusFromXen(int64_t result) {
   if (result >= 0) return PVOPS_OK;
   switch (-result) {
     case XEN_ENOSYS:
-    case XEN_EOPNOTSUPP:
-      return PVOPS_ERR_UNSUPPORTED;
+    case XEN_EOPNOTSUPP: return PVOPS_ERR_UNSUPPORTED;
     case XEN_EPERM:
-    case XEN_EACCES:
-      return PVOPS_ERR_DENIED;
+    case XEN_EACCES: return PVOPS_ERR_DENIED;
     case XEN_EINVAL:
     case XEN_ERANGE:
     case XEN_E2BIG:
     case XEN_ENOENT:
-    case XEN_ESRCH:
-      return PVOPS_ERR_INVALID;
-    case XEN_EFAULT:
-      return PVOPS_ERR_FAULT;
+    case XEN_ESRCH: return PVOPS_ERR_INVALID;
+    case XEN_EFAULT: return PVOPS_ERR_FAULT;
     case XEN_EAGAIN:
     case XEN_EBUSY:
-    case XEN_EEXIST:
-      return PVOPS_ERR_BUSY;
+    case XEN_EEXIST: return PVOPS_ERR_BUSY;
     case XEN_ENOMEM:
-    case XEN_ENOSPC:
-      return PVOPS_ERR_NO_RESOURCE;
+    case XEN_ENOSPC: return PVOPS_ERR_NO_RESOURCE;
     case XEN_ETIME:
-    case XEN_ETIMEDOUT:
-      return PVOPS_ERR_TIMEOUT;
-    default:
-      return PVOPS_ERR_HYPERVISOR;
+    case XEN_ETIMEDOUT: return PVOPS_ERR_TIMEOUT;
+    default: return PVOPS_ERR_HYPERVISOR;
   }
 }
 

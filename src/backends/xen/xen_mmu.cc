@@ -246,8 +246,8 @@ pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end) {
 pvops_status MapMachinePage(void* va, uint64_t machine_address) {
   const uint64_t pte = (machine_address & X86_PTE_FRAME_MASK) | X86_PTE_PRESENT | X86_PTE_WRITABLE |
                        X86_PTE_ACCESSED | X86_PTE_DIRTY;
-  const int64_t rc = Hypercall(__HYPERVISOR_update_va_mapping, reinterpret_cast<uintptr_t>(va),
-                               pte, UVMF_INVLPG | UVMF_LOCAL);
+  const int64_t rc = Hypercall(__HYPERVISOR_update_va_mapping, reinterpret_cast<uintptr_t>(va), pte,
+                               UVMF_INVLPG | UVMF_LOCAL);
   return StatusFromXen(rc);
 }
 

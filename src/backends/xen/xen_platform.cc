@@ -112,7 +112,8 @@ pvops_status SetEntryPoints(const void* trap_table, uint64_t event_callback,
 }
 
 pvops_status PvStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
-  if (start == nullptr || start->entry == nullptr || start->stack_top == 0) return PVOPS_ERR_INVALID;
+  if (start == nullptr || start->entry == nullptr || start->stack_top == 0)
+    return PVOPS_ERR_INVALID;
   if (cpu == 0 || cpu >= kMaxCpus) return PVOPS_ERR_INVALID;
   if (g_entry.traps == nullptr) return PVOPS_ERR_UNSUPPORTED;  // no trap table to give it
   const uint64_t root_mfn = PfnToMfn(start->cr3 / X86_PAGE_SIZE);
@@ -153,7 +154,8 @@ pvops_status PvStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
 // real-mode trampoline nor the vCPU's APIC ID (Xen gives vCPU n the ID 2n) is involved. The
 // kernel's CPU n is Xen's vCPU n; cpu_init then confirms it by CPUID leaf base+4.
 pvops_status HvmStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
-  if (start == nullptr || start->entry == nullptr || start->stack_top == 0) return PVOPS_ERR_INVALID;
+  if (start == nullptr || start->entry == nullptr || start->stack_top == 0)
+    return PVOPS_ERR_INVALID;
   if (cpu == 0 || cpu >= kMaxCpus) return PVOPS_ERR_INVALID;
   uint64_t efer = 0;
   if (!arch::rdmsr_safe(X86_MSR_IA32_EFER, &efer)) return PVOPS_ERR_FAULT;

@@ -17,11 +17,16 @@ void NoIoDelay() {}
 
 pvops_status CheckMachphysMapping(const xen_machphys_mapping& m, Reason* why) {
   const uint64_t bytes = m.v_end - m.v_start;
-  const bool inside = m.v_start >= g_xen_area.start && m.v_end <= g_xen_area.end &&
-                      m.v_end > m.v_start;
+  const bool inside =
+      m.v_start >= g_xen_area.start && m.v_end <= g_xen_area.end && m.v_end > m.v_start;
   if (!inside || m.max_mfn >= bytes / sizeof(xen_ulong_t)) {
-    why->Add("m2p window ").AddHex(m.v_start).Add("-").AddHex(m.v_end).Add(" max_mfn ")
-        .AddHex(m.max_mfn).Add(" outside Xen's area");
+    why->Add("m2p window ")
+        .AddHex(m.v_start)
+        .Add("-")
+        .AddHex(m.v_end)
+        .Add(" max_mfn ")
+        .AddHex(m.max_mfn)
+        .Add(" outside Xen's area");
     return PVOPS_ERR_BAD_DATA;
   }
   return PVOPS_OK;
@@ -38,15 +43,19 @@ pvops_status CheckBootstrapRegion(const start_info* si, uint64_t root_pfn, Reaso
   }
   const uint64_t virt_base = si->pt_base - root_phys;
   if (si->mfn_list < virt_base) {
-    why->Add("start_info mfn_list ").AddHex(si->mfn_list)
-        .Add(" lies below the bootstrap region at ").AddHex(virt_base);
+    why->Add("start_info mfn_list ")
+        .AddHex(si->mfn_list)
+        .Add(" lies below the bootstrap region at ")
+        .AddHex(virt_base);
     return PVOPS_ERR_BAD_DATA;
   }
   // Every later page-table write depends on the kernel's virt_to_phys agreeing with Xen.
   const uint64_t kernel_says = core::VirtToPhys(reinterpret_cast<const void*>(si->pt_base));
   if (kernel_says != root_phys) {
-    why->Add("the kernel's virt_to_phys(pt_base) is ").AddHex(kernel_says)
-        .Add(" but Xen's CR3 says ").AddHex(root_phys);
+    why->Add("the kernel's virt_to_phys(pt_base) is ")
+        .AddHex(kernel_says)
+        .Add(" but Xen's CR3 says ")
+        .AddHex(root_phys);
     return PVOPS_ERR_BAD_DATA;
   }
   return PVOPS_OK;
@@ -58,9 +67,9 @@ void FillOps(pvops_ops* ops) {
   ops->cpu.safe_halt = PvSafeHalt;
   ops->irq = {PvSaveFlags, PvRestoreFlags, PvIrqDisable, PvIrqEnable,
               PvEoi,       SendIpi,        TimerOneshot, RegisterHandler};
-  ops->mmu = {ReadCr3,       WriteCr3,  SetPte,        UpdatePte,   ReadPte,
-              AllocPt,       ReleasePt, FlushTlbLocal, FlushTlbOne, FlushTlbMulti,
-              FlushTlbRemote, LazyBegin,     LazyFlush, LazyEnd,       PhysToMachine, MachineToPhys};
+  ops->mmu = {ReadCr3,   WriteCr3,      SetPte,        UpdatePte,     ReadPte,        AllocPt,
+              ReleasePt, FlushTlbLocal, FlushTlbOne,   FlushTlbMulti, FlushTlbRemote, LazyBegin,
+              LazyFlush, LazyEnd,       PhysToMachine, MachineToPhys};
   ops->time = {ClockNs, WallClock, TscKhz, StealNs};
   ops->lock = {LockWait, LockKick, VcpuIsPreempted};
   ops->hypercall = {RawHypercall};
@@ -107,8 +116,7 @@ pvops_status InitPv(const pvops_env& env, pvops_ops* ops, core::BackendReport* r
   }
   if (const pvops_status st = CheckBootstrapRegion(si, root_pfn, why); st != PVOPS_OK) return st;
   const FrameMaps maps{reinterpret_cast<const xen_pfn_t*>(si->mfn_list), si->nr_pages,
-                       reinterpret_cast<const xen_ulong_t*>(mapping.v_start),
-                       mapping.max_mfn + 1};
+                       reinterpret_cast<const xen_ulong_t*>(mapping.v_start), mapping.max_mfn + 1};
   if (const char* problem = InstallFrameMaps(maps); problem != nullptr) {
     why->Add(problem);
     return PVOPS_ERR_BAD_DATA;
@@ -119,9 +127,10 @@ pvops_status InitPv(const pvops_env& env, pvops_ops* ops, core::BackendReport* r
   }
   InitPvMmu(root_pfn);
 
-  if (const pvops_status st = MapMachinePage(g_shared_info_page, si->shared_info);
-      st != PVOPS_OK) {
-    why->Add("mapping shared_info ").AddHex(si->shared_info).Add(" failed: ")
+  if (const pvops_status st = MapMachinePage(g_shared_info_page, si->shared_info); st != PVOPS_OK) {
+    why->Add("mapping shared_info ")
+        .AddHex(si->shared_info)
+        .Add(" failed: ")
         .Add(pvops_status_name(st));
     return st;
   }

@@ -33,10 +33,13 @@ bool ReadRunstate(uint32_t cpu, vcpu_runstate_info* out) {
   const volatile vcpu_runstate_info& live = r.info;
   // state_entry_time is the version word here; XEN_RUNSTATE_UPDATE marks it busy.
   uint64_t entry = 0;
-  const bool settled = core::ReadVersioned(live.state_entry_time, XEN_RUNSTATE_UPDATE, [&] {
-    out->state = live.state;
-    for (int i = 0; i < 4; ++i) out->time[i] = live.time[i];
-  }, &entry);
+  const bool settled = core::ReadVersioned(
+      live.state_entry_time, XEN_RUNSTATE_UPDATE,
+      [&] {
+        out->state = live.state;
+        for (int i = 0; i < 4; ++i) out->time[i] = live.time[i];
+      },
+      &entry);
   out->state_entry_time = entry;
   return settled;
 }
@@ -60,10 +63,13 @@ pvops_status WallClock(pvops_wall_clock* out) {
   const volatile shared_info* s = g_state.shared;
   uint32_t version = 0, nsec = 0;
   uint64_t sec = 0;
-  const bool settled = core::ReadVersioned(s->wc_version, 1, [&] {
-    sec = (uint64_t{s->wc_sec_hi} << 32) | s->wc_sec;
-    nsec = s->wc_nsec;
-  }, &version);
+  const bool settled = core::ReadVersioned(
+      s->wc_version, 1,
+      [&] {
+        sec = (uint64_t{s->wc_sec_hi} << 32) | s->wc_sec;
+        nsec = s->wc_nsec;
+      },
+      &version);
   // shared_info holds the wall-clock time at system time zero.
   return core::PvclockWallClock(settled, version, sec, nsec, ClockNs(), out);
 }
