@@ -14,9 +14,10 @@
 #include <pvops/pvops.h>
 #include <pvops/xen.h>
 
+#include "core/xen_public.h"  // first: pins the interface version
+
 #include <xen/event_channel.h>
 #include <xen/vcpu.h>
-#include "core/xen_public.h"  // first: pins the interface version
 
 #include "arch/x86/arch.h"
 #include "arch/x86/registers.h"
