@@ -1,5 +1,6 @@
 // The guest's command-line words (docs/guest-protocol.md): `pvops=NAME` (the library reads it
-// too), `test=PATTERN[,PATTERN...]`, `cpus=N`, `bench[=PATTERN]`. Other words are echoed as
+// too), `test=PATTERN[,PATTERN...]`, `cpus=N`, `bench[=PATTERN]`, `nopatch`. Other words are echoed
+// as
 // `# ignored option WORD` and otherwise ignored; a malformed known word is echoed the same way.
 #pragma once
 
@@ -19,6 +20,7 @@ struct Options {
   char test_patterns[kMaxTestPatterns][kMaxPatternBytes];
   bool bench;
   char bench_pattern[kMaxPatternBytes];  // "" = every bench
+  bool no_patch;                         // nopatch: the library leaves every call site alone
 };
 
 // Parses `cmdline` (NUL-terminated, bounded by the boot info check). Prints the ignored words.

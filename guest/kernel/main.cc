@@ -15,6 +15,10 @@
 #include "kernel/xen_pv.h"
 #include "suite/framework.h"
 
+// The call sites of every pvops wrapper in the image, the library's own included (pvguest.ld).
+extern "C" const pvops_site __start_pvops_sites[];
+extern "C" const pvops_site __stop_pvops_sites[];
+
 namespace guest {
 namespace {
 
@@ -68,6 +72,10 @@ void PrintDetection() {
           Quotable(info.fallback, sizeof(info.fallback), reason, sizeof(reason)));
   if (info.notes[0] != '\0')
     Print("# notes: %s\n", Quotable(info.notes, sizeof(info.notes), reason, sizeof(reason)));
+  const pvops_patch_report& patch = info.patch;
+  Print("# patch: sites=%u inlined=%u direct=%u table=%u refused=%u why=\"%s\"\n", patch.sites,
+        patch.inlined, patch.direct, patch.table, patch.refused,
+        Quotable(patch.why, sizeof(patch.why), reason, sizeof(reason)));
   for (uint32_t i = 0; i < info.candidate_count && i < PVOPS_MAX_CANDIDATES; ++i) {
     const pvops_candidate& c = info.candidates[i];
     Print("# candidate: backend=%s priority=0x%x base=0x%x max_leaf=0x%x signature=\"%s\"\n",
@@ -126,6 +134,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
         boot_info, boot.version, boot.cmdline);
   if (boot.error != nullptr) Panic(boot.error);
 
+  ParseOptions(boot.cmdline, &g_options);
   const pvops_env env{
       .size = sizeof(pvops_env),
       .entry = entry,
@@ -134,6 +143,10 @@ extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
       .this_cpu = ThisCpuForLibrary,
       .virt_to_phys = VirtToPhysForLibrary,
       .phys_to_virt = PhysToVirtForLibrary,
+      // The image maps its text writable (boot page tables; Xen PV's domain builder too).
+      .text_access = g_options.no_patch ? PVOPS_TEXT_DO_NOT_PATCH : PVOPS_TEXT_WRITABLE,
+      .sites_begin = __start_pvops_sites,
+      .sites_end = __stop_pvops_sites,
   };
   const pvops::Status init = pvops_init(&env);
   const bool xen_pv_backend = XenPvGuest() && pvops::ChosenBackend() == pvops::Backend::kXen;
@@ -152,7 +165,6 @@ extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
     if (!XenPvBuildDirectMap().ok()) Panic("building the direct map through the table failed");
   }
 
-  ParseOptions(boot.cmdline, &g_options);
   StartSecondaryCpus(g_options.expected_cpus);
   Print("# smp: %u of %u CPUs online\n", OnlineCpus(), ExpectedCpus());
   pvops::IrqEnable();

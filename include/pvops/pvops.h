@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-#define PVOPS_ABI_VERSION 2u
+#define PVOPS_ABI_VERSION 3u
 #define PVOPS_MAX_CPUS 256u
 #define PVOPS_PAGE_SIZE 4096u /* x86's base page: the unit of pages the library hands out */
 
@@ -196,6 +196,36 @@ struct pvops_ops {
 /* The one table. Filled by pvops_init(); valid (native) even before it. */
 extern struct pvops_ops pvops_table;
 
+/* ---- Call sites --------------------------------------------------------------------------- */
+
+/* Every inline wrapper below records its call in the section `pvops_sites` (a name the linker
+ * gives __start_pvops_sites/__stop_pvops_sites; a kernel's own linker script keeps the section
+ * and names its bounds). Once the backend is chosen the library rewrites each site: the
+ * native instruction itself where the op is native (cli, pushf; pop, invlpg ...), a direct call
+ * of the backend's function elsewhere, NOP-padded; a site the library cannot improve keeps
+ * calling through the table. Sites are rewritten again whenever pvops_patch() runs. */
+struct pvops_site {
+  int32_t offset; /* the site's first byte, relative to this field */
+  uint16_t slot;  /* the op: its index among struct pvops_ops's pointers */
+  uint8_t length; /* bytes the site spans */
+  uint8_t kind;   /* enum pvops_site_kind */
+};
+
+enum pvops_site_kind {
+  /* The C calling convention: a replacement may change every caller-saved register. */
+  PVOPS_SITE_CALL = 0,
+  /* Only %rax may change (the irq-flag ops): the unpatched site calls a thunk that saves the
+   * rest, and a replacement must do the same or be an instruction sequence that keeps them. */
+  PVOPS_SITE_CALLEE_SAVED = 1
+};
+
+/* How the library may write the kernel's text (pvops_env.text_access). */
+enum pvops_text_access {
+  PVOPS_TEXT_DO_NOT_PATCH = 0, /* leave every site calling through the table */
+  PVOPS_TEXT_WRITABLE = 1,     /* the text is writable: the library stores the bytes itself */
+  PVOPS_TEXT_POKE = 2          /* write through pvops_env.text_poke */
+};
+
 /* ---- Boot: what the kernel gives, what it gets back --------------------------------------- */
 
 enum pvops_backend_id {
@@ -232,6 +262,15 @@ struct pvops_env {
    * when the kernel will not map it. A kernel whose direct map is NX needs it; without the
    * callback the library executes through phys_to_virt. */
   const void *(*map_exec)(uint64_t pa, uint64_t len);
+  /* Optional: call-site patching (see "Call sites"). With PVOPS_TEXT_DO_NOT_PATCH, what an
+   * older env gets, every site keeps calling through the table and everything still works. */
+  uint32_t text_access; /* enum pvops_text_access */
+  uint32_t reserved2;
+  const struct pvops_site *sites_begin; /* the kernel's pvops_sites section */
+  const struct pvops_site *sites_end;
+  /* Writes `len` bytes at `addr` in the kernel's text, with no other CPU running it (Linux's
+   * text_poke_early); used with PVOPS_TEXT_POKE. */
+  void (*text_poke)(void *addr, const void *bytes, size_t len);
 };
 
 /* pvops_env.flags */
@@ -252,6 +291,18 @@ struct pvops_candidate {
   char signature[16]; /* NUL-terminated */
 };
 
+/* What the last pass over the call sites did (pvops_info.patch). */
+struct pvops_patch_report {
+  uint32_t passes;            /* how many passes ran (pvops_init's, and one per pvops_patch()) */
+  uint32_t sites;             /* records seen */
+  uint32_t inlined;           /* sites that now hold the op's own instructions */
+  uint32_t direct;            /* sites that now call the backend's function directly */
+  uint32_t table;             /* sites left calling through the table (or the thunk that does) */
+  uint32_t refused;           /* records that failed validation, left untouched */
+  uint32_t text_access;       /* enum pvops_text_access the pass ran with */
+  char why[PVOPS_REASON_LEN]; /* why sites stayed on the table; "" if none did */
+};
+
 /* What pvops_init() chose and why. */
 struct pvops_info {
   uint32_t abi_version;
@@ -268,6 +319,7 @@ struct pvops_info {
   uint32_t paravirt;               /* PVOPS_PV_*: the ops the backend took over from native */
   uint32_t candidate_count;
   struct pvops_candidate candidates[PVOPS_MAX_CANDIDATES];
+  struct pvops_patch_report patch; /* the last pass over the call sites */
 };
 
 /* pvops_info.paravirt: one bit per op (or group of ops) the chosen backend replaced, so that a
@@ -337,6 +389,12 @@ pvops_status pvops_get_user_clock(struct pvops_user_clock *out);
  * pvops_init() does so for the boot CPU once the APIC is mapped. */
 pvops_status pvops_cpu_online(uint32_t cpu);
 
+/* Rewrites the env's call sites again (the kernel's section holds the library's own too) for
+ * the ops now in the table, as pvops_init() did after choosing; for a kernel whose APIC mode or
+ * mapping changed after pvops_init(), or after the backend was chosen again. No other CPU may be
+ * running the sites meanwhile. Returns PVOPS_ERR_UNSUPPORTED when the env forbids patching. */
+pvops_status pvops_patch(void);
+
 /* The kernel's interrupt entry calls this for vectors it routed to the library. */
 void pvops_handle_interrupt(uint8_t vector);
 
@@ -357,111 +415,228 @@ uint64_t pvops_get_counter(const char *name);
 
 /* ---- Inline wrappers: the only way callers use the table ---------------------------------- */
 
+/* Each wrapper's call is a patchable site (see "Call sites") where PVOPS_PATCHABLE is 1: the
+ * default for x86-64 freestanding code (a kernel; it must be built with -mno-red-zone, as
+ * kernels are, since a site is a call the compiler does not see). Defining PVOPS_NO_PATCHING,
+ * or PVOPS_PATCHABLE as 0, makes every wrapper a plain C call through the table; a kernel that
+ * is not built -ffreestanding (Linux) defines PVOPS_PATCHABLE as 1. */
+#if defined(PVOPS_NO_PATCHING)
+#undef PVOPS_PATCHABLE
+#define PVOPS_PATCHABLE 0
+#elif !defined(PVOPS_PATCHABLE)
+#if defined(__x86_64__) && !__STDC_HOSTED__
+#define PVOPS_PATCHABLE 1
+#else
+#define PVOPS_PATCHABLE 0
+#endif
+#endif
+
+#if PVOPS_PATCHABLE
+
+/* The record of the site between local labels 771 and 772. */
+#define PVOPS__RECORD(kind)             \
+  ".pushsection pvops_sites, \"a\"\n\t" \
+  ".balign 4\n\t"                       \
+  ".long 771b - .\n\t"                  \
+  ".short %c[pvops_slot]\n\t"           \
+  ".byte 772b - 771b, " kind "\n\t"     \
+  ".popsection\n\t"
+#define PVOPS__SLOT(op) [pvops_slot] "i"(offsetof(struct pvops_ops, op) / sizeof(void *))
+
+/* A PVOPS_SITE_CALL site: `call *pvops_table+OFFSET(%rip)` (6 bytes) then `pad`; arguments in
+ * %rdi, %rsi, %rdx, %rcx, the result in %rax, every caller-saved register lost. */
+#define PVOPS__SITE(op, pad, ...)                                                                 \
+  __extension__({                                                                                 \
+    uint64_t pvops__ax, pvops__di, pvops__si, pvops__dx, pvops__cx;                               \
+    __asm__ volatile(                                                                             \
+        "771:\n\tcall *pvops_table+%c[pvops_offset](%%rip)\n\t" pad "772:\n\t" PVOPS__RECORD("0") \
+        : "=a"(pvops__ax), "=D"(pvops__di), "=S"(pvops__si), "=d"(pvops__dx), "=c"(pvops__cx)     \
+        : [pvops_offset] "i"(offsetof(struct pvops_ops, op)), PVOPS__SLOT(op), ##__VA_ARGS__      \
+        : "r8", "r9", "r10", "r11", "memory", "cc");                                              \
+    (void)pvops__di, (void)pvops__si, (void)pvops__dx, (void)pvops__cx;                           \
+    pvops__ax;                                                                                    \
+  })
+#define PVOPS__ARG0(a) "1"((uint64_t)(a))
+#define PVOPS__ARG1(a) "2"((uint64_t)(a))
+#define PVOPS__ARG2(a) "3"((uint64_t)(a))
+#define PVOPS__ARG3(a) "4"((uint64_t)(a))
+#define PVOPS__CALL0(type, op) ((type)PVOPS__SITE(op, ""))
+#define PVOPS__CALL1(type, op, a) ((type)PVOPS__SITE(op, "", PVOPS__ARG0(a)))
+#define PVOPS__CALL2(type, op, a, b) ((type)PVOPS__SITE(op, "", PVOPS__ARG0(a), PVOPS__ARG1(b)))
+#define PVOPS__CALL3(type, op, a, b, c) \
+  ((type)PVOPS__SITE(op, "", PVOPS__ARG0(a), PVOPS__ARG1(b), PVOPS__ARG2(c)))
+
+/* A PVOPS_SITE_CALLEE_SAVED site: `call THUNK` (5 bytes), the thunk saving every register but
+ * %rax around the call through the table; the argument, if any, in %rdi. */
+#define PVOPS__CALLEE_SAVED(op, thunk, ...)                                  \
+  __extension__({                                                            \
+    uint64_t pvops__ax;                                                      \
+    __asm__ volatile("771:\n\tcall " thunk "\n\t772:\n\t" PVOPS__RECORD("1") \
+                     : "=a"(pvops__ax)                                       \
+                     : PVOPS__SLOT(op), ##__VA_ARGS__                        \
+                     : "memory", "cc");                                      \
+    pvops__ax;                                                               \
+  })
+
+#else /* !PVOPS_PATCHABLE: plain calls through the table */
+
 /* Each call is written (pvops_table.group.op)(...): a kernel may define a function-like macro
  * of an op's name (Linux has safe_halt() and set_pte()), which must not expand here. */
+#define PVOPS__CALL0(type, op) ((type)(pvops_table.op)())
+#define PVOPS__CALL1(type, op, a) ((type)(pvops_table.op)(a))
+#define PVOPS__CALL2(type, op, a, b) ((type)(pvops_table.op)(a, b))
+#define PVOPS__CALL3(type, op, a, b, c) ((type)(pvops_table.op)(a, b, c))
+
+#endif /* PVOPS_PATCHABLE */
 
 static inline void pvops_cpuid(uint32_t leaf, uint32_t subleaf, pvops_cpuid_regs *out) {
-  (pvops_table.cpu.cpuid)(leaf, subleaf, out);
+  PVOPS__CALL3(void, cpu.cpuid, leaf, subleaf, out);
 }
-static inline uint64_t pvops_read_msr(uint32_t msr) { return (pvops_table.cpu.read_msr)(msr); }
+static inline uint64_t pvops_read_msr(uint32_t msr) {
+  return PVOPS__CALL1(uint64_t, cpu.read_msr, msr);
+}
 static inline void pvops_write_msr(uint32_t msr, uint64_t value) {
-  (pvops_table.cpu.write_msr)(msr, value);
+  PVOPS__CALL2(void, cpu.write_msr, msr, value);
 }
 static inline pvops_status pvops_read_msr_safe(uint32_t msr, uint64_t *value) {
-  return (pvops_table.cpu.read_msr_safe)(msr, value);
+  return PVOPS__CALL2(pvops_status, cpu.read_msr_safe, msr, value);
 }
 static inline pvops_status pvops_write_msr_safe(uint32_t msr, uint64_t value) {
-  return (pvops_table.cpu.write_msr_safe)(msr, value);
+  return PVOPS__CALL2(pvops_status, cpu.write_msr_safe, msr, value);
 }
-static inline void pvops_io_delay(void) { (pvops_table.cpu.io_delay)(); }
-static inline void pvops_halt(void) { (pvops_table.cpu.halt)(); }
-static inline void pvops_safe_halt(void) { (pvops_table.cpu.safe_halt)(); }
+static inline void pvops_io_delay(void) { PVOPS__CALL0(void, cpu.io_delay); }
+static inline void pvops_halt(void) { PVOPS__CALL0(void, cpu.halt); }
+static inline void pvops_safe_halt(void) { PVOPS__CALL0(void, cpu.safe_halt); }
 
-static inline uint64_t pvops_irq_save(void) {
-  uint64_t flags = (pvops_table.irq.save_flags)();
-  (pvops_table.irq.disable)();
-  return flags;
+/* The irq-flag ops: in the patchable form, callee-saved sites. */
+#if PVOPS_PATCHABLE
+static inline uint64_t pvops_save_flags(void) {
+  return PVOPS__CALLEE_SAVED(irq.save_flags, "pvops_thunk_save_flags");
 }
+static inline void pvops_restore_flags(uint64_t flags) {
+  (void)PVOPS__CALLEE_SAVED(irq.restore_flags, "pvops_thunk_restore_flags", "D"(flags));
+}
+static inline void pvops_irq_disable(void) {
+  (void)PVOPS__CALLEE_SAVED(irq.disable, "pvops_thunk_irq_disable");
+}
+static inline void pvops_irq_enable(void) {
+  (void)PVOPS__CALLEE_SAVED(irq.enable, "pvops_thunk_irq_enable");
+}
+#else
 static inline uint64_t pvops_save_flags(void) { return (pvops_table.irq.save_flags)(); }
 static inline void pvops_restore_flags(uint64_t flags) { (pvops_table.irq.restore_flags)(flags); }
 static inline void pvops_irq_disable(void) { (pvops_table.irq.disable)(); }
 static inline void pvops_irq_enable(void) { (pvops_table.irq.enable)(); }
-static inline void pvops_eoi(void) { (pvops_table.irq.eoi)(); }
+#endif
+static inline uint64_t pvops_irq_save(void) {
+  uint64_t flags = pvops_save_flags();
+  pvops_irq_disable();
+  return flags;
+}
+
+static inline void pvops_eoi(void) {
+#if PVOPS_PATCHABLE
+  /* 11 bytes: room for the native EOI as one instruction sequence (x2APIC: the EOI MSR write;
+   * xAPIC: one store to the EOI register). */
+  (void)PVOPS__SITE(irq.eoi, ".byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n\t");
+#else
+  (pvops_table.irq.eoi)();
+#endif
+}
 static inline pvops_status pvops_send_ipi(const pvops_cpuset *cpus, uint8_t vector) {
-  return (pvops_table.irq.send_ipi)(cpus, vector);
+  return PVOPS__CALL2(pvops_status, irq.send_ipi, cpus, vector);
 }
 static inline pvops_status pvops_timer_oneshot(uint64_t deadline_ns, uint8_t vector) {
-  return (pvops_table.irq.timer_oneshot)(deadline_ns, vector);
+  return PVOPS__CALL2(pvops_status, irq.timer_oneshot, deadline_ns, vector);
 }
 static inline pvops_status pvops_register_handler(uint8_t vector, pvops_irq_handler handler,
                                                   void *ctx) {
-  return (pvops_table.irq.register_handler)(vector, handler, ctx);
+  return PVOPS__CALL3(pvops_status, irq.register_handler, vector, handler, ctx);
 }
 
-static inline uint64_t pvops_read_cr3(void) { return (pvops_table.mmu.read_cr3)(); }
-static inline void pvops_write_cr3(uint64_t cr3) { (pvops_table.mmu.write_cr3)(cr3); }
+static inline uint64_t pvops_read_cr3(void) { return PVOPS__CALL0(uint64_t, mmu.read_cr3); }
+static inline void pvops_write_cr3(uint64_t cr3) { PVOPS__CALL1(void, mmu.write_cr3, cr3); }
 static inline void pvops_set_pte(pvops_pte *ptep, pvops_pte value) {
-  (pvops_table.mmu.set_pte)(ptep, value);
+  PVOPS__CALL2(void, mmu.set_pte, ptep, value);
 }
 static inline void pvops_update_pte(pvops_pte *ptep, uint64_t va, pvops_pte value) {
-  (pvops_table.mmu.update_pte)(ptep, va, value);
+  PVOPS__CALL3(void, mmu.update_pte, ptep, va, value);
 }
 static inline pvops_pte pvops_read_pte(const pvops_pte *ptep) {
-  return (pvops_table.mmu.read_pte)(ptep);
+  return PVOPS__CALL1(pvops_pte, mmu.read_pte, ptep);
 }
 static inline pvops_status pvops_alloc_pt(uint64_t pfn, uint32_t level) {
-  return (pvops_table.mmu.alloc_pt)(pfn, level);
+  return PVOPS__CALL2(pvops_status, mmu.alloc_pt, pfn, level);
 }
 static inline pvops_status pvops_release_pt(uint64_t pfn, uint32_t level) {
-  return (pvops_table.mmu.release_pt)(pfn, level);
+  return PVOPS__CALL2(pvops_status, mmu.release_pt, pfn, level);
 }
-static inline void pvops_flush_tlb_local(void) { (pvops_table.mmu.flush_tlb_local)(); }
-static inline void pvops_flush_tlb_one(uint64_t va) { (pvops_table.mmu.flush_tlb_one)(va); }
+static inline void pvops_flush_tlb_local(void) { PVOPS__CALL0(void, mmu.flush_tlb_local); }
+static inline void pvops_flush_tlb_one(uint64_t va) { PVOPS__CALL1(void, mmu.flush_tlb_one, va); }
 static inline pvops_status pvops_flush_tlb_multi(const pvops_cpuset *cpus, uint64_t start,
                                                  uint64_t end) {
-  return (pvops_table.mmu.flush_tlb_multi)(cpus, start, end);
+  return PVOPS__CALL3(pvops_status, mmu.flush_tlb_multi, cpus, start, end);
 }
 static inline pvops_status pvops_flush_tlb_remote(pvops_cpuset *cpus, uint64_t start,
                                                   uint64_t end) {
-  return (pvops_table.mmu.flush_tlb_remote)(cpus, start, end);
+  return PVOPS__CALL3(pvops_status, mmu.flush_tlb_remote, cpus, start, end);
 }
-static inline void pvops_lazy_mmu_begin(void) { (pvops_table.mmu.lazy_begin)(); }
-static inline void pvops_lazy_mmu_flush(void) { (pvops_table.mmu.lazy_flush)(); }
-static inline void pvops_lazy_mmu_end(void) { (pvops_table.mmu.lazy_end)(); }
+static inline void pvops_lazy_mmu_begin(void) { PVOPS__CALL0(void, mmu.lazy_begin); }
+static inline void pvops_lazy_mmu_flush(void) { PVOPS__CALL0(void, mmu.lazy_flush); }
+static inline void pvops_lazy_mmu_end(void) { PVOPS__CALL0(void, mmu.lazy_end); }
 static inline uint64_t pvops_phys_to_machine(uint64_t phys) {
-  return (pvops_table.mmu.phys_to_machine)(phys);
+  return PVOPS__CALL1(uint64_t, mmu.phys_to_machine, phys);
 }
 static inline uint64_t pvops_machine_to_phys(uint64_t machine) {
-  return (pvops_table.mmu.machine_to_phys)(machine);
+  return PVOPS__CALL1(uint64_t, mmu.machine_to_phys, machine);
 }
 
-static inline uint64_t pvops_clock_ns(void) { return (pvops_table.time.clock_ns)(); }
+static inline uint64_t pvops_clock_ns(void) { return PVOPS__CALL0(uint64_t, time.clock_ns); }
 static inline pvops_status pvops_get_wall_clock(pvops_wall_clock *out) {
-  return (pvops_table.time.wall_clock)(out);
+  return PVOPS__CALL1(pvops_status, time.wall_clock, out);
 }
-static inline uint64_t pvops_tsc_khz(void) { return (pvops_table.time.tsc_khz)(); }
-static inline uint64_t pvops_steal_ns(uint32_t cpu) { return (pvops_table.time.steal_ns)(cpu); }
+static inline uint64_t pvops_tsc_khz(void) { return PVOPS__CALL0(uint64_t, time.tsc_khz); }
+static inline uint64_t pvops_steal_ns(uint32_t cpu) {
+  return PVOPS__CALL1(uint64_t, time.steal_ns, cpu);
+}
 
 static inline void pvops_lock_wait(const volatile uint8_t *ptr, uint8_t value) {
-  (pvops_table.lock.wait)(ptr, value);
+  PVOPS__CALL2(void, lock.wait, ptr, value);
 }
-static inline void pvops_lock_kick(uint32_t cpu) { (pvops_table.lock.kick)(cpu); }
+static inline void pvops_lock_kick(uint32_t cpu) { PVOPS__CALL1(void, lock.kick, cpu); }
 static inline int pvops_vcpu_is_preempted(uint32_t cpu) {
-  return (pvops_table.lock.vcpu_is_preempted)(cpu);
+  return PVOPS__CALL1(int, lock.vcpu_is_preempted, cpu);
 }
 
 static inline pvops_status pvops_hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
                                            uint64_t a3, uint64_t a4, int64_t *result) {
+#if PVOPS_PATCHABLE
+  /* Seven arguments: the last goes on the stack, around the site. */
+  uint64_t ax, di, si, dx, cx;
+  register uint64_t r8 __asm__("r8") = a3;
+  register uint64_t r9 __asm__("r9") = a4;
+  __asm__ volatile("pushq %[result]\n\t"
+                   "771:\n\tcall *pvops_table+%c[pvops_offset](%%rip)\n\t772:\n\t" PVOPS__RECORD(
+                       "0") "addq $8, %%rsp"
+                   : "=a"(ax), "=D"(di), "=S"(si), "=d"(dx), "=c"(cx), "+r"(r8), "+r"(r9)
+                   : [pvops_offset] "i"(offsetof(struct pvops_ops, hypercall.call)),
+                     PVOPS__SLOT(hypercall.call), "1"(nr), "2"(a0), "3"(a1),
+                     "4"(a2), [result] "r"(result)
+                   : "r10", "r11", "memory", "cc");
+  (void)di, (void)si, (void)dx, (void)cx;
+  return (pvops_status)ax;
+#else
   return (pvops_table.hypercall.call)(nr, a0, a1, a2, a3, a4, result);
+#endif
 }
 
 static inline void pvops_console_write(const char *text, size_t len) {
-  (pvops_table.platform.console_write)(text, len);
+  PVOPS__CALL2(void, platform.console_write, text, len);
 }
-static inline void pvops_shutdown(uint32_t code) { (pvops_table.platform.shutdown)(code); }
+static inline void pvops_shutdown(uint32_t code) { PVOPS__CALL1(void, platform.shutdown, code); }
 static inline pvops_status pvops_start_cpu(uint32_t cpu, uint32_t apic_id,
                                            const pvops_cpu_start *start) {
-  return (pvops_table.platform.start_cpu)(cpu, apic_id, start);
+  return PVOPS__CALL3(pvops_status, platform.start_cpu, cpu, apic_id, start);
 }
 
 /* Cpuset helpers. */

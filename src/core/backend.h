@@ -8,6 +8,7 @@
 #include <pvops/pvops.h>
 
 #include "core/hv_leaves.h"
+#include "core/patch.h"
 #include "core/reason.h"
 #include "core/runtime.h"
 
@@ -56,6 +57,8 @@ struct Backend {
   UserClockFn* user_clock;  // nullptr = none
   // Counters this backend keeps besides the shared ones (core/runtime.h); count 0 = none.
   CounterGroup counters;
+  // Its say over call sites of its own ops (core/patch.h); nullptr = a direct call of each.
+  PatchFn* patch_site = nullptr;
 };
 
 // kBackend of backend `id` (enum pvops_backend_id, below PVOPS_BACKEND_COUNT).

@@ -12,6 +12,7 @@
 #include "core/cmdline.h"
 #include "core/hv_leaves.h"
 #include "core/paravirt_ops.h"
+#include "core/patch.h"
 #include "core/reason.h"
 #include "core/runtime.h"
 #include "core/select.h"
@@ -83,6 +84,14 @@ void RecordChoice(uint32_t id, const pvops_candidate& found, const BackendReport
   CopyString(info->notes, sizeof(info->notes), report.notes);
 }
 
+// One pass over the env's call sites for the table as it stands.
+pvops_status PatchEnvSites(pvops_info* info) {
+  const pvops_env& env = Env();
+  ++info->patch.passes;
+  return PatchSites(env.sites_begin, env.sites_end, env, native::PatchSite,
+                    BackendById(info->backend).patch_site, &info->patch);
+}
+
 }  // namespace
 
 const Backend& BackendById(uint32_t id) {
@@ -147,12 +156,18 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
     break;
   }
   g_info.paravirt = ParavirtOps(pvops_table);
+  // Before any other CPU runs: the sites change under no one.
+  (void)PatchEnvSites(&g_info);
   if (const pvops_status st = pvops_cpu_online(0); st != PVOPS_OK)
     Reason::Continue(g_info.notes, sizeof(g_info.notes))
         .Separate()
         .Add("boot CPU set-up: ")
         .Add(pvops_status_name(st));
   return PVOPS_OK;
+}
+
+extern "C" pvops_status pvops_patch(void) {
+  return pvops::core::PatchEnvSites(&pvops::core::g_info);
 }
 
 extern "C" const pvops_info* pvops_get_info(void) { return &pvops::core::g_info; }

@@ -13,8 +13,21 @@ uint32_t BootCpuOnly() { return 0; }
 uint64_t IdentityVirtToPhys(const void* va) { return reinterpret_cast<uintptr_t>(va); }
 void* NothingMapped(uint64_t) { return nullptr; }
 
-pvops_env g_env = {sizeof(pvops_env),  PVOPS_ENTRY_NATIVE, nullptr, nullptr, BootCpuOnly,
-                   IdentityVirtToPhys, NothingMapped,      0,       0,       nullptr};
+pvops_env g_env = {sizeof(pvops_env),
+                   PVOPS_ENTRY_NATIVE,
+                   nullptr,
+                   nullptr,
+                   BootCpuOnly,
+                   IdentityVirtToPhys,
+                   NothingMapped,
+                   0,
+                   0,
+                   nullptr,
+                   PVOPS_TEXT_DO_NOT_PATCH,
+                   0,
+                   nullptr,
+                   nullptr,
+                   nullptr};
 PerCpu g_cpus[PVOPS_MAX_CPUS];
 IrqHandler g_handlers[256];
 constexpr const char* kCounterNames[] = {

@@ -32,17 +32,10 @@ void IoDelay() { arch::outb(kPostCodePort, 0); }
 void Halt() { arch::hlt(); }
 void SafeHalt() { arch::sti_hlt(); }
 
-uint64_t SaveFlags() { return arch::save_flags() & X86_EFLAGS_IF; }
-
-// Only IF is meaningful in `flags`; setting it alone keeps the caller's other flags out of
-// RFLAGS (popf would also load whatever arithmetic or trap bits the caller passed).
-void RestoreFlags(uint64_t flags) {
-  if ((flags & X86_EFLAGS_IF) != 0) {
-    arch::sti();
-  } else {
-    arch::cli();
-  }
-}
+// RFLAGS as pushf reads it and as popf loads it, exactly what a patched site's `pushf; pop` and
+// `push; popf` do (native_patch.cc), so that patching changes nothing a caller can see.
+uint64_t SaveFlags() { return arch::save_flags(); }
+void RestoreFlags(uint64_t flags) { arch::restore_flags(flags); }
 
 void IrqDisable() { arch::cli(); }
 void IrqEnable() { arch::sti(); }

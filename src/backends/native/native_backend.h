@@ -7,8 +7,10 @@ namespace pvops::native {
 
 core::ProbeFn Probe;
 core::InitFn Init;
+// The native instruction at a site whose op is native's, whichever backend is installed.
+core::PatchFn PatchSite;
 
 inline constexpr core::Backend kBackend = {
-    PVOPS_BACKEND_NATIVE, "native", Probe, Init, {}, nullptr, {}};
+    PVOPS_BACKEND_NATIVE, "native", Probe, Init, {}, nullptr, {}, PatchSite};
 
 }  // namespace pvops::native

@@ -1,0 +1,234 @@
+// Call-site patching. A site is rebuilt from its record every time, never from what it holds
+// now, so a later pass (another backend, a remapped APIC) starts from the same facts as the
+// first one.
+#include "core/patch.h"
+
+#include "core/reason.h"
+
+namespace pvops::core {
+namespace {
+
+constexpr uint8_t kCallRel32 = 0xe8;
+constexpr uint32_t kCallRel32Bytes = 5;
+constexpr uint8_t kCallIndirectRip[] = {0xff, 0x15};  // call *disp32(%rip)
+constexpr uint32_t kCallIndirectRipBytes = 6;
+
+// The recommended multi-byte NOPs (Intel SDM, NOP), index = length.
+constexpr uint8_t kNops[9][8] = {
+    {},
+    {0x90},
+    {0x66, 0x90},
+    {0x0f, 0x1f, 0x00},
+    {0x0f, 0x1f, 0x40, 0x00},
+    {0x0f, 0x1f, 0x44, 0x00, 0x00},
+    {0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00},
+    {0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00},
+    {0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
+};
+
+bool Rel32(uint64_t next_insn, uint64_t target, int32_t* out) {
+  const int64_t delta = static_cast<int64_t>(target - next_insn);
+  if (delta < INT32_MIN || delta > INT32_MAX) return false;
+  *out = static_cast<int32_t>(delta);
+  return true;
+}
+
+void PutLe32(uint8_t* at, int32_t value) {
+  const auto v = static_cast<uint32_t>(value);
+  for (int i = 0; i < 4; ++i) at[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+}  // namespace
+}  // namespace pvops::core
+
+// The thunks an unpatched callee-saved site calls: they keep every register but %rax around
+// the call through the table. Named in pvops.h's wrappers.
+#define PVOPS_TABLE_THUNK(name, op)                                                     \
+  extern "C" __attribute__((naked, used)) void name() {                                 \
+    asm volatile(PVOPS_THUNK_SAVE "call *pvops_table+%c0(%%rip)\n\t" PVOPS_THUNK_RESTORE \
+                 "ret" ::"i"(offsetof(pvops_ops, op)));                                 \
+  }
+PVOPS_TABLE_THUNK(pvops_thunk_save_flags, irq.save_flags)
+PVOPS_TABLE_THUNK(pvops_thunk_restore_flags, irq.restore_flags)
+PVOPS_TABLE_THUNK(pvops_thunk_irq_disable, irq.disable)
+PVOPS_TABLE_THUNK(pvops_thunk_irq_enable, irq.enable)
+
+namespace pvops::core {
+namespace {
+
+struct TableThunk {
+  uint32_t slot;
+  void (*thunk)();
+};
+const TableThunk kTableThunks[] = {
+    {PVOPS_SLOT_OF(irq.save_flags), pvops_thunk_save_flags},
+    {PVOPS_SLOT_OF(irq.restore_flags), pvops_thunk_restore_flags},
+    {PVOPS_SLOT_OF(irq.disable), pvops_thunk_irq_disable},
+    {PVOPS_SLOT_OF(irq.enable), pvops_thunk_irq_enable},
+};
+
+uintptr_t TableThunkFor(uint32_t slot) {
+  for (const TableThunk& t : kTableThunks)
+    if (t.slot == slot) return reinterpret_cast<uintptr_t>(t.thunk);
+  return 0;
+}
+
+uintptr_t SlotValue(uint32_t slot) {
+  uintptr_t value;
+  __builtin_memcpy(&value, reinterpret_cast<const unsigned char*>(&pvops_table) +
+                               slot * sizeof(void*),
+                   sizeof(value));
+  return value;
+}
+
+// The site as compiled: what it is again whenever nothing better applies.
+bool EmitTableForm(const Site& site, SiteCode* out) {
+  out->form = SiteCode::Form::kTable;
+  if (site.kind == PVOPS_SITE_CALLEE_SAVED) {
+    const uintptr_t thunk = TableThunkFor(site.slot);
+    if (thunk == 0 || !EmitDirectCall(site, thunk, out)) return false;
+    out->form = SiteCode::Form::kTable;
+    return true;
+  }
+  int32_t rel;
+  const uint64_t slot_address =
+      reinterpret_cast<uintptr_t>(&pvops_table) + site.slot * sizeof(void*);
+  if (site.room < kCallIndirectRipBytes ||
+      !Rel32(site.address + kCallIndirectRipBytes, slot_address, &rel))
+    return false;
+  out->bytes[0] = kCallIndirectRip[0];
+  out->bytes[1] = kCallIndirectRip[1];
+  PutLe32(out->bytes + 2, rel);
+  out->length = kCallIndirectRipBytes;
+  return true;
+}
+
+// Why a record cannot be a site; nullptr when it can.
+const char* CheckRecord(const pvops_site& record) {
+  if (record.slot >= kSlotCount) return "slot beyond the table";
+  if (record.length > kMaxSiteBytes) return "longer than any site";
+  switch (record.kind) {
+    case PVOPS_SITE_CALL:
+      if (record.length < kCallIndirectRipBytes) return "too short for a call";
+      return nullptr;
+    case PVOPS_SITE_CALLEE_SAVED:
+      if (record.length < kCallRel32Bytes) return "too short for a call";
+      if (TableThunkFor(record.slot) == 0) return "no callee-saved thunk for its op";
+      return nullptr;
+    default: return "unknown kind";
+  }
+}
+
+void Write(const pvops_env& env, uint64_t address, const uint8_t* bytes, uint32_t length) {
+  auto* text = reinterpret_cast<uint8_t*>(address);
+  bool same = true;
+  for (uint32_t i = 0; i < length && same; ++i) same = text[i] == bytes[i];
+  if (same) return;
+  if (env.text_access == PVOPS_TEXT_POKE) {
+    env.text_poke(text, bytes, length);
+    return;
+  }
+  // Same-CPU stores to code are coherent on x86, and no other CPU runs the sites meanwhile
+  // (pvops_patch's rule), so plain stores need no serializing instruction here.
+  auto* volatile_text = reinterpret_cast<volatile uint8_t*>(text);
+  for (uint32_t i = 0; i < length; ++i) volatile_text[i] = bytes[i];
+}
+
+}  // namespace
+
+bool EmitDirectCall(const Site& site, uintptr_t target, SiteCode* out) {
+  int32_t rel;
+  if (site.room < kCallRel32Bytes || !Rel32(site.address + kCallRel32Bytes, target, &rel))
+    return false;
+  out->bytes[0] = kCallRel32;
+  PutLe32(out->bytes + 1, rel);
+  out->length = kCallRel32Bytes;
+  out->form = SiteCode::Form::kDirect;
+  return true;
+}
+
+bool EmitInline(const Site& site, const uint8_t* bytes, uint32_t length, SiteCode* out) {
+  if (length > site.room || length > kMaxSiteBytes) return false;
+  for (uint32_t i = 0; i < length; ++i) out->bytes[i] = bytes[i];
+  out->length = static_cast<uint8_t>(length);
+  out->form = SiteCode::Form::kInline;
+  return true;
+}
+
+bool EmitCalleeSavedCall(const Site& site, const CalleeSaved* list, uint32_t count,
+                         SiteCode* out) {
+  if (site.kind != PVOPS_SITE_CALLEE_SAVED) return false;
+  for (uint32_t i = 0; i < count; ++i)
+    if (list[i].op == site.op) return EmitDirectCall(site, list[i].thunk, out);
+  return false;
+}
+
+pvops_status PatchSites(const pvops_site* begin, const pvops_site* end, const pvops_env& env,
+                        PatchFn* native_patch, PatchFn* backend_patch,
+                        pvops_patch_report* report) {
+  const uint32_t passes = report->passes;
+  *report = pvops_patch_report{};
+  report->passes = passes;
+  report->text_access = env.text_access;
+  Reason why(report->why, sizeof(report->why));
+  if (begin == nullptr || end == nullptr || end < begin) {
+    why.Add("the kernel gave no call sites");
+    return PVOPS_ERR_UNSUPPORTED;
+  }
+  report->sites = static_cast<uint32_t>(end - begin);
+  const bool may_write = env.text_access == PVOPS_TEXT_WRITABLE ||
+                         (env.text_access == PVOPS_TEXT_POKE && env.text_poke != nullptr);
+  if (!may_write) {
+    report->table = report->sites;
+    why.Add(env.text_access == PVOPS_TEXT_POKE ? "no text_poke callback given"
+                                               : "the kernel asked not to patch");
+    return PVOPS_ERR_UNSUPPORTED;
+  }
+
+  const char* kept_why = nullptr;
+  for (const pvops_site* record = begin; record < end; ++record) {
+    if (const char* bad = CheckRecord(*record); bad != nullptr) {
+      if (report->refused++ == 0) why.Separate().Add("refused a record: ").Add(bad);
+      continue;
+    }
+    Site site{record->slot, record->kind,
+              reinterpret_cast<uintptr_t>(&record->offset) + static_cast<int64_t>(record->offset),
+              record->length, SlotValue(record->slot)};
+    SiteCode code{};
+    bool done = false;
+    if (site.op == 0) {
+      kept_why = "an empty table slot";
+    } else if (native_patch != nullptr && native_patch(site, &code)) {
+      done = true;
+    } else if (backend_patch != nullptr && backend_patch(site, &code)) {
+      done = true;
+    } else if (site.kind == PVOPS_SITE_CALL) {
+      done = EmitDirectCall(site, site.op, &code);
+      if (!done) kept_why = "a function out of call reach";
+    } else {
+      kept_why = "a callee-saved op with no thunk of its own";
+    }
+    if (!done && !EmitTableForm(site, &code)) {
+      if (report->refused++ == 0) why.Separate().Add("refused a record: table out of reach");
+      continue;
+    }
+    uint8_t bytes[kMaxSiteBytes];
+    for (uint32_t i = 0; i < code.length; ++i) bytes[i] = code.bytes[i];
+    for (uint32_t at = code.length; at < site.room;) {
+      const uint32_t n = site.room - at < 8 ? site.room - at : 8;
+      for (uint32_t i = 0; i < n; ++i) bytes[at + i] = kNops[n][i];
+      at += n;
+    }
+    Write(env, site.address, bytes, site.room);
+    switch (code.form) {
+      case SiteCode::Form::kInline: ++report->inlined; break;
+      case SiteCode::Form::kDirect: ++report->direct; break;
+      case SiteCode::Form::kTable: ++report->table; break;
+    }
+  }
+  if (report->table != 0 && kept_why != nullptr)
+    why.Separate().AddDec(report->table).Add(" sites keep the table, e.g. for ").Add(kept_why);
+  return PVOPS_OK;
+}
+
+}  // namespace pvops::core
