@@ -43,10 +43,10 @@ void PutLe32(uint8_t* at, int32_t value) {
 
 // The thunks an unpatched callee-saved site calls: they keep every register but %rax around
 // the call through the table. Named in pvops.h's wrappers.
-#define PVOPS_TABLE_THUNK(name, op)                                                     \
-  extern "C" __attribute__((naked, used)) void name() {                                 \
+#define PVOPS_TABLE_THUNK(name, op)                                                      \
+  extern "C" __attribute__((naked, used)) void name() {                                  \
     asm volatile(PVOPS_THUNK_SAVE "call *pvops_table+%c0(%%rip)\n\t" PVOPS_THUNK_RESTORE \
-                 "ret" ::"i"(offsetof(pvops_ops, op)));                                 \
+                                  "ret" ::"i"(offsetof(pvops_ops, op)));                 \
   }
 PVOPS_TABLE_THUNK(pvops_thunk_save_flags, irq.save_flags)
 PVOPS_TABLE_THUNK(pvops_thunk_restore_flags, irq.restore_flags)
@@ -75,8 +75,8 @@ uintptr_t TableThunkFor(uint32_t slot) {
 
 uintptr_t SlotValue(uint32_t slot) {
   uintptr_t value;
-  __builtin_memcpy(&value, reinterpret_cast<const unsigned char*>(&pvops_table) +
-                               slot * sizeof(void*),
+  __builtin_memcpy(&value,
+                   reinterpret_cast<const unsigned char*>(&pvops_table) + slot * sizeof(void*),
                    sizeof(value));
   return value;
 }
@@ -155,8 +155,7 @@ bool EmitInline(const Site& site, const uint8_t* bytes, uint32_t length, SiteCod
   return true;
 }
 
-bool EmitCalleeSavedCall(const Site& site, const CalleeSaved* list, uint32_t count,
-                         SiteCode* out) {
+bool EmitCalleeSavedCall(const Site& site, const CalleeSaved* list, uint32_t count, SiteCode* out) {
   if (site.kind != PVOPS_SITE_CALLEE_SAVED) return false;
   for (uint32_t i = 0; i < count; ++i)
     if (list[i].op == site.op) return EmitDirectCall(site, list[i].thunk, out);
@@ -164,8 +163,7 @@ bool EmitCalleeSavedCall(const Site& site, const CalleeSaved* list, uint32_t cou
 }
 
 pvops_status PatchSites(const pvops_site* begin, const pvops_site* end, const pvops_env& env,
-                        PatchFn* native_patch, PatchFn* backend_patch,
-                        pvops_patch_report* report) {
+                        PatchFn* native_patch, PatchFn* backend_patch, pvops_patch_report* report) {
   const uint32_t passes = report->passes;
   *report = pvops_patch_report{};
   report->passes = passes;

@@ -49,8 +49,7 @@ struct CalleeSaved {
   uintptr_t thunk;
 };
 // Direct call of the thunk of site.op, when `list` has one.
-bool EmitCalleeSavedCall(const Site& site, const CalleeSaved* list, uint32_t count,
-                         SiteCode* out);
+bool EmitCalleeSavedCall(const Site& site, const CalleeSaved* list, uint32_t count, SiteCode* out);
 
 // Rewrites [begin, end) for the ops in pvops_table as `env` allows, asking `native_patch` for
 // sites whose op is native's and `backend_patch` (may be null) for the others. Fills `report`
@@ -66,9 +65,9 @@ pvops_status PatchSites(const pvops_site* begin, const pvops_site* end, const pv
   extern "C" __attribute__((naked, used)) void name() {                                    \
     asm volatile(PVOPS_THUNK_SAVE "call %P0\n\t" PVOPS_THUNK_RESTORE "ret" ::"i"(target)); \
   }
-#define PVOPS_THUNK_SAVE \
+#define PVOPS_THUNK_SAVE                                         \
   "pushq %%rcx\n\tpushq %%rdx\n\tpushq %%rsi\n\tpushq %%rdi\n\t" \
   "pushq %%r8\n\tpushq %%r9\n\tpushq %%r10\n\tpushq %%r11\n\t"
-#define PVOPS_THUNK_RESTORE \
+#define PVOPS_THUNK_RESTORE                                \
   "popq %%r11\n\tpopq %%r10\n\tpopq %%r9\n\tpopq %%r8\n\t" \
   "popq %%rdi\n\tpopq %%rsi\n\tpopq %%rdx\n\tpopq %%rcx\n\t"

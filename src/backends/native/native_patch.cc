@@ -32,8 +32,8 @@ constexpr NativeSequence kSequences[] = {
 
 uintptr_t NativeOp(uint32_t slot) {
   uintptr_t value;
-  __builtin_memcpy(&value, reinterpret_cast<const unsigned char*>(&core::kNativeOps) +
-                               slot * sizeof(void*),
+  __builtin_memcpy(&value,
+                   reinterpret_cast<const unsigned char*>(&core::kNativeOps) + slot * sizeof(void*),
                    sizeof(value));
   return value;
 }

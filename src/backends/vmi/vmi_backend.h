@@ -17,6 +17,7 @@ inline constexpr core::CounterSet<Counter> kCounters{kCounterNames};
 core::ProbeFn Probe;
 core::InitFn Init;
 core::UserClockFn UserClock;  // the TSC, once the clock is set up
+core::PatchFn PatchSite;      // irq-flag sites straight into the ROM where it allows
 
 inline constexpr core::Backend kBackend = {
     PVOPS_BACKEND_VMI,
@@ -25,6 +26,7 @@ inline constexpr core::Backend kBackend = {
     Init,
     {"rom_address", "rom_and_api_version", "paths", "tsc_khz"},
     UserClock,
-    kCounters.group()};
+    kCounters.group(),
+    PatchSite};
 
 }  // namespace pvops::vmi

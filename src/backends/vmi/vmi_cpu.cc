@@ -3,6 +3,7 @@
 #include "arch/x86/registers.h"
 #include "backends/vmi/vmi.h"
 #include "backends/vmi/vmi_calls.h"
+#include "core/patch.h"
 #include "hw/console_and_exit.h"
 
 namespace pvops::vmi {
@@ -48,3 +49,10 @@ pvops_status Hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint6
 }
 
 }  // namespace pvops::vmi
+
+// Callee-saved thunks of the irq-flag ops (vmi_patch.cc), for sites beyond rel32 reach of the
+// ROM; here, beside their targets, so that each call is to a symbol this object defines.
+PVOPS_CALLEE_SAVE_THUNK(pvops_vmi_save_flags_thunk, pvops::vmi::SaveFlags)
+PVOPS_CALLEE_SAVE_THUNK(pvops_vmi_restore_flags_thunk, pvops::vmi::RestoreFlags)
+PVOPS_CALLEE_SAVE_THUNK(pvops_vmi_irq_disable_thunk, pvops::vmi::IrqDisable)
+PVOPS_CALLEE_SAVE_THUNK(pvops_vmi_irq_enable_thunk, pvops::vmi::IrqEnable)

@@ -16,6 +16,7 @@ inline constexpr core::CounterSet<Counter> kCounters{kCounterNames};
 
 core::ProbeFn Probe;
 core::InitFn Init;
+core::PatchFn PatchSite;  // the PV irq-flag ops' own thunks
 
 inline constexpr core::Backend kBackend = {PVOPS_BACKEND_XEN,
                                            "xen",
@@ -23,6 +24,7 @@ inline constexpr core::Backend kBackend = {PVOPS_BACKEND_XEN,
                                            Init,
                                            {"features", "start_or_hvm_flags", "paths", "mode"},
                                            nullptr,
-                                           kCounters.group()};
+                                           kCounters.group(),
+                                           PatchSite};
 
 }  // namespace pvops::xen

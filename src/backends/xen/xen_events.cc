@@ -6,6 +6,7 @@
 // upcall mask in vcpu_info is the interrupt flag: no privileged instruction involved.
 
 #include "backends/xen/xen.h"
+#include "core/patch.h"
 #include "hw/lapic.h"
 // Xen headers after xen.h: core/xen_public.h pins the interface version first.
 #include <xen/hvm/hvm_op.h>
@@ -308,5 +309,12 @@ pvops_status RegisterHandler(uint8_t vector, pvops_irq_handler handler, void* ct
 }
 
 }  // namespace pvops::xen
+
+// Callee-saved thunks of the PV irq-flag ops (xen_patch.cc); here, beside their targets, so
+// that each call is to a symbol this object defines.
+PVOPS_CALLEE_SAVE_THUNK(pvops_xen_pv_save_flags_thunk, pvops::xen::PvSaveFlags)
+PVOPS_CALLEE_SAVE_THUNK(pvops_xen_pv_restore_flags_thunk, pvops::xen::PvRestoreFlags)
+PVOPS_CALLEE_SAVE_THUNK(pvops_xen_pv_irq_disable_thunk, pvops::xen::PvIrqDisable)
+PVOPS_CALLEE_SAVE_THUNK(pvops_xen_pv_irq_enable_thunk, pvops::xen::PvIrqEnable)
 
 extern "C" void pvops_xen_event_upcall(void) { pvops::xen::HandleUpcall(); }
