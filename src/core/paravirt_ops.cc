@@ -72,12 +72,9 @@ static_assert(GroupsArePointersEndToEnd(), "pvops_ops must be its groups' pointe
 }  // namespace
 
 bool FindEmptySlot(const pvops_ops& table, TableSlot* empty) {
-  const auto* bytes = reinterpret_cast<const unsigned char*>(&table);
   for (const OpsGroup& g : kOpsGroups) {
     for (size_t at = 0; at < g.size; at += sizeof(void*)) {
-      uintptr_t slot;
-      __builtin_memcpy(&slot, bytes + g.offset + at, sizeof(slot));
-      if (slot != 0) continue;
+      if (OpInSlot(table, SlotOf(g.offset + at)) != 0) continue;
       *empty = {g.name, static_cast<uint32_t>(at / sizeof(void*)),
                 static_cast<uint32_t>(g.offset + at)};
       return true;

@@ -73,14 +73,6 @@ uintptr_t TableThunkFor(uint32_t slot) {
   return 0;
 }
 
-uintptr_t SlotValue(uint32_t slot) {
-  uintptr_t value;
-  __builtin_memcpy(&value,
-                   reinterpret_cast<const unsigned char*>(&pvops_table) + slot * sizeof(void*),
-                   sizeof(value));
-  return value;
-}
-
 // The site as compiled: what it is again whenever nothing better applies.
 bool EmitTableForm(const Site& site, SiteCode* out) {
   out->form = SiteCode::Form::kTable;
@@ -135,6 +127,13 @@ void Write(const pvops_env& env, uint64_t address, const uint8_t* bytes, uint32_
 }
 
 }  // namespace
+
+uintptr_t OpInSlot(const pvops_ops& table, uint32_t slot) {
+  uintptr_t value;
+  __builtin_memcpy(&value, reinterpret_cast<const unsigned char*>(&table) + slot * sizeof(void*),
+                   sizeof(value));
+  return value;
+}
 
 bool EmitDirectCall(const Site& site, uintptr_t target, SiteCode* out) {
   int32_t rel;
@@ -191,7 +190,7 @@ pvops_status PatchSites(const pvops_site* begin, const pvops_site* end, const pv
     }
     Site site{record->slot, record->kind,
               reinterpret_cast<uintptr_t>(&record->offset) + static_cast<int64_t>(record->offset),
-              record->length, SlotValue(record->slot)};
+              record->length, OpInSlot(pvops_table, record->slot)};
     SiteCode code{};
     bool done = false;
     if (site.op == 0) {

@@ -17,6 +17,9 @@ inline constexpr uint32_t kSlotCount = sizeof(pvops_ops) / sizeof(void*);
 constexpr uint32_t SlotOf(size_t offset) { return static_cast<uint32_t>(offset / sizeof(void*)); }
 #define PVOPS_SLOT_OF(op) ::pvops::core::SlotOf(offsetof(pvops_ops, op))
 
+// What `table` holds in `slot` (below kSlotCount), as an address.
+uintptr_t OpInSlot(const pvops_ops& table, uint32_t slot);
+
 // One site as a backend sees it.
 struct Site {
   uint32_t slot;     // index among pvops_ops's pointers

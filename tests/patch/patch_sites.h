@@ -14,7 +14,7 @@ pvops_status sites_hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
 uint64_t sites_irq_save_restore_keeps_registers(uint64_t seed, uint64_t *flags_out);
 
 /* Ops that scribble on every caller-saved register but the result's, as a C function may. */
-uint64_t fake_save_flags(void);       /* returns FAKE_FLAGS */
+uint64_t fake_save_flags(void);          /* returns FAKE_FLAGS */
 void fake_restore_flags(uint64_t flags); /* records flags in fake_last_restored */
 void fake_irq_disable(void);             /* counts in fake_disables */
 void fake_irq_enable(void);              /* counts in fake_enables */

@@ -18,7 +18,7 @@ extern "C" const pvops_site __stop_pvops_sites[];
 extern "C" void pvops_thunk_save_flags();
 
 // Fakes that scribble on every caller-saved register but the result's, as any C function may.
-#define SCRIBBLE                                                                            \
+#define SCRIBBLE                                                                                \
   "movq $0x5a5a5a5a5a5a5a5a, %rcx\n\tmovq %rcx, %rdx\n\tmovq %rcx, %rsi\n\tmovq %rcx, %rdi\n\t" \
   "movq %rcx, %r8\n\tmovq %rcx, %r9\n\tmovq %rcx, %r10\n\tmovq %rcx, %r11\n\t"
 extern "C" {
@@ -86,7 +86,8 @@ uintptr_t CallTarget(const uint8_t* site) {  // of `call rel32` at `site`
 // The eight-register hash of patch_sites.c computed with no site in between.
 uint64_t ExpectedHash(uint64_t seed) {
   uint64_t v[8];
-  for (int i = 0; i < 8; ++i) v[i] = seed * static_cast<uint64_t>(i + 3) + static_cast<uint64_t>(i + 1);
+  for (int i = 0; i < 8; ++i)
+    v[i] = seed * static_cast<uint64_t>(i + 3) + static_cast<uint64_t>(i + 1);
   uint64_t h = 0;
   for (int i = 0; i < 8; ++i) h ^= v[i] << i;
   return h;
@@ -139,8 +140,10 @@ class PatchTest : public ::testing::Test {
     EXPECT_EQ(g_flushed_va, 0xffff800012345000u);
     int64_t result = 0;
     EXPECT_EQ(sites_hypercall(11, 22, 33, 44, 55, 66, &result), PVOPS_ERR_HYPERVISOR);
-    const uint64_t expected_args[7] = {11, 22, 33, 44, 55, 66, reinterpret_cast<uintptr_t>(&result)};
-    for (int i = 0; i < 7; ++i) EXPECT_EQ(g_hypercall_args[i], expected_args[i]) << "argument " << i;
+    const uint64_t expected_args[7] = {
+        11, 22, 33, 44, 55, 66, reinterpret_cast<uintptr_t>(&result)};
+    for (int i = 0; i < 7; ++i)
+      EXPECT_EQ(g_hypercall_args[i], expected_args[i]) << "argument " << i;
     EXPECT_EQ(result, -22);
 
     const uint64_t disables = fake_disables, enables = fake_enables;
@@ -180,7 +183,8 @@ TEST_F(PatchTest, SitesOfABackendsOpsCallItsFunctionsDirectly) {
   ASSERT_EQ(Patch(nullptr), PVOPS_OK);
   const uint32_t sites = static_cast<uint32_t>(__stop_pvops_sites - __start_pvops_sites);
   const uint32_t callee_saved = static_cast<uint32_t>(
-      SitesOf(PVOPS_SLOT_OF(irq.save_flags)).size() + SitesOf(PVOPS_SLOT_OF(irq.restore_flags)).size() +
+      SitesOf(PVOPS_SLOT_OF(irq.save_flags)).size() +
+      SitesOf(PVOPS_SLOT_OF(irq.restore_flags)).size() +
       SitesOf(PVOPS_SLOT_OF(irq.disable)).size() + SitesOf(PVOPS_SLOT_OF(irq.enable)).size());
   EXPECT_EQ(report_.sites, sites);
   EXPECT_EQ(report_.inlined, 0u);
@@ -219,10 +223,10 @@ TEST_F(PatchTest, NativeOpsBecomeTheirInstructions) {
   };
   // Encodings from the SDM, written out; the rest of each site is NOP.
   const Expected expected[] = {
-      {PVOPS_SLOT_OF(irq.save_flags), {0x9c, 0x58}},       // pushf; pop %rax
-      {PVOPS_SLOT_OF(irq.restore_flags), {0x57, 0x9d}},    // push %rdi; popf
-      {PVOPS_SLOT_OF(irq.disable), {0xfa}},                // cli
-      {PVOPS_SLOT_OF(irq.enable), {0xfb}},                 // sti
+      {PVOPS_SLOT_OF(irq.save_flags), {0x9c, 0x58}},           // pushf; pop %rax
+      {PVOPS_SLOT_OF(irq.restore_flags), {0x57, 0x9d}},        // push %rdi; popf
+      {PVOPS_SLOT_OF(irq.disable), {0xfa}},                    // cli
+      {PVOPS_SLOT_OF(irq.enable), {0xfb}},                     // sti
       {PVOPS_SLOT_OF(mmu.flush_tlb_one), {0x0f, 0x01, 0x3f}},  // invlpg (%rdi)
   };
   uint32_t inlined = 0;
@@ -235,8 +239,9 @@ TEST_F(PatchTest, NativeOpsBecomeTheirInstructions) {
       // Single-byte NOP for one byte left; the long NOP (0f 1f ...) otherwise.
       const size_t rest = s->length - e.bytes.size();
       if (rest == 1) EXPECT_EQ(p[e.bytes.size()], 0x90);
-      if (rest >= 3) EXPECT_EQ(std::vector<uint8_t>(p + e.bytes.size(), p + e.bytes.size() + 2),
-                               (std::vector<uint8_t>{0x0f, 0x1f}));
+      if (rest >= 3)
+        EXPECT_EQ(std::vector<uint8_t>(p + e.bytes.size(), p + e.bytes.size() + 2),
+                  (std::vector<uint8_t>{0x0f, 0x1f}));
       ++inlined;
     }
   }
@@ -278,9 +283,9 @@ TEST_F(PatchTest, BadRecordsAreRefusedAndNothingIsWritten) {
     r->length = length;
     r->kind = kind;
   };
-  aim(&records[0], kSlotCount, 6, PVOPS_SITE_CALL);                         // beyond the table
-  aim(&records[1], PVOPS_SLOT_OF(time.clock_ns), 3, PVOPS_SITE_CALL);       // too short
-  aim(&records[2], PVOPS_SLOT_OF(time.clock_ns), 6, 7);                     // unknown kind
+  aim(&records[0], kSlotCount, 6, PVOPS_SITE_CALL);                            // beyond the table
+  aim(&records[1], PVOPS_SLOT_OF(time.clock_ns), 3, PVOPS_SITE_CALL);          // too short
+  aim(&records[2], PVOPS_SLOT_OF(time.clock_ns), 6, 7);                        // unknown kind
   aim(&records[3], PVOPS_SLOT_OF(time.clock_ns), 6, PVOPS_SITE_CALLEE_SAVED);  // no thunk for it
   EXPECT_EQ(PatchSites(records, records + 4, env_, native::PatchSite, nullptr, &report_), PVOPS_OK);
   EXPECT_EQ(report_.refused, 4u);

@@ -30,18 +30,10 @@ constexpr NativeSequence kSequences[] = {
     {PVOPS_SLOT_OF(mmu.flush_tlb_local), 6, {0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8}},
 };
 
-uintptr_t NativeOp(uint32_t slot) {
-  uintptr_t value;
-  __builtin_memcpy(&value,
-                   reinterpret_cast<const unsigned char*>(&core::kNativeOps) + slot * sizeof(void*),
-                   sizeof(value));
-  return value;
-}
-
 }  // namespace
 
 bool PatchSite(const core::Site& site, core::SiteCode* out) {
-  if (site.op != NativeOp(site.slot)) return false;
+  if (site.op != core::OpInSlot(core::kNativeOps, site.slot)) return false;
   for (const NativeSequence& s : kSequences)
     if (s.slot == site.slot) return core::EmitInline(site, s.bytes, s.length, out);
   return false;

@@ -91,6 +91,16 @@ pvops_status CpuInitWithRomApic(uint32_t cpu) {
   return st;
 }
 
+// Irq-flag ops the ROM left native (NONE, NOP): their call sites get the native instruction,
+// the others call the ROM's entries directly (vmi_patch.cc).
+void NoteNativeIrqFlagCalls(core::BackendReport* report) {
+  const uint32_t calls[] = {VMI_CALL_GetInterruptMask, VMI_CALL_SetInterruptMask,
+                            VMI_CALL_DisableInterrupts, VMI_CALL_EnableInterrupts};
+  uint32_t native = 0;
+  for (const uint32_t call : calls) native += Provides(call) ? 0 : 1;
+  if (native != 0) report->Note().AddDec(native).Add("/4 irq-flag ops native: the ROM's choice");
+}
+
 // The ROM's calls over the native table, each only where the ROM provides it.
 void InstallRomOps(pvops_ops* ops) {
   if (Provides(VMI_CALL_CPUID)) ops->cpu.cpuid = Cpuid;
@@ -204,6 +214,7 @@ pvops_status Init(const pvops_env& env, const pvops_candidate& found, pvops_ops*
   }
   if (rom_usable) {
     InstallRomOps(ops);
+    NoteNativeIrqFlagCalls(report);
     // Without a rate from the hypervisor, the native one (CPUID, or measured: hw/tsc.h).
     SetUpClock(g_state.tsc_khz != 0 ? g_state.tsc_khz : hw::TscKhz());
   } else if (g_state.tsc_khz != 0) {

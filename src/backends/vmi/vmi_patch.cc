@@ -34,8 +34,7 @@ bool PatchSite(const core::Site& site, core::SiteCode* out) {
       {PVOPS_SLOT_OF(irq.disable), VMI_CALL_DisableInterrupts,
        reinterpret_cast<uintptr_t>(IrqDisable),
        reinterpret_cast<uintptr_t>(pvops_vmi_irq_disable_thunk)},
-      {PVOPS_SLOT_OF(irq.enable), VMI_CALL_EnableInterrupts,
-       reinterpret_cast<uintptr_t>(IrqEnable),
+      {PVOPS_SLOT_OF(irq.enable), VMI_CALL_EnableInterrupts, reinterpret_cast<uintptr_t>(IrqEnable),
        reinterpret_cast<uintptr_t>(pvops_vmi_irq_enable_thunk)},
   };
   if (site.kind != PVOPS_SITE_CALLEE_SAVED) return false;
