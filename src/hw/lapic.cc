@@ -56,6 +56,10 @@ uint32_t Lapic::Id() const { return x2apic() ? Read(ApicReg::kId) : Read(ApicReg
 
 void Lapic::Eoi() const { Write(ApicReg::kEoi, 0); }
 
+volatile uint32_t* Lapic::EoiRegister() const {
+  return x2apic() ? nullptr : mmio_ + static_cast<uint32_t>(ApicReg::kEoi) / 4;
+}
+
 pvops_status Lapic::WaitIcrIdle() const {
   if (x2apic() || (Read(ApicReg::kIcrLow) & kIcrDeliveryPending) == 0) return PVOPS_OK;
   const Deadline give_up(kIcrIdleTimeoutNs);

@@ -62,6 +62,8 @@ class Lapic {
   void Write(ApicReg reg, uint32_t value) const;
   uint32_t Id() const;
   void Eoi() const;
+  // The xAPIC EOI register's mapped address, which Eoi() writes; nullptr in x2APIC mode.
+  volatile uint32_t* EoiRegister() const;
   // Sends one IPI (`icr_low`: vector, delivery mode, level) to `apic_id`. In xAPIC mode waits
   // (bounded) for the previous one to leave the ICR: PVOPS_ERR_TIMEOUT if it never does.
   pvops_status SendIpi(uint32_t apic_id, uint32_t icr_low) const;

@@ -2,8 +2,11 @@
 // registry, and INIT-SIPI-SIPI.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <cstring>
 
+#include "backends/native/native_backend.h"
 #include "bare_metal_machine.h"
+#include "core/patch.h"
 
 namespace pvops::test {
 namespace {
@@ -117,6 +120,39 @@ TEST_F(LapicTest, EoiWritesTheX2apicEoiMsr) {
   EXPECT_EQ(lapic_.eoi_count(0), 1u);
   EXPECT_THAT(sim_.MsrWrites(0x80b), ::testing::ElementsAre(0u));
   EXPECT_EQ(sim_.total_exits(), 1u);  // the mode is cached: no IA32_APIC_BASE read per EOI
+}
+
+// An EOI call site rewritten for the native op: what the instruction bytes say must be what
+// Eoi() does (the SDM's encodings, written out).
+core::SiteCode PatchedEoiSite() {
+  const core::Site site{PVOPS_SLOT_OF(irq.eoi), PVOPS_SITE_CALL, 0xffffffff80100000ull, 11,
+                        reinterpret_cast<uintptr_t>(core::kNativeOps.irq.eoi)};
+  core::SiteCode code{};
+  EXPECT_TRUE(native::PatchSite(site, &code));
+  EXPECT_EQ(code.form, core::SiteCode::Form::kInline);
+  return code;
+}
+
+TEST_F(LapicTest, AnXapicEoiSiteBecomesOneStoreToTheEoiRegister) {
+  Boot();
+  const core::SiteCode code = PatchedEoiSite();
+  ASSERT_EQ(code.length, 11u);
+  EXPECT_EQ(code.bytes[0], 0x31);  // xor %eax, %eax
+  EXPECT_EQ(code.bytes[1], 0xc0);
+  EXPECT_EQ(code.bytes[2], 0xa3);  // movabs %eax, moffs64
+  uint64_t address;
+  std::memcpy(&address, code.bytes + 3, sizeof(address));
+  EXPECT_EQ(PageOffset(address), 0xb0u);
+}
+
+TEST_F(LapicTest, AnX2apicEoiSiteBecomesTheEoiMsrWrite) {
+  lapic_.SetX2apic(true);
+  Boot();
+  const core::SiteCode code = PatchedEoiSite();
+  // xor %eax, %eax; xor %edx, %edx; mov $0x80b, %ecx; wrmsr
+  const uint8_t expected[] = {0x31, 0xc0, 0x31, 0xd2, 0xb9, 0x0b, 0x08, 0x00, 0x00, 0x0f, 0x30};
+  ASSERT_EQ(code.length, sizeof(expected));
+  EXPECT_EQ(std::memcmp(code.bytes, expected, sizeof(expected)), 0);
 }
 
 TEST_F(LapicTest, SendIpiTargetsEachCpusApicIdWithAFixedIpi) {
