@@ -99,7 +99,6 @@ IrqHandler GetIrqHandler(uint8_t vector) {
   return h;
 }
 
-void Count(Counter c, uint64_t n) { kSharedCounters.Count(c, n); }
 uint64_t CounterValue(Counter c) { return kSharedCounters.Value(c); }
 
 void ResetForTest() {
