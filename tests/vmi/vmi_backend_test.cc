@@ -312,6 +312,56 @@ TEST_F(VmiBackendTest, TheRawHypercallIsTheBackdoor) {
   EXPECT_EQ(pvops_hypercall(uint64_t{1} << 32, 0, 0, 0, 0, 0, &result), PVOPS_ERR_INVALID);
 }
 
+// Init picks the raw op for the backdoor's path; each call is then exactly one entry on that
+// path with the low-bandwidth registers, counted once as a hypercall and as a backdoor call.
+TEST_F(VmiBackendTest, TheRawHypercallOpIsFixedAtInitForItsPath) {
+  struct PathCase {
+    uint32_t leaf_features;
+    sim::Exit exit;
+    uint64_t dx;
+  };
+  const PathCase cases[] = {{0, sim::Exit::kBackdoor, VMWARE_BACKDOOR_PORT},
+                            {VMWARE_CPUID_FEATURE_VMCALL, sim::Exit::kVmcall, 0},
+                            {VMWARE_CPUID_FEATURE_VMMCALL, sim::Exit::kVmmcall, 0}};
+  std::vector<decltype(pvops_table.hypercall.call)> ops;
+  for (const PathCase& c : cases) {
+    SCOPED_TRACE(static_cast<int>(c.exit));
+    VmwareCpuid(pvops_cpuid_regs{2'400'000, 1'000'000, c.leaf_features, 0});
+    ASSERT_EQ(Init(), PVOPS_OK);
+    ASSERT_EQ(Info().backend, uint32_t{PVOPS_BACKEND_VMI});
+    ops.push_back(pvops_table.hypercall.call);
+    sim_.ClearLogs();
+    const uint64_t hypercalls = core::CounterValue(core::Counter::kHypercalls);
+    const uint64_t backdoor = vmi::kCounters.Value(vmi::Counter::kBackdoorCalls);
+    int64_t result = 0;
+    ASSERT_EQ(pvops_hypercall(VMWARE_CMD_GETVERSION, 0x1234, 0, 0, 0, 0, &result), PVOPS_OK);
+    EXPECT_EQ(result, int64_t{kVmxVersion});
+    ASSERT_EQ(sim_.hypercalls().size(), 1u);
+    const sim::HypercallRecord& call = sim_.hypercalls().back();
+    EXPECT_EQ(call.kind, c.exit);
+    EXPECT_EQ(call.in.rax, uint64_t{VMWARE_BACKDOOR_MAGIC});
+    EXPECT_EQ(call.in.rbx, 0x1234u);
+    EXPECT_EQ(call.in.rcx, uint64_t{VMWARE_CMD_GETVERSION});
+    EXPECT_EQ(call.in.rdx, c.dx);
+    EXPECT_EQ(core::CounterValue(core::Counter::kHypercalls), hypercalls + 1);
+    EXPECT_EQ(vmi::kCounters.Value(vmi::Counter::kBackdoorCalls), backdoor + 1);
+    // What the low-bandwidth call cannot carry is refused before the hypervisor sees it.
+    result = 77;
+    EXPECT_EQ(pvops_hypercall(VMWARE_CMD_GETVERSION, uint64_t{1} << 32, 0, 0, 0, 0, &result),
+              PVOPS_ERR_INVALID);
+    EXPECT_EQ(result, 0);
+    EXPECT_EQ(pvops_hypercall(VMWARE_CMD_GETVERSION, 0, 0, 0, 0, 1, nullptr), PVOPS_ERR_INVALID);
+    EXPECT_EQ(sim_.hypercalls().size(), 1u);
+    EXPECT_EQ(core::CounterValue(core::Counter::kHypercalls), hypercalls + 1);
+    EXPECT_EQ(vmi::kCounters.Value(vmi::Counter::kBackdoorCalls), backdoor + 1);
+    EXPECT_EQ(pvops_hypercall(VMWARE_CMD_GETVERSION, 0, 0, 0, 0, 0, nullptr), PVOPS_OK)
+        << "no place for the result is fine";
+  }
+  EXPECT_NE(ops[0], ops[1]);
+  EXPECT_NE(ops[1], ops[2]);
+  EXPECT_NE(ops[0], ops[2]);
+}
+
 TEST_F(VmiBackendTest, ABadRomAloneFallsBackToNativeWithTheReason) {
   for (const char* kind : {"checksum", "offset", "length"}) {
     SCOPED_TRACE(kind);

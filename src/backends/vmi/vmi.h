@@ -51,9 +51,11 @@ void RestoreFlags(uint64_t flags);
 void IrqDisable();
 void IrqEnable();
 void Shutdown(uint32_t code);
-// The raw hypercall is the backdoor: nr = command, a0 = EBX; result = EAX.
-pvops_status Hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
-                       int64_t* result);
+// The raw hypercall is the backdoor: nr = command, a0 = EBX; result = EAX. One op per path,
+// picked at init, so no call asks which; nullptr for kNone.
+using HypercallOp = pvops_status (*)(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
+                                     uint64_t a3, uint64_t a4, int64_t* result);
+HypercallOp HypercallFor(BackdoorPath path);
 
 // Paging through the ROM, with deferred updates in lazy mode (vmi_mmu.cc).
 uint64_t ReadCr3();

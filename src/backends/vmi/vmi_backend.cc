@@ -222,7 +222,8 @@ pvops_status Init(const pvops_env& env, const pvops_candidate& found, pvops_ops*
     ops->time.clock_ns = ClockNs;
     ops->time.tsc_khz = TscKhz;
   }
-  if (g_state.backdoor != BackdoorPath::kNone) ops->hypercall.call = Hypercall;
+  if (const HypercallOp op = HypercallFor(g_state.backdoor); op != nullptr)
+    ops->hypercall.call = op;
 
   report->version = g_state.backdoor_version;
   report->features[0] = static_cast<uint32_t>(g_rom.rom.phys);

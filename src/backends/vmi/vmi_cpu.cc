@@ -34,18 +34,32 @@ void Shutdown(uint32_t code) {
   hw::DebugExitShutdown(code);  // the ROM came back: end the machine the native way
 }
 
-pvops_status Hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
-                       int64_t* result) {
-  if (result != nullptr) *result = 0;
-  if (g_state.backdoor == BackdoorPath::kNone) return PVOPS_ERR_UNSUPPORTED;
-  // One command word and EBX are all the low-bandwidth call carries in.
-  if (nr > 0xffffffff || a0 > 0xffffffff || a1 != 0 || a2 != 0 || a3 != 0 || a4 != 0) {
+namespace {
+
+// The low-bandwidth call carries a 32-bit command in ECX and a 32-bit EBX, nothing else.
+template <BackdoorPath kPath>
+pvops_status HypercallOn(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                         uint64_t a4, int64_t* result) {
+  if (((nr | a0) >> 32 | a1 | a2 | a3 | a4) != 0) {
+    if (result != nullptr) *result = 0;
     return PVOPS_ERR_INVALID;
   }
   const BackdoorReply reply =
-      CallBackdoor(g_state.backdoor, static_cast<uint32_t>(nr), static_cast<uint32_t>(a0));
+      CallBackdoorOn<kPath>(static_cast<uint32_t>(nr), static_cast<uint32_t>(a0));
   if (result != nullptr) *result = reply.eax;
   return PVOPS_OK;
+}
+
+}  // namespace
+
+HypercallOp HypercallFor(BackdoorPath path) {
+  switch (path) {
+    case BackdoorPath::kPort: return HypercallOn<BackdoorPath::kPort>;
+    case BackdoorPath::kVmcall: return HypercallOn<BackdoorPath::kVmcall>;
+    case BackdoorPath::kVmmcall: return HypercallOn<BackdoorPath::kVmmcall>;
+    case BackdoorPath::kNone: break;
+  }
+  return nullptr;
 }
 
 }  // namespace pvops::vmi

@@ -1,9 +1,5 @@
 #include "backends/vmi/vmware_backdoor.h"
 
-#include "arch/x86/arch.h"
-#include "backends/vmi/vmi_backend.h"
-#include "core/runtime.h"
-
 namespace pvops::vmi {
 
 BackdoorPath ChooseBackdoorPath(const core::HvInterface* vmware) {
@@ -17,25 +13,13 @@ BackdoorPath ChooseBackdoorPath(const core::HvInterface* vmware) {
 }
 
 BackdoorReply CallBackdoor(BackdoorPath path, uint32_t command, uint32_t in_ebx) {
-  arch::HypercallRegs r{};
-  r.rax = VMWARE_BACKDOOR_MAGIC;
-  r.rbx = in_ebx;
-  r.rcx = command;
   switch (path) {
-    case BackdoorPath::kPort:
-      r.rdx = VMWARE_BACKDOOR_PORT;
-      arch::backdoor_in(r);
-      break;
-    case BackdoorPath::kVmcall:
-      arch::hypercall(arch::HypercallInsn::kVmcall, r);  // DX = 0: low bandwidth, "in"
-      break;
-    case BackdoorPath::kVmmcall: arch::hypercall(arch::HypercallInsn::kVmmcall, r); break;
-    case BackdoorPath::kNone: return BackdoorReply{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff};
+    case BackdoorPath::kPort: return CallBackdoorOn<BackdoorPath::kPort>(command, in_ebx);
+    case BackdoorPath::kVmcall: return CallBackdoorOn<BackdoorPath::kVmcall>(command, in_ebx);
+    case BackdoorPath::kVmmcall: return CallBackdoorOn<BackdoorPath::kVmmcall>(command, in_ebx);
+    case BackdoorPath::kNone: break;
   }
-  core::Count(core::Counter::kHypercalls);
-  kCounters.Count(Counter::kBackdoorCalls);
-  return BackdoorReply{static_cast<uint32_t>(r.rax), static_cast<uint32_t>(r.rbx),
-                       static_cast<uint32_t>(r.rcx), static_cast<uint32_t>(r.rdx)};
+  return BackdoorReply{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff};
 }
 
 bool BackdoorVersion(BackdoorPath path, uint32_t* version) {

@@ -7,8 +7,11 @@
 
 #include <stdint.h>
 
+#include "arch/x86/arch.h"
 #include "backends/vmi/vmi_abi.h"
+#include "backends/vmi/vmi_backend.h"
 #include "core/hv_leaves.h"
+#include "core/runtime.h"
 
 namespace pvops::vmi {
 
@@ -23,7 +26,30 @@ struct BackdoorReply {
 BackdoorPath ChooseBackdoorPath(const core::HvInterface* vmware);
 
 // One low-bandwidth backdoor call: EAX magic, EBX `in_ebx`, ECX the command, DX the port (or
-// 0 for vmcall/vmmcall). Counts as a hypercall.
+// 0 for vmcall/vmmcall). Counts as a hypercall. The path is fixed at compile time, so a caller
+// that chose it once (the raw hypercall op) pays for nothing but the instruction.
+template <BackdoorPath kPath>
+inline BackdoorReply CallBackdoorOn(uint32_t command, uint32_t in_ebx) {
+  static_assert(kPath != BackdoorPath::kNone);
+  arch::HypercallRegs r{};
+  r.rax = VMWARE_BACKDOOR_MAGIC;
+  r.rbx = in_ebx;
+  r.rcx = command;
+  if constexpr (kPath == BackdoorPath::kPort) {
+    r.rdx = VMWARE_BACKDOOR_PORT;
+    arch::backdoor_in(r);
+  } else if constexpr (kPath == BackdoorPath::kVmcall) {
+    arch::hypercall(arch::HypercallInsn::kVmcall, r);  // DX = 0: low bandwidth, "in"
+  } else {
+    arch::hypercall(arch::HypercallInsn::kVmmcall, r);
+  }
+  core::Count(core::Counter::kHypercalls);
+  kCounters.Count(Counter::kBackdoorCalls);
+  return BackdoorReply{static_cast<uint32_t>(r.rax), static_cast<uint32_t>(r.rbx),
+                       static_cast<uint32_t>(r.rcx), static_cast<uint32_t>(r.rdx)};
+}
+
+// The same with the path chosen at run time; kNone answers all ones and calls nothing.
 BackdoorReply CallBackdoor(BackdoorPath path, uint32_t command, uint32_t in_ebx);
 
 // GETVERSION: true (and the version) only when EBX comes back as the magic.
