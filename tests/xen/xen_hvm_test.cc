@@ -8,11 +8,13 @@
 #include "core/xen_public.h"  // first: pins the interface version (pvclock flags)
 
 #include <xen/arch-x86/cpuid.h>
+#include <xen/errno.h>
 #include <xen/hvm/hvm_vcpu.h>
 #include <xen/hvm/params.h>
 #include <xen/version.h>
 
 #include "core/pvclock.h"
+#include "core/runtime.h"
 #include "fake_xen.h"
 #include "hw/lapic.h"
 
@@ -130,6 +132,43 @@ TEST_F(XenHvmTest, AnUnfilledPageFallsBackToVmmcallOnAmd) {
   ASSERT_EQ(pvops_hypercall(__HYPERVISOR_xen_version, XENVER_version, 0, 0, 0, 0, &result),
             PVOPS_OK);
   EXPECT_EQ(result, int64_t{kXenVersion});
+}
+
+// The raw op is the one for the way in init chose: the page's stub, or vmcall on Intel when
+// the page stayed unfilled; every accepted call counts once.
+TEST_F(XenHvmTest, TheRawOpEntersTheWayInitChose) {
+  sim_.SetCpuid(0, {0x16, 0x756e6547, 0x6c65746e, 0x49656e69});  // GenuineIntel
+  for (const bool filled : {true, false}) {
+    SCOPED_TRACE(filled ? "page" : "vmcall");
+    fill_on_msr_ = filled;
+    ASSERT_EQ(BootHvm(), PVOPS_OK);
+    ASSERT_EQ(pvops_get_info()->backend, PVOPS_BACKEND_XEN);
+    EXPECT_EQ(pvops_get_info()->features[3],
+              filled ? PVOPS_XEN_MODE_HVM_PAGE : PVOPS_XEN_MODE_HVM_DIRECT);
+    sim_.ClearLogs();
+    calls_.clear();
+    const uint64_t hypercalls = core::CounterValue(core::Counter::kHypercalls);
+    int64_t result = 0;
+    ASSERT_EQ(pvops_hypercall(99, 1, 2, 3, 4, 5, &result), PVOPS_OK);
+    EXPECT_EQ(result, -XEN_ENOSYS);
+    ASSERT_EQ(calls_.size(), 1u);
+    EXPECT_EQ(calls_[0].nr, 99u);
+    EXPECT_EQ(calls_[0].args[0], 1u);
+    EXPECT_EQ(calls_[0].args[3], 4u) << "the fourth argument travels in r10";
+    EXPECT_EQ(calls_[0].args[4], 5u) << "the fifth in r8";
+    ASSERT_EQ(sim_.hypercalls().size(), 1u);
+    EXPECT_EQ(sim_.hypercalls()[0].kind, filled ? sim::Exit::kStubCall : sim::Exit::kVmcall);
+    EXPECT_EQ(core::CounterValue(core::Counter::kHypercalls), hypercalls + 1);
+    EXPECT_EQ(pvops_hypercall(__HYPERVISOR_iret, 0, 0, 0, 0, 0, &result), PVOPS_ERR_INVALID);
+    EXPECT_EQ(pvops_hypercall(128, 0, 0, 0, 0, 0, &result), PVOPS_ERR_INVALID);
+    EXPECT_EQ(sim_.hypercalls().size(), 1u) << "refused before anything enters Xen";
+    EXPECT_EQ(core::CounterValue(core::Counter::kHypercalls), hypercalls + 1);
+    // Int3 again, so that the next boot finds the page as Xen leaves it unfilled (the asm
+    // hides the page's const-ness, as in FillHvmStubs).
+    unsigned char* page = const_cast<unsigned char*>(pvops_xen_hypercall_page);
+    asm("" : "+r"(page));
+    memset(page, 0xcc, 4096);
+  }
 }
 
 TEST_F(XenHvmTest, NoPageOrARefusedMsrKeepsTheBackendOut) {

@@ -177,11 +177,12 @@ inline void call_stub(const void* stub, HypercallRegs& r) {
   register uint64_t r8 asm("r8") = r.r8;
   register uint64_t r9 asm("r9") = r.r9;
   register uint64_t r10 asm("r10") = r.r10;
-  // The stubs may clobber rcx and r11 (Xen PV enters by syscall) besides their outputs.
+  // The stubs may clobber rcx and r11 (Xen PV enters by syscall) besides their outputs. The
+  // stub's address in a register: a memory operand would go through the stack first.
   asm volatile("call *%[stub]"
                : "+a"(r.rax), "+b"(r.rbx), "+c"(r.rcx), "+d"(r.rdx), "+S"(r.rsi), "+D"(r.rdi),
                  "+r"(r8), "+r"(r9), "+r"(r10)
-               : [stub] "m"(stub)
+               : [stub] "r"(stub)
                : "memory", "r11");
   r.r8 = r8;
   r.r9 = r9;

@@ -88,7 +88,7 @@ pvops_status InitHvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
       g_state.paths |= PVOPS_XEN_PATH_EVENTS | PVOPS_XEN_PATH_CALLBACK_VECTOR;
   }
 
-  ops->hypercall.call = RawHypercall;
+  ops->hypercall.call = RawHypercallFor(g_state.mode, g_state.insn);
   ops->platform.console_write = ConsoleWrite;
   ops->platform.shutdown = Shutdown;
   ops->platform.cpu_init = HvmCpuInit;

@@ -28,21 +28,66 @@ namespace pvops::xen {
 
 State g_state;
 
-int64_t Hypercall(uint32_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4) {
+namespace {
+
+int64_t ThroughPage(uint32_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4) {
   arch::HypercallRegs r{};
   r.rdi = a0;
   r.rsi = a1;
   r.rdx = a2;
   r.r10 = a3;
   r.r8 = a4;
-  if (g_state.mode == Mode::kHvmDirect) {
-    r.rax = nr;
-    arch::hypercall(g_state.insn, r);
-  } else {
-    arch::call_stub(pvops_xen_hypercall_page + nr * kStubBytes, r);
-  }
-  core::Count(core::Counter::kHypercalls);
+  arch::call_stub(pvops_xen_hypercall_page + nr * kStubBytes, r);
   return static_cast<int64_t>(r.rax);
+}
+
+int64_t Direct(arch::HypercallInsn insn, uint32_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
+               uint64_t a3, uint64_t a4) {
+  arch::HypercallRegs r{};
+  r.rax = nr;
+  r.rdi = a0;
+  r.rsi = a1;
+  r.rdx = a2;
+  r.r10 = a3;
+  r.r8 = a4;
+  arch::hypercall(insn, r);
+  return static_cast<int64_t>(r.rax);
+}
+
+enum class Way : uint8_t { kPage, kVmcall, kVmmcall };
+
+// The raw op, one per way in (init picks it): a call pays for its own checks only.
+template <Way kWay>
+pvops_status RawOn(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                   int64_t* result) {
+  // iret's stub never returns (it pops a frame): not a call anyone can make through this op.
+  if (nr >= kStubCount || nr == __HYPERVISOR_iret) return PVOPS_ERR_INVALID;
+  const uint32_t n = static_cast<uint32_t>(nr);
+  int64_t ret;
+  if constexpr (kWay == Way::kPage)
+    ret = ThroughPage(n, a0, a1, a2, a3, a4);
+  else if constexpr (kWay == Way::kVmcall)
+    ret = Direct(arch::HypercallInsn::kVmcall, n, a0, a1, a2, a3, a4);
+  else
+    ret = Direct(arch::HypercallInsn::kVmmcall, n, a0, a1, a2, a3, a4);
+  core::Count(core::Counter::kHypercalls);
+  if (result != nullptr) *result = ret;
+  return PVOPS_OK;
+}
+
+}  // namespace
+
+int64_t Hypercall(uint32_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4) {
+  const int64_t ret = g_state.mode == Mode::kHvmDirect
+                          ? Direct(g_state.insn, nr, a0, a1, a2, a3, a4)
+                          : ThroughPage(nr, a0, a1, a2, a3, a4);
+  core::Count(core::Counter::kHypercalls);
+  return ret;
+}
+
+RawHypercallOp RawHypercallFor(Mode mode, arch::HypercallInsn insn) {
+  if (mode != Mode::kHvmDirect) return RawOn<Way::kPage>;  // PV, or HVM with a filled page
+  return insn == arch::HypercallInsn::kVmmcall ? RawOn<Way::kVmmcall> : RawOn<Way::kVmcall>;
 }
 
 pvops_status StatusFromXen(int64_t result) {
@@ -80,15 +125,6 @@ bool StubLooksFilled(uint32_t nr) {
     if (imm == nr) return true;
   }
   return false;
-}
-
-pvops_status RawHypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                          uint64_t a4, int64_t* result) {
-  // iret's stub never returns (it pops a frame): not a call anyone can make through this op.
-  if (nr >= kStubCount || nr == __HYPERVISOR_iret) return PVOPS_ERR_INVALID;
-  const int64_t ret = Hypercall(static_cast<uint32_t>(nr), a0, a1, a2, a3, a4);
-  if (result != nullptr) *result = ret;
-  return PVOPS_OK;
 }
 
 pvops_status ReadVersion(Reason* why) {

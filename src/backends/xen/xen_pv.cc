@@ -72,7 +72,7 @@ void FillOps(pvops_ops* ops) {
               LazyFlush, LazyEnd,       PhysToMachine, MachineToPhys};
   ops->time = {ClockNs, WallClock, TscKhz, StealNs};
   ops->lock = {LockWait, LockKick, VcpuIsPreempted};
-  ops->hypercall = {RawHypercall};
+  ops->hypercall = {RawHypercallFor(Mode::kPv, g_state.insn)};
   ops->platform = {ConsoleWrite, Shutdown, PvStartCpu, PvCpuInit};
 }
 
