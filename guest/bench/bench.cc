@@ -42,6 +42,8 @@ constexpr uint64_t kRemoteWaitMs = 1000;
 struct Context {
   BenchReport report{};
   CounterWindow window{};
+  CounterWindow raw_window{};  // SamplePaired's raw side
+  Paired paired{};
   bool raw_privileged = false;  // false in Xen PV's ring 3, where cli, invlpg, rdmsr, in/out fault
   RawLapic lapic{};
   bool lapic_ok = false;
@@ -107,6 +109,38 @@ void BenchIrqSaveRestore(const char* op) {
   g.report.Pass(op);
 }
 
+// The library's call and the bare mechanism, each answer checked against the row's: any caller
+// looks at what came back. `raw` returns the hypervisor's answer; timed in batches (SamplePaired).
+template <typename Raw>
+void HypercallPair(const char* op, const suite::NullHypercall* row, const char* raw_what,
+                   Raw&& raw) {
+  static pvops_status bad_status;
+  static bool bad_raw;
+  bad_status = PVOPS_OK;
+  bad_raw = false;
+  SamplePaired(
+      &g.paired, &g.window, &g.raw_window,
+      [row] {
+        int64_t result;
+        const pvops::Status st = pvops::Hypercall(row->nr, &result, row->args[0], row->args[1],
+                                                  row->args[2], row->args[3], row->args[4]);
+        if (st.code() != row->expected_status)
+          bad_status = st.code();
+        else if (st.ok() && result != row->expected_result)
+          bad_status = PVOPS_ERR_BAD_DATA;
+      },
+      [row, &raw] {
+        if (raw(row) != row->expected_result) bad_raw = true;
+      });
+  char what[160];
+  Format(what, sizeof(what), "pvops_hypercall %s through the table, answer checked", row->what);
+  g.report.PairedLines(op, what, raw_what, g.paired);
+  if (bad_status != PVOPS_OK)
+    return g.report.Fail(op, "%s returned %s", row->what, pvops_status_name(bad_status));
+  if (bad_raw) return g.report.Fail(op, "the raw %s gave another answer", row->what);
+  g.report.Pass(op);
+}
+
 void BenchHypercallNull(const char* op) {
   const pvops::Backend backend = pvops::ChosenBackend();
   const char* name = pvops_backend_name(static_cast<uint32_t>(backend));
@@ -114,9 +148,43 @@ void BenchHypercallNull(const char* op) {
   if (row == nullptr) return g.report.Skip(op, "no null-hypercall row for backend %s", name);
   if (row->skip_reason != nullptr) return g.report.Skip(op, "%s", row->skip_reason);
 
+  const char* no_raw = "no raw hypercall for this backend";
+  switch (backend) {
+    case pvops::Backend::kKvm: {
+      const bool amd = IsAmd();
+      return HypercallPair(op, row, amd ? "bare vmmcall, KVM ABI" : "bare vmcall, KVM ABI",
+                           [amd](const suite::NullHypercall* r) {
+                             return RawKvmHypercall(amd, r->nr, r->args[0], r->args[1], r->args[2],
+                                                    r->args[3]);
+                           });
+    }
+    case pvops::Backend::kHyperV:
+      no_raw = "the Hyper-V hypercall page is not linked in";
+      if (pvops_hv_hypercall_page == nullptr) break;
+      return HypercallPair(op, row, "direct call of the hypercall-page stub, fast-call registers",
+                           [](const suite::NullHypercall* r) {
+                             return static_cast<int64_t>(RawHypervStubCall(
+                                 pvops_hv_hypercall_page, r->nr, r->args[0], r->args[1]));
+                           });
+    case pvops::Backend::kXen:
+      no_raw = "the Xen hypercall page is not linked in";
+      if (pvops_xen_hypercall_page == nullptr) break;
+      return HypercallPair(
+          op, row, "direct call of the hypercall-page stub", [](const suite::NullHypercall* r) {
+            return RawXenStubCall(pvops_xen_hypercall_page + r->nr * kXenStubBytes, r->args[0],
+                                  r->args[1], r->args[2], r->args[3], r->args[4]);
+          });
+    case pvops::Backend::kVmi:
+      return HypercallPair(
+          op, row, "bare backdoor in on port 0x5658", [](const suite::NullHypercall* r) {
+            return int64_t{
+                RawVmwareBackdoor(static_cast<uint32_t>(r->nr), static_cast<uint32_t>(r->args[0]))};
+          });
+    default: break;
+  }
   static pvops_status bad_status;
   bad_status = PVOPS_OK;
-  Summary s = Sample(kSamples, &g.window, [row](uint32_t) {
+  const Summary s = Sample(kSamples, &g.window, [row](uint32_t) {
     int64_t result;
     const pvops::Status st = pvops::Hypercall(row->nr, &result, row->args[0], row->args[1],
                                               row->args[2], row->args[3], row->args[4]);
@@ -127,46 +195,7 @@ void BenchHypercallNull(const char* op) {
   g.report.Line(op, "pvops", what, s, g.window.deltas());
   if (bad_status != PVOPS_OK)
     return g.report.Fail(op, "%s returned %s", row->what, pvops_status_name(bad_status));
-
-  switch (backend) {
-    case pvops::Backend::kKvm: {
-      const bool amd = IsAmd();
-      s = Sample(kSamples, &g.window, [row, amd](uint32_t) {
-        RawKvmHypercall(amd, row->nr, row->args[0], row->args[1], row->args[2], row->args[3]);
-      });
-      g.report.Line(op, "raw", amd ? "bare vmmcall, KVM ABI" : "bare vmcall, KVM ABI", s,
-                    g.window.deltas());
-      break;
-    }
-    case pvops::Backend::kHyperV:
-      if (pvops_hv_hypercall_page == nullptr) {
-        g.report.Unavailable(op, "raw", "the Hyper-V hypercall page is not linked in");
-        break;
-      }
-      s = Sample(kSamples, &g.window, [row](uint32_t) {
-        RawHypervStubCall(pvops_hv_hypercall_page, row->nr, row->args[0], row->args[1]);
-      });
-      g.report.Line(op, "raw", "direct call of the hypercall-page stub, fast-call registers", s,
-                    g.window.deltas());
-      break;
-    case pvops::Backend::kXen:
-      if (pvops_xen_hypercall_page == nullptr) {
-        g.report.Unavailable(op, "raw", "the Xen hypercall page is not linked in");
-        break;
-      }
-      s = Sample(kSamples, &g.window, [row](uint32_t) {
-        RawXenStubCall(pvops_xen_hypercall_page + row->nr * kXenStubBytes, row->args[0],
-                       row->args[1], row->args[2], row->args[3], row->args[4]);
-      });
-      g.report.Line(op, "raw", "direct call of the hypercall-page stub", s, g.window.deltas());
-      break;
-    case pvops::Backend::kVmi:
-      s = Sample(kSamples, &g.window,
-                 [row](uint32_t) { RawVmwareBackdoor(static_cast<uint32_t>(row->nr)); });
-      g.report.Line(op, "raw", "bare backdoor in on port 0x5658", s, g.window.deltas());
-      break;
-    default: g.report.Unavailable(op, "raw", "no raw hypercall for this backend");
-  }
+  g.report.Unavailable(op, "raw", no_raw);
   g.report.Pass(op);
 }
 
@@ -434,10 +463,11 @@ suite::Summary RunBench(const Options& options) {
     g.lapic_ok = false;  // no target to address: the raw IPI baselines are left out
   g.remote_wait_cycles = pvops::TscKhz() * kRemoteWaitMs;
   CounterWindow::Init();
+  MeasureTscStep();
   MapBenchPages();
   Print("# bench: %u samples per op, TSC cycles (virtual under TCG: compare ratios); tsc_khz=%lu "
-        "kvm_exit_counter=%s raw_lapic=%s\n",
-        kSamples, pvops::TscKhz(), CounterWindow::KvmCounted() ? "yes" : "no",
+        "tsc_step=%lu kvm_exit_counter=%s raw_lapic=%s\n",
+        kSamples, pvops::TscKhz(), TscStep(), CounterWindow::KvmCounted() ? "yes" : "no",
         g.lapic_ok ? (g.lapic.x2apic() ? "x2apic" : "xapic") : "no");
   // For the reporter: converts cycles to the guest's (virtual) nanoseconds.
   Print("stat: bench_tsc_khz=%lu bench_samples=%u\n", pvops::TscKhz(), kSamples);

@@ -37,26 +37,57 @@ size_t AppendLibraryDeltas(char* out, size_t size, const CounterDeltas& d, uint3
   return len;
 }
 
-}  // namespace
+// Thousandths as "N.NN" (rounded to hundredths).
+size_t AppendRatio(char* out, size_t size, uint32_t milli) {
+  return AppendCenti(out, size, (uint64_t{milli} + 5) / 10);
+}
 
-void BenchReport::Line(const char* op, const char* impl, const char* what, const Summary& s,
-                       const CounterDeltas& deltas, uint32_t ops_per_sample) {
+// One `bench:` line; `extra` (fields with a leading space, or "") goes before lib=. Counters
+// are divided by every call the samples made.
+void PrintLine(const char* op, const char* impl, const char* what, const Summary& s,
+               const CounterDeltas& deltas, uint32_t ops_per_sample, const char* extra) {
   char line[kMaxLineBytes];
   size_t len = Format(line, sizeof(line),
                       "bench: op=%s impl=%s samples=%u min=%lu median=%lu p99=%lu unit=tsc_cycles",
                       op, impl, s.samples, s.min, s.median, s.p99);
   if (ops_per_sample != 1)
     len += Format(line + len, sizeof(line) - len, " ops_per_sample=%u", ops_per_sample);
+  len += Format(line + len, sizeof(line) - len, "%s", extra);
+  const uint32_t calls = s.samples * s.batch;
   uint64_t exits = 0, hypercalls = 0;
-  if (KvmExitsPerOpCenti(deltas, s.samples, &exits, &hypercalls)) {
+  if (KvmExitsPerOpCenti(deltas, calls, &exits, &hypercalls)) {
     len += Format(line + len, sizeof(line) - len, " exits_per_op=");
     len += AppendCenti(line + len, sizeof(line) - len, exits);
     len += Format(line + len, sizeof(line) - len, " kvm_hypercalls_per_op=");
     len += AppendCenti(line + len, sizeof(line) - len, hypercalls);
   }
-  if (s.samples > 0) len += AppendLibraryDeltas(line + len, sizeof(line) - len, deltas, s.samples);
+  if (calls > 0) len += AppendLibraryDeltas(line + len, sizeof(line) - len, deltas, calls);
   Format(line + len, sizeof(line) - len, " what=\"%s\"", what);
   Print("%s\n", line);
+}
+
+}  // namespace
+
+void BenchReport::Line(const char* op, const char* impl, const char* what, const Summary& s,
+                       const CounterDeltas& deltas, uint32_t ops_per_sample) {
+  PrintLine(op, impl, what, s, deltas, ops_per_sample, "");
+}
+
+void BenchReport::PairedLines(const char* op, const char* lib_what, const char* raw_what,
+                              const Paired& p) {
+  char extra[160];
+  size_t len = Format(extra, sizeof(extra),
+                      " batch=%u tsc_step=%lu shortest_steps=%lu rounds=%u ratio=", p.batch,
+                      p.tsc_step, p.shortest_steps, p.rounds);
+  len += AppendRatio(extra + len, sizeof(extra) - len, p.ratio.median_milli);
+  len += Format(extra + len, sizeof(extra) - len, " ratio_min=");
+  len += AppendRatio(extra + len, sizeof(extra) - len, p.ratio.min_milli);
+  len += Format(extra + len, sizeof(extra) - len, " ratio_max=");
+  AppendRatio(extra + len, sizeof(extra) - len, p.ratio.max_milli);
+  PrintLine(op, "pvops", lib_what, p.lib, p.lib_deltas, 1, extra);
+  Format(extra, sizeof(extra), " batch=%u tsc_step=%lu shortest_steps=%lu rounds=%u", p.batch,
+         p.tsc_step, p.shortest_steps, p.rounds);
+  PrintLine(op, "raw", raw_what, p.raw, p.raw_deltas, 1, extra);
 }
 
 void BenchReport::Unavailable(const char* op, const char* impl, const char* reason) {

@@ -14,6 +14,10 @@ class BenchReport {
   // updates one sample holds (64 for the PTE batches), printed so readers can divide.
   void Line(const char* op, const char* impl, const char* what, const Summary& summary,
             const CounterDeltas& deltas, uint32_t ops_per_sample = 1);
+  // A library call and its raw baseline from SamplePaired: two lines, figures per call, with
+  // the batch, the TSC step and the shortest sample in steps; the library's line also carries
+  // the rounds' ratio (median, range).
+  void PairedLines(const char* op, const char* lib_what, const char* raw_what, const Paired& p);
   // A measurement that could not be taken here, with the reason.
   void Unavailable(const char* op, const char* impl, const char* reason);
 

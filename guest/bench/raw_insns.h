@@ -95,9 +95,10 @@ inline int64_t RawXenStubCall(const void* stub, uint64_t a0, uint64_t a1, uint64
   return static_cast<int64_t>(rax);
 }
 
-// VMware's backdoor: `in` on port 0x5658 with the magic in eax and the command in ecx.
-inline uint32_t RawVmwareBackdoor(uint32_t command) {
-  uint32_t eax = 0x564d5868, ebx = ~0u, ecx = command, edx = 0x5658;
+// VMware's backdoor: `in` on port 0x5658 with the magic in eax, the command in ecx and its
+// argument in ebx.
+inline uint32_t RawVmwareBackdoor(uint32_t command, uint32_t argument) {
+  uint32_t eax = 0x564d5868, ebx = argument, ecx = command, edx = 0x5658;
   asm volatile("inl %%dx, %%eax" : "+a"(eax), "+b"(ebx), "+c"(ecx), "+d"(edx)::"memory");
   return eax;
 }

@@ -4,48 +4,23 @@ namespace guest::bench {
 namespace {
 
 uint64_t g_samples[kSamples];
+uint64_t g_raw_samples[kSamples];
+uint64_t g_tsc_step = 1;
 bool g_kvm_port;
 KvmExitCounts g_kvm_overhead;
 
-// Heap sort: no libc, bounded time, and 1000 samples sort in well under a millisecond.
-void SiftDown(uint64_t* a, uint32_t root, uint32_t end) {
-  while (2 * root + 1 < end) {
-    uint32_t child = 2 * root + 1;
-    if (child + 1 < end && a[child] < a[child + 1]) ++child;
-    if (a[root] >= a[child]) return;
-    const uint64_t t = a[root];
-    a[root] = a[child];
-    a[child] = t;
-    root = child;
-  }
-}
-
-void Sort(uint64_t* a, uint32_t n) {
-  for (uint32_t i = n / 2; i-- > 0;) SiftDown(a, i, n);
-  for (uint32_t end = n; end-- > 1;) {
-    const uint64_t t = a[0];
-    a[0] = a[end];
-    a[end] = t;
-    SiftDown(a, 0, end);
-  }
-}
-
-// Nearest rank: the smallest sample with at least `percent` of the samples at or below it.
-uint64_t Percentile(const uint64_t* sorted, uint32_t n, uint32_t percent) {
-  uint32_t rank = (n * percent + 99) / 100;
-  if (rank == 0) rank = 1;
-  return sorted[rank - 1];
-}
-
 }  // namespace
 
-Summary Summarize(uint64_t* samples, uint32_t count) {
-  if (count == 0) return Summary{0, 0, 0, 0};
-  Sort(samples, count);
-  return Summary{count, samples[0], Percentile(samples, count, 50), Percentile(samples, count, 99)};
+uint64_t* SampleBuffer() { return g_samples; }
+uint64_t* RawSampleBuffer() { return g_raw_samples; }
+
+void MeasureTscStep() {
+  uint64_t* reads = SampleBuffer();
+  for (uint32_t i = 0; i < kSamples; ++i) reads[i] = ReadTsc();
+  g_tsc_step = SmallestStep(reads, kSamples);
 }
 
-uint64_t* SampleBuffer() { return g_samples; }
+uint64_t TscStep() { return g_tsc_step; }
 
 LibraryCounters LibraryCounters::Now() {
   LibraryCounters c;
@@ -62,8 +37,22 @@ bool CounterWindow::KvmCounted() { return g_kvm_port; }
 
 void CounterWindow::Begin() {
   deltas_.kvm_counted = g_kvm_port;
+  deltas_.intervals = 1;
   deltas_.before = LibraryCounters::Now();
   if (g_kvm_port) deltas_.kvm_before = ReadKvmExitCounts();
+}
+
+void CounterWindow::Resume() {
+  // The gap since End moves `before` up by what the counters moved in it.
+  const LibraryCounters now = LibraryCounters::Now();
+  for (uint32_t i = 0; i < now.count && i < deltas_.after.count && i < deltas_.before.count; ++i)
+    deltas_.before.values[i].value += now.values[i].value - deltas_.after.values[i].value;
+  if (g_kvm_port) {
+    const KvmExitCounts kvm = ReadKvmExitCounts();
+    deltas_.kvm_before.exits += kvm.exits - deltas_.kvm_after.exits;
+    deltas_.kvm_before.hypercalls += kvm.hypercalls - deltas_.kvm_after.hypercalls;
+  }
+  ++deltas_.intervals;
 }
 
 void CounterWindow::End() {
@@ -76,9 +65,11 @@ bool KvmExitsPerOpCenti(const CounterDeltas& d, uint32_t ops, uint64_t* exits_ce
   if (!d.kvm_counted || ops == 0) return false;
   const uint32_t exits = d.kvm_after.exits - d.kvm_before.exits;
   const uint32_t hypercalls = d.kvm_after.hypercalls - d.kvm_before.hypercalls;
-  const uint64_t net_exits = exits > g_kvm_overhead.exits ? exits - g_kvm_overhead.exits : 0;
+  const uint64_t exit_overhead = uint64_t{g_kvm_overhead.exits} * d.intervals;
+  const uint64_t hypercall_overhead = uint64_t{g_kvm_overhead.hypercalls} * d.intervals;
+  const uint64_t net_exits = exits > exit_overhead ? exits - exit_overhead : 0;
   const uint64_t net_hypercalls =
-      hypercalls > g_kvm_overhead.hypercalls ? hypercalls - g_kvm_overhead.hypercalls : 0;
+      hypercalls > hypercall_overhead ? hypercalls - hypercall_overhead : 0;
   *exits_centi = (net_exits * 100 + ops / 2) / ops;
   *hypercalls_centi = (net_hypercalls * 100 + ops / 2) / ops;
   return true;
