@@ -73,6 +73,22 @@ void BenchReport::Line(const char* op, const char* impl, const char* what, const
   PrintLine(op, impl, what, s, deltas, ops_per_sample, "");
 }
 
+void BenchReport::LineWithHypercalls(const char* op, const char* impl, const char* what,
+                                     const Summary& s, const CounterDeltas& deltas) {
+  uint64_t moved = 0;
+  for (uint32_t i = 0; i < deltas.after.count; ++i) {
+    if (!SameName(deltas.after.values[i].name, "hypercalls")) continue;
+    for (uint32_t j = 0; j < deltas.before.count; ++j)
+      if (SameName(deltas.before.values[j].name, "hypercalls"))
+        moved = deltas.after.values[i].value - deltas.before.values[j].value;
+  }
+  const uint32_t calls = s.samples * s.batch;
+  char extra[64];
+  const size_t len = Format(extra, sizeof(extra), " hypercalls=%lu hypercalls_per_op=", moved);
+  AppendCenti(extra + len, sizeof(extra) - len, calls == 0 ? 0 : (moved * 100 + calls / 2) / calls);
+  PrintLine(op, impl, what, s, deltas, 1, extra);
+}
+
 void BenchReport::PairedLines(const char* op, const char* lib_what, const char* raw_what,
                               const Paired& p) {
   char extra[160];

@@ -14,6 +14,10 @@ class BenchReport {
   // updates one sample holds (64 for the PTE batches), printed so readers can divide.
   void Line(const char* op, const char* impl, const char* what, const Summary& summary,
             const CounterDeltas& deltas, uint32_t ops_per_sample = 1);
+  // The same with `hypercalls=N hypercalls_per_op=N.NN` from the library's "hypercalls"
+  // counter, printed even when it stayed at 0: for the ops that must not enter the hypervisor.
+  void LineWithHypercalls(const char* op, const char* impl, const char* what,
+                          const Summary& summary, const CounterDeltas& deltas);
   // A library call and its raw baseline from SamplePaired: two lines, figures per call, with
   // the batch, the TSC step and the shortest sample in steps; the library's line also carries
   // the rounds' ratio (median, range).

@@ -2,6 +2,7 @@
 // 2-level pending bitmaps, IPIs over per-(CPU, vector) IPI ports, and the one-shot timer on
 // VIRQ_TIMER after the default periodic timer is stopped.
 #include <gtest/gtest.h>
+#include <stddef.h>
 
 #include <xen/errno.h>
 
@@ -69,6 +70,38 @@ TEST_F(XenIrqTest, TheUpcallMaskIsTheInterruptFlag) {
   // Another CPU's mask is its own.
   OnlinePvCpus(2);
   EXPECT_EQ(Vcpu(1).evtchn_upcall_mask, 1);
+}
+
+// The irq ops in every order a kernel uses them, with nothing pending: of the whole shared_info
+// page only vcpu 0's upcall mask byte ever changes, and Xen hears nothing.
+TEST_F(XenIrqTest, IrqOpsWriteOnlyTheUpcallMaskByte) {
+  const auto* page = reinterpret_cast<const unsigned char*>(&Shared());
+  const size_t mask_at = offsetof(shared_info, vcpu_info[0].evtchn_upcall_mask);
+  std::vector<unsigned char> before(page, page + sizeof(shared_info));
+  const uint64_t hypercalls = core::CounterValue(Counter::kHypercalls);
+  auto changed_elsewhere = [&] {
+    std::vector<size_t> at;
+    for (size_t i = 0; i < sizeof(shared_info); ++i)
+      if (i != mask_at && page[i] != before[i]) at.push_back(i);
+    return at;
+  };
+  pvops_irq_enable();
+  EXPECT_EQ(page[mask_at], 0);
+  const uint64_t outer = pvops_irq_save();
+  EXPECT_EQ(page[mask_at], 1);
+  pvops_restore_flags(pvops_irq_save());  // nested: stays masked
+  EXPECT_EQ(page[mask_at], 1);
+  pvops_restore_flags(outer);
+  EXPECT_EQ(page[mask_at], 0);
+  pvops_restore_flags(outer);  // enabled again while enabled
+  EXPECT_EQ(pvops_save_flags() & kIf, kIf);
+  pvops_irq_disable();
+  pvops_restore_flags(0);
+  EXPECT_EQ(page[mask_at], 1);
+  EXPECT_EQ(changed_elsewhere(), std::vector<size_t>{});
+  EXPECT_TRUE(calls_.empty()) << calls_.size() << " hypercalls, first nr " << calls_[0].nr;
+  EXPECT_EQ(core::CounterValue(Counter::kHypercalls), hypercalls);
+  EXPECT_EQ(sim_.total_exits(), 0u) << "not one privileged instruction either";
 }
 
 TEST_F(XenIrqTest, EnablingWithAnEventPendingForcesTheUpcall) {
