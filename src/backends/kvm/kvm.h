@@ -53,17 +53,21 @@ static_assert(sizeof(ClockSlot) == 64);
 vcpu_time_info& Clock(uint32_t cpu);
 
 // KVM's hypercall ABI: nr in rax, arguments in rbx, rcx, rdx, rsi, result in rax.
-inline int64_t Hypercall(uint64_t nr, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0,
-                         uint64_t a3 = 0) {
+inline int64_t HypercallWith(arch::HypercallInsn insn, uint64_t nr, uint64_t a0, uint64_t a1,
+                             uint64_t a2, uint64_t a3) {
   arch::HypercallRegs r{};
   r.rax = nr;
   r.rbx = a0;
   r.rcx = a1;
   r.rdx = a2;
   r.rsi = a3;
-  arch::hypercall(g_state.insn, r);
+  arch::hypercall(insn, r);
   core::Count(core::Counter::kHypercalls);
   return static_cast<int64_t>(r.rax);
+}
+inline int64_t Hypercall(uint64_t nr, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0,
+                         uint64_t a3 = 0) {
+  return HypercallWith(g_state.insn, nr, a0, a1, a2, a3);
 }
 
 // kvmclock (kvmclock.cc).

@@ -27,10 +27,12 @@ arch::HypercallInsn InsnForVendor() {
 
 void NoIoDelay() {}
 
+// One raw op per instruction, picked at init: a call reads no backend state.
+template <arch::HypercallInsn kInsn>
 pvops_status RawHypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
                           uint64_t a4, int64_t* result) {
   if (a4 != 0) return PVOPS_ERR_INVALID;  // KVM's ABI carries four arguments
-  const int64_t ret = Hypercall(nr, a0, a1, a2, a3);
+  const int64_t ret = HypercallWith(kInsn, nr, a0, a1, a2, a3);
   if (result != nullptr) *result = ret;
   return PVOPS_OK;
 }
@@ -77,7 +79,9 @@ pvops_status Init(const pvops_env&, const pvops_candidate& found, pvops_ops* ops
   g_state.hints = f.edx;
   g_state.insn = InsnForVendor();
 
-  ops->hypercall.call = RawHypercall;
+  ops->hypercall.call = g_state.insn == arch::HypercallInsn::kVmmcall
+                            ? RawHypercall<arch::HypercallInsn::kVmmcall>
+                            : RawHypercall<arch::HypercallInsn::kVmcall>;
   ops->platform.cpu_init = CpuInit;
   if (Offered(KVM_FEATURE_NOP_IO_DELAY)) {
     Enable(KVM_FEATURE_NOP_IO_DELAY);
