@@ -20,7 +20,15 @@ extern "C" {
 #endif
 
 #define PVOPS_ABI_VERSION 3u
-#define PVOPS_MAX_CPUS 256u
+/* The most CPUs the library serves, a build option of the library (CMake PVOPS_MAX_CPUS): a
+ * kernel compiles with the same value (-DPVOPS_MAX_CPUS=N), which pvops_init() checks through
+ * pvops_env.max_cpus. */
+#ifndef PVOPS_MAX_CPUS
+#define PVOPS_MAX_CPUS 64u
+#endif
+#if PVOPS_MAX_CPUS < 64 || PVOPS_MAX_CPUS % 64 != 0
+#error "PVOPS_MAX_CPUS must be a multiple of 64 (pvops_cpuset is whole 64-bit words)"
+#endif
 #define PVOPS_PAGE_SIZE 4096u /* x86's base page: the unit of pages the library hands out */
 
 /* ---- Status ----------------------------------------------------------------------------- */
@@ -262,6 +270,9 @@ struct pvops_env {
    * when the kernel will not map it. A kernel whose direct map is NX needs it; without the
    * callback the library executes through phys_to_virt. */
   const void *(*map_exec)(uint64_t pa, uint64_t len);
+  /* Required: PVOPS_MAX_CPUS as the kernel was compiled. pvops_init() refuses an env whose
+   * value differs from the library's: every pvops_cpuset would have another size. */
+  uint32_t max_cpus;
   /* Optional: call-site patching (see "Call sites"). With PVOPS_TEXT_DO_NOT_PATCH, what an
    * older env gets, every site keeps calling through the table and everything still works. */
   uint32_t text_access; /* enum pvops_text_access */

@@ -34,8 +34,8 @@ static_assert(EachBackendAtItsId(), "kBackends[i] must describe backend id i");
 
 pvops_info g_info;
 
-// The smallest env this library can use: everything up to and including phys_to_virt.
-constexpr uint32_t kMinEnvSize = offsetof(pvops_env, phys_to_virt) + sizeof(void*);
+// The smallest env this library can use: everything up to and including max_cpus.
+constexpr uint32_t kMinEnvSize = offsetof(pvops_env, max_cpus) + sizeof(uint32_t);
 
 void RecordCandidates(const pvops_candidate (&found)[PVOPS_BACKEND_COUNT], pvops_info* info) {
   info->candidate_count = 0;
@@ -110,11 +110,20 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
   auto* dst = reinterpret_cast<unsigned char*>(&copy);
   for (uint32_t i = 0; i < n; ++i) dst[i] = src[i];
   copy.size = sizeof(copy);
-  InstallEnv(copy);
 
   g_info = pvops_info{};
   g_info.abi_version = PVOPS_ABI_VERSION;
   g_info.entry = copy.entry;
+  // A kernel built with another PVOPS_MAX_CPUS passes cpusets of another size.
+  if (copy.max_cpus != PVOPS_MAX_CPUS) {
+    Reason(g_info.reason, sizeof(g_info.reason))
+        .Add("env.max_cpus ")
+        .AddDec(copy.max_cpus)
+        .Add(", but the library was built with PVOPS_MAX_CPUS ")
+        .AddDec(PVOPS_MAX_CPUS);
+    return PVOPS_ERR_INVALID;
+  }
+  InstallEnv(copy);
 
   const HvLeaves leaves = ScanHvLeaves();
   pvops_candidate found[PVOPS_BACKEND_COUNT] = {};

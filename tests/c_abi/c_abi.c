@@ -30,6 +30,7 @@ void c_abi_measure_layout(struct c_abi_layout *out) {
   out->off_env_phys_to_virt = offsetof(struct pvops_env, phys_to_virt);
   out->off_env_flags = offsetof(struct pvops_env, flags);
   out->off_env_map_exec = offsetof(struct pvops_env, map_exec);
+  out->off_env_max_cpus = offsetof(struct pvops_env, max_cpus);
   out->off_info_paravirt = offsetof(struct pvops_info, paravirt);
   out->off_mmu_flush_tlb_remote = offsetof(struct pvops_mmu_ops, flush_tlb_remote);
   out->off_info_reason = offsetof(struct pvops_info, reason);

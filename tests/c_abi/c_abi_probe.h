@@ -15,7 +15,7 @@ struct c_abi_layout {
   size_t size_ops, size_env, size_info, size_candidate, size_cpuset, size_cpu_start,
       size_wall_clock, size_counter;
   size_t off_ops_irq, off_ops_mmu, off_ops_time, off_ops_lock, off_ops_hypercall, off_ops_platform;
-  size_t off_env_cmdline, off_env_phys_to_virt, off_env_flags, off_env_map_exec;
+  size_t off_env_cmdline, off_env_phys_to_virt, off_env_flags, off_env_map_exec, off_env_max_cpus;
   size_t off_info_reason, off_info_paravirt, off_info_candidates, off_candidate_signature;
   size_t off_mmu_flush_tlb_remote;
 };

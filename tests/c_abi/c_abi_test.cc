@@ -50,6 +50,7 @@ TEST_F(CAbiTest, CAndCppSeeTheSameLayout) {
   EXPECT_EQ(c.off_env_phys_to_virt, offsetof(pvops_env, phys_to_virt));
   EXPECT_EQ(c.off_env_flags, offsetof(pvops_env, flags));
   EXPECT_EQ(c.off_env_map_exec, offsetof(pvops_env, map_exec));
+  EXPECT_EQ(c.off_env_max_cpus, offsetof(pvops_env, max_cpus));
   EXPECT_EQ(c.off_info_paravirt, offsetof(pvops_info, paravirt));
   EXPECT_EQ(c.off_mmu_flush_tlb_remote, offsetof(pvops_mmu_ops, flush_tlb_remote));
   EXPECT_EQ(c.off_info_reason, offsetof(pvops_info, reason));

@@ -8,7 +8,8 @@
 void pvops_link_entry(void);
 
 void pvops_link_entry(void) {
-  static const struct pvops_env env = {sizeof(struct pvops_env), PVOPS_ENTRY_NATIVE, 0, 0, 0, 0, 0};
+  static const struct pvops_env env = {
+      .size = sizeof(struct pvops_env), .entry = PVOPS_ENTRY_NATIVE, .max_cpus = PVOPS_MAX_CPUS};
   if (pvops_init(&env) == PVOPS_OK) pvops_console_write("ok\n", 3);
   pvops_shutdown(pvops_table.time.clock_ns() != 0 ? 0x10 : 0x11);
 }

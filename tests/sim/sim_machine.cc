@@ -35,6 +35,7 @@ pvops_env MakeEnv(const char* cmdline, uint32_t entry, const void* boot_info) {
   env.this_cpu = ThisCpu;
   env.virt_to_phys = VirtToPhys;
   env.phys_to_virt = PhysToVirt;
+  env.max_cpus = PVOPS_MAX_CPUS;
   return env;
 }
 

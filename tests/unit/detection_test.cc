@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bare_metal_machine.h"
+#include "core/backend.h"
 
 namespace pvops::test {
 namespace {
@@ -290,6 +291,29 @@ TEST_F(DetectionTest, AnEnvTooSmallIsRefused) {
   env.size = 8;
   EXPECT_EQ(pvops_init(&env), PVOPS_ERR_INVALID);
   EXPECT_EQ(pvops_init(nullptr), PVOPS_ERR_INVALID);
+  // An env from before max_cpus (ABI 2) ends at map_exec.
+  env.size = offsetof(pvops_env, max_cpus);
+  EXPECT_EQ(pvops_init(&env), PVOPS_ERR_INVALID);
+}
+
+// A kernel compiled with another PVOPS_MAX_CPUS passes cpusets of another size: refused, the
+// table left native, and the reason names both values.
+TEST_F(DetectionTest, AnEnvOfAnotherMaxCpusIsRefusedAndSaysWhy) {
+  Kvm(0x40000000);
+  sim::LoadCpuModel(sim_, model_);
+  pvops_env env = sim::MakeEnv();
+  env.max_cpus = PVOPS_MAX_CPUS * 2;
+  EXPECT_EQ(pvops_init(&env), PVOPS_ERR_INVALID);
+  EXPECT_EQ(Info().backend, uint32_t{PVOPS_BACKEND_NATIVE});
+  EXPECT_EQ(pvops_table.time.clock_ns, core::kNativeOps.time.clock_ns);
+  EXPECT_EQ(std::string(Info().reason), "env.max_cpus " + std::to_string(PVOPS_MAX_CPUS * 2) +
+                                            ", but the library was built with PVOPS_MAX_CPUS " +
+                                            std::to_string(PVOPS_MAX_CPUS));
+  env.max_cpus = 0;  // a kernel that never set it
+  EXPECT_EQ(pvops_init(&env), PVOPS_ERR_INVALID);
+  env.max_cpus = PVOPS_MAX_CPUS;
+  EXPECT_EQ(pvops_init(&env), PVOPS_OK);
+  EXPECT_EQ(Info().backend, uint32_t{PVOPS_BACKEND_KVM});
 }
 
 }  // namespace
