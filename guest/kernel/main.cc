@@ -144,6 +144,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
       .virt_to_phys = VirtToPhysForLibrary,
       .phys_to_virt = PhysToVirtForLibrary,
       .max_cpus = PVOPS_MAX_CPUS,
+      .cpu_area_size = PVOPS_CPU_AREA_SIZE,
       // The image maps its text writable (boot page tables; Xen PV's domain builder too).
       .text_access = g_options.no_patch ? PVOPS_TEXT_DO_NOT_PATCH : PVOPS_TEXT_WRITABLE,
       .sites_begin = __start_pvops_sites,

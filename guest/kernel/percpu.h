@@ -34,4 +34,8 @@ inline uint32_t ThisCpu() {
 // Whether `cpu`'s stack base still carries its magic (false: it overflowed).
 bool CpuStackIntact(uint32_t cpu);
 
+// The memory the library keeps `cpu`'s state in (pvops_set_cpu_area), for CPUs 1..kMaxCpus-1;
+// the boot CPU's is the library's own.
+void* CpuArea(uint32_t cpu);
+
 }  // namespace guest

@@ -110,6 +110,9 @@ void StartSecondaryCpus(uint32_t expected) {
   // no EFER to read: rdmsr is privileged there).
   ApTrampolineParams* params = XenPvGuest() ? nullptr : InstallTrampoline();
   for (uint32_t cpu = 1; cpu < expected; ++cpu) {
+    // The library's per-CPU state for this CPU, before it can run pvops_cpu_online.
+    g_bringup[cpu].area_status = pvops_set_cpu_area(cpu, CpuArea(cpu));
+    if (g_bringup[cpu].area_status != PVOPS_OK) continue;
     PrepareCpuStacks(cpu);
     const uint64_t stack_top = StackTop(cpu_stacks[cpu]);
     if (params != nullptr) {

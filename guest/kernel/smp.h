@@ -12,6 +12,7 @@ namespace guest {
 inline constexpr uint64_t kCpuCheckinTimeoutNs = 2'000'000'000;
 
 struct CpuBringup {
+  pvops_status area_status;    // what pvops_set_cpu_area returned
   pvops_status start_status;   // what StartCpu returned
   pvops_status online_status;  // what pvops_cpu_online returned on the CPU itself
   bool checked_in;

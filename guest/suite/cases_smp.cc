@@ -28,6 +28,9 @@ Result SmpBringup() {
   // each step needs the one before.
   for (uint32_t cpu = 1; cpu < expected; ++cpu) {
     const CpuBringup& b = BringupOf(cpu);
+    if (!Check(b.area_status == PVOPS_OK, "pvops_set_cpu_area(%u) returned %s", cpu,
+               pvops_status_name(b.area_status)))
+      continue;
     if (!Check(b.start_status == PVOPS_OK, "StartCpu(%u) returned %s", cpu,
                pvops_status_name(b.start_status)))
       continue;

@@ -45,7 +45,8 @@ enum {
   PVOPS_ERR_BAD_DATA = -6,    /* data from the hypervisor failed validation */
   PVOPS_ERR_TIMEOUT = -7,     /* a bounded wait ran out */
   PVOPS_ERR_BUSY = -8,        /* try again later */
-  PVOPS_ERR_NO_RESOURCE = -9  /* a fixed-size table of the library is full */
+  PVOPS_ERR_NO_RESOURCE = -9, /* a fixed-size table of the library is full */
+  PVOPS_ERR_NO_CPU_AREA = -10 /* the CPU has no per-CPU area (pvops_set_cpu_area) */
 };
 /* A static string naming the status ("ok", "unsupported", ...); never NULL. */
 const char *pvops_status_name(pvops_status status);
@@ -273,6 +274,9 @@ struct pvops_env {
   /* Required: PVOPS_MAX_CPUS as the kernel was compiled. pvops_init() refuses an env whose
    * value differs from the library's: every pvops_cpuset would have another size. */
   uint32_t max_cpus;
+  /* Required: PVOPS_CPU_AREA_SIZE as the kernel was compiled, the size of the per-CPU areas
+   * it hands over; pvops_init() refuses areas smaller than the library needs. */
+  uint32_t cpu_area_size;
   /* Optional: call-site patching (see "Call sites"). With PVOPS_TEXT_DO_NOT_PATCH, what an
    * older env gets, every site keeps calling through the table and everything still works. */
   uint32_t text_access; /* enum pvops_text_access */
@@ -394,6 +398,20 @@ struct pvops_user_clock {
  * space cannot read the backend's clock (native, a clock the hypervisor withheld);
  * PVOPS_ERR_BAD_DATA when the hypervisor's data there does not validate. */
 pvops_status pvops_get_user_clock(struct pvops_user_clock *out);
+
+/* Per-CPU memory comes from the kernel: everything the library and its backends keep for one
+ * CPU (pvclock and steal-time areas, Hyper-V's VP assist and hypercall argument pages, Xen's
+ * ports and multicall batch, ...) lives in one area of PVOPS_CPU_AREA_SIZE bytes, aligned to
+ * PVOPS_PAGE_SIZE (Linux: DEFINE_PER_CPU_PAGE_ALIGNED). The boot CPU's is the library's own
+ * (pvops_init runs before any allocator); the kernel hands each secondary CPU its area before
+ * that CPU's pvops_cpu_online(), which fails with PVOPS_ERR_NO_CPU_AREA without one.
+ * The library zeroes the area and keeps it for good: PVOPS_ERR_INVALID for cpu 0 or past
+ * PVOPS_MAX_CPUS, a NULL or misaligned area (virtual or, by env->virt_to_phys, physical), or
+ * another area for a CPU already online (the same one again is accepted, untouched: a kernel
+ * may hand it over each time the CPU comes up). Call it after pvops_init() (which forgets
+ * earlier areas) and before pvops_cpu_online() of that CPU, from any CPU. */
+#define PVOPS_CPU_AREA_SIZE (4u * PVOPS_PAGE_SIZE)
+pvops_status pvops_set_cpu_area(uint32_t cpu, void *area);
 
 /* Run on each secondary CPU as it starts, before it uses the table. May be run again on an
  * online CPU, with interrupts off, to redo its set-up: a kernel that maps its APIC after

@@ -10,6 +10,7 @@
 #include "backends/xen/xen_backend.h"
 #include "core/backend.h"
 #include "core/cmdline.h"
+#include "core/cpu_area.h"
 #include "core/hv_leaves.h"
 #include "core/paravirt_ops.h"
 #include "core/patch.h"
@@ -34,8 +35,8 @@ static_assert(EachBackendAtItsId(), "kBackends[i] must describe backend id i");
 
 pvops_info g_info;
 
-// The smallest env this library can use: everything up to and including max_cpus.
-constexpr uint32_t kMinEnvSize = offsetof(pvops_env, max_cpus) + sizeof(uint32_t);
+// The smallest env this library can use: everything up to and including cpu_area_size.
+constexpr uint32_t kMinEnvSize = offsetof(pvops_env, cpu_area_size) + sizeof(uint32_t);
 
 void RecordCandidates(const pvops_candidate (&found)[PVOPS_BACKEND_COUNT], pvops_info* info) {
   info->candidate_count = 0;
@@ -123,7 +124,16 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
         .AddDec(PVOPS_MAX_CPUS);
     return PVOPS_ERR_INVALID;
   }
+  if (copy.cpu_area_size < sizeof(CpuArea)) {
+    Reason(g_info.reason, sizeof(g_info.reason))
+        .Add("env.cpu_area_size ")
+        .AddDec(copy.cpu_area_size)
+        .Add(", but the library's per-CPU area takes ")
+        .AddDec(sizeof(CpuArea));
+    return PVOPS_ERR_INVALID;
+  }
   InstallEnv(copy);
+  ResetCpuAreas();
 
   const HvLeaves leaves = ScanHvLeaves();
   pvops_candidate found[PVOPS_BACKEND_COUNT] = {};
@@ -200,6 +210,8 @@ extern "C" const char* pvops_feature_word_name(uint32_t backend, uint32_t index)
 
 extern "C" pvops_status pvops_cpu_online(uint32_t cpu) {
   if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
-  pvops::core::Cpu(cpu).online = 1;
+  pvops::core::PerCpu* record = pvops::core::CpuRecord(cpu);
+  if (record == nullptr) return PVOPS_ERR_NO_CPU_AREA;
+  record->online = 1;
   return pvops_table.platform.cpu_init(cpu);
 }

@@ -3,6 +3,7 @@
 #include <pvops/pvops.h>
 
 #include "arch/x86/arch.h"
+#include "core/cpu_area.h"
 #include "core/runtime.h"
 
 namespace pvops::core {
@@ -16,7 +17,7 @@ constexpr uint32_t kMaxRearmShift = 12;
 }  // namespace
 
 void OneshotArmed(uint64_t deadline_ns, uint8_t vector) {
-  PerCpu& c = Cpu(ThisCpu());
+  PerCpu& c = ThisArea().core;
   // Only this CPU's interrupt handler reads these: program order (and the compiler barrier
   // of the atomics) is all the ordering needed; the deadline is stored last, as the flag.
   __atomic_store_n(&c.oneshot_deadline, uint64_t{0}, __ATOMIC_RELAXED);
@@ -28,7 +29,7 @@ void OneshotArmed(uint64_t deadline_ns, uint8_t vector) {
 }
 
 OneshotVerdict OneshotInterrupt(uint8_t vector) {
-  PerCpu& c = Cpu(ThisCpu());
+  PerCpu& c = ThisArea().core;
   const uint64_t deadline = __atomic_load_n(&c.oneshot_deadline, __ATOMIC_RELAXED);
   if (deadline == 0 || c.oneshot_vector != vector) return OneshotVerdict::kNotArmed;
   if (pvops_clock_ns() >= deadline) {

@@ -1,6 +1,7 @@
 #include "core/runtime.h"
 
 #include "core/backend.h"
+#include "core/cpu_area.h"
 #include "core/oneshot.h"
 #include "core/reason.h"
 
@@ -24,12 +25,12 @@ pvops_env g_env = {sizeof(pvops_env),
                    0,
                    nullptr,
                    PVOPS_MAX_CPUS,
+                   PVOPS_CPU_AREA_SIZE,
                    PVOPS_TEXT_DO_NOT_PATCH,
                    0,
                    nullptr,
                    nullptr,
                    nullptr};
-PerCpu g_cpus[PVOPS_MAX_CPUS];
 IrqHandler g_handlers[256];
 constexpr const char* kCounterNames[] = {
     "hypercalls",
@@ -78,13 +79,6 @@ uint64_t VirtToPhys(const void* va) { return g_env.virt_to_phys(va); }
 bool KernelOwnsApic() { return (g_env.flags & PVOPS_ENV_KERNEL_OWNS_APIC) != 0; }
 void* PhysToVirt(uint64_t pa) { return g_env.phys_to_virt(pa); }
 
-PerCpu& Cpu(uint32_t cpu) { return g_cpus[cpu < PVOPS_MAX_CPUS ? cpu : 0]; }
-uint32_t OnlineCpuCount() {
-  uint32_t n = 0;
-  for (const PerCpu& c : g_cpus) n += c.online != 0;
-  return n;
-}
-
 pvops_status SetIrqHandler(uint8_t vector, pvops_irq_handler fn, void* ctx) {
   if (vector < 32) return PVOPS_ERR_INVALID;  // exceptions belong to the kernel
   // Publish ctx before fn: an interrupt on another CPU reads fn first.
@@ -103,7 +97,7 @@ IrqHandler GetIrqHandler(uint8_t vector) {
 uint64_t CounterValue(Counter c) { return kSharedCounters.Value(c); }
 
 void ResetForTest() {
-  for (PerCpu& c : g_cpus) c = PerCpu{};
+  ResetCpuAreas();
   for (IrqHandler& h : g_handlers) h = IrqHandler{};
   ForEachCounterGroup([](const CounterGroup& g) {
     for (uint32_t i = 0; i < g.count; ++i) g.values[i] = 0;

@@ -18,7 +18,7 @@ uint64_t VirtToPhys(const void* va);
 bool KernelOwnsApic();
 void* PhysToVirt(uint64_t pa);  // nullptr when unmapped
 
-// Per-CPU facts the backends share. Indexed by logical CPU.
+// Per-CPU facts the backends share: the core's part of each CPU's area (core/cpu_area.h).
 struct PerCpu {
   uint32_t apic_id;
   uint32_t online;  // set by pvops_cpu_online
@@ -27,7 +27,10 @@ struct PerCpu {
   uint32_t oneshot_early;  // early interrupts since it was armed
   uint8_t oneshot_vector;
 };
-PerCpu& Cpu(uint32_t cpu);
+// `cpu`'s facts, for reading; a CPU without an area reads as offline.
+const PerCpu& Cpu(uint32_t cpu);
+// `cpu`'s facts, for its own set-up; nullptr when it has no area.
+PerCpu* CpuRecord(uint32_t cpu);
 uint32_t OnlineCpuCount();
 
 // Vectors the library itself uses; the kernel routes them to pvops_handle_interrupt.

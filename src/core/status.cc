@@ -12,6 +12,7 @@ extern "C" const char* pvops_status_name(pvops_status status) {
     case PVOPS_ERR_TIMEOUT: return "timeout";
     case PVOPS_ERR_BUSY: return "busy";
     case PVOPS_ERR_NO_RESOURCE: return "no-resource";
+    case PVOPS_ERR_NO_CPU_AREA: return "no-cpu-area";
   }
   return "unknown-status";
 }

@@ -113,11 +113,12 @@ pvops_status LapicSendIpi(const pvops_cpuset* cpus, uint8_t vector) {
 }
 
 pvops_status LapicCpuInit(uint32_t cpu) {
-  if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
+  core::PerCpu* record = core::CpuRecord(cpu);
+  if (record == nullptr) return PVOPS_ERR_NO_CPU_AREA;
   Lapic apic;
   // Fresh: this CPU may be the first to look, or the kernel may have switched to x2APIC.
   if (const pvops_status st = Lapic::Resolve(&apic); st != PVOPS_OK) return st;
-  core::Cpu(cpu).apic_id = apic.Id();
+  record->apic_id = apic.Id();
   if (core::KernelOwnsApic()) return PVOPS_OK;
   apic.Write(ApicReg::kTpr, 0);  // accept every priority class
   const uint32_t spurious = apic.Read(ApicReg::kSpurious);

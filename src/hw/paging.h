@@ -37,7 +37,20 @@ pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t en
 // does not place.
 void LeaveOnlyCaller(pvops_cpuset* cpus, uint32_t self);
 
-// Empties every mailbox and routes core::kVectorTlbFlush to the shootdown handler.
+// A CPU's part of the shootdown, in its area (core/cpu_area.h), on its own cache line.
+// `requested` counts the flushes asked of the CPU, `done` the newest it has completed; the
+// pending range is the union of what was asked since.
+struct alignas(64) ShootdownMailbox {
+  uint64_t requested;
+  uint64_t done;
+  uint8_t range_lock;
+  uint64_t start;  // pending range [start, end); empty when end <= start
+  uint64_t end;
+};
+// No request, no pending range: how a CPU's area starts.
+void EmptyMailbox(ShootdownMailbox* mb);
+
+// Empties the boot CPU's mailbox and routes core::kVectorTlbFlush to the shootdown handler.
 pvops_status SetUpTlbShootdown();
 
 }  // namespace pvops::hw

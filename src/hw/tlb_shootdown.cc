@@ -3,6 +3,7 @@
 // CPUs shooting at each other with interrupts off cannot deadlock: a waiting CPU serves its own
 // mailbox while it spins.
 #include "arch/x86/arch.h"
+#include "core/cpu_area.h"
 #include "core/runtime.h"
 #include "hw/bounded_wait.h"
 #include "hw/paging.h"
@@ -12,16 +13,10 @@ namespace {
 
 constexpr uint64_t kWholeSpace = ~uint64_t{0};  // a mailbox `end` meaning "everything"
 
-// One per target CPU, on its own cache line. `requested` counts the flushes asked of the CPU,
-// `done` the newest it has completed; the pending range is the union of what was asked since.
-struct alignas(64) Mailbox {
-  uint64_t requested;
-  uint64_t done;
-  uint8_t range_lock;
-  uint64_t start;  // pending range [start, end); empty when end <= start
-  uint64_t end;
-};
-Mailbox g_mailboxes[PVOPS_MAX_CPUS];
+using Mailbox = ShootdownMailbox;
+
+// Only CPUs seen online are asked: they have their area.
+Mailbox& MailboxOf(uint32_t cpu) { return core::AreaOf(cpu)->shootdown; }
 
 // Held for a handful of instructions with interrupts off; never across a wait.
 void LockRange(Mailbox& mb) {
@@ -47,8 +42,8 @@ void AtomicMax(uint64_t* p, uint64_t value) {
 }
 
 // Flushes what this CPU's mailbox holds and acknowledges every request seen before taking it.
-void ServeMailbox(uint32_t cpu) {
-  Mailbox& mb = g_mailboxes[cpu];
+void ServeMailbox() {
+  Mailbox& mb = core::ThisArea().shootdown;
   const uint64_t requested = __atomic_load_n(&mb.requested, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&mb.done, __ATOMIC_ACQUIRE) >= requested) return;
   const uint64_t flags = arch::save_flags();
@@ -66,7 +61,7 @@ void ServeMailbox(uint32_t cpu) {
   AtomicMax(&mb.done, requested);
 }
 
-void HandleFlushIpi(uint8_t, void*) { ServeMailbox(core::ThisCpu()); }
+void HandleFlushIpi(uint8_t, void*) { ServeMailbox(); }
 
 }  // namespace
 
@@ -76,13 +71,16 @@ void LeaveOnlyCaller(pvops_cpuset* cpus, uint32_t self) {
   if (self_asked) pvops_cpuset_add(cpus, self);
 }
 
+void EmptyMailbox(ShootdownMailbox* mb) {
+  mb->requested = mb->done = 0;
+  mb->range_lock = 0;
+  mb->start = kWholeSpace;
+  mb->end = 0;
+}
+
 pvops_status SetUpTlbShootdown() {
-  for (Mailbox& mb : g_mailboxes) {
-    mb.requested = mb.done = 0;
-    mb.range_lock = 0;
-    mb.start = kWholeSpace;
-    mb.end = 0;
-  }
+  // Before other CPUs start: the boot CPU's is the only mailbox.
+  EmptyMailbox(&core::ThisArea().shootdown);
   return core::SetIrqHandler(core::kVectorTlbFlush, HandleFlushIpi, nullptr);
 }
 
@@ -113,8 +111,9 @@ pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t en
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
     if (!pvops_cpuset_has(&others, cpu)) continue;
     // The range is posted before the request is counted: whoever sees the count sees it.
-    PostRange(g_mailboxes[cpu], start, mailbox_end);
-    __atomic_fetch_add(&g_mailboxes[cpu].requested, 1, __ATOMIC_SEQ_CST);
+    Mailbox& mb = MailboxOf(cpu);
+    PostRange(mb, start, mailbox_end);
+    __atomic_fetch_add(&mb.requested, 1, __ATOMIC_SEQ_CST);
   }
   // Through the table: a backend that reuses this shootdown may send IPIs its own way.
   if (const pvops_status st = pvops_send_ipi(&others, core::kVectorTlbFlush); st != PVOPS_OK) {
@@ -125,7 +124,7 @@ pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t en
   const Deadline give_up(kShootdownTimeoutNs);
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
     if (!pvops_cpuset_has(&others, cpu)) continue;
-    const Mailbox& mb = g_mailboxes[cpu];
+    const Mailbox& mb = MailboxOf(cpu);
     // The count as it is now covers our request, and maybe newer ones of other CPUs. Any
     // handler run after our IPI acknowledges them all; if a newer requester's IPI was lost, the
     // periodic nudge below starts one more run.
@@ -140,7 +139,7 @@ pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t en
         (void)pvops_send_ipi(&target, core::kVectorTlbFlush);
         nudge = Deadline(kShootdownNudgeNs);
       }
-      ServeMailbox(self);
+      ServeMailbox();
       arch::pause();
     }
   }

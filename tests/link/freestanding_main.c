@@ -8,8 +8,10 @@
 void pvops_link_entry(void);
 
 void pvops_link_entry(void) {
-  static const struct pvops_env env = {
-      .size = sizeof(struct pvops_env), .entry = PVOPS_ENTRY_NATIVE, .max_cpus = PVOPS_MAX_CPUS};
+  static const struct pvops_env env = {.size = sizeof(struct pvops_env),
+                                       .entry = PVOPS_ENTRY_NATIVE,
+                                       .max_cpus = PVOPS_MAX_CPUS,
+                                       .cpu_area_size = PVOPS_CPU_AREA_SIZE};
   if (pvops_init(&env) == PVOPS_OK) pvops_console_write("ok\n", 3);
   pvops_shutdown(pvops_table.time.clock_ns() != 0 ? 0x10 : 0x11);
 }

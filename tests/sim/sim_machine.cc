@@ -36,6 +36,7 @@ pvops_env MakeEnv(const char* cmdline, uint32_t entry, const void* boot_info) {
   env.virt_to_phys = VirtToPhys;
   env.phys_to_virt = PhysToVirt;
   env.max_cpus = PVOPS_MAX_CPUS;
+  env.cpu_area_size = PVOPS_CPU_AREA_SIZE;
   return env;
 }
 

@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <pvops/pvops.h>
+
+#include <memory>
+#include <vector>
+
 #include "sim_cpu.h"
 
 namespace pvops::sim {
@@ -14,7 +19,19 @@ class SimTest : public ::testing::Test {
   SimTest();
   ~SimTest() override;
 
+  // Page-aligned memory for one CPU's area, kept until the test ends.
+  void* NewCpuArea();
+  // Hands `cpu` a fresh area (pvops_set_cpu_area) and runs pvops_cpu_online on it; the status
+  // of the online.
+  pvops_status OnlineCpu(uint32_t cpu);
+
   SimCpu sim_;
+
+ private:
+  struct alignas(PVOPS_PAGE_SIZE) AreaMemory {
+    unsigned char bytes[PVOPS_CPU_AREA_SIZE];
+  };
+  std::vector<std::unique_ptr<AreaMemory>> areas_;
 };
 
 }  // namespace pvops::sim

@@ -50,7 +50,7 @@ class BareMetalMachineTest : public sim::SimTest {
   // Brings CPUs 1..count-1 online, each on itself.
   void OnlineCpus(uint32_t count) {
     for (uint32_t cpu = 1; cpu < count; ++cpu) {
-      sim_.RunOnCpu(cpu, [cpu] { ASSERT_EQ(pvops_cpu_online(cpu), PVOPS_OK); });
+      ASSERT_EQ(OnlineCpu(cpu), PVOPS_OK);
     }
   }
 

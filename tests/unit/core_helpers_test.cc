@@ -26,6 +26,7 @@ TEST(StatusNames, EveryStatusHasItsName) {
   EXPECT_STREQ(pvops_status_name(PVOPS_ERR_TIMEOUT), "timeout");
   EXPECT_STREQ(pvops_status_name(PVOPS_ERR_BUSY), "busy");
   EXPECT_STREQ(pvops_status_name(PVOPS_ERR_NO_RESOURCE), "no-resource");
+  EXPECT_STREQ(pvops_status_name(PVOPS_ERR_NO_CPU_AREA), "no-cpu-area");
   EXPECT_STREQ(pvops_status_name(-100), "unknown-status");
   EXPECT_STREQ(pvops_status_name(1), "unknown-status");
 }

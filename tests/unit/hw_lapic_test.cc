@@ -59,7 +59,7 @@ TEST_F(LapicTest, AKernelThatOwnsTheApicKeepsItsTprAndSpuriousVector) {
 TEST_F(LapicTest, CpuInitKeepsTheOtherSpuriousRegisterBits) {
   Boot();
   lapic_.SetSpurious(2, 0x2ff);  // focus checking disabled (bit 9), software-disabled
-  sim_.RunOnCpu(2, [] { ASSERT_EQ(pvops_cpu_online(2), PVOPS_OK); });
+  ASSERT_EQ(OnlineCpu(2), PVOPS_OK);
   EXPECT_EQ(lapic_.spurious(2), 0x3ffu);
 }
 

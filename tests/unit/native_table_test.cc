@@ -114,7 +114,8 @@ TEST_F(NativeTableTest, TheNativeInitCannotFailEvenWithoutALapic) {
   EXPECT_EQ(native::kBackend.init(env, pvops_candidate{}, &ops, &report, &why), PVOPS_OK);
   EXPECT_EQ(std::memcmp(&ops, &core::kNativeOps, sizeof(pvops_ops)), 0);
   // The LAPIC ops then say what is missing instead of faulting.
-  core::Cpu(1).online = 1;
+  ASSERT_EQ(pvops_set_cpu_area(1, NewCpuArea()), PVOPS_OK);
+  core::CpuRecord(1)->online = 1;
   EXPECT_EQ(pvops_send_ipi(CpuSet::Only(1).raw(), 0x40), PVOPS_ERR_UNSUPPORTED);
 }
 

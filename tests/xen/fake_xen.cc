@@ -121,8 +121,7 @@ pvops_status XenPvTest::BootPv(const char* cmdline) {
 }
 
 void XenPvTest::OnlinePvCpus(uint32_t count) {
-  for (uint32_t cpu = 1; cpu < count; ++cpu)
-    sim_.RunOnCpu(cpu, [cpu] { ASSERT_EQ(pvops_cpu_online(cpu), PVOPS_OK); });
+  for (uint32_t cpu = 1; cpu < count; ++cpu) ASSERT_EQ(OnlineCpu(cpu), PVOPS_OK);
 }
 
 shared_info& XenPvTest::Shared() {

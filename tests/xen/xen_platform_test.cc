@@ -130,7 +130,7 @@ TEST_F(XenPlatformTest, StartCpuBuildsTheVcpuContextThenBringsItUp) {
   EXPECT_EQ(vcpus_up_, std::vector<uint32_t>{1});
   EXPECT_EQ(Vcpu(1).evtchn_upcall_mask, 1) << "the entry runs with events masked";
   // Its cpu_init then binds its own ports.
-  sim_.RunOnCpu(1, [] { ASSERT_EQ(pvops_cpu_online(1), PVOPS_OK); });
+  ASSERT_EQ(OnlineCpu(1), PVOPS_OK);
   EXPECT_NE(PortOf(FakePort::kVirq, 1, VIRQ_TIMER), 0u);
 }
 

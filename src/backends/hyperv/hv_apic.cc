@@ -42,10 +42,11 @@ void WriteTpr(uint8_t priority) { arch::wrmsr(kMsrTpr, priority); }
 uint8_t ReadTpr() { return static_cast<uint8_t>(arch::rdmsr(kMsrTpr)); }
 
 pvops_status SetUpLapicOn(uint32_t cpu) {
-  if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
+  core::PerCpu* record = core::CpuRecord(cpu);
+  if (record == nullptr) return PVOPS_ERR_NO_CPU_AREA;
   hw::Lapic apic;
   if (const pvops_status st = hw::Lapic::Resolve(&apic); st != PVOPS_OK) return st;
-  core::Cpu(cpu).apic_id = apic.Id();
+  record->apic_id = apic.Id();
   if (core::KernelOwnsApic()) return PVOPS_OK;
   WriteTpr(0);  // accept every priority class
   const uint32_t spurious = apic.Read(hw::ApicReg::kSpurious);

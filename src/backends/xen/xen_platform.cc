@@ -178,9 +178,11 @@ pvops_status HvmStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
 
 pvops_status PvCpuInit(uint32_t cpu) {
   if (cpu >= kMaxCpus) return PVOPS_ERR_UNSUPPORTED;  // beyond shared_info's vcpu_info slots
+  core::PerCpu* record = core::CpuRecord(cpu);
+  if (record == nullptr) return PVOPS_ERR_NO_CPU_AREA;
   PerCpu& c = Cpu(cpu);
   c.vcpu_id = cpu;
-  core::Cpu(cpu).apic_id = cpu;
+  record->apic_id = cpu;
   if (const pvops_status st = CheckClock(cpu); st != PVOPS_OK) return st;
   if (const pvops_status st = BindPerCpuEvents(cpu); st != PVOPS_OK) return st;
   if (PathOn(PVOPS_XEN_PATH_RUNSTATE)) (void)RegisterRunstate(cpu);
