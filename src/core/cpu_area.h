@@ -8,6 +8,7 @@
 
 #include <pvops/pvops.h>
 
+#include "backends/kvm/kvm_backend.h"
 #include "core/runtime.h"
 #include "hw/paging.h"
 
@@ -16,6 +17,7 @@ namespace pvops::core {
 struct CpuArea {
   PerCpu core;
   hw::ShootdownMailbox shootdown;
+  kvm::CpuPart kvm;
 };
 static_assert(sizeof(CpuArea) <= PVOPS_CPU_AREA_SIZE, "PVOPS_CPU_AREA_SIZE must hold the area");
 static_assert(alignof(CpuArea) <= PVOPS_PAGE_SIZE, "a page-aligned area must do");

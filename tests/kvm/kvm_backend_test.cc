@@ -12,6 +12,7 @@
 
 #include "backends/kvm/kvm.h"
 #include "bare_metal_machine.h"
+#include "core/cpu_area.h"
 
 namespace pvops::test {
 namespace {
@@ -56,7 +57,9 @@ class KvmBackendTest : public BareMetalMachineTest {
   bool WriteKvmMsr(uint32_t msr, uint64_t value) {
     if ((offered_ & OfferedFor(msr)) == 0) return false;  // KVM enforces the CPUID it gave
     msr_writes_.push_back({msr, value});
-    void* area = reinterpret_cast<void*>(value & ~uint64_t{KVM_MSR_ENABLED});
+    // Guest-physical as the sim maps it (identity where the test mapped nothing).
+    const uint64_t pa = value & ~uint64_t{KVM_MSR_ENABLED};
+    void* area = sim_.PhysToVirt(pa) != nullptr ? sim_.PhysToVirt(pa) : reinterpret_cast<void*>(pa);
     if (msr == MSR_KVM_SYSTEM_TIME_NEW && (value & KVM_MSR_ENABLED) != 0 && fill_clock_) {
       auto* t = static_cast<vcpu_time_info*>(area);
       t->tsc_timestamp = sim_.tsc();
@@ -168,16 +171,54 @@ TEST_F(KvmBackendTest, KvmclockIsRegisteredPerCpuAndDrivesTheClock) {
   const auto reg = LastMsrWrite(MSR_KVM_SYSTEM_TIME_NEW);
   ASSERT_TRUE(reg.has_value());
   EXPECT_EQ(*reg & KVM_MSR_ENABLED, 1u);
-  EXPECT_EQ(*reg & ~uint64_t{1}, sim_.VirtToPhys(&kvm::Clock(0)));
+  EXPECT_EQ(*reg & ~uint64_t{1}, sim_.VirtToPhys(kvm::Clock(0)));
   EXPECT_EQ(pvops_tsc_khz(), 2'000'000u);
   // 2000 ticks at 2 GHz are 1000 ns past the registration's system time.
-  const uint64_t t0 = kvm::Clock(0).tsc_timestamp;
+  const uint64_t t0 = kvm::Clock(0)->tsc_timestamp;
   sim_.SetTsc(t0 + 2000);
   sim_.SetTicksPerInstruction(0);
   EXPECT_EQ(pvops_clock_ns(), kSystemTimeAtRegistration + 1000);
-  // CPU 1 registers its own area when it comes online.
-  OnlineCpus(2);
-  EXPECT_EQ(*LastMsrWrite(MSR_KVM_SYSTEM_TIME_NEW) & ~uint64_t{1}, sim_.VirtToPhys(&kvm::Clock(1)));
+}
+
+// A secondary CPU's areas are its part of the area the kernel handed over, registered by
+// physical address on that CPU: the address the kernel mapped the area at, plus the part's
+// place in the layout.
+TEST_F(KvmBackendTest, ASecondaryRegistersItsAreasInsideTheAreaTheKernelGave) {
+  BootKvm();
+  constexpr uint64_t kAreaPhys = 0x7654'3000;
+  void* area = NewCpuArea();
+  sim_.MapPhys(kAreaPhys, area, PVOPS_CPU_AREA_SIZE);
+  ASSERT_EQ(pvops_set_cpu_area(1, area), PVOPS_OK);
+  msr_writes_.clear();
+  sim_.RunOnCpu(1, [] { ASSERT_EQ(pvops_cpu_online(1), PVOPS_OK); });
+  const uint64_t part = kAreaPhys + offsetof(core::CpuArea, kvm);
+  EXPECT_EQ(LastMsrWrite(MSR_KVM_SYSTEM_TIME_NEW),
+            part + offsetof(kvm::CpuPart, clock) + KVM_MSR_ENABLED);
+  EXPECT_EQ(LastMsrWrite(MSR_KVM_STEAL_TIME),
+            part + offsetof(kvm::CpuPart, steal) + KVM_MSR_ENABLED);
+  EXPECT_EQ(LastMsrWrite(MSR_KVM_PV_EOI_EN),
+            part + offsetof(kvm::CpuPart, pv_eoi) + KVM_MSR_ENABLED);
+  // CPU 1 now reads its own tuple, which the fixture's KVM filled at registration.
+  sim_.SetTicksPerInstruction(0);
+  uint64_t ns = 0;
+  sim_.RunOnCpu(1, [&] {
+    sim_.SetTsc(kvm::Clock(1)->tsc_timestamp + 4000);
+    ns = pvops_clock_ns();
+  });
+  EXPECT_EQ(ns, kSystemTimeAtRegistration + 2000);
+}
+
+// A CPU whose area never came stays out of KVM's reach: nothing registered, a clear status.
+TEST_F(KvmBackendTest, ASecondaryWithoutAnAreaRegistersNothing) {
+  BootKvm();
+  msr_writes_.clear();
+  pvops_status st = PVOPS_OK;
+  sim_.RunOnCpu(1, [&] { st = pvops_cpu_online(1); });
+  EXPECT_EQ(st, PVOPS_ERR_NO_CPU_AREA);
+  EXPECT_TRUE(msr_writes_.empty());
+  EXPECT_EQ(pvops_table.platform.cpu_init(1), PVOPS_ERR_NO_CPU_AREA);
+  EXPECT_EQ(pvops_steal_ns(1), 0u);
+  EXPECT_EQ(pvops_vcpu_is_preempted(1), 0);
 }
 
 TEST_F(KvmBackendTest, AnUnfilledKvmclockIsRefusedAndTheTscClockKept) {
@@ -193,7 +234,7 @@ TEST_F(KvmBackendTest, AnUnfilledKvmclockIsRefusedAndTheTscClockKept) {
 TEST_F(KvmBackendTest, WallClockIsKvmsBootTimePlusSystemTime) {
   BootKvm();
   sim_.SetTicksPerInstruction(0);
-  sim_.SetTsc(kvm::Clock(0).tsc_timestamp + 4000);  // system time + 2000 ns
+  sim_.SetTsc(kvm::Clock(0)->tsc_timestamp + 4000);  // system time + 2000 ns
   pvops_wall_clock wc{};
   ASSERT_EQ(pvops_get_wall_clock(&wc), PVOPS_OK);
   // 999'000'000 ns + 5'002'000 ns carries one second.
@@ -211,24 +252,26 @@ TEST_F(KvmBackendTest, UserClockIsCpu0sTupleAtTheStartOfAClockOnlyPage) {
   EXPECT_EQ(clock.kind, uint32_t{PVOPS_USER_CLOCK_PVCLOCK});
   EXPECT_EQ(clock.stable, 1u);  // the fixture's KVM sets the stable bit
   EXPECT_EQ(reinterpret_cast<uintptr_t>(clock.page) % PVOPS_PAGE_SIZE, 0u);
-  EXPECT_EQ(clock.page, static_cast<const void*>(&kvm::Clock(0)));
-  EXPECT_EQ(clock.page_phys, sim_.VirtToPhys(&kvm::Clock(0)));
+  EXPECT_EQ(clock.page, static_cast<const void*>(kvm::Clock(0)));
+  EXPECT_EQ(clock.page_phys, sim_.VirtToPhys(kvm::Clock(0)));
   // The boot CPU registered first.
   EXPECT_EQ(clock.page_phys,
             FirstMsrWrite(MSR_KVM_SYSTEM_TIME_NEW).value_or(0) & ~uint64_t{KVM_MSR_ENABLED});
-  // Nothing else of the library's shares the page: CPU 1's tuple is the next 64 bytes, the
-  // per-CPU areas (steal time, PV EOI) lie outside it.
+  // Nothing else of the library's shares the page: CPU 1's tuple and every CPU's area (steal
+  // time, PV EOI, the other parts) lie outside it.
   const auto page = reinterpret_cast<uintptr_t>(clock.page);
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(&kvm::Clock(1)), page + 64);
-  for (uint32_t cpu = 0; cpu < 2; ++cpu) {
-    const auto area = reinterpret_cast<uintptr_t>(&kvm::Area(cpu));
-    EXPECT_TRUE(area + sizeof(kvm::PerCpu) <= page || area >= page + PVOPS_PAGE_SIZE) << cpu;
-  }
+  const auto outside = [page](const void* p, size_t size) {
+    const auto at = reinterpret_cast<uintptr_t>(p);
+    return at + size <= page || at >= page + PVOPS_PAGE_SIZE;
+  };
+  EXPECT_TRUE(outside(kvm::Clock(1), sizeof(vcpu_time_info)));
+  for (uint32_t cpu = 0; cpu < 2; ++cpu)
+    EXPECT_TRUE(outside(core::AreaOf(cpu), sizeof(core::CpuArea))) << cpu;
 }
 
 TEST_F(KvmBackendTest, UserClockSaysUnstableWithoutTheStableBit) {
   BootKvm();
-  kvm::Clock(0).flags = 0;  // KVM cleared it: the host's TSC is not stable across CPUs
+  kvm::Clock(0)->flags = 0;  // KVM cleared it: the host's TSC is not stable across CPUs
   pvops_user_clock clock{};
   ASSERT_EQ(pvops_get_user_clock(&clock), PVOPS_OK);
   EXPECT_EQ(clock.stable, 0u);
@@ -246,7 +289,7 @@ TEST_F(KvmBackendTest, NoUserClockWithoutKvmclock) {
 
 TEST_F(KvmBackendTest, UserClockRefusesATupleKvmLeftOddForever) {
   BootKvm();
-  kvm::Clock(0).version = 3;  // an update that never ends
+  kvm::Clock(0)->version = 3;  // an update that never ends
   pvops_user_clock clock{};
   EXPECT_EQ(pvops_get_user_clock(&clock), PVOPS_ERR_BUSY);
   EXPECT_EQ(clock.page, nullptr);
@@ -314,11 +357,11 @@ TEST_F(KvmBackendTest, PvEoiSkipsTheApicWhenKvmSetTheBit) {
   BootKvm();
   const auto reg = LastMsrWrite(MSR_KVM_PV_EOI_EN);
   ASSERT_TRUE(reg.has_value());
-  EXPECT_EQ(*reg & ~uint64_t{1}, sim_.VirtToPhys(&kvm::Area(0).pv_eoi));
-  kvm::Area(0).pv_eoi = KVM_PV_EOI_ENABLED;  // KVM injected an interrupt it can end itself
+  EXPECT_EQ(*reg & ~uint64_t{1}, sim_.VirtToPhys(&kvm::Part(0)->pv_eoi));
+  kvm::Part(0)->pv_eoi = KVM_PV_EOI_ENABLED;  // KVM injected an interrupt it can end itself
   pvops_eoi();
   EXPECT_EQ(lapic_.eoi_count(0), 0u);
-  EXPECT_EQ(kvm::Area(0).pv_eoi, 0u);
+  EXPECT_EQ(kvm::Part(0)->pv_eoi, 0u);
   pvops_eoi();  // the bit is gone: the APIC must hear this one
   EXPECT_EQ(lapic_.eoi_count(0), 1u);
 }
@@ -328,31 +371,31 @@ TEST_F(KvmBackendTest, StealTimeAreaIs64ByteAlignedAndReadUnderItsVersion) {
   const auto reg = LastMsrWrite(MSR_KVM_STEAL_TIME);
   ASSERT_TRUE(reg.has_value());
   EXPECT_EQ(*reg & 63, uint64_t{KVM_MSR_ENABLED});
-  kvm::Area(0).steal.steal = 12345;
-  kvm::Area(0).steal.version = 4;
+  kvm::Part(0)->steal.steal = 12345;
+  kvm::Part(0)->steal.version = 4;
   EXPECT_EQ(pvops_steal_ns(0), 12345u);
 }
 
 TEST_F(KvmBackendTest, SettingACpuUpAgainKeepsItsStealCount) {
   BootKvm();
-  kvm::Area(0).steal.steal = 777;
-  kvm::Area(0).steal.version = 2;
+  kvm::Part(0)->steal.steal = 777;
+  kvm::Part(0)->steal.version = 2;
   ASSERT_EQ(pvops_cpu_online(0), PVOPS_OK);
   EXPECT_EQ(pvops_steal_ns(0), 777u) << "a steal clock must never go back";
   EXPECT_EQ(*LastMsrWrite(MSR_KVM_STEAL_TIME) & ~uint64_t{63},
-            sim_.VirtToPhys(&kvm::Area(0).steal));
+            sim_.VirtToPhys(&kvm::Part(0)->steal));
 }
 
 TEST_F(KvmBackendTest, PvTlbFlushFlagsAPreemptedVcpuInsteadOfInterruptingIt) {
   BootKvm();
   OnlineCpus(3);
   QueueIpis();
-  kvm::Area(1).steal.preempted = KVM_VCPU_PREEMPTED;
+  kvm::Part(1)->steal.preempted = KVM_VCPU_PREEMPTED;
   pvops_cpuset cpus;
   pvops_cpuset_clear(&cpus);
   pvops_cpuset_add(&cpus, 1);
   ASSERT_EQ(pvops_flush_tlb_multi(&cpus, 0, 0), PVOPS_OK);
-  EXPECT_EQ(kvm::Area(1).steal.preempted, KVM_VCPU_PREEMPTED | KVM_VCPU_FLUSH_TLB);
+  EXPECT_EQ(kvm::Part(1)->steal.preempted, KVM_VCPU_PREEMPTED | KVM_VCPU_FLUSH_TLB);
   EXPECT_TRUE(lapic_.sent().empty());
   EXPECT_EQ(core::CounterValue(core::Counter::kTlbFlushPreemptedSkipped), 1u);
   EXPECT_TRUE(pvops_vcpu_is_preempted(1));
@@ -363,8 +406,8 @@ TEST_F(KvmBackendTest, RemoteFlushLeavesTheKernelOnlyTheVcpusThatAreRunning) {
   BootKvm();
   OnlineCpus(4);
   QueueIpis();
-  kvm::Area(1).steal.preempted = KVM_VCPU_PREEMPTED;
-  kvm::Area(3).steal.preempted = KVM_VCPU_PREEMPTED;
+  kvm::Part(1)->steal.preempted = KVM_VCPU_PREEMPTED;
+  kvm::Part(3)->steal.preempted = KVM_VCPU_PREEMPTED;
   pvops_cpuset cpus;
   pvops_cpuset_clear(&cpus);
   for (uint32_t cpu : {0u, 1u, 2u}) pvops_cpuset_add(&cpus, cpu);
@@ -375,8 +418,8 @@ TEST_F(KvmBackendTest, RemoteFlushLeavesTheKernelOnlyTheVcpusThatAreRunning) {
   EXPECT_FALSE(pvops_cpuset_has(&cpus, 1));
   EXPECT_TRUE(pvops_cpuset_has(&cpus, 0));
   EXPECT_TRUE(pvops_cpuset_has(&cpus, 2));
-  EXPECT_EQ(kvm::Area(1).steal.preempted, KVM_VCPU_PREEMPTED | KVM_VCPU_FLUSH_TLB);
-  EXPECT_EQ(kvm::Area(3).steal.preempted, KVM_VCPU_PREEMPTED);
+  EXPECT_EQ(kvm::Part(1)->steal.preempted, KVM_VCPU_PREEMPTED | KVM_VCPU_FLUSH_TLB);
+  EXPECT_EQ(kvm::Part(3)->steal.preempted, KVM_VCPU_PREEMPTED);
   EXPECT_TRUE(lapic_.sent().empty());
   EXPECT_TRUE(hypercalls_.empty());
   EXPECT_EQ(core::CounterValue(core::Counter::kTlbFlushPreemptedSkipped), 1u);
@@ -426,7 +469,7 @@ TEST_F(KvmBackendTest, PvTlbFlushInterruptsARunningVcpu) {
   EXPECT_EQ(sends[0].a0, 1u);  // APIC ID 1 as bit 0 of the window starting at 1
   EXPECT_EQ(sends[0].a2, 1u);
   EXPECT_EQ(sends[0].a3, core::kVectorTlbFlush);
-  EXPECT_EQ(kvm::Area(1).steal.preempted, 0u);
+  EXPECT_EQ(kvm::Part(1)->steal.preempted, 0u);
   EXPECT_EQ(core::CounterValue(core::Counter::kTlbFlushRemote), 1u);
 }
 

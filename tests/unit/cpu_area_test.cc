@@ -50,7 +50,8 @@ TEST_F(CpuAreaTest, TheAreaIsZeroedAndTheCoresStateLivesInIt) {
   EXPECT_EQ(stale, 0u);
   sim_.RunOnCpu(3, [] { ASSERT_EQ(pvops_cpu_online(3), PVOPS_OK); });
   // CPU 3's APIC ID, as its cpu_init read it, is in its area at the core's part.
-  const auto* core_part = reinterpret_cast<const core::PerCpu*>(area + offsetof(core::CpuArea, core));
+  const auto* core_part =
+      reinterpret_cast<const core::PerCpu*>(area + offsetof(core::CpuArea, core));
   EXPECT_EQ(core_part->apic_id, 0x33u);
   EXPECT_EQ(core_part->online, 1u);
   EXPECT_EQ(core::OnlineCpuCount(), 2u);

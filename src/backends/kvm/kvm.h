@@ -33,24 +33,17 @@ struct WallClockRecord {
   uint32_t nsec;
 } __attribute__((packed));
 
-// Everything KVM writes into guest memory for one vCPU. Each member is naturally aligned and
-// at most 64 bytes, so none crosses a page (KVM requires that of each area).
-struct alignas(64) PerCpu {
-  kvm_steal_time steal;       // 64 bytes, 64-aligned (MSR_KVM_STEAL_TIME needs 64)
-  uint32_t pv_eoi;            // MSR_KVM_PV_EOI_EN needs 4-byte alignment
-  uint32_t steal_registered;  // the library's own: the steal area is live on this vCPU
-};
-static_assert(sizeof(kvm_steal_time) == 64);
-PerCpu& Area(uint32_t cpu);
+// `cpu`'s part of its area; nullptr when the CPU has none.
+CpuPart* Part(uint32_t cpu);
+// The running CPU's part (core::ThisArea).
+CpuPart& ThisPart();
 
-// The kvmclock tuples (MSR_KVM_SYSTEM_TIME_NEW, 32 bytes each) live apart from the per-CPU areas,
-// CPU 0's at the start of a page: a kernel maps that page into every process for its vDSO, so
-// nothing but clock tuples may share it. One per 64 bytes, as Linux lays kvmclock's out.
-struct alignas(64) ClockSlot {
-  vcpu_time_info clock;
-};
-static_assert(sizeof(ClockSlot) == 64);
-vcpu_time_info& Clock(uint32_t cpu);
+// `cpu`'s kvmclock tuple (nullptr without an area). The boot CPU's is alone at the start of a
+// page of the library's: a kernel maps that page into every process for its vDSO, so nothing
+// but the tuple may share it. The others' are in their parts.
+vcpu_time_info* Clock(uint32_t cpu);
+// The running CPU's; a CPU without an area reads the boot CPU's.
+vcpu_time_info& ThisClock();
 
 // KVM's hypercall ABI: nr in rax, arguments in rbx, rcx, rdx, rsi, result in rax.
 inline int64_t HypercallWith(arch::HypercallInsn insn, uint64_t nr, uint64_t a0, uint64_t a1,

@@ -3,6 +3,7 @@
 #include "backends/kvm/kvm.h"
 
 #include "core/backend.h"
+#include "core/cpu_area.h"
 #include "hw/lapic.h"
 #include "hw/tsc.h"
 
@@ -12,8 +13,10 @@ State g_state;
 
 namespace {
 
-PerCpu g_areas[PVOPS_MAX_CPUS];
-alignas(PVOPS_PAGE_SIZE) ClockSlot g_clocks[PVOPS_MAX_CPUS];
+struct alignas(PVOPS_PAGE_SIZE) ClockPage {
+  vcpu_time_info clock;
+};
+ClockPage g_boot_clock;
 
 // Intel VMX enters the hypervisor with vmcall, AMD SVM with vmmcall. KVM would patch the wrong
 // one in the guest's code, but a kernel's text may be read-only: ask the vendor instead.
@@ -54,8 +57,21 @@ bool Offered(uint32_t feature_bit) { return (g_state.features >> feature_bit) & 
 
 }  // namespace
 
-PerCpu& Area(uint32_t cpu) { return g_areas[cpu < PVOPS_MAX_CPUS ? cpu : 0]; }
-vcpu_time_info& Clock(uint32_t cpu) { return g_clocks[cpu < PVOPS_MAX_CPUS ? cpu : 0].clock; }
+CpuPart* Part(uint32_t cpu) {
+  core::CpuArea* area = core::AreaOf(cpu);
+  return area != nullptr ? &area->kvm : nullptr;
+}
+CpuPart& ThisPart() { return core::ThisArea().kvm; }
+
+vcpu_time_info* Clock(uint32_t cpu) {
+  if (cpu == 0) return &g_boot_clock.clock;
+  CpuPart* part = Part(cpu);
+  return part != nullptr ? &part->clock : nullptr;
+}
+vcpu_time_info& ThisClock() {
+  vcpu_time_info* clock = Clock(core::ThisCpu());
+  return clock != nullptr ? *clock : g_boot_clock.clock;
+}
 
 void Probe(const pvops_env&, const core::HvLeaves& leaves, pvops_candidate* out) {
   const core::HvInterface* hv = leaves.Find(KVM_SIGNATURE);
@@ -71,7 +87,8 @@ void Probe(const pvops_env&, const core::HvLeaves& leaves, pvops_candidate* out)
 pvops_status Init(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
                   core::BackendReport* report, core::Reason*) {
   g_state = State{};
-  for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) Area(cpu).steal_registered = 0;
+  // Secondary CPUs get their areas after pvops_init: only the boot CPU's is there.
+  ThisPart().steal_registered = 0;
   g_state.base_leaf = found.base_leaf;
   const pvops_cpuid_regs f =
       arch::cpuid(found.base_leaf + (KVM_CPUID_FEATURES - KVM_CPUID_SIGNATURE), 0);

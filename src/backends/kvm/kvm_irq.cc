@@ -20,7 +20,9 @@ pvops_status SendWindow(uint64_t low, uint64_t high, uint32_t min_apic_id, uint8
 }  // namespace
 
 pvops_status EnablePvEoiOn(uint32_t cpu) {
-  uint32_t* word = &Area(cpu).pv_eoi;
+  CpuPart* part = Part(cpu);
+  if (part == nullptr) return PVOPS_ERR_NO_CPU_AREA;
+  uint32_t* word = &part->pv_eoi;
   __atomic_store_n(word, 0, __ATOMIC_RELAXED);
   if (!arch::wrmsr_safe(MSR_KVM_PV_EOI_EN, core::VirtToPhys(word) | KVM_MSR_ENABLED))
     return PVOPS_ERR_FAULT;
@@ -30,7 +32,7 @@ pvops_status EnablePvEoiOn(uint32_t cpu) {
 void Eoi() {
   // KVM sets the bit when it injected an interrupt whose EOI it can complete by itself; clearing
   // it is the whole EOI. Otherwise the APIC must hear it.
-  uint32_t* word = &Area(core::ThisCpu()).pv_eoi;
+  uint32_t* word = &ThisPart().pv_eoi;
   if ((__atomic_fetch_and(word, ~uint32_t{KVM_PV_EOI_MASK}, __ATOMIC_SEQ_CST) & KVM_PV_EOI_MASK) !=
       0) {
     core::Count(core::Counter::kPvEoiFast);

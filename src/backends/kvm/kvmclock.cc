@@ -10,7 +10,9 @@ WallClockRecord g_wall_clock;
 }  // namespace
 
 pvops_status EnableClockOn(uint32_t cpu) {
-  volatile vcpu_time_info& t = Clock(cpu);
+  vcpu_time_info* clock = Clock(cpu);
+  if (clock == nullptr) return PVOPS_ERR_NO_CPU_AREA;
+  volatile vcpu_time_info& t = *clock;
   // Whatever the memory held (a previous boot, a kexec) must not pass for KVM's answer.
   t.version = 0;
   t.tsc_to_system_mul = 0;
@@ -21,14 +23,14 @@ pvops_status EnableClockOn(uint32_t cpu) {
 
 uint64_t ClockNs() {
   core::Count(core::Counter::kClockReads);
-  return core::PvclockRead(&Clock(core::ThisCpu()));
+  return core::PvclockRead(&ThisClock());
 }
 
-uint64_t TscKhz() { return core::PvclockTscKhz(&Clock(core::ThisCpu())); }
+uint64_t TscKhz() { return core::PvclockTscKhz(&ThisClock()); }
 
 pvops_status UserClock(pvops_user_clock* out) {
   if (!Enabled(KVM_FEATURE_CLOCKSOURCE2)) return PVOPS_ERR_UNSUPPORTED;  // withheld or refused
-  const volatile vcpu_time_info& t = Clock(0);
+  const volatile vcpu_time_info& t = *Clock(0);
   // KVM may be rewriting CPU 0's tuple right now (an odd version): a bounded wait for it.
   bool filled = false;
   uint8_t flags = 0;

@@ -6,25 +6,28 @@
 namespace pvops::kvm {
 
 pvops_status EnableStealTimeOn(uint32_t cpu) {
-  volatile kvm_steal_time& st = Area(cpu).steal;
+  CpuPart* part = Part(cpu);
+  if (part == nullptr) return PVOPS_ERR_NO_CPU_AREA;
+  volatile kvm_steal_time& st = part->steal;
   // The first registration starts from zero: a stale "preempted" byte would make a TLB flush
   // skip a running vCPU. A repeated one (the CPU's set-up run again) keeps the count, which
   // KVM goes on adding to: a kernel's steal clock must never go back.
-  if (Area(cpu).steal_registered == 0) {
+  if (part->steal_registered == 0) {
     st.steal = 0;
     st.version = 0;
     st.preempted = 0;
   }
-  const uint64_t pa = core::VirtToPhys(&Area(cpu).steal);
+  const uint64_t pa = core::VirtToPhys(&part->steal);
   if ((pa & 63) != 0) return PVOPS_ERR_INVALID;
   if (!arch::wrmsr_safe(MSR_KVM_STEAL_TIME, pa | KVM_MSR_ENABLED)) return PVOPS_ERR_FAULT;
-  Area(cpu).steal_registered = 1;
+  part->steal_registered = 1;
   return PVOPS_OK;
 }
 
 uint64_t StealNs(uint32_t cpu) {
-  if (cpu >= PVOPS_MAX_CPUS) return 0;
-  const volatile kvm_steal_time& st = Area(cpu).steal;
+  const CpuPart* part = Part(cpu);
+  if (part == nullptr) return 0;
+  const volatile kvm_steal_time& st = part->steal;
   for (int tries = 0; tries < 1000; ++tries) {
     const uint32_t version = st.version;
     __atomic_signal_fence(__ATOMIC_ACQUIRE);
@@ -36,8 +39,9 @@ uint64_t StealNs(uint32_t cpu) {
 }
 
 int VcpuIsPreempted(uint32_t cpu) {
-  if (cpu >= PVOPS_MAX_CPUS) return 0;
-  return (__atomic_load_n(&Area(cpu).steal.preempted, __ATOMIC_RELAXED) & KVM_VCPU_PREEMPTED) != 0;
+  CpuPart* part = Part(cpu);
+  if (part == nullptr) return 0;
+  return (__atomic_load_n(&part->steal.preempted, __ATOMIC_RELAXED) & KVM_VCPU_PREEMPTED) != 0;
 }
 
 pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t, uint64_t) {
@@ -46,7 +50,7 @@ pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t, uint64_t) {
   const uint32_t self = core::ThisCpu();
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
     if (cpu == self || !pvops_cpuset_has(cpus, cpu) || core::Cpu(cpu).online == 0) continue;
-    uint8_t* preempted = &Area(cpu).steal.preempted;
+    uint8_t* preempted = &Part(cpu)->steal.preempted;  // online: it has its area
     uint8_t state = __atomic_load_n(preempted, __ATOMIC_RELAXED);
     if ((state & KVM_VCPU_PREEMPTED) == 0) continue;
     // Only if the vCPU is still preempted when the flag lands: otherwise it may be running with
