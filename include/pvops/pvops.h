@@ -409,7 +409,8 @@ pvops_status pvops_get_user_clock(struct pvops_user_clock *out);
  * PVOPS_MAX_CPUS, a NULL or misaligned area (virtual or, by env->virt_to_phys, physical), or
  * another area for a CPU already online (the same one again is accepted, untouched: a kernel
  * may hand it over each time the CPU comes up). Call it after pvops_init() (which forgets
- * earlier areas) and before pvops_cpu_online() of that CPU, from any CPU. */
+ * earlier areas) and before that CPU's pvops_start_cpu() (Xen PV records the new vCPU there) or
+ * pvops_cpu_online(), from any CPU. */
 #define PVOPS_CPU_AREA_SIZE (4u * PVOPS_PAGE_SIZE)
 pvops_status pvops_set_cpu_area(uint32_t cpu, void *area);
 

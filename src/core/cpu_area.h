@@ -9,6 +9,7 @@
 #include <pvops/pvops.h>
 
 #include "backends/kvm/kvm_backend.h"
+#include "backends/xen/xen_backend.h"
 #include "core/runtime.h"
 #include "hw/paging.h"
 
@@ -18,6 +19,7 @@ struct CpuArea {
   PerCpu core;
   hw::ShootdownMailbox shootdown;
   kvm::CpuPart kvm;
+  xen::CpuPart xen;
 };
 static_assert(sizeof(CpuArea) <= PVOPS_CPU_AREA_SIZE, "PVOPS_CPU_AREA_SIZE must hold the area");
 static_assert(alignof(CpuArea) <= PVOPS_PAGE_SIZE, "a page-aligned area must do");

@@ -4,6 +4,10 @@
 
 #include <xen/errno.h>
 
+#include <cstddef>
+#include <cstring>
+
+#include "core/cpu_area.h"
 #include "fake_xen.h"
 
 namespace pvops::test {
@@ -105,6 +109,40 @@ TEST_F(XenMmuTest, LazyFlushIssuesTheQueueAndStaysLazy) {
   pvops_lazy_mmu_end();
   ASSERT_EQ(multicalls_.size(), 2u);
   EXPECT_EQ(multicalls_[1].size(), 1u);
+}
+
+// A secondary CPU's Xen state is its part of the area the kernel handed over: the multicall
+// batch Xen reads, the runstate area Xen writes, and the IPI ports it was given.
+TEST_F(XenMmuTest, ASecondarysBatchRunstateAndPortsLiveInItsArea) {
+  auto* area = static_cast<unsigned char*>(NewCpuArea());
+  ASSERT_EQ(pvops_set_cpu_area(1, area), PVOPS_OK);
+  sim_.RunOnCpu(1, [] { ASSERT_EQ(pvops_cpu_online(1), PVOPS_OK); });
+  const uintptr_t part = reinterpret_cast<uintptr_t>(area) + offsetof(core::CpuArea, xen);
+  ASSERT_EQ(runstate_areas_.count(1), 1u);
+  EXPECT_EQ(runstate_areas_.at(1),
+            part + offsetof(xen::CpuPart, runstate) + offsetof(xen::Runstate, info));
+  ClearRecords();
+  sim_.RunOnCpu(1, [&] {
+    pvops_lazy_mmu_begin();
+    pvops_set_pte(&Table(kTablePfn)[0], GuestPte(20));
+    pvops_lazy_mmu_end();
+  });
+  const std::vector<XenCall> multicalls = CallsTo(__HYPERVISOR_multicall);
+  ASSERT_EQ(multicalls.size(), 1u);
+  EXPECT_EQ(multicalls[0].cpu, 1u);
+  EXPECT_EQ(multicalls[0].args[0],
+            part + offsetof(xen::CpuPart, batch) + offsetof(xen::Batch, calls));
+  // CPU 0 sends CPU 1 an IPI: the port bound for it is kept in CPU 1's part.
+  ASSERT_EQ(pvops_send_ipi(CpuSet::Only(1).raw(), 0x40), PVOPS_OK);
+  ASSERT_EQ(sent_ports_.size(), 1u);
+  const uint32_t port = sent_ports_[0];
+  EXPECT_NE(port, PortOf(FakePort::kIpi, 1)) << "not CPU 1's kick port";
+  uint16_t kept = 0;
+  std::memcpy(&kept,
+              area + offsetof(core::CpuArea, xen) + offsetof(xen::CpuPart, ipi_ports) +
+                  0x40 * sizeof(uint16_t),
+              sizeof(kept));
+  EXPECT_EQ(kept, port);
 }
 
 TEST_F(XenMmuTest, LocalFlushesJoinTheBatchInOrder) {

@@ -108,6 +108,9 @@ TEST_F(XenPlatformTest, StartCpuBuildsTheVcpuContextThenBringsItUp) {
   EXPECT_EQ(pvops_start_cpu(1, 1, &start), PVOPS_ERR_UNSUPPORTED) << "no trap table yet";
   ASSERT_EQ(pvops_xen_pv_set_entry_points(traps_, 0x2000, 0x2100), PVOPS_OK);
   Vcpu(1).evtchn_upcall_mask = 0;
+  EXPECT_EQ(pvops_start_cpu(1, 1, &start), PVOPS_ERR_NO_CPU_AREA) << "its area comes first";
+  EXPECT_TRUE(vcpu_contexts_.empty());
+  ASSERT_EQ(pvops_set_cpu_area(1, NewCpuArea()), PVOPS_OK);
   ASSERT_EQ(pvops_start_cpu(1, 1, &start), PVOPS_OK);
   ASSERT_EQ(vcpu_contexts_.size(), 1u);
   EXPECT_EQ(vcpu_contexts_[0].first, 1u);
@@ -130,7 +133,7 @@ TEST_F(XenPlatformTest, StartCpuBuildsTheVcpuContextThenBringsItUp) {
   EXPECT_EQ(vcpus_up_, std::vector<uint32_t>{1});
   EXPECT_EQ(Vcpu(1).evtchn_upcall_mask, 1) << "the entry runs with events masked";
   // Its cpu_init then binds its own ports.
-  ASSERT_EQ(OnlineCpu(1), PVOPS_OK);
+  sim_.RunOnCpu(1, [] { ASSERT_EQ(pvops_cpu_online(1), PVOPS_OK); });
   EXPECT_NE(PortOf(FakePort::kVirq, 1, VIRQ_TIMER), 0u);
 }
 
@@ -149,6 +152,7 @@ TEST_F(XenPlatformTest, StartCpuRefusesWhatXenCannotRun) {
     return c.nr == __HYPERVISOR_vcpu_op ? -XEN_EEXIST : kFallThrough;
   };
   start.entry = FakeApEntry;
+  ASSERT_EQ(pvops_set_cpu_area(1, NewCpuArea()), PVOPS_OK);
   EXPECT_EQ(pvops_start_cpu(1, 1, &start), PVOPS_ERR_BUSY);
 }
 

@@ -63,18 +63,13 @@ extern State g_state;
 inline bool IsPv() { return g_state.mode == Mode::kPv; }
 inline bool PathOn(uint32_t path) { return (g_state.paths & path) != 0; }
 
-struct PerCpu {
-  uint32_t vcpu_id;
-  uint32_t ready;            // cpu_init ran
-  evtchn_port_t timer_port;  // VIRQ_TIMER for this vCPU
-  evtchn_port_t kick_port;   // masked IPI port that SCHEDOP_poll waits on
-  uint8_t timer_vector;
-  uint8_t skip_next_eoi;  // HVM: the callback vector was not delivered by the LAPIC
-  uint8_t lazy;           // PV: lazy MMU mode depth (0 or 1)
-  uint64_t cr3;           // PV: the guest-physical CR3 last installed on this CPU
-};
-PerCpu& Cpu(uint32_t cpu);  // cpu clamped to kMaxCpus - 1
-inline PerCpu& ThisCpu() { return Cpu(core::ThisCpu()); }
+static_assert(kMaxPorts <= 0x10000, "CpuPart::ipi_ports holds ports in 16 bits");
+
+// `cpu`'s part of its area (xen_backend.h); nullptr when the CPU has none.
+CpuPart* Part(uint32_t cpu);
+// The running CPU's part; a CPU without an area shares the boot CPU's.
+CpuPart& ThisPart();
+inline PerCpu& ThisCpu() { return ThisPart().cpu; }
 
 // This CPU's (or `cpu`'s) vcpu_info inside shared_info.
 volatile vcpu_info* VcpuInfo(uint32_t cpu);

@@ -26,8 +26,6 @@ struct PortInfo {
 static_assert(kMaxCpus <= 0xffff);
 
 PortInfo g_ports[kMaxPorts];
-// IPI ports, bound on first use; 0 = not yet (Xen never hands out port 0).
-evtchn_port_t g_ipi_ports[kMaxCpus][256];
 constexpr uint32_t kBitsPerWord = sizeof(xen_ulong_t) * 8;
 // A vCPU whose events keep arriving while it scans stops after this many rounds; the rest
 // stay pending and re-raise the upcall once it returns.
@@ -82,18 +80,19 @@ void ClosePort(evtchn_port_t port) {
   (void)EventOp(EVTCHNOP_close, &op);
 }
 
-// The IPI port for (cpu, vector), bound on first use. Two CPUs binding the same pair at once
-// both bind; the loser closes its port.
+// The IPI port for (cpu, vector), bound on first use; `cpu` is online, so it has its area. Two
+// CPUs binding the same pair at once both bind; the loser closes its port.
 evtchn_port_t IpiPort(uint32_t cpu, uint8_t vector, pvops_status* status) {
-  evtchn_port_t* slot = &g_ipi_ports[cpu][vector];
+  CpuPart& target = *Part(cpu);
+  uint16_t* slot = &target.ipi_ports[vector];
   evtchn_port_t port = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
   if (port != 0) return port;
-  *status = BindIpi(Cpu(cpu).vcpu_id, &port);
+  *status = BindIpi(target.cpu.vcpu_id, &port);
   if (*status != PVOPS_OK) return 0;
   g_ports[port] = PortInfo{PortKind::kIpi, vector, static_cast<uint16_t>(cpu)};
-  evtchn_port_t expected = 0;
-  if (!__atomic_compare_exchange_n(slot, &expected, port, false, __ATOMIC_ACQ_REL,
-                                   __ATOMIC_ACQUIRE)) {
+  uint16_t expected = 0;
+  if (!__atomic_compare_exchange_n(slot, &expected, static_cast<uint16_t>(port), false,
+                                   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
     g_ports[port] = PortInfo{};
     ClosePort(port);
     return expected;
@@ -134,13 +133,16 @@ void RunHandler(uint8_t vector) {
 
 volatile vcpu_info* VcpuInfo(uint32_t cpu) {
   if (g_state.shared == nullptr) return &g_boot_vcpu_info;
-  return &g_state.shared->vcpu_info[Cpu(cpu).vcpu_id % kMaxCpus];
+  // A CPU without an area reads the boot CPU's slot, as it shares its area.
+  const CpuPart* part = Part(cpu);
+  const uint32_t vcpu = part != nullptr ? part->cpu.vcpu_id : Part(0)->cpu.vcpu_id;
+  return &g_state.shared->vcpu_info[vcpu % kMaxCpus];
 }
 
+// Init runs before other CPUs have their areas: the boot CPU's ports are the only ones.
 void ResetEvents() {
   for (PortInfo& p : g_ports) p = PortInfo{};
-  for (auto& row : g_ipi_ports)
-    for (evtchn_port_t& port : row) port = 0;
+  for (uint16_t& port : Part(0)->ipi_ports) port = 0;
 }
 
 void MaskPort(evtchn_port_t port) {
@@ -161,7 +163,9 @@ pvops_status SendEvent(evtchn_port_t port) {
 }
 
 pvops_status BindPerCpuEvents(uint32_t cpu) {
-  PerCpu& c = Cpu(cpu);
+  CpuPart* part = Part(cpu);
+  if (part == nullptr) return PVOPS_ERR_NO_CPU_AREA;
+  PerCpu& c = part->cpu;
   // A PV vCPU starts with a 10 ms periodic VIRQ_TIMER: off, so the port fires only for the
   // one-shot timer. An HVM vCPU has none; Xen answers OK either way.
   (void)Hypercall(__HYPERVISOR_vcpu_op, VCPUOP_stop_periodic_timer, c.vcpu_id, 0);
@@ -286,7 +290,7 @@ pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector) {
   if (cpus == nullptr || vector < 32) return PVOPS_ERR_INVALID;
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
     if (!pvops_cpuset_has(cpus, cpu)) continue;
-    if (cpu >= kMaxCpus || core::Cpu(cpu).online == 0 || Cpu(cpu).ready == 0)
+    if (cpu >= kMaxCpus || core::Cpu(cpu).online == 0 || Part(cpu)->cpu.ready == 0)
       return PVOPS_ERR_INVALID;
   }
   for (uint32_t cpu = 0; cpu < kMaxCpus; ++cpu) {

@@ -80,9 +80,9 @@ pvops_status InitHvm(const pvops_env&, const pvops_candidate& found, pvops_ops* 
   const pvops_cpuid_regs ids = g_state.max_leaf >= g_state.base_leaf + 4
                                    ? arch::cpuid(g_state.base_leaf + 4, 0)
                                    : pvops_cpuid_regs{};
-  Cpu(boot_cpu).vcpu_id = (ids.eax & XEN_HVM_CPUID_VCPU_ID_PRESENT) != 0 ? ids.ebx : 0;
+  ThisPart().cpu.vcpu_id = (ids.eax & XEN_HVM_CPUID_VCPU_ID_PRESENT) != 0 ? ids.ebx : 0;
   report->features[1] = ids.eax;
-  if (Cpu(boot_cpu).vcpu_id < kMaxCpus && MapSharedInfo(boot_cpu, &note) == PVOPS_OK) {
+  if (ThisPart().cpu.vcpu_id < kMaxCpus && MapSharedInfo(boot_cpu, &note) == PVOPS_OK) {
     g_state.paths |= PVOPS_XEN_PATH_PVCLOCK | PVOPS_XEN_PATH_RUNSTATE;
     if (SetUpCallbackVector(&note) == PVOPS_OK)
       g_state.paths |= PVOPS_XEN_PATH_EVENTS | PVOPS_XEN_PATH_CALLBACK_VECTOR;

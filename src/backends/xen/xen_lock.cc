@@ -33,9 +33,11 @@ void LockWait(const volatile uint8_t* ptr, uint8_t value) {
 }
 
 void LockKick(uint32_t cpu) {
-  if (cpu >= kMaxCpus || Cpu(cpu).ready == 0 || Cpu(cpu).kick_port == 0) return;
+  const CpuPart* part = Part(cpu);
+  if (cpu >= kMaxCpus || part == nullptr || part->cpu.ready == 0 || part->cpu.kick_port == 0)
+    return;
   core::Count(core::Counter::kLockKicks);
-  (void)SendEvent(Cpu(cpu).kick_port);
+  (void)SendEvent(part->cpu.kick_port);
 }
 
 }  // namespace pvops::xen

@@ -201,7 +201,7 @@ pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t en
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
     if (!pvops_cpuset_has(cpus, cpu)) continue;
     if (cpu >= kMaxCpus || core::Cpu(cpu).online == 0) return PVOPS_ERR_INVALID;
-    const uint32_t vcpu = Cpu(cpu).vcpu_id;
+    const uint32_t vcpu = Part(cpu)->cpu.vcpu_id;  // online: it has its area
     vcpu_mask[vcpu / 64] |= xen_ulong_t{1} << (vcpu % 64);
     any = true;
     if (cpu != core::ThisCpu()) core::Count(core::Counter::kTlbFlushRemote);

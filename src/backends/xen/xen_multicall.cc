@@ -7,25 +7,7 @@
 namespace pvops::xen {
 namespace {
 
-// Up to 64 queued entries go out as one multicall; a 65th issues the full batch first.
-constexpr uint32_t kBatchCapacity = 64;
-
-struct Batch {
-  multicall_entry_t calls[kBatchCapacity];
-  // mmu_update and mmuext_op take a pointer to their request: it lives here until issued.
-  union Request {
-    mmu_update_t update;
-    mmuext_op_t ext;
-  } requests[kBatchCapacity];
-  uint32_t count;
-  uint32_t updates;  // entries that change a PTE (the rest are flushes)
-};
-Batch g_batches[kMaxCpus];
-
-Batch& ThisBatch() {
-  const uint32_t cpu = core::ThisCpu();
-  return g_batches[cpu < kMaxCpus ? cpu : 0];
-}
+Batch& ThisBatch() { return ThisPart().batch; }
 
 // Queueing runs with this CPU's events masked, so a handler that updates a PTE in between
 // cannot see a half-written entry.
@@ -153,11 +135,11 @@ void LazyEnd() {
   if (cpu.lazy > 0) --cpu.lazy;
 }
 
+// Init runs before other CPUs have their areas: the boot CPU's batch is the only one.
 void ResetBatches() {
-  for (Batch& batch : g_batches) {
-    batch.count = 0;
-    batch.updates = 0;
-  }
+  Batch& batch = Part(0)->batch;
+  batch.count = 0;
+  batch.updates = 0;
 }
 
 }  // namespace pvops::xen

@@ -4,6 +4,7 @@
 #include <asm/processor-flags.h>
 
 #include "backends/xen/xen.h"
+#include "core/cpu_area.h"
 #include "hw/lapic.h"
 // Xen headers after xen.h: core/xen_public.h pins the interface version first.
 #include <xen/arch-x86/cpuid.h>
@@ -29,7 +30,6 @@ struct EntryPoints {
 EntryPoints g_entry;
 // One vCPU context (5 KiB: too big for a stack); start_cpu runs on one CPU at a time.
 vcpu_guest_context g_context;
-PerCpu g_cpus[kMaxCpus];
 
 int64_t RegisterCallback(uint16_t type, uint16_t flags, uint64_t address) {
   callback_register cb{};
@@ -68,7 +68,11 @@ void PvExitPortThenReboot(bool dom0, uint32_t code) {
 
 }  // namespace
 
-PerCpu& Cpu(uint32_t cpu) { return g_cpus[cpu < kMaxCpus ? cpu : kMaxCpus - 1]; }
+CpuPart* Part(uint32_t cpu) {
+  core::CpuArea* area = core::AreaOf(cpu);
+  return area != nullptr ? &area->xen : nullptr;
+}
+CpuPart& ThisPart() { return core::ThisArea().xen; }
 
 void ConsoleWrite(const char* text, size_t len) {
   if (text == nullptr || len == 0) return;
@@ -119,8 +123,11 @@ pvops_status PvStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
   const uint64_t root_mfn = PfnToMfn(start->cr3 / X86_PAGE_SIZE);
   if (root_mfn == kInvalidFrame) return PVOPS_ERR_INVALID;
 
+  // The kernel handed the CPU its area before starting it: the entry needs its record.
+  CpuPart* part = Part(cpu);
+  if (part == nullptr) return PVOPS_ERR_NO_CPU_AREA;
   // A PV vCPU's number is the kernel's CPU index: there is no APIC to name it otherwise.
-  PerCpu& c = Cpu(cpu);
+  PerCpu& c = part->cpu;
   c.vcpu_id = cpu;
   c.cr3 = start->cr3;
   VcpuInfo(cpu)->evtchn_upcall_mask = 1;  // the entry runs with interrupts off
@@ -180,7 +187,7 @@ pvops_status PvCpuInit(uint32_t cpu) {
   if (cpu >= kMaxCpus) return PVOPS_ERR_UNSUPPORTED;  // beyond shared_info's vcpu_info slots
   core::PerCpu* record = core::CpuRecord(cpu);
   if (record == nullptr) return PVOPS_ERR_NO_CPU_AREA;
-  PerCpu& c = Cpu(cpu);
+  PerCpu& c = Part(cpu)->cpu;
   c.vcpu_id = cpu;
   record->apic_id = cpu;
   if (const pvops_status st = CheckClock(cpu); st != PVOPS_OK) return st;
@@ -201,7 +208,9 @@ pvops_status HvmCpuInit(uint32_t cpu) {
     if ((r.eax & XEN_HVM_CPUID_VCPU_ID_PRESENT) != 0) vcpu = r.ebx;
   }
   if (cpu >= kMaxCpus || vcpu >= kMaxCpus) return PVOPS_ERR_UNSUPPORTED;
-  PerCpu& c = Cpu(cpu);
+  CpuPart* part = Part(cpu);
+  if (part == nullptr) return PVOPS_ERR_NO_CPU_AREA;
+  PerCpu& c = part->cpu;
   c.vcpu_id = vcpu;
   if (PathOn(PVOPS_XEN_PATH_PVCLOCK)) {
     if (const pvops_status st = CheckClock(cpu); st != PVOPS_OK) return st;
@@ -214,9 +223,8 @@ pvops_status HvmCpuInit(uint32_t cpu) {
   return lapic;
 }
 
-void ResetPlatform() {
-  for (PerCpu& c : g_cpus) c = PerCpu{};
-}
+// Init runs before other CPUs have their areas: the boot CPU's record is the only one.
+void ResetPlatform() { Part(0)->cpu = PerCpu{}; }
 
 void ResetEntryPoints() { g_entry = EntryPoints{}; }
 

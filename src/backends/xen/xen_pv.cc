@@ -136,7 +136,7 @@ pvops_status InitPv(const pvops_env& env, pvops_ops* ops, core::BackendReport* r
   }
   g_state.shared = reinterpret_cast<volatile shared_info*>(g_shared_info_page);
   const uint32_t boot_cpu = core::ThisCpu();
-  Cpu(boot_cpu).vcpu_id = 0;  // Xen starts a PV guest on vCPU 0
+  ThisPart().cpu.vcpu_id = 0;  // Xen starts a PV guest on vCPU 0
   if (CheckClock(boot_cpu) != PVOPS_OK) {
     g_state.shared = nullptr;
     why->Add("vCPU 0's vcpu_time_info is not filled (version, mul or shift)");

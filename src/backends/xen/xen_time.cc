@@ -8,12 +8,6 @@
 namespace pvops::xen {
 namespace {
 
-struct alignas(64) Runstate {
-  vcpu_runstate_info info;
-  uint32_t registered;
-};
-Runstate g_runstate[kMaxCpus];
-
 pvops_status ArmSingleshot(uint32_t vcpu, uint64_t deadline_ns) {
   // No VCPU_SSHOTTMR_future: a deadline already past fires at once, as the op promises.
   vcpu_set_singleshot_timer timer{};
@@ -27,8 +21,9 @@ pvops_status ArmSingleshot(uint32_t vcpu, uint64_t deadline_ns) {
 // A consistent copy: Xen rewrites the area at every context switch (and, with the update flag
 // assist, marks state_entry_time while it does).
 bool ReadRunstate(uint32_t cpu, vcpu_runstate_info* out) {
-  if (cpu >= kMaxCpus) return false;
-  const Runstate& r = g_runstate[cpu];
+  const CpuPart* part = Part(cpu);
+  if (part == nullptr) return false;
+  const Runstate& r = part->runstate;
   if (__atomic_load_n(&r.registered, __ATOMIC_ACQUIRE) == 0) return false;
   const volatile vcpu_runstate_info& live = r.info;
   // state_entry_time is the version word here; XEN_RUNSTATE_UPDATE marks it busy.
@@ -98,12 +93,13 @@ void OnTimerEvent() {
 }
 
 pvops_status RegisterRunstate(uint32_t cpu) {
-  if (cpu >= kMaxCpus) return PVOPS_ERR_INVALID;
-  Runstate& r = g_runstate[cpu];
+  CpuPart* part = Part(cpu);
+  if (cpu >= kMaxCpus || part == nullptr) return PVOPS_ERR_INVALID;
+  Runstate& r = part->runstate;
   vcpu_register_runstate_memory_area area{};
   area.addr.v = &r.info;
   const int64_t rc = Hypercall(__HYPERVISOR_vcpu_op, VCPUOP_register_runstate_memory_area,
-                               Cpu(cpu).vcpu_id, Arg(&area));
+                               part->cpu.vcpu_id, Arg(&area));
   if (rc != 0) return StatusFromXen(rc);
   __atomic_store_n(&r.registered, 1u, __ATOMIC_RELEASE);
   return PVOPS_OK;
@@ -122,8 +118,7 @@ int VcpuIsPreempted(uint32_t cpu) {
   return info.state == RUNSTATE_runnable ? 1 : 0;
 }
 
-void ResetTime() {
-  for (Runstate& r : g_runstate) r.registered = 0;
-}
+// Init runs before other CPUs have their areas: the boot CPU's runstate is the only one.
+void ResetTime() { Part(0)->runstate.registered = 0; }
 
 }  // namespace pvops::xen
