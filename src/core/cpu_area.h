@@ -8,6 +8,7 @@
 
 #include <pvops/pvops.h>
 
+#include "backends/hyperv/hyperv_backend.h"
 #include "backends/kvm/kvm_backend.h"
 #include "backends/xen/xen_backend.h"
 #include "core/runtime.h"
@@ -16,10 +17,12 @@
 namespace pvops::core {
 
 struct CpuArea {
+  hyperv::CpuPages hyperv_pages;
   PerCpu core;
   hw::ShootdownMailbox shootdown;
   kvm::CpuPart kvm;
   xen::CpuPart xen;
+  hyperv::CpuPart hyperv;
 };
 static_assert(sizeof(CpuArea) <= PVOPS_CPU_AREA_SIZE, "PVOPS_CPU_AREA_SIZE must hold the area");
 static_assert(alignof(CpuArea) <= PVOPS_PAGE_SIZE, "a page-aligned area must do");

@@ -47,7 +47,7 @@ TEST_F(HvApicTest, AnEoiTheHypervisorCompletesCostsNoExit) {
 TEST_F(HvApicTest, WithoutAnAssistPageEoiIsTheSyntheticMsr) {
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
   OnlineCpus(2);
-  Cpu(1).vp_assist_enabled = 0;  // as when the registration failed on that CPU
+  Part(1)->vp_assist_enabled = 0;  // as when the registration failed on that CPU
   sim_.RunOnCpu(1, [] { pvops_eoi(); });
   EXPECT_THAT(eoi_writes_, ElementsAre(0u));
   EXPECT_EQ(CounterValue(core::Counter::kPvEoiSlow), 0u);

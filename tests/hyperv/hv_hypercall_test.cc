@@ -3,8 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstddef>
+
 #include "backends/hyperv/hv_hypercall.h"
 #include "backends/hyperv/hyperv.h"
+#include "core/cpu_area.h"
 #include "hv_machine.h"
 
 namespace pvops::test {
@@ -145,6 +148,26 @@ TEST_F(HvHypercallTest, SlowCallsUseThisCpusAlignedPagesWithInterruptsOff) {
   EXPECT_NE(calls_[0].rdx, calls_[1].rdx) << "each CPU has its own pages";
 }
 
+// A secondary CPU's VP assist page and argument pages are the pages of the area the kernel
+// handed over: at the physical address the kernel mapped it at, plus their place in it.
+TEST_F(HvHypercallTest, ASecondarysAssistAndArgumentPagesAreInItsArea) {
+  constexpr uint64_t kAreaPhys = 0x4567'0000;
+  void* area = NewCpuArea();
+  sim_.MapPhys(kAreaPhys, area, PVOPS_CPU_AREA_SIZE);
+  ASSERT_EQ(pvops_set_cpu_area(1, area), PVOPS_OK);
+  sim_.RunOnCpu(1, [] { ASSERT_EQ(pvops_cpu_online(1), PVOPS_OK); });
+  const uint64_t pages = kAreaPhys + offsetof(core::CpuArea, hyperv_pages);
+  EXPECT_EQ(vp_assist_msr_[1], pages + offsetof(CpuPages, vp_assist) + 1);
+  calls_.clear();
+  sim_.RunOnCpu(1, [] {
+    ArgPages args;
+    (void)SlowCall(args, kCallSendSyntheticClusterIpiEx);
+  });
+  ASSERT_EQ(calls_.size(), 1u);
+  EXPECT_EQ(calls_[0].rdx, pages + offsetof(CpuPages, args));
+  EXPECT_EQ(calls_[0].r8, pages + offsetof(CpuPages, args) + 2048);
+}
+
 TEST_F(HvHypercallTest, InterruptsThatWereOffStayOff) {
   sim_.SetInterruptsEnabled(false);
   {
@@ -171,7 +194,7 @@ TEST_F(HvUnusableArgPagesTest, SlowCallsAreNotUsedAndFastOnesStay) {
     ArgPages args;
     g_args_begin = reinterpret_cast<uintptr_t>(args.input());
   }
-  g_args_end = g_args_begin + 4096 * PVOPS_MAX_CPUS;
+  g_args_end = g_args_begin + 4096;  // the boot CPU's, the only area at init
   sim::CpuModel model = model_;
   sim::LoadCpuModel(sim_, model);
   env_ = sim::MakeEnv();

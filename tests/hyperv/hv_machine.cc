@@ -10,13 +10,6 @@ namespace {
 
 using namespace pvops::hyperv;
 
-// In the simulation a guest-physical address of the library's memory is its host address
-// (sim::SimCpu::VirtToPhys is the identity outside MapPhys regions).
-template <typename T>
-T* AtGpa(uint64_t gpa) {
-  return reinterpret_cast<T*>(static_cast<uintptr_t>(gpa));
-}
-
 // KVM's stub on AMD: vmmcall; ret.
 constexpr uint8_t kKvmAmdStub[] = {0x0f, 0x01, 0xd9, 0xc3};
 
@@ -116,13 +109,15 @@ bool HyperVMachineTest::WriteMsr(uint32_t msr, uint64_t value) {
       if (guest_os_id_ == 0) return true;  // ignored until the guest says who it is (as KVM)
       hypercall_msr_ = value;
       if ((value & kMsrPageEnable) != 0 && fill_hypercall_page_)
-        memcpy(AtGpa<uint8_t>(value & kMsrPageAddressMask), kKvmAmdStub, sizeof(kKvmAmdStub));
+        memcpy(static_cast<uint8_t*>(sim_.GuestMemory(value & kMsrPageAddressMask)), kKvmAmdStub,
+               sizeof(kKvmAmdStub));
       return true;
     case kMsrReferenceTsc:
       if (!Granted(kPrivReferenceTsc)) return false;
       reference_tsc_msr_ = value;
       if ((value & kMsrPageEnable) != 0)
-        *AtGpa<ReferenceTscPage>(value & kMsrPageAddressMask) = tsc_page_script_;
+        *static_cast<ReferenceTscPage*>(sim_.GuestMemory(value & kMsrPageAddressMask)) =
+            tsc_page_script_;
       return true;
     case kMsrEoi:
       if (!Granted(kPrivApicMsrs)) return false;
@@ -172,7 +167,7 @@ void HyperVMachineTest::OnCall(const void* stub, arch::HypercallRegs& regs) {
   // The TLFS: 8-byte aligned and inside one page (the library uses half a page per block).
   if (!call.fast && regs.rdx != 0 && regs.rdx % 8 == 0 &&
       regs.rdx % X86_PAGE_SIZE + X86_PAGE_SIZE / 2 <= X86_PAGE_SIZE) {
-    const uint64_t* in = AtGpa<const uint64_t>(regs.rdx);
+    const uint64_t* in = static_cast<const uint64_t*>(sim_.GuestMemory(regs.rdx));
     call.input.assign(in, in + X86_PAGE_SIZE / 2 / 8);
   }
   calls_.push_back(call);

@@ -57,9 +57,7 @@ class KvmBackendTest : public BareMetalMachineTest {
   bool WriteKvmMsr(uint32_t msr, uint64_t value) {
     if ((offered_ & OfferedFor(msr)) == 0) return false;  // KVM enforces the CPUID it gave
     msr_writes_.push_back({msr, value});
-    // Guest-physical as the sim maps it (identity where the test mapped nothing).
-    const uint64_t pa = value & ~uint64_t{KVM_MSR_ENABLED};
-    void* area = sim_.PhysToVirt(pa) != nullptr ? sim_.PhysToVirt(pa) : reinterpret_cast<void*>(pa);
+    void* area = sim_.GuestMemory(value & ~uint64_t{KVM_MSR_ENABLED});
     if (msr == MSR_KVM_SYSTEM_TIME_NEW && (value & KVM_MSR_ENABLED) != 0 && fill_clock_) {
       auto* t = static_cast<vcpu_time_info*>(area);
       t->tsc_timestamp = sim_.tsc();

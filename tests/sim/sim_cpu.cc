@@ -235,6 +235,11 @@ void* SimCpu::PhysToVirt(uint64_t pa) const {
   return nullptr;
 }
 
+void* SimCpu::GuestMemory(uint64_t pa) const {
+  void* va = PhysToVirt(pa);
+  return va != nullptr ? va : reinterpret_cast<void*>(static_cast<uintptr_t>(pa));
+}
+
 uint64_t SimCpu::VirtToPhys(const void* va) const {
   const auto v = reinterpret_cast<uintptr_t>(va);
   for (const PhysRegion& r : phys_regions_) {

@@ -145,6 +145,9 @@ class SimCpu {
   void MapPhys(uint64_t pa, void* va, size_t length);
   void* PhysToVirt(uint64_t pa) const;        // nullptr when unmapped
   uint64_t VirtToPhys(const void* va) const;  // identity when unmapped
+  // Where a simulated hypervisor writes guest-physical `pa`: the inverse of VirtToPhys,
+  // identity where nothing is mapped.
+  void* GuestMemory(uint64_t pa) const;
 
   // ---- Hypercalls ----------------------------------------------------------------------
   // Without a handler the instruction is #UD on a machine without that hypervisor: a failed

@@ -3,19 +3,12 @@
 #include "arch/x86/arch.h"
 #include "arch/x86/registers.h"
 #include "backends/hyperv/hyperv.h"
+#include "core/cpu_area.h"
 #include "core/runtime.h"
 #include "hw/lapic.h"
 
 namespace pvops::hyperv {
 namespace {
-
-// The hypervisor owns the whole page (it may keep nested-virtualization state after the
-// assist word), so each CPU gets a full page.
-struct alignas(X86_PAGE_SIZE) VpAssistPage {
-  uint32_t apic_assist;
-  uint8_t rest[X86_PAGE_SIZE - sizeof(uint32_t)];
-};
-VpAssistPage g_vp_assist[PVOPS_MAX_CPUS];
 
 constexpr uint8_t kFirstExternalVector = 32;
 constexpr uint32_t kXapicDestinationShift = 56;   // ICR bits 63:56 in xAPIC mode
@@ -24,17 +17,20 @@ constexpr uint32_t kX2apicDestinationShift = 32;  // ICR bits 63:32 in x2APIC mo
 }  // namespace
 
 volatile uint32_t* ApicAssistWord(uint32_t cpu) {
-  return &g_vp_assist[cpu < PVOPS_MAX_CPUS ? cpu : 0].apic_assist;
+  CpuPages* pages = Pages(cpu);
+  return pages != nullptr ? &pages->vp_assist.apic_assist : nullptr;
 }
 
 pvops_status EnableVpAssistOn(uint32_t cpu) {
-  if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
-  Cpu(cpu).vp_assist_enabled = 0;
-  const uint64_t gpa = core::VirtToPhys(&g_vp_assist[cpu]);
+  CpuPart* c = Part(cpu);
+  CpuPages* pages = Pages(cpu);
+  if (c == nullptr || pages == nullptr) return PVOPS_ERR_NO_CPU_AREA;
+  c->vp_assist_enabled = 0;
+  const uint64_t gpa = core::VirtToPhys(&pages->vp_assist);
   if (gpa % X86_PAGE_SIZE != 0) return PVOPS_ERR_BAD_DATA;
-  __atomic_store_n(&g_vp_assist[cpu].apic_assist, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&pages->vp_assist.apic_assist, 0, __ATOMIC_RELAXED);
   if (!arch::wrmsr_safe(kMsrVpAssistPage, gpa | kMsrPageEnable)) return PVOPS_ERR_FAULT;
-  Cpu(cpu).vp_assist_enabled = 1;
+  c->vp_assist_enabled = 1;
   return PVOPS_OK;
 }
 
@@ -56,9 +52,8 @@ pvops_status SetUpLapicOn(uint32_t cpu) {
 }
 
 void Eoi() {
-  const uint32_t cpu = core::ThisCpu();
-  if (Cpu(cpu).vp_assist_enabled != 0) {
-    uint32_t* word = &g_vp_assist[cpu].apic_assist;
+  if (ThisPart().vp_assist_enabled != 0) {
+    uint32_t* word = &ThisPages().vp_assist.apic_assist;
     // Set by the hypervisor when it injected an interrupt whose EOI it completes itself;
     // clearing the bit is then the whole EOI.
     if ((__atomic_fetch_and(word, ~kApicAssistNoEoiRequired, __ATOMIC_SEQ_CST) &

@@ -11,7 +11,7 @@ namespace pvops::hyperv {
 
 // Registers `cpu`'s VP assist page (run on that CPU).
 pvops_status EnableVpAssistOn(uint32_t cpu);
-// This CPU's assist word (for tests: what the hypervisor sets).
+// `cpu`'s assist word (for tests: what the hypervisor sets); nullptr without an area.
 volatile uint32_t* ApicAssistWord(uint32_t cpu);
 
 // The LAPIC set-up of cpu_init with the TPR written through HV_X64_MSR_TPR: records the APIC

@@ -3,6 +3,7 @@
 #include "arch/x86/arch.h"
 #include "arch/x86/registers.h"
 #include "backends/hyperv/hv_status.h"
+#include "backends/hyperv/hyperv.h"
 #include "core/runtime.h"
 #include "hw/cpu_instructions.h"
 
@@ -32,13 +33,7 @@ extern "C" __attribute__((visibility("hidden"))) const uint8_t pvops_hv_hypercal
 namespace pvops::hyperv {
 namespace {
 
-// One page per CPU: the lower half is the input, the upper half the output.
-struct alignas(X86_PAGE_SIZE) ArgPage {
-  uint64_t input[ArgPages::kQwords];
-  uint64_t output[ArgPages::kQwords];
-};
 static_assert(sizeof(ArgPage) == X86_PAGE_SIZE);
-ArgPage g_arg_pages[PVOPS_MAX_CPUS];
 
 bool g_page_ready;
 
@@ -154,7 +149,7 @@ CallOutcome FastCall(uint16_t code, uint64_t input0, uint64_t input1) {
 
 ArgPages::ArgPages() : flags_(hw::SaveFlags()) {
   hw::IrqDisable();
-  ArgPage& page = g_arg_pages[core::ThisCpu()];
+  ArgPage& page = ThisPages().args;
   input_ = page.input;
   output_ = page.output;
   input_gpa_ = core::VirtToPhys(input_);
@@ -164,8 +159,9 @@ ArgPages::ArgPages() : flags_(hw::SaveFlags()) {
 ArgPages::~ArgPages() { hw::RestoreFlags(flags_); }
 
 pvops_status CheckArgPages(uint32_t cpu) {
-  if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
-  const ArgPage& page = g_arg_pages[cpu];
+  const CpuPages* pages = Pages(cpu);
+  if (pages == nullptr) return PVOPS_ERR_NO_CPU_AREA;
+  const ArgPage& page = pages->args;
   const uint64_t half = X86_PAGE_SIZE / 2;
   return UsableGpa(core::VirtToPhys(page.input), half) &&
                  UsableGpa(core::VirtToPhys(page.output), half)

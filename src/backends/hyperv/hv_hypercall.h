@@ -9,6 +9,7 @@
 #include <pvops/pvops.h>
 
 #include "backends/hyperv/hv_tlfs.h"
+#include "backends/hyperv/hyperv_backend.h"
 #include "core/reason.h"
 
 namespace pvops::hyperv {
@@ -65,7 +66,7 @@ class ArgPages {
   ArgPages(const ArgPages&) = delete;
   ArgPages& operator=(const ArgPages&) = delete;
 
-  static constexpr uint32_t kQwords = X86_PAGE_SIZE / 2 / sizeof(uint64_t);
+  static constexpr uint32_t kQwords = kArgQwords;
   uint64_t* input() const { return input_; }
   uint64_t* output() const { return output_; }
   uint64_t input_gpa() const { return input_gpa_; }

@@ -26,18 +26,20 @@ uint64_t CountFor(uint64_t deadline_ns) {
 }  // namespace
 
 pvops_status CheckStimerOn(uint32_t cpu) {
-  Cpu(cpu).stimer_ready = 0;
-  Cpu(cpu).stimer_config = 0;
+  CpuPart* c = Part(cpu);
+  if (c == nullptr) return PVOPS_ERR_NO_CPU_AREA;
+  c->stimer_ready = 0;
+  c->stimer_config = 0;
   // KVM refuses the timer MSRs on a vCPU without an active SynIC: find out before relying on it.
   if (!arch::wrmsr_safe(kMsrStimer0Config, 0) || !arch::wrmsr_safe(kMsrStimer0Count, 0))
     return PVOPS_ERR_FAULT;
-  Cpu(cpu).stimer_ready = 1;
+  c->stimer_ready = 1;
   return PVOPS_OK;
 }
 
 pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector) {
   if (vector < kFirstExternalVector) return PVOPS_ERR_INVALID;
-  CpuState& here = Cpu(core::ThisCpu());
+  CpuPart& here = ThisPart();
   if (here.stimer_ready == 0) return hw::LapicTimerOneshot(deadline_ns, vector);
   // KVM's stimer expires by the host's time, which the TSC page only approximates.
   core::OneshotArmed(deadline_ns, vector);

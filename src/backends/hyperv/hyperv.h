@@ -55,15 +55,13 @@ inline void Disable(uint32_t path) {
   __atomic_fetch_and(&g_state.enabled, ~path, __ATOMIC_RELAXED);
 }
 
-// What one CPU registered in cpu_init.
-struct CpuState {
-  uint32_t vp_index;
-  uint8_t vp_index_valid;
-  uint8_t vp_assist_enabled;
-  uint8_t stimer_ready;    // STIMER0 answered on this CPU
-  uint64_t stimer_config;  // last value written to STIMER0_CONFIG (0: none)
-};
-CpuState& Cpu(uint32_t cpu);
+// `cpu`'s part and pages of its area (hyperv_backend.h); nullptr when the CPU has none.
+CpuPart* Part(uint32_t cpu);
+CpuPages* Pages(uint32_t cpu);
+// The running CPU's; a CPU without an area shares the boot CPU's.
+CpuPart& ThisPart();
+CpuPages& ThisPages();
+// Init runs before other CPUs have their areas: forgets the boot CPU's registrations.
 void ForgetCpus();
 
 // The VP index of `cpu` when cpu_init read a usable one.

@@ -7,6 +7,7 @@
 #include "backends/hyperv/hv_hypercall.h"
 #include "backends/hyperv/hyperv.h"
 #include "core/backend.h"
+#include "core/cpu_area.h"
 #include "core/runtime.h"
 #include "hw/lapic.h"
 
@@ -15,8 +16,6 @@ namespace pvops::hyperv {
 State g_state;
 
 namespace {
-
-CpuState g_cpus[PVOPS_MAX_CPUS];
 
 bool Granted(uint32_t privilege) { return (g_state.privileges & privilege) != 0; }
 bool Hinted(uint32_t hint) { return (g_state.hints & hint) != 0; }
@@ -28,7 +27,7 @@ uint64_t VpIndexLimit() {
 }
 
 pvops_status ReadVpIndexOn(uint32_t cpu) {
-  CpuState& c = Cpu(cpu);
+  CpuPart& c = *Part(cpu);
   __atomic_store_n(&c.vp_index_valid, 0, __ATOMIC_RELEASE);
   uint64_t vp;
   if (!arch::rdmsr_safe(kMsrVpIndex, &vp)) return PVOPS_ERR_FAULT;
@@ -41,7 +40,7 @@ pvops_status ReadVpIndexOn(uint32_t cpu) {
 // Run by pvops_cpu_online on each CPU. A feature this CPU cannot register leaves it on that
 // feature's native path (no VP index: no hypercall names it); the CPU itself still comes up.
 pvops_status CpuInit(uint32_t cpu) {
-  if (cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
+  if (Part(cpu) == nullptr) return PVOPS_ERR_NO_CPU_AREA;
   // The VP index, assist page and stimer do not depend on the LAPIC's set-up: a kernel that
   // maps its APIC later still gets them, and hears of the LAPIC failure afterwards.
   const pvops_status lapic = Enabled(kPathApicMsrs) ? SetUpLapicOn(cpu) : hw::LapicCpuInit(cpu);
@@ -49,12 +48,6 @@ pvops_status CpuInit(uint32_t cpu) {
   if (Enabled(kPathVpAssistEoi)) (void)EnableVpAssistOn(cpu);
   if (Enabled(kPathStimerDirect)) (void)CheckStimerOn(cpu);
   return lapic;
-}
-
-bool AllArgPagesUsable() {
-  for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu)
-    if (CheckArgPages(cpu) != PVOPS_OK) return false;
-  return true;
 }
 
 void ReadLeaves(uint32_t base) {
@@ -98,7 +91,9 @@ pvops_status Init(const pvops_env&, const pvops_candidate& found, pvops_ops* ops
   core::Reason notes(report->notes, sizeof(report->notes));
 
   const bool hypercalls = SetUpHypercalls(&notes);
-  const bool slow_calls = hypercalls && AllArgPagesUsable();
+  // Only the boot CPU has its area yet. Every other CPU's is page-aligned physically too
+  // (pvops_set_cpu_area checks): its argument pages are as usable as these.
+  const bool slow_calls = hypercalls && CheckArgPages(core::ThisCpu()) == PVOPS_OK;
   if (hypercalls && !slow_calls) notes.Separate().Add("hypercall argument pages unusable");
   if (hypercalls) ops->hypercall.call = RawHypercall;
 
@@ -162,17 +157,23 @@ pvops_status Init(const pvops_env&, const pvops_candidate& found, pvops_ops* ops
   return PVOPS_OK;
 }
 
-CpuState& Cpu(uint32_t cpu) { return g_cpus[cpu < PVOPS_MAX_CPUS ? cpu : 0]; }
-
-void ForgetCpus() {
-  for (CpuState& c : g_cpus) c = CpuState{};
+CpuPart* Part(uint32_t cpu) {
+  core::CpuArea* area = core::AreaOf(cpu);
+  return area != nullptr ? &area->hyperv : nullptr;
 }
+CpuPages* Pages(uint32_t cpu) {
+  core::CpuArea* area = core::AreaOf(cpu);
+  return area != nullptr ? &area->hyperv_pages : nullptr;
+}
+CpuPart& ThisPart() { return core::ThisArea().hyperv; }
+CpuPages& ThisPages() { return core::ThisArea().hyperv_pages; }
+
+void ForgetCpus() { *Part(0) = CpuPart{}; }
 
 bool VpIndexOf(uint32_t cpu, uint32_t* vp_index) {
-  if (cpu >= PVOPS_MAX_CPUS) return false;
-  const CpuState& c = g_cpus[cpu];
-  if (__atomic_load_n(&c.vp_index_valid, __ATOMIC_ACQUIRE) == 0) return false;
-  *vp_index = c.vp_index;
+  const CpuPart* c = Part(cpu);
+  if (c == nullptr || __atomic_load_n(&c->vp_index_valid, __ATOMIC_ACQUIRE) == 0) return false;
+  *vp_index = c->vp_index;
   return true;
 }
 
