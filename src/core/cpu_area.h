@@ -10,6 +10,7 @@
 
 #include "backends/hyperv/hyperv_backend.h"
 #include "backends/kvm/kvm_backend.h"
+#include "backends/vmi/vmi_backend.h"
 #include "backends/xen/xen_backend.h"
 #include "core/runtime.h"
 #include "hw/paging.h"
@@ -23,6 +24,7 @@ struct CpuArea {
   kvm::CpuPart kvm;
   xen::CpuPart xen;
   hyperv::CpuPart hyperv;
+  vmi::CpuPart vmi;
 };
 static_assert(sizeof(CpuArea) <= PVOPS_CPU_AREA_SIZE, "PVOPS_CPU_AREA_SIZE must hold the area");
 static_assert(alignof(CpuArea) <= PVOPS_PAGE_SIZE, "a page-aligned area must do");

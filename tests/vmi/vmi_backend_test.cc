@@ -8,6 +8,7 @@
 #include <asm/processor-flags.h>
 
 #include "backends/vmi/vmi.h"
+#include "core/cpu_area.h"
 #include "core/runtime.h"
 #include "sim_isa.h"
 #include "vmware_machine.h"
@@ -163,6 +164,29 @@ TEST_F(VmiBackendTest, ALaterUpdateOfTheSameEntryWins) {
   EXPECT_EQ(pvops_read_pte(&entry), 0x2003u);
   pvops_lazy_mmu_end();
   EXPECT_EQ(entry, 0x2003u);
+}
+
+// Each CPU defers into its own queue, the VMI part of the area the kernel handed it: CPU 1's
+// update waits there while CPU 0's queue stays empty.
+TEST_F(VmiBackendTest, ASecondaryDefersIntoTheQueueInItsArea) {
+  BootWithRom(LoadRomImage());
+  auto* area = static_cast<core::CpuArea*>(NewCpuArea());
+  ASSERT_EQ(pvops_set_cpu_area(1, area), PVOPS_OK);
+  sim_.RunOnCpu(1, [] { ASSERT_EQ(pvops_cpu_online(1), PVOPS_OK); });
+  pvops_pte entry = 0;
+  sim_.RunOnCpu(1, [&] {
+    pvops_lazy_mmu_begin();
+    pvops_update_pte(&entry, 0x5000, 0x5003);
+  });
+  EXPECT_EQ(area->vmi.depth, 1u);
+  ASSERT_EQ(area->vmi.count, 1u);
+  EXPECT_EQ(area->vmi.updates[0].ptep, &entry);
+  EXPECT_EQ(area->vmi.updates[0].value, 0x5003u);
+  EXPECT_EQ(core::AreaOf(0)->vmi.count, 0u);
+  EXPECT_EQ(entry, 0u) << "deferred";
+  sim_.RunOnCpu(1, [] { pvops_lazy_mmu_end(); });
+  EXPECT_EQ(entry, 0x5003u);
+  EXPECT_EQ(area->vmi.count, 0u);
 }
 
 TEST_F(VmiBackendTest, AFullQueueAndEveryFlushPointIssueTheUpdates) {

@@ -69,10 +69,9 @@ pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t en
 void LazyBegin();
 void LazyFlush();
 void LazyEnd();
-// Empties every CPU's queue of deferred updates (init, and host tests between cases).
+// Empties the boot CPU's queue of deferred updates: init runs before other CPUs have their
+// areas.
 void ForgetLazyQueues();
-// How many updates one CPU defers before it issues them anyway.
-inline constexpr uint32_t kLazyQueueEntries = 16;
 
 // The local APIC through the ROM (vmi_apic.cc).
 // Reads this CPU's APIC mode for the ROM's APIC calls; false when there is no usable APIC.

@@ -5,6 +5,23 @@
 
 namespace pvops::vmi {
 
+// How many page-table updates one CPU defers in lazy mode before it issues them anyway.
+inline constexpr uint32_t kLazyQueueEntries = 16;
+
+struct DeferredUpdate {
+  pvops_pte* ptep;
+  uint64_t va;
+  pvops_pte value;
+};
+
+// The backend's part of each CPU's area (core/cpu_area.h): the lazy MMU queue. Only its own
+// CPU touches it, with interrupts off (an interrupt handler may update page tables too).
+struct CpuPart {
+  uint32_t depth;  // lazy_begin nesting
+  uint32_t count;
+  DeferredUpdate updates[kLazyQueueEntries];
+};
+
 // VMI's own counters, listed by pvops_get_counters after the shared ones.
 enum class Counter : uint32_t {
   kRomCalls,       // calls into the VMI ROM's entry points

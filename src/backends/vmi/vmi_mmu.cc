@@ -4,27 +4,15 @@
 // SetLazyMode(0), any TLB flush, or a full queue. Readers on the same CPU see queued values.
 #include "backends/vmi/vmi.h"
 #include "backends/vmi/vmi_calls.h"
+#include "core/cpu_area.h"
 #include "hw/paging.h"
 
 namespace pvops::vmi {
 namespace {
 
-struct DeferredUpdate {
-  pvops_pte* ptep;
-  uint64_t va;
-  pvops_pte value;
-};
+using LazyQueue = CpuPart;
 
-// Only its own CPU touches a queue, with interrupts off (an interrupt handler may update
-// page tables too).
-struct LazyQueue {
-  uint32_t depth;  // lazy_begin nesting
-  uint32_t count;
-  DeferredUpdate updates[kLazyQueueEntries];
-};
-LazyQueue g_queues[PVOPS_MAX_CPUS];
-
-LazyQueue& ThisCpuQueue() { return g_queues[core::ThisCpu()]; }
+LazyQueue& ThisCpuQueue() { return core::ThisArea().vmi; }
 
 class InterruptsOff {
  public:
@@ -157,10 +145,9 @@ void LazyEnd() {
 }
 
 void ForgetLazyQueues() {
-  for (LazyQueue& queue : g_queues) {
-    queue.depth = 0;
-    queue.count = 0;
-  }
+  LazyQueue& queue = core::AreaOf(0)->vmi;
+  queue.depth = 0;
+  queue.count = 0;
 }
 
 }  // namespace pvops::vmi
