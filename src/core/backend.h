@@ -61,7 +61,8 @@ struct Backend {
   PatchFn* patch_site = nullptr;
 };
 
-// kBackend of backend `id` (enum pvops_backend_id, below PVOPS_BACKEND_COUNT).
+// kBackend of backend `id` (enum pvops_backend_id); native's for an id past
+// PVOPS_BACKEND_COUNT or a backend the build left out.
 const Backend& BackendById(uint32_t id);
 
 // The native backend's table: every init starts from it, and pvops_table holds the same values

@@ -1,30 +1,49 @@
 // Everything the library keeps per CPU lives in one area: the boot CPU's is the library's own,
 // every other CPU's is memory the kernel hands over (pvops_set_cpu_area). Each part belongs to
-// one piece of the library (the core, the hardware layer, a backend), which alone touches it.
-// Page-sized parts come first, each on its own pages; the small parts share what follows.
+// one piece of the library (the core, the hardware layer, a backend), which alone touches it;
+// a backend the build leaves out (CMake PVOPS_BACKENDS) has no part. Page-sized parts come
+// first, each on its own pages; the small parts share what follows.
 #pragma once
 
 #include <stdint.h>
 
 #include <pvops/pvops.h>
 
-#include "backends/hyperv/hyperv_backend.h"
-#include "backends/kvm/kvm_backend.h"
-#include "backends/vmi/vmi_backend.h"
-#include "backends/xen/xen_backend.h"
 #include "core/runtime.h"
 #include "hw/paging.h"
+#ifdef PVOPS_WITH_HYPERV
+#include "backends/hyperv/hyperv_backend.h"
+#endif
+#ifdef PVOPS_WITH_KVM
+#include "backends/kvm/kvm_backend.h"
+#endif
+#ifdef PVOPS_WITH_VMI
+#include "backends/vmi/vmi_backend.h"
+#endif
+#ifdef PVOPS_WITH_XEN
+#include "backends/xen/xen_backend.h"
+#endif
 
 namespace pvops::core {
 
 struct CpuArea {
+#ifdef PVOPS_WITH_HYPERV
   hyperv::CpuPages hyperv_pages;
+#endif
   PerCpu core;
   hw::ShootdownMailbox shootdown;
+#ifdef PVOPS_WITH_KVM
   kvm::CpuPart kvm;
+#endif
+#ifdef PVOPS_WITH_XEN
   xen::CpuPart xen;
+#endif
+#ifdef PVOPS_WITH_HYPERV
   hyperv::CpuPart hyperv;
+#endif
+#ifdef PVOPS_WITH_VMI
   vmi::CpuPart vmi;
+#endif
 };
 static_assert(sizeof(CpuArea) <= PVOPS_CPU_AREA_SIZE, "PVOPS_CPU_AREA_SIZE must hold the area");
 static_assert(alignof(CpuArea) <= PVOPS_PAGE_SIZE, "a page-aligned area must do");

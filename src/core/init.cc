@@ -3,11 +3,19 @@
 // that replace the live table and the info only when it succeeded.
 #include <pvops/pvops.h>
 
-#include "backends/hyperv/hyperv_backend.h"
-#include "backends/kvm/kvm_backend.h"
 #include "backends/native/native_backend.h"
+#ifdef PVOPS_WITH_HYPERV
+#include "backends/hyperv/hyperv_backend.h"
+#endif
+#ifdef PVOPS_WITH_KVM
+#include "backends/kvm/kvm_backend.h"
+#endif
+#ifdef PVOPS_WITH_VMI
 #include "backends/vmi/vmi_backend.h"
+#endif
+#ifdef PVOPS_WITH_XEN
 #include "backends/xen/xen_backend.h"
+#endif
 #include "core/backend.h"
 #include "core/cmdline.h"
 #include "core/cpu_area.h"
@@ -22,14 +30,42 @@
 namespace pvops::core {
 namespace {
 
-// Indexed by enum pvops_backend_id.
-constexpr const Backend* kBackends[] = {&native::kBackend, &kvm::kBackend, &xen::kBackend,
-                                        &hyperv::kBackend, &vmi::kBackend};
+// Indexed by enum pvops_backend_id; nullptr for a backend the build left out (CMake
+// PVOPS_BACKENDS): it is neither probed nor tried, and `pvops=` naming it says so.
+constexpr const Backend* kBackends[] = {
+    &native::kBackend,
+#ifdef PVOPS_WITH_KVM
+    &kvm::kBackend,
+#else
+    nullptr,
+#endif
+#ifdef PVOPS_WITH_XEN
+    &xen::kBackend,
+#else
+    nullptr,
+#endif
+#ifdef PVOPS_WITH_HYPERV
+    &hyperv::kBackend,
+#else
+    nullptr,
+#endif
+#ifdef PVOPS_WITH_VMI
+    &vmi::kBackend,
+#else
+    nullptr,
+#endif
+};
 static_assert(sizeof(kBackends) / sizeof(kBackends[0]) == PVOPS_BACKEND_COUNT);
 constexpr bool EachBackendAtItsId() {
   for (uint32_t id = 0; id < PVOPS_BACKEND_COUNT; ++id)
-    if (kBackends[id]->id != id) return false;
+    if (kBackends[id] != nullptr && kBackends[id]->id != id) return false;
   return true;
+}
+constexpr uint32_t BuiltInMask() {
+  uint32_t mask = 0;
+  for (uint32_t id = 0; id < PVOPS_BACKEND_COUNT; ++id)
+    if (kBackends[id] != nullptr) mask |= 1u << id;
+  return mask;
 }
 static_assert(EachBackendAtItsId(), "kBackends[i] must describe backend id i");
 
@@ -96,7 +132,8 @@ pvops_status PatchEnvSites(pvops_info* info) {
 }  // namespace
 
 const Backend& BackendById(uint32_t id) {
-  return *kBackends[id < PVOPS_BACKEND_COUNT ? id : PVOPS_BACKEND_NATIVE];
+  const Backend* backend = id < PVOPS_BACKEND_COUNT ? kBackends[id] : nullptr;
+  return backend != nullptr ? *backend : native::kBackend;
 }
 
 }  // namespace pvops::core
@@ -139,6 +176,7 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
   pvops_candidate found[PVOPS_BACKEND_COUNT] = {};
   for (uint32_t id = 0; id < PVOPS_BACKEND_COUNT; ++id) {
     found[id].backend = id;
+    if (kBackends[id] == nullptr) continue;
     kBackends[id]->probe(Env(), leaves, &found[id]);
     found[id].backend = id;  // a probe cannot claim another backend's slot
   }
@@ -148,7 +186,8 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
   const bool has_override =
       CmdlineValue(copy.cmdline, "pvops", override_name, sizeof(override_name));
   Reason why(g_info.reason, sizeof(g_info.reason));
-  const SelectionPlan plan = PlanSelection(found, has_override ? override_name : nullptr, &why);
+  const SelectionPlan plan =
+      PlanSelection(found, has_override ? override_name : nullptr, &why, BuiltInMask());
 
   Reason fallback(g_info.fallback, sizeof(g_info.fallback));
   for (uint32_t i = 0; i < plan.count; ++i) {

@@ -21,7 +21,7 @@ uint32_t BackendIdByName(const char* name) {
 }
 
 SelectionPlan PlanSelection(const pvops_candidate (&found)[PVOPS_BACKEND_COUNT],
-                            const char* override_name, Reason* why) {
+                            const char* override_name, Reason* why, uint32_t built_in) {
   SelectionPlan plan{};
   why->Clear();
   if (override_name != nullptr) {
@@ -32,7 +32,13 @@ SelectionPlan PlanSelection(const pvops_candidate (&found)[PVOPS_BACKEND_COUNT],
       return plan;
     }
     if (id < PVOPS_BACKEND_COUNT) {
-      if (found[id].priority != 0) {
+      if ((built_in >> id & 1) == 0) {
+        why->Add("pvops=")
+            .Add(override_name)
+            .Add(" on the command line, but ")
+            .Add(override_name)
+            .Add(" is not built in; native");
+      } else if (found[id].priority != 0) {
         why->Add("pvops=").Add(override_name).Add(" on the command line");
         plan.order[plan.count++] = id;
       } else {
@@ -63,6 +69,12 @@ SelectionPlan PlanSelection(const pvops_candidate (&found)[PVOPS_BACKEND_COUNT],
   }
   if (plan.count == 0) {
     why->Add("no hypervisor interface detected");
+    // A build without some backends cannot see their hypervisors: say which were looked for.
+    if (built_in != kAllBackends) {
+      why->Add(" by the backends built in:");
+      for (uint32_t id = PVOPS_BACKEND_NATIVE + 1; id < PVOPS_BACKEND_COUNT; ++id)
+        if ((built_in >> id & 1) != 0) why->Add(" ").Add(kBackendNames[id]);
+    }
   } else {
     why->Add("highest priority: ");
     DescribeCandidate(found[plan.order[0]], why);

@@ -54,6 +54,22 @@ TEST_F(PlanTest, AVmiRomOutranksAnyCpuidBlock) {
   EXPECT_THAT(Plan(), ElementsAre(PVOPS_BACKEND_VMI, PVOPS_BACKEND_KVM, PVOPS_BACKEND_NATIVE));
 }
 
+// A build without some backends (CMake PVOPS_BACKENDS): an override naming one left out says
+// so rather than "not detected", and an empty plan names what was looked for.
+TEST_F(PlanTest, ABackendLeftOutOfTheBuildIsNotBuiltIn) {
+  const uint32_t kvm_and_xen =
+      1u << PVOPS_BACKEND_NATIVE | 1u << PVOPS_BACKEND_KVM | 1u << PVOPS_BACKEND_XEN;
+  SelectionPlan plan = PlanSelection(found_, "hyperv", &why_, kvm_and_xen);
+  EXPECT_THAT(std::vector<uint32_t>(plan.order, plan.order + plan.count),
+              ElementsAre(PVOPS_BACKEND_NATIVE));
+  EXPECT_STREQ(why_.c_str(),
+               "pvops=hyperv on the command line, but hyperv is not built in; native");
+  plan = PlanSelection(found_, nullptr, &why_, kvm_and_xen);
+  EXPECT_THAT(std::vector<uint32_t>(plan.order, plan.order + plan.count),
+              ElementsAre(PVOPS_BACKEND_NATIVE));
+  EXPECT_STREQ(why_.c_str(), "no hypervisor interface detected by the backends built in: kvm xen");
+}
+
 TEST_F(PlanTest, OverrideNativeIgnoresEverythingFound) {
   Found(PVOPS_BACKEND_KVM, PriorityForBase(0x40000000), 0x40000000);
   EXPECT_THAT(Plan("native"), ElementsAre(PVOPS_BACKEND_NATIVE));
