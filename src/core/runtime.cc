@@ -96,6 +96,7 @@ IrqHandler GetIrqHandler(uint8_t vector) {
 
 uint64_t CounterValue(Counter c) { return kSharedCounters.Value(c); }
 
+#ifdef PVOPS_SIM_CPU
 void ResetForTest() {
   ResetCpuAreas();
   for (IrqHandler& h : g_handlers) h = IrqHandler{};
@@ -103,6 +104,7 @@ void ResetForTest() {
     for (uint32_t i = 0; i < g.count; ++i) g.values[i] = 0;
   });
 }
+#endif
 
 }  // namespace pvops::core
 

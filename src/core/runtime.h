@@ -101,7 +101,10 @@ enum class Counter : uint32_t {
 inline void Count(Counter c, uint64_t n = 1) { CounterSet<Counter>::Count(c, n); }
 uint64_t CounterValue(Counter c);
 
-// Host tests only: forget CPUs, handlers and counters between cases.
+#ifdef PVOPS_SIM_CPU
+// Host tests only (no kernel calls it, so the freestanding build leaves it out): forget CPUs,
+// handlers and counters between cases.
 void ResetForTest();
+#endif
 
 }  // namespace pvops::core

@@ -153,7 +153,9 @@ pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end);
 pvops_status MapMachinePage(void* va, uint64_t machine_address);
 // pvops_xen_pv_add_alias_window; windows outlive pvops_init (a kernel names them before).
 pvops_status AddAliasWindow(uint64_t va, uint64_t pa, uint64_t bytes);
+#ifdef PVOPS_SIM_CPU
 void ResetAliasWindows();  // host tests
+#endif
 
 // ---- Event channels and the interrupt flag (xen_events.cc) -------------------------------
 void ResetEvents();
@@ -208,7 +210,9 @@ void ResetPlatform();
 // pvops_xen_pv_set_entry_points; they outlive pvops_init (a kernel sets them before).
 pvops_status SetEntryPoints(const void* trap_table, uint64_t event_callback,
                             uint64_t failsafe_callback);
+#ifdef PVOPS_SIM_CPU
 void ResetEntryPoints();  // host tests
+#endif
 
 // ---- Initialisation (xen_backend.cc, xen_pv.cc, xen_hvm.cc) ------------------------------
 // The backend's Init (xen_backend.h) forgets every earlier state, then PV or HVM by the entry.

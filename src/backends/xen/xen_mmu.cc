@@ -259,7 +259,9 @@ pvops_status AddAliasWindow(uint64_t va, uint64_t pa, uint64_t bytes) {
   return PVOPS_OK;
 }
 
+#ifdef PVOPS_SIM_CPU
 void ResetAliasWindows() { g_window_count = 0; }
+#endif
 
 }  // namespace pvops::xen
 

@@ -226,7 +226,9 @@ pvops_status HvmCpuInit(uint32_t cpu) {
 // Init runs before other CPUs have their areas: the boot CPU's record is the only one.
 void ResetPlatform() { Part(0)->cpu = PerCpu{}; }
 
+#ifdef PVOPS_SIM_CPU
 void ResetEntryPoints() { g_entry = EntryPoints{}; }
+#endif
 
 }  // namespace pvops::xen
 
