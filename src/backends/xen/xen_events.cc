@@ -18,12 +18,14 @@ namespace pvops::xen {
 namespace {
 
 enum class PortKind : uint8_t { kFree, kTimer, kIpi, kKick };
+// Two bytes a port: the table has one for each port the 2-level ABI can signal.
 struct PortInfo {
-  PortKind kind;
-  uint8_t vector;  // kIpi
-  uint16_t cpu;    // the logical CPU the port is bound to
+  PortKind kind : 2;
+  uint16_t vector : 8;  // kIpi
+  uint16_t cpu : 6;     // the logical CPU the port is bound to
 };
-static_assert(kMaxCpus <= 0xffff);
+static_assert(sizeof(PortInfo) == 2);
+static_assert(kMaxCpus <= 64, "PortInfo::cpu holds 6 bits");
 
 PortInfo g_ports[kMaxPorts];
 constexpr uint32_t kBitsPerWord = sizeof(xen_ulong_t) * 8;
