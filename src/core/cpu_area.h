@@ -9,20 +9,9 @@
 
 #include <pvops/pvops.h>
 
+#include "core/built_in_backends.h"
 #include "core/runtime.h"
 #include "hw/paging.h"
-#ifdef PVOPS_WITH_HYPERV
-#include "backends/hyperv/hyperv_backend.h"
-#endif
-#ifdef PVOPS_WITH_KVM
-#include "backends/kvm/kvm_backend.h"
-#endif
-#ifdef PVOPS_WITH_VMI
-#include "backends/vmi/vmi_backend.h"
-#endif
-#ifdef PVOPS_WITH_XEN
-#include "backends/xen/xen_backend.h"
-#endif
 
 namespace pvops::core {
 

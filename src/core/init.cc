@@ -3,20 +3,8 @@
 // that replace the live table and the info only when it succeeded.
 #include <pvops/pvops.h>
 
-#include "backends/native/native_backend.h"
-#ifdef PVOPS_WITH_HYPERV
-#include "backends/hyperv/hyperv_backend.h"
-#endif
-#ifdef PVOPS_WITH_KVM
-#include "backends/kvm/kvm_backend.h"
-#endif
-#ifdef PVOPS_WITH_VMI
-#include "backends/vmi/vmi_backend.h"
-#endif
-#ifdef PVOPS_WITH_XEN
-#include "backends/xen/xen_backend.h"
-#endif
 #include "core/backend.h"
+#include "core/built_in_backends.h"
 #include "core/cmdline.h"
 #include "core/cpu_area.h"
 #include "core/hv_leaves.h"

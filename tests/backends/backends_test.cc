@@ -7,28 +7,15 @@
 #include <string>
 #include <vector>
 
-#include "bare_metal_machine.h"
 #include "core/backend.h"
 #include "core/cpu_area.h"
+#include "hypervisor_leaves.h"
 
 namespace pvops::test {
 namespace {
 
-constexpr char kKvm[] = "KVMKVMKVM\0\0\0";
-constexpr char kHyperV[] = "Microsoft Hv";
-constexpr uint32_t kHv1 = 0x31237648;  // "Hv#1"
-
-class TwoBackendsTest : public BareMetalMachineTest {
+class TwoBackendsTest : public HypervisorLeavesTest {
  protected:
-  TwoBackendsTest() { model_.hypervisor_bit = true; }
-  void HyperV(uint32_t base) {
-    sim_.SetHypervisorLeaf(base, base + 5, kHyperV);
-    sim_.SetCpuid(base + 1, {kHv1, 0, 0, 0});
-  }
-  void Kvm(uint32_t base) {
-    sim_.SetHypervisorLeaf(base, base + 1, std::string_view(kKvm, 12));
-    sim_.SetCpuid(base + 1, {0, 0, 0, 0});
-  }
   const pvops_info& Info() const { return *pvops_get_info(); }
 };
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "bare_metal_machine.h"
 #include "core/backend.h"
+#include "hypervisor_leaves.h"
 
 namespace pvops::test {
 namespace {
@@ -18,16 +18,10 @@ using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::StartsWith;
 
-constexpr char kKvm[] = "KVMKVMKVM\0\0\0";
-constexpr char kXen[] = "XenVMMXenVMM";
-constexpr char kHyperV[] = "Microsoft Hv";
 constexpr char kVmware[] = "VMwareVMware";
-constexpr uint32_t kHv1 = 0x31237648;  // "Hv#1"
 
-class DetectionTest : public BareMetalMachineTest {
+class DetectionTest : public HypervisorLeavesTest {
  protected:
-  DetectionTest() { model_.hypervisor_bit = true; }
-
   // pvops_init as a kernel calls it. Its status is not asserted: it ends with the chosen
   // backend's cpu_init on CPU 0, and these machines describe only the CPUID leaves detection
   // reads, not the hypervisor behind them.
@@ -38,18 +32,6 @@ class DetectionTest : public BareMetalMachineTest {
     ASSERT_NE(init_status_, PVOPS_ERR_INVALID);
   }
   pvops_status init_status_ = PVOPS_OK;
-
-  void Kvm(uint32_t base, uint32_t max_leaf = 0) {
-    sim_.SetHypervisorLeaf(base, max_leaf != 0 ? max_leaf : base + 1, std::string_view(kKvm, 12));
-    sim_.SetCpuid(base + 1, {0x01007efb, 0, 0, 0});
-  }
-  void Xen(uint32_t base, uint32_t max_leaf = 0) {
-    sim_.SetHypervisorLeaf(base, max_leaf != 0 ? max_leaf : base + 2, kXen);
-  }
-  void HyperV(uint32_t base, bool hv1 = true, uint32_t max_leaf = 0) {
-    sim_.SetHypervisorLeaf(base, max_leaf != 0 ? max_leaf : base + 5, kHyperV);
-    sim_.SetCpuid(base + 1, {hv1 ? kHv1 : 0u, 0, 0, 0});
-  }
 
   const pvops_candidate* Candidate(uint32_t backend) const {
     const pvops_info& info = *pvops_get_info();
