@@ -59,6 +59,14 @@ static_assert(EachBackendAtItsId(), "kBackends[i] must describe backend id i");
 
 pvops_info g_info;
 
+// PVOPS_MAX_CPUS as the library was built, as the absolute symbol pvops_build_max_cpus: a
+// kernel's build reads it from the archive (nm) to compile against pvops.h with the same value.
+static_assert(PVOPS_MAX_CPUS_VALUE == PVOPS_MAX_CPUS, "the build passes one value twice");
+#define PVOPS_STRINGIFY(x) #x
+#define PVOPS_EXPAND_STRINGIFY(x) PVOPS_STRINGIFY(x)
+asm(".globl pvops_build_max_cpus\n.set pvops_build_max_cpus, " PVOPS_EXPAND_STRINGIFY(
+    PVOPS_MAX_CPUS_VALUE));
+
 // The smallest env this library can use: everything up to and including cpu_area_size.
 constexpr uint32_t kMinEnvSize = offsetof(pvops_env, cpu_area_size) + sizeof(uint32_t);
 

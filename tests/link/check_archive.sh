@@ -1,7 +1,8 @@
 #!/bin/sh
 # Checks on the freestanding archive as a kernel would consume it.
-#   check_archive.sh CHECK ARCHIVE WORKDIR [CC SRCDIR]
-# CHECK is one of: undefined, no-sse, no-constructors, no-section-groups, kernel-link, pie-link.
+#   check_archive.sh CHECK ARCHIVE WORKDIR [CC SRCDIR | MAX_CPUS]
+# CHECK is one of: undefined, no-sse, no-constructors, no-section-groups, kernel-link, pie-link
+# (these two take CC SRCDIR), max-cpus (it takes the PVOPS_MAX_CPUS CMake configured).
 set -eu
 check=$1 archive=$2 work=$3
 mkdir -p "$work"
@@ -63,6 +64,15 @@ kernel-link)
   esac
   nm "$work/kernel.elf" | grep -q ' pvops_table$' || fail "pvops_table not linked in"
   echo "kernel image links at -2 GiB: pvops_init at 0x$init"
+  ;;
+max-cpus)
+  # The PVOPS_MAX_CPUS the archive was built with, as a kernel's build reads it (nm -P: an
+  # absolute symbol), against the value CMake configured.
+  want=$4
+  value=$(nm -P "$archive" | awk '$1 == "pvops_build_max_cpus" && $2 == "A" {print $3}')
+  [ -n "$value" ] || fail "no absolute symbol pvops_build_max_cpus in $archive"
+  [ "$((0x$value))" -eq "$want" ] || fail "pvops_build_max_cpus is $((0x$value)), built for $want"
+  echo "pvops_build_max_cpus = $want"
   ;;
 pie-link)
   cc=$4 src=$5
