@@ -12,6 +12,10 @@
 #include "core/reason.h"
 #include "core/runtime.h"
 
+// A backend's boot-time functions that share a file with ops a kernel calls at run time (whole
+// boot-time files are compiled -Os instead, src/CMakeLists.txt): built for size.
+#define PVOPS_BOOT_CODE [[clang::minsize]]
+
 namespace pvops::core {
 
 // Priorities. A CPUID-found hypervisor ranks by its base leaf, like Linux: the real hypervisor

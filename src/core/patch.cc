@@ -5,6 +5,9 @@
 
 #include "core/reason.h"
 
+static_assert(offsetof(pvops_patch_report, direct) == offsetof(pvops_patch_report, inlined) + 4 &&
+              offsetof(pvops_patch_report, table) == offsetof(pvops_patch_report, inlined) + 8);
+
 namespace pvops::core {
 namespace {
 
@@ -209,19 +212,14 @@ pvops_status PatchSites(const pvops_site* begin, const pvops_site* end, const pv
       if (report->refused++ == 0) why.Separate().Add("refused a record: table out of reach");
       continue;
     }
-    uint8_t bytes[kMaxSiteBytes];
-    for (uint32_t i = 0; i < code.length; ++i) bytes[i] = code.bytes[i];
     for (uint32_t at = code.length; at < site.room;) {
       const uint32_t n = site.room - at < 8 ? site.room - at : 8;
-      for (uint32_t i = 0; i < n; ++i) bytes[at + i] = kNops[n][i];
+      for (uint32_t i = 0; i < n; ++i) code.bytes[at + i] = kNops[n][i];
       at += n;
     }
-    Write(env, site.address, bytes, site.room);
-    switch (code.form) {
-      case SiteCode::Form::kInline: ++report->inlined; break;
-      case SiteCode::Form::kDirect: ++report->direct; break;
-      case SiteCode::Form::kTable: ++report->table; break;
-    }
+    Write(env, site.address, code.bytes, site.room);
+    // inlined, direct and table follow each other in the report, in Form's order.
+    (&report->inlined)[static_cast<uint32_t>(code.form)]++;
   }
   if (report->table != 0 && kept_why != nullptr)
     why.Separate().AddDec(report->table).Add(" sites keep the table, e.g. for ").Add(kept_why);

@@ -31,7 +31,7 @@ struct Site {
 
 // What a site becomes: `length` bytes of code, NOP-padded to the site's length when written.
 struct SiteCode {
-  enum class Form : uint8_t { kInline, kDirect, kTable };
+  enum class Form : uint8_t { kInline, kDirect, kTable };  // pvops_patch_report's order
   uint8_t bytes[kMaxSiteBytes];
   uint8_t length;
   Form form;

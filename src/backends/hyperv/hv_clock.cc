@@ -158,7 +158,7 @@ pvops_status UserClock(pvops_user_clock* out) {
   return PVOPS_OK;
 }
 
-HvClock EnableClock(core::Reason* why) {
+PVOPS_BOOT_CODE HvClock EnableClock(core::Reason* why) {
   ForgetClock();
   const bool stated = ReadStatedTscKhz(why);
   if (EnableTscPage(why) == PVOPS_OK) {

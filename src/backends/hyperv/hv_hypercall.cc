@@ -92,7 +92,7 @@ const volatile uint8_t* HypercallPage() { return pvops_hv_hypercall_page; }
 bool HypercallPageReady() { return __atomic_load_n(&g_page_ready, __ATOMIC_ACQUIRE); }
 void ForgetHypercallPage() { __atomic_store_n(&g_page_ready, false, __ATOMIC_RELEASE); }
 
-pvops_status EnableHypercallPage(core::Reason* why) {
+PVOPS_BOOT_CODE pvops_status EnableHypercallPage(core::Reason* why) {
   ForgetHypercallPage();
   const uint64_t gpa = core::VirtToPhys(const_cast<const uint8_t*>(HypercallPage()));
   if (gpa % X86_PAGE_SIZE != 0) {

@@ -82,8 +82,8 @@ bool SetUpHypercalls(core::Reason* notes) {
 
 }  // namespace
 
-pvops_status Init(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
-                  core::BackendReport* report, core::Reason* why) {
+PVOPS_BOOT_CODE pvops_status Init(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
+                                  core::BackendReport* report, core::Reason* why) {
   g_state = State{};
   ForgetCpus();
   ForgetHypercallPage();

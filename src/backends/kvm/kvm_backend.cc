@@ -84,8 +84,8 @@ void Probe(const pvops_env&, const core::HvLeaves& leaves, pvops_candidate* out)
   core::CopyString(out->signature, sizeof(out->signature), "KVMKVMKVM");
 }
 
-pvops_status Init(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
-                  core::BackendReport* report, core::Reason*) {
+PVOPS_BOOT_CODE pvops_status Init(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
+                                  core::BackendReport* report, core::Reason*) {
   g_state = State{};
   // Secondary CPUs get their areas after pvops_init: only the boot CPU's is there.
   ThisPart().steal_registered = 0;

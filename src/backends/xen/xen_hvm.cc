@@ -43,8 +43,8 @@ arch::HypercallInsn HvmInsnForVendor() {
   return amd ? arch::HypercallInsn::kVmmcall : arch::HypercallInsn::kVmcall;
 }
 
-pvops_status InitHvm(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
-                     core::BackendReport* report, Reason* why) {
+PVOPS_BOOT_CODE pvops_status InitHvm(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
+                                     core::BackendReport* report, Reason* why) {
   g_state.base_leaf = found.base_leaf;
   g_state.max_leaf = found.max_leaf;
   const pvops_cpuid_regs version = arch::cpuid(found.base_leaf + 1, 0);

@@ -61,7 +61,7 @@ pvops_status CheckBootstrapRegion(const start_info* si, uint64_t root_pfn, Reaso
   return PVOPS_OK;
 }
 
-void FillOps(pvops_ops* ops) {
+PVOPS_BOOT_CODE void FillOps(pvops_ops* ops) {
   ops->cpu.io_delay = NoIoDelay;  // nothing on a PV guest's bus needs the pause
   ops->cpu.halt = PvHalt;
   ops->cpu.safe_halt = PvSafeHalt;
@@ -82,8 +82,8 @@ XenArea g_xen_area = {HYPERVISOR_VIRT_START, HYPERVISOR_VIRT_END};
 
 void* SharedInfoPage() { return g_shared_info_page; }
 
-pvops_status InitPv(const pvops_env& env, pvops_ops* ops, core::BackendReport* report,
-                    Reason* why) {
+PVOPS_BOOT_CODE pvops_status InitPv(const pvops_env& env, pvops_ops* ops,
+                                    core::BackendReport* report, Reason* why) {
   const auto* si = static_cast<const start_info*>(env.boot_info);
   if (const char* problem = StartInfoProblem(si); problem != nullptr) {
     why->Add(problem);
