@@ -40,6 +40,7 @@ TEST(GuestLogTest, GoodRunIsParsedCompletely) {
   GuestLog log = Parse({
       "# pvguest 0.1",
       R"(# detect: backend=kvm signature="KVMKVMKVM" base=0x40000000 max_leaf=0x40000001 version=0 features=0x01007efb reason="highest priority probe")",
+      R"(# patch: sites=356 inlined=75 direct=281 table=0 refused=0 why="")",
       "ok 1 detect.report",
       "ok 2 hypercall.harmless",
       "ok 3 irq.ipi # SKIP needs 2 vCPUs, have 1",
@@ -53,6 +54,9 @@ TEST(GuestLogTest, GoodRunIsParsedCompletely) {
   EXPECT_EQ(FindField(*log.detect, "signature"), "KVMKVMKVM");
   EXPECT_EQ(FindField(*log.detect, "features"), "0x01007efb");
   EXPECT_EQ(FindField(*log.detect, "reason"), "highest priority probe");
+  ASSERT_TRUE(log.patch.has_value());
+  EXPECT_EQ(FindField(*log.patch, "inlined"), "75");
+  EXPECT_EQ(FindField(*log.patch, "why"), "");
 
   ASSERT_EQ(log.cases.size(), 3u);
   EXPECT_EQ(log.cases[0].number, 1);
@@ -72,7 +76,7 @@ TEST(GuestLogTest, GoodRunIsParsedCompletely) {
   EXPECT_EQ(*log.closing, (ClosingCounts{2, 0, 1}));
   EXPECT_EQ(log.CountCases(), (ClosingCounts{2, 0, 1}));
   EXPECT_FALSE(log.fault.has_value());
-  EXPECT_EQ(log.lines, 9u);
+  EXPECT_EQ(log.lines, 10u);
 }
 
 TEST(GuestLogTest, FailureKeepsItsReason) {

@@ -160,6 +160,7 @@ TEST(JsonReportTest, RecordsVerdictsCasesStatsAndFaults) {
       << json;
   EXPECT_NE(json.find("\"rip\": \"0xffffffff80012345\""), std::string::npos) << json;
   EXPECT_NE(json.find("\"detect\": null"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"patch\": null"), std::string::npos) << json;
   EXPECT_NE(json.find("\"closing\": null"), std::string::npos) << json;
   EXPECT_TRUE(json.ends_with("  \"totals\": {\n    \"passed\": 3,\n    \"failed\": 2,\n"
                              "    \"skipped\": 1\n  }\n}\n"))

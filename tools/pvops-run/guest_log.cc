@@ -260,6 +260,10 @@ LineKind GuestLogParser::Feed(std::string_view raw_line,
     log_.candidate_texts.emplace_back(text);
     return LineKind::kCandidate;
   }
+  if (ConsumePrefix(&text, "# patch:")) {
+    log_.patch = ParseFields(StripLeadingSpace(text));
+    return LineKind::kPatch;
+  }
   if (text.starts_with("#")) return LineKind::kComment;
   if (std::optional<CaseLine> case_line = ParseCaseLine(text)) {
     if (log_.closing) ++log_.cases_after_closing;

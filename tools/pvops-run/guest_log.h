@@ -50,6 +50,7 @@ struct ClockLine {
 enum class LineKind {
   kDetect,
   kCandidate,  // "# candidate: ..." (every interface detection saw, chosen or not)
+  kPatch,      // "# patch: ..." (what pvops_init did to the call sites)
   kComment,
   kCase,
   kStat,
@@ -67,6 +68,7 @@ struct GuestLog {
   std::string detect_text;  // the detect line after "# detect: ", for printing
   std::vector<Fields> candidates;
   std::vector<std::string> candidate_texts;  // each line after "# candidate: ", for printing
+  std::optional<Fields> patch;               // the `# patch:` line's fields
   std::vector<CaseLine> cases;
   Fields stats;  // every stat: line merged; a repeated key keeps its last value
   std::vector<Fields> bench;

@@ -141,6 +141,12 @@ void WriteEnvironment(JsonWriter& json, const RunSettings& settings,
   } else {
     json.Null();
   }
+  json.Key("patch");
+  if (log.patch) {
+    json.Fields(*log.patch);
+  } else {
+    json.Null();
+  }
   json.Key("candidates");
   json.BeginArray();
   for (const Fields& candidate : log.candidates) json.Fields(candidate);
