@@ -1,6 +1,7 @@
-// The bench mode's ops, in printing order. Each op times the pvops path and then its raw
-// baseline in the same run with the same loop around them (sampler.h), so their ratio carries
-// even though TCG's cycles are virtual.
+// The bench mode's ops, in printing order. Each op is timed three ways in the same run, with
+// the same loop around them and interleaved in rounds (sampler.h): through pvops_table
+// (`table`), through the pvops_* wrapper whose site pvops_init rewrote (`patched`), and as the
+// bare instruction (`raw`); their ratios carry even though TCG's cycles are virtual.
 #include "bench/bench.h"
 
 #include <pvops/pvops.hpp>
@@ -9,6 +10,7 @@
 #include "bench/raw_insns.h"
 #include "bench/raw_lapic.h"
 #include "bench/sampler.h"
+#include "bench/site_probe.h"
 #include "kernel/console.h"
 #include "kernel/deadline.h"
 #include "kernel/format.h"
@@ -41,9 +43,6 @@ constexpr uint64_t kRemoteWaitMs = 1000;
 
 struct Context {
   BenchReport report{};
-  CounterWindow window{};
-  CounterWindow raw_window{};  // SamplePaired's raw side
-  Paired paired{};
   bool raw_privileged = false;  // false in Xen PV's ring 3, where cli, invlpg, rdmsr, in/out fault
   RawLapic lapic{};
   bool lapic_ok = false;
@@ -87,59 +86,66 @@ bool IsAmd() {
   return v.ebx == 0x68747541 || v.ebx == 0x6f677948;  // "Auth"enticAMD, "Hygo"nGenuine
 }
 
+// ---- measuring --------------------------------------------------------------------------
+
+OpResult g_result;  // static: every round's medians and counters of up to four variants
+
+constexpr uint32_t Slot(size_t offset) { return static_cast<uint32_t>(offset / sizeof(void*)); }
+#define BENCH_SLOT(op) Slot(offsetof(pvops_ops, op))
+
+bool SameName(const char* a, const char* b) {
+  while (*a != '\0' && *a == *b) ++a, ++b;
+  return *a == *b;
+}
+
+// Measures the variants (interleaved in rounds) and prints their lines; the patched variant's
+// line says what its sites became.
+void MeasureAndReport(const char* op, const Variant* variants, uint32_t count,
+                      const SiteSlot* sites, uint32_t site_count, uint32_t updates_per_op = 1) {
+  Measure(variants, count, &g_result);
+  g.report.Calibration(op, variants, g_result);
+  char site[160];
+  DescribeSites(sites, site_count, site, sizeof(site));
+  for (uint32_t v = 0; v < g_result.variants; ++v)
+    g.report.Line(op, variants[v], g_result, v,
+                  SameName(variants[v].name, "patched") ? site : nullptr, updates_per_op);
+}
+
 // ---- ops ---------------------------------------------------------------------------------
 
 void BenchEmpty(const char* op) {
-  const Summary s = Sample(kSamples, &g.window, [](uint32_t) {});
-  g.report.Line(op, "raw", "nothing between the two rdtsc (the timer's own floor)", s,
-                g.window.deltas());
+  const auto nothing = [](uint32_t) { asm volatile(""); };
+  const Variant variants[] = {
+      MakeVariant("raw", "nothing: the batch loop alone, the floor under every op", nothing)};
+  Measure(variants, 1, &g_result);
+  g.report.Calibration(op, variants, g_result);
+  g.report.Lines(op, variants, g_result);
   g.report.Pass(op);
 }
 
 void BenchIrqSaveRestore(const char* op) {
-  Summary s = Sample(kSamples, &g.window, [](uint32_t) { pvops_restore_flags(pvops_irq_save()); });
-  // Xen PV's flag is the upcall mask in vcpu_info: the line says how often Xen was entered.
-  g.report.LineWithHypercalls(op, "pvops",
-                              "pvops_irq_save + pvops_restore_flags (three table calls)", s,
-                              g.window.deltas());
-  if (g.raw_privileged) {
-    s = Sample(kSamples, &g.window, [](uint32_t) { RawRestoreFlags(RawSaveFlagsCli()); });
-    g.report.Line(op, "raw", "pushf; pop; cli; push; popf", s, g.window.deltas());
-  } else {
+  const auto table = [](uint32_t) {
+    const uint64_t flags = (pvops_table.irq.save_flags)();
+    (pvops_table.irq.disable)();
+    (pvops_table.irq.restore_flags)(flags);
+  };
+  const auto patched = [](uint32_t) {
+    BENCH_SITE_MARK(SiteMark::kIrqSaveRestore);
+    pvops_restore_flags(pvops_irq_save());
+  };
+  const auto raw = [](uint32_t) { RawRestoreFlags(RawSaveFlagsCli()); };
+  const Variant variants[] = {
+      MakeVariant("table", "save_flags, disable, restore_flags: three calls through pvops_table",
+                  table),
+      MakeVariant("patched", "pvops_irq_save + pvops_restore_flags (their patched sites)", patched),
+      MakeVariant("raw", "pushf; pop; cli; push; popf", raw)};
+  const SiteSlot sites[] = {
+      {SiteMark::kIrqSaveRestore, BENCH_SLOT(irq.save_flags), "save_flags"},
+      {SiteMark::kIrqSaveRestore, BENCH_SLOT(irq.disable), "disable"},
+      {SiteMark::kIrqSaveRestore, BENCH_SLOT(irq.restore_flags), "restore_flags"}};
+  MeasureAndReport(op, variants, g.raw_privileged ? 3 : 2, sites, 3);
+  if (!g.raw_privileged)
     g.report.Unavailable(op, "raw", "cli/popf of IF are not the guest's in Xen PV ring 3");
-  }
-  g.report.Pass(op);
-}
-
-// The library's call and the bare mechanism, each answer checked against the row's: any caller
-// looks at what came back. `raw` returns the hypervisor's answer; timed in batches (SamplePaired).
-template <typename Raw>
-void HypercallPair(const char* op, const suite::NullHypercall* row, const char* raw_what,
-                   Raw&& raw) {
-  static pvops_status bad_status;
-  static bool bad_raw;
-  bad_status = PVOPS_OK;
-  bad_raw = false;
-  SamplePaired(
-      &g.paired, &g.window, &g.raw_window,
-      [row] {
-        int64_t result;
-        const pvops::Status st = pvops::Hypercall(row->nr, &result, row->args[0], row->args[1],
-                                                  row->args[2], row->args[3], row->args[4]);
-        if (st.code() != row->expected_status)
-          bad_status = st.code();
-        else if (st.ok() && result != row->expected_result)
-          bad_status = PVOPS_ERR_BAD_DATA;
-      },
-      [row, &raw] {
-        if (raw(row) != row->expected_result) bad_raw = true;
-      });
-  char what[160];
-  Format(what, sizeof(what), "pvops_hypercall %s through the table, answer checked", row->what);
-  g.report.PairedLines(op, what, raw_what, g.paired);
-  if (bad_status != PVOPS_OK)
-    return g.report.Fail(op, "%s returned %s", row->what, pvops_status_name(bad_status));
-  if (bad_raw) return g.report.Fail(op, "the raw %s gave another answer", row->what);
   g.report.Pass(op);
 }
 
@@ -150,54 +156,100 @@ void BenchHypercallNull(const char* op) {
   if (row == nullptr) return g.report.Skip(op, "no null-hypercall row for backend %s", name);
   if (row->skip_reason != nullptr) return g.report.Skip(op, "%s", row->skip_reason);
 
-  const char* no_raw = "no raw hypercall for this backend";
-  switch (backend) {
-    case pvops::Backend::kKvm: {
-      const bool amd = IsAmd();
-      return HypercallPair(op, row, amd ? "bare vmmcall, KVM ABI" : "bare vmcall, KVM ABI",
-                           [amd](const suite::NullHypercall* r) {
-                             return RawKvmHypercall(amd, r->nr, r->args[0], r->args[1], r->args[2],
-                                                    r->args[3]);
-                           });
-    }
-    case pvops::Backend::kHyperV:
-      no_raw = "the Hyper-V hypercall page is not linked in";
-      if (pvops_hv_hypercall_page == nullptr) break;
-      return HypercallPair(op, row, "direct call of the hypercall-page stub, fast-call registers",
-                           [](const suite::NullHypercall* r) {
-                             return static_cast<int64_t>(RawHypervStubCall(
-                                 pvops_hv_hypercall_page, r->nr, r->args[0], r->args[1]));
-                           });
-    case pvops::Backend::kXen:
-      no_raw = "the Xen hypercall page is not linked in";
-      if (pvops_xen_hypercall_page == nullptr) break;
-      return HypercallPair(
-          op, row, "direct call of the hypercall-page stub", [](const suite::NullHypercall* r) {
-            return RawXenStubCall(pvops_xen_hypercall_page + r->nr * kXenStubBytes, r->args[0],
-                                  r->args[1], r->args[2], r->args[3], r->args[4]);
-          });
-    case pvops::Backend::kVmi:
-      return HypercallPair(
-          op, row, "bare backdoor in on port 0x5658", [](const suite::NullHypercall* r) {
-            return int64_t{
-                RawVmwareBackdoor(static_cast<uint32_t>(r->nr), static_cast<uint32_t>(r->args[0]))};
-          });
-    default: break;
-  }
+  // Every variant checks the hypervisor's answer against the row's: any caller looks at what
+  // came back.
   static pvops_status bad_status;
+  static bool bad_raw;
   bad_status = PVOPS_OK;
-  const Summary s = Sample(kSamples, &g.window, [row](uint32_t) {
-    int64_t result;
+  bad_raw = false;
+  const auto check = [row](pvops_status st, int64_t result) {
+    if (st != row->expected_status)
+      bad_status = st;
+    else if (st == PVOPS_OK && result != row->expected_result)
+      bad_status = PVOPS_ERR_BAD_DATA;
+  };
+  const auto table = [row, check](uint32_t) {
+    int64_t result = 0;
+    check((pvops_table.hypercall.call)(row->nr, row->args[0], row->args[1], row->args[2],
+                                       row->args[3], row->args[4], &result),
+          result);
+  };
+  const auto patched = [row, check](uint32_t) {
+    int64_t result = 0;
+    BENCH_SITE_MARK(SiteMark::kHypercall);
     const pvops::Status st = pvops::Hypercall(row->nr, &result, row->args[0], row->args[1],
                                               row->args[2], row->args[3], row->args[4]);
-    if (st.code() != row->expected_status) bad_status = st.code();
-  });
-  char what[120];
-  Format(what, sizeof(what), "pvops_hypercall %s through the table", row->what);
-  g.report.Line(op, "pvops", what, s, g.window.deltas());
+    check(st.code(), result);
+  };
+  char table_what[160], patched_what[160];
+  Format(table_what, sizeof(table_what), "%s, a call through pvops_table, answer checked",
+         row->what);
+  Format(patched_what, sizeof(patched_what), "%s, pvops_hypercall's patched site, answer checked",
+         row->what);
+  Variant variants[3] = {MakeVariant("table", table_what, table),
+                         MakeVariant("patched", patched_what, patched)};
+  uint32_t count = 2;
+  const char* unavailable = nullptr;
+
+  // The raw baseline: the hypervisor's own entry with no library around it.
+  const bool amd = IsAmd();
+  const auto raw_kvm = [row, amd](uint32_t) {
+    if (RawKvmHypercall(amd, row->nr, row->args[0], row->args[1], row->args[2], row->args[3]) !=
+        row->expected_result)
+      bad_raw = true;
+  };
+  const auto raw_hyperv = [row](uint32_t) {
+    if (static_cast<int64_t>(RawHypervStubCall(pvops_hv_hypercall_page, row->nr, row->args[0],
+                                               row->args[1])) != row->expected_result)
+      bad_raw = true;
+  };
+  const auto raw_xen = [row](uint32_t) {
+    if (RawXenStubCall(pvops_xen_hypercall_page + row->nr * kXenStubBytes, row->args[0],
+                       row->args[1], row->args[2], row->args[3],
+                       row->args[4]) != row->expected_result)
+      bad_raw = true;
+  };
+  const auto raw_vmi = [row](uint32_t) {
+    if (int64_t{RawVmwareBackdoor(static_cast<uint32_t>(row->nr),
+                                  static_cast<uint32_t>(row->args[0]))} != row->expected_result)
+      bad_raw = true;
+  };
+  switch (backend) {
+    case pvops::Backend::kKvm:
+      variants[count++] = MakeVariant(
+          "raw",
+          amd ? "bare vmmcall, KVM ABI, answer checked" : "bare vmcall, KVM ABI, answer checked",
+          raw_kvm);
+      break;
+    case pvops::Backend::kHyperV:
+      if (pvops_hv_hypercall_page == nullptr) {
+        unavailable = "the Hyper-V hypercall page is not linked in";
+        break;
+      }
+      variants[count++] = MakeVariant(
+          "raw", "direct call of the hypercall-page stub, fast-call registers, answer checked",
+          raw_hyperv);
+      break;
+    case pvops::Backend::kXen:
+      if (pvops_xen_hypercall_page == nullptr) {
+        unavailable = "the Xen hypercall page is not linked in";
+        break;
+      }
+      variants[count++] =
+          MakeVariant("raw", "direct call of the hypercall-page stub, answer checked", raw_xen);
+      break;
+    case pvops::Backend::kVmi:
+      variants[count++] =
+          MakeVariant("raw", "bare backdoor in on port 0x5658, answer checked", raw_vmi);
+      break;
+    default: unavailable = "no raw hypercall for this backend";
+  }
+  const SiteSlot sites[] = {{SiteMark::kHypercall, BENCH_SLOT(hypercall.call), "call"}};
+  MeasureAndReport(op, variants, count, sites, 1);
+  if (unavailable != nullptr) g.report.Unavailable(op, "raw", unavailable);
   if (bad_status != PVOPS_OK)
     return g.report.Fail(op, "%s returned %s", row->what, pvops_status_name(bad_status));
-  g.report.Unavailable(op, "raw", no_raw);
+  if (bad_raw) return g.report.Fail(op, "the raw %s gave another answer", row->what);
   g.report.Pass(op);
 }
 
@@ -211,60 +263,79 @@ uint16_t ReadPitCounter() {
 }
 
 void BenchClockNs(const char* op) {
-  Summary s = Sample(kSamples, &g.window, [](uint32_t) { (void)pvops_clock_ns(); });
-  g.report.Line(op, "pvops", "pvops_clock_ns", s, g.window.deltas());
-  s = Sample(kSamples, &g.window, [](uint32_t) { (void)ReadTsc(); });
-  g.report.Line(op, "raw", "rdtsc", s, g.window.deltas());
+  constexpr uint32_t kHvTimeRefCount = 0x40000020;
+  const auto table = [](uint32_t) { (void)(pvops_table.time.clock_ns)(); };
+  const auto patched = [](uint32_t) {
+    BENCH_SITE_MARK(SiteMark::kClockNs);
+    (void)pvops_clock_ns();
+  };
+  const auto raw = [](uint32_t) { (void)ReadTsc(); };
+  const auto exiting_msr = [](uint32_t) { (void)RawRdmsr(kHvTimeRefCount); };
+  const auto exiting_pit = [](uint32_t) { (void)ReadPitCounter(); };
+  Variant variants[4] = {MakeVariant("table", "clock_ns through pvops_table", table),
+                         MakeVariant("patched", "pvops_clock_ns (its patched site)", patched),
+                         MakeVariant("raw", "rdtsc", raw)};
+  uint32_t count = 3;
   if (!g.raw_privileged) {
-    g.report.Unavailable(op, "exiting", "no port I/O or MSR read in Xen PV ring 3");
+    // No exiting read: reported below.
   } else if (pvops::ChosenBackend() == pvops::Backend::kHyperV) {
-    constexpr uint32_t kHvTimeRefCount = 0x40000020;
-    s = Sample(kSamples, &g.window, [](uint32_t) { (void)RawRdmsr(kHvTimeRefCount); });
-    g.report.Line(op, "exiting", "rdmsr HV_X64_MSR_TIME_REF_COUNT", s, g.window.deltas());
+    variants[count++] = MakeVariant("exiting", "rdmsr HV_X64_MSR_TIME_REF_COUNT", exiting_msr);
   } else {
-    s = Sample(kSamples, &g.window, [](uint32_t) { (void)ReadPitCounter(); });
-    g.report.Line(op, "exiting", "PIT counter 0 by port I/O (latch, two reads)", s,
-                  g.window.deltas());
+    variants[count++] =
+        MakeVariant("exiting", "PIT counter 0 by port I/O (latch, two reads)", exiting_pit);
   }
+  const SiteSlot sites[] = {{SiteMark::kClockNs, BENCH_SLOT(time.clock_ns), "clock_ns"}};
+  MeasureAndReport(op, variants, count, sites, 1);
+  if (!g.raw_privileged)
+    g.report.Unavailable(op, "exiting", "no port I/O or MSR read in Xen PV ring 3");
   g.report.Pass(op);
 }
 
 void BenchFlushTlbLocal(const char* op) {
-  Summary s = Sample(kSamples, &g.window, [](uint32_t) { pvops_flush_tlb_local(); });
-  g.report.Line(op, "pvops", "pvops_flush_tlb_local", s, g.window.deltas());
-  if (g.raw_privileged) {
-    s = Sample(kSamples, &g.window, [](uint32_t) { RawReloadCr3(); });
-    g.report.Line(op, "raw", "mov cr3 back into cr3", s, g.window.deltas());
-  } else {
-    g.report.Unavailable(op, "raw", "cr3 is Xen's in PV ring 3");
-  }
+  const auto table = [](uint32_t) { (pvops_table.mmu.flush_tlb_local)(); };
+  const auto patched = [](uint32_t) {
+    BENCH_SITE_MARK(SiteMark::kFlushTlbLocal);
+    pvops_flush_tlb_local();
+  };
+  const auto raw = [](uint32_t) { RawReloadCr3(); };
+  const Variant variants[] = {
+      MakeVariant("table", "flush_tlb_local through pvops_table", table),
+      MakeVariant("patched", "pvops_flush_tlb_local (its patched site)", patched),
+      MakeVariant("raw", "mov cr3 back into cr3", raw)};
+  const SiteSlot sites[] = {
+      {SiteMark::kFlushTlbLocal, BENCH_SLOT(mmu.flush_tlb_local), "flush_tlb_local"}};
+  MeasureAndReport(op, variants, g.raw_privileged ? 3 : 2, sites, 1);
+  if (!g.raw_privileged) g.report.Unavailable(op, "raw", "cr3 is Xen's in PV ring 3");
   g.report.Pass(op);
 }
 
 void BenchFlushTlbOne(const char* op) {
-  Summary s = Sample(kSamples, &g.window, [](uint32_t) { pvops_flush_tlb_one(kBenchVa); });
-  g.report.Line(op, "pvops", "pvops_flush_tlb_one", s, g.window.deltas());
-  if (g.raw_privileged) {
-    s = Sample(kSamples, &g.window, [](uint32_t) { RawInvlpg(kBenchVa); });
-    g.report.Line(op, "raw", "invlpg", s, g.window.deltas());
-  } else {
-    g.report.Unavailable(op, "raw", "invlpg faults in Xen PV ring 3");
-  }
+  const auto table = [](uint32_t) { (pvops_table.mmu.flush_tlb_one)(kBenchVa); };
+  const auto patched = [](uint32_t) {
+    BENCH_SITE_MARK(SiteMark::kFlushTlbOne);
+    pvops_flush_tlb_one(kBenchVa);
+  };
+  const auto raw = [](uint32_t) { RawInvlpg(kBenchVa); };
+  const Variant variants[] = {
+      MakeVariant("table", "flush_tlb_one through pvops_table", table),
+      MakeVariant("patched", "pvops_flush_tlb_one (its patched site)", patched),
+      MakeVariant("raw", "invlpg", raw)};
+  const SiteSlot sites[] = {
+      {SiteMark::kFlushTlbOne, BENCH_SLOT(mmu.flush_tlb_one), "flush_tlb_one"}};
+  MeasureAndReport(op, variants, g.raw_privileged ? 3 : 2, sites, 1);
+  if (!g.raw_privileged) g.report.Unavailable(op, "raw", "invlpg faults in Xen PV ring 3");
   g.report.Pass(op);
 }
 
-// Times `send` followed by the wait for the target's acknowledgement; false if one timed out.
+// A round trip: `send`, then wait for the target's acknowledgement. Once one has timed out the
+// rest return at once (the op then fails).
+bool g_timed_out;
 template <typename Send>
-bool RoundTrips(Summary* s, Send&& send) {
-  static bool timed_out;
-  timed_out = false;
-  *s = Sample(kSamples, &g.window, [&send](uint32_t) {
-    if (timed_out) return;
-    const uint32_t before = Acks();
-    send();
-    if (!WaitAck(before)) timed_out = true;
-  });
-  return !timed_out;
+void RoundTrip(Send&& send) {
+  if (g_timed_out) return;
+  const uint32_t before = Acks();
+  send();
+  if (!WaitAck(before)) g_timed_out = true;
 }
 
 bool TargetReady(const char* op) {
@@ -277,29 +348,43 @@ bool TargetReady(const char* op) {
 
 void BenchFlushTlbMulti(const char* op) {
   if (!TargetReady(op)) return;
-  const pvops::CpuSet target = pvops::CpuSet::Only(kTargetCpu);
+  static pvops::CpuSet target;
+  target = pvops::CpuSet::Only(kTargetCpu);
   static pvops_status bad_status;
   bad_status = PVOPS_OK;
-  Summary s = Sample(kSamples, &g.window, [&target](uint32_t) {
+  g_timed_out = false;
+  const auto table = [](uint32_t) {
+    const pvops_status st =
+        (pvops_table.mmu.flush_tlb_multi)(target.raw(), kBenchVa, kBenchVa + kPageBytes);
+    if (st != PVOPS_OK) bad_status = st;
+  };
+  const auto patched = [](uint32_t) {
+    BENCH_SITE_MARK(SiteMark::kFlushTlbMulti);
     const pvops::Status st = pvops::FlushTlbMulti(target, kBenchVa, kBenchVa + kPageBytes);
     if (!st.ok()) bad_status = st.code();
-  });
-  g.report.Line(op, "pvops", "pvops_flush_tlb_multi({cpu1}, one page), returns once flushed", s,
-                g.window.deltas());
+  };
+  const auto raw = [](uint32_t) {
+    RoundTrip([] { g.lapic.SendIpi(g.target_apic_id, kVectorBenchFlush); });
+  };
+  const Variant variants[] = {
+      MakeVariant("table", "flush_tlb_multi({cpu1}, one page) through pvops_table", table),
+      MakeVariant("patched",
+                  "pvops_flush_tlb_multi({cpu1}, one page), returns once flushed (patched site)",
+                  patched),
+      MakeVariant("raw", "ICR write of a flush vector, handler invlpg + ack, wait for the ack",
+                  raw)};
+  const bool with_raw = g.raw_privileged && g.lapic_ok;
+  if (with_raw && !pvops::RegisterHandler(kVectorBenchFlush, FlushAckHandler).ok())
+    return g.report.Fail(op, "register_handler(0x%x) failed", kVectorBenchFlush);
+  const SiteSlot sites[] = {
+      {SiteMark::kFlushTlbMulti, BENCH_SLOT(mmu.flush_tlb_multi), "flush_tlb_multi"}};
+  MeasureAndReport(op, variants, with_raw ? 3 : 2, sites, 1);
+  if (with_raw) (void)pvops::RegisterHandler(kVectorBenchFlush, nullptr);
+  if (!with_raw) g.report.Unavailable(op, "raw", "no raw LAPIC access here");
   if (bad_status != PVOPS_OK)
     return g.report.Fail(op, "flush_tlb_multi returned %s", pvops_status_name(bad_status));
-  if (!g.raw_privileged || !g.lapic_ok) {
-    g.report.Unavailable(op, "raw", "no raw LAPIC access here");
-    return g.report.Pass(op);
-  }
-  if (!pvops::RegisterHandler(kVectorBenchFlush, FlushAckHandler).ok())
-    return g.report.Fail(op, "register_handler(0x%x) failed", kVectorBenchFlush);
-  const bool ok = RoundTrips(&s, [] { g.lapic.SendIpi(g.target_apic_id, kVectorBenchFlush); });
-  (void)pvops::RegisterHandler(kVectorBenchFlush, nullptr);
-  if (!ok)
+  if (g_timed_out)
     return g.report.Fail(op, "raw shootdown: cpu 1 did not answer within %lu ms", kRemoteWaitMs);
-  g.report.Line(op, "raw", "ICR write of a flush vector, handler invlpg + ack, wait for the ack", s,
-                g.window.deltas());
   g.report.Pass(op);
 }
 
@@ -307,82 +392,121 @@ void BenchIpiRoundTrip(const char* op) {
   if (!TargetReady(op)) return;
   if (!pvops::RegisterHandler(kVectorBenchIpi, AckHandler).ok())
     return g.report.Fail(op, "register_handler(0x%x) failed", kVectorBenchIpi);
-  const pvops::CpuSet target = pvops::CpuSet::Only(kTargetCpu);
-  Summary s;
-  bool ok = RoundTrips(&s, [&target] { (void)pvops::SendIpi(target, kVectorBenchIpi); });
-  if (ok) {
-    g.report.Line(op, "pvops", "pvops_send_ipi({cpu1}), its handler acks, wait for the ack", s,
-                  g.window.deltas());
-    if (g.raw_privileged && g.lapic_ok) {
-      ok = RoundTrips(&s, [] { g.lapic.SendIpi(g.target_apic_id, kVectorBenchIpi); });
-      if (ok)
-        g.report.Line(op, "raw", "ICR write, the same handler acks, wait for the ack", s,
-                      g.window.deltas());
-    } else {
-      g.report.Unavailable(op, "raw", "no raw LAPIC access here");
-    }
-  }
+  static pvops::CpuSet target;
+  target = pvops::CpuSet::Only(kTargetCpu);
+  g_timed_out = false;
+  const auto table = [](uint32_t) {
+    RoundTrip([] { (void)(pvops_table.irq.send_ipi)(target.raw(), kVectorBenchIpi); });
+  };
+  const auto patched = [](uint32_t) {
+    RoundTrip([] {
+      BENCH_SITE_MARK(SiteMark::kSendIpi);
+      (void)pvops::SendIpi(target, kVectorBenchIpi);
+    });
+  };
+  const auto raw = [](uint32_t) {
+    RoundTrip([] { g.lapic.SendIpi(g.target_apic_id, kVectorBenchIpi); });
+  };
+  const Variant variants[] = {
+      MakeVariant("table", "send_ipi({cpu1}) through pvops_table, its handler acks, wait", table),
+      MakeVariant("patched", "pvops_send_ipi({cpu1}) (patched site), its handler acks, wait",
+                  patched),
+      MakeVariant("raw", "ICR write, the same handler acks, wait for the ack", raw)};
+  const bool with_raw = g.raw_privileged && g.lapic_ok;
+  const SiteSlot sites[] = {{SiteMark::kSendIpi, BENCH_SLOT(irq.send_ipi), "send_ipi"}};
+  MeasureAndReport(op, variants, with_raw ? 3 : 2, sites, 1);
+  if (!with_raw) g.report.Unavailable(op, "raw", "no raw LAPIC access here");
   (void)pvops::RegisterHandler(kVectorBenchIpi, nullptr);
-  if (!ok) return g.report.Fail(op, "cpu 1 did not answer within %lu ms", kRemoteWaitMs);
+  if (g_timed_out) return g.report.Fail(op, "cpu 1 did not answer within %lu ms", kRemoteWaitMs);
   g.report.Pass(op);
 }
 
 void BenchEoi(const char* op) {
   // No interrupt is in service here, so this is the EOI every backend must still accept; KVM's
   // PV EOI flag is set only at injection, so its fast path shows in the IPI round trip instead.
-  Summary s = Sample(kSamples, &g.window, [](uint32_t) { pvops_eoi(); });
-  g.report.Line(op, "pvops", "pvops_eoi with no interrupt in service", s, g.window.deltas());
-  if (g.raw_privileged && g.lapic_ok) {
-    s = Sample(kSamples, &g.window, [](uint32_t) { g.lapic.Eoi(); });
-    g.report.Line(op, "raw", g.lapic.x2apic() ? "wrmsr x2APIC EOI" : "xAPIC EOI register store", s,
-                  g.window.deltas());
-  } else {
-    g.report.Unavailable(op, "raw", "no raw LAPIC access here");
-  }
+  const auto table = [](uint32_t) { (pvops_table.irq.eoi)(); };
+  const auto patched = [](uint32_t) {
+    BENCH_SITE_MARK(SiteMark::kEoi);
+    pvops_eoi();
+  };
+  const auto raw = [](uint32_t) { g.lapic.Eoi(); };
+  const Variant variants[] = {
+      MakeVariant("table", "eoi through pvops_table, no interrupt in service", table),
+      MakeVariant("patched", "pvops_eoi (its patched site), no interrupt in service", patched),
+      MakeVariant("raw",
+                  g.lapic_ok && g.lapic.x2apic() ? "wrmsr x2APIC EOI" : "xAPIC EOI register store",
+                  raw)};
+  const bool with_raw = g.raw_privileged && g.lapic_ok;
+  const SiteSlot sites[] = {{SiteMark::kEoi, BENCH_SLOT(irq.eoi), "eoi"}};
+  MeasureAndReport(op, variants, with_raw ? 3 : 2, sites, 1);
+  if (!with_raw) g.report.Unavailable(op, "raw", "no raw LAPIC access here");
   g.report.Pass(op);
 }
 
 uint64_t PageVa(uint32_t i) { return kBenchVa + i * kPageBytes; }
 
 // The raw side of both PTE ops: the same 64 entries written by plain stores.
-void BenchPteRaw(const char* op) {
-  if (g.raw_privileged) {
-    const Summary s = Sample(kSamples, &g.window, [](uint32_t n) {
-      volatile pvops_pte* slot = g.path.slot[1];
-      for (uint32_t i = 0; i < kPteBatch; ++i) slot[i] = g.values[n & 1][i];
-    });
-    g.report.Line(op, "raw", "64 direct PTE stores", s, g.window.deltas(), kPteBatch);
-    pvops_flush_tlb_local();
-  } else {
-    g.report.Unavailable(op, "raw", "page tables are read-only to a Xen PV guest");
-  }
-  g.report.Pass(op);
+void RawPteStores(uint32_t n) {
+  volatile pvops_pte* slot = g.path.slot[1];
+  for (uint32_t i = 0; i < kPteBatch; ++i) slot[i] = g.values[n & 1][i];
 }
 
 void BenchPteEager(const char* op) {
   if (!g.mapped) return g.report.Fail(op, "the bench's mapping could not be built");
-  const Summary s = Sample(kSamples, &g.window, [](uint32_t n) {
+  const auto table = [](uint32_t n) {
     for (uint32_t i = 0; i < kPteBatch; ++i)
+      (pvops_table.mmu.update_pte)(g.path.slot[1] + i, PageVa(i), g.values[n & 1][i]);
+  };
+  const auto patched = [](uint32_t n) {
+    for (uint32_t i = 0; i < kPteBatch; ++i) {
+      BENCH_SITE_MARK(SiteMark::kUpdatePte);
       pvops_update_pte(g.path.slot[1] + i, PageVa(i), g.values[n & 1][i]);
-  });
-  g.report.Line(op, "pvops", "64 pvops_update_pte, each issued at once", s, g.window.deltas(),
-                kPteBatch);
+    }
+  };
+  const auto raw = [](uint32_t n) { RawPteStores(n); };
+  const Variant variants[] = {
+      MakeVariant("table", "64 update_pte through pvops_table, each issued at once", table),
+      MakeVariant("patched", "64 pvops_update_pte (patched site), each issued at once", patched),
+      MakeVariant("raw", "64 direct PTE stores", raw)};
+  const SiteSlot sites[] = {{SiteMark::kUpdatePte, BENCH_SLOT(mmu.update_pte), "update_pte"}};
+  MeasureAndReport(op, variants, g.raw_privileged ? 3 : 2, sites, 1, kPteBatch);
   pvops_flush_tlb_local();
-  BenchPteRaw(op);
+  if (!g.raw_privileged)
+    g.report.Unavailable(op, "raw", "page tables are read-only to a Xen PV guest");
+  g.report.Pass(op);
 }
 
 void BenchPteLazy(const char* op) {
   if (!g.mapped) return g.report.Fail(op, "the bench's mapping could not be built");
-  const Summary s = Sample(kSamples, &g.window, [](uint32_t n) {
-    pvops_lazy_mmu_begin();
+  const auto table = [](uint32_t n) {
+    (pvops_table.mmu.lazy_begin)();
     for (uint32_t i = 0; i < kPteBatch; ++i)
+      (pvops_table.mmu.update_pte)(g.path.slot[1] + i, PageVa(i), g.values[n & 1][i]);
+    (pvops_table.mmu.lazy_end)();
+  };
+  const auto patched = [](uint32_t n) {
+    BENCH_SITE_MARK(SiteMark::kLazyBegin);
+    pvops_lazy_mmu_begin();
+    for (uint32_t i = 0; i < kPteBatch; ++i) {
+      BENCH_SITE_MARK(SiteMark::kUpdatePte);
       pvops_update_pte(g.path.slot[1] + i, PageVa(i), g.values[n & 1][i]);
+    }
+    BENCH_SITE_MARK(SiteMark::kLazyEnd);
     pvops_lazy_mmu_end();
-  });
-  g.report.Line(op, "pvops", "lazy_begin, 64 pvops_update_pte, lazy_end (one batch)", s,
-                g.window.deltas(), kPteBatch);
+  };
+  const auto raw = [](uint32_t n) { RawPteStores(n); };
+  const Variant variants[] = {
+      MakeVariant("table", "lazy_begin, 64 update_pte, lazy_end through pvops_table", table),
+      MakeVariant("patched", "the same through the wrappers' patched sites (one batch)", patched),
+      MakeVariant("raw", "64 direct PTE stores", raw)};
+  const SiteSlot sites[] = {{SiteMark::kLazyBegin, BENCH_SLOT(mmu.lazy_begin), "lazy_begin"},
+                            {SiteMark::kUpdatePte, BENCH_SLOT(mmu.update_pte), "update_pte"},
+                            {SiteMark::kLazyEnd, BENCH_SLOT(mmu.lazy_end), "lazy_end"}};
+  MeasureAndReport(op, variants, g.raw_privileged ? 3 : 2, sites, 3, kPteBatch);
   pvops_flush_tlb_local();
-  BenchPteRaw(op);
+  if (!g.raw_privileged)
+    g.report.Unavailable(op, "raw", "page tables are read-only to a Xen PV guest");
+  g.report.Pass(op);
 }
 
 void BenchTimerOneshot(const char* op) {
@@ -392,20 +516,26 @@ void BenchTimerOneshot(const char* op) {
   static pvops_status bad_status;
   deadline = pvops::ClockNs() + kFarDeadlineNs;
   bad_status = PVOPS_OK;
-  Summary s = Sample(kSamples, &g.window, [](uint32_t) {
+  const auto table = [](uint32_t) {
+    const pvops_status st = (pvops_table.irq.timer_oneshot)(deadline, kVectorBenchTimer);
+    if (st != PVOPS_OK) bad_status = st;
+  };
+  const auto patched = [](uint32_t) {
+    BENCH_SITE_MARK(SiteMark::kTimerOneshot);
     const pvops::Status st = pvops::TimerOneshot(deadline, kVectorBenchTimer);
     if (!st.ok()) bad_status = st.code();
-  });
+  };
+  const auto raw = [](uint32_t) { g.lapic.StopTimer(); };
+  const Variant variants[] = {
+      MakeVariant("table", "timer_oneshot through pvops_table, a deadline 10 s away", table),
+      MakeVariant("patched", "pvops_timer_oneshot (patched site), a deadline 10 s away", patched),
+      MakeVariant("raw", "LAPIC timer initial-count write (0: never fires)", raw)};
+  const bool with_raw = g.raw_privileged && g.lapic_ok;
+  const SiteSlot sites[] = {
+      {SiteMark::kTimerOneshot, BENCH_SLOT(irq.timer_oneshot), "timer_oneshot"}};
+  MeasureAndReport(op, variants, with_raw ? 3 : 2, sites, 1);
   const pvops::Status cancel = pvops::TimerOneshot(0, kVectorBenchTimer);
-  g.report.Line(op, "pvops", "pvops_timer_oneshot arming a deadline 10 s away", s,
-                g.window.deltas());
-  if (g.raw_privileged && g.lapic_ok) {
-    s = Sample(kSamples, &g.window, [](uint32_t) { g.lapic.StopTimer(); });
-    g.report.Line(op, "raw", "LAPIC timer initial-count write (0: never fires)", s,
-                  g.window.deltas());
-  } else {
-    g.report.Unavailable(op, "raw", "no raw LAPIC access here");
-  }
+  if (!with_raw) g.report.Unavailable(op, "raw", "no raw LAPIC access here");
   (void)pvops::RegisterHandler(kVectorBenchTimer, nullptr);
   if (bad_status != PVOPS_OK)
     return g.report.Fail(op, "timer_oneshot returned %s", pvops_status_name(bad_status));
@@ -464,15 +594,18 @@ suite::Summary RunBench(const Options& options) {
       !(PostWork(kTargetCpu, ReadTargetApicId, nullptr) && WaitForWork(kTargetCpu, kNsPerSec)))
     g.lapic_ok = false;  // no target to address: the raw IPI baselines are left out
   g.remote_wait_cycles = pvops::TscKhz() * kRemoteWaitMs;
-  CounterWindow::Init();
-  MeasureTscStep();
+  InitCounters();
   MapBenchPages();
-  Print("# bench: %u samples per op, TSC cycles (virtual under TCG: compare ratios); tsc_khz=%lu "
-        "tsc_step=%lu kvm_exit_counter=%s raw_lapic=%s\n",
-        kSamples, pvops::TscKhz(), TscStep(), CounterWindow::KvmCounted() ? "yes" : "no",
-        g.lapic_ok ? (g.lapic.x2apic() ? "x2apic" : "xapic") : "no");
-  // For the reporter: converts cycles to the guest's (virtual) nanoseconds.
-  Print("stat: bench_tsc_khz=%lu bench_samples=%u\n", pvops::TscKhz(), kSamples);
+  const uint64_t step = MeasureTscStep();
+  Print("# bench: %u rounds of %u samples per variant, each sample a batch of ops spanning at "
+        "least %u TSC steps of %lu cycles (virtual under TCG: compare ratios); tsc_khz=%lu "
+        "kvm_exit_counter=%s raw_lapic=%s\n",
+        kRounds, kSamplesPerRound, kMinStepsPerSample, step, pvops::TscKhz(),
+        KvmCounted() ? "yes" : "no", g.lapic_ok ? (g.lapic.x2apic() ? "x2apic" : "xapic") : "no");
+  // For the reporter: tsc_khz converts cycles to the guest's (virtual) nanoseconds.
+  Print("stat: bench_tsc_khz=%lu bench_tsc_step=%lu bench_rounds=%u bench_samples_per_round=%u "
+        "bench_min_steps=%u\n",
+        pvops::TscKhz(), step, kRounds, kSamplesPerRound, kMinStepsPerSample);
   for (const Op& op : kOps) {
     if (options.bench_pattern[0] != '\0' && !MatchesPattern(options.bench_pattern, op.name))
       continue;

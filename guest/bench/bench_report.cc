@@ -13,101 +13,97 @@ bool SameName(const char* a, const char* b) {
   return *a == *b;
 }
 
+// A bench line carries every round's median: longer than the console's usual line.
+constexpr size_t kBenchLineBytes = 1024;
+char g_line[kBenchLineBytes];  // the bench runs on one CPU
+
 // Hundredths as "N.NN": the guest has no floating point (no SSE).
 size_t AppendCenti(char* out, size_t size, uint64_t centi) {
   return Format(out, size, "%lu.%02lu", centi / 100, centi % 100);
 }
 
-// The library counters that moved, per sample: "hypercalls:1.00,pv_eoi_slow:1.00" or "none".
-size_t AppendLibraryDeltas(char* out, size_t size, const CounterDeltas& d, uint32_t samples) {
+// `count` per `ops`, in hundredths, rounded.
+uint64_t CentiPer(uint64_t count, uint64_t ops) {
+  return ops == 0 ? 0 : (count * 100 + ops / 2) / ops;
+}
+
+// The library counters that moved, per op: "hypercalls:1.00,pv_eoi_slow:1.00" or "none".
+size_t AppendLibraryCounters(char* out, size_t size, const CounterTotals& c, uint64_t ops) {
   size_t len = Format(out, size, " lib=");
   bool any = false;
-  for (uint32_t i = 0; i < d.after.count; ++i) {
-    uint64_t before = 0;
-    for (uint32_t j = 0; j < d.before.count; ++j)
-      if (SameName(d.before.values[j].name, d.after.values[i].name))
-        before = d.before.values[j].value;
-    const uint64_t moved = d.after.values[i].value - before;
-    if (moved == 0) continue;
-    len += Format(out + len, size - len, "%s%s:", any ? "," : "", d.after.values[i].name);
-    len += AppendCenti(out + len, size - len, (moved * 100 + samples / 2) / samples);
+  for (uint32_t i = 0; i < c.count; ++i) {
+    if (c.library[i] == 0) continue;
+    len += Format(out + len, size - len, "%s%s:", any ? "," : "", c.names[i]);
+    len += AppendCenti(out + len, size - len, CentiPer(c.library[i], ops));
     any = true;
   }
   if (!any) len += Format(out + len, size - len, "none");
   return len;
 }
 
-// Thousandths as "N.NN" (rounded to hundredths).
-size_t AppendRatio(char* out, size_t size, uint32_t milli) {
-  return AppendCenti(out, size, (uint64_t{milli} + 5) / 10);
-}
-
-// One `bench:` line; `extra` (fields with a leading space, or "") goes before lib=. Counters
-// are divided by every call the samples made.
-void PrintLine(const char* op, const char* impl, const char* what, const Summary& s,
-               const CounterDeltas& deltas, uint32_t ops_per_sample, const char* extra) {
-  char line[kMaxLineBytes];
-  size_t len = Format(line, sizeof(line),
-                      "bench: op=%s impl=%s samples=%u min=%lu median=%lu p99=%lu unit=tsc_cycles",
-                      op, impl, s.samples, s.min, s.median, s.p99);
-  if (ops_per_sample != 1)
-    len += Format(line + len, sizeof(line) - len, " ops_per_sample=%u", ops_per_sample);
-  len += Format(line + len, sizeof(line) - len, "%s", extra);
-  const uint32_t calls = s.samples * s.batch;
-  uint64_t exits = 0, hypercalls = 0;
-  if (KvmExitsPerOpCenti(deltas, calls, &exits, &hypercalls)) {
-    len += Format(line + len, sizeof(line) - len, " exits_per_op=");
-    len += AppendCenti(line + len, sizeof(line) - len, exits);
-    len += Format(line + len, sizeof(line) - len, " kvm_hypercalls_per_op=");
-    len += AppendCenti(line + len, sizeof(line) - len, hypercalls);
-  }
-  if (calls > 0) len += AppendLibraryDeltas(line + len, sizeof(line) - len, deltas, calls);
-  Format(line + len, sizeof(line) - len, " what=\"%s\"", what);
-  Print("%s\n", line);
-}
-
 }  // namespace
 
-void BenchReport::Line(const char* op, const char* impl, const char* what, const Summary& s,
-                       const CounterDeltas& deltas, uint32_t ops_per_sample) {
-  PrintLine(op, impl, what, s, deltas, ops_per_sample, "");
+void BenchReport::Calibration(const char* op, const Variant* variants, const OpResult& r) {
+  size_t len = Format(g_line, sizeof(g_line) - 1, "# calibration: op=%s floor=2*%u*%lu cycles", op,
+                      kMinStepsPerSample, TscStep());
+  for (uint32_t v = 0; v < r.variants; ++v)
+    len += Format(g_line + len, sizeof(g_line) - 1 - len, " %s=%u:%lu", variants[v].name,
+                  r.results[v].batch, r.results[v].calibration_cycles);
+  g_line[len++] = '\n';
+  PrintRaw(g_line, len);
 }
 
-void BenchReport::LineWithHypercalls(const char* op, const char* impl, const char* what,
-                                     const Summary& s, const CounterDeltas& deltas) {
-  uint64_t moved = 0;
-  for (uint32_t i = 0; i < deltas.after.count; ++i) {
-    if (!SameName(deltas.after.values[i].name, "hypercalls")) continue;
-    for (uint32_t j = 0; j < deltas.before.count; ++j)
-      if (SameName(deltas.before.values[j].name, "hypercalls"))
-        moved = deltas.after.values[i].value - deltas.before.values[j].value;
+void BenchReport::Line(const char* op, const Variant& variant, const OpResult& r, uint32_t index,
+                       const char* site, uint32_t updates_per_op) {
+  const VariantResult& v = r.results[index];
+  uint64_t sorted[kRounds];
+  for (uint32_t i = 0; i < kRounds; ++i) sorted[i] = v.round_medians[i];
+  const uint64_t median = Summarize(sorted, kRounds).median;
+  const uint64_t counted_ops = uint64_t{kCountedSamples} * v.batch;
+  char* line = g_line;
+  const size_t size = sizeof(g_line) - 1;  // room for the newline
+  size_t len = Format(line, size,
+                      "bench: op=%s variant=%s batch=%u rounds=%u samples_per_round=%u "
+                      "counted_ops=%lu",
+                      op, variant.name, v.batch, kRounds, kSamplesPerRound, counted_ops);
+  len += Format(line + len, size - len, " median=");
+  len += AppendCenti(line + len, size - len, CentiPer(median, v.batch));
+  len += Format(line + len, size - len, " spread=");
+  len += AppendCenti(line + len, size - len, CentiPer(sorted[0], v.batch));
+  len += Format(line + len, size - len, "-");
+  len += AppendCenti(line + len, size - len, CentiPer(sorted[kRounds - 1], v.batch));
+  len += Format(line + len, size - len, " unit=tsc_cycles_per_op round_medians=");
+  for (uint32_t i = 0; i < kRounds; ++i)
+    len += Format(line + len, size - len, "%s%lu", i == 0 ? "" : ",", v.round_medians[i]);
+  if (updates_per_op != 1)
+    len += Format(line + len, size - len, " updates_per_op=%u", updates_per_op);
+  if (site != nullptr) len += Format(line + len, size - len, " site=%s", site);
+  if (v.counters.kvm_counted) {
+    len += Format(line + len, size - len, " exits_per_op=");
+    len += AppendCenti(line + len, size - len, CentiPer(v.counters.kvm_exits, counted_ops));
+    len += Format(line + len, size - len, " kvm_hypercalls_per_op=");
+    len += AppendCenti(line + len, size - len, CentiPer(v.counters.kvm_hypercalls, counted_ops));
   }
-  const uint32_t calls = s.samples * s.batch;
-  char extra[64];
-  const size_t len = Format(extra, sizeof(extra), " hypercalls=%lu hypercalls_per_op=", moved);
-  AppendCenti(extra + len, sizeof(extra) - len, calls == 0 ? 0 : (moved * 100 + calls / 2) / calls);
-  PrintLine(op, impl, what, s, deltas, 1, extra);
+  // The library's hypercalls even when none: the ops that must not enter the hypervisor (Xen
+  // PV's irq flags are its upcall mask) show it.
+  uint64_t hypercalls = 0;
+  for (uint32_t i = 0; i < v.counters.count; ++i)
+    if (SameName(v.counters.names[i], "hypercalls")) hypercalls = v.counters.library[i];
+  len += Format(line + len, size - len, " hypercalls_per_op=");
+  len += AppendCenti(line + len, size - len, CentiPer(hypercalls, counted_ops));
+  len += AppendLibraryCounters(line + len, size - len, v.counters, counted_ops);
+  len += Format(line + len, size - len, " what=\"%s\"", variant.what);
+  line[len++] = '\n';
+  PrintRaw(line, len);
 }
 
-void BenchReport::PairedLines(const char* op, const char* lib_what, const char* raw_what,
-                              const Paired& p) {
-  char extra[160];
-  size_t len = Format(extra, sizeof(extra),
-                      " batch=%u tsc_step=%lu shortest_steps=%lu rounds=%u ratio=", p.batch,
-                      p.tsc_step, p.shortest_steps, p.rounds);
-  len += AppendRatio(extra + len, sizeof(extra) - len, p.ratio.median_milli);
-  len += Format(extra + len, sizeof(extra) - len, " ratio_min=");
-  len += AppendRatio(extra + len, sizeof(extra) - len, p.ratio.min_milli);
-  len += Format(extra + len, sizeof(extra) - len, " ratio_max=");
-  AppendRatio(extra + len, sizeof(extra) - len, p.ratio.max_milli);
-  PrintLine(op, "pvops", lib_what, p.lib, p.lib_deltas, 1, extra);
-  Format(extra, sizeof(extra), " batch=%u tsc_step=%lu shortest_steps=%lu rounds=%u", p.batch,
-         p.tsc_step, p.shortest_steps, p.rounds);
-  PrintLine(op, "raw", raw_what, p.raw, p.raw_deltas, 1, extra);
+void BenchReport::Lines(const char* op, const Variant* variants, const OpResult& r,
+                        uint32_t updates_per_op) {
+  for (uint32_t v = 0; v < r.variants; ++v) Line(op, variants[v], r, v, nullptr, updates_per_op);
 }
 
-void BenchReport::Unavailable(const char* op, const char* impl, const char* reason) {
-  Print("bench: op=%s impl=%s samples=0 unavailable=\"%s\"\n", op, impl, reason);
+void BenchReport::Unavailable(const char* op, const char* variant, const char* reason) {
+  Print("bench: op=%s variant=%s unavailable=\"%s\"\n", op, variant, reason);
 }
 
 void BenchReport::Pass(const char* op) {

@@ -1,4 +1,4 @@
-// Printing what the bench measured: one `bench:` line per (op, impl) and one TAP line per op.
+// Printing what the bench measured: one `bench:` line per (op, variant) and one TAP line per op.
 #pragma once
 
 #include <stdint.h>
@@ -10,20 +10,17 @@ namespace guest::bench {
 
 class BenchReport {
  public:
-  // One measurement. `what` says exactly what one sample timed; `ops_per_sample` is how many
-  // updates one sample holds (64 for the PTE batches), printed so readers can divide.
-  void Line(const char* op, const char* impl, const char* what, const Summary& summary,
-            const CounterDeltas& deltas, uint32_t ops_per_sample = 1);
-  // The same with `hypercalls=N hypercalls_per_op=N.NN` from the library's "hypercalls"
-  // counter, printed even when it stayed at 0: for the ops that must not enter the hypervisor.
-  void LineWithHypercalls(const char* op, const char* impl, const char* what,
-                          const Summary& summary, const CounterDeltas& deltas);
-  // A library call and its raw baseline from SamplePaired: two lines, figures per call, with
-  // the batch, the TSC step and the shortest sample in steps; the library's line also carries
-  // the rounds' ratio (median, range).
-  void PairedLines(const char* op, const char* lib_what, const char* raw_what, const Paired& p);
+  // The batch the calibration chose per variant and what one batch took (batch:cycles).
+  void Calibration(const char* op, const Variant* variants, const OpResult& result);
+  // Variant `index` of `result`. `site` (may be null) says what the variant's call sites became;
+  // `updates_per_op` is how many updates one op holds (64 for the PTE batches).
+  void Line(const char* op, const Variant& variant, const OpResult& result, uint32_t index,
+            const char* site = nullptr, uint32_t updates_per_op = 1);
+  // Every variant of `result` in order, none with a site.
+  void Lines(const char* op, const Variant* variants, const OpResult& result,
+             uint32_t updates_per_op = 1);
   // A measurement that could not be taken here, with the reason.
-  void Unavailable(const char* op, const char* impl, const char* reason);
+  void Unavailable(const char* op, const char* variant, const char* reason);
 
   void Pass(const char* op);
   [[gnu::format(printf, 3, 4)]] void Fail(const char* op, const char* format, ...);

@@ -3,7 +3,7 @@
 namespace guest::bench {
 namespace {
 
-// Heap sort: no libc, bounded time, and 1000 samples sort in well under a millisecond.
+// Heap sort: no libc, bounded time.
 template <typename T>
 void SiftDown(T* a, uint32_t root, uint32_t end) {
   while (2 * root + 1 < end) {
@@ -44,13 +44,6 @@ Summary Summarize(uint64_t* samples, uint32_t count) {
   return Summary{count, samples[0], Percentile(samples, count, 50), Percentile(samples, count, 99)};
 }
 
-void PerCall(Summary* s, uint32_t batch) {
-  s->batch = batch;
-  s->min = (s->min + batch / 2) / batch;
-  s->median = (s->median + batch / 2) / batch;
-  s->p99 = (s->p99 + batch / 2) / batch;
-}
-
 uint64_t SmallestStep(const uint64_t* reads, uint32_t count) {
   uint64_t step = 0;
   for (uint32_t i = 1; i < count; ++i) {
@@ -65,19 +58,6 @@ uint32_t BatchFor(uint32_t tried, uint64_t shortest, uint64_t floor_cycles) {
   if (shortest == 0) return kMaxBatch;
   const uint64_t batch = (uint64_t{tried} * floor_cycles + shortest - 1) / shortest;
   return batch > kMaxBatch ? kMaxBatch : static_cast<uint32_t>(batch);
-}
-
-RatioSpread RoundRatios(uint64_t* lib, uint64_t* raw, uint32_t rounds, uint32_t per_round) {
-  uint32_t ratios[kRounds];
-  if (rounds > kRounds) rounds = kRounds;
-  if (rounds == 0 || per_round == 0) return RatioSpread{0, 0, 0};
-  for (uint32_t r = 0; r < rounds; ++r) {
-    const uint64_t l = Summarize(lib + r * per_round, per_round).median;
-    const uint64_t w = Summarize(raw + r * per_round, per_round).median;
-    ratios[r] = w == 0 ? 0 : static_cast<uint32_t>((l * 1000 + w / 2) / w);
-  }
-  Sort(ratios, rounds);
-  return RatioSpread{Percentile(ratios, rounds, 50), ratios[0], ratios[rounds - 1]};
 }
 
 }  // namespace guest::bench

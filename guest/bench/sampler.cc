@@ -3,21 +3,65 @@
 namespace guest::bench {
 namespace {
 
-uint64_t g_samples[kSamples];
-uint64_t g_raw_samples[kSamples];
-uint64_t g_tsc_step = 1;
+uint64_t g_samples[kMaxVariants][kSamplesPerRound];
+uint64_t g_tsc_step;
 bool g_kvm_port;
 KvmExitCounts g_kvm_overhead;
 
+// The counters around one sample set.
+class Window {
+ public:
+  void Begin() {
+    before_ = LibraryCounters::Now();
+    if (g_kvm_port) kvm_before_ = ReadKvmExitCounts();
+  }
+  void End(CounterTotals* totals) {
+    KvmExitCounts kvm_after{};
+    if (g_kvm_port) kvm_after = ReadKvmExitCounts();
+    after_ = LibraryCounters::Now();
+    ++totals->windows;
+    totals->count = after_.count;
+    for (uint32_t i = 0; i < after_.count; ++i) {
+      totals->names[i] = after_.values[i].name;
+      // The list keeps its order from one call to the next.
+      if (i < before_.count) totals->library[i] += after_.values[i].value - before_.values[i].value;
+    }
+    totals->kvm_counted = g_kvm_port;
+    if (g_kvm_port) {
+      const uint32_t exits = kvm_after.exits - kvm_before_.exits;
+      const uint32_t hypercalls = kvm_after.hypercalls - kvm_before_.hypercalls;
+      totals->kvm_exits += exits > g_kvm_overhead.exits ? exits - g_kvm_overhead.exits : 0;
+      totals->kvm_hypercalls +=
+          hypercalls > g_kvm_overhead.hypercalls ? hypercalls - g_kvm_overhead.hypercalls : 0;
+    }
+  }
+
+ private:
+  LibraryCounters before_, after_;
+  KvmExitCounts kvm_before_;
+};
+
+Window g_window;  // static: two snapshots of 32 counters each
+
+// The cheapest of three batches: an interrupt can only make one longer, and a batch chosen on a
+// long one would be too short.
+uint64_t CalibrationSample(const Variant& v, uint32_t batch, uint32_t* seq) {
+  uint64_t best = ~0ull;
+  for (int i = 0; i < 3; ++i) {
+    const uint64_t t = v.time_batch(v.body, batch, *seq);
+    *seq += batch;
+    if (t < best) best = t;
+  }
+  return best;
+}
+
 }  // namespace
 
-uint64_t* SampleBuffer() { return g_samples; }
-uint64_t* RawSampleBuffer() { return g_raw_samples; }
-
-void MeasureTscStep() {
-  uint64_t* reads = SampleBuffer();
-  for (uint32_t i = 0; i < kSamples; ++i) reads[i] = ReadTsc();
-  g_tsc_step = SmallestStep(reads, kSamples);
+uint64_t MeasureTscStep() {
+  static uint64_t reads[1000];
+  for (uint64_t& r : reads) r = ReadTsc();
+  g_tsc_step = SmallestStep(reads, 1000);
+  return g_tsc_step;
 }
 
 uint64_t TscStep() { return g_tsc_step; }
@@ -28,51 +72,59 @@ LibraryCounters LibraryCounters::Now() {
   return c;
 }
 
-void CounterWindow::Init() {
+void InitCounters() {
   g_kvm_port = KvmExitCounterPresent();
   if (g_kvm_port) g_kvm_overhead = KvmExitCounterOverhead();
 }
 
-bool CounterWindow::KvmCounted() { return g_kvm_port; }
+bool KvmCounted() { return g_kvm_port; }
 
-void CounterWindow::Begin() {
-  deltas_.kvm_counted = g_kvm_port;
-  deltas_.intervals = 1;
-  deltas_.before = LibraryCounters::Now();
-  if (g_kvm_port) deltas_.kvm_before = ReadKvmExitCounts();
-}
-
-void CounterWindow::Resume() {
-  // The gap since End moves `before` up by what the counters moved in it.
-  const LibraryCounters now = LibraryCounters::Now();
-  for (uint32_t i = 0; i < now.count && i < deltas_.after.count && i < deltas_.before.count; ++i)
-    deltas_.before.values[i].value += now.values[i].value - deltas_.after.values[i].value;
-  if (g_kvm_port) {
-    const KvmExitCounts kvm = ReadKvmExitCounts();
-    deltas_.kvm_before.exits += kvm.exits - deltas_.kvm_after.exits;
-    deltas_.kvm_before.hypercalls += kvm.hypercalls - deltas_.kvm_after.hypercalls;
+void Measure(const Variant* variants, uint32_t count, OpResult* out) {
+  if (count > kMaxVariants) count = kMaxVariants;
+  *out = OpResult{};
+  out->variants = count;
+  uint32_t seq = 0;
+  // Each variant's batch, on its own (an exiting variant may take one op where the bare
+  // instruction takes hundreds).
+  const uint64_t floor_cycles = 2 * kMinStepsPerSample * TscStep();
+  for (uint32_t v = 0; v < count; ++v) {
+    uint32_t batch = 1;
+    uint64_t t = CalibrationSample(variants[v], batch, &seq);
+    for (uint32_t tries = 0; tries < 8; ++tries) {
+      const uint32_t next = BatchFor(batch, t, floor_cycles);
+      if (next <= batch) break;
+      batch = next;
+      t = CalibrationSample(variants[v], batch, &seq);
+    }
+    out->results[v].batch = batch;
+    out->results[v].calibration_cycles = t;
   }
-  ++deltas_.intervals;
-}
 
-void CounterWindow::End() {
-  if (g_kvm_port) deltas_.kvm_after = ReadKvmExitCounts();
-  deltas_.after = LibraryCounters::Now();
-}
-
-bool KvmExitsPerOpCenti(const CounterDeltas& d, uint32_t ops, uint64_t* exits_centi,
-                        uint64_t* hypercalls_centi) {
-  if (!d.kvm_counted || ops == 0) return false;
-  const uint32_t exits = d.kvm_after.exits - d.kvm_before.exits;
-  const uint32_t hypercalls = d.kvm_after.hypercalls - d.kvm_before.hypercalls;
-  const uint64_t exit_overhead = uint64_t{g_kvm_overhead.exits} * d.intervals;
-  const uint64_t hypercall_overhead = uint64_t{g_kvm_overhead.hypercalls} * d.intervals;
-  const uint64_t net_exits = exits > exit_overhead ? exits - exit_overhead : 0;
-  const uint64_t net_hypercalls =
-      hypercalls > hypercall_overhead ? hypercalls - hypercall_overhead : 0;
-  *exits_centi = (net_exits * 100 + ops / 2) / ops;
-  *hypercalls_centi = (net_hypercalls * 100 + ops / 2) / ops;
-  return true;
+  // The rounds: the variants' samples alternate one by one, so that a change of the host's
+  // speed (another process on the sibling hyperthread, say) lands on all of them alike. No
+  // counter is read in between: the exit-port reads are exits themselves.
+  for (uint32_t round = 0; round < kRounds; ++round) {
+    for (uint32_t s = 0; s < kSamplesPerRound; ++s) {
+      for (uint32_t k = 0; k < count; ++k) {
+        const uint32_t v = (round + k) % count;
+        const uint32_t batch = out->results[v].batch;
+        g_samples[v][s] = variants[v].time_batch(variants[v].body, batch, seq);
+        seq += batch;
+      }
+    }
+    for (uint32_t v = 0; v < count; ++v)
+      out->results[v].round_medians[round] = Summarize(g_samples[v], kSamplesPerRound).median;
+  }
+  // The counts: each variant on its own between two counter reads.
+  for (uint32_t v = 0; v < count; ++v) {
+    g_window.Begin();
+    const uint32_t batch = out->results[v].batch;
+    for (uint32_t s = 0; s < kCountedSamples; ++s) {
+      (void)variants[v].time_batch(variants[v].body, batch, seq);
+      seq += batch;
+    }
+    g_window.End(&out->results[v].counters);
+  }
 }
 
 }  // namespace guest::bench

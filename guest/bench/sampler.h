@@ -1,6 +1,12 @@
-// Timing one op many times: each sample is the TSC cycles between two rdtsc around one call,
-// summarised as min, median and p99; and the counters (the library's, KVM's) across the loop.
-// A cheap op set against its raw baseline is timed in batches instead (SamplePaired).
+// Timing an op's variants (table, patched, raw, ...) so that their ratio repeats under TCG:
+//  - a sample times a batch of ops, long enough to span kMinStepsPerSample steps of the TSC
+//    (whose reading moves in steps of tens of cycles), the batch chosen per op and variant by a
+//    calibration pass that asks for twice that (a sample may run faster later);
+//  - the variants take turns in rounds, kSamplesPerRound samples each, one sample of each in
+//    turn (round r starts at variant r mod n), so that drift of the host hits all alike;
+//  - a variant's figure is the median of its round medians; their min and max are its spread;
+//  - then each variant runs kCountedSamples batches on its own between two reads of the
+//    counters (the library's, KVM's exits): its counts per op.
 #pragma once
 
 #include <stddef.h>
@@ -14,8 +20,15 @@
 
 namespace guest::bench {
 
-// One buffer for every op: ops run one after the other.
-uint64_t* SampleBuffer();
+inline constexpr uint32_t kRounds = 21;
+inline constexpr uint32_t kSamplesPerRound = 48;
+inline constexpr uint32_t kCountedSamples = 4 * kSamplesPerRound;
+inline constexpr uint32_t kMaxVariants = 4;
+
+// The TSC's resolution as the sampler sees it (the smallest move between back-to-back reads;
+// TCG's TSC moves in steps): measured once, before any op.
+uint64_t MeasureTscStep();
+uint64_t TscStep();
 
 // Every counter the library keeps, at one moment.
 struct LibraryCounters {
@@ -24,132 +37,58 @@ struct LibraryCounters {
   static LibraryCounters Now();
 };
 
-// What the counters moved by across one op's loop.
-// Across several intervals (CounterWindow::Resume), `before` is shifted by each gap, so that
-// after - before is what moved inside the intervals only.
-struct CounterDeltas {
-  LibraryCounters before, after;
+// What the counters moved by across a variant's sample sets, summed over its rounds.
+struct CounterTotals {
+  uint32_t windows;
+  uint32_t count;  // the library's counters, in pvops_get_counters order
+  const char* names[PVOPS_MAX_COUNTERS];
+  uint64_t library[PVOPS_MAX_COUNTERS];
   bool kvm_counted;
-  KvmExitCounts kvm_before, kvm_after;
-  uint32_t intervals;  // each one read KVM's counts twice: its overhead is taken off per interval
+  uint64_t kvm_exits, kvm_hypercalls;  // net of the reads' own exits
 };
 
-// Reads the counters before and after; KVM's only when the stats port answers.
-class CounterWindow {
- public:
-  static void Init();  // probes the KVM stats port and measures its own overhead, once
-  static bool KvmCounted();
-  void Begin();
-  void End();
-  // Counts again from now, adding to what the window holds since Begin (End closes it again).
-  void Resume();
-  const CounterDeltas& deltas() const { return deltas_; }
+// Probes the KVM stats port and measures its own overhead, once.
+void InitCounters();
+bool KvmCounted();
 
- private:
-  CounterDeltas deltas_{};
+// One way of doing an op: `time_batch` runs `body` `batch` times between two TSC reads (the
+// body inlined into that loop, so every variant has the same loop around it).
+struct Variant {
+  const char* name;  // table, patched, raw, exiting
+  const char* what;  // what one op is
+  uint64_t (*time_batch)(const void* body, uint32_t batch, uint32_t seq);
+  const void* body;
 };
 
-// KVM exits per op in hundredths (each interval's read overhead removed); false when not counted.
-bool KvmExitsPerOpCenti(const CounterDeltas& d, uint32_t ops, uint64_t* exits_centi,
-                        uint64_t* hypercalls_centi);
-
-// Times `body(i)` for i in [0, count): the body is inlined into the loop, so the pvops call and
-// its raw baseline are timed with exactly the same frame around them.
 template <typename Body>
-Summary Sample(uint32_t count, CounterWindow* window, Body&& body) {
-  uint64_t* samples = SampleBuffer();
-  if (count > kSamples) count = kSamples;
-  window->Begin();
-  for (uint32_t i = 0; i < count; ++i) {
-    const uint64_t start = ReadTsc();
-    body(i);
-    samples[i] = ReadTsc() - start;
-  }
-  window->End();
-  return Summarize(samples, count);
+uint64_t TimeBatch(const void* body, uint32_t batch, uint32_t seq) {
+  const Body& op = *static_cast<const Body*>(body);
+  const uint64_t start = ReadTsc();
+#pragma clang loop unroll(disable)
+  for (uint32_t i = 0; i < batch; ++i) op(seq + i);
+  return ReadTsc() - start;
 }
 
-// ---- A library call against its raw baseline, in batches and rounds ----------------------
+// `body(seq)` does one op; seq counts ops over the whole run (the PTE ops alternate on it).
+// The body must outlive the measurement.
+template <typename Body>
+Variant MakeVariant(const char* name, const char* what, const Body& body) {
+  return Variant{name, what, &TimeBatch<Body>, &body};
+}
 
-inline constexpr uint32_t kCalibrationSamples = 16;
-
-// The TSC's resolution as the sampler sees it (the smallest move between two back-to-back
-// reads; TCG's TSC moves in steps): measured once, before any op.
-void MeasureTscStep();
-uint64_t TscStep();
-
-struct Paired {
-  uint64_t tsc_step;
+struct VariantResult {
   uint32_t batch;
-  uint32_t rounds;
-  uint64_t shortest_steps;  // the shortest sample of either side, in TSC steps
-  Summary lib, raw;         // per call, every round pooled
-  RatioSpread ratio;
-  CounterDeltas lib_deltas, raw_deltas;
+  uint64_t calibration_cycles;      // what one batch took when the calibration chose it
+  uint64_t round_medians[kRounds];  // TSC cycles of the median batch of each round
+  CounterTotals counters;           // over kCountedSamples batches
 };
 
-// The second buffer SamplePaired needs next to SampleBuffer().
-uint64_t* RawSampleBuffer();
+struct OpResult {
+  uint32_t variants;
+  VariantResult results[kMaxVariants];
+};
 
-template <typename Call>
-void TimeBatches(uint32_t batch, uint32_t count, uint64_t* out, Call& call) {
-  for (uint32_t s = 0; s < count; ++s) {
-    const uint64_t start = ReadTsc();
-    for (uint32_t i = 0; i < batch; ++i) call();
-    out[s] = ReadTsc() - start;
-  }
-}
-
-template <typename Call>
-uint64_t ShortestBatch(uint32_t batch, Call& call) {
-  uint64_t samples[kCalibrationSamples];
-  TimeBatches(batch, kCalibrationSamples, samples, call);
-  uint64_t shortest = samples[0];
-  for (uint64_t s : samples) shortest = s < shortest ? s : shortest;
-  return shortest;
-}
-
-// Times `lib()` and `raw()` the same way: the batch is the smallest that makes the shorter of
-// the two span twice kMinStepsPerSample TSC steps in calibration (a sample may run faster
-// later); then kRounds rounds of kSamplesPerRound samples each, the two sides taking turns at
-// going first.
-template <typename Lib, typename Raw>
-void SamplePaired(Paired* p, CounterWindow* lib_window, CounterWindow* raw_window, Lib&& lib,
-                  Raw&& raw) {
-  p->tsc_step = TscStep();
-  p->rounds = kRounds;
-  const uint64_t floor_cycles = 2 * kMinStepsPerSample * p->tsc_step;
-  uint32_t batch = 1;
-  for (uint32_t tries = 0; tries < 8; ++tries) {
-    const uint64_t a = ShortestBatch(batch, lib), b = ShortestBatch(batch, raw);
-    const uint32_t next = BatchFor(batch, a < b ? a : b, floor_cycles);
-    if (next <= batch) break;
-    batch = next;
-  }
-  p->batch = batch;
-  uint64_t* lib_samples = SampleBuffer();
-  uint64_t* raw_samples = RawSampleBuffer();
-  for (uint32_t round = 0; round < kRounds; ++round) {
-    const uint32_t at = round * kSamplesPerRound;
-    for (uint32_t turn = 0; turn < 2; ++turn) {
-      const bool lib_turn = (turn == 0) == (round % 2 == 0);
-      CounterWindow* window = lib_turn ? lib_window : raw_window;
-      round == 0 ? window->Begin() : window->Resume();
-      if (lib_turn)
-        TimeBatches(batch, kSamplesPerRound, lib_samples + at, lib);
-      else
-        TimeBatches(batch, kSamplesPerRound, raw_samples + at, raw);
-      window->End();
-    }
-  }
-  p->ratio = RoundRatios(lib_samples, raw_samples, kRounds, kSamplesPerRound);
-  p->lib = Summarize(lib_samples, kRounds * kSamplesPerRound);
-  p->raw = Summarize(raw_samples, kRounds * kSamplesPerRound);
-  p->shortest_steps = (p->lib.min < p->raw.min ? p->lib.min : p->raw.min) / p->tsc_step;
-  PerCall(&p->lib, batch);
-  PerCall(&p->raw, batch);
-  p->lib_deltas = lib_window->deltas();
-  p->raw_deltas = raw_window->deltas();
-}
+// Calibrates the batch, runs kRounds rounds of every variant, then counts; `out` is large.
+void Measure(const Variant* variants, uint32_t count, OpResult* out);
 
 }  // namespace guest::bench
