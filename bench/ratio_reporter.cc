@@ -1,8 +1,13 @@
 #include "ratio_reporter.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 
 namespace pvops_bench {
+
+RatioReporter::RatioReporter()
+    : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_Defaults : OO_Tabular) {}
 
 void RatioReporter::ReportRuns(const std::vector<Run>& runs) {
   ConsoleReporter::ReportRuns(runs);
@@ -22,17 +27,15 @@ void RatioReporter::ReportRuns(const std::vector<Run>& runs) {
 void RatioReporter::PrintRatios(std::ostream& out) const {
   for (const auto& [op, by_mechanism] : times_) {
     const auto direct = by_mechanism.find("direct_call");
-    const auto table = by_mechanism.find("pvops_table_call");
-    const auto inline_insn = by_mechanism.find("inline_insn");
-    if (direct == by_mechanism.end() || table == by_mechanism.end()) continue;
-    char line[200];
-    std::snprintf(line, sizeof(line), "ratio: op=%s pvops_table_call/direct_call=%.3f", op.c_str(),
-                  table->second / direct->second);
-    out << line;
-    if (inline_insn != by_mechanism.end() && inline_insn->second > 0) {
-      std::snprintf(line, sizeof(line), " pvops_table_call/inline_insn=%.3f",
-                    table->second / inline_insn->second);
-      out << line;
+    if (direct == by_mechanism.end() || direct->second <= 0) continue;
+    out << "ratio: op=" << op;
+    for (const char* mechanism : {"table_call", "patched", "inline_insn"}) {
+      const auto it = by_mechanism.find(mechanism);
+      if (it == by_mechanism.end()) continue;
+      char text[80];
+      std::snprintf(text, sizeof(text), " %s/direct_call=%.3f", mechanism,
+                    it->second / direct->second);
+      out << text;
     }
     out << "\n";
   }

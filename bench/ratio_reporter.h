@@ -1,6 +1,6 @@
-// The console reporter, plus the figure this benchmark exists for: per op, the pvops table's call
-// over the direct call (and over the inline instruction), from the same run's CPU times (the
-// machine is shared: wall time includes other processes' turns).
+// The console reporter, plus the figures this benchmark exists for: per op, each mechanism's
+// time over direct_call's, from the same run's CPU times (the machine is shared: wall time
+// includes other processes' turns).
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -13,6 +13,8 @@ namespace pvops_bench {
 
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
+  // Colours only on a terminal: ./pvops bench keeps the output in a file.
+  RatioReporter();
   void ReportRuns(const std::vector<Run>& runs) override;
   void PrintRatios(std::ostream& out) const;
 
