@@ -37,7 +37,7 @@ python=/usr/bin/python3
 [[ -x $python ]] || python=python3
 "$python" "$compare" --no-color benchmarks "$work/a/results.json" "$work/b/results.json" | tee "$work/compare.txt"
 # Every measured benchmark of the two runs is compared, by name.
-for name in kvm/clock_ns/pvops kvm/clock_ns/exiting kvm/hypercall_null/raw kvm/pte_update_64_lazy/pvops; do
+for name in kvm/clock_ns/patched kvm/clock_ns/exiting kvm/hypercall_null/raw kvm/pte_update_64_lazy/patched; do
   grep -q "^$name " "$work/compare.txt" || { echo "compare.py did not compare $name" >&2; exit 1; }
 done
 echo "compare.py accepted both results.json"

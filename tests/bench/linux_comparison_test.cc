@@ -555,12 +555,12 @@ TEST(LinuxReport, AbsentWithoutLinuxRuns) {
   EXPECT_EQ(md.find("## pvops vs Linux's own"), std::string::npos);
   EXPECT_NE(md.find("\npvops vs Linux's own: not compared (no --linux runs given).\n"),
             std::string::npos);
-  EXPECT_FALSE(ResultsJson({}, {}, nullptr).contains("linux_comparison"));
+  EXPECT_FALSE(ResultsJson({}, {}, {}).contains("linux_comparison"));
 }
 
 TEST(LinuxReport, ResultsJsonMember) {
   const LinuxComparison c = Fixture();
-  const json out = ResultsJson({.date = "d"}, {}, nullptr, &c);
+  const json out = ResultsJson({.date = "d"}, {}, {}, &c);
   ASSERT_TRUE(out.contains("linux_comparison"));
   const json& linux_runs = out.at("linux_comparison");
   EXPECT_EQ(linux_runs.at("mismatches").size(), 1u);

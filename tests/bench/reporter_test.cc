@@ -23,6 +23,42 @@ std::vector<EnvironmentBench> RunA() {
   return envs;
 }
 
+// One host run: direct_call 2 ns, table_call as given, patched 2.2, inline_insn 1 (median
+// aggregates).
+json HostRunJson(double table_ns) {
+  json b = json::array();
+  for (const auto& [mechanism, ns] :
+       {std::pair{"direct_call", 2.0}, std::pair{"table_call", table_ns}, std::pair{"patched", 2.2},
+        std::pair{"inline_insn", 1.0}}) {
+    const std::string name = std::string("clock_ns/") + mechanism;
+    b.push_back({{"name", name},
+                 {"run_name", name},
+                 {"run_type", "iteration"},
+                 {"iterations", 10},
+                 {"real_time", 9.0},
+                 {"cpu_time", 9.0},
+                 {"time_unit", "ns"}});
+    b.push_back({{"name", name + "_median"},
+                 {"run_name", name},
+                 {"run_type", "aggregate"},
+                 {"aggregate_name", "median"},
+                 {"iterations", 10},
+                 {"real_time", ns},
+                 {"cpu_time", ns},
+                 {"time_unit", "ns"}});
+  }
+  return {{"context", {{"pvops_patch", "2 sites (0 inline, 2 direct, 0 table)"}}},
+          {"benchmarks", b}};
+}
+
+HostData Host() {
+  HostData host;
+  host.runs = {{"plain", HostRunJson(3.0)}, {"retpoline", HostRunJson(8.0)}};
+  host.instructions = {{"plain", "clock_ns", "direct_call", 12},
+                       {"plain", "clock_ns", "patched", 12}};
+  return host;
+}
+
 TEST(BenchResults, ParsesEveryBenchLineWithItsFields) {
   const std::vector<EnvironmentBench> envs = RunA();
   ASSERT_EQ(envs.size(), 2u);
@@ -30,18 +66,32 @@ TEST(BenchResults, ParsesEveryBenchLineWithItsFields) {
   EXPECT_EQ(kvm.name, "kvm");
   EXPECT_EQ(kvm.backend, "kvm");
   EXPECT_EQ(kvm.tsc_khz, 2700000);
+  EXPECT_EQ(kvm.tsc_step, 26);
+  EXPECT_EQ(kvm.patch.at("inlined"), "75");
+  EXPECT_EQ(kvm.patch.at("why"), "");
   EXPECT_TRUE(kvm.Benched());
-  EXPECT_EQ(kvm.measurements.size(), 8u);
-  const Measurement* clock = kvm.Find("clock_ns", "pvops");
+  EXPECT_EQ(kvm.measurements.size(), 13u);
+  const Measurement* clock = kvm.Find("clock_ns", "patched");
   ASSERT_NE(clock, nullptr);
+  EXPECT_EQ(clock->batch, 64);
+  EXPECT_EQ(clock->samples_per_round, 48);
+  EXPECT_EQ(clock->counted_ops, 192 * 64);
+  // The line's round medians are per batch; the reporter's per op.
+  EXPECT_EQ(clock->round_cycles, (std::vector<double>{370, 380, 360}));
   EXPECT_EQ(clock->median_cycles, 370);
-  EXPECT_EQ(clock->samples, 1000);
+  EXPECT_EQ(clock->site, "clock_ns:direct");
   ASSERT_TRUE(clock->exits_per_op.has_value());
   EXPECT_DOUBLE_EQ(*clock->exits_per_op, 0.0);
   EXPECT_DOUBLE_EQ(clock->library_per_op.at("clock_reads"), 1.0);
-  EXPECT_EQ(kvm.Find("pte_update_64_eager", "pvops")->ops_per_sample, 64);
+  EXPECT_EQ(kvm.Find("pte_update_64_eager", "patched")->updates_per_op, 64);
   // An unavailable line is kept (the report says why) but never found as a measurement.
   EXPECT_EQ(kvm.Find("eoi", "raw"), nullptr);
+}
+
+TEST(BenchResults, RefusesALineWhoseRoundsDoNotAddUp) {
+  json record = Load("run_a/kvm.bench.json");
+  record["environments"][0]["bench"][0]["rounds"] = 4;
+  EXPECT_THROW(ParseRunRecord(record), std::runtime_error);
 }
 
 TEST(BenchResults, AnEnvironmentThatFailedConformanceIsListedNotBenched) {
@@ -53,10 +103,30 @@ TEST(BenchResults, AnEnvironmentThatFailedConformanceIsListedNotBenched) {
   EXPECT_EQ(envs[0].conformance_verdict, "pass");
 }
 
-TEST(BenchResults, DerivedFiguresComeFromTheSameRun) {
+TEST(BenchResults, RatiosArePairedRoundByRound) {
   const EnvironmentBench kvm = RunA()[0];
-  EXPECT_DOUBLE_EQ(*RatioToRaw(kvm, "hypercall_null"), 140000.0 / 100000.0);
-  EXPECT_DOUBLE_EQ(*RatioToRaw(kvm, "clock_ns", "exiting"), 200000.0 / 150.0);
+  // 370/150, 380/152, 360/148: the median ratio is round 1's, not 370/150 by luck.
+  const Summary clock = RatioToRaw(kvm, "clock_ns", "patched");
+  ASSERT_TRUE(clock.median.has_value());
+  EXPECT_DOUBLE_EQ(*clock.median, 370.0 / 150.0);
+  EXPECT_DOUBLE_EQ(*clock.min, 360.0 / 148.0);
+  EXPECT_DOUBLE_EQ(*clock.max, 380.0 / 152.0);
+  EXPECT_DOUBLE_EQ(*RatioToRaw(kvm, "hypercall_null", "table").median, 1.5);
+  EXPECT_DOUBLE_EQ(*RatioToRaw(kvm, "clock_ns", "exiting").median, 200000.0 / 150.0);
+  // No raw line: no ratio.
+  EXPECT_FALSE(RatioToRaw(kvm, "pte_update_64_eager", "patched").median.has_value());
+}
+
+TEST(BenchResults, FlagsAPatchedPathDearerThanTheBareOne) {
+  const EnvironmentBench kvm = RunA()[0];
+  EXPECT_EQ(PatchedFlag(kvm, "hypercall_null"), "patched/raw 1.40 > 1.05");
+  // 40/40, 44/40, 42/40: a median of 1.05, within irq_save_restore's 1.10.
+  EXPECT_EQ(PatchedFlag(kvm, "irq_save_restore"), "");
+  EXPECT_EQ(PatchedFlag(kvm, "clock_ns"), "");
+}
+
+TEST(BenchResults, DerivedCountsComeFromThePatchedPath) {
+  const EnvironmentBench kvm = RunA()[0];
   const Saved clock = ExitsSavedByPvClock(kvm);
   ASSERT_TRUE(clock.value.has_value());
   EXPECT_DOUBLE_EQ(*clock.value, 3.03);
@@ -68,12 +138,12 @@ TEST(BenchResults, DerivedFiguresComeFromTheSameRun) {
 
 TEST(BenchResults, WithoutAnExitCounterTheLibrarysHypercallsStandIn) {
   Measurement eager{.op = "pte_update_64_eager",
-                    .impl = "pvops",
-                    .samples = 10,
+                    .variant = "patched",
+                    .round_cycles = {1},
                     .library_per_op = {{"hypercalls", 64.0}}};
   Measurement lazy{.op = "pte_update_64_lazy",
-                   .impl = "pvops",
-                   .samples = 10,
+                   .variant = "patched",
+                   .round_cycles = {1},
                    .library_per_op = {{"hypercalls", 1.0}}};
   EnvironmentBench xen{.name = "xen", .bench_verdict = "pass", .measurements = {eager, lazy}};
   const Saved saved = ExitsSavedByLazyBatching(xen);
@@ -82,58 +152,101 @@ TEST(BenchResults, WithoutAnExitCounterTheLibrarysHypercallsStandIn) {
   EXPECT_FALSE(ExitsSavedByPvClock(xen).value.has_value());
 }
 
+TEST(HostBenchmark, RatiosOverDirectCallPerBuildUseTheMedianAggregate) {
+  const HostRatios ratios = HostOverDirect(Host().Times());
+  EXPECT_DOUBLE_EQ(ratios.at("plain").at("clock_ns").at("table_call"), 1.5);
+  EXPECT_DOUBLE_EQ(ratios.at("plain").at("clock_ns").at("patched"), 2.2 / 2.0);
+  EXPECT_DOUBLE_EQ(ratios.at("retpoline").at("clock_ns").at("table_call"), 4.0);
+  EXPECT_DOUBLE_EQ(ratios.at("retpoline").at("clock_ns").at("inline_insn"), 0.5);
+}
+
+TEST(HostBenchmark, CallgrindCountsEachFunctionWithItsCalleesLessTheEmptyLoop) {
+  // Names are given once and reused by id; a cost line after calls= is the whole call's.
+  const std::string out = R"(# callgrind format
+version: 1
+cmd:  /tmp/bench --pvops_count=1000
+events: Ir
+fl=(1) ???
+fn=(10) pvops_count_empty
+0 3005
+fn=(11) pvops_count_clock_ns_table_call
+0 6005
+cfn=(12) DirectClockNs()
+calls=1000 0
+0 9000
+fn=(12)
+0 9000
+fn=(13) pvops_count_flush_tlb_one_inline_insn
+0 4005
+)";
+  const std::vector<HostInstructions> counts = ParseCallgrind(out, "plain");
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_EQ(counts[0].op, "clock_ns");
+  EXPECT_EQ(counts[0].mechanism, "table_call");
+  EXPECT_DOUBLE_EQ(counts[0].per_op, 12.0);  // (6005 + 9000 - 3005) / 1000
+  EXPECT_EQ(counts[1].op, "flush_tlb_one");
+  EXPECT_EQ(counts[1].mechanism, "inline_insn");
+  EXPECT_DOUBLE_EQ(counts[1].per_op, 1.0);
+  EXPECT_THROW(ParseCallgrind("fn=(1) pvops_count_empty\n0 5\n", "plain"), std::runtime_error);
+}
+
 TEST(ResultsJson, FollowsGoogleBenchmarksSchema) {
-  const json host = json::parse(R"({"context": {}, "benchmarks": [
-      {"name": "clock_ns/direct_call", "run_name": "clock_ns/direct_call", "run_type": "iteration",
-       "iterations": 10, "real_time": 2.0, "cpu_time": 2.0, "time_unit": "ns"},
-      {"name": "clock_ns/pvops_table_call", "run_name": "clock_ns/pvops_table_call",
-       "run_type": "iteration", "iterations": 10, "real_time": 3.0, "cpu_time": 3.0,
-       "time_unit": "ns"}]})");
-  const json out =
-      ResultsJson({.date = "d", .host_name = "h", .executable = "e", .num_cpus = 2}, RunA(), &host);
+  const json out = ResultsJson({.date = "d", .host_name = "h", .executable = "e", .num_cpus = 2},
+                               RunA(), Host());
   ASSERT_TRUE(out.contains("context"));
   EXPECT_EQ(out["context"]["pvops_environments"]["xen"]["conformance"], "fail");
+  EXPECT_EQ(out["context"]["pvops_environments"]["kvm"]["patch"]["direct"], "281");
   const json& benchmarks = out.at("benchmarks");
-  ASSERT_EQ(benchmarks.size(), 7u + 2u);  // 7 measurable kvm lines, 2 host benchmarks
+  ASSERT_EQ(benchmarks.size(), 12u + 16u);  // 12 measurable kvm lines, 2 x 8 host entries
   for (const json& b : benchmarks) {
     for (const char* key :
          {"name", "run_name", "run_type", "iterations", "real_time", "cpu_time", "time_unit"})
       EXPECT_TRUE(b.contains(key)) << b.dump() << " lacks " << key;
   }
-  const json& clock = benchmarks[0];
-  EXPECT_EQ(clock["name"], "kvm/clock_ns/pvops");
-  EXPECT_EQ(clock["iterations"], 1000);
+  const json& clock = benchmarks[1];
+  EXPECT_EQ(clock["name"], "kvm/clock_ns/patched");
+  EXPECT_EQ(clock["iterations"], 3 * 48 * 64);
   EXPECT_DOUBLE_EQ(clock["real_time"].get<double>(), 370 * 1e6 / 2700000);  // virtual ns
   EXPECT_DOUBLE_EQ(clock["median_cycles"].get<double>(), 370);
+  EXPECT_DOUBLE_EQ(clock["round_max_cycles"].get<double>(), 380);
   EXPECT_DOUBLE_EQ(clock["ratio_to_raw"].get<double>(), 370.0 / 150.0);
-  EXPECT_EQ(benchmarks[7]["name"], "host/clock_ns/direct_call");
-}
-
-TEST(HostBenchmark, RatioOfTableCallOverDirectCallUsesTheMedianAggregate) {
-  const json gbench = json::parse(R"({"benchmarks": [
-      {"name": "x/direct_call", "run_name": "x/direct_call", "run_type": "iteration",
-       "cpu_time": 9.0, "real_time": 9.0, "time_unit": "ns"},
-      {"name": "x/direct_call_median", "run_name": "x/direct_call", "run_type": "aggregate",
-       "aggregate_name": "median", "cpu_time": 2.0, "real_time": 2.0, "time_unit": "ns"},
-      {"name": "x/direct_call_mean", "run_name": "x/direct_call", "run_type": "aggregate",
-       "aggregate_name": "mean", "cpu_time": 7.0, "real_time": 7.0, "time_unit": "ns"},
-      {"name": "x/pvops_table_call", "run_name": "x/pvops_table_call", "run_type": "iteration",
-       "cpu_time": 3.0, "real_time": 3.0, "time_unit": "ns"}]})");
-  const auto ratios = HostTableOverDirect(ParseHostBenchmark(gbench));
-  EXPECT_DOUBLE_EQ(ratios.at("x"), 1.5);
+  EXPECT_EQ(clock["site"], "clock_ns:direct");
+  EXPECT_EQ(benchmarks[12]["name"], "host/clock_ns/direct_call");
+  EXPECT_DOUBLE_EQ(benchmarks[12]["instructions_per_op"].get<double>(), 12);
+  EXPECT_EQ(benchmarks[20]["name"], "host-retpoline/clock_ns/direct_call");
 }
 
 TEST(Report, StatesThePerEnvironmentFiguresAndTheNotBenchedOnes) {
-  const std::string md = ReportMarkdown({.date = "d", .host_name = "h"}, RunA(), {}, "chart.svg");
-  EXPECT_NE(md.find("| kvm | kvm | pass | pass | 1.40x | 0.00 (KVM exits) | 3.03 (KVM exits) |"),
+  const std::string md =
+      ReportMarkdown({.date = "d", .host_name = "h"}, RunA(), Host(), "chart.svg");
+  EXPECT_NE(md.find("| kvm | kvm | pass | pass | 75 / 281 / 0 | 0.00 (KVM exits) | 3.03 (KVM "
+                    "exits) |"),
             std::string::npos)
       << md;
   EXPECT_NE(md.find("| xen | xen | fail: exit status 35: 2 cases failed | not run (failed its "
                     "conformance run)"),
             std::string::npos)
       << md;
+  // The summary: irq, hypercall, clock, flush (not measured here), with the flag.
+  EXPECT_NE(md.find("| kvm | kvm | 2.50 (2.50-2.50) | 1.05 (1.00-1.10) | 1.50 (1.50-1.50) | "
+                    "1.40 (1.39-1.41) | 2.67 (2.64-2.70) | 2.47 (2.43-2.50) | - | - | "
+                    "hypercall_null patched/raw 1.40 > 1.05 |"),
+            std::string::npos)
+      << md;
   EXPECT_NE(md.find("### clock_ns"), std::string::npos);
+  EXPECT_NE(md.find("| kvm | patched | clock_ns:direct | 64 | 370 (360-380) | 2.47 (2.43-2.50) | "
+                    "0.00 | clock_reads 1.00 |"),
+            std::string::npos)
+      << md;
   EXPECT_NE(md.find("not here: no raw LAPIC access here"), std::string::npos);
+  EXPECT_NE(md.find("| clock_ns | retpoline | 4.000 | 1.100 | 0.500 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| clock_ns | plain | 1.500 | 1.100 | 0.500 | 12.00, -, 12.00, - |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("Target patched / direct_call <= 1.05: missed by clock_ns plain 1.100, "
+                    "clock_ns retpoline 1.100."),
+            std::string::npos)
+      << md;
 }
 
 TEST(Chart, IsAnSvgWithABarPerBenchedEnvironmentAndOp) {

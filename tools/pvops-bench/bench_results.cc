@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace pvops_bench {
 namespace {
@@ -42,17 +45,32 @@ std::map<std::string, double> ParseLibraryCounters(const std::string& text) {
 Measurement ParseMeasurement(const json& fields) {
   Measurement m;
   m.op = AsText(fields, "op");
-  m.impl = AsText(fields, "impl");
-  if (m.op.empty() || m.impl.empty()) throw std::runtime_error("bench line without op or impl");
+  m.variant = AsText(fields, "variant");
+  if (m.op.empty() || m.variant.empty())
+    throw std::runtime_error("bench line without op or variant: " + fields.dump());
   m.what = AsText(fields, "what");
   m.unavailable = AsText(fields, "unavailable");
-  m.samples = static_cast<int>(AsNumber(fields.value("samples", json(0)), "samples"));
   if (!m.unavailable.empty()) return m;
-  m.min_cycles = AsNumber(fields.at("min"), "min");
-  m.median_cycles = AsNumber(fields.at("median"), "median");
-  m.p99_cycles = AsNumber(fields.at("p99"), "p99");
-  if (fields.contains("ops_per_sample"))
-    m.ops_per_sample = static_cast<int>(AsNumber(fields.at("ops_per_sample"), "ops_per_sample"));
+  m.batch = static_cast<int>(AsNumber(fields.at("batch"), "batch"));
+  if (m.batch < 1) throw std::runtime_error("bench line: batch below 1");
+  m.samples_per_round =
+      static_cast<int>(AsNumber(fields.at("samples_per_round"), "samples_per_round"));
+  m.counted_ops = AsNumber(fields.at("counted_ops"), "counted_ops");
+  for (absl::string_view item :
+       absl::StrSplit(AsText(fields, "round_medians"), ',', absl::SkipEmpty())) {
+    double cycles = 0;
+    if (!absl::SimpleAtod(item, &cycles))
+      throw std::runtime_error("bench line: bad round median '" + std::string(item) + "'");
+    m.round_cycles.push_back(cycles / m.batch);
+  }
+  const int rounds = static_cast<int>(AsNumber(fields.at("rounds"), "rounds"));
+  if (rounds < 1 || static_cast<int>(m.round_cycles.size()) != rounds)
+    throw std::runtime_error(absl::StrFormat("bench line: %d round medians for rounds=%d",
+                                             m.round_cycles.size(), rounds));
+  m.median_cycles = *m.Rounds().median;
+  if (fields.contains("updates_per_op"))
+    m.updates_per_op = static_cast<int>(AsNumber(fields.at("updates_per_op"), "updates_per_op"));
+  m.site = AsText(fields, "site");
   if (fields.contains("exits_per_op"))
     m.exits_per_op = AsNumber(fields.at("exits_per_op"), "exits_per_op");
   if (fields.contains("kvm_hypercalls_per_op"))
@@ -63,9 +81,12 @@ Measurement ParseMeasurement(const json& fields) {
 
 }  // namespace
 
-const Measurement* EnvironmentBench::Find(const std::string& op, const std::string& impl) const {
+Summary Measurement::Rounds() const { return Summarize(round_cycles); }
+
+const Measurement* EnvironmentBench::Find(const std::string& op, const std::string& variant) const {
   for (const Measurement& m : measurements)
-    if (m.op == op && m.impl == impl && m.unavailable.empty() && m.samples > 0) return &m;
+    if (m.op == op && m.variant == variant && m.unavailable.empty() && !m.round_cycles.empty())
+      return &m;
   return nullptr;
 }
 
@@ -80,8 +101,16 @@ std::vector<EnvironmentBench> ParseRunRecord(const json& record) {
     e.bench_reason = env.value("reason", "");
     if (env.contains("detect") && env.at("detect").is_object())
       e.backend = AsText(env.at("detect"), "backend");
-    if (env.contains("stats") && env.at("stats").contains("bench_tsc_khz"))
-      e.tsc_khz = AsNumber(env.at("stats").at("bench_tsc_khz"), "bench_tsc_khz");
+    if (env.contains("patch") && env.at("patch").is_object())
+      for (const auto& [key, value] : env.at("patch").items())
+        e.patch[key] = value.is_string() ? value.get<std::string>() : value.dump();
+    if (env.contains("stats")) {
+      const json& stats = env.at("stats");
+      if (stats.contains("bench_tsc_khz"))
+        e.tsc_khz = AsNumber(stats.at("bench_tsc_khz"), "bench_tsc_khz");
+      if (stats.contains("bench_tsc_step"))
+        e.tsc_step = AsNumber(stats.at("bench_tsc_step"), "bench_tsc_step");
+    }
     if (env.contains("bench"))
       for (const json& line : env.at("bench")) e.measurements.push_back(ParseMeasurement(line));
     out.push_back(std::move(e));
@@ -99,6 +128,7 @@ void MergeConformance(const std::vector<EnvironmentBench>& conformance,
       EnvironmentBench not_benched;
       not_benched.name = c.name;
       not_benched.backend = c.backend;
+      not_benched.patch = c.patch;
       benches.push_back(not_benched);
       target = &benches.back();
     }
@@ -107,50 +137,18 @@ void MergeConformance(const std::vector<EnvironmentBench>& conformance,
   }
 }
 
-std::vector<HostTime> ParseHostBenchmark(const json& gbench) {
-  // With repetitions, the median aggregate stands for a benchmark; without, its one run.
-  std::vector<HostTime> out;
-  auto find = [&out](const std::string& op, const std::string& mechanism) -> HostTime* {
-    for (HostTime& t : out)
-      if (t.op == op && t.mechanism == mechanism) return &t;
-    return nullptr;
-  };
-  for (const json& b : gbench.at("benchmarks")) {
-    const bool aggregate = b.value("run_type", "iteration") == "aggregate";
-    if (aggregate && b.value("aggregate_name", "") != "median") continue;
-    const std::string name = b.value("run_name", b.at("name").get<std::string>());
-    std::pair<std::string, std::string> parts = absl::StrSplit(name, absl::MaxSplits('/', 1));
-    HostTime t{parts.first, parts.second, b.at("cpu_time").get<double>(),
-               b.value("time_unit", "ns")};
-    if (HostTime* seen = find(t.op, t.mechanism)) {
-      if (aggregate) *seen = t;
-    } else {
-      out.push_back(t);
-    }
-  }
-  return out;
-}
-
-std::map<std::string, double> HostTableOverDirect(const std::vector<HostTime>& times) {
-  std::map<std::string, double> direct, table, out;
-  for (const HostTime& t : times) {
-    if (t.mechanism == "direct_call") direct[t.op] = t.cpu_time;
-    if (t.mechanism == "pvops_table_call") table[t.op] = t.cpu_time;
-  }
-  for (const auto& [op, time] : table)
-    if (direct.contains(op) && direct[op] > 0) out[op] = time / direct[op];
-  return out;
-}
-
-std::optional<double> RatioToRaw(const EnvironmentBench& env, const std::string& op,
-                                 const std::string& impl) {
-  const Measurement* m = env.Find(op, impl);
+Summary RatioToRaw(const EnvironmentBench& env, const std::string& op, const std::string& variant) {
+  const Measurement* m = env.Find(op, variant);
   const Measurement* raw = env.Find(op, "raw");
-  if (m == nullptr || raw == nullptr || raw->median_cycles <= 0) return std::nullopt;
-  return m->median_cycles / raw->median_cycles;
+  if (m == nullptr || raw == nullptr || m->round_cycles.size() != raw->round_cycles.size())
+    return Summary{};
+  std::vector<double> ratios;
+  for (size_t r = 0; r < m->round_cycles.size(); ++r)
+    if (raw->round_cycles[r] > 0) ratios.push_back(m->round_cycles[r] / raw->round_cycles[r]);
+  return Summarize(ratios);
 }
 
-std::optional<double> ExitsPerSample(const Measurement& m, std::string* source) {
+std::optional<double> ExitsPerOp(const Measurement& m, std::string* source) {
   if (m.exits_per_op) {
     *source = "KVM exits";
     return m.exits_per_op;
@@ -167,27 +165,127 @@ std::optional<double> ExitsPerSample(const Measurement& m, std::string* source) 
 }
 
 Saved ExitsSavedByLazyBatching(const EnvironmentBench& env) {
-  const Measurement* eager = env.Find("pte_update_64_eager", "pvops");
-  const Measurement* lazy = env.Find("pte_update_64_lazy", "pvops");
+  const Measurement* eager = env.Find("pte_update_64_eager", "patched");
+  const Measurement* lazy = env.Find("pte_update_64_lazy", "patched");
   if (eager == nullptr || lazy == nullptr) return {std::nullopt, "not measured"};
   std::string source_eager, source_lazy;
-  const auto e = ExitsPerSample(*eager, &source_eager);
-  const auto l = ExitsPerSample(*lazy, &source_lazy);
+  const auto e = ExitsPerOp(*eager, &source_eager);
+  const auto l = ExitsPerOp(*lazy, &source_lazy);
   return {*e - *l, source_eager};
 }
 
 Saved ExitsSavedByPvClock(const EnvironmentBench& env) {
-  const Measurement* pv = env.Find("clock_ns", "pvops");
+  const Measurement* pv = env.Find("clock_ns", "patched");
   const Measurement* exiting = env.Find("clock_ns", "exiting");
   if (pv == nullptr || exiting == nullptr) {
     for (const Measurement& m : env.measurements)
-      if (m.op == "clock_ns" && m.impl == "exiting" && !m.unavailable.empty())
+      if (m.op == "clock_ns" && m.variant == "exiting" && !m.unavailable.empty())
         return {std::nullopt, "no exiting read here: " + m.unavailable};
     return {std::nullopt, "not measured"};
   }
   if (!pv->exits_per_op || !exiting->exits_per_op)
     return {std::nullopt, "no exit counter in this environment"};
   return {*exiting->exits_per_op - *pv->exits_per_op, "KVM exits"};
+}
+
+std::string PatchedFlag(const EnvironmentBench& env, const std::string& op) {
+  double limit = 0;
+  if (op == "irq_save_restore") limit = kIrqPatchedOverRawLimit;
+  if (op == "hypercall_null") limit = kHypercallPatchedOverRawLimit;
+  if (limit == 0) return "";
+  const Summary ratio = RatioToRaw(env, op, "patched");
+  if (!ratio.median || *ratio.median <= limit) return "";
+  return absl::StrFormat("patched/raw %.2f > %.2f", *ratio.median, limit);
+}
+
+std::vector<HostTime> ParseHostBenchmark(const json& gbench, const std::string& build) {
+  // With repetitions, the median aggregate stands for a benchmark; without, its one run.
+  std::vector<HostTime> out;
+  auto find = [&out](const std::string& op, const std::string& mechanism) -> HostTime* {
+    for (HostTime& t : out)
+      if (t.op == op && t.mechanism == mechanism) return &t;
+    return nullptr;
+  };
+  for (const json& b : gbench.at("benchmarks")) {
+    const bool aggregate = b.value("run_type", "iteration") == "aggregate";
+    if (aggregate && b.value("aggregate_name", "") != "median") continue;
+    const std::string name = b.value("run_name", b.at("name").get<std::string>());
+    std::pair<std::string, std::string> parts = absl::StrSplit(name, absl::MaxSplits('/', 1));
+    HostTime t{build, parts.first, parts.second, b.at("cpu_time").get<double>(),
+               b.value("time_unit", "ns")};
+    if (HostTime* seen = find(t.op, t.mechanism)) {
+      if (aggregate) *seen = t;
+    } else {
+      out.push_back(t);
+    }
+  }
+  return out;
+}
+
+HostRatios HostOverDirect(const std::vector<HostTime>& times) {
+  HostRatios out;
+  for (const HostTime& direct : times) {
+    if (direct.mechanism != "direct_call" || direct.cpu_time <= 0) continue;
+    for (const HostTime& t : times)
+      if (t.build == direct.build && t.op == direct.op && t.mechanism != "direct_call")
+        out[t.build][t.op][t.mechanism] = t.cpu_time / direct.cpu_time;
+  }
+  return out;
+}
+
+std::vector<HostInstructions> ParseCallgrind(const std::string& text, const std::string& build) {
+  // The callgrind format: "fn=(id) name" opens a function's block (a later "fn=(id)" reuses
+  // the name; "cfn=" names callees the same way); in a block, "POSITION COST" lines are its own
+  // cost and the one after each "calls=" line the whole cost of that call. One event (Ir).
+  constexpr absl::string_view kCountPrefix = "pvops_count_";
+  std::map<std::string, std::string> names;  // "(id)" -> name
+  std::map<std::string, double> inclusive;
+  std::string current;
+  double n = 0;
+  auto name_of = [&names](absl::string_view spec) {
+    spec = absl::StripAsciiWhitespace(spec);
+    const size_t close = spec.find(')');
+    if (spec.empty() || spec[0] != '(' || close == absl::string_view::npos)
+      return std::string(spec);
+    const std::string id(spec.substr(0, close + 1));
+    const absl::string_view rest = absl::StripAsciiWhitespace(spec.substr(close + 1));
+    if (!rest.empty()) names[id] = std::string(rest);
+    return names[id];
+  };
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::ConsumePrefix(&line, "cmd:")) {
+      const size_t at = line.find("--pvops_count=");
+      if (at != absl::string_view::npos)
+        (void)absl::SimpleAtod(line.substr(at + 14).substr(0, line.substr(at + 14).find(' ')), &n);
+    } else if (absl::ConsumePrefix(&line, "fn=")) {
+      current = name_of(line);
+    } else if (absl::ConsumePrefix(&line, "cfn=")) {
+      (void)name_of(line);
+    } else if (!line.empty() && (absl::ascii_isdigit(line[0]) || line[0] == '+' || line[0] == '-' ||
+                                 line[0] == '*')) {
+      const std::vector<absl::string_view> fields =
+          absl::StrSplit(line, ' ', absl::SkipWhitespace());
+      double cost = 0;
+      if (fields.size() >= 2 && absl::SimpleAtod(fields.back(), &cost)) inclusive[current] += cost;
+    }
+  }
+  if (n <= 0) throw std::runtime_error("callgrind: no --pvops_count=N on the cmd: line");
+  const auto empty = inclusive.find("pvops_count_empty");
+  if (empty == inclusive.end()) throw std::runtime_error("callgrind: no pvops_count_empty");
+  std::vector<HostInstructions> out;
+  for (const auto& [name, cost] : inclusive) {
+    absl::string_view rest = name;
+    if (!absl::ConsumePrefix(&rest, kCountPrefix) || rest == "empty") continue;
+    // pvops_count_OP_MECHANISM: the mechanism is one of the four names, which contain '_'.
+    for (const char* mechanism : {"direct_call", "table_call", "patched", "inline_insn"}) {
+      absl::string_view op = rest;
+      if (absl::ConsumeSuffix(&op, std::string("_") + mechanism)) {
+        out.push_back({build, std::string(op), mechanism, (cost - empty->second) / n});
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace pvops_bench

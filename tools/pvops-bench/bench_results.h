@@ -1,6 +1,6 @@
 // The bench's measurements as the reporter sees them: parsed from pvops-run's --json records
-// (the guest's `bench:` lines) and Google Benchmark's JSON of the host run, plus the figures the
-// report derives from them (ratios within one run, exits saved).
+// (the guest's `bench:` and `# patch:` lines), Google Benchmark's JSON of the host runs and
+// callgrind's counts of them, plus the figures the report derives (ratios within one run).
 #pragma once
 
 #include <map>
@@ -10,20 +10,28 @@
 
 #include <nlohmann/json.hpp>
 
+#include "linux_comparison.h"  // Summary
+
 namespace pvops_bench {
 
-// One `bench:` line: an op timed one way (impl: pvops, raw or exiting).
+// One `bench:` line: an op timed one way (variant: table, patched, raw or exiting).
 struct Measurement {
   std::string op;
-  std::string impl;
+  std::string variant;
   std::string what;
-  int samples = 0;
-  double min_cycles = 0, median_cycles = 0, p99_cycles = 0;
-  int ops_per_sample = 1;
+  int batch = 1;
+  int samples_per_round = 0;
+  double counted_ops = 0;
+  std::vector<double> round_cycles;  // each round's median, per op (the line's per batch / batch)
+  double median_cycles = 0;          // per op: the median round
+  int updates_per_op = 1;
+  std::string site;                              // patched: what its sites hold
   std::optional<double> exits_per_op;            // KVM's count, where the environment has one
   std::optional<double> kvm_hypercalls_per_op;   // likewise
-  std::map<std::string, double> library_per_op;  // the library's counters that moved, per sample
+  std::map<std::string, double> library_per_op;  // the library's counters that moved, per op
   std::string unavailable;                       // non-empty: not measurable here, and why
+
+  Summary Rounds() const;  // median, min and max of the round medians
 };
 
 struct EnvironmentBench {
@@ -32,11 +40,13 @@ struct EnvironmentBench {
   std::string conformance_reason;
   std::string bench_verdict;  // "" when the bench was not run (conformance failed)
   std::string bench_reason;
-  std::string backend;  // from the detect line
+  std::string backend;                       // from the detect line
+  std::map<std::string, std::string> patch;  // the `# patch:` line's fields
   double tsc_khz = 0;
+  double tsc_step = 0;
   std::vector<Measurement> measurements;
 
-  const Measurement* Find(const std::string& op, const std::string& impl) const;
+  const Measurement* Find(const std::string& op, const std::string& variant) const;
   bool Benched() const { return bench_verdict == "pass"; }
 };
 
@@ -48,27 +58,48 @@ std::vector<EnvironmentBench> ParseRunRecord(const nlohmann::json& record);
 void MergeConformance(const std::vector<EnvironmentBench>& conformance,
                       std::vector<EnvironmentBench>& benches);
 
-// One host benchmark (Google Benchmark JSON), OP/MECHANISM.
-struct HostTime {
-  std::string op, mechanism;
-  double cpu_time = 0;  // per iteration; CPU time, the machine being shared
-  std::string time_unit;
-};
-std::vector<HostTime> ParseHostBenchmark(const nlohmann::json& gbench);
-// pvops_table_call / direct_call per op, from the same run.
-std::map<std::string, double> HostTableOverDirect(const std::vector<HostTime>& times);
+// `variant` over raw: per round (the variants took turns in each round, so drift cancels), then
+// the median and range of those ratios. No value when either is missing or the rounds differ.
+Summary RatioToRaw(const EnvironmentBench& env, const std::string& op, const std::string& variant);
 
-// Derived figures; nullopt when the environment cannot give them (says why in `why`).
-std::optional<double> RatioToRaw(const EnvironmentBench& env, const std::string& op,
-                                 const std::string& impl = "pvops");
-// How the environment counts exits for one measurement: KVM's exits where counted, otherwise
-// the library's hypercall-like counters (hypercalls, backdoor calls). `source` says which.
-std::optional<double> ExitsPerSample(const Measurement& m, std::string* source);
+// What sends an op to the hypervisor, per op: KVM's exits where counted, otherwise the
+// library's hypercall-like counters (hypercalls, backdoor calls). `source` says which.
+std::optional<double> ExitsPerOp(const Measurement& m, std::string* source);
 struct Saved {
   std::optional<double> value;
   std::string source;  // "KVM exits", "library hypercalls", or why nothing is known
 };
 Saved ExitsSavedByLazyBatching(const EnvironmentBench& env);
 Saved ExitsSavedByPvClock(const EnvironmentBench& env);
+
+// The flags the report raises: patched/raw above these (the patched path should cost no more
+// than the bare instruction, within the noise).
+inline constexpr double kIrqPatchedOverRawLimit = 1.10;
+inline constexpr double kHypercallPatchedOverRawLimit = 1.05;
+// Why `op`'s patched/raw is flagged in `env`; "" when it is not.
+std::string PatchedFlag(const EnvironmentBench& env, const std::string& op);
+
+// ---- Host ----
+
+// One host benchmark (Google Benchmark JSON), OP/MECHANISM, of one build (plain, retpoline).
+struct HostTime {
+  std::string build, op, mechanism;
+  double cpu_time = 0;  // per iteration; CPU time, the machine being shared
+  std::string time_unit;
+};
+std::vector<HostTime> ParseHostBenchmark(const nlohmann::json& gbench, const std::string& build);
+// Per build and op: each mechanism's time over direct_call's, from the same run.
+using HostRatios = std::map<std::string, std::map<std::string, std::map<std::string, double>>>;
+HostRatios HostOverDirect(const std::vector<HostTime>& times);
+inline constexpr double kHostPatchedOverDirectTarget = 1.05;
+
+// Instructions per op of each mechanism, from callgrind's counts of the bench's count mode
+// (--pvops_count=N, the loop of pvops_count_empty taken off).
+struct HostInstructions {
+  std::string build, op, mechanism;
+  double per_op = 0;
+};
+// `text` is a callgrind.out file of one run with --toggle-collect='pvops_count_*'.
+std::vector<HostInstructions> ParseCallgrind(const std::string& text, const std::string& build);
 
 }  // namespace pvops_bench

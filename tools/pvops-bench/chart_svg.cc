@@ -26,9 +26,9 @@ std::string Escape(const std::string& text) {
   return out;
 }
 
-// The pvops path's median; `empty` has only its raw line.
+// The patched path's median; `empty` has only its raw line.
 const Measurement* Bar(const EnvironmentBench& env, const std::string& op) {
-  const Measurement* m = env.Find(op, "pvops");
+  const Measurement* m = env.Find(op, "patched");
   return m != nullptr ? m : env.Find(op, "raw");
 }
 
@@ -56,9 +56,10 @@ std::string ChartSvg(const std::vector<EnvironmentBench>& all) {
       "fill=\"white\"/>\n",
       width, height);
   absl::StrAppend(
-      &svg, absl::StrFormat("<text x=\"%.0f\" y=\"20\" font-size=\"14\">Median TSC cycles per op "
-                            "through the pvops table (log scale; QEMU TCG virtual cycles)</text>\n",
-                            kLeft));
+      &svg,
+      absl::StrFormat("<text x=\"%.0f\" y=\"20\" font-size=\"14\">Median TSC cycles per op "
+                      "through the patched sites (log scale; QEMU TCG virtual cycles)</text>\n",
+                      kLeft));
   for (int d = 0; d <= decades; ++d) {
     const double y = y_of(std::pow(10.0, d));
     absl::StrAppend(

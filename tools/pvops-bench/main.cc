@@ -1,8 +1,9 @@
 // pvops-bench: turns one `./pvops bench` run into results.json (Google Benchmark's schema),
 // report.md and chart.svg. Input: per environment the pvops-run records of its conformance run
 // (ENV.conformance.json) and, when that passed, of its bench run (ENV.bench.json); optionally
-// the host benchmark's Google Benchmark JSON; optionally (--linux) the runs of the pvops and the
-// stock Linux kernels, for the "pvops vs Linux's own" section.
+// the host benchmark's Google Benchmark JSON (plain and retpoline builds) and callgrind's counts
+// of its count mode; optionally (--linux) the runs of the pvops and the stock Linux kernels, for
+// the "pvops vs Linux's own" section.
 #include <unistd.h>
 
 #include <chrono>
@@ -26,6 +27,14 @@
 ABSL_FLAG(std::string, in, "", "folder holding ENV.conformance.json and ENV.bench.json");
 ABSL_FLAG(std::string, envs, "", "environments in report order, comma-separated");
 ABSL_FLAG(std::string, host, "", "Google Benchmark JSON of bench/pvops_dispatch_bench (optional)");
+ABSL_FLAG(std::string, host_retpoline, "",
+          "Google Benchmark JSON of bench/pvops_dispatch_bench_retpoline (optional)");
+ABSL_FLAG(std::string, callgrind, "",
+          "callgrind.out of pvops_dispatch_bench --pvops_count=N (optional)");
+ABSL_FLAG(std::string, callgrind_retpoline, "",
+          "callgrind.out of pvops_dispatch_bench_retpoline --pvops_count=N (optional)");
+ABSL_FLAG(std::string, callgrind_skipped, "",
+          "why there are no callgrind counts, for the report (with neither --callgrind flag)");
 ABSL_FLAG(std::string, image, "", "the guest image benched (recorded in the context)");
 ABSL_FLAG(std::string, out, "bench-out", "folder for results.json, report.md and chart.svg");
 ABSL_FLAG(std::string, linux, "",
@@ -35,6 +44,12 @@ ABSL_FLAG(std::string, linux, "",
 namespace {
 
 using nlohmann::json;
+
+std::string ReadText(const std::filesystem::path& path) {
+  std::ifstream file(path);
+  if (!file) throw std::runtime_error("cannot read " + path.string());
+  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
 
 std::optional<json> ReadJson(const std::filesystem::path& path) {
   std::ifstream file(path);
@@ -59,7 +74,8 @@ std::string NowIso8601() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "pvops-bench --in=DIR --envs=native,kvm,... [--host=FILE] [--image=PATH] [--linux=DIR] "
+      "pvops-bench --in=DIR --envs=native,kvm,... [--host=FILE --host_retpoline=FILE "
+      "--callgrind=FILE --callgrind_retpoline=FILE] [--image=PATH] [--linux=DIR] "
       "[--out=DIR]\n  or: pvops-bench --linux=DIR [--envs=...] [--out=DIR]");
   absl::ParseCommandLine(argc, argv);
   const std::filesystem::path in = absl::GetFlag(FLAGS_in);
@@ -89,13 +105,25 @@ int main(int argc, char** argv) {
       }
       for (auto& env : parsed) envs.push_back(std::move(env));
     }
-    std::optional<json> host;
-    std::vector<pvops_bench::HostTime> host_times;
-    if (!absl::GetFlag(FLAGS_host).empty()) {
-      host = ReadJson(absl::GetFlag(FLAGS_host));
-      if (!host) throw std::runtime_error("cannot read " + absl::GetFlag(FLAGS_host));
-      host_times = pvops_bench::ParseHostBenchmark(*host);
+    pvops_bench::HostData host;
+    for (const auto& [build, path] :
+         {std::pair{"plain", absl::GetFlag(FLAGS_host)},
+          std::pair{"retpoline", absl::GetFlag(FLAGS_host_retpoline)}}) {
+      if (path.empty()) continue;
+      const auto gbench = ReadJson(path);
+      if (!gbench) throw std::runtime_error("cannot read " + path);
+      host.runs.push_back({build, *gbench});
     }
+    for (const auto& [build, path] :
+         {std::pair{"plain", absl::GetFlag(FLAGS_callgrind)},
+          std::pair{"retpoline", absl::GetFlag(FLAGS_callgrind_retpoline)}}) {
+      if (path.empty()) continue;
+      for (auto& counts : pvops_bench::ParseCallgrind(ReadText(path), build))
+        host.instructions.push_back(std::move(counts));
+    }
+    host.callgrind_skipped = absl::GetFlag(FLAGS_callgrind_skipped);
+    if (host.instructions.empty() && host.callgrind_skipped.empty())
+      host.callgrind_skipped = "not counted (no --callgrind given)";
     std::optional<pvops_bench::LinuxComparison> comparison;
     if (!linux_dir.empty()) comparison = pvops_bench::ReadLinuxRuns(linux_dir, names);
     char host_name[256] = "";
@@ -109,19 +137,20 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(out);
     const pvops_bench::LinuxComparison* linux_runs = comparison ? &*comparison : nullptr;
     Write(out / "results.json",
-          pvops_bench::ResultsJson(context, envs, host ? &*host : nullptr, linux_runs).dump(2) +
-              "\n");
+          pvops_bench::ResultsJson(context, envs, host, linux_runs).dump(2) + "\n");
     // The chart is of bench runs: with --linux alone it is empty, and not linked.
-    Write(out / "report.md",
-          pvops_bench::ReportMarkdown(context, envs, host_times, envs.empty() ? "" : "chart.svg",
-                                      linux_runs));
+    Write(out / "report.md", pvops_bench::ReportMarkdown(
+                                 context, envs, host, envs.empty() ? "" : "chart.svg", linux_runs));
     Write(out / "chart.svg", pvops_bench::ChartSvg(envs));
     for (const auto& env : envs) {
       if (!env.Benched()) continue;
-      const auto ratio = pvops_bench::RatioToRaw(env, "hypercall_null");
-      std::cout << absl::StrFormat("pvops-bench: %s: %d measurements, hypercall pvops/raw %s\n",
-                                   env.name, env.measurements.size(),
-                                   ratio ? absl::StrFormat("%.2f", *ratio) : "-");
+      std::string ratios;
+      for (const char* op : {"irq_save_restore", "hypercall_null"}) {
+        const pvops_bench::Summary ratio = pvops_bench::RatioToRaw(env, op, "patched");
+        if (ratio.median) ratios += absl::StrFormat(", %s patched/raw %.2f", op, *ratio.median);
+      }
+      std::cout << absl::StrFormat("pvops-bench: %s: %d measurements%s\n", env.name,
+                                   env.measurements.size(), ratios);
     }
     if (comparison) {
       std::cout << absl::StrFormat(

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -19,19 +20,40 @@ struct RunContext {
   int num_cpus = 0;
 };
 
+// The host benchmark: per build (plain, retpoline) its Google Benchmark JSON, and callgrind's
+// instruction counts where valgrind ran.
+struct HostRun {
+  std::string build;
+  nlohmann::json gbench;
+};
+struct HostData {
+  std::vector<HostRun> runs;
+  std::vector<HostInstructions> instructions;
+  std::string callgrind_skipped;  // why there are no instruction counts; "" when there are
+  std::vector<HostTime> Times() const;
+};
+
 // Google Benchmark's schema: {"context": {...}, "benchmarks": [...]}. One benchmark per guest
-// measurement, named ENV/OP/IMPL: iterations = samples, real_time = cpu_time = the median in the
-// guest's virtual nanoseconds (cycles / tsc_khz), time_unit "ns", and the cycles, p99 and exit
-// counts as extra counters. Host benchmarks (`host`) follow under host/OP/MECHANISM unchanged.
-// With `comparison`, it goes in a "linux_comparison" member beside them.
+// measurement, named ENV/OP/VARIANT: iterations = the ops timed, real_time = cpu_time = the
+// median round's cycles per op in the guest's virtual nanoseconds (cycles / tsc_khz), time_unit
+// "ns", and the cycles, the rounds' range, ratios and exit counts as extra counters. Host
+// benchmarks follow as host/OP/MECHANISM (plain build) and host-retpoline/OP/MECHANISM, with
+// callgrind's instructions per op as a counter. With `comparison`, it goes in a
+// "linux_comparison" member beside them.
 nlohmann::json ResultsJson(const RunContext& context, const std::vector<EnvironmentBench>& envs,
-                           const nlohmann::json* host, const LinuxComparison* comparison = nullptr);
+                           const HostData& host, const LinuxComparison* comparison = nullptr);
 
 // Without `comparison`, the "pvops vs Linux's own" section is one line saying it was not asked
 // for; without `envs`, only that section has content.
 std::string ReportMarkdown(const RunContext& context, const std::vector<EnvironmentBench>& envs,
-                           const std::vector<HostTime>& host, const std::string& chart_file,
+                           const HostData& host, const std::string& chart_file,
                            const LinuxComparison* comparison = nullptr);
+
+// The summary the README carries: per environment, table/raw and patched/raw of the main ops
+// and the flags.
+std::string RatioTable(const std::vector<EnvironmentBench>& envs);
+// The host's ratios over direct_call and instructions per op, both builds.
+std::string HostTable(const HostData& host);
 
 // A table cell's text: a '|' would end the cell.
 std::string MarkdownCell(const std::string& text);
@@ -40,10 +62,14 @@ std::string MarkdownCell(const std::string& text);
 std::string LinuxComparisonMarkdown(const LinuxComparison& comparison);
 nlohmann::json LinuxComparisonJson(const LinuxComparison& comparison);
 
-// Grouped bars: per op, the median cycles of the pvops path in each environment (log scale).
+// Grouped bars: per op, the median cycles of the patched path in each environment (log scale).
 std::string ChartSvg(const std::vector<EnvironmentBench>& envs);
 
 // Ops in the guest's printing order, as they first appear across environments.
 std::vector<std::string> OpOrder(const std::vector<EnvironmentBench>& envs);
+
+// The ops the summary tables show, in order.
+inline const std::vector<std::string> kSummaryOps = {"irq_save_restore", "hypercall_null",
+                                                     "clock_ns", "flush_tlb_one"};
 
 }  // namespace pvops_bench

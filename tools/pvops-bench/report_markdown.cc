@@ -12,13 +12,17 @@ namespace {
 std::string Fixed(std::optional<double> v) {
   return v ? absl::StrFormat("%.2f", *v) : std::string("-");
 }
-std::string Cycles(double v) { return absl::StrFormat("%.0f", v); }
 
-std::string HypercallOverhead(const EnvironmentBench& env) {
-  const auto ratio = RatioToRaw(env, "hypercall_null");
-  if (ratio) return absl::StrFormat("%.2fx", *ratio);
-  if (env.Find("hypercall_null", "pvops") == nullptr) return "no hypercall interface";
-  return "no raw baseline here";
+// "1.02 (0.99-1.05)": the median of the per-round ratios and their range.
+std::string RatioText(const Summary& s) {
+  if (!s.median) return "-";
+  return absl::StrFormat("%.2f (%.2f-%.2f)", *s.median, *s.min, *s.max);
+}
+
+std::string CyclesText(const Summary& s) {
+  if (!s.median) return "-";
+  if (*s.median < 100) return absl::StrFormat("%.1f (%.1f-%.1f)", *s.median, *s.min, *s.max);
+  return absl::StrFormat("%.0f (%.0f-%.0f)", *s.median, *s.min, *s.max);
 }
 
 std::string SavedText(const Saved& saved) {
@@ -33,13 +37,29 @@ std::string LibraryCounters(const Measurement& m) {
   return parts.empty() ? "-" : absl::StrJoin(parts, ", ");
 }
 
-// The environments' table and the per-op tables.
-std::string BenchTables(const std::vector<EnvironmentBench>& envs) {
-  std::string md;
-  md += "## Environments\n\n";
-  md += "| environment | backend | conformance run | bench run | library overhead over the raw "
-        "hypercall (median pvops / raw) | exits saved by lazy batching (64 updates) | exits saved "
-        "by the paravirtual clock (per read) |\n|---|---|---|---|---|---|---|\n";
+std::string PatchCounts(const EnvironmentBench& env) {
+  if (env.patch.empty()) return "-";
+  auto get = [&env](const char* key) {
+    const auto it = env.patch.find(key);
+    return it == env.patch.end() ? std::string("?") : it->second;
+  };
+  std::string text = get("inlined") + " / " + get("direct") + " / " + get("table");
+  if (!get("why").empty() && get("why") != "?") text += " (" + MarkdownCell(get("why")) + ")";
+  return text;
+}
+
+// A ratio cell of the summary: "-" with the reason when there is no raw here.
+std::string SummaryRatio(const EnvironmentBench& env, const std::string& op,
+                         const std::string& variant) {
+  if (env.Find(op, variant) == nullptr) return "-";
+  return RatioText(RatioToRaw(env, op, variant));
+}
+
+std::string EnvironmentsTable(const std::vector<EnvironmentBench>& envs) {
+  std::string md =
+      "| environment | backend | conformance run | bench run | call sites inline / direct / "
+      "table | exits saved by lazy batching (64 updates) | exits saved by the paravirtual clock "
+      "(per read) |\n|---|---|---|---|---|---|---|\n";
   for (const EnvironmentBench& env : envs) {
     const std::string conformance =
         env.conformance_verdict.empty()
@@ -52,38 +72,56 @@ std::string BenchTables(const std::vector<EnvironmentBench>& envs) {
                                   ? "not run (failed its conformance run)"
                                   : env.bench_verdict + ": " + MarkdownCell(env.bench_reason);
       absl::StrAppend(&md, "| ", env.name, " | ", env.backend, " | ", conformance, " | ", why,
-                      " | - | - | - |\n");
+                      " | ", PatchCounts(env), " | - | - |\n");
       continue;
     }
     absl::StrAppend(&md, "| ", env.name, " | ", env.backend, " | ", conformance, " | pass | ",
-                    HypercallOverhead(env), " | ", SavedText(ExitsSavedByLazyBatching(env)), " | ",
+                    PatchCounts(env), " | ", SavedText(ExitsSavedByLazyBatching(env)), " | ",
                     SavedText(ExitsSavedByPvClock(env)), " |\n");
   }
+  return md;
+}
 
-  md += "\n## Per op\n\nmedian and p99 in TSC cycles per sample; ratio = this median / the raw "
-        "median of the same environment and run.\n";
+std::string PerOpTables(const std::vector<EnvironmentBench>& envs) {
+  std::string md;
   for (const std::string& op : OpOrder(envs)) {
     absl::StrAppend(
         &md, "\n### ", op, "\n\n",
-        "| environment | impl | median | p99 | ratio to raw | exits/op | library "
-        "counters per sample | what one sample times |\n|---|---|---|---|---|---|---|---|\n");
+        "| environment | variant | site | batch | cycles per op (rounds) | ratio to raw "
+        "(rounds) | exits/op | library counters per op | what one op is |\n"
+        "|---|---|---|---|---|---|---|---|---|\n");
     for (const EnvironmentBench& env : envs) {
       if (!env.Benched()) continue;
       for (const Measurement& m : env.measurements) {
         if (m.op != op) continue;
         if (!m.unavailable.empty()) {
-          absl::StrAppend(&md, "| ", env.name, " | ", m.impl,
-                          " | - | - | - | - | - | not here: ", MarkdownCell(m.unavailable), " |\n");
+          absl::StrAppend(&md, "| ", env.name, " | ", m.variant,
+                          " | - | - | - | - | - | - | not here: ", MarkdownCell(m.unavailable),
+                          " |\n");
           continue;
         }
-        const std::string ratio = m.impl == "raw" ? "1" : Fixed(RatioToRaw(env, m.op, m.impl));
-        absl::StrAppend(&md, "| ", env.name, " | ", m.impl, " | ", Cycles(m.median_cycles), " | ",
-                        Cycles(m.p99_cycles), " | ", ratio, " | ", Fixed(m.exits_per_op), " | ",
-                        LibraryCounters(m), " | ", MarkdownCell(m.what), " |\n");
+        std::string site = m.variant == "table" ? "table (by construction)" : m.site;
+        if (m.variant == "raw" || m.variant == "exiting") site = "-";
+        const std::string ratio =
+            m.variant == "raw" ? "1" : RatioText(RatioToRaw(env, m.op, m.variant));
+        std::string what = m.what;
+        if (m.updates_per_op != 1) what += absl::StrFormat(" (%d updates)", m.updates_per_op);
+        absl::StrAppend(&md, "| ", env.name, " | ", m.variant, " | ", MarkdownCell(site), " | ",
+                        m.batch, " | ", CyclesText(m.Rounds()), " | ", ratio, " | ",
+                        Fixed(m.exits_per_op), " | ", LibraryCounters(m), " | ", MarkdownCell(what),
+                        " |\n");
       }
+      const std::string flag = PatchedFlag(env, op);
+      if (!flag.empty())
+        absl::StrAppend(&md, "| ", env.name, " | **flag** | | | | ", flag, " | | | |\n");
     }
   }
   return md;
+}
+
+std::string HostCell(const std::map<std::string, std::string>& cells, const std::string& key) {
+  const auto it = cells.find(key);
+  return it == cells.end() ? "-" : it->second;
 }
 
 }  // namespace
@@ -94,48 +132,126 @@ std::string MarkdownCell(const std::string& text) {
   return out;
 }
 
+std::string RatioTable(const std::vector<EnvironmentBench>& envs) {
+  std::string md = "| environment | backend |";
+  std::string rule = "|---|---|";
+  for (const std::string& op : kSummaryOps) {
+    absl::StrAppend(&md, " ", op, " table/raw | ", op, " patched/raw |");
+    rule += "---|---|";
+  }
+  absl::StrAppend(&md, " flags |\n", rule, "---|\n");
+  for (const EnvironmentBench& env : envs) {
+    if (!env.Benched()) continue;
+    absl::StrAppend(&md, "| ", env.name, " | ", env.backend, " |");
+    std::vector<std::string> flags;
+    for (const std::string& op : kSummaryOps) {
+      absl::StrAppend(&md, " ", SummaryRatio(env, op, "table"), " | ",
+                      SummaryRatio(env, op, "patched"), " |");
+      const std::string flag = PatchedFlag(env, op);
+      if (!flag.empty()) flags.push_back(op + " " + flag);
+    }
+    absl::StrAppend(&md, " ", flags.empty() ? "-" : absl::StrJoin(flags, "; "), " |\n");
+  }
+  return md;
+}
+
+std::string HostTable(const HostData& host) {
+  const std::vector<HostTime> times = host.Times();
+  const HostRatios ratios = HostOverDirect(times);
+  std::map<std::string, std::map<std::string, std::map<std::string, double>>> instructions;
+  for (const HostInstructions& i : host.instructions)
+    instructions[i.build][i.op][i.mechanism] = i.per_op;
+  std::string md =
+      "| op | build | table_call / direct_call | patched / direct_call | inline_insn / "
+      "direct_call | instructions per op: direct_call, table_call, patched, inline_insn |\n"
+      "|---|---|---|---|---|---|\n";
+  // The summary's order, not the run's: repetitions are interleaved at random.
+  std::vector<std::string> ops;
+  for (const std::string& op : kSummaryOps)
+    for (const HostTime& t : times)
+      if (t.op == op && std::find(ops.begin(), ops.end(), op) == ops.end()) ops.push_back(op);
+  for (const HostTime& t : times)
+    if (std::find(ops.begin(), ops.end(), t.op) == ops.end()) ops.push_back(t.op);
+  for (const std::string& op : ops) {
+    for (const HostRun& run : host.runs) {
+      std::map<std::string, std::string> cells;
+      if (ratios.contains(run.build) && ratios.at(run.build).contains(op))
+        for (const auto& [mechanism, ratio] : ratios.at(run.build).at(op))
+          cells[mechanism] = absl::StrFormat("%.3f", ratio);
+      std::string counts = host.callgrind_skipped.empty() ? "-" : host.callgrind_skipped;
+      if (instructions.contains(run.build) && instructions.at(run.build).contains(op)) {
+        std::vector<std::string> parts;
+        for (const char* m : {"direct_call", "table_call", "patched", "inline_insn"}) {
+          const auto& by = instructions.at(run.build).at(op);
+          parts.push_back(by.contains(m) ? absl::StrFormat("%.2f", by.at(m)) : "-");
+        }
+        counts = absl::StrJoin(parts, ", ");
+      }
+      absl::StrAppend(&md, "| ", op, " | ", run.build, " | ", HostCell(cells, "table_call"), " | ",
+                      HostCell(cells, "patched"), " | ", HostCell(cells, "inline_insn"), " | ",
+                      MarkdownCell(counts), " |\n");
+    }
+  }
+  return md;
+}
+
 std::string ReportMarkdown(const RunContext& context, const std::vector<EnvironmentBench>& envs,
-                           const std::vector<HostTime>& host, const std::string& chart_file,
+                           const HostData& host, const std::string& chart_file,
                            const LinuxComparison* comparison) {
   std::string md = "# pvops bench report\n\n";
-  absl::StrAppend(&md, "Run of ", context.date, " on `", context.host_name, "` (", context.num_cpus,
-                  " CPUs), guest image `", context.executable, "`.\n\n",
-                  "Every environment runs under QEMU TCG: TSC cycles are virtual, so the figures "
-                  "that carry are ratios between two measurements of the same run and counts of "
-                  "exits or hypercalls. A sample is the cycles between two `rdtsc` around one op "
-                  "(a PTE sample holds 64 updates; `empty` is the two `rdtsc` alone). "
-                  "`raw` is the bare instruction with no library around it; `exiting` is a clock "
-                  "read that exits to the hypervisor. Exits per op are KVM's own counts (read "
-                  "through pvops-vmm's stats port) where the environment has them.\n\n");
+  absl::StrAppend(
+      &md, "Run of ", context.date, " on `", context.host_name, "` (", context.num_cpus,
+      " CPUs), guest image `", context.executable, "`.\n\n",
+      "Every environment runs under QEMU TCG: TSC cycles are virtual, so the figures that carry "
+      "are ratios between measurements of the same run and counts of exits or hypercalls. Each "
+      "op is reached three ways: `table` (a call through `pvops_table`), `patched` (the "
+      "`pvops_*` wrapper, whose call site `pvops_init` rewrote: `site` says into what) and `raw` "
+      "(the bare instruction, no library); `exiting` is a clock read that exits to the "
+      "hypervisor. A sample times a batch of ops spanning at least 100 steps of the guest's TSC; "
+      "the variants take turns sample by sample for 21 rounds of 48 samples; a figure is the "
+      "median of the round medians and `(a-b)` their range. A ratio is taken per round (the "
+      "variants of a round ran side by side) and summarised the same way. Exits per op are "
+      "KVM's own counts (pvops-vmm's stats port) where the environment has them, over a "
+      "separate run of each variant; the library's counters per op likewise.\n\n");
 
   if (envs.empty()) {
     md += "No bench run given (--in): only the comparison with Linux's own.\n";
   } else {
-    md += BenchTables(envs);
+    md += "## Environments\n\n" + EnvironmentsTable(envs);
+    absl::StrAppend(&md, "\n## Ratios to raw\n\nFlags: patched/raw above ",
+                    absl::StrFormat("%.2f", kIrqPatchedOverRawLimit), " for irq_save_restore, ",
+                    absl::StrFormat("%.2f", kHypercallPatchedOverRawLimit),
+                    " for hypercall_null.\n\n", RatioTable(envs));
+    md += "\n## Per op\n" + PerOpTables(envs);
   }
 
-  if (!host.empty()) {
-    md +=
-        "\n## Host dispatch (Google Benchmark, user mode on the host)\n\n"
-        "Each op reached three ways: a direct call of a hard-coded backend function (build-time "
-        "selection), a call through the real `pvops_table` and its inline wrappers, and the "
-        "inline instruction. Privileged bodies are user-mode stand-ins of the same shape "
-        "(bench/user_backend.h). CPU time per iteration (median of the repetitions), host time.\n\n"
-        "| op | direct_call | pvops_table_call | inline_insn | pvops_table_call / direct_call |\n"
-        "|---|---|---|---|---|\n";
-    std::map<std::string, std::map<std::string, std::string>> cells;
-    std::vector<std::string> ops;
-    for (const HostTime& t : host) {
-      if (std::find(ops.begin(), ops.end(), t.op) == ops.end()) ops.push_back(t.op);
-      cells[t.op][t.mechanism] = absl::StrFormat("%.2f %s", t.cpu_time, t.time_unit);
+  if (!host.runs.empty()) {
+    md += "\n## Host dispatch (Google Benchmark, user mode on the host)\n\n"
+          "Each op reached four ways: a direct call of a hard-coded backend function (build-time "
+          "selection), a call through the real `pvops_table` (pvops.h built with "
+          "`PVOPS_NO_PATCHING`), the same wrappers as patchable sites rewritten at start by the "
+          "library's `PatchSites`, and the inline instruction. Privileged bodies are user-mode "
+          "stand-ins of the same shape (bench/user_backend.h). Two builds: plain, and with "
+          "`-mretpoline`, where an indirect call goes through a retpoline thunk. Ratios of CPU "
+          "time per iteration (median of the repetitions); instructions per op from callgrind "
+          "(the loop's own taken off), which repeat exactly.\n\n";
+    for (const HostRun& run : host.runs) {
+      const nlohmann::json& c = run.gbench.value("context", nlohmann::json::object());
+      absl::StrAppend(&md, "- ", run.build, " build, the patched sites: ",
+                      MarkdownCell(c.value("pvops_patch", std::string("not recorded"))), "\n");
     }
-    const std::map<std::string, double> ratios = HostTableOverDirect(host);
-    for (const std::string& op : ops) {
-      const auto ratio = ratios.find(op);
-      absl::StrAppend(&md, "| ", op, " | ", cells[op]["direct_call"], " | ",
-                      cells[op]["pvops_table_call"], " | ", cells[op]["inline_insn"], " | ",
-                      ratio == ratios.end() ? "-" : absl::StrFormat("%.3f", ratio->second), " |\n");
-    }
+    md += "\n" + HostTable(host);
+    std::vector<std::string> missed;
+    for (const auto& [build, by_op] : HostOverDirect(host.Times()))
+      for (const auto& [op, by_mechanism] : by_op)
+        if (by_mechanism.contains("patched") &&
+            by_mechanism.at("patched") > kHostPatchedOverDirectTarget)
+          missed.push_back(absl::StrFormat("%s %s %.3f", op, build, by_mechanism.at("patched")));
+    absl::StrAppend(&md, "\nTarget patched / direct_call <= ",
+                    absl::StrFormat("%.2f", kHostPatchedOverDirectTarget), ": ",
+                    missed.empty() ? "met for every op in both builds"
+                                   : "missed by " + absl::StrJoin(missed, ", "),
+                    ".\n");
   }
   if (comparison != nullptr) {
     md += LinuxComparisonMarkdown(*comparison);

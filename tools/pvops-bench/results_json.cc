@@ -12,14 +12,21 @@ std::vector<std::string> OpOrder(const std::vector<EnvironmentBench>& envs) {
   return ops;
 }
 
+std::vector<HostTime> HostData::Times() const {
+  std::vector<HostTime> times;
+  for (const HostRun& run : runs)
+    for (HostTime& t : ParseHostBenchmark(run.gbench, run.build)) times.push_back(std::move(t));
+  return times;
+}
+
 json ResultsJson(const RunContext& context, const std::vector<EnvironmentBench>& envs,
-                 const json* host, const LinuxComparison* comparison) {
+                 const HostData& host, const LinuxComparison* comparison) {
   json environments = json::object();
   for (const EnvironmentBench& env : envs) {
-    environments[env.name] = {{"backend", env.backend},
-                              {"conformance", env.conformance_verdict},
-                              {"bench", env.bench_verdict},
-                              {"tsc_khz", env.tsc_khz}};
+    environments[env.name] = {
+        {"backend", env.backend},     {"conformance", env.conformance_verdict},
+        {"bench", env.bench_verdict}, {"tsc_khz", env.tsc_khz},
+        {"tsc_step", env.tsc_step},   {"patch", env.patch}};
   }
   json out;
   out["context"] = {
@@ -33,17 +40,18 @@ json ResultsJson(const RunContext& context, const std::vector<EnvironmentBench>&
       {"load_avg", json::array()},
       {"library_build_type", "release"},
       {"pvops_time_note",
-       "guest real_time/cpu_time: median TSC cycles / tsc_khz, QEMU TCG virtual time; compare "
-       "ratios and exit counts, not absolute times"},
+       "guest real_time/cpu_time: the median round's TSC cycles per op / tsc_khz, QEMU TCG "
+       "virtual time; compare ratios and exit counts, not absolute times"},
       {"pvops_environments", environments},
   };
   json benchmarks = json::array();
   for (const EnvironmentBench& env : envs) {
     if (!env.Benched() || env.tsc_khz <= 0) continue;
     for (const Measurement& m : env.measurements) {
-      if (!m.unavailable.empty() || m.samples <= 0) continue;
-      const std::string name = env.name + "/" + m.op + "/" + m.impl;
+      if (!m.unavailable.empty() || m.round_cycles.empty()) continue;
+      const std::string name = env.name + "/" + m.op + "/" + m.variant;
       const double median_ns = m.median_cycles * 1e6 / env.tsc_khz;
+      const Summary rounds = m.Rounds();
       json b = {{"name", name},
                 {"family_index", benchmarks.size()},
                 {"per_family_instance_index", 0},
@@ -52,26 +60,41 @@ json ResultsJson(const RunContext& context, const std::vector<EnvironmentBench>&
                 {"repetitions", 1},
                 {"repetition_index", 0},
                 {"threads", 1},
-                {"iterations", m.samples},
+                {"iterations",
+                 static_cast<int64_t>(m.round_cycles.size()) * m.samples_per_round * m.batch},
                 {"real_time", median_ns},
                 {"cpu_time", median_ns},
                 {"time_unit", "ns"},
-                {"min_cycles", m.min_cycles},
+                {"batch", m.batch},
                 {"median_cycles", m.median_cycles},
-                {"p99_cycles", m.p99_cycles},
-                {"ops_per_sample", m.ops_per_sample}};
+                {"round_min_cycles", *rounds.min},
+                {"round_max_cycles", *rounds.max},
+                {"updates_per_op", m.updates_per_op}};
       if (m.exits_per_op) b["exits_per_op"] = *m.exits_per_op;
       if (m.kvm_hypercalls_per_op) b["kvm_hypercalls_per_op"] = *m.kvm_hypercalls_per_op;
-      if (m.impl != "raw")
-        if (const auto ratio = RatioToRaw(env, m.op, m.impl)) b["ratio_to_raw"] = *ratio;
+      if (m.variant != "raw") {
+        const Summary ratio = RatioToRaw(env, m.op, m.variant);
+        if (ratio.median) {
+          b["ratio_to_raw"] = *ratio.median;
+          b["ratio_to_raw_min"] = *ratio.min;
+          b["ratio_to_raw_max"] = *ratio.max;
+        }
+      }
+      if (!m.site.empty()) b["site"] = m.site;
       for (const auto& [counter, value] : m.library_per_op) b["lib_" + counter] = value;
       benchmarks.push_back(std::move(b));
     }
   }
-  if (host != nullptr && host->contains("benchmarks")) {
-    for (json b : host->at("benchmarks")) {
-      b["name"] = "host/" + b.at("name").get<std::string>();
-      if (b.contains("run_name")) b["run_name"] = "host/" + b.at("run_name").get<std::string>();
+  for (const HostRun& run : host.runs) {
+    if (!run.gbench.contains("benchmarks")) continue;
+    const std::string prefix = run.build == "plain" ? "host/" : "host-" + run.build + "/";
+    for (json b : run.gbench.at("benchmarks")) {
+      const std::string run_name = b.value("run_name", b.at("name").get<std::string>());
+      for (const HostInstructions& i : host.instructions)
+        if (i.build == run.build && run_name == i.op + "/" + i.mechanism)
+          b["instructions_per_op"] = i.per_op;
+      b["name"] = prefix + b.at("name").get<std::string>();
+      if (b.contains("run_name")) b["run_name"] = prefix + run_name;
       b["family_index"] = benchmarks.size();
       benchmarks.push_back(std::move(b));
     }
