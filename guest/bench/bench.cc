@@ -60,6 +60,16 @@ Context g;  // static: handlers on the other CPU and late interrupts find it ali
 // Runs on the target CPU: its own APIC ID, for the raw IPIs.
 void ReadTargetApicId(void*) { g.target_apic_id = g.lapic.Id(); }
 
+// The target CPU halts for the whole bench, waking only for interrupts (the remote ops' IPIs),
+// as an idle CPU does. Spinning in the suite's idle loop, its TCG thread made the timed CPU's
+// rdtsc cost 190 cycles instead of 55 for stretches of seconds, as the host happened to
+// schedule the two threads: rdtsc-bound ratios then differed by up to 2x between runs, which
+// no interleaving of the variants cancels. A halted vCPU's thread sleeps.
+bool g_parked;
+void Park(void*) {
+  while (__atomic_load_n(&g_parked, __ATOMIC_ACQUIRE)) pvops::SafeHalt();
+}
+
 // Handlers on the target CPU: acknowledge by counting (a flush request also flushes first).
 uint32_t g_acks;
 void AckHandler(uint8_t, void*) { __atomic_add_fetch(&g_acks, 1u, __ATOMIC_RELEASE); }
@@ -543,6 +553,15 @@ void BenchTimerOneshot(const char* op) {
   g.report.Pass(op);
 }
 
+// Wakes the target from Park with an IPI and waits until it is back in its idle loop.
+void Unpark() {
+  __atomic_store_n(&g_parked, false, __ATOMIC_RELEASE);
+  if (!pvops::RegisterHandler(kVectorBenchIpi, AckHandler).ok()) return;
+  (void)pvops::SendIpi(pvops::CpuSet::Only(kTargetCpu), kVectorBenchIpi);
+  (void)WaitForWork(kTargetCpu, kNsPerSec);
+  (void)pvops::RegisterHandler(kVectorBenchIpi, nullptr);
+}
+
 struct Op {
   const char* name;
   void (*run)(const char* name);
@@ -594,6 +613,8 @@ suite::Summary RunBench(const Options& options) {
       !(PostWork(kTargetCpu, ReadTargetApicId, nullptr) && WaitForWork(kTargetCpu, kNsPerSec)))
     g.lapic_ok = false;  // no target to address: the raw IPI baselines are left out
   g.remote_wait_cycles = pvops::TscKhz() * kRemoteWaitMs;
+  __atomic_store_n(&g_parked, true, __ATOMIC_RELEASE);
+  const bool parked = CpuOnline(kTargetCpu) && PostWork(kTargetCpu, Park, nullptr);
   InitCounters();
   MapBenchPages();
   const uint64_t step = MeasureTscStep();
@@ -612,6 +633,7 @@ suite::Summary RunBench(const Options& options) {
     op.run(op.name);
   }
   UnmapBenchPages();
+  if (parked) Unpark();
   return g.report.summary();
 }
 
