@@ -108,11 +108,17 @@ bool SameName(const char* a, const char* b) {
   return *a == *b;
 }
 
+// A clock line for the runner's check of the clock against the host's, printed after a
+// measurement, before its lines: the console has had time to drain (a Xen console queues an
+// op's lines, kilobytes at serial speed), so it reaches the runner with the least delay.
+void PrintClockLine() { Print("clock: ns=%lu\n", pvops::ClockNs()); }
+
 // Measures the variants (interleaved in rounds) and prints their lines; the patched variant's
 // line says what its sites became.
 void MeasureAndReport(const char* op, const Variant* variants, uint32_t count,
                       const SiteSlot* sites, uint32_t site_count, uint32_t updates_per_op = 1) {
   Measure(variants, count, &g_result);
+  PrintClockLine();
   g.report.Calibration(op, variants, g_result);
   char site[160];
   DescribeSites(sites, site_count, site, sizeof(site));
@@ -128,6 +134,7 @@ void BenchEmpty(const char* op) {
   const Variant variants[] = {
       MakeVariant("raw", "nothing: the batch loop alone, the floor under every op", nothing)};
   Measure(variants, 1, &g_result);
+  PrintClockLine();
   g.report.Calibration(op, variants, g_result);
   g.report.Lines(op, variants, g_result);
   g.report.Pass(op);
