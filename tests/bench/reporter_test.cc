@@ -94,6 +94,31 @@ TEST(BenchResults, RefusesALineWhoseRoundsDoNotAddUp) {
   EXPECT_THROW(ParseRunRecord(record), std::runtime_error);
 }
 
+TEST(BenchResults, BootsPoolTheirRoundsAndWeighTheirCounts) {
+  // run_b is run_a 10% slower: as two boots, every round of both, each ratio still paired
+  // within its boot.
+  EnvironmentBench a = ParseRunRecord(Load("run_a/kvm.bench.json"))[0];
+  EnvironmentBench b = ParseRunRecord(Load("run_b/kvm.bench.json"))[0];
+  b.measurements[1].library_per_op["clock_reads"] = 3.0;  // counted over as many ops as boot 1
+  const EnvironmentBench both = MergeBoots({a, b});
+  const Measurement* clock = both.Find("clock_ns", "patched");
+  ASSERT_NE(clock, nullptr);
+  EXPECT_EQ(clock->round_cycles.size(), 6u);
+  EXPECT_DOUBLE_EQ(clock->round_cycles[3], 370 * 1.1);
+  EXPECT_DOUBLE_EQ(clock->median_cycles, 388);  // 360 370 380 396 407 418: the middle two
+  EXPECT_DOUBLE_EQ(clock->library_per_op.at("clock_reads"), 2.0);
+  EXPECT_EQ(clock->ops_timed, 2 * 3 * 48 * 64);
+  const Summary ratio = RatioToRaw(both, "clock_ns", "patched");
+  EXPECT_EQ(ratio.count, 6);
+  EXPECT_DOUBLE_EQ(*ratio.max, 380.0 / 152.0);
+  EXPECT_TRUE(both.Benched());
+  b.bench_verdict = "fail";
+  b.bench_reason = "timeout";
+  const EnvironmentBench failed = MergeBoots({a, b});
+  EXPECT_FALSE(failed.Benched());
+  EXPECT_EQ(failed.bench_reason, "boot 2: timeout");
+}
+
 TEST(BenchResults, AnEnvironmentThatFailedConformanceIsListedNotBenched) {
   const std::vector<EnvironmentBench> envs = RunA();
   const EnvironmentBench& xen = envs[1];

@@ -68,6 +68,7 @@ Measurement ParseMeasurement(const json& fields) {
     throw std::runtime_error(absl::StrFormat("bench line: %d round medians for rounds=%d",
                                              m.round_cycles.size(), rounds));
   m.median_cycles = *m.Rounds().median;
+  m.ops_timed = static_cast<double>(rounds) * m.samples_per_round * m.batch;
   if (fields.contains("updates_per_op"))
     m.updates_per_op = static_cast<int>(AsNumber(fields.at("updates_per_op"), "updates_per_op"));
   m.site = AsText(fields, "site");
@@ -114,6 +115,47 @@ std::vector<EnvironmentBench> ParseRunRecord(const json& record) {
     if (env.contains("bench"))
       for (const json& line : env.at("bench")) e.measurements.push_back(ParseMeasurement(line));
     out.push_back(std::move(e));
+  }
+  return out;
+}
+
+EnvironmentBench MergeBoots(const std::vector<EnvironmentBench>& boots) {
+  if (boots.empty()) return EnvironmentBench{};
+  EnvironmentBench out = boots.front();
+  for (size_t b = 1; b < boots.size(); ++b) {
+    const EnvironmentBench& boot = boots[b];
+    if (out.Benched() && !boot.Benched()) {
+      out.bench_verdict = boot.bench_verdict;
+      out.bench_reason = absl::StrFormat("boot %d: %s", b + 1, boot.bench_reason);
+    }
+    for (const Measurement& m : boot.measurements) {
+      Measurement* into = nullptr;
+      for (Measurement& o : out.measurements)
+        if (o.op == m.op && o.variant == m.variant) into = &o;
+      if (into == nullptr) {
+        out.measurements.push_back(m);
+        continue;
+      }
+      if (!into->unavailable.empty() || !m.unavailable.empty()) continue;
+      const double before = into->counted_ops, total = before + m.counted_ops;
+      auto weigh = [&](double mine, double theirs) {
+        return total > 0 ? (mine * before + theirs * m.counted_ops) / total : mine;
+      };
+      if (into->exits_per_op && m.exits_per_op)
+        into->exits_per_op = weigh(*into->exits_per_op, *m.exits_per_op);
+      if (into->kvm_hypercalls_per_op && m.kvm_hypercalls_per_op)
+        into->kvm_hypercalls_per_op = weigh(*into->kvm_hypercalls_per_op, *m.kvm_hypercalls_per_op);
+      std::map<std::string, double> library;
+      for (const auto& [name, value] : into->library_per_op) library[name] = value * before;
+      for (const auto& [name, value] : m.library_per_op) library[name] += value * m.counted_ops;
+      for (auto& [name, value] : library) value = total > 0 ? value / total : 0;
+      into->library_per_op = library;
+      into->counted_ops = total;
+      into->ops_timed += m.ops_timed;
+      into->round_cycles.insert(into->round_cycles.end(), m.round_cycles.begin(),
+                                m.round_cycles.end());
+      into->median_cycles = *into->Rounds().median;
+    }
   }
   return out;
 }

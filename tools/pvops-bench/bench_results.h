@@ -24,6 +24,7 @@ struct Measurement {
   double counted_ops = 0;
   std::vector<double> round_cycles;  // each round's median, per op (the line's per batch / batch)
   double median_cycles = 0;          // per op: the median round
+  double ops_timed = 0;              // rounds x samples_per_round x batch
   int updates_per_op = 1;
   std::string site;                              // patched: what its sites hold
   std::optional<double> exits_per_op;            // KVM's count, where the environment has one
@@ -53,6 +54,11 @@ struct EnvironmentBench {
 // Parses one pvops-run --json record; every environment in it. Throws std::runtime_error with
 // the reason on malformed input.
 std::vector<EnvironmentBench> ParseRunRecord(const nlohmann::json& record);
+
+// One environment's bench boots as one: every round of every boot in boot order (so that round
+// i of one variant still pairs with round i of another), counts weighted by the ops counted. The
+// bench verdict passes only when every boot's did.
+EnvironmentBench MergeBoots(const std::vector<EnvironmentBench>& boots);
 
 // Merges a conformance record and a bench record of the same environments, by name.
 void MergeConformance(const std::vector<EnvironmentBench>& conformance,

@@ -24,7 +24,9 @@
 // GNU C++ predefines `linux` as 1, which would name the --linux flag "1".
 #undef linux
 
-ABSL_FLAG(std::string, in, "", "folder holding ENV.conformance.json and ENV.bench.json");
+ABSL_FLAG(std::string, in, "",
+          "folder holding ENV.conformance.json and ENV.bench.json (or one ENV.bench.K.json per "
+          "boot, K from 1)");
 ABSL_FLAG(std::string, envs, "", "environments in report order, comma-separated");
 ABSL_FLAG(std::string, host, "", "Google Benchmark JSON of bench/pvops_dispatch_bench (optional)");
 ABSL_FLAG(std::string, host_retpoline, "",
@@ -91,9 +93,18 @@ int main(int argc, char** argv) {
     std::vector<pvops_bench::EnvironmentBench> envs;
     for (const std::string& name : in.empty() ? std::vector<std::string>{} : names) {
       const auto conformance = ReadJson(in / (name + ".conformance.json"));
-      const auto bench = ReadJson(in / (name + ".bench.json"));
+      // One record per bench boot (ENV.bench.1.json, ...), or one ENV.bench.json.
+      std::vector<pvops_bench::EnvironmentBench> boots;
+      for (int boot = 1;; ++boot) {
+        const auto record = ReadJson(in / absl::StrFormat("%s.bench.%d.json", name, boot));
+        if (!record) break;
+        for (auto& env : pvops_bench::ParseRunRecord(*record)) boots.push_back(std::move(env));
+      }
+      if (boots.empty())
+        if (const auto record = ReadJson(in / (name + ".bench.json")))
+          boots = pvops_bench::ParseRunRecord(*record);
       std::vector<pvops_bench::EnvironmentBench> parsed;
-      if (bench) parsed = pvops_bench::ParseRunRecord(*bench);
+      if (!boots.empty()) parsed.push_back(pvops_bench::MergeBoots(boots));
       if (conformance)
         pvops_bench::MergeConformance(pvops_bench::ParseRunRecord(*conformance), parsed);
       if (parsed.empty()) {

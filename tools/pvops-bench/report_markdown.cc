@@ -208,9 +208,10 @@ std::string ReportMarkdown(const RunContext& context, const std::vector<Environm
       "`pvops_*` wrapper, whose call site `pvops_init` rewrote: `site` says into what) and `raw` "
       "(the bare instruction, no library); `exiting` is a clock read that exits to the "
       "hypervisor. A sample times a batch of ops spanning at least 100 steps of the guest's TSC; "
-      "the variants take turns sample by sample for 21 rounds of 48 samples; a figure is the "
-      "median of the round medians and `(a-b)` their range. A ratio is taken per round (the "
-      "variants of a round ran side by side) and summarised the same way. Exits per op are "
+      "the variants take turns sample by sample for 21 rounds of 48 samples, in each of the "
+      "environment's bench boots; a figure is the median of the round medians of every boot and "
+      "`(a-b)` their range. A ratio is taken per round (the variants of a round ran side by "
+      "side) and summarised the same way. Exits per op are "
       "KVM's own counts (pvops-vmm's stats port) where the environment has them, over a "
       "separate run of each variant; the library's counters per op likewise.\n\n");
 
