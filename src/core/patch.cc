@@ -78,23 +78,22 @@ uintptr_t TableThunkFor(uint32_t slot) {
 
 // The site as compiled: what it is again whenever nothing better applies.
 bool EmitTableForm(const Site& site, SiteCode* out) {
-  out->form = SiteCode::Form::kTable;
   if (site.kind == PVOPS_SITE_CALLEE_SAVED) {
     const uintptr_t thunk = TableThunkFor(site.slot);
     if (thunk == 0 || !EmitDirectCall(site, thunk, out)) return false;
-    out->form = SiteCode::Form::kTable;
-    return true;
+  } else {
+    int32_t rel;
+    const uint64_t slot_address =
+        reinterpret_cast<uintptr_t>(&pvops_table) + site.slot * sizeof(void*);
+    if (site.room < kCallIndirectRipBytes ||
+        !Rel32(site.address + kCallIndirectRipBytes, slot_address, &rel))
+      return false;
+    out->bytes[0] = kCallIndirectRip[0];
+    out->bytes[1] = kCallIndirectRip[1];
+    PutLe32(out->bytes + 2, rel);
+    out->length = kCallIndirectRipBytes;
   }
-  int32_t rel;
-  const uint64_t slot_address =
-      reinterpret_cast<uintptr_t>(&pvops_table) + site.slot * sizeof(void*);
-  if (site.room < kCallIndirectRipBytes ||
-      !Rel32(site.address + kCallIndirectRipBytes, slot_address, &rel))
-    return false;
-  out->bytes[0] = kCallIndirectRip[0];
-  out->bytes[1] = kCallIndirectRip[1];
-  PutLe32(out->bytes + 2, rel);
-  out->length = kCallIndirectRipBytes;
+  out->form = SiteCode::Form::kTable;
   return true;
 }
 

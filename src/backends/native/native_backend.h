@@ -7,10 +7,11 @@ namespace pvops::native {
 
 core::ProbeFn Probe;
 core::InitFn Init;
-// The native instruction at a site whose op is native's, whichever backend is installed.
+// The native instruction at a site whose op is native's, whichever backend is installed: the
+// core asks it before the chosen backend's hook, so native's own entry below needs none.
 core::PatchFn PatchSite;
 
 inline constexpr core::Backend kBackend = {
-    PVOPS_BACKEND_NATIVE, "native", Probe, Init, {}, nullptr, {}, PatchSite};
+    PVOPS_BACKEND_NATIVE, "native", Probe, Init, {}, nullptr, {}};
 
 }  // namespace pvops::native

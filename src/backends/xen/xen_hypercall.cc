@@ -30,26 +30,27 @@ State g_state;
 
 namespace {
 
-int64_t ThroughPage(uint32_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4) {
+// Xen's hypercall ABI: arguments in rdi, rsi, rdx, r10, r8; the result in rax.
+arch::HypercallRegs XenArgs(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4) {
   arch::HypercallRegs r{};
   r.rdi = a0;
   r.rsi = a1;
   r.rdx = a2;
   r.r10 = a3;
   r.r8 = a4;
+  return r;
+}
+
+int64_t ThroughPage(uint32_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4) {
+  arch::HypercallRegs r = XenArgs(a0, a1, a2, a3, a4);
   arch::call_stub(pvops_xen_hypercall_page + nr * kStubBytes, r);
   return static_cast<int64_t>(r.rax);
 }
 
 int64_t Direct(arch::HypercallInsn insn, uint32_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
                uint64_t a3, uint64_t a4) {
-  arch::HypercallRegs r{};
+  arch::HypercallRegs r = XenArgs(a0, a1, a2, a3, a4);
   r.rax = nr;
-  r.rdi = a0;
-  r.rsi = a1;
-  r.rdx = a2;
-  r.r10 = a3;
-  r.r8 = a4;
   arch::hypercall(insn, r);
   return static_cast<int64_t>(r.rax);
 }
