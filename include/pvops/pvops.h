@@ -225,8 +225,15 @@ enum pvops_site_kind {
   PVOPS_SITE_CALL = 0,
   /* Only %rax may change (the irq-flag ops): the unpatched site calls a thunk that saves the
    * rest, and a replacement must do the same or be an instruction sequence that keeps them. */
-  PVOPS_SITE_CALLEE_SAVED = 1
+  PVOPS_SITE_CALLEE_SAVED = 1,
+  /* pvops_hypercall: PVOPS_SITE_CALL's convention plus %rbx lost (the VMware backdoor's `in`
+   * returns there), the seventh argument on the stack at (%rsp), and room for the backend's
+   * own entry instruction inline: a hypercall costs what the instruction costs. */
+  PVOPS_SITE_HYPERCALL = 2
 };
+
+/* Bytes of a PVOPS_SITE_HYPERCALL site. */
+#define PVOPS_HYPERCALL_SITE_BYTES 96
 
 /* How the library may write the kernel's text (pvops_env.text_access). */
 enum pvops_text_access {
@@ -645,14 +652,17 @@ static inline pvops_status pvops_hypercall(uint64_t nr, uint64_t a0, uint64_t a1
   uint64_t ax, di, si, dx, cx;
   register uint64_t r8 __asm__("r8") = a3;
   register uint64_t r9 __asm__("r9") = a4;
+  /* Unpatched, the call jumps over the room the backend's inline form may take. */
   __asm__ volatile("pushq %[result]\n\t"
-                   "771:\n\tcall *pvops_table+%c[pvops_offset](%%rip)\n\t772:\n\t" PVOPS__RECORD(
-                       "0") "addq $8, %%rsp"
+                   "771:\n\tcall *pvops_table+%c[pvops_offset](%%rip)\n\t"
+                   ".byte 0xeb, %c[pvops_room] - 8\n\t" /* jmp 772f: call is 6 bytes */
+                   ".fill %c[pvops_room] - 8, 1, 0xcc\n"
+                   "772:\n\t" PVOPS__RECORD("2") "addq $8, %%rsp"
                    : "=a"(ax), "=D"(di), "=S"(si), "=d"(dx), "=c"(cx), "+r"(r8), "+r"(r9)
                    : [pvops_offset] "i"(offsetof(struct pvops_ops, hypercall.call)),
-                     PVOPS__SLOT(hypercall.call), "1"(nr), "2"(a0), "3"(a1),
-                     "4"(a2), [result] "r"(result)
-                   : "r10", "r11", "memory", "cc");
+                     PVOPS__SLOT(hypercall.call), [pvops_room] "i"(PVOPS_HYPERCALL_SITE_BYTES),
+                     "1"(nr), "2"(a0), "3"(a1), "4"(a2), [result] "r"(result)
+                   : "rbx", "r10", "r11", "memory", "cc");
   (void)di, (void)si, (void)dx, (void)cx;
   return (pvops_status)ax;
 #else

@@ -15,6 +15,10 @@ constexpr uint8_t kCallRel32 = 0xe8;
 constexpr uint32_t kCallRel32Bytes = 5;
 constexpr uint8_t kCallIndirectRip[] = {0xff, 0x15};  // call *disp32(%rip)
 constexpr uint32_t kCallIndirectRipBytes = 6;
+constexpr uint8_t kJmpRel8 = 0xeb;
+constexpr uint8_t kInt3 = 0xcc;
+// The longest NOP; a longer padding is jumped over.
+constexpr uint32_t kMostNopBytes = 8;
 
 // The recommended multi-byte NOPs (Intel SDM, NOP), index = length.
 constexpr uint8_t kNops[9][8] = {
@@ -36,10 +40,8 @@ bool Rel32(uint64_t next_insn, uint64_t target, int32_t* out) {
   return true;
 }
 
-void PutLe32(uint8_t* at, int32_t value) {
-  const auto v = static_cast<uint32_t>(value);
-  for (int i = 0; i < 4; ++i) at[i] = static_cast<uint8_t>(v >> (8 * i));
-}
+// x86 is little-endian: the field's bytes are the value's.
+void PutLe32(uint8_t* at, int32_t value) { __builtin_memcpy(at, &value, sizeof(value)); }
 
 }  // namespace
 }  // namespace pvops::core
@@ -105,6 +107,10 @@ const char* CheckRecord(const pvops_site& record) {
     case PVOPS_SITE_CALL:
       if (record.length < kCallIndirectRipBytes) return "too short for a call";
       return nullptr;
+    case PVOPS_SITE_HYPERCALL:
+      if (record.slot != PVOPS_SLOT_OF(hypercall.call)) return "a hypercall site of another op";
+      if (record.length < kCallIndirectRipBytes) return "too short for a call";
+      return nullptr;
     case PVOPS_SITE_CALLEE_SAVED:
       if (record.length < kCallRel32Bytes) return "too short for a call";
       if (TableThunkFor(record.slot) == 0) return "no callee-saved thunk for its op";
@@ -137,7 +143,7 @@ uintptr_t OpInSlot(const pvops_ops& table, uint32_t slot) {
   return value;
 }
 
-bool EmitDirectCall(const Site& site, uintptr_t target, SiteCode* out) {
+__attribute__((noinline)) bool EmitDirectCall(const Site& site, uintptr_t target, SiteCode* out) {
   int32_t rel;
   if (site.room < kCallRel32Bytes || !Rel32(site.address + kCallRel32Bytes, target, &rel))
     return false;
@@ -148,9 +154,23 @@ bool EmitDirectCall(const Site& site, uintptr_t target, SiteCode* out) {
   return true;
 }
 
-bool EmitInline(const Site& site, const uint8_t* bytes, uint32_t length, SiteCode* out) {
+bool EmitInline(const Site& site, const uint8_t* bytes, uint32_t length, SiteCode* out,
+                const Fixup* fixups, uint32_t count) {
   if (length > site.room || length > kMaxSiteBytes) return false;
   for (uint32_t i = 0; i < length; ++i) out->bytes[i] = bytes[i];
+  for (uint32_t i = 0; i < count; ++i) {
+    const Fixup& f = fixups[i];
+    int32_t rel = static_cast<int32_t>(site.room - f.next);
+    if (f.kind == Fixup::kRel8ToSiteEnd) {
+      if (rel > INT8_MAX) return false;
+      out->bytes[f.field] = static_cast<uint8_t>(rel);
+      continue;
+    }
+    const uintptr_t target =
+        f.kind == Fixup::kRel32ToOp ? site.op : reinterpret_cast<uintptr_t>(f.target);
+    if (!Rel32(site.address + f.next, target, &rel)) return false;
+    PutLe32(out->bytes + f.field, rel);
+  }
   out->length = static_cast<uint8_t>(length);
   out->form = SiteCode::Form::kInline;
   return true;
@@ -193,7 +213,7 @@ pvops_status PatchSites(const pvops_site* begin, const pvops_site* end, const pv
     Site site{record->slot, record->kind,
               reinterpret_cast<uintptr_t>(&record->offset) + static_cast<int64_t>(record->offset),
               record->length, OpInSlot(pvops_table, record->slot)};
-    SiteCode code{};
+    SiteCode code;  // bytes past code.length are the padding's
     bool done = false;
     if (site.op == 0) {
       kept_why = "an empty table slot";
@@ -201,7 +221,7 @@ pvops_status PatchSites(const pvops_site* begin, const pvops_site* end, const pv
       done = true;
     } else if (backend_patch != nullptr && backend_patch(site, &code)) {
       done = true;
-    } else if (site.kind == PVOPS_SITE_CALL) {
+    } else if (site.kind != PVOPS_SITE_CALLEE_SAVED) {
       done = EmitDirectCall(site, site.op, &code);
       if (!done) kept_why = "a function out of call reach";
     } else {
@@ -211,10 +231,15 @@ pvops_status PatchSites(const pvops_site* begin, const pvops_site* end, const pv
       if (report->refused++ == 0) why.Separate().Add("refused a record: table out of reach");
       continue;
     }
-    for (uint32_t at = code.length; at < site.room;) {
-      const uint32_t n = site.room - at < 8 ? site.room - at : 8;
-      for (uint32_t i = 0; i < n; ++i) code.bytes[at + i] = kNops[n][i];
-      at += n;
+    // The rest of the site: one NOP, or a jump over int3s.
+    uint8_t* pad = code.bytes + code.length;
+    const uint32_t rest = site.room - code.length;
+    if (rest <= kMostNopBytes) {
+      __builtin_memcpy(pad, kNops[rest], rest);
+    } else {
+      pad[0] = kJmpRel8;
+      pad[1] = static_cast<uint8_t>(rest - 2);
+      __builtin_memset(pad + 2, kInt3, rest - 2);
     }
     Write(env, site.address, code.bytes, site.room);
     // inlined, direct and table follow each other in the report, in Form's order.

@@ -11,7 +11,7 @@
 namespace pvops::core {
 
 // The longest site the library rewrites; longer records are refused.
-inline constexpr uint32_t kMaxSiteBytes = 16;
+inline constexpr uint32_t kMaxSiteBytes = PVOPS_HYPERCALL_SITE_BYTES;
 inline constexpr uint32_t kSlotCount = sizeof(pvops_ops) / sizeof(void*);
 
 constexpr uint32_t SlotOf(size_t offset) { return static_cast<uint32_t>(offset / sizeof(void*)); }
@@ -42,8 +42,23 @@ using PatchFn = bool(const Site& site, SiteCode* out);
 
 // `call target` (E8 rel32) at `site`; false when the target is out of rel32 reach.
 bool EmitDirectCall(const Site& site, uintptr_t target, SiteCode* out);
-// Fixed bytes, the native instruction sequence of an op; false when they do not fit.
-bool EmitInline(const Site& site, const uint8_t* bytes, uint32_t length, SiteCode* out);
+// Fixed bytes, the native instruction sequence of an op, or a backend's own instructions in
+// place of a call (a hypercall's entry instruction, with a call of site.op for what the fast
+// path does not take on); false when they do not fit or a fixup is out of reach. Each fixup
+// names a field in `bytes` and the offset its instruction ends at.
+struct Fixup {
+  enum Kind : uint8_t {
+    kRel32,         // to `target`
+    kRel32ToOp,     // to site.op
+    kRel8ToSiteEnd  // a short jump past the site
+  };
+  uint8_t field;
+  uint8_t next;
+  Kind kind;
+  const void* target;
+};
+bool EmitInline(const Site& site, const uint8_t* bytes, uint32_t length, SiteCode* out,
+                const Fixup* fixups = nullptr, uint32_t count = 0);
 
 // An op a backend also provides as a callee-saved thunk (PVOPS_CALLEE_SAVE_THUNK), so that a
 // PVOPS_SITE_CALLEE_SAVED site may call it directly.

@@ -66,6 +66,8 @@ class CounterSet {
   static void Count(Id c, uint64_t n = 1) {
     __atomic_fetch_add(&values_[static_cast<uint32_t>(c)], n, __ATOMIC_RELAXED);
   }
+  // Where the count lives, for code the patcher writes that counts inline.
+  static constexpr const uint64_t* Address(Id c) { return &values_[static_cast<uint32_t>(c)]; }
   uint64_t Value(Id c) const {
     return __atomic_load_n(&group_.values[static_cast<uint32_t>(c)], __ATOMIC_RELAXED);
   }

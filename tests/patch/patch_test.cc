@@ -9,8 +9,13 @@
 #include <vector>
 
 #include "backends/native/native_backend.h"
+#include "backends/vmi/vmi.h"
+#include "backends/vmi/vmi_backend.h"
+#include "backends/xen/xen.h"
+#include "backends/xen/xen_backend.h"
 #include "core/backend.h"
 #include "core/patch.h"
+#include "core/runtime.h"
 #include "patch_sites.h"
 
 extern "C" const pvops_site __start_pvops_sites[];
@@ -97,6 +102,28 @@ bool TestThunks(const Site& site, SiteCode* out) {
   static const CalleeSaved kThunks[] = {{reinterpret_cast<uintptr_t>(fake_save_flags),
                                          reinterpret_cast<uintptr_t>(test_save_flags_thunk)}};
   return EmitCalleeSavedCall(site, kThunks, 1, out);
+}
+
+// A hypercall fast path a user-mode test can run: numbers up to 100 answer a0 + a1 in place
+// and count in g_fast_calls; the others go to the op. Hand-encoded (SDM).
+uint64_t g_fast_calls;
+bool TestFastPath(const Site& site, SiteCode* out) {
+  static const uint8_t kFast[] = {
+      0x48, 0x83, 0xff, 0x64,                    // cmp $100, %rdi
+      0x77, 0x18,                                // ja slow
+      0x48, 0x8d, 0x04, 0x16,                    // lea (%rsi,%rdx), %rax
+      0xf0, 0x48, 0x83, 0x05, 0, 0, 0, 0, 0x01,  // lock addq $1, g_fast_calls(%rip)
+      0x48, 0x8b, 0x0c, 0x24,                    // mov (%rsp), %rcx: the result pointer
+      0x48, 0x89, 0x01,                          // mov %rax, (%rcx)
+      0x31, 0xc0,                                // xor %eax, %eax
+      0xeb, 0x00,                                // jmp to the site's end
+      0xe8, 0,    0,    0,    0,                 // slow: call the op
+  };
+  static const Fixup kFixups[] = {{14, 19, Fixup::kRel32, &g_fast_calls},
+                                  {29, 30, Fixup::kRel8ToSiteEnd, nullptr},
+                                  {31, 35, Fixup::kRel32ToOp, nullptr}};
+  if (site.kind != PVOPS_SITE_HYPERCALL) return false;
+  return EmitInline(site, kFast, sizeof(kFast), out, kFixups, 3);
 }
 
 class PatchTest : public ::testing::Test {
@@ -291,6 +318,140 @@ TEST_F(PatchTest, BadRecordsAreRefusedAndNothingIsWritten) {
   EXPECT_EQ(report_.refused, 4u);
   EXPECT_EQ(g_pokes, 0);
   EXPECT_EQ(std::vector<uint8_t>(scratch, scratch + 32), std::vector<uint8_t>(32, 0));
+}
+
+TEST_F(PatchTest, CompiledHypercallSitesJumpOverTheirRoom) {
+  const auto sites = SitesOf(PVOPS_SLOT_OF(hypercall.call));
+  ASSERT_FALSE(sites.empty());
+  for (const pvops_site* s : sites) {
+    const uint8_t* p = SiteAt(*s);
+    EXPECT_EQ(s->kind, PVOPS_SITE_HYPERCALL);
+    ASSERT_EQ(s->length, PVOPS_HYPERCALL_SITE_BYTES);
+    EXPECT_EQ(p[0], 0xff);  // call *disp32(%rip) to the slot
+    EXPECT_EQ(p[1], 0x15);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) + 6 + static_cast<int64_t>(Rel32At(p + 2)),
+              reinterpret_cast<uintptr_t>(&pvops_table.hypercall.call));
+    EXPECT_EQ(p[6], 0xeb);  // jmp rel8 to the site's end, over int3s
+    EXPECT_EQ(8 + p[7], s->length);
+    EXPECT_EQ(std::vector<uint8_t>(p + 8, p + s->length),
+              std::vector<uint8_t>(s->length - 8, 0xcc));
+  }
+}
+
+TEST_F(PatchTest, AHypercallFastPathRunsInPlaceAndTheRestGoesToTheOp) {
+  ASSERT_EQ(Patch(TestFastPath), PVOPS_OK);
+  EXPECT_EQ(report_.inlined, SitesOf(PVOPS_SLOT_OF(hypercall.call)).size());
+  std::memset(g_hypercall_args, 0, sizeof(g_hypercall_args));
+  const uint64_t fast_before = g_fast_calls;
+  int64_t result = 0;
+  EXPECT_EQ(sites_hypercall(7, 40, 2, 0, 0, 0, &result), PVOPS_OK);
+  EXPECT_EQ(result, 42);
+  EXPECT_EQ(g_fast_calls, fast_before + 1);
+  EXPECT_EQ(g_hypercall_args[0], 0u);  // the op never ran
+}
+
+TEST_F(PatchTest, HypercallNumbersTheFastPathRefusesReachTheOpWithEveryArgument) {
+  ASSERT_EQ(Patch(TestFastPath), PVOPS_OK);
+  const uint64_t fast_before = g_fast_calls;
+  int64_t result = 0;
+  EXPECT_EQ(sites_hypercall(101, 22, 33, 44, 55, 66, &result), PVOPS_ERR_HYPERVISOR);
+  const uint64_t expected_args[7] = {101, 22, 33, 44, 55, 66, reinterpret_cast<uintptr_t>(&result)};
+  for (int i = 0; i < 7; ++i) EXPECT_EQ(g_hypercall_args[i], expected_args[i]) << "argument " << i;
+  EXPECT_EQ(result, -22);
+  EXPECT_EQ(g_fast_calls, fast_before);
+}
+
+}  // namespace
+}  // namespace pvops::core
+
+// The backends' hypercall fast paths as the assembler encodes them: the references for the
+// bytes vmi::PatchSite and xen::PatchSite write (rel32 and rel8 fields are checked apart).
+asm(".pushsection .rodata\n"
+    "vmi_backdoor_reference:\n"
+    "  mov %rdi, %rax\n  or %rsi, %rax\n  shr $32, %rax\n  or %rdx, %rax\n  or %rcx, %rax\n"
+    "  or %r8, %rax\n  or %r9, %rax\n  jnz 1f\n"
+    "  mov %esi, %ebx\n  mov %edi, %ecx\n  mov $0x5658, %edx\n  mov $0x564d5868, %eax\n"
+    "  in (%dx), %eax\n  lock addq $1, 0(%rip)\n  lock addq $1, 0(%rip)\n"
+    "  mov (%rsp), %rcx\n  test %rcx, %rcx\n  jz 2f\n  mov %eax, %eax\n  mov %rax, (%rcx)\n"
+    "2: xor %eax, %eax\n  jmp 3f\n1: call 3f\n3:\n"
+    "vmi_backdoor_reference_end:\n"
+    "xen_pv_reference:\n"
+    "  cmp $0x7f, %rdi\n  ja 1f\n  cmp $0x17, %edi\n  je 1f\n  mov %edi, %eax\n"
+    "  mov %rsi, %rdi\n  mov %rdx, %rsi\n  mov %rcx, %rdx\n  mov %r8, %r10\n  mov %r9, %r8\n"
+    "  syscall\n  lock addq $1, 0(%rip)\n"
+    "  mov (%rsp), %rcx\n  test %rcx, %rcx\n  jz 2f\n  mov %rax, (%rcx)\n"
+    "2: xor %eax, %eax\n  jmp 3f\n1: call 3f\n3:\n"
+    "xen_pv_reference_end:\n"
+    ".popsection\n");
+extern "C" const uint8_t vmi_backdoor_reference[], vmi_backdoor_reference_end[];
+extern "C" const uint8_t xen_pv_reference[], xen_pv_reference_end[];
+
+namespace pvops::core {
+namespace {
+
+struct Rel32Field {
+  uint32_t field, next;
+  uintptr_t target;
+};
+
+// Writes a hypercall site's code into a buffer (never run) and checks it against `reference`:
+// the same bytes but for the rel32 fields, which must reach their targets, and the jump to the
+// site's end before the slow-path call.
+void ExpectFastPath(PatchFn* patch, uintptr_t op, const uint8_t* reference,
+                    const uint8_t* reference_end, std::vector<Rel32Field> rel32s) {
+  alignas(16) static uint8_t text[PVOPS_HYPERCALL_SITE_BYTES];
+  const Site site{PVOPS_SLOT_OF(hypercall.call), PVOPS_SITE_HYPERCALL,
+                  reinterpret_cast<uintptr_t>(text), PVOPS_HYPERCALL_SITE_BYTES, op};
+  SiteCode code{};
+  ASSERT_TRUE(patch(site, &code));
+  EXPECT_EQ(code.form, SiteCode::Form::kInline);
+  const size_t length = static_cast<size_t>(reference_end - reference);
+  ASSERT_EQ(code.length, length);
+  rel32s.push_back({static_cast<uint32_t>(length - 4), static_cast<uint32_t>(length), op});
+  std::vector<uint8_t> got(code.bytes, code.bytes + length), want(reference, reference_end);
+  for (const Rel32Field& f : rel32s) {
+    EXPECT_EQ(site.address + f.next + static_cast<int64_t>(Rel32At(code.bytes + f.field)), f.target)
+        << "rel32 at " << f.field;
+    std::memset(got.data() + f.field, 0, 4);
+    std::memset(want.data() + f.field, 0, 4);
+  }
+  const size_t jump = length - 7;  // jmp rel8, then the 5-byte call
+  EXPECT_EQ(got[jump], 0xeb);
+  EXPECT_EQ(jump + 2 + got[jump + 1], site.room);
+  got[jump + 1] = want[jump + 1] = 0;
+  EXPECT_EQ(got, want);
+}
+
+TEST(BackendHypercallSitesTest, VmwareBackdoorByPortGoesInline) {
+  const auto op = reinterpret_cast<uintptr_t>(vmi::HypercallFor(vmi::BackdoorPath::kPort));
+  ExpectFastPath(
+      vmi::PatchSite, op, vmi_backdoor_reference, vmi_backdoor_reference_end,
+      {{43, 48, reinterpret_cast<uintptr_t>(CounterSet<Counter>::Address(Counter::kHypercalls))},
+       {52, 57,
+        reinterpret_cast<uintptr_t>(
+            CounterSet<vmi::Counter>::Address(vmi::Counter::kBackdoorCalls))}});
+  // Another way into the backdoor keeps its call.
+  const Site other{PVOPS_SLOT_OF(hypercall.call), PVOPS_SITE_HYPERCALL, 0x100000,
+                   PVOPS_HYPERCALL_SITE_BYTES,
+                   reinterpret_cast<uintptr_t>(vmi::HypercallFor(vmi::BackdoorPath::kVmcall))};
+  SiteCode code{};
+  EXPECT_FALSE(vmi::PatchSite(other, &code));
+}
+
+TEST(BackendHypercallSitesTest, XenPvEntersBySyscallInline) {
+  const xen::Mode saved = xen::g_state.mode;
+  xen::g_state.mode = xen::Mode::kPv;
+  const auto op = reinterpret_cast<uintptr_t>(xen::RawHypercallFor(xen::Mode::kPv, {}));
+  ExpectFastPath(
+      xen::PatchSite, op, xen_pv_reference, xen_pv_reference_end,
+      {{34, 39, reinterpret_cast<uintptr_t>(CounterSet<Counter>::Address(Counter::kHypercalls))}});
+  // HVM keeps its call: the page or vmcall, as init chose.
+  xen::g_state.mode = xen::Mode::kHvmPage;
+  const Site hvm{PVOPS_SLOT_OF(hypercall.call), PVOPS_SITE_HYPERCALL, 0x100000,
+                 PVOPS_HYPERCALL_SITE_BYTES, op};
+  SiteCode code{};
+  EXPECT_FALSE(xen::PatchSite(hvm, &code));
+  xen::g_state.mode = saved;
 }
 
 TEST(PatchEncodingTest, DirectCallsOutOfRel32ReachAreRefused) {

@@ -34,7 +34,7 @@ inline constexpr core::CounterSet<Counter> kCounters{kCounterNames};
 core::ProbeFn Probe;
 core::InitFn Init;
 core::UserClockFn UserClock;  // the TSC, once the clock is set up
-core::PatchFn PatchSite;      // irq-flag sites straight into the ROM where it allows
+core::PatchFn PatchSite;      // irq-flag sites into the ROM where it allows; the backdoor inline
 
 inline constexpr core::Backend kBackend = {
     PVOPS_BACKEND_VMI,

@@ -63,7 +63,7 @@ inline constexpr core::CounterSet<Counter> kCounters{kCounterNames};
 
 core::ProbeFn Probe;
 core::InitFn Init;
-core::PatchFn PatchSite;  // the PV irq-flag ops' own thunks
+core::PatchFn PatchSite;  // the PV irq-flag ops' own thunks; PV hypercalls inline
 
 inline constexpr core::Backend kBackend = {PVOPS_BACKEND_XEN,
                                            "xen",
