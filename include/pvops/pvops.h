@@ -15,11 +15,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pvops/move.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define PVOPS_ABI_VERSION 3u
+#define PVOPS_ABI_VERSION 4u
 /* The most CPUs the library serves, a build option of the library (CMake PVOPS_MAX_CPUS): a
  * kernel compiles with the same value (-DPVOPS_MAX_CPUS=N), which pvops_init() checks through
  * pvops_env.max_cpus. */
@@ -342,6 +344,15 @@ struct pvops_info {
   uint32_t candidate_count;
   struct pvops_candidate candidates[PVOPS_MAX_CANDIDATES];
   struct pvops_patch_report patch; /* the last pass over the call sites */
+  /* ABI 4: moves between hypervisors (pvops_suspend / pvops_resume). */
+  uint32_t moves;            /* resumes after a mover saved the guest (the mailbox's hops) */
+  uint32_t resumes;          /* every pvops_resume that completed, same-VM self-tests too */
+  uint32_t previous_backend; /* enum pvops_backend_id before the last resume */
+  uint32_t move_state;       /* enum pvops_move_state */
+  uint64_t move_last_ns;     /* the last clock_ns reading before the last suspend */
+  uint64_t move_first_ns;    /* where clock_ns went on after it: last + the pause believed */
+  uint64_t move_pause_ns;    /* the pause believed (the mailbox's, or 0: see move_reason) */
+  char move_reason[PVOPS_REASON_LEN]; /* what the last suspend/resume did, or why it failed */
 };
 
 /* pvops_info.paravirt: one bit per op (or group of ops) the chosen backend replaced, so that a
@@ -431,6 +442,54 @@ pvops_status pvops_cpu_online(uint32_t cpu);
  * mapping changed after pvops_init(), or after the backend was chosen again. No other CPU may be
  * running the sites meanwhile. Returns PVOPS_ERR_UNSUPPORTED when the env forbids patching. */
 pvops_status pvops_patch(void);
+
+/* ---- Moving a running guest to another hypervisor (docs/guest-protocol.md, <pvops/move.h>) -- */
+
+/* The vector the library reserves for its CPU rendezvous: the kernel routes it to
+ * pvops_handle_interrupt like any other (as it does 0xfd, the TLB shootdown). */
+#define PVOPS_VECTOR_PARK 0xfc
+
+enum pvops_move_state {
+  PVOPS_MOVE_RUNNING = 0,  /* on a backend; pvops_suspend() may be called */
+  PVOPS_MOVE_SUSPENDED = 1 /* pvops_suspend() succeeded: pvops_resume() is next */
+};
+
+/* Offers the library a move mailbox: one page of the kernel's memory, page aligned and below
+ * 4 GiB physically (by env->virt_to_phys), kept for good, and the vector (32..255, routed to
+ * pvops_handle_interrupt) the mover raises on CPU 0 for a request. Probes the move port first:
+ * PVOPS_ERR_UNSUPPORTED when no mover answers (QEMU, Xen) or the guest entered as Xen PV (the
+ * port is not touched there); PVOPS_ERR_INVALID for a bad page or vector. After pvops_init(). */
+pvops_status pvops_move_register(struct pvops_move_mailbox *mailbox, uint8_t vector);
+/* 1 when the mover asked for a move (its vector arrived, or the mailbox says so) and no
+ * pvops_suspend() has answered it yet; the kernel polls this from a safe point. */
+int pvops_move_pending(void);
+/* Asks the mover for the next hop of its plan now (writes PVOPS_MOVE_PORT_ASK); the request
+ * then arrives as usual. PVOPS_ERR_UNSUPPORTED without a registered mailbox. */
+pvops_status pvops_move_ask(void);
+/* 1 once the mover says its plan has no hop left (mailbox plan_done); 0 otherwise. */
+int pvops_move_plan_done(void);
+
+/* Quiesces the backend on the boot CPU (CPU 0) with no other pvops call in flight: every other
+ * online CPU is parked through PVOPS_VECTOR_PARK (it cancels its one-shot timer, releases what
+ * the hypervisor holds for it, and spins with interrupts off), then the boot CPU releases its
+ * own and the VM-wide state, puts the native table (and native call sites) in place, and, with
+ * a mailbox registered, tells the mover "ready". Returns with interrupts off, on the new VM
+ * after a move or on the same one without a mover: call pvops_resume() next, and nothing else.
+ * A CPU that does not park within a second, or fails its release, makes it fail with
+ * PVOPS_ERR_TIMEOUT or that CPU's status (info move_reason says which), the guest still running
+ * on the old backend with the interrupt flag as it was. PVOPS_ERR_UNSUPPORTED under Xen PV. */
+pvops_status pvops_suspend(void);
+/* After pvops_suspend(): detects and selects again (the same rules and boot options as
+ * pvops_init), installs the new backend, brings the boot CPU online on it, patches the call
+ * sites again, releases the parked CPUs (each runs pvops_cpu_online on the new backend), re-arms
+ * each CPU's pending one-shot timer, and restores the interrupt flag. Handlers and counters are
+ * kept. clock_ns() goes on from the last reading before the suspend plus the mover's pause
+ * (0 without a mover, or when the pause is above PVOPS_MOVE_MAX_PAUSE_NS); it never goes back.
+ * Returns the first CPU's failure to come online (the move_reason names it), else PVOPS_OK;
+ * PVOPS_ERR_INVALID without a suspend to resume from. Kernels that map a user clock page: it
+ * shows the hypervisor's time without the carried offset, so pvops_get_user_clock() says
+ * unsupported once a resume carried one. */
+pvops_status pvops_resume(void);
 
 /* The kernel's interrupt entry calls this for vectors it routed to the library. */
 void pvops_handle_interrupt(uint8_t vector);

@@ -50,6 +50,11 @@ using InitFn = pvops_status(const pvops_env& env, const pvops_candidate& found, 
                             BackendReport* report, Reason* why);
 // The page user space may read the clock from (pvops_get_user_clock).
 using UserClockFn = pvops_status(pvops_user_clock* out);
+// Suspend (core/move.cc): gives back what the hypervisor holds and forgets it, so that a later
+// init or cpu_init starts clean. Per CPU, on that CPU with interrupts off and its one-shot timer
+// cancelled; then VM-wide, on the boot CPU after every CPU's. A failure says why in `why`.
+using ReleaseCpuFn = pvops_status(uint32_t cpu, Reason* why);
+using ReleaseFn = pvops_status(Reason* why);
 
 struct Backend {
   uint32_t id;       // enum pvops_backend_id
@@ -63,6 +68,9 @@ struct Backend {
   CounterGroup counters;
   // Its say over call sites of its own ops (core/patch.h); nullptr = a direct call of each.
   PatchFn* patch_site = nullptr;
+  // What suspend releases (core/move.cc); nullptr = nothing held.
+  ReleaseCpuFn* release_cpu = nullptr;
+  ReleaseFn* release = nullptr;
 };
 
 // kBackend of backend `id` (enum pvops_backend_id); native's for an id past

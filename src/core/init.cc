@@ -13,9 +13,13 @@
 #include "core/reason.h"
 #include "core/runtime.h"
 #include "core/select.h"
+#include "core/move.h"
 #include "hw/shared_state.h"
 
 namespace pvops::core {
+
+pvops_info g_info;
+
 namespace {
 
 // Indexed by enum pvops_backend_id; nullptr for a backend the build left out (CMake
@@ -57,7 +61,6 @@ constexpr uint32_t BuiltInMask() {
 }
 static_assert(EachBackendAtItsId(), "kBackends[i] must describe backend id i");
 
-pvops_info g_info;
 
 // PVOPS_MAX_CPUS as the library was built, as the absolute symbol pvops_build_max_cpus: a
 // kernel's build reads it from the archive (nm) to compile against pvops.h with the same value.
@@ -117,6 +120,8 @@ void RecordChoice(uint32_t id, const pvops_candidate& found, const BackendReport
   CopyString(info->notes, sizeof(info->notes), report.notes);
 }
 
+}  // namespace
+
 // One pass over the env's call sites for the table as it stands.
 pvops_status PatchEnvSites(pvops_info* info) {
   const pvops_env& env = Env();
@@ -125,11 +130,57 @@ pvops_status PatchEnvSites(pvops_info* info) {
                     BackendById(info->backend).patch_site, &info->patch);
 }
 
-}  // namespace
-
 const Backend& BackendById(uint32_t id) {
   const Backend* backend = id < PVOPS_BACKEND_COUNT ? kBackends[id] : nullptr;
   return backend != nullptr ? *backend : native::kBackend;
+}
+
+
+// Detect -> select -> init, into the live table and `info` (whose reason, fallback, notes and
+// candidates it rewrites): pvops_init's, and pvops_resume's on the hypervisor it woke up on.
+void ChooseBackend(pvops_info* info) {
+  const HvLeaves leaves = ScanHvLeaves();
+  pvops_candidate found[PVOPS_BACKEND_COUNT] = {};
+  for (uint32_t id = 0; id < PVOPS_BACKEND_COUNT; ++id) {
+    found[id].backend = id;
+    if (kBackends[id] == nullptr) continue;
+    kBackends[id]->probe(Env(), leaves, &found[id]);
+    found[id].backend = id;  // a probe cannot claim another backend's slot
+  }
+  RecordCandidates(found, info);
+
+  char override_name[16];
+  const bool has_override =
+      CmdlineValue(Env().cmdline, "pvops", override_name, sizeof(override_name));
+  Reason why(info->reason, sizeof(info->reason));
+  const SelectionPlan plan =
+      PlanSelection(found, has_override ? override_name : nullptr, &why, BuiltInMask());
+
+  Reason fallback(info->fallback, sizeof(info->fallback));
+  for (uint32_t i = 0; i < plan.count; ++i) {
+    const Backend& backend = *kBackends[plan.order[i]];
+    // From native every time: a second pvops_init must not inherit the first one's ops.
+    pvops_ops staged = kNativeOps;
+    BackendReport report{};
+    char failure[PVOPS_REASON_LEN];
+    Reason init_why(failure, sizeof(failure));
+    const pvops_status st = TryBackend(backend, found[backend.id], &staged, &report, &init_why);
+    if (st != PVOPS_OK) {
+      fallback.Separate()
+          .Add(backend.name)
+          .Add(" init failed (")
+          .Add(pvops_status_name(st))
+          .Add("): ")
+          .Add(init_why.c_str());
+      continue;
+    }
+    pvops_table = staged;
+    if (i > 0) why.Add("; fell back to ").Add(backend.name);
+    RecordChoice(backend.id, found[backend.id], report, info);
+    if (report.reason[0] != '\0') why.Separate().Add(report.reason);
+    break;
+  }
+  info->paravirt = ParavirtOps(pvops_table);
 }
 
 }  // namespace pvops::core
@@ -167,49 +218,9 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
   }
   InstallEnv(copy);
   ResetCpuAreas();
+  ForgetMoves();
 
-  const HvLeaves leaves = ScanHvLeaves();
-  pvops_candidate found[PVOPS_BACKEND_COUNT] = {};
-  for (uint32_t id = 0; id < PVOPS_BACKEND_COUNT; ++id) {
-    found[id].backend = id;
-    if (kBackends[id] == nullptr) continue;
-    kBackends[id]->probe(Env(), leaves, &found[id]);
-    found[id].backend = id;  // a probe cannot claim another backend's slot
-  }
-  RecordCandidates(found, &g_info);
-
-  char override_name[16];
-  const bool has_override =
-      CmdlineValue(copy.cmdline, "pvops", override_name, sizeof(override_name));
-  Reason why(g_info.reason, sizeof(g_info.reason));
-  const SelectionPlan plan =
-      PlanSelection(found, has_override ? override_name : nullptr, &why, BuiltInMask());
-
-  Reason fallback(g_info.fallback, sizeof(g_info.fallback));
-  for (uint32_t i = 0; i < plan.count; ++i) {
-    const Backend& backend = *kBackends[plan.order[i]];
-    // From native every time: a second pvops_init must not inherit the first one's ops.
-    pvops_ops staged = kNativeOps;
-    BackendReport report{};
-    char failure[PVOPS_REASON_LEN];
-    Reason init_why(failure, sizeof(failure));
-    const pvops_status st = TryBackend(backend, found[backend.id], &staged, &report, &init_why);
-    if (st != PVOPS_OK) {
-      fallback.Separate()
-          .Add(backend.name)
-          .Add(" init failed (")
-          .Add(pvops_status_name(st))
-          .Add("): ")
-          .Add(init_why.c_str());
-      continue;
-    }
-    pvops_table = staged;
-    if (i > 0) why.Add("; fell back to ").Add(backend.name);
-    RecordChoice(backend.id, found[backend.id], report, &g_info);
-    if (report.reason[0] != '\0') why.Separate().Add(report.reason);
-    break;
-  }
-  g_info.paravirt = ParavirtOps(pvops_table);
+  ChooseBackend(&g_info);
   // Before any other CPU runs: the sites change under no one.
   (void)PatchEnvSites(&g_info);
   if (const pvops_status st = pvops_cpu_online(0); st != PVOPS_OK)
@@ -230,6 +241,8 @@ extern "C" pvops_status pvops_get_user_clock(pvops_user_clock* out) {
   using namespace pvops::core;
   if (out == nullptr) return PVOPS_ERR_INVALID;
   *out = pvops_user_clock{};
+  // The page shows the hypervisor's time; clock_ns() adds what a resume carried over.
+  if (ClockOffsetCarried()) return PVOPS_ERR_UNSUPPORTED;
   // Before pvops_init() the info names no backend: native, which has no such page.
   const Backend& backend = BackendById(g_info.backend);
   if (backend.user_clock == nullptr) return PVOPS_ERR_UNSUPPORTED;

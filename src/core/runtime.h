@@ -26,6 +26,10 @@ struct PerCpu {
   uint64_t oneshot_deadline;
   uint32_t oneshot_early;  // early interrupts since it was armed
   uint8_t oneshot_vector;
+  // The suspend's rendezvous (core/move.cc): where this CPU is in it, and the status of its
+  // release (while parked) or of its online again (once it rejoined).
+  uint8_t park_state;
+  int32_t park_status;
 };
 // `cpu`'s facts, for reading; a CPU without an area reads as offline.
 const PerCpu& Cpu(uint32_t cpu);
@@ -35,6 +39,7 @@ uint32_t OnlineCpuCount();
 
 // Vectors the library itself uses; the kernel routes them to pvops_handle_interrupt.
 inline constexpr uint8_t kVectorTlbFlush = 0xfd;
+inline constexpr uint8_t kVectorPark = PVOPS_VECTOR_PARK;
 inline constexpr uint8_t kVectorSpurious = 0xff;
 
 struct IrqHandler {

@@ -4,6 +4,7 @@
 // a COUNT of 0 disarms it; the config is written again only when the vector changes.
 #include "arch/x86/arch.h"
 #include "backends/hyperv/hyperv.h"
+#include "core/move.h"
 #include "core/oneshot.h"
 #include "core/runtime.h"
 #include "hw/lapic_timer.h"
@@ -52,7 +53,7 @@ pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector) {
     arch::wrmsr(kMsrStimer0Config, config);
     here.stimer_config = config;
   }
-  arch::wrmsr(kMsrStimer0Count, CountFor(deadline_ns));
+  arch::wrmsr(kMsrStimer0Count, CountFor(core::BackendTimeNs(deadline_ns)));
   core::Count(core::Counter::kTimerArms);
   return PVOPS_OK;
 }

@@ -48,6 +48,8 @@ inline constexpr core::CounterSet<Counter> kCounters{kCounterNames};
 core::ProbeFn Probe;
 core::InitFn Init;
 core::UserClockFn UserClock;  // the reference TSC page, where the clock reads it
+core::ReleaseCpuFn ReleaseCpu;  // hv_suspend.cc
+core::ReleaseFn Release;
 
 inline constexpr core::Backend kBackend = {PVOPS_BACKEND_HYPERV,
                                            "hyperv",
@@ -55,6 +57,9 @@ inline constexpr core::Backend kBackend = {PVOPS_BACKEND_HYPERV,
                                            Init,
                                            {"privileges", "hints", "max_vps", "enabled"},
                                            UserClock,
-                                           kCounters.group()};
+                                           kCounters.group(),
+                                           nullptr,
+                                           ReleaseCpu,
+                                           Release};
 
 }  // namespace pvops::hyperv

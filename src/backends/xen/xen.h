@@ -162,6 +162,8 @@ void ResetEvents();
 pvops_status BindPerCpuEvents(uint32_t cpu);
 pvops_status SendEvent(evtchn_port_t port);
 void MaskPort(evtchn_port_t port);
+// Suspend: masks and closes a port the library bound, and forgets it; false when Xen refused.
+bool CloseBoundPort(evtchn_port_t port);
 void ClearPending(evtchn_port_t port);
 bool PortPending(evtchn_port_t port);
 // Runs the handler registered for `vector`, if any (events need no EOI).

@@ -64,6 +64,8 @@ inline constexpr core::CounterSet<Counter> kCounters{kCounterNames};
 core::ProbeFn Probe;
 core::InitFn Init;
 core::PatchFn PatchSite;  // the PV irq-flag ops' own thunks; PV hypercalls inline
+core::ReleaseCpuFn ReleaseCpu;  // xen_suspend.cc
+core::ReleaseFn Release;
 
 inline constexpr core::Backend kBackend = {PVOPS_BACKEND_XEN,
                                            "xen",
@@ -72,6 +74,8 @@ inline constexpr core::Backend kBackend = {PVOPS_BACKEND_XEN,
                                            {"features", "start_or_hvm_flags", "paths", "mode"},
                                            nullptr,
                                            kCounters.group(),
-                                           PatchSite};
+                                           PatchSite,
+                                           ReleaseCpu,
+                                           Release};
 
 }  // namespace pvops::xen

@@ -147,6 +147,15 @@ void ResetEvents() {
   for (uint16_t& port : Part(0)->ipi_ports) port = 0;
 }
 
+bool CloseBoundPort(evtchn_port_t port) {
+  if (!PortInRange(port)) return true;
+  MaskPort(port);
+  ClearPending(port);
+  g_ports[port] = PortInfo{};
+  evtchn_close op{port};
+  return EventOp(EVTCHNOP_close, &op) == 0;
+}
+
 void MaskPort(evtchn_port_t port) {
   __atomic_fetch_or(&MaskWord(port), PortBit(port), __ATOMIC_SEQ_CST);
 }

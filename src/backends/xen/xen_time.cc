@@ -2,6 +2,7 @@
 // clock of system time zero in shared_info, the one-shot timer (VCPUOP_set_singleshot_timer,
 // delivered on VIRQ_TIMER), and the runstate area Xen keeps per vCPU for steal time.
 #include "backends/xen/xen.h"
+#include "core/move.h"
 #include "core/oneshot.h"
 #include "core/pvclock.h"
 
@@ -82,7 +83,7 @@ pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector) {
   // Xen fires by its own time (early by design: its timer_slop) and this vCPU's pvclock
   // extrapolation may lag it: the core re-arms an event that comes before clock_ns shows it.
   core::OneshotArmed(deadline_ns, vector);
-  return ArmSingleshot(c.vcpu_id, deadline_ns);
+  return ArmSingleshot(c.vcpu_id, core::BackendTimeNs(deadline_ns));
 }
 
 void OnTimerEvent() {

@@ -1,0 +1,28 @@
+// Suspend (core/move.cc): every MSR that points KVM at guest memory is switched off on its own
+// vCPU, so nothing more is written there; a later cpu_init registers afresh. The wall-clock MSR
+// is a one-time write and async PF is never enabled: nothing VM-wide is held.
+#include "backends/kvm/kvm.h"
+#include "core/reason.h"
+
+namespace pvops::kvm {
+namespace {
+
+// Off only where init offered it (KVM faults an MSR its CPUID withholds).
+bool Off(uint32_t msr, uint32_t feature_bit, core::Reason* why) {
+  if (((g_state.features >> feature_bit) & 1u) == 0 || arch::wrmsr_safe(msr, 0)) return true;
+  why->Separate().Add("MSR ").AddHex(msr).Add(" refused 0");
+  return false;
+}
+
+}  // namespace
+
+pvops_status ReleaseCpu(uint32_t cpu, core::Reason* why) {
+  CpuPart* part = Part(cpu);
+  if (part != nullptr) part->steal_registered = 0;
+  const bool clock = Off(MSR_KVM_SYSTEM_TIME_NEW, KVM_FEATURE_CLOCKSOURCE2, why);
+  const bool steal = Off(MSR_KVM_STEAL_TIME, KVM_FEATURE_STEAL_TIME, why);
+  const bool eoi = Off(MSR_KVM_PV_EOI_EN, KVM_FEATURE_PV_EOI, why);
+  return clock && steal && eoi ? PVOPS_OK : PVOPS_ERR_FAULT;
+}
+
+}  // namespace pvops::kvm
