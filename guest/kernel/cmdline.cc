@@ -67,6 +67,10 @@ bool ParseWord(Word word, Options* out) {
     out->expected_cpus = n;
     return true;
   }
+  if (Equals(word, "move")) {
+    out->move = true;
+    return true;
+  }
   if (Equals(word, "nopatch")) {
     out->no_patch = true;
     return true;

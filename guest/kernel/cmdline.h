@@ -1,5 +1,5 @@
 // The guest's command-line words (docs/guest-protocol.md): `pvops=NAME` (the library reads it
-// too), `test=PATTERN[,PATTERN...]`, `cpus=N`, `bench[=PATTERN]`, `nopatch`. Other words are echoed
+// too), `test=PATTERN[,PATTERN...]`, `cpus=N`, `bench[=PATTERN]`, `nopatch`, `move`. Other words are echoed
 // as
 // `# ignored option WORD` and otherwise ignored; a malformed known word is echoed the same way.
 #pragma once
@@ -21,6 +21,7 @@ struct Options {
   bool bench;
   char bench_pattern[kMaxPatternBytes];  // "" = every bench
   bool no_patch;                         // nopatch: the library leaves every call site alone
+  bool move;  // move: hop between hypervisors while a mover (pvops-vmm) has a plan
 };
 
 // Parses `cmdline` (NUL-terminated, bounded by the boot info check). Prints the ignored words.

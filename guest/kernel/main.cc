@@ -6,6 +6,7 @@
 #include "kernel/boot_info.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
+#include "kernel/detection.h"
 #include "kernel/cpu_tables.h"
 #include "kernel/format.h"
 #include "kernel/layout.h"
@@ -13,7 +14,9 @@
 #include "kernel/smp.h"
 #include "kernel/traps.h"
 #include "kernel/xen_pv.h"
+#include "suite/cases.h"
 #include "suite/framework.h"
+#include "suite/test_vectors.h"
 
 // The call sites of every pvops wrapper in the image, the library's own included (pvguest.ld).
 extern "C" const pvops_site __start_pvops_sites[];
@@ -55,6 +58,8 @@ void PrintFeatureWords(const pvops_info& info) {
   if (any) Print("\n");
 }
 
+}  // namespace
+
 void PrintDetection() {
   const pvops_info& info = pvops::Info();
   char signature[20];
@@ -84,6 +89,8 @@ void PrintDetection() {
   }
 }
 
+namespace {
+
 // The library's counters as `stat:` lines, a few per line to stay within the line buffer.
 void PrintCounters() {
   pvops_counter counters[PVOPS_MAX_COUNTERS];
@@ -108,6 +115,38 @@ BootInfo ReadBootInfo(uint32_t entry, uint64_t boot_info) {
   if (entry == PVOPS_ENTRY_XEN_PV)
     return ReadXenPvStartInfo(reinterpret_cast<const void*>(boot_info));
   return BootInfo{nullptr, 0, "", "kernel_main: unknown entry kind"};
+}
+
+void Add(suite::Summary* total, const suite::Summary& more) {
+  total->passed += more.passed;
+  total->failed += more.failed;
+  total->skipped += more.skipped;
+}
+
+// The `move` mode: the suite, then hop after hop (move.hop waits for the mover's request) with
+// the suite again on each new backend, until the mover says its plan is done.
+alignas(PVOPS_PAGE_SIZE) pvops_move_mailbox g_mailbox;
+constexpr uint32_t kMaxHops = 16;
+
+suite::Summary RunMoves() {
+  const pvops::Status registered = pvops_move_register(&g_mailbox, suite::kVectorMoveRequest);
+  Print("# move: mailbox=0x%lx vector=0x%x register=%s\n", VirtToPhys(&g_mailbox),
+        suite::kVectorMoveRequest, registered.name());
+  suite::Summary total = suite::RunSuite(suite::kCases, suite::kCaseCount, g_options);
+  if (!registered.ok()) {
+    Print("# move: no mover; the suite ran once (move.self is the same-VM cycle)\n");
+    return total;
+  }
+  static constexpr suite::Case kHop[] = {{"move.hop", suite::MoveHop}};
+  uint32_t hop = 0;
+  for (; hop < kMaxHops && pvops_move_plan_done() == 0; ++hop) {
+    const suite::Summary one = suite::RunSuite(kHop, 1, Options{});
+    Add(&total, one);
+    if (one.failed != 0) break;  // still on the old backend, or half way: stop here
+    Add(&total, suite::RunSuite(suite::kCases, suite::kCaseCount, g_options));
+  }
+  Print("# move: %u hops, plan %s\n", hop, pvops_move_plan_done() != 0 ? "done" : "not done");
+  return total;
 }
 
 }  // namespace
@@ -174,6 +213,8 @@ extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
   suite::Summary summary{0, 0, 0};
   if (g_options.bench) {
     summary = bench::RunBench(g_options);
+  } else if (g_options.move) {
+    summary = RunMoves();
   } else {
     summary = suite::RunSuite(suite::kCases, suite::kCaseCount, g_options);
   }

@@ -27,6 +27,9 @@ Result MmuWriteCr3();
 Result MmuLazyBatch();
 Result MmuReleasePt();
 Result MmuP2m();
+// cases_move.cc
+Result MoveSelf();  // move.self: suspend and resume on the same VM
+Result MoveHop();   // one hop under a mover (the move mode)
 // cases_irq.cc
 Result IrqSaveRestore();
 Result IrqEoi();

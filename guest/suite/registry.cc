@@ -36,6 +36,7 @@ constexpr Case kCases[] = {
     {"lock.wait_kick", LockWaitKick},
     {"lock.vcpu_is_preempted", LockVcpuIsPreempted},
     {"console.write", ConsoleWrite},
+    {"move.self", MoveSelf},
     {"debug.fault_unmapped", DebugFaultUnmapped},
     {"debug.fault_on_cpu1", DebugFaultOnCpu1},
     {"debug.hang", DebugHang},

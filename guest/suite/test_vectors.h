@@ -16,5 +16,8 @@ inline constexpr uint8_t kVectorSafeHaltWatchdog = 0x45;
 inline constexpr uint8_t kVectorReferenceWake = 0x46;
 inline constexpr uint8_t kVectorDeliveredOnceTest = 0x47;
 inline constexpr uint8_t kVectorDeliveredOnceLoad = 0x48;
+inline constexpr uint8_t kVectorMoveTimer = 0x49;
+// The mover raises this for a move request (pvops_move_register).
+inline constexpr uint8_t kVectorMoveRequest = 0x4a;
 
 }  // namespace guest::suite
