@@ -76,11 +76,20 @@ pvops_status RejoinThisCpu(uint32_t cpu) {
   return st;
 }
 
+void RejoinParked() {
+  // The text may have been rewritten under this CPU: serialize before running it (SDM 8.1.3).
+  (void)arch::cpuid(0, 0);
+  PerCpu& me = ThisArea().core;
+  me.park_status = RejoinThisCpu(ThisCpu());
+  Store(me.park_state, uint8_t{kRejoined});
+}
+
 void ParkHandler(uint8_t, void*) {
   const uint32_t seq = Load(g_move.release_seq);
   if (Load(g_move.park_open) == 0) return;  // late: the suspend already gave up on this CPU
   const uint32_t cpu = ThisCpu();
   PerCpu& me = ThisArea().core;
+  me.park_seq = seq;
   char text[PVOPS_REASON_LEN];
   Reason why(text, sizeof(text));
   const pvops_status st = ReleaseThisCpu(cpu, &why);
@@ -88,12 +97,11 @@ void ParkHandler(uint8_t, void*) {
     MoveReason().Add("cpu ").AddDec(cpu).Add(" release: ").Add(text);
   me.park_status = st;
   Store(me.park_state, uint8_t{kParked});
+#ifndef PVOPS_SIM_CPU  // host tests run every CPU on one thread: FinishParkForTest spins
   // No call site in this loop: the boot CPU rewrites them meanwhile.
   while (Load(g_move.release_seq) == seq) arch::pause();
-  // The text may have been rewritten under this CPU: serialize before running it (SDM 8.1.3).
-  (void)arch::cpuid(0, 0);
-  me.park_status = RejoinThisCpu(cpu);
-  Store(me.park_state, uint8_t{kRejoined});
+  RejoinParked();
+#endif
 }
 
 // Waits (bounded) until every CPU in `cpus` reached `state` or failed; the first failure's
@@ -182,6 +190,15 @@ void ForgetMoves() {
   g_move = MoveState{};
   (void)SetIrqHandler(kVectorPark, ParkHandler, nullptr);
 }
+
+#ifdef PVOPS_SIM_CPU
+bool FinishParkForTest() {
+  const PerCpu& me = ThisArea().core;
+  if (Load(me.park_state) != kParked || Load(g_move.release_seq) == me.park_seq) return false;
+  RejoinParked();
+  return true;
+}
+#endif
 
 bool ClockOffsetCarried() { return g_move.offset_carried != 0; }
 

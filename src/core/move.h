@@ -18,6 +18,12 @@ bool ClockOffsetCarried();
 // absolute time (Xen's singleshot, Hyper-V's stimer); never 0 (which would cancel).
 uint64_t BackendTimeNs(uint64_t clock_ns);
 
+#ifdef PVOPS_SIM_CPU
+// Host tests: what a parked CPU does once released (the spin itself needs a second thread).
+// False when the running CPU is not parked.
+bool FinishParkForTest();
+#endif
+
 // core/init.cc, for the resume: detect -> select -> init into the live table and `info`, and
 // one pass over the env's call sites.
 extern pvops_info g_info;

@@ -30,6 +30,7 @@ struct PerCpu {
   // release (while parked) or of its online again (once it rejoined).
   uint8_t park_state;
   int32_t park_status;
+  uint32_t park_seq;  // the release sequence it parked under
 };
 // `cpu`'s facts, for reading; a CPU without an area reads as offline.
 const PerCpu& Cpu(uint32_t cpu);
