@@ -1,6 +1,6 @@
 // The guest's command-line words (docs/guest-protocol.md): `pvops=NAME` (the library reads it
-// too), `test=PATTERN[,PATTERN...]`, `cpus=N`, `bench[=PATTERN]`, `nopatch`, `move`. Other words are echoed
-// as
+// too), `test=PATTERN[,PATTERN...]`, `cpus=N`, `bench[=PATTERN]`, `nopatch`, `move`. Other words
+// are echoed as
 // `# ignored option WORD` and otherwise ignored; a malformed known word is echoed the same way.
 #pragma once
 

@@ -73,10 +73,10 @@ Result Hop(bool via_mover) {
 
   const bool cpu1 = CpuOnline(1) && CpuIdle(1);
   g_count = SharedCount{};
-  if (cpu1 && !Check(PostWork(1, AddUntilStopped, &g_count), "cpu 1 is busy"))
-    return CheckResult();
-  if (cpu1) (void)WaitUntil(kNsPerSec, [] { return __atomic_load_n(&g_count.started,
-                                                                    __ATOMIC_ACQUIRE) != 0; });
+  if (cpu1 && !Check(PostWork(1, AddUntilStopped, &g_count), "cpu 1 is busy")) return CheckResult();
+  if (cpu1)
+    (void)WaitUntil(kNsPerSec,
+                    [] { return __atomic_load_n(&g_count.started, __ATOMIC_ACQUIRE) != 0; });
   uint64_t cpu0_own = AddOnThisCpu(1000);
 
   g_timer = TimerHits{};
@@ -148,7 +148,8 @@ Result Hop(bool via_mover) {
   SpinFor(20 * kNsPerMs);
   Check(g_timer.hits <= 1, "the one-shot fired %u times", g_timer.hits);
   if (g_timer.hits != 0)
-    Check(g_timer.last_ns >= deadline, "fired %lu ns before its deadline", deadline - g_timer.last_ns);
+    Check(g_timer.last_ns >= deadline, "fired %lu ns before its deadline",
+          deadline - g_timer.last_ns);
   Check(pvops_get_counter("timer_arms") > arms_before, "timer_arms %lu, was %lu: no re-arm",
         pvops_get_counter("timer_arms"), arms_before);
   (void)pvops::RegisterHandler(kVectorMoveTimer, nullptr);

@@ -8,12 +8,12 @@
 #include "core/cmdline.h"
 #include "core/cpu_area.h"
 #include "core/hv_leaves.h"
+#include "core/move.h"
 #include "core/paravirt_ops.h"
 #include "core/patch.h"
 #include "core/reason.h"
 #include "core/runtime.h"
 #include "core/select.h"
-#include "core/move.h"
 #include "hw/shared_state.h"
 
 namespace pvops::core {
@@ -60,7 +60,6 @@ constexpr uint32_t BuiltInMask() {
   return mask;
 }
 static_assert(EachBackendAtItsId(), "kBackends[i] must describe backend id i");
-
 
 // PVOPS_MAX_CPUS as the library was built, as the absolute symbol pvops_build_max_cpus: a
 // kernel's build reads it from the archive (nm) to compile against pvops.h with the same value.
@@ -134,7 +133,6 @@ const Backend& BackendById(uint32_t id) {
   const Backend* backend = id < PVOPS_BACKEND_COUNT ? kBackends[id] : nullptr;
   return backend != nullptr ? *backend : native::kBackend;
 }
-
 
 // Detect -> select -> init, into the live table and `info` (whose reason, fallback, notes and
 // candidates it rewrites): pvops_init's, and pvops_resume's on the hypervisor it woke up on.

@@ -25,8 +25,8 @@ enum ParkState : uint8_t { kParkAsked = 1, kParked, kRejoined };
 struct MoveState {
   pvops_move_mailbox* mailbox;  // nullptr: no mover
   uint32_t suspended;
-  uint32_t request_seen;  // the mover's vector arrived with a request
-  uint32_t through_mover; // the suspend told the mover "ready"
+  uint32_t request_seen;   // the mover's vector arrived with a request
+  uint32_t through_mover;  // the suspend told the mover "ready"
   uint32_t previous_backend;
   uint64_t saved_flags;
   // The rendezvous: parking is open while the boot CPU collects; bumping `release_seq` lets
@@ -113,8 +113,10 @@ pvops_status WaitForCpus(const pvops_cpuset& cpus, uint8_t state, const char* wh
     for (uint32_t cpu = PVOPS_MAX_CPUS; cpu-- > 1;) {
       if (!pvops_cpuset_has(&cpus, cpu)) continue;
       const PerCpu& c = Cpu(cpu);
-      if (Load(c.park_state) < state) late = cpu;
-      else if (c.park_status != PVOPS_OK) return c.park_status;
+      if (Load(c.park_state) < state)
+        late = cpu;
+      else if (c.park_status != PVOPS_OK)
+        return c.park_status;
     }
     if (late == PVOPS_MAX_CPUS) return PVOPS_OK;
     if (pvops_clock_ns() > deadline) {
@@ -161,8 +163,7 @@ bool AnyCpu(const pvops_cpuset& cpus) {
 void MoveRequestHandler(uint8_t, void*) {
   const pvops_move_mailbox* box = g_move.mailbox;
   // Only the one value the protocol defines is a request: anything else is ignored.
-  if (box != nullptr &&
-      __atomic_load_n(&box->request, __ATOMIC_ACQUIRE) == PVOPS_MOVE_REQUEST_MOVE)
+  if (box != nullptr && __atomic_load_n(&box->request, __ATOMIC_ACQUIRE) == PVOPS_MOVE_REQUEST_MOVE)
     Store(g_move.request_seen, 1u);
 }
 
@@ -271,8 +272,10 @@ extern "C" pvops_status pvops_suspend(void) {
   pvops_status st = PVOPS_OK;
   if (AnyCpu(others)) {
     st = pvops_send_ipi(&others, kVectorPark);
-    if (st != PVOPS_OK) why.Add("park IPI: ").Add(pvops_status_name(st));
-    else st = WaitForCpus(others, kParked, "park");
+    if (st != PVOPS_OK)
+      why.Add("park IPI: ").Add(pvops_status_name(st));
+    else
+      st = WaitForCpus(others, kParked, "park");
   }
   Store(g_move.park_open, 0u);
   if (st != PVOPS_OK) {

@@ -180,9 +180,9 @@ TEST_F(MoveTest, XenPvNeverTouchesThePort) {
 
 TEST_F(MoveTest, RegisteringFillsTheMailboxAndWritesItsAddress) {
   BootAs(Personality::kKvm, 1);
-  EXPECT_EQ(pvops_move_register(reinterpret_cast<pvops_move_mailbox*>(
-                                    reinterpret_cast<char*>(&mailbox_) + 8),
-                                kRequestVector),
+  EXPECT_EQ(pvops_move_register(
+                reinterpret_cast<pvops_move_mailbox*>(reinterpret_cast<char*>(&mailbox_) + 8),
+                kRequestVector),
             PVOPS_ERR_INVALID)
       << "not page aligned";
   EXPECT_EQ(pvops_move_register(&mailbox_, PVOPS_VECTOR_PARK), PVOPS_ERR_INVALID);

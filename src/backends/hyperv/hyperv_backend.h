@@ -47,7 +47,7 @@ inline constexpr core::CounterSet<Counter> kCounters{kCounterNames};
 
 core::ProbeFn Probe;
 core::InitFn Init;
-core::UserClockFn UserClock;  // the reference TSC page, where the clock reads it
+core::UserClockFn UserClock;    // the reference TSC page, where the clock reads it
 core::ReleaseCpuFn ReleaseCpu;  // hv_suspend.cc
 core::ReleaseFn Release;
 

@@ -23,17 +23,11 @@ static_assert(sizeof(kvm_steal_time) == 64);
 
 core::ProbeFn Probe;
 core::InitFn Init;
-core::UserClockFn UserClock;  // CPU 0's kvmclock tuple's page
+core::UserClockFn UserClock;    // CPU 0's kvmclock tuple's page
 core::ReleaseCpuFn ReleaseCpu;  // kvm_suspend.cc
 
-inline constexpr core::Backend kBackend = {PVOPS_BACKEND_KVM,
-                                           "kvm",
-                                           Probe,
-                                           Init,
-                                           {"features", "hints", "enabled", "vmmcall"},
-                                           UserClock,
-                                           {},
-                                           nullptr,
-                                           ReleaseCpu};
+inline constexpr core::Backend kBackend = {
+    PVOPS_BACKEND_KVM, "kvm", Probe,   Init,      {"features", "hints", "enabled", "vmmcall"},
+    UserClock,         {},    nullptr, ReleaseCpu};
 
 }  // namespace pvops::kvm
