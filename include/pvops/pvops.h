@@ -445,6 +445,9 @@ pvops_status pvops_patch(void);
 
 /* ---- Moving a running guest to another hypervisor (docs/guest-protocol.md, <pvops/move.h>) -- */
 
+/* A library built without suspend and resume (CMake PVOPS_MOVE off, the default for the shipped
+ * libpvops.a) has these calls too: they answer PVOPS_ERR_UNSUPPORTED (0 for the predicates). */
+
 /* The vector the library reserves for its CPU rendezvous: the kernel routes it to
  * pvops_handle_interrupt like any other (as it does 0xfd, the TLB shootdown). */
 #define PVOPS_VECTOR_PARK 0xfc

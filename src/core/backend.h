@@ -12,8 +12,8 @@
 #include "core/reason.h"
 #include "core/runtime.h"
 
-// A backend's boot-time functions that share a file with ops a kernel calls at run time (whole
-// boot-time files are compiled -Os instead, src/CMakeLists.txt): built for size.
+// Boot-time (or seldom called) functions that share a file with ops a kernel calls at run time
+// (whole boot-time files are compiled -Os instead, src/CMakeLists.txt): built for size.
 #define PVOPS_BOOT_CODE [[clang::minsize]]
 
 namespace pvops::core {
@@ -55,6 +55,13 @@ using UserClockFn = pvops_status(pvops_user_clock* out);
 // cancelled; then VM-wide, on the boot CPU after every CPU's. A failure says why in `why`.
 using ReleaseCpuFn = pvops_status(uint32_t cpu, Reason* why);
 using ReleaseFn = pvops_status(Reason* why);
+
+// A backend's suspend hook, where the build has suspend and resume (PVOPS_MOVE).
+#if PVOPS_WITH_MOVE
+#define PVOPS_MOVE_HOOK(fn) fn
+#else
+#define PVOPS_MOVE_HOOK(fn) nullptr
+#endif
 
 struct Backend {
   uint32_t id;       // enum pvops_backend_id

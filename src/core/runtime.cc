@@ -63,7 +63,7 @@ void ForEachCounterGroup(Visit visit) {
 
 }  // namespace
 
-void InstallEnv(const pvops_env& env) {
+PVOPS_BOOT_CODE void InstallEnv(const pvops_env& env) {
   g_env = env;
   if (g_env.this_cpu == nullptr) g_env.this_cpu = BootCpuOnly;
   if (g_env.virt_to_phys == nullptr) g_env.virt_to_phys = IdentityVirtToPhys;
@@ -118,7 +118,7 @@ extern "C" void pvops_handle_interrupt(uint8_t vector) {
   if (vector != pvops::core::kVectorSpurious) pvops_eoi();
 }
 
-extern "C" uint32_t pvops_get_counters(pvops_counter* out, uint32_t max) {
+extern "C" PVOPS_BOOT_CODE uint32_t pvops_get_counters(pvops_counter* out, uint32_t max) {
   using pvops::core::CounterGroup;
   uint32_t n = 0;
   pvops::core::ForEachCounterGroup([&](const CounterGroup& g) {
@@ -128,7 +128,7 @@ extern "C" uint32_t pvops_get_counters(pvops_counter* out, uint32_t max) {
   return n;
 }
 
-extern "C" uint64_t pvops_get_counter(const char* name) {
+extern "C" PVOPS_BOOT_CODE uint64_t pvops_get_counter(const char* name) {
   using pvops::core::CounterGroup;
   uint64_t value = 0;
   if (name == nullptr) return 0;

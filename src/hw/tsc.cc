@@ -2,6 +2,7 @@
 #include "hw/tsc.h"
 
 #include "arch/x86/arch.h"
+#include "core/backend.h"  // PVOPS_BOOT_CODE
 #include "core/reason.h"
 #include "core/tsc_clock.h"
 #include "hw/acpi_pm_timer.h"
@@ -54,7 +55,7 @@ uint64_t TscKhzFromCpuid16() {
 
 }  // namespace
 
-void CalibrateClock() {
+PVOPS_BOOT_CODE void CalibrateClock() {
   ClockState c{};
   uint64_t khz;
   PmTimerPort pm_timer;
@@ -100,7 +101,7 @@ void ForgetClockCalibration() {
   g_monotonic.Reset();
 }
 
-void NoteClockCalibration(core::BackendReport* report) {
+PVOPS_BOOT_CODE void NoteClockCalibration(core::BackendReport* report) {
   if (g_clock.scale.mult == 0) CalibrateClock();
   // A rate the CPU states is not news; a measured one, or none, is.
   const TscSource s = g_clock.source;

@@ -59,7 +59,7 @@ inline constexpr core::Backend kBackend = {PVOPS_BACKEND_HYPERV,
                                            UserClock,
                                            kCounters.group(),
                                            nullptr,
-                                           ReleaseCpu,
-                                           Release};
+                                           PVOPS_MOVE_HOOK(ReleaseCpu),
+                                           PVOPS_MOVE_HOOK(Release)};
 
 }  // namespace pvops::hyperv

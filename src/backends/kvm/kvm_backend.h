@@ -26,8 +26,14 @@ core::InitFn Init;
 core::UserClockFn UserClock;    // CPU 0's kvmclock tuple's page
 core::ReleaseCpuFn ReleaseCpu;  // kvm_suspend.cc
 
-inline constexpr core::Backend kBackend = {
-    PVOPS_BACKEND_KVM, "kvm", Probe,   Init,      {"features", "hints", "enabled", "vmmcall"},
-    UserClock,         {},    nullptr, ReleaseCpu};
+inline constexpr core::Backend kBackend = {PVOPS_BACKEND_KVM,
+                                           "kvm",
+                                           Probe,
+                                           Init,
+                                           {"features", "hints", "enabled", "vmmcall"},
+                                           UserClock,
+                                           {},
+                                           nullptr,
+                                           PVOPS_MOVE_HOOK(ReleaseCpu)};
 
 }  // namespace pvops::kvm

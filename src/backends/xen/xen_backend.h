@@ -63,7 +63,7 @@ inline constexpr core::CounterSet<Counter> kCounters{kCounterNames};
 
 core::ProbeFn Probe;
 core::InitFn Init;
-core::PatchFn PatchSite;  // the PV irq-flag ops' own thunks; PV hypercalls inline
+core::PatchFn PatchSite;        // the PV irq-flag ops' own thunks; PV hypercalls inline
 core::ReleaseCpuFn ReleaseCpu;  // xen_suspend.cc
 core::ReleaseFn Release;
 
@@ -75,7 +75,7 @@ inline constexpr core::Backend kBackend = {PVOPS_BACKEND_XEN,
                                            nullptr,
                                            kCounters.group(),
                                            PatchSite,
-                                           ReleaseCpu,
-                                           Release};
+                                           PVOPS_MOVE_HOOK(ReleaseCpu),
+                                           PVOPS_MOVE_HOOK(Release)};
 
 }  // namespace pvops::xen
