@@ -34,7 +34,7 @@ constexpr RequiredCapability kRequiredCapabilities[] = {
     {KVM_CAP_HYPERV_SPIN, "KVM_CAP_HYPERV_SPIN"},
 };
 
-class HypervPersonality final : public CpuidPersonality {
+class HypervPersonality final : public Personality {
  public:
   HypervPersonality(HypervFlavour flavour, const PersonalityOptions& options, CpuidTable hv_leaves)
       : flavour_(flavour), options_(options), hv_leaves_(std::move(hv_leaves)) {
@@ -171,12 +171,12 @@ CpuidTable KvmLeavesAt(std::span<const kvm_cpuid_entry2> supported, uint32_t bas
   return moved;
 }
 
-std::unique_ptr<CpuidPersonality> MakeHypervPersonality(HypervFlavour flavour,
+std::unique_ptr<Personality> MakeHypervPersonality(HypervFlavour flavour,
                                                         const PersonalityOptions& options) {
   return std::make_unique<HypervPersonality>(flavour, options, CpuidTable{});
 }
 
-std::unique_ptr<CpuidPersonality> MakeHypervPersonalityForTest(HypervFlavour flavour,
+std::unique_ptr<Personality> MakeHypervPersonalityForTest(HypervFlavour flavour,
                                                                const PersonalityOptions& options,
                                                                CpuidTable kvm_hv_leaves) {
   CpuidTable offered = HypervLeavesForGuest(kvm_hv_leaves);

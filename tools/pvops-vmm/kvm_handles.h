@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "cpuid_personality.h"
+#include "personality.h"
 #include "unique_fd.h"
 
 namespace pvops::vmm {

@@ -17,7 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "console_output.h"
-#include "cpuid_personality.h"
+#include "personality.h"
 #include "flag_spelling.h"
 #include "host_debug_exit.h"
 #include "static_key_holder.h"

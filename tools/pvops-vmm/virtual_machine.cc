@@ -82,7 +82,7 @@ void CheckImageClearOfVmmData(const PvhImage& image) {
 }  // namespace
 
 VirtualMachine::VirtualMachine(const VmConfig& config, std::span<const uint8_t> image,
-                               CpuidPersonality& personality, ConsoleOutput& console)
+                               Personality& personality, ConsoleOutput& console)
     : config_(config),
       vm_(kvm_),
       memory_(config.memory_bytes),

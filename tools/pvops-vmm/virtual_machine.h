@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "console_output.h"
-#include "cpuid_personality.h"
+#include "personality.h"
 #include "guest_memory.h"
 #include "kvm_handles.h"
 #include "port_io_devices.h"
@@ -56,7 +56,7 @@ class VirtualMachine {
  public:
   // Builds the VM and loads the PVH image; throws VmmError with the reason on any failure.
   VirtualMachine(const VmConfig& config, std::span<const uint8_t> image,
-                 CpuidPersonality& personality, ConsoleOutput& console);
+                 Personality& personality, ConsoleOutput& console);
   ~VirtualMachine();
 
   RunResult Run();

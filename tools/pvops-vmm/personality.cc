@@ -1,4 +1,4 @@
-#include "cpuid_personality.h"
+#include "personality.h"
 
 #include <asm/kvm_para.h>
 
@@ -19,7 +19,7 @@ constexpr uint32_t kLeafV2ExtendedTopology = 0x1f;
 constexpr uint32_t kLeafAmdExtendedApicId = 0x8000001e;
 
 // The guest sees KVM's leaves exactly as KVM_GET_SUPPORTED_CPUID gives them, minus withheld bits.
-class KvmPersonality final : public CpuidPersonality {
+class KvmPersonality final : public Personality {
  public:
   explicit KvmPersonality(const PersonalityOptions& options) : options_(options) {
     if (options.hv_vp_index_stride != 1 || options.hv_privileges_clear != 0 ||
@@ -87,7 +87,7 @@ void WithholdKvmFeatures(CpuidTable& table, uint32_t clear_mask, uint32_t kvm_ba
   features->eax &= ~clear_mask;
 }
 
-std::unique_ptr<CpuidPersonality> MakePersonality(std::string_view name,
+std::unique_ptr<Personality> MakePersonality(std::string_view name,
                                                   const PersonalityOptions& options) {
   if (name == "kvm") return std::make_unique<KvmPersonality>(options);
   if (name == "hyperv") return MakeHypervPersonality(HypervFlavour::kHypervOnly, options);

@@ -42,9 +42,9 @@ void ApplyTopologyAndApicFeatures(CpuidTable& table, const VcpuTopology& topolog
 void WithholdKvmFeatures(CpuidTable& table, uint32_t clear_mask,
                          uint32_t kvm_base = KVM_CPUID_SIGNATURE);
 
-class CpuidPersonality {
+class Personality {
  public:
-  virtual ~CpuidPersonality() = default;
+  virtual ~Personality() = default;
   virtual std::string_view name() const = 0;
   // Once, before any vCPU exists (VM-wide capabilities, extra CPUID sources).
   virtual void ConfigureVm(Vm& vm) { (void)vm; }
@@ -68,7 +68,7 @@ struct PersonalityOptions {
 };
 
 // "kvm", "hyperv" (hyperv_personality.h) or "hyperv-kvm"; anything else throws VmmError.
-std::unique_ptr<CpuidPersonality> MakePersonality(std::string_view name,
+std::unique_ptr<Personality> MakePersonality(std::string_view name,
                                                   const PersonalityOptions& options);
 
 }  // namespace pvops::vmm

@@ -1,4 +1,4 @@
-#include "cpuid_personality.h"
+#include "personality.h"
 
 #include <asm/kvm_para.h>
 #include <gtest/gtest.h>
