@@ -18,6 +18,11 @@ GuestMemory::GuestMemory(uint64_t size_bytes) : size_(size_bytes) {
 
 GuestMemory::~GuestMemory() { munmap(base_, size_); }
 
+std::optional<std::span<uint8_t>> GuestMemory::TryAt(uint64_t gpa, uint64_t length) {
+  if (gpa > size_ || length > size_ - gpa) return std::nullopt;
+  return std::span<uint8_t>(base_ + gpa, static_cast<size_t>(length));
+}
+
 std::span<uint8_t> GuestMemory::At(uint64_t gpa, uint64_t length) {
   if (gpa > size_ || length > size_ - gpa) {
     throw VmmError(absl::StrFormat("guest range [%#x, %#x) lies outside the %#x bytes of RAM", gpa,

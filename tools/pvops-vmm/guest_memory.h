@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 namespace pvops::vmm {
@@ -19,6 +20,8 @@ class GuestMemory {
 
   // The bytes at [gpa, gpa+length); throws VmmError when that is not all RAM.
   std::span<uint8_t> At(uint64_t gpa, uint64_t length);
+  // The same for an address the guest named: nullopt, not an exception, when it is not RAM.
+  std::optional<std::span<uint8_t>> TryAt(uint64_t gpa, uint64_t length);
 
  private:
   uint8_t* base_ = nullptr;

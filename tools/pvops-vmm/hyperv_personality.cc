@@ -12,10 +12,6 @@
 namespace pvops::vmm {
 namespace {
 
-bool InHypervisorRange(uint32_t function) {
-  return function >= kHypervisorLeafFirst && function <= kHypervisorLeafLast;
-}
-
 // What the VMM needs from KVM for this personality; the check names the first one missing.
 struct RequiredCapability {
   long capability;
@@ -97,11 +93,6 @@ class HypervPersonality final : public Personality {
 };
 
 }  // namespace
-
-void RemoveHypervisorLeaves(CpuidTable& table) {
-  std::erase_if(table,
-                [](const kvm_cpuid_entry2& entry) { return InHypervisorRange(entry.function); });
-}
 
 CpuidTable HypervLeavesForGuest(std::span<const kvm_cpuid_entry2> kvm_hv_leaves) {
   CpuidTable offered;

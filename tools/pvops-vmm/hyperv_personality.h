@@ -13,8 +13,6 @@
 
 namespace pvops::vmm {
 
-inline constexpr uint32_t kHypervisorLeafFirst = 0x40000000;
-inline constexpr uint32_t kHypervisorLeafLast = 0x4000ffff;
 // Where `hyperv-kvm` puts KVM's signature block, above the Hyper-V one (QEMU's choice too).
 inline constexpr uint32_t kKvmBaseBesideHyperv = 0x40000100;
 
@@ -54,9 +52,6 @@ void WithholdHypervBits(CpuidTable& hv_leaves, uint32_t privileges_clear, uint32
 // X86_FEATURE_TSC_RELIABLE and prefers the TSC to the reference TSC page).
 void GrantTscInvariantOnlyIfInvariant(CpuidTable& table,
                                       std::span<const kvm_cpuid_entry2> supported);
-
-// Drops every leaf of the hypervisor range 0x40000000..0x4000ffff.
-void RemoveHypervisorLeaves(CpuidTable& table);
 
 // KVM's Hyper-V table as this VMM offers it: KVM's values, except what would exit to
 // userspace for a service the VMM does not provide (SynIC messages and events, extended

@@ -165,6 +165,28 @@ void Vm::SetTssAddress(uint64_t address) {
 
 UniqueFd Vm::OpenStatsFd() { return OpenStats(fd_.get(), "VM"); }
 
+void Vm::SetXenHvmConfig(const kvm_xen_hvm_config& config) {
+  if (ioctl(fd_.get(), KVM_XEN_HVM_CONFIG, &config) < 0) ThrowErrno("KVM_XEN_HVM_CONFIG");
+}
+
+int Vm::SetXenAttr(const kvm_xen_hvm_attr& attr) {
+  return ioctl(fd_.get(), KVM_XEN_HVM_SET_ATTR, &attr) < 0 ? -errno : 0;
+}
+
+int Vm::SendXenEvent(uint32_t port, uint32_t vcpu) {
+  kvm_irq_routing_xen_evtchn event{};
+  event.port = port;
+  event.vcpu = vcpu;
+  event.priority = KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL;
+  return ioctl(fd_.get(), KVM_XEN_HVM_EVTCHN_SEND, &event) < 0 ? -errno : 0;
+}
+
+uint64_t Vm::ClockNs() {
+  kvm_clock_data clock{};
+  if (ioctl(fd_.get(), KVM_GET_CLOCK, &clock) < 0) ThrowErrno("KVM_GET_CLOCK");
+  return clock.clock;
+}
+
 Vcpu::Vcpu(Vm& vm, uint32_t id) : id_(id), fd_(ioctl(vm.fd(), KVM_CREATE_VCPU, id)) {
   if (!fd_.valid()) ThrowErrno(absl::StrFormat("KVM_CREATE_VCPU %u", id));
   run_size_ = vm.kvm().VcpuMmapSize();
@@ -209,6 +231,32 @@ kvm_mp_state Vcpu::GetMpState() {
   kvm_mp_state state{};
   if (ioctl(fd_.get(), KVM_GET_MP_STATE, &state) < 0) ThrowErrno("KVM_GET_MP_STATE");
   return state;
+}
+
+void Vcpu::SetMpState(uint32_t mp_state) {
+  kvm_mp_state state{};
+  state.mp_state = mp_state;
+  if (ioctl(fd_.get(), KVM_SET_MP_STATE, &state) < 0)
+    ThrowErrno(absl::StrFormat("KVM_SET_MP_STATE %u on vCPU %u", mp_state, id_));
+}
+
+std::optional<uint64_t> Vcpu::Translate(uint64_t virtual_address) {
+  kvm_translation translation{};
+  translation.linear_address = virtual_address;
+  if (ioctl(fd_.get(), KVM_TRANSLATE, &translation) < 0)
+    ThrowErrno(absl::StrFormat("KVM_TRANSLATE on vCPU %u", id_));
+  if (!translation.valid) return std::nullopt;
+  return translation.physical_address;
+}
+
+uint32_t Vcpu::TscKhz() {
+  const int khz = ioctl(fd_.get(), KVM_GET_TSC_KHZ, nullptr);
+  if (khz <= 0) ThrowErrno(absl::StrFormat("KVM_GET_TSC_KHZ on vCPU %u", id_));
+  return static_cast<uint32_t>(khz);
+}
+
+int Vcpu::SetXenAttr(const kvm_xen_vcpu_attr& attr) {
+  return ioctl(fd_.get(), KVM_XEN_VCPU_SET_ATTR, &attr) < 0 ? -errno : 0;
 }
 
 void Vcpu::EnableCapability(uint32_t capability, uint64_t argument) {

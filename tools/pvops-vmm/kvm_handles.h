@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "personality.h"
@@ -42,6 +43,14 @@ class Vm {
   void CreatePit();
   void SetTssAddress(uint64_t address);
   UniqueFd OpenStatsFd();
+  // KVM's Xen emulation (KVM_CAP_XEN_HVM). The attribute calls return 0 or -errno, since the
+  // values often come from the guest, whose mistakes are its own errors, not the VMM's.
+  void SetXenHvmConfig(const kvm_xen_hvm_config& config);
+  int SetXenAttr(const kvm_xen_hvm_attr& attr);
+  // Raises event channel `port` on Xen vCPU `vcpu` as Xen would (KVM_XEN_HVM_EVTCHN_SEND).
+  int SendXenEvent(uint32_t port, uint32_t vcpu);
+  // The guest's kvmclock now (KVM_GET_CLOCK), in ns.
+  uint64_t ClockNs();
 
  private:
   const KvmSystem& kvm_;
@@ -65,6 +74,13 @@ class Vcpu {
   kvm_sregs GetSregs();
   void SetSregs(const kvm_sregs& sregs);
   kvm_mp_state GetMpState();
+  void SetMpState(uint32_t mp_state);
+  // The guest-physical address of a guest-virtual one through the vCPU's page tables now
+  // (KVM_TRANSLATE); nullopt when it is not mapped.
+  std::optional<uint64_t> Translate(uint64_t virtual_address);
+  // The vCPU's TSC rate as KVM runs it (KVM_GET_TSC_KHZ).
+  uint32_t TscKhz();
+  int SetXenAttr(const kvm_xen_vcpu_attr& attr);  // 0 or -errno, as Vm::SetXenAttr
   void EnableCapability(uint32_t capability, uint64_t argument);
   // A host-initiated MSR write (KVM_SET_MSRS), e.g. the Hyper-V VP index only the host may set.
   void SetMsr(uint32_t index, uint64_t value);

@@ -34,8 +34,8 @@ ABSL_FLAG(std::string, initrd, "",
           "a file loaded at the top of guest RAM and passed as hvm_start_info module 0 (Linux's "
           "initramfs)");
 ABSL_FLAG(std::string, personality, "kvm",
-          "CPUID personality: kvm, hyperv (KVM's Hyper-V leaves only) or hyperv-kvm (both, KVM at "
-          "0x40000100)");
+          "the hypervisor the guest sees: kvm, hyperv (KVM's Hyper-V leaves only), hyperv-kvm "
+          "(both, KVM at 0x40000100) or xen (Xen 4.17's HVM interface on KVM's Xen emulation)");
 ABSL_FLAG(uint32_t, kvm_features_clear, 0,
           "bits of KVM's feature leaf (base + 1) EAX withheld from the guest");
 ABSL_FLAG(uint32_t, hv_vp_index_stride, 1,
@@ -72,7 +72,7 @@ std::string StatLine(const RunResult& result, uint32_t vcpus) {
                   " vmm_unhandled_pio=", result.unhandled_port_accesses,
                   " vmm_unhandled_mmio=", result.unhandled_mmio_accesses);
   absl::StrAppend(&line, " vmm_hv_synic_exits=", result.hyperv_synic_exits,
-                  " vmm_hv_hcall_exits=", result.hyperv_hcall_exits);
+                  " vmm_hv_hcall_exits=", result.hyperv_hcall_exits, result.personality_stats);
   return line;
 }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hyperv_personality.h"
+#include "xen_personality.h"
 #include "kvm_handles.h"
 #include "vmm_error.h"
 
@@ -50,6 +51,11 @@ class KvmPersonality final : public Personality {
 
 }  // namespace
 
+std::optional<PortRequest> Personality::HandleXenExit(Vcpu& vcpu) {
+  throw VmmError(absl::StrFormat("vCPU %u: KVM_EXIT_XEN, but personality %s has no Xen interface",
+                                 vcpu.id(), name()));
+}
+
 kvm_cpuid_entry2* FindLeaf(CpuidTable& table, uint32_t function, uint32_t index) {
   for (auto& entry : table) {
     if (entry.function != function) continue;
@@ -77,6 +83,12 @@ void ApplyTopologyAndApicFeatures(CpuidTable& table, const VcpuTopology& topolog
   }
 }
 
+void RemoveHypervisorLeaves(CpuidTable& table) {
+  std::erase_if(table, [](const kvm_cpuid_entry2& entry) {
+    return entry.function >= kHypervisorLeafFirst && entry.function <= kHypervisorLeafLast;
+  });
+}
+
 void WithholdKvmFeatures(CpuidTable& table, uint32_t clear_mask, uint32_t kvm_base) {
   if (clear_mask == 0) return;
   const uint32_t features_leaf = kvm_base + (KVM_CPUID_FEATURES - KVM_CPUID_SIGNATURE);
@@ -92,8 +104,9 @@ std::unique_ptr<Personality> MakePersonality(std::string_view name,
   if (name == "kvm") return std::make_unique<KvmPersonality>(options);
   if (name == "hyperv") return MakeHypervPersonality(HypervFlavour::kHypervOnly, options);
   if (name == "hyperv-kvm") return MakeHypervPersonality(HypervFlavour::kHypervWithKvm, options);
-  throw VmmError(
-      absl::StrCat("unknown personality '", std::string(name), "' (kvm, hyperv, hyperv-kvm)"));
+  if (name == "xen") return MakeXenPersonality(options);
+  throw VmmError(absl::StrCat("unknown personality '", std::string(name),
+                              "' (kvm, hyperv, hyperv-kvm, xen)"));
 }
 
 }  // namespace pvops::vmm

@@ -1,18 +1,28 @@
-// What the guest sees at CPUID: KVM's supported table, edited per vCPU by a personality.
-// `kvm` presents KVM's own leaves at 0x40000000; the Hyper-V ones live in hyperv_personality.*.
+// A personality: the hypervisor a VM presents. It owns everything of a VM's set-up that differs
+// from one hypervisor to another (CPUID, KVM capabilities, what it places in guest memory, the
+// hypercall exits and ports it answers, its stat: fields), so that a VM can be built again with
+// another personality over the same guest memory in one process.
+// `kvm` presents KVM's own leaves at 0x40000000; the others live in <name>_personality.*.
 #pragma once
 
 #include <asm/kvm_para.h>
 #include <linux/kvm.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "port_io_devices.h"
+
 namespace pvops::vmm {
 
+class ConsoleOutput;
+class GuestMemory;
 class Vm;
 class Vcpu;
 
@@ -30,6 +40,9 @@ inline constexpr uint32_t kCpuid1EcxX2Apic = 1u << 21;
 inline constexpr uint32_t kCpuid1EcxTscDeadline = 1u << 24;
 inline constexpr uint32_t kCpuid1EcxHypervisor = 1u << 31;
 
+inline constexpr uint32_t kHypervisorLeafFirst = 0x40000000;
+inline constexpr uint32_t kHypervisorLeafLast = 0x4000ffff;
+
 // The entry for (function, index), honouring KVM's "index matters" flag; nullptr if absent.
 kvm_cpuid_entry2* FindLeaf(CpuidTable& table, uint32_t function, uint32_t index = 0);
 
@@ -42,6 +55,30 @@ void ApplyTopologyAndApicFeatures(CpuidTable& table, const VcpuTopology& topolog
 void WithholdKvmFeatures(CpuidTable& table, uint32_t clear_mask,
                          uint32_t kvm_base = KVM_CPUID_SIGNATURE);
 
+// What the running machine offers a personality that answers exits.
+class MachineHost {
+ public:
+  virtual ~MachineHost() = default;
+  virtual Vm& vm() = 0;
+  virtual GuestMemory& memory() = 0;
+  virtual ConsoleOutput& console() = 0;
+  virtual uint32_t vcpu_count() const = 0;
+  // Runs `work` on vCPU `id`'s own thread before it next enters the guest, kicking it out of
+  // KVM_RUN (or its halt) first: KVM's vCPU ioctls wait while that vCPU runs, so no other thread
+  // may issue them. An exception from `work` ends the run with its message.
+  virtual void RunOnVcpu(uint32_t id, std::function<void(Vcpu&)> work) = 0;
+};
+
+// A guest-physical range a personality fills before the guest runs (the image may not overlap it).
+struct GuestRange {
+  uint64_t start;
+  uint64_t end;
+  const char* what;
+};
+
+// Drops every leaf of the hypervisor range 0x40000000..0x4000ffff.
+void RemoveHypervisorLeaves(CpuidTable& table);
+
 class Personality {
  public:
   virtual ~Personality() = default;
@@ -53,6 +90,22 @@ class Personality {
                                 const VcpuTopology& topology) = 0;
   // After the vCPU's CPUID is set (per-vCPU capabilities).
   virtual void ConfigureVcpu(Vcpu& vcpu) { (void)vcpu; }
+
+  // What it places in guest memory (a ROM), and writing it there, before the guest runs.
+  virtual std::vector<GuestRange> ReservedRanges() const { return {}; }
+  virtual void FillGuestMemory(GuestMemory& memory) { (void)memory; }
+  // The machine the exits below come from; set once all vCPUs exist, before the first runs.
+  virtual void Attach(MachineHost& machine) { (void)machine; }
+  // A port access on `vcpu` this personality serves before the PC's devices do; false: not its
+  // port. Called on that vCPU's thread.
+  virtual bool HandlePortIo(Vcpu& vcpu, uint16_t port, bool is_write, std::span<uint8_t> data) {
+    (void)vcpu, (void)port, (void)is_write, (void)data;
+    return false;
+  }
+  // KVM_EXIT_XEN on `vcpu` (its thread). A value ends the run (the guest shut down).
+  virtual std::optional<PortRequest> HandleXenExit(Vcpu& vcpu);
+  // " name=value" fields for the run's closing stat: line.
+  virtual std::string StatFields() const { return ""; }
 };
 
 struct PersonalityOptions {
@@ -67,7 +120,8 @@ struct PersonalityOptions {
   uint32_t hv_hints_clear = 0;
 };
 
-// "kvm", "hyperv" (hyperv_personality.h) or "hyperv-kvm"; anything else throws VmmError.
+// "kvm", "hyperv" (hyperv_personality.h), "hyperv-kvm" or "xen" (xen_personality.h); anything
+// else throws VmmError.
 std::unique_ptr<Personality> MakePersonality(std::string_view name,
                                                   const PersonalityOptions& options);
 

@@ -57,19 +57,14 @@ const char* SystemEventName(uint32_t type) {
   }
 }
 
-// The image may not overwrite what the VMM places in low memory for the guest to read.
-void CheckImageClearOfVmmData(const PvhImage& image) {
-  struct Range {
-    uint64_t start;
-    uint64_t end;
-    const char* what;
-  };
-  const Range reserved[] = {{kBootInfoAddress, kBootInfoEnd, "the boot info pages"},
-                            {kAcpiTablesAddress, kAcpiTablesEnd, "the ACPI tables"},
-                            {kResetVectorAddress, kResetVectorEnd, "the reset vector"}};
+// The image may not overwrite what the VMM or the personality places in memory for the guest.
+void CheckImageClearOfVmmData(const PvhImage& image, std::vector<GuestRange> reserved) {
+  reserved.push_back({kBootInfoAddress, kBootInfoEnd, "the boot info pages"});
+  reserved.push_back({kAcpiTablesAddress, kAcpiTablesEnd, "the ACPI tables"});
+  reserved.push_back({kResetVectorAddress, kResetVectorEnd, "the reset vector"});
   for (const auto& segment : image.segments) {
     const uint64_t end = segment.physical_address + segment.memory_size;
-    for (const Range& range : reserved) {
+    for (const GuestRange& range : reserved) {
       if (segment.physical_address < range.end && end > range.start) {
         throw VmmError(absl::StrFormat("image segment [%#x, %#x) overlaps %s [%#x, %#x)",
                                        segment.physical_address, end, range.what, range.start,
@@ -84,6 +79,8 @@ void CheckImageClearOfVmmData(const PvhImage& image) {
 VirtualMachine::VirtualMachine(const VmConfig& config, std::span<const uint8_t> image,
                                Personality& personality, ConsoleOutput& console)
     : config_(config),
+      personality_(personality),
+      console_(console),
       vm_(kvm_),
       memory_(config.memory_bytes),
       ports_(console, [this](uint32_t irq, bool asserted) { vm_.SetIrqLine(irq, asserted); }) {
@@ -96,8 +93,9 @@ VirtualMachine::VirtualMachine(const VmConfig& config, std::span<const uint8_t> 
     throw VmmError("KVM lacks KVM_CAP_BINARY_STATS_FD");
 
   const PvhImage pvh = ParsePvhImage(image);
-  CheckImageClearOfVmmData(pvh);
+  CheckImageClearOfVmmData(pvh, personality.ReservedRanges());
   LoadPvhImage(pvh, image, memory_);
+  personality.FillGuestMemory(memory_);
   BootExtras boot_extras;
   if (!config.initrd.empty()) {
     boot_extras.initrd = LoadInitrd(memory_, config.initrd, pvh.EndAddress());
@@ -126,8 +124,10 @@ VirtualMachine::VirtualMachine(const VmConfig& config, std::span<const uint8_t> 
     VcpuSlot slot;
     slot.stats = vcpu->OpenStatsFd();
     slot.vcpu = std::move(vcpu);
+    slot.work = std::make_unique<VcpuWork>();
     vcpus_.push_back(std::move(slot));
   }
+  personality.Attach(*this);
   // Only the bootstrap processor gets the PVH entry state; the others stay in KVM's
   // UNINITIALIZED state until the guest's INIT-SIPI-SIPI reaches the in-kernel LAPIC.
   Vcpu& boot = *vcpus_[0].vcpu;
@@ -146,9 +146,11 @@ RunResult VirtualMachine::Run() {
   InstallKickHandler();
   const auto started = std::chrono::steady_clock::now();
   for (auto& slot : vcpus_) {
-    slot.thread = std::thread([this, vcpu = slot.vcpu.get()] {
-      if (config_.vcpus_on_host_cpu >= 0 && !PinToHostCpu(*vcpu, config_.vcpus_on_host_cpu)) return;
-      VcpuLoop(*vcpu);
+    slot.thread = std::thread([this, &slot] {
+      if (config_.vcpus_on_host_cpu >= 0 && !PinToHostCpu(*slot.vcpu, config_.vcpus_on_host_cpu))
+        return;
+      slot.work->thread.store(pthread_self());
+      VcpuLoop(slot);
     });
   }
   bool timed_out = false;
@@ -186,6 +188,7 @@ RunResult VirtualMachine::Run() {
   result.unhandled_mmio_accesses = unhandled_mmio_.load();
   result.hyperv_synic_exits = hyperv_synic_exits_.load();
   result.hyperv_hcall_exits = hyperv_hcall_exits_.load();
+  result.personality_stats = personality_.StatFields();
   return result;
 }
 
@@ -202,9 +205,36 @@ bool VirtualMachine::PinToHostCpu(const Vcpu& vcpu, int host_cpu) {
   return true;
 }
 
-void VirtualMachine::VcpuLoop(Vcpu& vcpu) {
+void VirtualMachine::RunOnVcpu(uint32_t id, std::function<void(Vcpu&)> work) {
+  if (id >= vcpus_.size()) throw VmmError(absl::StrFormat("no vCPU %u to run work on", id));
+  VcpuSlot& slot = vcpus_[id];
+  {
+    std::lock_guard lock(slot.work->mutex);
+    slot.work->items.push_back(std::move(work));
+  }
+  // As StopAll: immediate_exit catches a thread about to enter KVM_RUN, the signal one inside.
+  std::atomic_ref<uint8_t>(slot.vcpu->run()->immediate_exit).store(1);
+  if (const pthread_t thread = slot.work->thread.load(); thread != 0)
+    pthread_kill(thread, kKickSignal);
+}
+
+void VirtualMachine::RunPendingWork(VcpuSlot& slot) {
+  std::vector<std::function<void(Vcpu&)>> items;
+  {
+    std::lock_guard lock(slot.work->mutex);
+    items.swap(slot.work->items);
+  }
+  for (auto& item : items) item(*slot.vcpu);
+}
+
+void VirtualMachine::VcpuLoop(VcpuSlot& slot) {
+  Vcpu& vcpu = *slot.vcpu;
   try {
     while (!stopping_.load()) {
+      // A kick for work clears here; StopAll's (stopping_ is set before it) must stay.
+      std::atomic_ref<uint8_t>(vcpu.run()->immediate_exit).store(0);
+      if (stopping_.load()) break;
+      RunPendingWork(slot);
       // EINTR/EAGAIN: a kick, or a parked AP woken by INIT/SIPI: look at stopping_ and re-enter.
       if (vcpu.Run() != 0) continue;
       if (!HandleExit(vcpu)) return;
@@ -227,13 +257,11 @@ bool VirtualMachine::HandleExit(Vcpu& vcpu) {
           ServeKvmStatsPort(run.io.port, run.io.direction == KVM_EXIT_IO_OUT, data, stats_fds);
           continue;
         }
-        const auto request = ports_.Access(run.io.port, run.io.direction == KVM_EXIT_IO_OUT, data);
+        const bool is_write = run.io.direction == KVM_EXIT_IO_OUT;
+        if (personality_.HandlePortIo(vcpu, run.io.port, is_write, data)) continue;
+        const auto request = ports_.Access(run.io.port, is_write, data);
         if (!request) continue;
-        if (const auto* exit = std::get_if<GuestExitRequest>(&*request)) {
-          Finish(*exit, "");
-        } else {
-          StopForGuestRequest(vcpu, std::get<MachineStopRequest>(*request));
-        }
+        EndForRequest(vcpu, *request);
         return false;
       }
       return true;
@@ -245,6 +273,12 @@ bool VirtualMachine::HandleExit(Vcpu& vcpu) {
       return true;
     case KVM_EXIT_INTR: return true;
     case KVM_EXIT_HYPERV: return HandleHypervExit(vcpu);
+    case KVM_EXIT_XEN:
+      if (const auto request = personality_.HandleXenExit(vcpu)) {
+        EndForRequest(vcpu, *request);
+        return false;
+      }
+      return true;
     case KVM_EXIT_SHUTDOWN: {
       // On AMD, KVM re-initialises a vCPU after a shutdown intercept, so its registers are the
       // reset state by now; the guest's FAULT: line (if it printed one) says where it was.
@@ -311,6 +345,14 @@ bool VirtualMachine::HandleHypervExit(Vcpu& vcpu) {
                              "offers; %s",
                              vcpu.id(), run.hyperv.type, DescribeVcpu(vcpu)));
       return false;
+  }
+}
+
+void VirtualMachine::EndForRequest(Vcpu& vcpu, const PortRequest& request) {
+  if (const auto* exit = std::get_if<GuestExitRequest>(&request)) {
+    Finish(*exit, "");
+  } else {
+    StopForGuestRequest(vcpu, std::get<MachineStopRequest>(request));
   }
 }
 

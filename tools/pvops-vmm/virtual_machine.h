@@ -3,10 +3,13 @@
 // or timeout).
 #pragma once
 
+#include <pthread.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,9 +20,9 @@
 #include <vector>
 
 #include "console_output.h"
-#include "personality.h"
 #include "guest_memory.h"
 #include "kvm_handles.h"
+#include "personality.h"
 #include "port_io_devices.h"
 #include "unique_fd.h"
 
@@ -50,9 +53,10 @@ struct RunResult {
   uint64_t unhandled_mmio_accesses = 0;
   uint64_t hyperv_synic_exits = 0;  // KVM_EXIT_HYPERV (SYNIC): re-entered, KVM applied them
   uint64_t hyperv_hcall_exits = 0;  // KVM_EXIT_HYPERV (HCALL): answered "invalid code"
+  std::string personality_stats;    // the personality's own " name=value" fields
 };
 
-class VirtualMachine {
+class VirtualMachine final : private MachineHost {
  public:
   // Builds the VM and loads the PVH image; throws VmmError with the reason on any failure.
   VirtualMachine(const VmConfig& config, std::span<const uint8_t> image,
@@ -62,24 +66,42 @@ class VirtualMachine {
   RunResult Run();
 
  private:
+  // Work other threads hand a vCPU's thread (MachineHost::RunOnVcpu).
+  struct VcpuWork {
+    std::mutex mutex;
+    std::vector<std::function<void(Vcpu&)>> items;
+    std::atomic<pthread_t> thread{0};  // 0 until the vCPU's thread runs
+  };
   struct VcpuSlot {
     std::unique_ptr<Vcpu> vcpu;
     UniqueFd stats;
     std::thread thread;
+    std::unique_ptr<VcpuWork> work;
   };
 
-  void VcpuLoop(Vcpu& vcpu);
+  // MachineHost, for the personality.
+  Vm& vm() override { return vm_; }
+  GuestMemory& memory() override { return memory_; }
+  ConsoleOutput& console() override { return console_; }
+  uint32_t vcpu_count() const override { return config_.vcpu_count; }
+  void RunOnVcpu(uint32_t id, std::function<void(Vcpu&)> work) override;
+  void RunPendingWork(VcpuSlot& slot);
+
+  void VcpuLoop(VcpuSlot& slot);
   bool PinToHostCpu(const Vcpu& vcpu, int host_cpu);  // false: the run is ended with the reason
   // Handles one exit; false once this vCPU is to stop.
   bool HandleExit(Vcpu& vcpu);
   bool HandleHypervExit(Vcpu& vcpu);
   void StopForGuestRequest(Vcpu& vcpu, const MachineStopRequest& request);
+  void EndForRequest(Vcpu& vcpu, const PortRequest& request);
   void Finish(std::optional<GuestExitRequest> exit, std::string fault_reason,
               std::string fault_line = "");
   void StopAll();
   std::string DescribeVcpu(Vcpu& vcpu);
 
   VmConfig config_;
+  Personality& personality_;
+  ConsoleOutput& console_;
   KvmSystem kvm_;
   Vm vm_;
   GuestMemory memory_;
