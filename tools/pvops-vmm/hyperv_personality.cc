@@ -35,6 +35,7 @@ class HypervPersonality final : public Personality {
   HypervPersonality(HypervFlavour flavour, const PersonalityOptions& options, CpuidTable hv_leaves)
       : flavour_(flavour), options_(options), hv_leaves_(std::move(hv_leaves)) {
     if (options.hv_vp_index_stride == 0) throw VmmError("--hv-vp-index-stride must be at least 1");
+    if (!options.option_rom.empty()) throw VmmError("--option-rom needs personality vmware");
   }
 
   std::string_view name() const override {

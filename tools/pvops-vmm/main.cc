@@ -35,7 +35,11 @@ ABSL_FLAG(std::string, initrd, "",
           "initramfs)");
 ABSL_FLAG(std::string, personality, "kvm",
           "the hypervisor the guest sees: kvm, hyperv (KVM's Hyper-V leaves only), hyperv-kvm "
-          "(both, KVM at 0x40000100) or xen (Xen 4.17's HVM interface on KVM's Xen emulation)");
+          "(both, KVM at 0x40000100), xen (Xen 4.17's HVM interface on KVM's Xen emulation) or "
+          "vmware (the VMware backdoor, and --option-rom)");
+ABSL_FLAG(std::string, option_rom, "",
+          "personality vmware: an option ROM placed in the guest's option-ROM window at 0xc0000 "
+          "(the project's VMI ROM)");
 ABSL_FLAG(uint32_t, kvm_features_clear, 0,
           "bits of KVM's feature leaf (base + 1) EAX withheld from the guest");
 ABSL_FLAG(uint32_t, hv_vp_index_stride, 1,
@@ -124,12 +128,16 @@ int Main(int argc, char** argv) {
       if (config.initrd.empty()) throw VmmError(absl::StrCat("the initrd ", initrd, " is empty"));
     }
     config.timeout = std::chrono::seconds(absl::GetFlag(FLAGS_timeout));
+    std::vector<uint8_t> option_rom;
+    if (const std::string rom = absl::GetFlag(FLAGS_option_rom); !rom.empty())
+      option_rom = ReadFile(rom, "option ROM");
     auto personality =
         MakePersonality(absl::GetFlag(FLAGS_personality),
                         {.kvm_features_clear = absl::GetFlag(FLAGS_kvm_features_clear),
                          .hv_vp_index_stride = absl::GetFlag(FLAGS_hv_vp_index_stride),
                          .hv_privileges_clear = absl::GetFlag(FLAGS_hv_privileges_clear),
-                         .hv_hints_clear = absl::GetFlag(FLAGS_hv_hints_clear)});
+                         .hv_hints_clear = absl::GetFlag(FLAGS_hv_hints_clear),
+                         .option_rom = option_rom});
 
     VirtualMachine vm(config, image, *personality, console);
     const RunResult result = vm.Run();

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hyperv_personality.h"
+#include "vmware_personality.h"
 #include "xen_personality.h"
 #include "kvm_handles.h"
 #include "vmm_error.h"
@@ -27,6 +28,7 @@ class KvmPersonality final : public Personality {
         options.hv_hints_clear != 0) {
       throw VmmError("--hv-* options need a Hyper-V personality");
     }
+    if (!options.option_rom.empty()) throw VmmError("--option-rom needs personality vmware");
   }
 
   std::string_view name() const override { return "kvm"; }
@@ -105,8 +107,9 @@ std::unique_ptr<Personality> MakePersonality(std::string_view name,
   if (name == "hyperv") return MakeHypervPersonality(HypervFlavour::kHypervOnly, options);
   if (name == "hyperv-kvm") return MakeHypervPersonality(HypervFlavour::kHypervWithKvm, options);
   if (name == "xen") return MakeXenPersonality(options);
+  if (name == "vmware") return MakeVmwarePersonality(options);
   throw VmmError(absl::StrCat("unknown personality '", std::string(name),
-                              "' (kvm, hyperv, hyperv-kvm, xen)"));
+                              "' (kvm, hyperv, hyperv-kvm, xen, vmware)"));
 }
 
 }  // namespace pvops::vmm

@@ -118,10 +118,12 @@ struct PersonalityOptions {
   // recommendations (0x40000004 EAX); ENFORCE_CPUID makes KVM refuse what they no longer grant.
   uint32_t hv_privileges_clear = 0;
   uint32_t hv_hints_clear = 0;
+  // `vmware`: the option ROM's bytes, placed in the guest's option-ROM window (may be empty).
+  std::vector<uint8_t> option_rom;
 };
 
-// "kvm", "hyperv" (hyperv_personality.h), "hyperv-kvm" or "xen" (xen_personality.h); anything
-// else throws VmmError.
+// "kvm", "hyperv" (hyperv_personality.h), "hyperv-kvm", "xen" (xen_personality.h) or "vmware"
+// (vmware_personality.h, with `option_rom`); anything else throws VmmError.
 std::unique_ptr<Personality> MakePersonality(std::string_view name,
                                                   const PersonalityOptions& options);
 

@@ -133,8 +133,9 @@ class XenPersonality final : public Personality {
  public:
   explicit XenPersonality(const PersonalityOptions& options) : ports_(kXenEventPorts) {
     if (options.kvm_features_clear != 0 || options.hv_vp_index_stride != 1 ||
-        options.hv_privileges_clear != 0 || options.hv_hints_clear != 0) {
-      throw VmmError("personality xen takes none of the KVM or Hyper-V options");
+        options.hv_privileges_clear != 0 || options.hv_hints_clear != 0 ||
+        !options.option_rom.empty()) {
+      throw VmmError("personality xen takes none of the KVM, Hyper-V or ROM options");
     }
   }
 
