@@ -164,13 +164,13 @@ CpuidTable KvmLeavesAt(std::span<const kvm_cpuid_entry2> supported, uint32_t bas
 }
 
 std::unique_ptr<Personality> MakeHypervPersonality(HypervFlavour flavour,
-                                                        const PersonalityOptions& options) {
+                                                   const PersonalityOptions& options) {
   return std::make_unique<HypervPersonality>(flavour, options, CpuidTable{});
 }
 
 std::unique_ptr<Personality> MakeHypervPersonalityForTest(HypervFlavour flavour,
-                                                               const PersonalityOptions& options,
-                                                               CpuidTable kvm_hv_leaves) {
+                                                          const PersonalityOptions& options,
+                                                          CpuidTable kvm_hv_leaves) {
   CpuidTable offered = HypervLeavesForGuest(kvm_hv_leaves);
   WithholdHypervBits(offered, options.hv_privileges_clear, options.hv_hints_clear);
   return std::make_unique<HypervPersonality>(flavour, options, std::move(offered));

@@ -71,11 +71,11 @@ enum class HypervFlavour {
 // The personality; its ConfigureVm reads KVM_GET_SUPPORTED_HV_CPUID and checks the
 // KVM_CAP_HYPERV_* capabilities, ConfigureVcpu turns on SynIC and CPUID enforcement.
 std::unique_ptr<Personality> MakeHypervPersonality(HypervFlavour flavour,
-                                                        const PersonalityOptions& options);
+                                                   const PersonalityOptions& options);
 
 // For tests: the same personality over a given Hyper-V table (ConfigureVm is then not needed).
 std::unique_ptr<Personality> MakeHypervPersonalityForTest(HypervFlavour flavour,
-                                                               const PersonalityOptions& options,
-                                                               CpuidTable kvm_hv_leaves);
+                                                          const PersonalityOptions& options,
+                                                          CpuidTable kvm_hv_leaves);
 
 }  // namespace pvops::vmm

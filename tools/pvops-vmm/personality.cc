@@ -7,10 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hyperv_personality.h"
-#include "vmware_personality.h"
-#include "xen_personality.h"
 #include "kvm_handles.h"
 #include "vmm_error.h"
+#include "vmware_personality.h"
+#include "xen_personality.h"
 
 namespace pvops::vmm {
 namespace {
@@ -58,6 +58,19 @@ std::optional<PortRequest> Personality::HandleXenExit(Vcpu& vcpu) {
                                  vcpu.id(), name()));
 }
 
+kvm_cpuid_entry2 CpuidLeaf(uint32_t function, uint32_t index, uint32_t eax, uint32_t ebx,
+                           uint32_t ecx, uint32_t edx, bool index_matters) {
+  kvm_cpuid_entry2 entry{};
+  entry.function = function;
+  entry.index = index;
+  entry.flags = index_matters ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+  entry.eax = eax;
+  entry.ebx = ebx;
+  entry.ecx = ecx;
+  entry.edx = edx;
+  return entry;
+}
+
 kvm_cpuid_entry2* FindLeaf(CpuidTable& table, uint32_t function, uint32_t index) {
   for (auto& entry : table) {
     if (entry.function != function) continue;
@@ -102,7 +115,7 @@ void WithholdKvmFeatures(CpuidTable& table, uint32_t clear_mask, uint32_t kvm_ba
 }
 
 std::unique_ptr<Personality> MakePersonality(std::string_view name,
-                                                  const PersonalityOptions& options) {
+                                             const PersonalityOptions& options) {
   if (name == "kvm") return std::make_unique<KvmPersonality>(options);
   if (name == "hyperv") return MakeHypervPersonality(HypervFlavour::kHypervOnly, options);
   if (name == "hyperv-kvm") return MakeHypervPersonality(HypervFlavour::kHypervWithKvm, options);

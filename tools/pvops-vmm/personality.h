@@ -43,6 +43,10 @@ inline constexpr uint32_t kCpuid1EcxHypervisor = 1u << 31;
 inline constexpr uint32_t kHypervisorLeafFirst = 0x40000000;
 inline constexpr uint32_t kHypervisorLeafLast = 0x4000ffff;
 
+// One CPUID entry; `index_matters` sets KVM's significant-index flag (sub-leaves).
+kvm_cpuid_entry2 CpuidLeaf(uint32_t function, uint32_t index, uint32_t eax, uint32_t ebx = 0,
+                           uint32_t ecx = 0, uint32_t edx = 0, bool index_matters = false);
+
 // The entry for (function, index), honouring KVM's "index matters" flag; nullptr if absent.
 kvm_cpuid_entry2* FindLeaf(CpuidTable& table, uint32_t function, uint32_t index = 0);
 
@@ -125,6 +129,6 @@ struct PersonalityOptions {
 // "kvm", "hyperv" (hyperv_personality.h), "hyperv-kvm", "xen" (xen_personality.h) or "vmware"
 // (vmware_personality.h, with `option_rom`); anything else throws VmmError.
 std::unique_ptr<Personality> MakePersonality(std::string_view name,
-                                                  const PersonalityOptions& options);
+                                             const PersonalityOptions& options);
 
 }  // namespace pvops::vmm

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include <xen/arch-x86/hvm/start_info.h>
-#include <xen/xen.h>
 
 #include "guest_memory.h"
+#include "xen_public.h"
 
 namespace pvops::vmm {
 

@@ -59,8 +59,8 @@ struct RunResult {
 class VirtualMachine final : private MachineHost {
  public:
   // Builds the VM and loads the PVH image; throws VmmError with the reason on any failure.
-  VirtualMachine(const VmConfig& config, std::span<const uint8_t> image,
-                 Personality& personality, ConsoleOutput& console);
+  VirtualMachine(const VmConfig& config, std::span<const uint8_t> image, Personality& personality,
+                 ConsoleOutput& console);
   ~VirtualMachine();
 
   RunResult Run();

@@ -19,8 +19,8 @@ constexpr uint8_t kCommandGetVersion = 10;
 constexpr uint8_t kCommandGetRamSize = 20;
 constexpr uint8_t kCommandGetHz = 45;
 constexpr uint8_t kCommandGetVcpuInfo = 68;
-constexpr uint32_t kVmxVersion = 6;      // QEMU's vmware-vmx-version default
-constexpr uint32_t kVmxTypeEsx = 2;      // QEMU's vmware-vmx-type default
+constexpr uint32_t kVmxVersion = 6;          // QEMU's vmware-vmx-version default
+constexpr uint32_t kVmxTypeEsx = 2;          // QEMU's vmware-vmx-type default
 constexpr uint32_t kRamSizeMarker = 0x1177;  // what vmport puts in EBX for GETRAMSIZE
 constexpr uint32_t kVcpuInfoLegacyX2apic = 1u << 3;
 // The LAPIC timer's input clock under KVM (1 ns per bus cycle), which QEMU on KVM reports too.
@@ -141,12 +141,8 @@ bool AnswerBackdoor(BackdoorRegisters& regs, const BackdoorFacts& facts) {
         regs.ecx = kKvmApicBusHz;
         return true;
       }
-    case kCommandGetVcpuInfo:
-      regs.eax = facts.x2apic ? kVcpuInfoLegacyX2apic : 0;
-      return true;
-    default:
-      regs.eax = kAllOnes;
-      return false;
+    case kCommandGetVcpuInfo: regs.eax = facts.x2apic ? kVcpuInfoLegacyX2apic : 0; return true;
+    default: regs.eax = kAllOnes; return false;
   }
 }
 

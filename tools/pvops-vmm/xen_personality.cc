@@ -1,13 +1,8 @@
-// Xen's public headers (libxen-dev) give every number and layout below. Unless told otherwise
-// they describe the 2005 interface (the compat numbers of event_channel_op and sched_op): pin
-// the newest they know, first, as the guest's library does (src/core/xen_public.h).
-#define __XEN_INTERFACE_VERSION__ 0x00040e00
-#include <cstdint>  // xen.h uses the fixed-width types without including them
-#include <xen/xen.h>
-
+// Xen's public headers (libxen-dev) give every number and layout below; xen_public.h first.
+#include "xen_public.h"
+// clang-format off: xen_public.h stays before every other Xen header
 #include "xen_personality.h"
 
-// xen.h first: the others rely on its types.
 #include <xen/arch-x86/cpuid.h>
 #include <xen/errno.h>
 #include <xen/event_channel.h>
@@ -19,6 +14,7 @@
 #include <xen/sched.h>
 #include <xen/vcpu.h>
 #include <xen/version.h>
+// clang-format on
 
 #include <atomic>
 #include <cerrno>
@@ -42,10 +38,10 @@ constexpr uint64_t kPageBytes = 4096;
 // What XENVER_get_features submap 0 says: HVM paging is the guest's own (writable page tables,
 // auto-translated physmap), events come on a callback vector, pvclock is safe, and guest
 // frames are not machine frames.
-constexpr uint32_t kFeatures =
-    1u << XENFEAT_writable_page_tables | 1u << XENFEAT_auto_translated_physmap |
-    1u << XENFEAT_hvm_callback_vector | 1u << XENFEAT_hvm_safe_pvclock |
-    1u << XENFEAT_not_direct_mapped;
+constexpr uint32_t kFeatures = 1u << XENFEAT_writable_page_tables |
+                               1u << XENFEAT_auto_translated_physmap |
+                               1u << XENFEAT_hvm_callback_vector | 1u << XENFEAT_hvm_safe_pvclock |
+                               1u << XENFEAT_not_direct_mapped;
 // Not Xen: said where a guest asks for Xen's extra version.
 constexpr char kExtraVersion[] = "-pvops-vmm";
 static_assert(sizeof(kExtraVersion) <= sizeof(xen_extraversion_t));
@@ -65,8 +61,8 @@ constexpr XenCapability kRequiredXenCapabilities[] = {
 };
 
 // VCPU_HVM_MODE_64B's segments, as Xen sets them (its arch_set_info_hvm_guest).
-constexpr uint8_t kCodeType = 0xb;      // execute/read, accessed
-constexpr uint8_t kDataType = 0x3;      // read/write, accessed
+constexpr uint8_t kCodeType = 0xb;  // execute/read, accessed
+constexpr uint8_t kDataType = 0x3;  // read/write, accessed
 constexpr uint8_t kBusyTss64Type = 0xb;
 constexpr uint32_t kTssLimit = 0x67;
 constexpr uint64_t kCr0Pe = 1u << 0;
@@ -142,7 +138,8 @@ class XenPersonality final : public Personality {
   std::string_view name() const override { return "xen"; }
 
   void ConfigureVm(Vm& vm) override {
-    if (vm.CheckExtension(KVM_CAP_XEN_HVM) <= 0) throw VmmError("personality xen: KVM lacks KVM_CAP_XEN_HVM");
+    if (vm.CheckExtension(KVM_CAP_XEN_HVM) <= 0)
+      throw VmmError("personality xen: KVM lacks KVM_CAP_XEN_HVM");
     const auto offered = static_cast<uint32_t>(vm.CheckExtension(KVM_CAP_XEN_HVM));
     for (const auto& required : kRequiredXenCapabilities) {
       if ((offered & required.flag) == 0)
@@ -600,10 +597,9 @@ class XenPersonality final : public Personality {
                              : shutdown.reason == SHUTDOWN_reboot ? "reboot"
                              : shutdown.reason == SHUTDOWN_crash  ? "crash"
                                                                   : "other";
-        return {0, MachineStopRequest{
-                       .power_off = shutdown.reason == SHUTDOWN_poweroff,
-                       .how = absl::StrFormat("Xen SCHEDOP_shutdown, reason %u (%s)",
-                                              shutdown.reason, reason)}};
+        return {0, MachineStopRequest{.power_off = shutdown.reason == SHUTDOWN_poweroff,
+                                      .how = absl::StrFormat("Xen SCHEDOP_shutdown, reason %u (%s)",
+                                                             shutdown.reason, reason)}};
       }
       default: return NotServed();
     }
@@ -613,7 +609,7 @@ class XenPersonality final : public Personality {
 
   MachineHost* machine_ = nullptr;
   bool runstate_offered_ = false;
-  std::mutex mutex_;  // hypercalls from every vCPU thread: the state below
+  std::mutex mutex_;         // hypercalls from every vCPU thread: the state below
   Vcpu* current_ = nullptr;  // whose hypercall is being answered
   XenPortTable ports_;
   std::vector<VcpuState> vcpus_;
@@ -623,34 +619,21 @@ class XenPersonality final : public Personality {
   std::atomic<uint64_t> not_served_{0};
 };
 
-kvm_cpuid_entry2 Leaf(uint32_t function, uint32_t index, uint32_t eax, uint32_t ebx = 0,
-                      uint32_t ecx = 0, uint32_t edx = 0, bool index_matters = false) {
-  kvm_cpuid_entry2 entry{};
-  entry.function = function;
-  entry.index = index;
-  entry.flags = index_matters ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
-  entry.eax = eax;
-  entry.ebx = ebx;
-  entry.ecx = ecx;
-  entry.edx = edx;
-  return entry;
-}
-
 }  // namespace
 
 CpuidTable XenLeaves(uint32_t xen_vcpu_id) {
   constexpr uint32_t kLastLeaf = XEN_CPUID_LEAF(4);
   return {
-      Leaf(XEN_CPUID_LEAF(0), 0, kLastLeaf, XEN_CPUID_SIGNATURE_EBX, XEN_CPUID_SIGNATURE_ECX,
-           XEN_CPUID_SIGNATURE_EDX),
-      Leaf(XEN_CPUID_LEAF(1), 0, kXenVersion),
-      Leaf(XEN_CPUID_LEAF(2), 0, /*pages=*/1, kXenHypercallPageMsr),
+      CpuidLeaf(XEN_CPUID_LEAF(0), 0, kLastLeaf, XEN_CPUID_SIGNATURE_EBX, XEN_CPUID_SIGNATURE_ECX,
+                XEN_CPUID_SIGNATURE_EDX),
+      CpuidLeaf(XEN_CPUID_LEAF(1), 0, kXenVersion),
+      CpuidLeaf(XEN_CPUID_LEAF(2), 0, /*pages=*/1, kXenHypercallPageMsr),
       // The time leaf: sub-leaf 0 says "no emulated TSC"; KVM writes the TSC-to-ns scale into
       // sub-leaf 1 and the TSC kHz into sub-leaf 2 (kvm_xen_update_tsc_info).
-      Leaf(XEN_CPUID_LEAF(3), 0, 0, 0, 0, 0, true),
-      Leaf(XEN_CPUID_LEAF(3), 1, 0, 0, 0, 0, true),
-      Leaf(XEN_CPUID_LEAF(3), 2, 0, 0, 0, 0, true),
-      Leaf(XEN_CPUID_LEAF(4), 0, XEN_HVM_CPUID_VCPU_ID_PRESENT, xen_vcpu_id),
+      CpuidLeaf(XEN_CPUID_LEAF(3), 0, 0, 0, 0, 0, true),
+      CpuidLeaf(XEN_CPUID_LEAF(3), 1, 0, 0, 0, 0, true),
+      CpuidLeaf(XEN_CPUID_LEAF(3), 2, 0, 0, 0, 0, true),
+      CpuidLeaf(XEN_CPUID_LEAF(4), 0, XEN_HVM_CPUID_VCPU_ID_PRESENT, xen_vcpu_id),
   };
 }
 

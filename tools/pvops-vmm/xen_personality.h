@@ -20,7 +20,7 @@ namespace pvops::vmm {
 
 inline constexpr uint32_t kXenCpuidBase = 0x40000000;
 inline constexpr uint32_t kXenHypercallPageMsr = 0x40000000;  // what leaf base+2 names
-inline constexpr uint32_t kXenVersion = 0x00040011;             // 4.17, as the xen envs run
+inline constexpr uint32_t kXenVersion = 0x00040011;           // 4.17, as the xen envs run
 // The guest's event ports: the 2-level ABI's count on a 64-bit guest (64 words of 64 bits).
 inline constexpr uint32_t kXenEventPorts = 64 * 64;
 

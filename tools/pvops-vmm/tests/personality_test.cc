@@ -8,27 +8,14 @@
 namespace pvops::vmm {
 namespace {
 
-kvm_cpuid_entry2 Leaf(uint32_t function, uint32_t index, uint32_t eax, uint32_t ebx, uint32_t ecx,
-                      uint32_t edx, bool index_matters = false) {
-  kvm_cpuid_entry2 entry{};
-  entry.function = function;
-  entry.index = index;
-  entry.flags = index_matters ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
-  entry.eax = eax;
-  entry.ebx = ebx;
-  entry.ecx = ecx;
-  entry.edx = edx;
-  return entry;
-}
-
 // A table shaped like KVM's answer under TCG -cpu max (values from a real run).
 CpuidTable SupportedTable() {
-  return {Leaf(0x1, 0, 0x00060fb1, 0x01020800, 0x76f83203, 0x0f8bfbfd),
-          Leaf(0xb, 0, 0, 0, 0x100, 0x0, true),
-          Leaf(0xb, 1, 0, 0, 0x201, 0x0, true),
-          Leaf(0x8000001e, 0, 0, 0, 0, 0),
-          Leaf(KVM_CPUID_SIGNATURE, 0, KVM_CPUID_FEATURES, 0x4b4d564b, 0x564b4d56, 0x4d),
-          Leaf(KVM_CPUID_FEATURES, 0, 0x01007efb, 0, 0, 0)};
+  return {CpuidLeaf(0x1, 0, 0x00060fb1, 0x01020800, 0x76f83203, 0x0f8bfbfd),
+          CpuidLeaf(0xb, 0, 0, 0, 0x100, 0x0, true),
+          CpuidLeaf(0xb, 1, 0, 0, 0x201, 0x0, true),
+          CpuidLeaf(0x8000001e, 0, 0, 0, 0, 0),
+          CpuidLeaf(KVM_CPUID_SIGNATURE, 0, KVM_CPUID_FEATURES, 0x4b4d564b, 0x564b4d56, 0x4d),
+          CpuidLeaf(KVM_CPUID_FEATURES, 0, 0x01007efb, 0, 0, 0)};
 }
 
 TEST(CpuidTopology, SetsApicIdsAndApicFeatureBits) {
@@ -49,7 +36,7 @@ TEST(CpuidTopology, SetsApicIdsAndApicFeatureBits) {
 }
 
 TEST(CpuidTopology, RefusesATableWithoutLeafOne) {
-  CpuidTable table{Leaf(0, 0, 0xd, 0, 0, 0)};
+  CpuidTable table{CpuidLeaf(0, 0, 0xd, 0, 0, 0)};
   EXPECT_THROW(ApplyTopologyAndApicFeatures(table, {.apic_id = 0, .vcpu_count = 1}), VmmError);
 }
 
@@ -70,15 +57,15 @@ TEST(WithholdKvmFeatures, ClearsOnlyTheMaskedBits) {
 }
 
 TEST(WithholdKvmFeatures, FindsTheFeatureLeafAtAnotherBase) {
-  CpuidTable table{Leaf(0x40000100, 0, 0x40000101, 0x4b4d564b, 0x564b4d56, 0x4d),
-                   Leaf(0x40000101, 0, 0x01007efb, 0, 0, 0)};
+  CpuidTable table{CpuidLeaf(0x40000100, 0, 0x40000101, 0x4b4d564b, 0x564b4d56, 0x4d),
+                   CpuidLeaf(0x40000101, 0, 0x01007efb, 0, 0, 0)};
   WithholdKvmFeatures(table, 1u << KVM_FEATURE_PV_SEND_IPI, 0x40000100);
   EXPECT_EQ(FindLeaf(table, 0x40000101)->eax, 0x010076fbu);
   EXPECT_THROW(WithholdKvmFeatures(table, 0x800), VmmError);  // nothing at 0x40000001
 }
 
 TEST(WithholdKvmFeatures, NeedsTheKvmLeafOnlyWhenSomethingIsWithheld) {
-  CpuidTable table{Leaf(1, 0, 0, 0, 0, 0)};
+  CpuidTable table{CpuidLeaf(1, 0, 0, 0, 0, 0)};
   EXPECT_NO_THROW(WithholdKvmFeatures(table, 0));
   EXPECT_THROW(WithholdKvmFeatures(table, 0x800), VmmError);
 }
@@ -95,7 +82,7 @@ TEST(KvmPersonality, KeepsKvmLeavesAndAppliesTheMask) {
 }
 
 TEST(MakePersonality, RefusesWhatIsNotThere) {
-  EXPECT_THROW(MakePersonality("xen", {}), VmmError);
+  EXPECT_THROW(MakePersonality("bhyve", {}), VmmError);
   EXPECT_THROW(MakePersonality("", {}), VmmError);
 }
 
