@@ -185,6 +185,42 @@ TEST(HostBenchmark, RatiosOverDirectCallPerBuildUseTheMedianAggregate) {
   EXPECT_DOUBLE_EQ(ratios.at("retpoline").at("clock_ns").at("inline_insn"), 0.5);
 }
 
+// One process's repetitions of clock_ns (cpu_time per repetition), as Google Benchmark writes
+// them with --benchmark_repetitions: iteration runs with repetition_index, then aggregates.
+json RepetitionsJson(const std::vector<double>& direct, const std::vector<double>& table) {
+  json b = json::array();
+  for (const auto& [mechanism, times] : {std::pair{"direct_call", direct}, {"table_call", table}}) {
+    const std::string name = std::string("clock_ns/") + mechanism;
+    for (size_t i = 0; i < times.size(); ++i)
+      b.push_back({{"name", name},
+                   {"run_name", name},
+                   {"run_type", "iteration"},
+                   {"repetition_index", i},
+                   {"cpu_time", times[i]},
+                   {"time_unit", "ns"}});
+    b.push_back({{"name", name + "_median"},
+                 {"run_name", name},
+                 {"run_type", "aggregate"},
+                 {"aggregate_name", "median"},
+                 {"cpu_time", 1000.0},  // never read: the repetitions are pooled instead
+                 {"time_unit", "ns"}});
+  }
+  return {{"benchmarks", b}};
+}
+
+TEST(HostBenchmark, RepetitionsOfEveryProcessOfABuildArePooled) {
+  HostData host;
+  host.runs = {{"plain", RepetitionsJson({2, 2, 2}, {3, 3, 9})},
+               {"plain", RepetitionsJson({2, 2, 4}, {5, 5, 5})},
+               {"retpoline", RepetitionsJson({1, 3}, {4, 6})}};
+  EXPECT_EQ(host.Builds(), (std::vector<std::string>{"plain", "retpoline"}));
+  EXPECT_EQ(host.Processes("plain"), 2u);
+  const HostRatios ratios = HostOverDirect(host.Times());
+  // plain: direct {2,2,2,2,2,4} -> 2, table {3,3,5,5,5,9} -> 5; retpoline: medians of two.
+  EXPECT_DOUBLE_EQ(ratios.at("plain").at("clock_ns").at("table_call"), 2.5);
+  EXPECT_DOUBLE_EQ(ratios.at("retpoline").at("clock_ns").at("table_call"), 2.5);
+}
+
 TEST(HostBenchmark, CallgrindCountsEachFunctionWithItsCalleesLessTheEmptyLoop) {
   // Names are given once and reused by id; a cost line after calls= is the whole call's.
   const std::string out = R"(# callgrind format

@@ -28,7 +28,9 @@ ABSL_FLAG(std::string, in, "",
           "folder holding ENV.conformance.json and ENV.bench.json (or one ENV.bench.K.json per "
           "boot, K from 1)");
 ABSL_FLAG(std::string, envs, "", "environments in report order, comma-separated");
-ABSL_FLAG(std::string, host, "", "Google Benchmark JSON of bench/pvops_dispatch_bench (optional)");
+ABSL_FLAG(std::string, host, "",
+          "Google Benchmark JSON of bench/pvops_dispatch_bench (optional); several processes' "
+          "files separated by commas, pooled");
 ABSL_FLAG(std::string, host_retpoline, "",
           "Google Benchmark JSON of bench/pvops_dispatch_bench_retpoline (optional)");
 ABSL_FLAG(std::string, callgrind, "",
@@ -120,10 +122,12 @@ int main(int argc, char** argv) {
     for (const auto& [build, path] :
          {std::pair{"plain", absl::GetFlag(FLAGS_host)},
           std::pair{"retpoline", absl::GetFlag(FLAGS_host_retpoline)}}) {
-      if (path.empty()) continue;
-      const auto gbench = ReadJson(path);
-      if (!gbench) throw std::runtime_error("cannot read " + path);
-      host.runs.push_back({build, *gbench});
+      for (const std::string& file :
+           std::vector<std::string>(absl::StrSplit(path, ',', absl::SkipEmpty()))) {
+        const auto gbench = ReadJson(file);
+        if (!gbench) throw std::runtime_error("cannot read " + file);
+        host.runs.push_back({build, *gbench});
+      }
     }
     for (const auto& [build, path] :
          {std::pair{"plain", absl::GetFlag(FLAGS_callgrind)},

@@ -26,11 +26,17 @@ struct HostRun {
   std::string build;
   nlohmann::json gbench;
 };
+// Several processes of each build: where a process's code and data land moves its times by a
+// few percent, so a figure pools every repetition of every process of the build.
 struct HostData {
   std::vector<HostRun> runs;
   std::vector<HostInstructions> instructions;
   std::string callgrind_skipped;  // why there are no instruction counts; "" when there are
+  // Per build, op and mechanism: the median CPU time over the repetitions of every process.
   std::vector<HostTime> Times() const;
+  // The builds, in the order of their first process.
+  std::vector<std::string> Builds() const;
+  uint32_t Processes(const std::string& build) const;
 };
 
 // Google Benchmark's schema: {"context": {...}, "benchmarks": [...]}. One benchmark per guest

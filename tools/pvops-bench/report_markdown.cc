@@ -173,21 +173,21 @@ std::string HostTable(const HostData& host) {
   for (const HostTime& t : times)
     if (std::find(ops.begin(), ops.end(), t.op) == ops.end()) ops.push_back(t.op);
   for (const std::string& op : ops) {
-    for (const HostRun& run : host.runs) {
+    for (const std::string& build : host.Builds()) {
       std::map<std::string, std::string> cells;
-      if (ratios.contains(run.build) && ratios.at(run.build).contains(op))
-        for (const auto& [mechanism, ratio] : ratios.at(run.build).at(op))
+      if (ratios.contains(build) && ratios.at(build).contains(op))
+        for (const auto& [mechanism, ratio] : ratios.at(build).at(op))
           cells[mechanism] = absl::StrFormat("%.3f", ratio);
       std::string counts = host.callgrind_skipped.empty() ? "-" : host.callgrind_skipped;
-      if (instructions.contains(run.build) && instructions.at(run.build).contains(op)) {
+      if (instructions.contains(build) && instructions.at(build).contains(op)) {
         std::vector<std::string> parts;
         for (const char* m : {"direct_call", "table_call", "patched", "inline_insn"}) {
-          const auto& by = instructions.at(run.build).at(op);
+          const auto& by = instructions.at(build).at(op);
           parts.push_back(by.contains(m) ? absl::StrFormat("%.2f", by.at(m)) : "-");
         }
         counts = absl::StrJoin(parts, ", ");
       }
-      absl::StrAppend(&md, "| ", op, " | ", run.build, " | ", HostCell(cells, "table_call"), " | ",
+      absl::StrAppend(&md, "| ", op, " | ", build, " | ", HostCell(cells, "table_call"), " | ",
                       HostCell(cells, "patched"), " | ", HostCell(cells, "inline_insn"), " | ",
                       MarkdownCell(counts), " |\n");
     }
@@ -234,11 +234,16 @@ std::string ReportMarkdown(const RunContext& context, const std::vector<Environm
           "library's `PatchSites`, and the inline instruction. Privileged bodies are user-mode "
           "stand-ins of the same shape (bench/user_backend.h). Two builds: plain, and with "
           "`-mretpoline`, where an indirect call goes through a retpoline thunk. Ratios of CPU "
-          "time per iteration (median of the repetitions); instructions per op from callgrind "
-          "(the loop's own taken off), which repeat exactly.\n\n";
-    for (const HostRun& run : host.runs) {
-      const nlohmann::json& c = run.gbench.value("context", nlohmann::json::object());
-      absl::StrAppend(&md, "- ", run.build, " build, the patched sites: ",
+          "time per iteration, each time the median over every repetition of several processes "
+          "of the build (where a process's code lands moves its times by a few percent); "
+          "instructions per op from callgrind (the loop's own taken off), which repeat "
+          "exactly.\n\n";
+    for (const std::string& build : host.Builds()) {
+      const auto run = std::find_if(host.runs.begin(), host.runs.end(),
+                                    [&](const HostRun& r) { return r.build == build; });
+      const nlohmann::json& c = run->gbench.value("context", nlohmann::json::object());
+      absl::StrAppend(&md, "- ", build, " build (", host.Processes(build),
+                      " processes), the patched sites: ",
                       MarkdownCell(c.value("pvops_patch", std::string("not recorded"))), "\n");
     }
     md += "\n" + HostTable(host);

@@ -1,5 +1,9 @@
 #include "outputs.h"
 
+#include <algorithm>
+#include <map>
+#include <tuple>
+
 namespace pvops_bench {
 
 using nlohmann::json;
@@ -13,10 +17,45 @@ std::vector<std::string> OpOrder(const std::vector<EnvironmentBench>& envs) {
 }
 
 std::vector<HostTime> HostData::Times() const {
+  // Every repetition's time; a process that kept none (no repetitions) gives its one figure.
+  std::map<std::tuple<std::string, std::string, std::string>, std::vector<double>> samples;
   std::vector<HostTime> times;
-  for (const HostRun& run : runs)
-    for (HostTime& t : ParseHostBenchmark(run.gbench, run.build)) times.push_back(std::move(t));
+  for (const HostRun& run : runs) {
+    bool repetitions = false;
+    for (const json& b : run.gbench.value("benchmarks", json::array())) {
+      if (b.value("run_type", "iteration") != "iteration" || !b.contains("repetition_index"))
+        continue;
+      repetitions = true;
+      const std::string name = b.value("run_name", b.at("name").get<std::string>());
+      const size_t slash = name.find('/');
+      if (slash == std::string::npos) continue;
+      samples[{run.build, name.substr(0, slash), name.substr(slash + 1)}].push_back(
+          b.at("cpu_time").get<double>());
+    }
+    if (repetitions) continue;
+    for (HostTime& t : ParseHostBenchmark(run.gbench, run.build))
+      samples[{t.build, t.op, t.mechanism}].push_back(t.cpu_time);
+  }
+  for (auto& [key, values] : samples) {
+    std::sort(values.begin(), values.end());
+    const size_t n = values.size();
+    const double median = n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+    times.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), median, "ns"});
+  }
   return times;
+}
+
+std::vector<std::string> HostData::Builds() const {
+  std::vector<std::string> builds;
+  for (const HostRun& run : runs)
+    if (std::find(builds.begin(), builds.end(), run.build) == builds.end())
+      builds.push_back(run.build);
+  return builds;
+}
+
+uint32_t HostData::Processes(const std::string& build) const {
+  return static_cast<uint32_t>(
+      std::count_if(runs.begin(), runs.end(), [&](const HostRun& r) { return r.build == build; }));
 }
 
 json ResultsJson(const RunContext& context, const std::vector<EnvironmentBench>& envs,
@@ -85,9 +124,13 @@ json ResultsJson(const RunContext& context, const std::vector<EnvironmentBench>&
       benchmarks.push_back(std::move(b));
     }
   }
+  std::map<std::string, uint32_t> process_of_build;
   for (const HostRun& run : host.runs) {
     if (!run.gbench.contains("benchmarks")) continue;
-    const std::string prefix = run.build == "plain" ? "host/" : "host-" + run.build + "/";
+    // host/, host-retpoline/: the first process; host.2/, host-retpoline.2/ and on: the others.
+    const uint32_t process = ++process_of_build[run.build];
+    const std::string prefix = (run.build == "plain" ? "host" : "host-" + run.build) +
+                               (process > 1 ? "." + std::to_string(process) : "") + "/";
     for (json b : run.gbench.at("benchmarks")) {
       const std::string run_name = b.value("run_name", b.at("name").get<std::string>());
       for (const HostInstructions& i : host.instructions)
