@@ -230,7 +230,28 @@ Saved ExitsSavedByPvClock(const EnvironmentBench& env) {
   return {*exiting->exits_per_op - *pv->exits_per_op, "KVM exits"};
 }
 
+namespace {
+
+// The irq sites of `env` as the backend left them, when they are calls, not the native sequence.
+std::string IrqSitesThatStayCalls(const EnvironmentBench& env) {
+  for (const Measurement& m : env.measurements)
+    if (m.op == "irq_save_restore" && m.variant == "patched" && !m.site.empty() &&
+        m.site.find(":inline") == std::string::npos)
+      return m.site;
+  return "";
+}
+
+}  // namespace
+
+std::string PatchedNote(const EnvironmentBench& env, const std::string& op) {
+  if (op != "irq_save_restore") return "";
+  const std::string calls = IrqSitesThatStayCalls(env);
+  if (calls.empty()) return "";
+  return "sites stay calls (" + calls + "): the backend allows no native sequence";
+}
+
 std::string PatchedFlag(const EnvironmentBench& env, const std::string& op) {
+  if (!PatchedNote(env, op).empty()) return "";
   double limit = 0;
   if (op == "irq_save_restore") limit = kIrqPatchedOverRawLimit;
   if (op == "hypercall_null") limit = kHypercallPatchedOverRawLimit;

@@ -82,8 +82,11 @@ Saved ExitsSavedByPvClock(const EnvironmentBench& env);
 // than the bare instruction, within the noise).
 inline constexpr double kIrqPatchedOverRawLimit = 1.10;
 inline constexpr double kHypercallPatchedOverRawLimit = 1.05;
-// Why `op`'s patched/raw is flagged in `env`; "" when it is not.
+// Why `op`'s patched/raw is flagged in `env`; "" when it is not. The irq limit holds where the
+// backend allows the native sequence: where its sites stay calls (the VMI ROM's relocation
+// answers say CALL_REL, Xen PV's event mask), PatchedNote says so instead.
 std::string PatchedFlag(const EnvironmentBench& env, const std::string& op);
+std::string PatchedNote(const EnvironmentBench& env, const std::string& op);
 
 // ---- Host ----
 

@@ -149,6 +149,8 @@ std::string RatioTable(const std::vector<EnvironmentBench>& envs) {
                       SummaryRatio(env, op, "patched"), " |");
       const std::string flag = PatchedFlag(env, op);
       if (!flag.empty()) flags.push_back(op + " " + flag);
+      const std::string note = PatchedNote(env, op);
+      if (!note.empty()) flags.push_back(op + ": " + note);
     }
     absl::StrAppend(&md, " ", flags.empty() ? "-" : absl::StrJoin(flags, "; "), " |\n");
   }
