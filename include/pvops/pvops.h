@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include <pvops/move.h>
+#include <pvops/version.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -273,7 +274,10 @@ struct pvops_env {
   uint64_t (*virt_to_phys)(const void *va); /* default: identity */
   void *(*phys_to_virt)(uint64_t pa);       /* NULL when `pa` is not mapped (the default) */
   uint32_t flags;                           /* PVOPS_ENV_* */
-  uint32_t reserved;
+  /* Optional: PVOPS_VERSION as the kernel was compiled (0, what an older env holds here, is not
+   * checked). pvops_init() refuses another major.minor: the header's structs and wrappers are
+   * that release's. */
+  uint32_t version;
   /* Optional (an older, smaller env leaves it NULL). Code the hypervisor placed in guest memory,
    * the VMI ROM, is called where this returns: a read-only, executable mapping of [pa, pa + len),
    * contiguous, valid from the early page tables on for as long as the library runs, or NULL

@@ -68,6 +68,9 @@ static_assert(PVOPS_MAX_CPUS_VALUE == PVOPS_MAX_CPUS, "the build passes one valu
 #define PVOPS_EXPAND_STRINGIFY(x) PVOPS_STRINGIFY(x)
 asm(".globl pvops_build_max_cpus\n.set pvops_build_max_cpus, " PVOPS_EXPAND_STRINGIFY(
     PVOPS_MAX_CPUS_VALUE));
+// The release likewise, as pvops_build_version (PVOPS_VERSION: major << 16 | minor << 8 | patch),
+// for a build that checks the archive against the headers it found before linking.
+asm(".globl pvops_build_version\n.set pvops_build_version, " PVOPS_EXPAND_STRINGIFY(PVOPS_VERSION));
 
 // The smallest env this library can use: everything up to and including cpu_area_size.
 constexpr uint32_t kMinEnvSize = offsetof(pvops_env, cpu_area_size) + sizeof(uint32_t);
@@ -197,13 +200,19 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
   g_info = pvops_info{};
   g_info.abi_version = PVOPS_ABI_VERSION;
   g_info.entry = copy.entry;
-  // A kernel built with another PVOPS_MAX_CPUS passes cpusets of another size.
-  if (copy.max_cpus != PVOPS_MAX_CPUS) {
+  // A kernel built with another PVOPS_MAX_CPUS passes cpusets of another size; another
+  // release's header may lay out what it passes differently (patch releases keep the layout;
+  // an env that states no version, 0, predates the field). One reason names both: one call
+  // chain costs less code than two.
+  if (copy.max_cpus != PVOPS_MAX_CPUS ||
+      (copy.version != 0 && (copy.version ^ PVOPS_VERSION) >> 8 != 0)) {
     Reason(g_info.reason, sizeof(g_info.reason))
         .Add("env.max_cpus ")
         .AddDec(copy.max_cpus)
-        .Add(", but the library was built with PVOPS_MAX_CPUS ")
-        .AddDec(PVOPS_MAX_CPUS);
+        .Add(", version ")
+        .AddHex(copy.version)
+        .Add(", but the library was built with PVOPS_MAX_CPUS " PVOPS_EXPAND_STRINGIFY(
+            PVOPS_MAX_CPUS_VALUE) " as release " PVOPS_VERSION_STRING);
     return PVOPS_ERR_INVALID;
   }
   if (copy.cpu_area_size < sizeof(CpuArea)) {

@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <string>
 #include <vector>
 
@@ -289,11 +291,42 @@ TEST_F(DetectionTest, AnEnvOfAnotherMaxCpusIsRefusedAndSaysWhy) {
   EXPECT_EQ(Info().backend, uint32_t{PVOPS_BACKEND_NATIVE});
   EXPECT_EQ(pvops_table.time.clock_ns, core::kNativeOps.time.clock_ns);
   EXPECT_EQ(std::string(Info().reason), "env.max_cpus " + std::to_string(PVOPS_MAX_CPUS * 2) +
-                                            ", but the library was built with PVOPS_MAX_CPUS " +
-                                            std::to_string(PVOPS_MAX_CPUS));
+                                            ", version 0x0, but the library was built with "
+                                            "PVOPS_MAX_CPUS " +
+                                            std::to_string(PVOPS_MAX_CPUS) +
+                                            " as release " PVOPS_VERSION_STRING);
   env.max_cpus = 0;  // a kernel that never set it
   EXPECT_EQ(pvops_init(&env), PVOPS_ERR_INVALID);
   env.max_cpus = PVOPS_MAX_CPUS;
+  EXPECT_EQ(pvops_init(&env), PVOPS_OK);
+  EXPECT_EQ(Info().backend, uint32_t{PVOPS_BACKEND_KVM});
+}
+
+// A kernel compiled against another release's header states its version: another major.minor
+// is refused with both releases named; another patch release, or no version (an older env), is
+// accepted.
+TEST_F(DetectionTest, AnEnvOfAnotherReleaseIsRefusedAndSaysWhy) {
+  Kvm(0x40000000);
+  sim::LoadCpuModel(sim_, model_);
+  pvops_env env = sim::MakeEnv();
+  env.version = PVOPS_VERSION + (1u << 8);  // the next minor release
+  EXPECT_EQ(pvops_init(&env), PVOPS_ERR_INVALID);
+  EXPECT_EQ(Info().backend, uint32_t{PVOPS_BACKEND_NATIVE});
+  EXPECT_EQ(pvops_table.time.clock_ns, core::kNativeOps.time.clock_ns);
+  char version_hex[16];
+  snprintf(version_hex, sizeof version_hex, "0x%x", env.version);
+  EXPECT_EQ(std::string(Info().reason),
+            "env.max_cpus " + std::to_string(PVOPS_MAX_CPUS) + ", version " + version_hex +
+                ", but the library was built with PVOPS_MAX_CPUS " +
+                std::to_string(PVOPS_MAX_CPUS) + " as release " PVOPS_VERSION_STRING);
+  env.version = PVOPS_VERSION + (1u << 16);  // the next major release
+  EXPECT_EQ(pvops_init(&env), PVOPS_ERR_INVALID);
+  env.version = (PVOPS_VERSION & ~0xffu) | ((PVOPS_VERSION + 1) & 0xffu);  // another patch
+  EXPECT_EQ(pvops_init(&env), PVOPS_OK);
+  EXPECT_EQ(Info().backend, uint32_t{PVOPS_BACKEND_KVM});
+  env.version = 0;
+  EXPECT_EQ(pvops_init(&env), PVOPS_OK);
+  env.version = PVOPS_VERSION;
   EXPECT_EQ(pvops_init(&env), PVOPS_OK);
   EXPECT_EQ(Info().backend, uint32_t{PVOPS_BACKEND_KVM});
 }
