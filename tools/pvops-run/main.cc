@@ -19,6 +19,7 @@
 #include "environment_run.h"
 #include "json_report.h"
 #include "matrix_report.h"
+#include "record_merge.h"
 
 ABSL_FLAG(std::string, env, "", "environment name, a comma-separated list, or 'all'");
 ABSL_FLAG(std::string, image, PVOPS_DEFAULT_IMAGE, "guest image (ELF64 with a PVH entry)");
@@ -32,6 +33,8 @@ ABSL_FLAG(std::string, expect_reason, "",
           "with --expect: a regex the verdict's reason must also match (self-tests)");
 ABSL_FLAG(bool, verbose, false, "echo the raw console (and setup output)");
 ABSL_FLAG(std::string, console_dir, "", "write each environment's whole console to DIR/<name>.log");
+ABSL_FLAG(bool, merge, false,
+          "print one matrix from the JSON records given as arguments (--json of runs made apart)");
 ABSL_FLAG(bool, list_envs, false,
           "print the environments 'all' runs, one per line in that order, and exit");
 
@@ -68,8 +71,17 @@ int main(int argc, char** argv) {
       "pvops-run --env=NAME|all [--image=PATH] [--timeout=S] [--json=FILE] [--cmdline=\"...\"]\n"
       "          [--root=DIR] [--expect=pass|fail|fault|timeout] [--verbose] [--console_dir=DIR]\n"
       "pvops-run --list_envs [--root=DIR]\n"
+      "pvops-run --merge A.json B.json ...\n"
       "Boots the guest image on each environment (envs/<name>/launch) and prints the matrix.");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_merge)) {
+    if (positional.size() < 2) {
+      std::cerr << "pvops-run: --merge needs the JSON records to merge\n";
+      return 2;
+    }
+    return pvops_run::MergeRecords({positional.begin() + 1, positional.end()}, std::cout,
+                                   std::cerr);
+  }
   if (positional.size() > 1) {
     std::cerr << "pvops-run: unexpected argument '" << positional[1] << "' (see --help)\n";
     return 2;
