@@ -4,6 +4,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -104,6 +105,23 @@ size_t KvmSystem::VcpuMmapSize() const {
   return static_cast<size_t>(size);
 }
 
+std::vector<uint32_t> KvmSystem::MsrIndexList() const {
+  // First the count (KVM answers E2BIG with nmsrs set), then the list.
+  std::vector<uint8_t> bytes(pvops_kvm_msr_list_indices_offset);
+  if (ioctl(fd_.get(), pvops_kvm_ioctl_get_msr_index_list, bytes.data()) == 0) return {};
+  if (errno != E2BIG) ThrowErrno("KVM_GET_MSR_INDEX_LIST");
+  uint32_t count;
+  std::memcpy(&count, bytes.data(), sizeof(count));
+  bytes.resize(pvops_kvm_msr_list_indices_offset + count * sizeof(uint32_t));
+  if (ioctl(fd_.get(), pvops_kvm_ioctl_get_msr_index_list, bytes.data()) < 0)
+    ThrowErrno("KVM_GET_MSR_INDEX_LIST");
+  std::memcpy(&count, bytes.data(), sizeof(count));
+  std::vector<uint32_t> indices(count);
+  std::memcpy(indices.data(), bytes.data() + pvops_kvm_msr_list_indices_offset,
+              count * sizeof(uint32_t));
+  return indices;
+}
+
 Vm::Vm(const KvmSystem& kvm) : kvm_(kvm), fd_(ioctl(kvm.fd(), KVM_CREATE_VM, 0)) {
   if (!fd_.valid()) ThrowErrno("KVM_CREATE_VM");
 }
@@ -187,6 +205,49 @@ uint64_t Vm::ClockNs() {
   return clock.clock;
 }
 
+kvm_clock_data Vm::GetClock() {
+  kvm_clock_data clock{};
+  if (ioctl(fd_.get(), KVM_GET_CLOCK, &clock) < 0) ThrowErrno("KVM_GET_CLOCK");
+  return clock;
+}
+
+void Vm::SetClock(const kvm_clock_data& clock) {
+  if (ioctl(fd_.get(), KVM_SET_CLOCK, &clock) < 0) ThrowErrno("KVM_SET_CLOCK");
+}
+
+bool Vm::SignalMsi(uint64_t address, uint32_t data) {
+  kvm_msi msi{};
+  msi.address_lo = static_cast<uint32_t>(address);
+  msi.address_hi = static_cast<uint32_t>(address >> 32);
+  msi.data = data;
+  const int delivered = ioctl(fd_.get(), KVM_SIGNAL_MSI, &msi);
+  if (delivered < 0) ThrowErrno("KVM_SIGNAL_MSI");
+  return delivered > 0;
+}
+
+kvm_irqchip Vm::GetIrqchip(uint32_t chip_id) {
+  kvm_irqchip chip{};
+  chip.chip_id = chip_id;
+  if (ioctl(fd_.get(), KVM_GET_IRQCHIP, &chip) < 0)
+    ThrowErrno(absl::StrFormat("KVM_GET_IRQCHIP %u", chip_id));
+  return chip;
+}
+
+void Vm::SetIrqchip(const kvm_irqchip& chip) {
+  if (ioctl(fd_.get(), KVM_SET_IRQCHIP, &chip) < 0)
+    ThrowErrno(absl::StrFormat("KVM_SET_IRQCHIP %u", chip.chip_id));
+}
+
+kvm_pit_state2 Vm::GetPit() {
+  kvm_pit_state2 pit{};
+  if (ioctl(fd_.get(), KVM_GET_PIT2, &pit) < 0) ThrowErrno("KVM_GET_PIT2");
+  return pit;
+}
+
+void Vm::SetPit(const kvm_pit_state2& pit) {
+  if (ioctl(fd_.get(), KVM_SET_PIT2, &pit) < 0) ThrowErrno("KVM_SET_PIT2");
+}
+
 Vcpu::Vcpu(Vm& vm, uint32_t id) : id_(id), fd_(ioctl(vm.fd(), KVM_CREATE_VCPU, id)) {
   if (!fd_.valid()) ThrowErrno(absl::StrFormat("KVM_CREATE_VCPU %u", id));
   run_size_ = vm.kvm().VcpuMmapSize();
@@ -238,6 +299,98 @@ void Vcpu::SetMpState(uint32_t mp_state) {
   state.mp_state = mp_state;
   if (ioctl(fd_.get(), KVM_SET_MP_STATE, &state) < 0)
     ThrowErrno(absl::StrFormat("KVM_SET_MP_STATE %u on vCPU %u", mp_state, id_));
+}
+
+std::vector<kvm_msr_entry> Vcpu::GetMsrs(const std::vector<uint32_t>& indices) {
+  std::vector<kvm_msr_entry> read;
+  size_t next = 0;
+  while (next < indices.size()) {
+    const size_t count = indices.size() - next;
+    std::vector<uint8_t> bytes(pvops_kvm_msrs_entries_offset + count * sizeof(kvm_msr_entry));
+    const auto count32 = static_cast<uint32_t>(count);
+    std::memcpy(bytes.data(), &count32, sizeof(count32));
+    for (size_t i = 0; i < count; ++i) {
+      kvm_msr_entry entry{};
+      entry.index = indices[next + i];
+      std::memcpy(bytes.data() + pvops_kvm_msrs_entries_offset + i * sizeof(entry), &entry,
+                  sizeof(entry));
+    }
+    const int done = ioctl(fd_.get(), pvops_kvm_ioctl_get_msrs, bytes.data());
+    if (done < 0) ThrowErrno(absl::StrFormat("KVM_GET_MSRS on vCPU %u", id_));
+    for (int i = 0; i < done; ++i) {
+      kvm_msr_entry entry;
+      std::memcpy(&entry, bytes.data() + pvops_kvm_msrs_entries_offset + i * sizeof(entry),
+                  sizeof(entry));
+      read.push_back(entry);
+    }
+    // KVM stops at the first MSR it cannot read: step over it.
+    next += static_cast<size_t>(done) + 1;
+  }
+  return read;
+}
+
+size_t Vcpu::SetMsrs(const std::vector<kvm_msr_entry>& entries) {
+  std::vector<uint8_t> bytes(pvops_kvm_msrs_entries_offset +
+                             entries.size() * sizeof(kvm_msr_entry));
+  const auto count = static_cast<uint32_t>(entries.size());
+  std::memcpy(bytes.data(), &count, sizeof(count));
+  std::memcpy(bytes.data() + pvops_kvm_msrs_entries_offset, entries.data(),
+              entries.size() * sizeof(kvm_msr_entry));
+  const int taken = ioctl(fd_.get(), pvops_kvm_ioctl_set_msrs, bytes.data());
+  if (taken < 0) ThrowErrno(absl::StrFormat("KVM_SET_MSRS on vCPU %u", id_));
+  return static_cast<size_t>(taken);
+}
+
+kvm_lapic_state Vcpu::GetLapic() {
+  kvm_lapic_state lapic{};
+  if (ioctl(fd_.get(), KVM_GET_LAPIC, &lapic) < 0) ThrowErrno("KVM_GET_LAPIC");
+  return lapic;
+}
+
+void Vcpu::SetLapic(const kvm_lapic_state& lapic) {
+  if (ioctl(fd_.get(), KVM_SET_LAPIC, &lapic) < 0) ThrowErrno("KVM_SET_LAPIC");
+}
+
+std::vector<uint8_t> Vcpu::GetXsave(size_t bytes) {
+  std::vector<uint8_t> area(std::max(bytes, pvops_kvm_xsave_size));
+  const unsigned long request =
+      bytes > pvops_kvm_xsave_size ? pvops_kvm_ioctl_get_xsave2 : pvops_kvm_ioctl_get_xsave;
+  if (ioctl(fd_.get(), request, area.data()) < 0) ThrowErrno("KVM_GET_XSAVE(2)");
+  return area;
+}
+
+void Vcpu::SetXsave(const std::vector<uint8_t>& area) {
+  if (ioctl(fd_.get(), pvops_kvm_ioctl_set_xsave, area.data()) < 0) ThrowErrno("KVM_SET_XSAVE");
+}
+
+kvm_xcrs Vcpu::GetXcrs() {
+  kvm_xcrs xcrs{};
+  if (ioctl(fd_.get(), KVM_GET_XCRS, &xcrs) < 0) ThrowErrno("KVM_GET_XCRS");
+  return xcrs;
+}
+
+void Vcpu::SetXcrs(const kvm_xcrs& xcrs) {
+  if (ioctl(fd_.get(), KVM_SET_XCRS, &xcrs) < 0) ThrowErrno("KVM_SET_XCRS");
+}
+
+kvm_vcpu_events Vcpu::GetEvents() {
+  kvm_vcpu_events events{};
+  if (ioctl(fd_.get(), KVM_GET_VCPU_EVENTS, &events) < 0) ThrowErrno("KVM_GET_VCPU_EVENTS");
+  return events;
+}
+
+void Vcpu::SetEvents(const kvm_vcpu_events& events) {
+  if (ioctl(fd_.get(), KVM_SET_VCPU_EVENTS, &events) < 0) ThrowErrno("KVM_SET_VCPU_EVENTS");
+}
+
+kvm_debugregs Vcpu::GetDebugRegs() {
+  kvm_debugregs debugregs{};
+  if (ioctl(fd_.get(), KVM_GET_DEBUGREGS, &debugregs) < 0) ThrowErrno("KVM_GET_DEBUGREGS");
+  return debugregs;
+}
+
+void Vcpu::SetDebugRegs(const kvm_debugregs& debugregs) {
+  if (ioctl(fd_.get(), KVM_SET_DEBUGREGS, &debugregs) < 0) ThrowErrno("KVM_SET_DEBUGREGS");
 }
 
 std::optional<uint64_t> Vcpu::Translate(uint64_t virtual_address) {

@@ -22,6 +22,8 @@ class KvmSystem {
   // KVM's Hyper-V leaves (system-wide KVM_GET_SUPPORTED_HV_CPUID, KVM_CAP_SYS_HYPERV_CPUID).
   CpuidTable SupportedHvCpuid() const;
   size_t VcpuMmapSize() const;
+  // The MSRs KVM saves and restores for userspace (KVM_GET_MSR_INDEX_LIST).
+  std::vector<uint32_t> MsrIndexList() const;
 
  private:
   UniqueFd fd_;
@@ -51,6 +53,15 @@ class Vm {
   int SendXenEvent(uint32_t port, uint32_t vcpu);
   // The guest's kvmclock now (KVM_GET_CLOCK), in ns.
   uint64_t ClockNs();
+  kvm_clock_data GetClock();
+  void SetClock(const kvm_clock_data& clock);
+  // An MSI from the host (KVM_SIGNAL_MSI); false when KVM delivered it to no vCPU.
+  bool SignalMsi(uint64_t address, uint32_t data);
+  // The in-kernel PIC and IOAPIC (KVM_IRQCHIP_PIC_MASTER, _PIC_SLAVE, _IOAPIC) and PIT.
+  kvm_irqchip GetIrqchip(uint32_t chip_id);
+  void SetIrqchip(const kvm_irqchip& chip);
+  kvm_pit_state2 GetPit();
+  void SetPit(const kvm_pit_state2& pit);
 
  private:
   const KvmSystem& kvm_;
@@ -75,6 +86,21 @@ class Vcpu {
   void SetSregs(const kvm_sregs& sregs);
   kvm_mp_state GetMpState();
   void SetMpState(uint32_t mp_state);
+  // KVM_GET_MSRS of `indices`: the entries KVM read, in order; one it cannot read is left out.
+  std::vector<kvm_msr_entry> GetMsrs(const std::vector<uint32_t>& indices);
+  // KVM_SET_MSRS: how many entries, from the first, KVM took (it stops at a refusal).
+  size_t SetMsrs(const std::vector<kvm_msr_entry>& entries);
+  kvm_lapic_state GetLapic();
+  void SetLapic(const kvm_lapic_state& lapic);
+  // The XSAVE area, `bytes` long (KVM_CAP_XSAVE2's size; 4096 without it).
+  std::vector<uint8_t> GetXsave(size_t bytes);
+  void SetXsave(const std::vector<uint8_t>& area);
+  kvm_xcrs GetXcrs();
+  void SetXcrs(const kvm_xcrs& xcrs);
+  kvm_vcpu_events GetEvents();
+  void SetEvents(const kvm_vcpu_events& events);
+  kvm_debugregs GetDebugRegs();
+  void SetDebugRegs(const kvm_debugregs& debugregs);
   // The guest-physical address of a guest-virtual one through the vCPU's page tables now
   // (KVM_TRANSLATE); nullopt when it is not mapped.
   std::optional<uint64_t> Translate(uint64_t virtual_address);

@@ -16,9 +16,16 @@ extern const unsigned long pvops_kvm_ioctl_get_supported_hv_cpuid;
 extern const unsigned long pvops_kvm_ioctl_get_msrs;
 extern const unsigned long pvops_kvm_ioctl_set_msrs;
 extern const unsigned long pvops_kvm_ioctl_set_gsi_routing;
+extern const unsigned long pvops_kvm_ioctl_get_msr_index_list;
+extern const unsigned long pvops_kvm_ioctl_get_xsave;
+extern const unsigned long pvops_kvm_ioctl_get_xsave2;
+extern const unsigned long pvops_kvm_ioctl_set_xsave;
 // Byte offsets of the flexible arrays: where the first element really starts.
 extern const size_t pvops_kvm_cpuid2_entries_offset;
 extern const size_t pvops_kvm_msrs_entries_offset;
+extern const size_t pvops_kvm_msr_list_indices_offset;
 extern const size_t pvops_kvm_irq_routing_entries_offset;
 extern const size_t pvops_kvm_stats_desc_name_offset;
+// sizeof(struct kvm_xsave) in C: the legacy XSAVE area KVM_GET_XSAVE fills.
+extern const size_t pvops_kvm_xsave_size;
 }
