@@ -114,6 +114,23 @@ void WithholdKvmFeatures(CpuidTable& table, uint32_t clear_mask, uint32_t kvm_ba
   features->eax &= ~clear_mask;
 }
 
+namespace {
+constexpr std::string_view kPersonalityNames[] = {"kvm", "hyperv", "hyperv-kvm", "xen", "vmware"};
+}  // namespace
+
+bool IsPersonalityName(std::string_view name) {
+  for (const std::string_view known : kPersonalityNames)
+    if (name == known) return true;
+  return false;
+}
+
+std::string PersonalityNameList() {
+  std::string list;
+  for (const std::string_view name : kPersonalityNames)
+    absl::StrAppend(&list, list.empty() ? "" : ", ", std::string(name));
+  return list;
+}
+
 std::unique_ptr<Personality> MakePersonality(std::string_view name,
                                              const PersonalityOptions& options) {
   if (name == "kvm") return std::make_unique<KvmPersonality>(options);
@@ -121,8 +138,8 @@ std::unique_ptr<Personality> MakePersonality(std::string_view name,
   if (name == "hyperv-kvm") return MakeHypervPersonality(HypervFlavour::kHypervWithKvm, options);
   if (name == "xen") return MakeXenPersonality(options);
   if (name == "vmware") return MakeVmwarePersonality(options);
-  throw VmmError(absl::StrCat("unknown personality '", std::string(name),
-                              "' (kvm, hyperv, hyperv-kvm, xen, vmware)"));
+  throw VmmError(
+      absl::StrCat("unknown personality '", std::string(name), "' (", PersonalityNameList(), ")"));
 }
 
 }  // namespace pvops::vmm

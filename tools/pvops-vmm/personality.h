@@ -126,6 +126,10 @@ struct PersonalityOptions {
   std::vector<uint8_t> option_rom;
 };
 
+// Whether MakePersonality knows `name`; the names, comma-separated, for messages.
+bool IsPersonalityName(std::string_view name);
+std::string PersonalityNameList();
+
 // "kvm", "hyperv" (hyperv_personality.h), "hyperv-kvm", "xen" (xen_personality.h) or "vmware"
 // (vmware_personality.h, with `option_rom`); anything else throws VmmError.
 std::unique_ptr<Personality> MakePersonality(std::string_view name,
