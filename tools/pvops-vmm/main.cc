@@ -11,6 +11,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
@@ -19,6 +20,7 @@
 #include "console_output.h"
 #include "flag_spelling.h"
 #include "host_debug_exit.h"
+#include "move_plan.h"
 #include "personality.h"
 #include "static_key_holder.h"
 #include "virtual_machine.h"
@@ -48,6 +50,15 @@ ABSL_FLAG(uint32_t, hv_vp_index_stride, 1,
 ABSL_FLAG(uint32_t, hv_privileges_clear, 0,
           "Hyper-V personalities: bits of 0x40000003 EAX withheld");
 ABSL_FLAG(uint32_t, hv_hints_clear, 0, "Hyper-V personalities: bits of 0x40000004 EAX withheld");
+ABSL_FLAG(std::string, move, "",
+          "a move plan, e.g. kvm,vmware,xen: the VM starts with the first personality (which "
+          "replaces --personality) and the running guest is moved to each next one in turn "
+          "(the move port, docs/guest-protocol.md); empty: no moves, the port is not answered");
+ABSL_FLAG(int32_t, move_after_ms, -1,
+          "with --move: request each hop this many ms after the guest registers its mailbox and "
+          "after each resume; -1: only when the guest asks");
+ABSL_FLAG(int32_t, move_ready_timeout_ms, 10000,
+          "with --move: a guest that has not said ready this long after a request ends the run");
 ABSL_FLAG(int32_t, timeout, 0, "seconds before the run is ended as a fault; 0 for no limit");
 ABSL_FLAG(bool, hold_static_keys, false,
           "run no guest: keep an idle VM until killed, so later VMs never make KVM rewrite "
@@ -76,7 +87,8 @@ std::string StatLine(const RunResult& result, uint32_t vcpus) {
                   " vmm_unhandled_pio=", result.unhandled_port_accesses,
                   " vmm_unhandled_mmio=", result.unhandled_mmio_accesses);
   absl::StrAppend(&line, " vmm_hv_synic_exits=", result.hyperv_synic_exits,
-                  " vmm_hv_hcall_exits=", result.hyperv_hcall_exits, result.personality_stats);
+                  " vmm_hv_hcall_exits=", result.hyperv_hcall_exits, result.personality_stats,
+                  result.move_stats);
   return line;
 }
 
@@ -92,6 +104,45 @@ int End(ConsoleOutput& console, uint32_t code, uint8_t size, bool passthrough) {
     }
   }
   return static_cast<int>(code & 0xff);
+}
+
+// The options that apply to personality `name`, from flags given for the whole plan.
+PersonalityOptions OptionsFor(std::string_view name, const PersonalityOptions& all) {
+  PersonalityOptions options;
+  if (name == "vmware") options.option_rom = all.option_rom;
+  if (name == "kvm" || name == "hyperv-kvm") options.kvm_features_clear = all.kvm_features_clear;
+  if (name == "hyperv" || name == "hyperv-kvm") {
+    options.hv_vp_index_stride = all.hv_vp_index_stride;
+    options.hv_privileges_clear = all.hv_privileges_clear;
+    options.hv_hints_clear = all.hv_hints_clear;
+  }
+  return options;
+}
+
+std::optional<MoveConfig> MoveConfigFromFlags(const PersonalityOptions& all) {
+  const std::string spec = absl::GetFlag(FLAGS_move);
+  if (spec.empty()) return std::nullopt;
+  MoveConfig move;
+  move.plan = ParseMovePlan(spec);
+  const std::string personality = absl::GetFlag(FLAGS_personality);
+  // A --personality left at its default is replaced by the plan's first; another must match it.
+  if (personality != absl::FindCommandLineFlag("personality")->DefaultValue() &&
+      personality != move.plan.front()) {
+    throw VmmError(
+        absl::StrCat("--personality=", personality, " but --move starts with ", move.plan.front()));
+  }
+  if (const int32_t after = absl::GetFlag(FLAGS_move_after_ms); after >= 0) {
+    move.timing.request_after = std::chrono::milliseconds(after);
+  } else if (after != -1) {
+    throw VmmError("--move-after-ms: a count of ms, or -1");
+  }
+  const int32_t ready_timeout = absl::GetFlag(FLAGS_move_ready_timeout_ms);
+  if (ready_timeout <= 0) throw VmmError("--move-ready-timeout-ms must be positive");
+  move.timing.ready_timeout = std::chrono::milliseconds(ready_timeout);
+  move.make_personality = [all](std::string_view name) {
+    return MakePersonality(name, OptionsFor(name, all));
+  };
+  return move;
 }
 
 int Main(int argc, char** argv) {
@@ -131,13 +182,15 @@ int Main(int argc, char** argv) {
     std::vector<uint8_t> option_rom;
     if (const std::string rom = absl::GetFlag(FLAGS_option_rom); !rom.empty())
       option_rom = ReadFile(rom, "option ROM");
-    auto personality =
-        MakePersonality(absl::GetFlag(FLAGS_personality),
-                        {.kvm_features_clear = absl::GetFlag(FLAGS_kvm_features_clear),
-                         .hv_vp_index_stride = absl::GetFlag(FLAGS_hv_vp_index_stride),
-                         .hv_privileges_clear = absl::GetFlag(FLAGS_hv_privileges_clear),
-                         .hv_hints_clear = absl::GetFlag(FLAGS_hv_hints_clear),
-                         .option_rom = option_rom});
+    const PersonalityOptions options{
+        .kvm_features_clear = absl::GetFlag(FLAGS_kvm_features_clear),
+        .hv_vp_index_stride = absl::GetFlag(FLAGS_hv_vp_index_stride),
+        .hv_privileges_clear = absl::GetFlag(FLAGS_hv_privileges_clear),
+        .hv_hints_clear = absl::GetFlag(FLAGS_hv_hints_clear),
+        .option_rom = option_rom};
+    config.move = MoveConfigFromFlags(options);
+    auto personality = config.move ? config.move->make_personality(config.move->plan.front())
+                                   : MakePersonality(absl::GetFlag(FLAGS_personality), options);
 
     VirtualMachine vm(config, image, *personality, console);
     const RunResult result = vm.Run();

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <variant>
@@ -17,6 +18,7 @@
 #include "pvh_image.h"
 #include "reset_vector.h"
 #include "start_info.h"
+#include "vm_state.h"
 #include "vmm_error.h"
 
 namespace pvops::vmm {
@@ -32,6 +34,30 @@ constexpr uint64_t kHvStatusInvalidHypercallCode = 2;  // TLFS hypercall status
 // shutdown intercept, so its registers no longer say where the triple fault happened.
 constexpr uint64_t kResetRip = 0xfff0;
 constexpr uint16_t kResetCodeSelector = 0xf000;
+// An MSI to the LAPIC with ID 0 in physical destination mode (data: the vector, fixed, edge).
+constexpr uint64_t kMsiAddressApicId0 = 0xfee00000;
+// How long a hop waits for vCPU 0 to enter the new VM before it reports the downtime anyway.
+constexpr auto kFirstEntryWait = std::chrono::seconds(1);
+
+// What saving and restoring a VM needs of KVM (vm_state.h).
+struct RequiredCapability {
+  long capability;
+  const char* name;
+};
+constexpr RequiredCapability kMoveCapabilities[] = {
+    {KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI"},
+    {KVM_CAP_XSAVE, "KVM_CAP_XSAVE"},
+    {KVM_CAP_XCRS, "KVM_CAP_XCRS"},
+    {KVM_CAP_VCPU_EVENTS, "KVM_CAP_VCPU_EVENTS"},
+    {KVM_CAP_DEBUGREGS, "KVM_CAP_DEBUGREGS"},
+    {KVM_CAP_ADJUST_CLOCK, "KVM_CAP_ADJUST_CLOCK"},
+    {KVM_CAP_PIT_STATE2, "KVM_CAP_PIT_STATE2"},
+    {KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE"},
+};
+
+double Milliseconds(std::chrono::steady_clock::duration duration) {
+  return std::chrono::duration<double, std::milli>(duration).count();
+}
 
 static_assert(kAcpiTablesAddress >= kLowRamEnd && kAcpiTablesEnd <= kResetVectorAddress &&
                   kResetVectorEnd <= kHighRamStart,
@@ -79,11 +105,11 @@ void CheckImageClearOfVmmData(const PvhImage& image, std::vector<GuestRange> res
 VirtualMachine::VirtualMachine(const VmConfig& config, std::span<const uint8_t> image,
                                Personality& personality, ConsoleOutput& console)
     : config_(config),
-      personality_(personality),
+      personality_(&personality),
       console_(console),
-      vm_(kvm_),
+      vm_(std::make_unique<Vm>(kvm_)),
       memory_(config.memory_bytes),
-      ports_(console, [this](uint32_t irq, bool asserted) { vm_.SetIrqLine(irq, asserted); }) {
+      ports_(console, [this](uint32_t irq, bool asserted) { vm_->SetIrqLine(irq, asserted); }) {
   if (config.vcpu_count == 0 || config.vcpu_count > 255) {
     throw VmmError(absl::StrFormat("--cpus=%u: between 1 and 255 (xAPIC IDs)", config.vcpu_count));
   }
@@ -92,8 +118,29 @@ VirtualMachine::VirtualMachine(const VmConfig& config, std::span<const uint8_t> 
   if (kvm_.CheckExtension(KVM_CAP_BINARY_STATS_FD) <= 0)
     throw VmmError("KVM lacks KVM_CAP_BINARY_STATS_FD");
 
+  std::vector<GuestRange> reserved = personality.ReservedRanges();
+  if (config.move) {
+    const MoveConfig& move = *config.move;
+    if (move.plan.empty() || move.plan.front() != personality.name())
+      throw VmmError(absl::StrCat("the move plan must start with the VM's personality ",
+                                  std::string(personality.name())));
+    for (const auto& required : kMoveCapabilities) {
+      if (kvm_.CheckExtension(required.capability) <= 0)
+        throw VmmError(absl::StrCat("moves: KVM lacks ", required.name));
+    }
+    // Every personality of the plan is made once now, so that a bad option or a clash with
+    // the image shows before the guest runs, not at its hop.
+    for (size_t hop = 1; hop < move.plan.size(); ++hop) {
+      for (const GuestRange& range : move.make_personality(move.plan[hop])->ReservedRanges())
+        reserved.push_back(range);
+    }
+    move_.emplace(move.plan, move.timing, memory_);
+    msrs_to_move_ = MsrsToMove(kvm_.MsrIndexList());
+    xsave_bytes_ = static_cast<size_t>(std::max(0, vm_->CheckExtension(KVM_CAP_XSAVE2)));
+  }
+
   const PvhImage pvh = ParsePvhImage(image);
-  CheckImageClearOfVmmData(pvh, personality.ReservedRanges());
+  CheckImageClearOfVmmData(pvh, reserved);
   LoadPvhImage(pvh, image, memory_);
   personality.FillGuestMemory(memory_);
   BootExtras boot_extras;
@@ -104,35 +151,40 @@ VirtualMachine::VirtualMachine(const VmConfig& config, std::span<const uint8_t> 
   WriteResetVector(memory_);
   const uint64_t start_info = WriteStartInfo(memory_, config.command_line, boot_extras);
 
-  if (vm_.CheckExtension(KVM_CAP_SET_TSS_ADDR) > 0) vm_.SetTssAddress(kVmxTssAddress);
-  vm_.SetUserMemory(kRamSlot, 0, memory_.size(), memory_.host_base());
+  BuildKvmVm();
+  // Only the bootstrap processor gets the PVH entry state; the others stay in KVM's
+  // UNINITIALIZED state until the guest's INIT-SIPI-SIPI reaches the in-kernel LAPIC.
+  Vcpu& boot = *vcpus_[0].vcpu;
+  boot.SetSregs(PvhEntrySregs(boot.GetSregs()));
+  boot.SetRegs(PvhEntryRegs(pvh.phys32_entry, start_info));
+}
+
+void VirtualMachine::BuildKvmVm() {
+  Vm& vm = *vm_;
+  if (vm.CheckExtension(KVM_CAP_SET_TSS_ADDR) > 0) vm.SetTssAddress(kVmxTssAddress);
+  vm.SetUserMemory(kRamSlot, 0, memory_.size(), memory_.host_base());
   // In-kernel LAPIC, IOAPIC and PIC: IPIs, timers and EOIs are KVM's own. Must precede vCPUs.
-  vm_.CreateIrqchip();
-  vm_.SetGsiRouting(BuildPcIrqRouting());  // the PIT on IOAPIC pin 2, as the MADT says
+  vm.CreateIrqchip();
+  vm.SetGsiRouting(BuildPcIrqRouting());  // the PIT on IOAPIC pin 2, as the MADT says
   // The in-kernel i8254 too, so the guest finds the PC's timer devices it finds under QEMU.
-  if (vm_.CheckExtension(KVM_CAP_PIT2) <= 0) throw VmmError("KVM lacks KVM_CAP_PIT2");
-  vm_.CreatePit();
-  personality.ConfigureVm(vm_);
-  vm_stats_ = vm_.OpenStatsFd();
+  if (vm.CheckExtension(KVM_CAP_PIT2) <= 0) throw VmmError("KVM lacks KVM_CAP_PIT2");
+  vm.CreatePit();
+  personality_->ConfigureVm(vm);
+  vm_stats_ = vm.OpenStatsFd();
 
   const CpuidTable supported = kvm_.SupportedCpuid();
-  for (uint32_t id = 0; id < config.vcpu_count; ++id) {
-    auto vcpu = std::make_unique<Vcpu>(vm_, id);
+  for (uint32_t id = 0; id < config_.vcpu_count; ++id) {
+    auto vcpu = std::make_unique<Vcpu>(vm, id);
     vcpu->SetCpuid(
-        personality.BuildTable(supported, {.apic_id = id, .vcpu_count = config.vcpu_count}));
-    personality.ConfigureVcpu(*vcpu);
+        personality_->BuildTable(supported, {.apic_id = id, .vcpu_count = config_.vcpu_count}));
+    personality_->ConfigureVcpu(*vcpu);
     VcpuSlot slot;
     slot.stats = vcpu->OpenStatsFd();
     slot.vcpu = std::move(vcpu);
     slot.work = std::make_unique<VcpuWork>();
     vcpus_.push_back(std::move(slot));
   }
-  personality.Attach(*this);
-  // Only the bootstrap processor gets the PVH entry state; the others stay in KVM's
-  // UNINITIALIZED state until the guest's INIT-SIPI-SIPI reaches the in-kernel LAPIC.
-  Vcpu& boot = *vcpus_[0].vcpu;
-  boot.SetSregs(PvhEntrySregs(boot.GetSregs()));
-  boot.SetRegs(PvhEntryRegs(pvh.phys32_entry, start_info));
+  personality_->Attach(*this);
 }
 
 VirtualMachine::~VirtualMachine() {
@@ -145,28 +197,14 @@ VirtualMachine::~VirtualMachine() {
 RunResult VirtualMachine::Run() {
   InstallKickHandler();
   const auto started = std::chrono::steady_clock::now();
-  for (auto& slot : vcpus_) {
-    slot.thread = std::thread([this, &slot] {
-      if (config_.vcpus_on_host_cpu >= 0 && !PinToHostCpu(*slot.vcpu, config_.vcpus_on_host_cpu))
-        return;
-      slot.work->thread.store(pthread_self());
-      VcpuLoop(slot);
-    });
-  }
-  bool timed_out = false;
-  {
-    std::unique_lock lock(finish_mutex_);
-    const auto done = [this] { return finished_; };
-    if (config_.timeout.count() > 0) {
-      timed_out = !finished_signal_.wait_for(lock, config_.timeout, done);
-    } else {
-      finished_signal_.wait(lock, done);
-    }
-    finished_ = true;  // a vCPU ending the run after the timeout is ignored
-  }
+  StartVcpuThreads();
+  OpenGate();
+  const bool timed_out = Coordinate(started);
   const auto ended = std::chrono::steady_clock::now();
   StopAll();
-  for (auto& slot : vcpus_) slot.thread.join();
+  for (auto& slot : vcpus_) {
+    if (slot.thread.joinable()) slot.thread.join();
+  }
 
   RunResult result;
   using std::chrono::duration_cast, std::chrono::milliseconds;
@@ -182,14 +220,100 @@ RunResult VirtualMachine::Run() {
     result.fault_reason = fault_reason_;
     result.fault_line = fault_line_;
   }
-  AddEventCounters(ReadKvmStats(vm_stats_.get()), result.kvm_counters);
-  for (auto& slot : vcpus_) AddEventCounters(ReadKvmStats(slot.stats.get()), result.kvm_counters);
+  result.kvm_counters = earlier_vm_counters_;
+  AddVmCounters(result.kvm_counters);
   result.unhandled_port_accesses = ports_.unhandled_accesses();
   result.unhandled_mmio_accesses = unhandled_mmio_.load();
   result.hyperv_synic_exits = hyperv_synic_exits_.load();
   result.hyperv_hcall_exits = hyperv_hcall_exits_.load();
-  result.personality_stats = personality_.StatFields();
+  result.personality_stats = personality_->StatFields();
+  if (move_) {
+    result.move_stats =
+        absl::StrCat(" vmm_move_hops=", move_->hops_done(),
+                     " vmm_move_port_refusals=", move_port_refusals_.load(), move_stats_);
+  }
   return result;
+}
+
+void VirtualMachine::AddVmCounters(std::map<std::string, uint64_t>& counters) {
+  // A hop that failed half way may have left no VM.
+  if (vm_stats_.valid()) AddEventCounters(ReadKvmStats(vm_stats_.get()), counters);
+  for (auto& slot : vcpus_) AddEventCounters(ReadKvmStats(slot.stats.get()), counters);
+}
+
+void VirtualMachine::StartVcpuThreads() {
+  const uint32_t generation = gate_.load() + 1;
+  for (auto& slot : vcpus_) {
+    slot.thread = std::thread([this, &slot, generation] {
+      if (config_.vcpus_on_host_cpu >= 0 && !PinToHostCpu(*slot.vcpu, config_.vcpus_on_host_cpu))
+        return;
+      for (uint32_t open = gate_.load(); open < generation; open = gate_.load()) gate_.wait(open);
+      slot.work->thread.store(pthread_self());
+      VcpuLoop(slot);
+      slot.work->thread.store(0);  // no more kicks: the thread is about to end
+    });
+  }
+}
+
+void VirtualMachine::OpenGate() {
+  gate_.fetch_add(1);
+  gate_.notify_all();
+}
+
+bool VirtualMachine::Coordinate(std::chrono::steady_clock::time_point started) {
+  using Clock = std::chrono::steady_clock;
+  std::optional<Clock::time_point> deadline;
+  if (config_.timeout.count() > 0) deadline = started + config_.timeout;
+  std::unique_lock lock(finish_mutex_);
+  for (;;) {
+    if (finished_) return false;
+    if (hop_wanted_) {
+      lock.unlock();
+      Hop();
+      lock.lock();
+      continue;
+    }
+    const auto now = Clock::now();
+    if (deadline && now >= *deadline) {
+      finished_ = true;  // a vCPU ending the run after the timeout is ignored
+      return true;
+    }
+    std::optional<Clock::time_point> wake = deadline;
+    const auto earliest = [&wake](std::optional<Clock::time_point> at) {
+      if (at && (!wake || *at < *wake)) wake = at;
+    };
+    if (move_) {
+      if (const auto late = move_->ready_deadline(); late && now >= *late) {
+        const std::string line = absl::StrFormat(
+            "move: the guest did not say ready within %d ms of request %u (hop %u, %s to %s)",
+            config_.move->timing.ready_timeout.count(), move_->request_seq(),
+            move_->hops_done() + 1, move_->current_personality(), move_->next_personality());
+        FinishLocked(std::nullopt, line, line);
+        return false;
+      }
+      if (const auto due = move_->request_due(); due && now >= *due) {
+        RaiseMoveRequest(now);
+        continue;
+      }
+      earliest(move_->ready_deadline());
+      earliest(move_->request_due());
+    }
+    if (wake) {
+      finished_signal_.wait_until(lock, *wake);
+    } else {
+      finished_signal_.wait(lock);
+    }
+  }
+}
+
+void VirtualMachine::RaiseMoveRequest(std::chrono::steady_clock::time_point now) {
+  const uint8_t vector = move_->IssueRequest(now);
+  // Fixed delivery, edge, physical destination APIC ID 0 (vCPU 0, the guest's boot CPU).
+  const bool delivered = vm_->SignalMsi(kMsiAddressApicId0, vector);
+  console_.Note(absl::StrFormat("move: request %u: hop %u, %s to %s, vector %#x%s",
+                                move_->request_seq(), move_->hops_done() + 1,
+                                move_->current_personality(), move_->next_personality(), vector,
+                                delivered ? "" : " (KVM delivered it to no vCPU)"));
 }
 
 bool VirtualMachine::PinToHostCpu(const Vcpu& vcpu, int host_cpu) {
@@ -229,15 +353,27 @@ void VirtualMachine::RunPendingWork(VcpuSlot& slot) {
 
 void VirtualMachine::VcpuLoop(VcpuSlot& slot) {
   Vcpu& vcpu = *slot.vcpu;
+  bool entered = false;
   try {
-    while (!stopping_.load()) {
-      // A kick for work clears here; StopAll's (stopping_ is set before it) must stay.
+    while (!stopping_.load() && !pausing_.load()) {
+      // A kick for work clears here; StopAll's and a hop's (their flags are set before it) stay.
       std::atomic_ref<uint8_t>(vcpu.run()->immediate_exit).store(0);
-      if (stopping_.load()) break;
+      if (stopping_.load() || pausing_.load()) break;
       RunPendingWork(slot);
+      if (!entered && vcpu.id() == 0) {
+        vcpu0_entered_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+        entered = true;
+      }
       // EINTR/EAGAIN: a kick, or a parked AP woken by INIT/SIPI: look at stopping_ and re-enter.
       if (vcpu.Run() != 0) continue;
       if (!HandleExit(vcpu)) return;
+    }
+    if (pausing_.load() && !stopping_.load()) {
+      RunPendingWork(slot);
+      // KVM finishes an exit in flight (the `out` that said "ready" moves RIP past itself) on
+      // the next KVM_RUN, before it looks at immediate_exit: this one runs no guest code.
+      std::atomic_ref<uint8_t>(vcpu.run()->immediate_exit).store(1);
+      (void)vcpu.Run();
     }
   } catch (const std::exception& error) {
     Finish(std::nullopt, absl::StrFormat("vCPU %u: %s", vcpu.id(), error.what()));
@@ -258,7 +394,11 @@ bool VirtualMachine::HandleExit(Vcpu& vcpu) {
           continue;
         }
         const bool is_write = run.io.direction == KVM_EXIT_IO_OUT;
-        if (personality_.HandlePortIo(vcpu, run.io.port, is_write, data)) continue;
+        if (move_ && run.io.port == PVOPS_MOVE_PORT) {
+          HandleMovePort(vcpu, is_write, data);
+          continue;
+        }
+        if (personality_->HandlePortIo(vcpu, run.io.port, is_write, data)) continue;
         const auto request = ports_.Access(run.io.port, is_write, data);
         if (!request) continue;
         EndForRequest(vcpu, *request);
@@ -274,7 +414,7 @@ bool VirtualMachine::HandleExit(Vcpu& vcpu) {
     case KVM_EXIT_INTR: return true;
     case KVM_EXIT_HYPERV: return HandleHypervExit(vcpu);
     case KVM_EXIT_XEN:
-      if (const auto request = personality_.HandleXenExit(vcpu)) {
+      if (const auto request = personality_->HandleXenExit(vcpu)) {
         EndForRequest(vcpu, *request);
         return false;
       }
@@ -348,6 +488,124 @@ bool VirtualMachine::HandleHypervExit(Vcpu& vcpu) {
   }
 }
 
+void VirtualMachine::HandleMovePort(Vcpu& vcpu, bool is_write, std::span<uint8_t> data) {
+  const auto now = std::chrono::steady_clock::now();
+  // The protocol's accesses are 32 bits wide; others are as an unhandled port's.
+  if (data.size() != sizeof(uint32_t)) {
+    if (!is_write) std::memset(data.data(), 0xff, data.size());
+    ++move_port_refusals_;
+    console_.Note(absl::StrFormat("move: vCPU %u: a %u-byte access to port %#x ignored", vcpu.id(),
+                                  data.size(), PVOPS_MOVE_PORT));
+    return;
+  }
+  if (!is_write) {
+    const uint32_t magic = MoveController::PortRead();
+    std::memcpy(data.data(), &magic, sizeof(magic));
+    return;
+  }
+  uint32_t value;
+  std::memcpy(&value, data.data(), sizeof(value));
+  MovePortAction action;
+  {
+    std::lock_guard lock(finish_mutex_);
+    action = move_->PortWrite(value, now);
+    if (action.kind == MovePortAction::Kind::kHop) {
+      ready_at_ = now;
+      hop_wanted_ = true;
+      // Every vCPU leaves KVM_RUN: this one after its `out` is done, the others (parked by the
+      // guest, interrupts off) at once.
+      pausing_.store(true);
+      for (auto& slot : vcpus_) {
+        std::atomic_ref<uint8_t>(slot.vcpu->run()->immediate_exit).store(1);
+        if (const pthread_t thread = slot.work->thread.load(); thread != 0)
+          pthread_kill(thread, kKickSignal);
+      }
+    }
+  }
+  finished_signal_.notify_all();  // a registration or an ask may have made a request due
+  if (action.kind == MovePortAction::Kind::kRefused) {
+    ++move_port_refusals_;
+    console_.Note(
+        absl::StrFormat("move: vCPU %u: port %#x: %s", vcpu.id(), PVOPS_MOVE_PORT, action.why));
+  }
+}
+
+void VirtualMachine::Hop() {
+  using Clock = std::chrono::steady_clock;
+  const uint32_t hop = move_->hops_done() + 1;
+  const std::string from = move_->current_personality();
+  const std::string to = move_->next_personality();
+  try {
+    for (auto& slot : vcpus_) {
+      if (slot.thread.joinable()) slot.thread.join();
+    }
+    const Clock::time_point stopped = Clock::now();
+    {
+      std::lock_guard lock(finish_mutex_);
+      if (finished_) return;  // something ended the run while the vCPUs stopped
+    }
+    std::vector<VcpuState> saved;
+    for (auto& slot : vcpus_) saved.push_back(SaveVcpu(*slot.vcpu, msrs_to_move_, xsave_bytes_));
+    const VmDeviceState devices = SaveVmDevices(*vm_);
+    AddVmCounters(earlier_vm_counters_);
+    const Clock::time_point save_done = Clock::now();
+
+    // The old VM goes; the guest's memory stays mapped here and is handed to the new one.
+    vcpus_.clear();
+    vm_stats_ = UniqueFd();
+    vm_.reset();
+    // What the old personality placed in guest memory (the VMI ROM) goes with it.
+    for (const GuestRange& range : personality_->ReservedRanges())
+      std::memset(memory_.At(range.start, range.end - range.start).data(), 0,
+                  range.end - range.start);
+    std::unique_ptr<Personality> next = config_.move->make_personality(to);
+    personality_ = next.get();
+    moved_personality_ = std::move(next);
+    personality_->FillGuestMemory(memory_);
+    vm_ = std::make_unique<Vm>(kvm_);
+    BuildKvmVm();
+    RestoreVmDevices(*vm_, devices);
+    const uint64_t tsc = SavedTsc(saved.at(0));
+    for (size_t id = 0; id < vcpus_.size(); ++id) RestoreVcpu(*vcpus_[id].vcpu, saved[id], tsc);
+    const Clock::time_point restore_done = Clock::now();
+
+    pausing_.store(false);
+    vcpu0_entered_ns_.store(0);
+    StartVcpuThreads();
+    Clock::time_point resumed;
+    {
+      std::lock_guard lock(finish_mutex_);
+      // pause_ns: from "ready" to the new vCPUs' release, the last thing before KVM_RUN.
+      resumed = Clock::now();
+      const auto pause = std::chrono::duration_cast<std::chrono::nanoseconds>(resumed - ready_at_);
+      move_->CompleteHop(static_cast<uint64_t>(pause.count()), resumed);
+      hop_wanted_ = false;
+    }
+    OpenGate();
+    // The downtime ends with vCPU 0's first KVM_RUN on the new VM.
+    const Clock::time_point waited_until = Clock::now() + kFirstEntryWait;
+    while (vcpu0_entered_ns_.load() == 0 && Clock::now() < waited_until)
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    const int64_t entered_ns = vcpu0_entered_ns_.load();
+    const std::string downtime =
+        entered_ns == 0
+            ? std::string("unknown")
+            : absl::StrFormat(
+                  "%.2f", Milliseconds(Clock::time_point(Clock::duration(entered_ns)) - ready_at_));
+    console_.Line(
+        absl::StrFormat("move: hop=%u from=%s to=%s downtime_ms=%s pause_ms=%.2f vmm_stop_ms=%.2f "
+                        "vmm_save_ms=%.2f vmm_restore_ms=%.2f",
+                        hop, from, to, downtime, Milliseconds(resumed - ready_at_),
+                        Milliseconds(stopped - ready_at_), Milliseconds(save_done - stopped),
+                        Milliseconds(restore_done - save_done)));
+    absl::StrAppend(&move_stats_, " vmm_move_hop", hop, "_downtime_ms=", downtime);
+  } catch (const std::exception& error) {
+    const std::string line =
+        absl::StrFormat("move: hop %u (%s to %s) failed: %s", hop, from, to, error.what());
+    Finish(std::nullopt, line, line);
+  }
+}
+
 void VirtualMachine::EndForRequest(Vcpu& vcpu, const PortRequest& request) {
   if (const auto* exit = std::get_if<GuestExitRequest>(&request)) {
     Finish(*exit, "");
@@ -375,13 +633,18 @@ void VirtualMachine::Finish(std::optional<GuestExitRequest> exit, std::string fa
                             std::string fault_line) {
   {
     std::lock_guard lock(finish_mutex_);
-    if (finished_) return;  // the first ending wins
-    finished_ = true;
-    guest_exit_ = exit;
-    fault_reason_ = std::move(fault_reason);
-    fault_line_ = std::move(fault_line);
+    FinishLocked(exit, std::move(fault_reason), std::move(fault_line));
   }
   finished_signal_.notify_all();
+}
+
+void VirtualMachine::FinishLocked(std::optional<GuestExitRequest> exit, std::string fault_reason,
+                                  std::string fault_line) {
+  if (finished_) return;  // the first ending wins
+  finished_ = true;
+  guest_exit_ = exit;
+  fault_reason_ = std::move(fault_reason);
+  fault_line_ = std::move(fault_line);
 }
 
 void VirtualMachine::StopAll() {

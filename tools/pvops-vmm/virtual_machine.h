@@ -22,11 +22,20 @@
 #include "console_output.h"
 #include "guest_memory.h"
 #include "kvm_handles.h"
+#include "move_plan.h"
 #include "personality.h"
 #include "port_io_devices.h"
 #include "unique_fd.h"
 
 namespace pvops::vmm {
+
+// Moving the running guest from personality to personality (move_plan.h).
+struct MoveConfig {
+  std::vector<std::string> plan;  // the starting personality, then one per hop
+  MoveTiming timing;
+  // Makes each hop's personality (main.cc passes the options each one takes).
+  std::function<std::unique_ptr<Personality>(std::string_view name)> make_personality;
+};
 
 struct VmConfig {
   uint32_t vcpu_count = 2;
@@ -37,6 +46,7 @@ struct VmConfig {
   // Every vCPU thread on this one host CPU: an overcommitted host, where a vCPU is preempted
   // whenever another runs (what KVM's steal time and preempted flags are for). -1: no pinning.
   int vcpus_on_host_cpu = -1;
+  std::optional<MoveConfig> move;  // nullopt: the move port is not answered
 };
 
 struct RunResult {
@@ -54,6 +64,7 @@ struct RunResult {
   uint64_t hyperv_synic_exits = 0;  // KVM_EXIT_HYPERV (SYNIC): re-entered, KVM applied them
   uint64_t hyperv_hcall_exits = 0;  // KVM_EXIT_HYPERV (HCALL): answered "invalid code"
   std::string personality_stats;    // the personality's own " name=value" fields
+  std::string move_stats;           // " vmm_move_hops=N" and each hop's times, with a plan
 };
 
 class VirtualMachine final : private MachineHost {
@@ -80,14 +91,29 @@ class VirtualMachine final : private MachineHost {
   };
 
   // MachineHost, for the personality.
-  Vm& vm() override { return vm_; }
+  Vm& vm() override { return *vm_; }
   GuestMemory& memory() override { return memory_; }
   ConsoleOutput& console() override { return console_; }
   uint32_t vcpu_count() const override { return config_.vcpu_count; }
   void RunOnVcpu(uint32_t id, std::function<void(Vcpu&)> work) override;
   void RunPendingWork(VcpuSlot& slot);
 
+  // The KVM VM over memory_ for personality_: devices, vCPUs with their CPUID (at boot, and
+  // again on each hop).
+  void BuildKvmVm();
+  // One thread per vCPU, each held until OpenGate.
+  void StartVcpuThreads();
+  void OpenGate();
   void VcpuLoop(VcpuSlot& slot);
+  // The move port (move_plan.h), on the vCPU thread that accessed it.
+  void HandleMovePort(Vcpu& vcpu, bool is_write, std::span<uint8_t> data);
+  // The run's waits: the end, the timeout, a move request due, a guest late with "ready", a
+  // hop to make. Returns true when the run timed out.
+  bool Coordinate(std::chrono::steady_clock::time_point started);
+  void RaiseMoveRequest(std::chrono::steady_clock::time_point now);
+  // Stops, saves, rebuilds with the next personality, restores and resumes (main thread).
+  void Hop();
+  void AddVmCounters(std::map<std::string, uint64_t>& counters);
   bool PinToHostCpu(const Vcpu& vcpu, int host_cpu);  // false: the run is ended with the reason
   // Handles one exit; false once this vCPU is to stop.
   bool HandleExit(Vcpu& vcpu);
@@ -96,14 +122,17 @@ class VirtualMachine final : private MachineHost {
   void EndForRequest(Vcpu& vcpu, const PortRequest& request);
   void Finish(std::optional<GuestExitRequest> exit, std::string fault_reason,
               std::string fault_line = "");
+  void FinishLocked(std::optional<GuestExitRequest> exit, std::string fault_reason,
+                    std::string fault_line);
   void StopAll();
   std::string DescribeVcpu(Vcpu& vcpu);
 
   VmConfig config_;
-  Personality& personality_;
+  Personality* personality_;
+  std::unique_ptr<Personality> moved_personality_;  // after the first hop, personality_'s owner
   ConsoleOutput& console_;
   KvmSystem kvm_;
-  Vm vm_;
+  std::unique_ptr<Vm> vm_;
   GuestMemory memory_;
   PortIoDevices ports_;
   UniqueFd vm_stats_;
@@ -116,6 +145,19 @@ class VirtualMachine final : private MachineHost {
   std::string fault_reason_;
   std::string fault_line_;
   std::atomic<bool> stopping_{false};
+  std::atomic<uint32_t> gate_{0};  // vCPU threads of generation N run once it reaches N
+
+  // Moves (with config_.move). The controller, hop_wanted_ and ready_at_ are finish_mutex_'s.
+  std::optional<MoveController> move_;
+  bool hop_wanted_ = false;
+  std::chrono::steady_clock::time_point ready_at_;
+  std::atomic<bool> pausing_{false};          // vCPU threads leave their loop for a hop
+  std::atomic<int64_t> vcpu0_entered_ns_{0};  // steady_clock, vCPU 0's first KVM_RUN of a VM
+  std::vector<uint32_t> msrs_to_move_;
+  size_t xsave_bytes_ = 0;
+  std::map<std::string, uint64_t> earlier_vm_counters_;  // KVM's counters of VMs hopped from
+  std::string move_stats_;
+  std::atomic<uint64_t> move_port_refusals_{0};
   std::atomic<uint64_t> unhandled_mmio_{0};
   std::atomic<uint64_t> hyperv_synic_exits_{0};
   std::atomic<uint64_t> hyperv_hcall_exits_{0};
