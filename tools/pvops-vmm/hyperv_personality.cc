@@ -13,11 +13,7 @@ namespace pvops::vmm {
 namespace {
 
 // What the VMM needs from KVM for this personality; the check names the first one missing.
-struct RequiredCapability {
-  long capability;
-  const char* name;
-};
-constexpr RequiredCapability kRequiredCapabilities[] = {
+constexpr KvmCapability kRequiredCapabilities[] = {
     {KVM_CAP_HYPERV, "KVM_CAP_HYPERV"},
     {KVM_CAP_SYS_HYPERV_CPUID, "KVM_CAP_SYS_HYPERV_CPUID"},
     {KVM_CAP_HYPERV_SYNIC2, "KVM_CAP_HYPERV_SYNIC2"},

@@ -64,6 +64,18 @@ UniqueFd OpenStats(int fd, const char* owner) {
   return UniqueFd(stats);
 }
 
+// A state struct KVM fills or takes whole (no flexible array): one ioctl, failing loudly.
+template <typename T>
+T GetState(int fd, unsigned long request, const char* name) {
+  T state{};
+  if (ioctl(fd, request, &state) < 0) ThrowErrno(name);
+  return state;
+}
+template <typename T>
+void SetState(int fd, unsigned long request, const T& state, const char* name) {
+  if (ioctl(fd, request, &state) < 0) ThrowErrno(name);
+}
+
 }  // namespace
 
 KvmSystem::KvmSystem() : fd_(open("/dev/kvm", O_RDWR | O_CLOEXEC)) {
@@ -206,13 +218,11 @@ uint64_t Vm::ClockNs() {
 }
 
 kvm_clock_data Vm::GetClock() {
-  kvm_clock_data clock{};
-  if (ioctl(fd_.get(), KVM_GET_CLOCK, &clock) < 0) ThrowErrno("KVM_GET_CLOCK");
-  return clock;
+  return GetState<kvm_clock_data>(fd_.get(), KVM_GET_CLOCK, "KVM_GET_CLOCK");
 }
 
 void Vm::SetClock(const kvm_clock_data& clock) {
-  if (ioctl(fd_.get(), KVM_SET_CLOCK, &clock) < 0) ThrowErrno("KVM_SET_CLOCK");
+  SetState(fd_.get(), KVM_SET_CLOCK, clock, "KVM_SET_CLOCK");
 }
 
 bool Vm::SignalMsi(uint64_t address, uint32_t data) {
@@ -239,13 +249,11 @@ void Vm::SetIrqchip(const kvm_irqchip& chip) {
 }
 
 kvm_pit_state2 Vm::GetPit() {
-  kvm_pit_state2 pit{};
-  if (ioctl(fd_.get(), KVM_GET_PIT2, &pit) < 0) ThrowErrno("KVM_GET_PIT2");
-  return pit;
+  return GetState<kvm_pit_state2>(fd_.get(), KVM_GET_PIT2, "KVM_GET_PIT2");
 }
 
 void Vm::SetPit(const kvm_pit_state2& pit) {
-  if (ioctl(fd_.get(), KVM_SET_PIT2, &pit) < 0) ThrowErrno("KVM_SET_PIT2");
+  SetState(fd_.get(), KVM_SET_PIT2, pit, "KVM_SET_PIT2");
 }
 
 Vcpu::Vcpu(Vm& vm, uint32_t id) : id_(id), fd_(ioctl(vm.fd(), KVM_CREATE_VCPU, id)) {
@@ -342,13 +350,11 @@ size_t Vcpu::SetMsrs(const std::vector<kvm_msr_entry>& entries) {
 }
 
 kvm_lapic_state Vcpu::GetLapic() {
-  kvm_lapic_state lapic{};
-  if (ioctl(fd_.get(), KVM_GET_LAPIC, &lapic) < 0) ThrowErrno("KVM_GET_LAPIC");
-  return lapic;
+  return GetState<kvm_lapic_state>(fd_.get(), KVM_GET_LAPIC, "KVM_GET_LAPIC");
 }
 
 void Vcpu::SetLapic(const kvm_lapic_state& lapic) {
-  if (ioctl(fd_.get(), KVM_SET_LAPIC, &lapic) < 0) ThrowErrno("KVM_SET_LAPIC");
+  SetState(fd_.get(), KVM_SET_LAPIC, lapic, "KVM_SET_LAPIC");
 }
 
 std::vector<uint8_t> Vcpu::GetXsave(size_t bytes) {
@@ -363,34 +369,26 @@ void Vcpu::SetXsave(const std::vector<uint8_t>& area) {
   if (ioctl(fd_.get(), pvops_kvm_ioctl_set_xsave, area.data()) < 0) ThrowErrno("KVM_SET_XSAVE");
 }
 
-kvm_xcrs Vcpu::GetXcrs() {
-  kvm_xcrs xcrs{};
-  if (ioctl(fd_.get(), KVM_GET_XCRS, &xcrs) < 0) ThrowErrno("KVM_GET_XCRS");
-  return xcrs;
-}
+kvm_xcrs Vcpu::GetXcrs() { return GetState<kvm_xcrs>(fd_.get(), KVM_GET_XCRS, "KVM_GET_XCRS"); }
 
 void Vcpu::SetXcrs(const kvm_xcrs& xcrs) {
-  if (ioctl(fd_.get(), KVM_SET_XCRS, &xcrs) < 0) ThrowErrno("KVM_SET_XCRS");
+  SetState(fd_.get(), KVM_SET_XCRS, xcrs, "KVM_SET_XCRS");
 }
 
 kvm_vcpu_events Vcpu::GetEvents() {
-  kvm_vcpu_events events{};
-  if (ioctl(fd_.get(), KVM_GET_VCPU_EVENTS, &events) < 0) ThrowErrno("KVM_GET_VCPU_EVENTS");
-  return events;
+  return GetState<kvm_vcpu_events>(fd_.get(), KVM_GET_VCPU_EVENTS, "KVM_GET_VCPU_EVENTS");
 }
 
 void Vcpu::SetEvents(const kvm_vcpu_events& events) {
-  if (ioctl(fd_.get(), KVM_SET_VCPU_EVENTS, &events) < 0) ThrowErrno("KVM_SET_VCPU_EVENTS");
+  SetState(fd_.get(), KVM_SET_VCPU_EVENTS, events, "KVM_SET_VCPU_EVENTS");
 }
 
 kvm_debugregs Vcpu::GetDebugRegs() {
-  kvm_debugregs debugregs{};
-  if (ioctl(fd_.get(), KVM_GET_DEBUGREGS, &debugregs) < 0) ThrowErrno("KVM_GET_DEBUGREGS");
-  return debugregs;
+  return GetState<kvm_debugregs>(fd_.get(), KVM_GET_DEBUGREGS, "KVM_GET_DEBUGREGS");
 }
 
 void Vcpu::SetDebugRegs(const kvm_debugregs& debugregs) {
-  if (ioctl(fd_.get(), KVM_SET_DEBUGREGS, &debugregs) < 0) ThrowErrno("KVM_SET_DEBUGREGS");
+  SetState(fd_.get(), KVM_SET_DEBUGREGS, debugregs, "KVM_SET_DEBUGREGS");
 }
 
 std::optional<uint64_t> Vcpu::Translate(uint64_t virtual_address) {

@@ -13,6 +13,13 @@
 
 namespace pvops::vmm {
 
+// A KVM capability a part of the VMM needs, by number and name (for the message that names the
+// first one missing).
+struct KvmCapability {
+  long capability;
+  const char* name;
+};
+
 class KvmSystem {
  public:
   KvmSystem();  // opens /dev/kvm and checks the API version

@@ -40,11 +40,7 @@ constexpr uint64_t kMsiAddressApicId0 = 0xfee00000;
 constexpr auto kFirstEntryWait = std::chrono::seconds(1);
 
 // What saving and restoring a VM needs of KVM (vm_state.h).
-struct RequiredCapability {
-  long capability;
-  const char* name;
-};
-constexpr RequiredCapability kMoveCapabilities[] = {
+constexpr KvmCapability kMoveCapabilities[] = {
     {KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI"},
     {KVM_CAP_XSAVE, "KVM_CAP_XSAVE"},
     {KVM_CAP_XCRS, "KVM_CAP_XCRS"},
