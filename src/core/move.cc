@@ -54,14 +54,34 @@ uint64_t OffsetClockNs() { return g_move.backend_clock() + g_move.offset; }
 
 Reason MoveReason() { return Reason::Continue(g_info.move_reason, sizeof(g_info.move_reason)); }
 
+// Interrupts the old hypervisor has raised but this CPU has not taken (interrupts are off in
+// the suspend) are taken now, through the old backend: a mover carries the LAPIC's pending
+// vectors to the new VM, where a one-shot that fired here would run its handler a second time
+// beside the one the resume arms again.
+void TakePendingInterrupts() {
+  pvops_irq_enable();
+  for (int i = 0; i < 64; ++i) arch::pause();
+  pvops_irq_disable();
+}
+
 // This CPU's one-shot timer is cancelled on the old backend (its device must not fire into the
 // new one) but stays recorded, to be armed again on the new one; then the backend lets go.
-pvops_status ReleaseThisCpu(uint32_t cpu, Reason* why) {
+// `take_pending`: not in the park handler, whose vector in service holds the others back.
+pvops_status ReleaseThisCpu(uint32_t cpu, Reason* why, bool take_pending) {
   PerCpu& me = ThisArea().core;
-  const uint64_t deadline = me.oneshot_deadline;
+  if (take_pending) TakePendingInterrupts();
+  uint64_t deadline = me.oneshot_deadline;
   const uint8_t vector = me.oneshot_vector;
   if (deadline != 0) (void)pvops_timer_oneshot(0, vector);
   OneshotArmed(deadline, vector);
+  if (deadline != 0 && take_pending) {
+    // A fire just before the cancel: handled now as due (the record cleared), or armed again
+    // as early, which the second cancel undoes.
+    TakePendingInterrupts();
+    deadline = me.oneshot_deadline;
+    if (deadline != 0) (void)pvops_timer_oneshot(0, vector);
+    OneshotArmed(deadline, vector);
+  }
   const Backend& backend = BackendById(g_info.backend);
   return backend.release_cpu != nullptr ? backend.release_cpu(cpu, why) : PVOPS_OK;
 }
@@ -92,7 +112,7 @@ void ParkHandler(uint8_t, void*) {
   me.park_seq = seq;
   char text[PVOPS_REASON_LEN];
   Reason why(text, sizeof(text));
-  const pvops_status st = ReleaseThisCpu(cpu, &why);
+  const pvops_status st = ReleaseThisCpu(cpu, &why, false);
   if (st != PVOPS_OK && __atomic_exchange_n(&g_move.reason_taken, 1u, __ATOMIC_ACQ_REL) == 0)
     MoveReason().Add("cpu ").AddDec(cpu).Add(" release: ").Add(text);
   me.park_status = st;
@@ -286,7 +306,7 @@ extern "C" pvops_status pvops_suspend(void) {
   }
   // Read through the old backend while it still runs: the clock goes on from here.
   g_info.move_last_ns = pvops_clock_ns();
-  if (const pvops_status cpu0 = ReleaseThisCpu(0, &why); cpu0 != PVOPS_OK)
+  if (const pvops_status cpu0 = ReleaseThisCpu(0, &why, true); cpu0 != PVOPS_OK)
     why.Separate().Add("cpu 0 release: ").Add(pvops_status_name(cpu0));
   const Backend& backend = BackendById(g_info.backend);
   if (backend.release != nullptr) {
