@@ -74,6 +74,25 @@ exit 33)sh");
   EXPECT_TRUE(progress.ends_with(" s)\n")) << progress;
 }
 
+TEST_F(EnvironmentRunTest, AnEnvironmentsTimeoutFileRaisesTheTimeoutNeverLowersIt) {
+  // Sleeps past the asked 1 s, but within the 5 s its timeout file states.
+  WriteScript("slow", "launch", R"sh(
+sleep 1.5
+echo 'ok 1 fake.slow'
+echo '1 passed, 0 failed, 0 skipped'
+exit 33)sh");
+  std::ofstream(root_ / "envs/slow/timeout") << "5\n";
+  EnvironmentResult slow = RunEnv("slow", 1);
+  EXPECT_EQ(slow.outcome.timeout_seconds, 5);
+  EXPECT_EQ(slow.verdict.verdict, Verdict::kPass) << slow.verdict.reason;
+  // A file below the asked timeout changes nothing; so does one that is not a number.
+  WriteScript("quick", "launch", "exit 33");
+  std::ofstream(root_ / "envs/quick/timeout") << "0.5\n";
+  EXPECT_EQ(RunEnv("quick", 10).outcome.timeout_seconds, 10);
+  std::ofstream(root_ / "envs/quick/timeout") << "soon\n";
+  EXPECT_EQ(RunEnv("quick", 10).outcome.timeout_seconds, 10);
+}
+
 TEST_F(EnvironmentRunTest, MissingLauncherIsAFailureWithItsPath) {
   EnvironmentResult result = RunEnv("absent");
   EXPECT_EQ(result.verdict.verdict, Verdict::kFail);
