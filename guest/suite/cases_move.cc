@@ -17,6 +17,9 @@ namespace {
 
 constexpr uint64_t kTimerDelayNs = 2 * kNsPerMs;
 constexpr uint64_t kRequestWaitNs = 30 * kNsPerSec;
+// Beyond the measured pause, what a hop may add to the clock: the rendezvous before the last
+// reading and the reads around the hop.
+constexpr uint64_t kHopSlackNs = 10 * kNsPerMs;
 
 struct SharedCount {
   uint64_t total;     // added to by both CPUs
@@ -103,10 +106,10 @@ Result Hop(bool via_mover) {
   const uint64_t total_at_resume = __atomic_load_n(&g_count.total, __ATOMIC_ACQUIRE);
 
   Note("move: hop=%u backend=%s previous=%s clock_before=%lu clock_after=%lu last_ns=%lu "
-       "first_ns=%lu pause_ns=%lu moves=%u reason=\"%s\"",
+       "first_ns=%lu own_ns=%lu pause_ns=%lu moves=%u reason=\"%s\"",
        info.resumes, pvops_backend_name(info.backend), pvops_backend_name(info.previous_backend),
-       clock_before, clock_after, info.move_last_ns, info.move_first_ns, info.move_pause_ns,
-       info.moves, info.move_reason);
+       clock_before, clock_after, info.move_last_ns, info.move_first_ns, info.move_own_ns,
+       info.move_pause_ns, info.moves, info.move_reason);
   PrintDetection();
   Check(resumed.ok(), "pvops_resume: %s (%s)", resumed.name(), info.move_reason);
   Check(info.resumes == resumes_before + 1, "resumes %u, was %u", info.resumes, resumes_before);
@@ -117,14 +120,18 @@ Result Hop(bool via_mover) {
   else
     Check(info.backend == backend_before, "same VM, but backend %s after %s",
           pvops_backend_name(info.backend), pvops_backend_name(backend_before));
-  // The clock: never back, and on from the last reading plus the pause believed.
+  // The clock: never back, on from the last reading plus the guest's own time and the mover's
+  // pause, and across the whole hop no more than that measured pause and 10 ms.
   Check(info.move_last_ns >= clock_before, "last reading %lu before the one taken earlier %lu",
         info.move_last_ns, clock_before);
-  Check(info.move_first_ns == info.move_last_ns + info.move_pause_ns,
-        "first %lu != last %lu + pause %lu", info.move_first_ns, info.move_last_ns,
-        info.move_pause_ns);
+  Check(info.move_first_ns == info.move_last_ns + info.move_own_ns + info.move_pause_ns,
+        "first %lu != last %lu + own %lu + pause %lu", info.move_first_ns, info.move_last_ns,
+        info.move_own_ns, info.move_pause_ns);
   Check(clock_after >= info.move_first_ns, "clock %lu after the resume, below its first %lu",
         clock_after, info.move_first_ns);
+  Check(clock_after - clock_before <= info.move_own_ns + info.move_pause_ns + kHopSlackNs,
+        "the clock jumped %lu ns across the hop, over own %lu + pause %lu + 10 ms",
+        clock_after - clock_before, info.move_own_ns, info.move_pause_ns);
 
   // The work that spans the hop finishes, and adds up.
   cpu0_own += AddOnThisCpu(1000);

@@ -55,5 +55,7 @@ PVOPS_MOVE_STATIC_ASSERT(sizeof(struct pvops_move_mailbox) == 64, "mailbox layou
 /* The longest pause the library believes: a reported pause_ns above it is taken as 0 (and the
  * move's reason says so), so a VMM's garbage cannot throw the guest's clock years ahead. */
 #define PVOPS_MOVE_MAX_PAUSE_NS (600ull * 1000000000ull)
+/* pause_ns is the time the guest did not run and its TSC did not count: a mover restores each
+ * vCPU's TSC to its saved value, so the guest's own time across the move is the TSC's. */
 
 #endif /* PVOPS_MOVE_H */

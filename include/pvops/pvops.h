@@ -354,9 +354,13 @@ struct pvops_info {
   uint32_t previous_backend; /* enum pvops_backend_id before the last resume */
   uint32_t move_state;       /* enum pvops_move_state */
   uint64_t move_last_ns;     /* the last clock_ns reading before the last suspend */
-  uint64_t move_first_ns;    /* where clock_ns went on after it: last + the pause believed */
-  uint64_t move_pause_ns;    /* the pause believed (the mailbox's, or 0: see move_reason) */
+  uint64_t move_first_ns;    /* where clock_ns went on after it: last + own + pause */
+  uint64_t move_pause_ns;    /* the mover's pause believed (the mailbox's, or 0: move_reason) */
   char move_reason[PVOPS_REASON_LEN]; /* what the last suspend/resume did, or why it failed */
+  /* The guest's own time between move_last_ns and the re-based clock (releasing, the mover's
+   * `out`, choosing again), by the TSC the mover keeps running without the pause; 0 where the
+   * TSC did not move forward believably (move_reason says so). */
+  uint64_t move_own_ns;
 };
 
 /* pvops_info.paravirt: one bit per op (or group of ops) the chosen backend replaced, so that a

@@ -38,6 +38,10 @@ struct MoveState {
   uint64_t (*backend_clock)(void);
   uint64_t offset;
   uint32_t offset_carried;
+  // The TSC and its rate at the last reading before the suspend: the guest's own time across
+  // the move (the mover hides its pause from the TSC and reports it apart).
+  uint64_t last_tsc;
+  uint64_t last_tsc_khz;
 };
 MoveState g_move;
 
@@ -205,6 +209,20 @@ uint64_t BelievedPause(Reason* why) {
   return pause;
 }
 
+// The guest's own time since the last reading before the suspend, by the TSC; 0, with the
+// reason, when the TSC went back or ran implausibly far.
+uint64_t OwnTimeSinceSuspend(Reason* why) {
+  const uint64_t cycles = arch::rdtsc() - g_move.last_tsc;
+  const uint64_t khz = g_move.last_tsc_khz;
+  // At most a minute of cycles at 10 GHz: kept below 2^64 when multiplied by 10^6 below.
+  constexpr uint64_t kMostCycles = 600'000'000'000ull;
+  if (khz == 0 || cycles > kMostCycles) {
+    why->Separate().Add("own time by the TSC implausible: 0 used");
+    return 0;
+  }
+  return cycles * 1'000'000 / khz;
+}
+
 }  // namespace
 
 void ForgetMoves() {
@@ -305,6 +323,8 @@ extern "C" pvops_status pvops_suspend(void) {
     return st;
   }
   // Read through the old backend while it still runs: the clock goes on from here.
+  g_move.last_tsc_khz = pvops_tsc_khz();
+  g_move.last_tsc = pvops::arch::rdtsc();
   g_info.move_last_ns = pvops_clock_ns();
   if (const pvops_status cpu0 = ReleaseThisCpu(0, &why, true); cpu0 != PVOPS_OK)
     why.Separate().Add("cpu 0 release: ").Add(pvops_status_name(cpu0));
@@ -341,10 +361,12 @@ extern "C" pvops_status pvops_resume(void) {
   // Boot's data flow once more, from here: detect -> select -> init on this hypervisor.
   ChooseBackend(&g_info);
   g_info.previous_backend = g_move.previous_backend;
-  // The clock goes on from the last reading plus the pause, whatever the new backend reads.
+  // The clock goes on from the last reading plus the guest's own time and the mover's pause,
+  // whatever the new backend reads.
   g_move.backend_clock = pvops_table.time.clock_ns;
   g_info.move_pause_ns = pause;
-  g_info.move_first_ns = g_info.move_last_ns + pause;
+  g_info.move_own_ns = OwnTimeSinceSuspend(&why);
+  g_info.move_first_ns = g_info.move_last_ns + g_info.move_own_ns + pause;
   g_move.offset = g_info.move_first_ns - g_move.backend_clock();
   g_move.offset_carried = 1;
   pvops_table.time.clock_ns = OffsetClockNs;

@@ -30,6 +30,9 @@ constexpr uint32_t kMul = 0x80000000;  // 2 GHz as kvmclock encodes it
 constexpr uint8_t kRequestVector = 0x4a;
 constexpr uint8_t kTestVector = 0x50;
 constexpr uint64_t kPauseNs = 250'000'000;
+// The guest's own time the mover lets the TSC count across a hop: 3 ms at the sim's 2 GHz.
+constexpr uint64_t kOwnTscCycles = 6'000'000;
+constexpr uint64_t kOwnNs = 3'000'000;
 constexpr uint64_t kMailboxPhys = 0x7000;
 constexpr uint32_t kKvmMsrs[] = {MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_STEAL_TIME, MSR_KVM_PV_EOI_EN};
 
@@ -110,7 +113,8 @@ class MoveTest : public BareMetalMachineTest {
     Become(next_);
     mailbox_.pause_ns = pause_ns_;
     mailbox_.hops = ++hops_;
-    sim_.AdvanceTsc(2 * kPauseNs);  // the host's time passed meanwhile
+    // A mover restores the TSC: it counts the guest's own time around the `out`, not the pause.
+    sim_.AdvanceTsc(kOwnTscCycles);
   }
 
   // Interrupts the other CPUs have pending (IPIs sent, not yet taken), then what a parked CPU
@@ -236,10 +240,12 @@ TEST_F(MoveTest, KvmToBareMetalReleasesEveryMsrOnEveryCpuAndChoosesAgain) {
   EXPECT_EQ(Info().move_state, uint32_t{PVOPS_MOVE_RUNNING});
   EXPECT_EQ(Info().abi_version, PVOPS_ABI_VERSION);
   EXPECT_EQ(core::Cpu(1).online, 1u);
-  // The clock: on from the last reading plus the mover's pause, never back.
+  // The clock: on from the last reading plus the guest's own time and the mover's pause.
   EXPECT_GE(Info().move_last_ns, before);
   EXPECT_EQ(Info().move_pause_ns, kPauseNs);
-  EXPECT_EQ(Info().move_first_ns, Info().move_last_ns + kPauseNs);
+  EXPECT_GE(Info().move_own_ns, kOwnNs) << "the TSC's cycles across the hop at 2 GHz";
+  EXPECT_LT(Info().move_own_ns, kOwnNs + 1'000'000);
+  EXPECT_EQ(Info().move_first_ns, Info().move_last_ns + Info().move_own_ns + kPauseNs);
   const uint64_t after = pvops_clock_ns();
   EXPECT_GE(after, Info().move_first_ns);
   EXPECT_LT(after, Info().move_first_ns + 50'000'000) << "no more than the resume's own time";
@@ -297,8 +303,8 @@ TEST_F(MoveTest, AClockThatRestartsLowerIsCarriedForward) {
   EXPECT_EQ(Info().backend, PVOPS_BACKEND_KVM);
   EXPECT_GT(Info().move_last_ns, 10'000'000'000ull);
   const uint64_t first = pvops_clock_ns();
-  EXPECT_GE(first, Info().move_last_ns + kPauseNs);
-  EXPECT_LT(first, Info().move_last_ns + kPauseNs + 50'000'000);
+  EXPECT_GE(first, Info().move_last_ns + kOwnNs + kPauseNs);
+  EXPECT_LT(first, Info().move_last_ns + kOwnNs + kPauseNs + 50'000'000);
   sim_.AdvanceTsc(2'000'000);  // 1 ms
   EXPECT_GE(pvops_clock_ns(), first + 1'000'000);
   EXPECT_FALSE(core::ClockOffsetCarried() == false);
@@ -314,7 +320,7 @@ TEST_F(MoveTest, AnImplausiblePauseIsTakenAsZeroWithAReason) {
   ASSERT_EQ(pvops_suspend(), PVOPS_OK);
   ASSERT_EQ(pvops_resume(), PVOPS_OK);
   EXPECT_EQ(Info().move_pause_ns, 0u);
-  EXPECT_EQ(Info().move_first_ns, Info().move_last_ns);
+  EXPECT_EQ(Info().move_first_ns, Info().move_last_ns + Info().move_own_ns);
   EXPECT_THAT(Info().move_reason, HasSubstr("implausible: 0 used"));
   EXPECT_GE(pvops_clock_ns(), Info().move_last_ns);
 }
