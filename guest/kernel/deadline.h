@@ -13,6 +13,13 @@ inline constexpr uint64_t kNsPerUs = 1000;
 inline constexpr uint64_t kNsPerMs = 1000 * kNsPerUs;
 inline constexpr uint64_t kNsPerSec = 1000 * kNsPerMs;
 
+// The TSC as the guest reads it itself, a reference apart from the library's clock.
+inline uint64_t Rdtsc() {
+  uint32_t lo, hi;
+  asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  return (uint64_t{hi} << 32) | lo;
+}
+
 class Deadline {
  public:
   explicit Deadline(uint64_t timeout_ns)

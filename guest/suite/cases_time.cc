@@ -12,12 +12,6 @@
 namespace guest::suite {
 namespace {
 
-inline uint64_t Rdtsc() {
-  uint32_t lo, hi;
-  asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-  return (uint64_t{hi} << 32) | lo;
-}
-
 // Two CPUs take turns: each reads the clock on its turn and checks it against the other's
 // last reading, so every cross-CPU pair is ordered by the turn handover (acquire/release).
 struct PingPong {

@@ -36,7 +36,7 @@ struct pvops_move_mailbox {
   uint32_t vector;      /* guest: the interrupt vector the VMM raises on vCPU 0 for a request */
   uint32_t request;     /* VMM: PVOPS_MOVE_REQUEST_MOVE; the guest clears it when it suspends */
   uint64_t request_seq; /* VMM: incremented with each request */
-  uint64_t pause_ns;    /* VMM: host time from "ready" to resume, written before the new VM runs */
+  uint64_t pause_ns;    /* VMM: host time the TSC did not count, written before the new VM runs */
   uint64_t hops;        /* VMM: completed moves */
   char next[16];        /* VMM: the personality of the requested hop ("xen", ...), NUL-terminated */
   /* VMM: 1 once the plan has no hop left (written with the last hop's pause_ns, or at
@@ -55,7 +55,7 @@ PVOPS_MOVE_STATIC_ASSERT(sizeof(struct pvops_move_mailbox) == 64, "mailbox layou
 /* The longest pause the library believes: a reported pause_ns above it is taken as 0 (and the
  * move's reason says so), so a VMM's garbage cannot throw the guest's clock years ahead. */
 #define PVOPS_MOVE_MAX_PAUSE_NS (600ull * 1000000000ull)
-/* pause_ns is the time the guest did not run and its TSC did not count: a mover restores each
- * vCPU's TSC to its saved value, so the guest's own time across the move is the TSC's. */
+/* pause_ns is the host time between saving the vCPUs' TSC and restoring it to the saved value:
+ * the guest's TSC counts everything else, so its time across the move is the TSC's plus this. */
 
 #endif /* PVOPS_MOVE_H */

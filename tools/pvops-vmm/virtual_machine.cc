@@ -540,7 +540,10 @@ void VirtualMachine::Hop() {
       std::lock_guard lock(finish_mutex_);
       if (finished_) return;  // something ended the run while the vCPUs stopped
     }
+    // The TSC stops counting when vCPU 0's is saved and starts again when it is restored: that
+    // gap, and only it, is the pause the guest is told (its TSC counts the rest).
     std::vector<VcpuState> saved;
+    const Clock::time_point tsc_saved = Clock::now();
     for (auto& slot : vcpus_) saved.push_back(SaveVcpu(*slot.vcpu, msrs_to_move_, xsave_bytes_));
     const VmDeviceState devices = SaveVmDevices(*vm_);
     AddVmCounters(earlier_vm_counters_);
@@ -562,7 +565,11 @@ void VirtualMachine::Hop() {
     BuildKvmVm();
     RestoreVmDevices(*vm_, devices);
     const uint64_t tsc = SavedTsc(saved.at(0));
-    for (size_t id = 0; id < vcpus_.size(); ++id) RestoreVcpu(*vcpus_[id].vcpu, saved[id], tsc);
+    Clock::time_point tsc_restored;
+    for (size_t id = 0; id < vcpus_.size(); ++id) {
+      RestoreVcpu(*vcpus_[id].vcpu, saved[id], tsc);
+      if (id == 0) tsc_restored = Clock::now();
+    }
     const Clock::time_point restore_done = Clock::now();
 
     pausing_.store(false);
@@ -571,9 +578,9 @@ void VirtualMachine::Hop() {
     Clock::time_point resumed;
     {
       std::lock_guard lock(finish_mutex_);
-      // pause_ns: from "ready" to the new vCPUs' release, the last thing before KVM_RUN.
       resumed = Clock::now();
-      const auto pause = std::chrono::duration_cast<std::chrono::nanoseconds>(resumed - ready_at_);
+      const auto pause =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(tsc_restored - tsc_saved);
       move_->CompleteHop(static_cast<uint64_t>(pause.count()), resumed);
       hop_wanted_ = false;
     }
@@ -591,7 +598,7 @@ void VirtualMachine::Hop() {
     console_.Line(
         absl::StrFormat("move: hop=%u from=%s to=%s downtime_ms=%s pause_ms=%.2f vmm_stop_ms=%.2f "
                         "vmm_save_ms=%.2f vmm_restore_ms=%.2f",
-                        hop, from, to, downtime, Milliseconds(resumed - ready_at_),
+                        hop, from, to, downtime, Milliseconds(tsc_restored - tsc_saved),
                         Milliseconds(stopped - ready_at_), Milliseconds(save_done - stopped),
                         Milliseconds(restore_done - save_done)));
     absl::StrAppend(&move_stats_, " vmm_move_hop", hop, "_downtime_ms=", downtime);
