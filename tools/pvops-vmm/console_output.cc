@@ -23,11 +23,12 @@ void ConsoleOutput::WriteLocked(std::string_view bytes) {
   }
 }
 
-void ConsoleOutput::EndPartialLineLocked() {
-  if (pending_.empty()) return;
-  pending_.push_back('\n');
-  WriteLocked(pending_);
-  pending_.clear();
+void ConsoleOutput::PutVmmLineLocked(std::string line) {
+  line.push_back('\n');
+  if (pending_.empty())
+    WriteLocked(line);
+  else
+    held_ += line;
 }
 
 void ConsoleOutput::PutGuestByte(uint8_t byte) {
@@ -36,27 +37,30 @@ void ConsoleOutput::PutGuestByte(uint8_t byte) {
   if (byte == '\n' || pending_.size() >= kMaxPendingBytes) {
     WriteLocked(pending_);
     pending_.clear();
+    WriteLocked(held_);
+    held_.clear();
   }
 }
 
 void ConsoleOutput::Note(std::string_view text) {
   std::lock_guard lock(mutex_);
-  EndPartialLineLocked();
-  WriteLocked("# pvops-vmm: ");
-  WriteLocked(text);
-  WriteLocked("\n");
+  PutVmmLineLocked(std::string("# pvops-vmm: ").append(text));
 }
 
 void ConsoleOutput::Line(std::string_view text) {
   std::lock_guard lock(mutex_);
-  EndPartialLineLocked();
-  WriteLocked(text);
-  WriteLocked("\n");
+  PutVmmLineLocked(std::string(text));
 }
 
 void ConsoleOutput::Drain() {
   std::lock_guard lock(mutex_);
-  EndPartialLineLocked();
+  if (!pending_.empty()) {
+    pending_.push_back('\n');
+    WriteLocked(pending_);
+    pending_.clear();
+  }
+  WriteLocked(held_);
+  held_.clear();
   // On the L1's serial console write() returns once the bytes are queued; the exit port would end
   // QEMU before the UART sent them.
   if (isatty(fd_)) tcdrain(fd_);

@@ -18,16 +18,20 @@ class ConsoleOutput {
   void Note(std::string_view text);
   // A whole line as is (the closing stat: line).
   void Line(std::string_view text);
-  // Writes out a partial guest line and waits until a terminal has sent everything.
+  // Writes out a partial guest line, then the lines held back, and waits until a terminal has
+  // sent everything.
   void Drain();
 
  private:
   void WriteLocked(std::string_view bytes);
-  void EndPartialLineLocked();
+  // The VMM's line now, or after the guest's line in progress ends: a run goes on after a
+  // note (a move's request), and a guest line cut in two would lose its meaning.
+  void PutVmmLineLocked(std::string line);
 
   int fd_;
   std::mutex mutex_;
   std::string pending_;  // guest bytes since the last newline
+  std::string held_;     // the VMM's lines waiting for the guest's line to end
 };
 
 }  // namespace pvops::vmm

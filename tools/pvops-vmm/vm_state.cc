@@ -65,10 +65,24 @@ void RestoreVcpu(Vcpu& vcpu, const VcpuState& state, uint64_t tsc) {
   vcpu.SetXcrs(state.xcrs);
   vcpu.SetXsave(state.xsave);
   vcpu.SetLapic(state.lapic);
-  // After the LAPIC: KVM drops a TSC deadline unless the timer is in TSC-deadline mode.
-  std::vector<kvm_msr_entry> msrs = state.msrs;
-  for (auto& entry : msrs)
-    if (entry.index == kMsrTsc) entry.data = tsc;
+  // After the LAPIC: KVM drops a TSC deadline unless the timer is in TSC-deadline mode. Only
+  // the values the new vCPU does not hold already are written (the TSC always): KVM logs each
+  // write it does not implement (DEBUGCTL on AMD without LBR virtualization) on the L1's
+  // console, the same serial line the guest's output goes to, where it can split a guest line.
+  std::vector<uint32_t> indices;
+  for (const auto& entry : state.msrs) indices.push_back(entry.index);
+  const std::vector<kvm_msr_entry> held = vcpu.GetMsrs(indices);
+  std::vector<kvm_msr_entry> msrs;
+  for (kvm_msr_entry entry : state.msrs) {
+    if (entry.index == kMsrTsc) {
+      entry.data = tsc;
+    } else if (std::any_of(held.begin(), held.end(), [&entry](const kvm_msr_entry& h) {
+                 return h.index == entry.index && h.data == entry.data;
+               })) {
+      continue;
+    }
+    msrs.push_back(entry);
+  }
   for (size_t next = 0; next < msrs.size();) {
     const std::vector<kvm_msr_entry> rest(msrs.begin() + static_cast<ptrdiff_t>(next), msrs.end());
     next += vcpu.SetMsrs(rest);

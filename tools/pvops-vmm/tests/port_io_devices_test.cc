@@ -73,6 +73,23 @@ TEST_F(PortIoDevicesTest, Com1PrintsWholeLines) {
   EXPECT_EQ(Printed(), "ok 1 detect.report\n");
 }
 
+TEST_F(PortIoDevicesTest, TheVmmsLinesWaitForTheGuestsLineToEnd) {
+  Print(kCom1Base, "ok 2 detect.override # SKI");
+  console_->Note("move: request 2");  // a note in the middle of a guest line, as a move's is
+  console_->Line("move: hop=2");
+  EXPECT_EQ(Printed(), "");
+  Print(kCom1Base, "P no override\n");
+  EXPECT_EQ(Printed(),
+            "ok 2 detect.override # SKIP no override\n# pvops-vmm: move: request 2\nmove: hop=2\n");
+  console_->Note("between lines");  // nothing pending: at once
+  EXPECT_EQ(Printed(), "# pvops-vmm: between lines\n");
+  // The run's end: a line the guest never finished, then what was held.
+  Print(kCom1Base, "ok 3 cut");
+  console_->Line("FAULT: triple fault");
+  console_->Drain();
+  EXPECT_EQ(Printed(), "ok 3 cut\nFAULT: triple fault\n");
+}
+
 TEST_F(PortIoDevicesTest, Com1AlwaysReadyToSend) {
   EXPECT_EQ(In(kCom1Base + 5), 0x60);  // THRE | TEMT
   EXPECT_EQ(In(kCom1Base + 2), 0x01);  // no interrupt pending
@@ -165,10 +182,11 @@ TEST_F(PortIoDevicesTest, OtherPortsReadAllOnesAndAreCounted) {
   EXPECT_EQ(Printed(), "");
 }
 
-TEST_F(PortIoDevicesTest, NotesEndAPartialGuestLineFirst) {
+TEST_F(PortIoDevicesTest, AtTheRunsEndAPartialGuestLineComesFirst) {
   Print(kCom1Base, "partial");
   console_->Note("fault: triple fault");
   console_->Line("stat: kvm_exits=3");
+  console_->Drain();
   EXPECT_EQ(Printed(), "partial\n# pvops-vmm: fault: triple fault\nstat: kvm_exits=3\n");
 }
 
