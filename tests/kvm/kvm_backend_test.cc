@@ -56,6 +56,8 @@ class KvmBackendTest : public BareMetalMachineTest {
 
   bool WriteKvmMsr(uint32_t msr, uint64_t value) {
     if ((offered_ & OfferedFor(msr)) == 0) return false;  // KVM enforces the CPUID it gave
+    for (const auto& [refused_msr, cpu] : refused_)
+      if (refused_msr == msr && cpu == sim_.current_cpu()) return false;
     msr_writes_.push_back({msr, value});
     void* area = sim_.GuestMemory(value & ~uint64_t{KVM_MSR_ENABLED});
     if (msr == MSR_KVM_SYSTEM_TIME_NEW && (value & KVM_MSR_ENABLED) != 0 && fill_clock_) {
@@ -126,7 +128,20 @@ class KvmBackendTest : public BareMetalMachineTest {
     return std::nullopt;
   }
 
+  // A vCPU that refuses one MSR write, as a KVM short of memory for that vCPU does.
+  void RefuseOnCpu(uint32_t msr, uint32_t cpu) { refused_.push_back({msr, cpu}); }
+
+  // CPU 1 with an area, online: what its cpu_init returned.
+  pvops_status OnlineCpu1() {
+    void* area = NewCpuArea();
+    EXPECT_EQ(pvops_set_cpu_area(1, area), PVOPS_OK);
+    pvops_status st = PVOPS_ERR_INVALID;
+    sim_.RunOnCpu(1, [&] { st = pvops_cpu_online(1); });
+    return st;
+  }
+
   uint32_t offered_ = kAllFeatures;
+  std::vector<std::pair<uint32_t, uint32_t>> refused_;  // (MSR, CPU)
   bool fill_clock_ = true;
   bool deliver_sent_ipis_ = false;
   std::vector<std::pair<uint32_t, uint64_t>> msr_writes_;
@@ -204,6 +219,55 @@ TEST_F(KvmBackendTest, ASecondaryRegistersItsAreasInsideTheAreaTheKernelGave) {
     ns = pvops_clock_ns();
   });
   EXPECT_EQ(ns, kSystemTimeAtRegistration + 2000);
+}
+
+// One vCPU refusing its kvmclock must not leave it reading a tuple KVM never filled. The clock
+// is one for all CPUs (a TSC clock on one CPU would disagree with the others by the whole
+// uptime), so that CPU reads the boot CPU's tuple, as the vDSO does from every CPU; its other
+// areas still register, the CPU comes up, and the info names it.
+TEST_F(KvmBackendTest, ASecondaryRefusingKvmclockReadsTheBootCpusTuple) {
+  BootKvm();
+  RefuseOnCpu(MSR_KVM_SYSTEM_TIME_NEW, 1);
+  msr_writes_.clear();
+  EXPECT_EQ(OnlineCpu1(), PVOPS_OK);
+  EXPECT_FALSE(LastMsrWrite(MSR_KVM_SYSTEM_TIME_NEW).has_value());
+  EXPECT_EQ(LastMsrWrite(MSR_KVM_STEAL_TIME),
+            sim_.VirtToPhys(&kvm::Part(1)->steal) + KVM_MSR_ENABLED);
+  EXPECT_EQ(LastMsrWrite(MSR_KVM_PV_EOI_EN),
+            sim_.VirtToPhys(&kvm::Part(1)->pv_eoi) + KVM_MSR_ENABLED);
+  // 4000 ticks at 2 GHz past the boot CPU's registration, on both CPUs.
+  sim_.SetTicksPerInstruction(0);
+  sim_.SetTsc(kvm::Clock(0)->tsc_timestamp + 4000);
+  uint64_t on_cpu1 = 0;
+  sim_.RunOnCpu(1, [&] { on_cpu1 = pvops_clock_ns(); });
+  EXPECT_EQ(on_cpu1, kSystemTimeAtRegistration + 2000);
+  EXPECT_EQ(pvops_clock_ns(), kSystemTimeAtRegistration + 2000);
+  EXPECT_THAT(std::string(pvops_get_info()->notes), HasSubstr("cpu 1 kvmclock: fault"));
+}
+
+// Steal time and PV EOI mix across CPUs: the one refusing them takes the native path for each
+// (no steal, never preempted, the APIC's EOI), the others keep theirs.
+TEST_F(KvmBackendTest, ASecondaryRefusingStealTimeAndPvEoiGoesNativeForThem) {
+  BootKvm();
+  RefuseOnCpu(MSR_KVM_STEAL_TIME, 1);
+  RefuseOnCpu(MSR_KVM_PV_EOI_EN, 1);
+  msr_writes_.clear();
+  EXPECT_EQ(OnlineCpu1(), PVOPS_OK);
+  EXPECT_EQ(LastMsrWrite(MSR_KVM_SYSTEM_TIME_NEW),
+            sim_.VirtToPhys(kvm::Clock(1)) + KVM_MSR_ENABLED);
+  EXPECT_FALSE(LastMsrWrite(MSR_KVM_STEAL_TIME).has_value());
+  EXPECT_FALSE(LastMsrWrite(MSR_KVM_PV_EOI_EN).has_value());
+  EXPECT_EQ(pvops_steal_ns(1), 0u);
+  EXPECT_EQ(pvops_vcpu_is_preempted(1), 0);
+  sim_.RunOnCpu(1, [] { pvops_eoi(); });
+  EXPECT_EQ(lapic_.eoi_count(1), 1u);
+  // CPU 0 keeps PV EOI: KVM's bit still spares it the APIC.
+  kvm::Part(0)->pv_eoi = KVM_PV_EOI_ENABLED;
+  pvops_eoi();
+  EXPECT_EQ(lapic_.eoi_count(0), 0u);
+  const std::string notes = pvops_get_info()->notes;
+  EXPECT_THAT(notes, HasSubstr("cpu 1 steal time: fault"));
+  EXPECT_THAT(notes, HasSubstr("cpu 1 PV EOI: fault"));
 }
 
 // A CPU whose area never came stays out of KVM's reach: nothing registered, a clear status.

@@ -38,11 +38,21 @@ CpuPart* Part(uint32_t cpu);
 // The running CPU's part (core::ThisArea).
 CpuPart& ThisPart();
 
-// `cpu`'s kvmclock tuple (nullptr without an area). The boot CPU's is alone at the start of a
-// page of the library's: a kernel maps that page into every process for its vDSO, so nothing
-// but the tuple may share it. The others' are in their parts.
-vcpu_time_info* Clock(uint32_t cpu);
-// The running CPU's; a CPU without an area reads the boot CPU's.
+// The boot CPU's kvmclock tuple, alone at the start of a page of the library's: a kernel maps
+// that page into every process for its vDSO, so nothing but the tuple may share it.
+struct alignas(PVOPS_PAGE_SIZE) BootClockPage {
+  vcpu_time_info clock;
+};
+extern BootClockPage g_boot_clock;
+
+// `cpu`'s kvmclock tuple (nullptr without an area): the boot CPU's page, the others' parts.
+inline vcpu_time_info* Clock(uint32_t cpu) {
+  if (cpu == 0) return &g_boot_clock.clock;
+  CpuPart* part = Part(cpu);
+  return part != nullptr ? &part->clock : nullptr;
+}
+// The running CPU's; a CPU without an area, or whose registration failed, reads the boot
+// CPU's (the per-CPU rule, core/backend.h).
 vcpu_time_info& ThisClock();
 
 // KVM's hypercall ABI: nr in rax, arguments in rbx, rcx, rdx, rsi, result in rax.
@@ -64,20 +74,22 @@ inline int64_t Hypercall(uint64_t nr, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t
 }
 
 // kvmclock (kvmclock.cc).
-pvops_status EnableClockOn(uint32_t cpu);  // registers the area; validates it
+// Registering an area on `cpu` (the running CPU), whose part of its area is `part`.
+using EnableOnFn = pvops_status(uint32_t cpu, CpuPart& part);
+EnableOnFn EnableClockOn;  // registers the tuple; validates it
 uint64_t ClockNs();
 uint64_t TscKhz();
 pvops_status WallClock(pvops_wall_clock* out);
 
 // Steal time, preemption and what it enables (steal_time.cc).
-pvops_status EnableStealTimeOn(uint32_t cpu);
+EnableOnFn EnableStealTimeOn;
 uint64_t StealNs(uint32_t cpu);
 int VcpuIsPreempted(uint32_t cpu);
 // Flags preempted vCPUs to flush on their next entry and takes them out of *cpus.
 pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end);
 
 // Interrupts (kvm_irq.cc).
-pvops_status EnablePvEoiOn(uint32_t cpu);
+EnableOnFn EnablePvEoiOn;
 void Eoi();
 pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector);
 

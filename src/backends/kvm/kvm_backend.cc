@@ -10,13 +10,9 @@
 namespace pvops::kvm {
 
 State g_state;
+BootClockPage g_boot_clock;
 
 namespace {
-
-struct alignas(PVOPS_PAGE_SIZE) ClockPage {
-  vcpu_time_info clock;
-};
-ClockPage g_boot_clock;
 
 // Intel VMX enters the hypervisor with vmcall, AMD SVM with vmmcall. KVM would patch the wrong
 // one in the guest's code, but a kernel's text may be read-only: ask the vendor instead.
@@ -40,16 +36,33 @@ pvops_status RawHypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, ui
   return PVOPS_OK;
 }
 
-pvops_status CpuInit(uint32_t cpu) {
+// What each CPU registers on its own vCPU (the MSRs are per vCPU), each on its own under the
+// per-CPU rule (core/backend.h): a refused kvmclock leaves the CPU on the boot CPU's tuple (one
+// clock for all), a refused steal time or PV EOI on its native path (the area stays zero, as
+// pvops_set_cpu_area left it: no steal, never preempted, the APIC's EOI).
+struct PerCpuFeature {
+  uint32_t feature_bit;
+  EnableOnFn* enable;
+  const char* note;
+};
+constexpr PerCpuFeature kPerCpuFeatures[] = {
+    {KVM_FEATURE_CLOCKSOURCE2, EnableClockOn, " kvmclock: "},
+    {KVM_FEATURE_STEAL_TIME, EnableStealTimeOn, " steal time: "},
+    {KVM_FEATURE_PV_EOI, EnablePvEoiOn, " PV EOI: "},
+};
+
+PVOPS_BOOT_CODE pvops_status CpuInit(uint32_t cpu) {
   // The areas do not depend on the LAPIC: a kernel that maps its APIC later still gets them,
   // and hears of the LAPIC failure afterwards.
   const pvops_status lapic = hw::LapicCpuInit(cpu);
-  pvops_status st = PVOPS_OK;
-  // Each area is registered on its own vCPU: the MSRs are per vCPU.
-  if (Enabled(KVM_FEATURE_CLOCKSOURCE2) && st == PVOPS_OK) st = EnableClockOn(cpu);
-  if (Enabled(KVM_FEATURE_STEAL_TIME) && st == PVOPS_OK) st = EnableStealTimeOn(cpu);
-  if (Enabled(KVM_FEATURE_PV_EOI) && st == PVOPS_OK) st = EnablePvEoiOn(cpu);
-  return st != PVOPS_OK ? st : lapic;
+  CpuPart* part = Part(cpu);
+  if (part == nullptr) return PVOPS_ERR_NO_CPU_AREA;
+  for (const PerCpuFeature& f : kPerCpuFeatures) {
+    if (!Enabled(f.feature_bit)) continue;
+    if (const pvops_status st = f.enable(cpu, *part); st != PVOPS_OK)
+      core::NoteCpuRefused(cpu, f.note, st);
+  }
+  return lapic;
 }
 
 void Enable(uint32_t feature_bit) { g_state.enabled |= 1u << feature_bit; }
@@ -63,17 +76,13 @@ CpuPart* Part(uint32_t cpu) {
 }
 CpuPart& ThisPart() { return core::ThisArea().kvm; }
 
-vcpu_time_info* Clock(uint32_t cpu) {
-  if (cpu == 0) return &g_boot_clock.clock;
-  CpuPart* part = Part(cpu);
-  return part != nullptr ? &part->clock : nullptr;
-}
 vcpu_time_info& ThisClock() {
-  vcpu_time_info* clock = Clock(core::ThisCpu());
-  return clock != nullptr ? *clock : g_boot_clock.clock;
+  // A CPU without an area has the boot CPU's part, whose flag is never set.
+  CpuPart& part = ThisPart();
+  return part.clock_registered != 0 ? part.clock : g_boot_clock.clock;
 }
 
-void Probe(const pvops_env&, const core::HvLeaves& leaves, pvops_candidate* out) {
+PVOPS_BOOT_CODE void Probe(const pvops_env&, const core::HvLeaves& leaves, pvops_candidate* out) {
   const core::HvInterface* hv = leaves.Find(KVM_SIGNATURE);
   if (hv == nullptr) return;
   // The features leaf must exist inside the block for anything past detection to be trusted.
@@ -88,7 +97,8 @@ PVOPS_BOOT_CODE pvops_status Init(const pvops_env&, const pvops_candidate& found
                                   core::BackendReport* report, core::Reason*) {
   g_state = State{};
   // Secondary CPUs get their areas after pvops_init: only the boot CPU's is there.
-  ThisPart().steal_registered = 0;
+  CpuPart& boot_part = ThisPart();
+  boot_part.steal_registered = 0;
   g_state.base_leaf = found.base_leaf;
   const pvops_cpuid_regs f =
       arch::cpuid(found.base_leaf + (KVM_CPUID_FEATURES - KVM_CPUID_SIGNATURE), 0);
@@ -108,7 +118,7 @@ PVOPS_BOOT_CODE pvops_status Init(const pvops_env&, const pvops_candidate& found
   // that does not validate keeps the native TSC clock.
   if (Offered(KVM_FEATURE_CLOCKSOURCE2)) {
     Enable(KVM_FEATURE_CLOCKSOURCE2);
-    if (const pvops_status st = EnableClockOn(core::ThisCpu()); st == PVOPS_OK) {
+    if (const pvops_status st = EnableClockOn(core::ThisCpu(), boot_part); st == PVOPS_OK) {
       ops->time.clock_ns = ClockNs;
       ops->time.tsc_khz = TscKhz;
       ops->time.wall_clock = WallClock;

@@ -1,6 +1,7 @@
 // Interrupts the KVM way: PV EOI lets KVM tell us an EOI needs no APIC write (no exit), and
 // KVM_HC_SEND_IPI sends one IPI to up to 128 APIC IDs with a single exit.
 #include "backends/kvm/kvm.h"
+#include "core/backend.h"
 #include "hw/lapic.h"
 
 namespace pvops::kvm {
@@ -19,10 +20,8 @@ pvops_status SendWindow(uint64_t low, uint64_t high, uint32_t min_apic_id, uint8
 
 }  // namespace
 
-pvops_status EnablePvEoiOn(uint32_t cpu) {
-  CpuPart* part = Part(cpu);
-  if (part == nullptr) return PVOPS_ERR_NO_CPU_AREA;
-  uint32_t* word = &part->pv_eoi;
+PVOPS_BOOT_CODE pvops_status EnablePvEoiOn(uint32_t, CpuPart& part) {
+  uint32_t* word = &part.pv_eoi;
   __atomic_store_n(word, 0, __ATOMIC_RELAXED);
   if (!arch::wrmsr_safe(MSR_KVM_PV_EOI_EN, core::VirtToPhys(word) | KVM_MSR_ENABLED))
     return PVOPS_ERR_FAULT;
@@ -49,8 +48,9 @@ pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector) {
   bool open = false;
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
     if (!pvops_cpuset_has(cpus, cpu)) continue;
-    if (core::Cpu(cpu).online == 0) return PVOPS_ERR_INVALID;
-    const uint32_t id = core::Cpu(cpu).apic_id;
+    const core::PerCpu& target = core::Cpu(cpu);  // one look-up: the call is out of line
+    if (target.online == 0) return PVOPS_ERR_INVALID;
+    const uint32_t id = target.apic_id;
     if (open && (id < min_id || id - min_id >= kWindowBits)) {
       if (const pvops_status st = SendWindow(bits[0], bits[1], min_id, vector); st != PVOPS_OK)
         return st;

@@ -1,5 +1,6 @@
 // kvmclock: the pvclock tuple KVM keeps per vCPU, and the wall clock at system time zero.
 #include "backends/kvm/kvm.h"
+#include "core/backend.h"
 #include "core/pvclock.h"
 
 namespace pvops::kvm {
@@ -9,16 +10,18 @@ WallClockRecord g_wall_clock;
 
 }  // namespace
 
-pvops_status EnableClockOn(uint32_t cpu) {
-  vcpu_time_info* clock = Clock(cpu);
-  if (clock == nullptr) return PVOPS_ERR_NO_CPU_AREA;
-  volatile vcpu_time_info& t = *clock;
+PVOPS_BOOT_CODE pvops_status EnableClockOn(uint32_t cpu, CpuPart& part) {
+  // Until KVM has filled it, this CPU reads the boot CPU's tuple (the boot CPU always does).
+  part.clock_registered = 0;
+  volatile vcpu_time_info& t = cpu == 0 ? g_boot_clock.clock : part.clock;
   // Whatever the memory held (a previous boot, a kexec) must not pass for KVM's answer.
   t.version = 0;
   t.tsc_to_system_mul = 0;
   const uint64_t pa = core::VirtToPhys(const_cast<vcpu_time_info*>(&t));
   if (!arch::wrmsr_safe(MSR_KVM_SYSTEM_TIME_NEW, pa | KVM_MSR_ENABLED)) return PVOPS_ERR_FAULT;
-  return core::PvclockTupleUsable(t) ? PVOPS_OK : PVOPS_ERR_BAD_DATA;
+  if (!core::PvclockTupleUsable(t)) return PVOPS_ERR_BAD_DATA;
+  part.clock_registered = cpu != 0;
+  return PVOPS_OK;
 }
 
 uint64_t ClockNs() {
@@ -28,7 +31,7 @@ uint64_t ClockNs() {
 
 uint64_t TscKhz() { return core::PvclockTscKhz(&ThisClock()); }
 
-pvops_status UserClock(pvops_user_clock* out) {
+PVOPS_BOOT_CODE pvops_status UserClock(pvops_user_clock* out) {
   if (!Enabled(KVM_FEATURE_CLOCKSOURCE2)) return PVOPS_ERR_UNSUPPORTED;  // withheld or refused
   const volatile vcpu_time_info& t = *Clock(0);
   // KVM may be rewriting CPU 0's tuple right now (an odd version): a bounded wait for it.
@@ -47,7 +50,7 @@ pvops_status UserClock(pvops_user_clock* out) {
   return PVOPS_OK;
 }
 
-pvops_status WallClock(pvops_wall_clock* out) {
+PVOPS_BOOT_CODE pvops_status WallClock(pvops_wall_clock* out) {
   // KVM writes the wall-clock time of system time zero on each MSR write.
   const uint64_t pa = core::VirtToPhys(&g_wall_clock);
   if (!arch::wrmsr_safe(MSR_KVM_WALL_CLOCK_NEW, pa)) return PVOPS_ERR_FAULT;

@@ -2,25 +2,24 @@
 // now. The "preempted" byte is what lets a remote TLB flush skip a vCPU that is not running:
 // KVM flushes it on its next entry when we set KVM_VCPU_FLUSH_TLB instead of sending an IPI.
 #include "backends/kvm/kvm.h"
+#include "core/backend.h"
 
 namespace pvops::kvm {
 
-pvops_status EnableStealTimeOn(uint32_t cpu) {
-  CpuPart* part = Part(cpu);
-  if (part == nullptr) return PVOPS_ERR_NO_CPU_AREA;
-  volatile kvm_steal_time& st = part->steal;
+PVOPS_BOOT_CODE pvops_status EnableStealTimeOn(uint32_t, CpuPart& part) {
+  volatile kvm_steal_time& st = part.steal;
   // The first registration starts from zero: a stale "preempted" byte would make a TLB flush
   // skip a running vCPU. A repeated one (the CPU's set-up run again) keeps the count, which
   // KVM goes on adding to: a kernel's steal clock must never go back.
-  if (part->steal_registered == 0) {
+  if (part.steal_registered == 0) {
     st.steal = 0;
     st.version = 0;
     st.preempted = 0;
   }
-  const uint64_t pa = core::VirtToPhys(&part->steal);
+  const uint64_t pa = core::VirtToPhys(&part.steal);
   if ((pa & 63) != 0) return PVOPS_ERR_INVALID;
   if (!arch::wrmsr_safe(MSR_KVM_STEAL_TIME, pa | KVM_MSR_ENABLED)) return PVOPS_ERR_FAULT;
-  part->steal_registered = 1;
+  part.steal_registered = 1;
   return PVOPS_OK;
 }
 
