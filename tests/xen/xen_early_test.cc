@@ -65,8 +65,8 @@ TEST_F(XenEarlyTest, ReturnsXensMapByVmcallWithoutAPage) {
   EXPECT_EQ(offered_, kMax);
   ASSERT_EQ(count_, 4u);
   for (uint32_t i = 0; i < 4; ++i) {
-    EXPECT_EQ(map_[i].addr, xen_map_[i].addr);
-    EXPECT_EQ(map_[i].size, xen_map_[i].size);
+    EXPECT_EQ(uint64_t{map_[i].addr}, uint64_t{xen_map_[i].addr});
+    EXPECT_EQ(uint64_t{map_[i].size}, uint64_t{xen_map_[i].size});
     EXPECT_EQ(map_[i].type, xen_map_[i].type);
   }
   EXPECT_EQ(sim_.exits(sim::Exit::kVmcall), 1u);
@@ -132,9 +132,9 @@ TEST_F(XenEarlyTest, BadEntriesAreDroppedAndTheRestKeptInOrder) {
               {0x100000, 0x3f00000, 1}};
   ASSERT_EQ(Fetch(), PVOPS_OK) << why_;
   ASSERT_EQ(count_, 2u);
-  EXPECT_EQ(map_[0].addr, 0u);
-  EXPECT_EQ(map_[1].addr, 0x100000u);
-  EXPECT_EQ(map_[1].size, 0x3f00000u);
+  EXPECT_EQ(uint64_t{map_[0].addr}, 0u);
+  EXPECT_EQ(uint64_t{map_[1].addr}, 0x100000u);
+  EXPECT_EQ(uint64_t{map_[1].size}, 0x3f00000u);
   EXPECT_NE(strstr(why_, "dropped 5 of 7 entries"), nullptr) << why_;
 }
 
