@@ -16,10 +16,12 @@ constexpr uint64_t kNsPerSec = 1'000'000'000;
 }  // namespace
 
 uint64_t PvclockScale(uint64_t tsc_delta, uint32_t mul, int8_t shift) {
+  // The hypervisor may rewrite the shift after the tuple was checked: the count modulo 64, as
+  // x86's shift instructions take it (the same code), never a shift C++ leaves undefined.
   if (shift < 0)
-    tsc_delta >>= -shift;
+    tsc_delta >>= (-shift) & 63;
   else
-    tsc_delta <<= shift;
+    tsc_delta <<= shift & 63;
   return static_cast<uint64_t>((static_cast<unsigned __int128>(tsc_delta) * mul) >> 32);
 }
 
@@ -67,11 +69,11 @@ uint64_t PvclockTscKhz(const volatile vcpu_time_info* ti) {
   if (mul == 0) return 0;
   // Invert the scaling: khz = (10^6 << 32) / mul, then undo the shift.
   uint64_t khz = (uint64_t{1000000} << 32) / mul;
-  const int8_t shift = ti->tsc_shift;
+  const int8_t shift = ti->tsc_shift;  // modulo 64, as in PvclockScale
   if (shift < 0)
-    khz <<= -shift;
+    khz <<= (-shift) & 63;
   else
-    khz >>= shift;
+    khz >>= shift & 63;
   return khz;
 }
 
