@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What boot-time selection costs on a hot path: each op reached four ways, in user mode on the
 // host. Names are OP/MECHANISM, MECHANISM one of direct_call, table_call, patched, inline_insn
 // (mechanisms.h); the run ends with each op's mechanisms over direct_call (ratio_reporter.h).

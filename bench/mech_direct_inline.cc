@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // direct_call and inline_insn: the user backend's functions called directly, and their bodies.
 #include "mechanisms.h"
 #include "user_backend.h"

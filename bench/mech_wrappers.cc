@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // table_call and patched: the same source, pvops.h's wrappers, built twice (bench/CMakeLists.txt):
 // with PVOPS_NO_PATCHING (every wrapper a call through pvops_table) and with PVOPS_PATCHABLE=1
 // (every wrapper a site that main() has the library rewrite before anything runs).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The mechanisms the host benchmark compares, each in its own translation unit so that its
 // compile flags are its own: direct_call (a hard-coded backend), table_call (pvops.h's wrappers
 // built with PVOPS_NO_PATCHING: calls through pvops_table), patched (the same wrappers built as

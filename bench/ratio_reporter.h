@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The console reporter, plus the figures this benchmark exists for: per op, each mechanism's
 // time over direct_call's, from the same run's CPU times (the machine is shared: wall time
 // includes other processes' turns).

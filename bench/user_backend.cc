@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "user_backend.h"
 
 #include <pvops/pvops.h>

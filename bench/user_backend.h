@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // A backend whose ops are safe in user mode, with the shape of the native ones: the bench times
 // how they are reached, not what they do. Stand-ins (the real instruction faults at CPL3):
 //   cli -> nop (popf at CPL3 leaves IF alone, so save/restore keep their real pushf/popf);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "user_patch.h"
 
 #include <sys/mman.h>

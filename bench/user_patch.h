@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The patched mechanism's set-up: the library's own PatchSites rewrites the bench's sites for
 // the user backend, as pvops_init does a kernel's for its backend.
 #pragma once

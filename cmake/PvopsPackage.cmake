@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Installing and packaging the library for kernels built elsewhere:
 #   cmake --install build --prefix P   (or the libpvops-dev .deb: cpack -G DEB in build/)
 # puts in P:

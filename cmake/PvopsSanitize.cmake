@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The sanitizer build (./pvops configures it in build-asan/ with -DPVOPS_SANITIZE=ON): the host
 # tests that run the library on the simulated CPU, under AddressSanitizer and UBSan, and the
 # fuzz targets (tests/fuzz), over the same instrumented pvops_sim. Only those are built

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The reference VMI ROM, 64-bit form (rom/README.md is its spec).
  *

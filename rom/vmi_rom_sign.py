@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Turns the linked VMI ROM into an option ROM image, or into one of its corrupted variants.
 
   vmi_rom_sign.py RAW OUT [--corrupt=checksum|offset|length]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The PVH entry of the minimal kernel: a loader (QEMU -kernel, Xen's PVH domain builder, a
  * PVH VMM) enters `pvh_start32` in 32-bit protected mode, paging off, %ebx holding the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Interrupt and exception entry: one stub per vector the kernel handles, all joining one path
  * that saves the registers a C function may change and calls trap_dispatch(frame). The frame

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The IDT: a 64-bit interrupt gate for each stub of interrupts.S, nothing else present. */
 #include "interrupts.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The kernel's IDT: the vectors it handles, and the frame its entry stubs build. */
 #ifndef MINIMAL_KERNEL_INTERRUPTS_H
 #define MINIMAL_KERNEL_INTERRUPTS_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * A minimal kernel on the installed pvops package: it initializes the library, prints what it
  * detected, checks that the clock moves forward and that an IPI to itself arrives, and ends the

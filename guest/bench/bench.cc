@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The bench mode's ops, in printing order. Each op is timed three ways in the same run, with
 // the same loop around them and interleaved in rounds (sampler.h): through pvops_table
 // (`table`), through the pvops_* wrapper whose site pvops_init rewrote (`patched`), and as the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Printing what the bench measured: one `bench:` line per (op, variant) and one TAP line per op.
 #pragma once
 

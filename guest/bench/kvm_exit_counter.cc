@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "bench/kvm_exit_counter.h"
 
 #include <pvops/pvops.hpp>

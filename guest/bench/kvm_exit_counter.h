@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // KVM's own exit and hypercall counters, read from the guest through pvops-vmm's stats port
 // (tools/pvops-vmm/kvm_stats_port.h): the exact number of exits an op caused in the kvm
 // environments. Elsewhere there is no such port and the bench prints no exits_per_op.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The bare instructions the bench sets next to each pvops op, with no library around them: the
 // "raw" side of every ratio. Kept here (not in the library's arch layer) so the baseline cannot
 // pick up anything the library adds. The suite's time.reference reads the CMOS RTC with the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "bench/raw_lapic.h"
 
 #include "arch/x86/registers.h"

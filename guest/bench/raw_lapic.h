@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The local APIC registers the raw baselines write (EOI, ICR, timer initial count), in whichever
 // mode the APIC is in: x2APIC through MSRs, xAPIC through its MMIO page in the direct map.
 #pragma once

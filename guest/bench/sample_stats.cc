@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "bench/sample_stats.h"
 
 namespace guest::bench {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The arithmetic of the bench's samples, apart from any timing so the host tests run it:
 // summaries (min, median, p99), the TSC's step and the batch a cheap op needs.
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Timing an op's variants (table, patched, raw, ...) so that their ratio repeats under TCG:
 //  - a sample times a batch of ops, long enough to span kMinStepsPerSample steps of the TSC
 //    (whose reading moves in steps of tens of cycles), the batch chosen per op and variant by a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "bench/site_probe.h"
 
 #include <pvops/pvops.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // What the patched variant's call sites became: the bench marks the code right before a
 // wrapper's site (the mark emits no instruction), then finds that site's pvops_sites record
 // and reads the bytes pvops_init left there.

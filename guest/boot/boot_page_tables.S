@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The page tables the PVH entry switches on, built at link time (nothing to compute in 32-bit
  * code). Both the identity map (PML4 slot 0) and the direct map (slot 273, 0xffff888000000000)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The image's entry points. Today: the PVH entry (QEMU -kernel, Xen PVH dom0, any PVH VMM).
  * The Xen PV entry (ring 3, start_info in rsi, paging already on) belongs next to it, in this

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The Xen PV entry of the same image, and the PV guest's way in and out of its handlers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The application processors' start-up code. smp.cc copies ap_trampoline_start..end to the
  * SIPI page (below 1 MiB) and fills the parameter block at its end; a CPU woken by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "kernel/boot_info.h"
 
 #include <xen/arch-x86/hvm/start_info.h>

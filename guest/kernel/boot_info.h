@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The PVH start info, checked before anything trusts it: the magic, and a command line that
 // lies inside the direct map and ends within kMaxCmdlineBytes. The text is copied into the
 // kernel's own buffer, so nothing later depends on the loader's memory staying untouched (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The guest's command-line words (docs/guest-protocol.md): `pvops=NAME` (the library reads it
 // too), `test=PATTERN[,PATTERN...]`, `cpus=N`, `bench[=PATTERN]`, `nopatch`, `move`. Other words
 // are echoed as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The four functions a freestanding compiler may call on its own (struct copies, zeroing,
 // -ffreestanding's contract). A kernel provides them; the library relies on these too.
 #include <stddef.h>

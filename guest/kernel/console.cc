@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "kernel/console.h"
 
 #include <pvops/pvops.hpp>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Console output: formatted lines through pvops::ConsoleWrite, one line at a time so lines
 // from two CPUs never interleave mid-line. Valid from the first instruction of kernel_main:
 // the pvops table is native (and working) before pvops_init.

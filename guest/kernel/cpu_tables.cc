@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "kernel/cpu_tables.h"
 
 #include "kernel/layout.h"

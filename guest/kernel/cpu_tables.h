@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The descriptor tables every CPU loads: one GDT (code, data, one TSS per CPU) and one IDT
 // whose 256 gates lead to trap_entry.S. #DF, NMI and #MC switch to the CPU's fault stack (IST1),
 // so even a blown kernel stack gets its FAULT line.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Bounded waiting. Every wait in the guest is a Deadline on pvops::ClockNs; a clock that stops
 // advancing also ends the wait (after kStuckPolls equal readings), so a broken clock makes a
 // case fail with a reason instead of hanging the run.

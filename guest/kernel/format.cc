@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "kernel/format.h"
 
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // A tiny printf-style formatter for a kernel without libc: %s %d %i %u %x %X %p %c %%, with
 // the 'l'/'ll'/'z' length modifiers, '0' and '-' flags, a field width and, for %s, a precision
 // ('.N' or '.*'). Always terminates, truncates silently; returns the length written (no NUL).

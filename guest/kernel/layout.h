@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The guest's address-space layout, shared by the boot assembly and the C++ runtime.
 //
 //   0x0000000000000000 + pa   identity map of the low 4 GiB (boot hand-off, AP trampoline)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The kernel's C++ entry: hand the library its environment, report what it detected, bring up
 // the other CPUs, run the suite and leave through the table's shutdown with the protocol's code.
 #include <pvops/pvops.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "kernel/paging.h"
 
 #include "kernel/layout.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Page-table helpers for the mmu cases: a fixed pool of page frames, and building / tearing
 // down the path of tables that maps one VA. Every table write goes through the pvops table
 // (AllocPt before a fresh table is linked, SetPte / UpdatePte for entries, ReleasePt after it is

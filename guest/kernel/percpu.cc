@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "kernel/percpu.h"
 
 #include <pvops/pvops.h>

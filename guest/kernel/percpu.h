@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Per-CPU identity without privileged state: every CPU runs on its own stack, aligned to its
 // size, whose lowest bytes hold the CPU's index. Works from interrupt handlers (same stack, or an
 // IST stack of the same shape) and later in Xen PV ring 3, where no per-CPU MSR is writable.

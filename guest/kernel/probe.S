@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * probe_read64(va): one 64-bit load that may fault. trap_dispatch resumes a #PF or #GP at
  * probe_read64_insn at probe_read64_fixup instead of reporting it. Returns {value, faulted}

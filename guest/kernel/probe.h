@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Reading an address that may be unmapped, without a FAULT report: for cases that check a
 // mapping is gone.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "kernel/smp.h"
 
 #include <stddef.h>

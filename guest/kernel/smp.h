@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Secondary CPUs: bring-up through pvops::StartCpu and a per-CPU mailbox that runs one work
 // item at a time. Every wait is bounded; a CPU that does not check in, or does not finish its
 // work in time, is reported, never waited for forever.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Interrupt and exception entry: 256 stubs of 16 bytes each (cpu_tables.cc points gate N at
  * trap_stubs + 16 * N). Each stub makes the frame uniform (a zero error code where the CPU

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The general registers of a struct TrapFrame (traps.h), pushed and popped in that order:
  * shared by the native trap entry (trap_entry.S) and the Xen PV one (boot/xen_pv_entry.S), so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "kernel/traps.h"
 
 #include <pvops/pvops.hpp>

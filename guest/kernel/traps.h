@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // What happens on every vector: exceptions are fixed up (the library's safe MSR accessors, the
 // guest's probes) or reported as one FAULT line followed by the fault exit; vectors 32-255 go
 // to the library's pvops_handle_interrupt.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "kernel/xen_pv.h"
 
 #include <pvops/xen.h>

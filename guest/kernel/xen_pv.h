@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // What the kernel does differently when Xen entered it as a PV guest (boot/xen_pv_entry.S): no
 // descriptor-table instructions (a trap table and callbacks registered with Xen instead), a
 // console and an exit that reach Xen before pvops_init has installed the Xen backend, and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Every case function, by group; registry.cc lists them in running order.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // console.write: lines written through the table's console (the runner sees them), and the
 // guest's own formatter, whose output every other line depends on, checked value by value.
 #include <pvops/pvops.hpp>

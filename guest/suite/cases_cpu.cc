@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // cpu.*: CPUID, MSR access (plain and fault-safe), io_delay and safe_halt through the table.
 #include <pvops/pvops.hpp>
 

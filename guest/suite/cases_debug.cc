@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // debug.*: deliberately broken runs, for the runner's own tests. Never selected by default.
 #include <pvops/pvops.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // detect.*: what pvops_init chose is consistent, and a `pvops=` override is honoured or refused
 // with a reason.
 #include <pvops/pvops.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // hypercall.null: each backend's harmless hypercall, one row per backend. A new backend adds
 // its row (the call, and the answer the real hypervisor gives) and nothing else.
 #include <linux/kvm_para.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // irq.*: the interrupt flag through save/restore, EOI, IPIs to another CPU, one-shot timers.
 #include <pvops/pvops.hpp>
 

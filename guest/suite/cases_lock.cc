@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // lock.*: a paravirtual spinlock's wait/kick pair between two CPUs, and the preemption hint.
 #include <pvops/pvops.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // mmu.*: page-table writes through the table, each made visible by the flush the API asks for,
 // on one CPU and across two; a second address space; a lazy batch; releasing tables; p2m.
 // Every case maps its own 2 MiB window above TEST_VA_BASE, in a top-level slot no one else uses.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // move.hop: one suspend/resume cycle with work that spans it. Under a mover (the `move` mode,
 // kernel/main.cc) it waits for the mover's request, or asks for one, and the guest wakes up on
 // the next hypervisor of the plan; without one (move.self in the suite) it resumes on the same

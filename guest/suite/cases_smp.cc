@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // smp.bringup: every expected CPU started, checked in within 2 s, and runs work it is given.
 #include <pvops/pvops.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // time.*: the paravirtual clock is monotonic on and across CPUs, runs at the TSC's rate and at
 // the rate of real time (against the CMOS RTC), and the wall clock and steal time are sane.
 #include <pvops/pvops.hpp>

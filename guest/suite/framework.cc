@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "suite/framework.h"
 
 #include <pvops/pvops.hpp>

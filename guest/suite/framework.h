@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The conformance suite's framework: a case is a name and a function returning a Result; the
 // list is one constexpr array (registry.cc), filtered by `test=` and reported as TAP lines
 // (docs/guest-protocol.md). A case records its checks with Check() and friends (report.h).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "suite/mmu_scratch.h"
 
 #include "kernel/layout.h"

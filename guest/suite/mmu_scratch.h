@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The pages and page-table paths one mmu case uses, given back on every exit path.
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Each backend's harmless hypercall (the rows live in cases_hypercall.cc): the suite's
 // hypercall.null case checks the answer, the bench mode times the same call.
 #pragma once

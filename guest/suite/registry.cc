@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The suite's one list, the same on every environment. Names are the runner's stable keys.
 #include "suite/cases.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "suite/report.h"
 
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // A case's verdict and its checks, in the manner of kvm-unit-tests' lib/report.c: a case
 // records each check with Check() and carries on, so a case that breaks in three ways says all
 // three; its TAP line fails if any check failed (docs/guest-protocol.md).

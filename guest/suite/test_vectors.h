@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Interrupt vectors the cases route to their own handlers: one per case so a late interrupt of
 // one case can never be counted by the next. Below the library's own (0xfd TLB flush, 0xff
 // spurious) and above the 8259's remapped 0x20-0x2f.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * move.h - the move port and mailbox, shared by the library (guest side) and a host VMM that
  * moves a running guest between hypervisor personalities (tools/pvops-vmm). Plain C11, no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pvops.h - the C face of the pvops ABI.
  *

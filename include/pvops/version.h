@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pvops/version.h - the release of the library this header belongs to.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * xen.h - what a kernel needs beyond pvops.h to run on Xen: the hypercall page it must name in
  * its ELF notes, the entry its event-callback stub calls, the Xen PV boot checks, and the meaning

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // What a backend gives the core: a side-effect-free probe, and an init that overrides ops of the
 // native table and reports what it found (the core owns the table and pvops_info).
 // Detection order and priorities follow Linux's arch/x86/kernel/cpu/hypervisor.c: every probe

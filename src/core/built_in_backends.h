@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The backends this build holds (CMake PVOPS_BACKENDS defines PVOPS_WITH_NAME for each; native
 // is always there): their headers, for the core's table of backends (core/init.cc) and their
 // parts of the per-CPU area (core/cpu_area.h).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "core/cmdline.h"
 
 namespace pvops::core {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Reading the boot command line the kernel handed over. Bounded: the text comes from the
 // hypervisor or boot loader and is not trusted to be terminated.
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Everything the library keeps per CPU lives in one area: the boot CPU's is the library's own,
 // every other CPU's is memory the kernel hands over (pvops_set_cpu_area). Each part belongs to
 // one piece of the library (the core, the hardware layer, a backend), which alone touches it;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "core/hv_leaves.h"
 
 #include "arch/x86/arch.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The hypervisor CPUID range 0x40000000..0x4000FF00, scanned once at boot.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Boot: detect -> select -> init -> install. Data flows one way: probes only look, the plan is
 // pure, and the chosen backend's init fills a staged copy of the native table, and a report,
 // that replace the live table and the info only when it succeeded.

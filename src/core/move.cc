@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Moving a running guest to another hypervisor (docs/guest-protocol.md, "Moves"): the move
 // port and mailbox, the rendezvous that parks every other CPU, the release of what the
 // hypervisor holds, and the resume that makes boot's data flow (detect -> select -> init ->

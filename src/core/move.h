@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Moving a running guest to another hypervisor: pvops_suspend releases the backend, pvops_resume
 // chooses again (core/init.cc's ChooseBackend) on the hypervisor the guest woke up on. What the
 // rest of the library needs from it: the clock offset a resume carried over.

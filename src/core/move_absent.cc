@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A build without suspend and resume (PVOPS_MOVE off): the calls are there for a kernel that
 // asks, and answer that this library cannot move; the clock has no offset to carry.
 #include "core/move.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "core/oneshot.h"
 
 #include <pvops/pvops.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // timer_oneshot's promise, kept once for every backend: the handler runs only when clock_ns()
 // has reached the deadline. A timer device that counts on another clock than clock_ns (the LAPIC
 // timer against a measured TSC rate, a hypervisor's timer against its own time) can fire a

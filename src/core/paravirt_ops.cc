@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Which ops the chosen backend took over (pvops_info.paravirt): read off the installed table
 // against the native one, so no backend has to keep a second list in step with its init.
 #include "core/paravirt_ops.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // What a backend's table holds: pvops_info.paravirt, computed once the chosen backend's table is
 // installed, and (host tests, debug builds) whether it left a slot empty.
 #pragma once

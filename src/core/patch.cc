@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Call-site patching. A site is rebuilt from its record every time, never from what it holds
 // now, so a later pass (another backend, a remapped APIC) starts from the same facts as the
 // first one.

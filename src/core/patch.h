@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Call-site patching: what each pvops_site becomes once a backend is installed. The core owns the
 // walk, the encodings and the writing; a backend only answers, per site, whether it has
 // something better than a direct call of the function in the table.

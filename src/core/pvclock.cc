@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "core/pvclock.h"
 
 #include "arch/x86/arch.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The paravirtual clock that KVM (kvmclock) and Xen (vcpu_time_info) share: the hypervisor
 // publishes a (tsc_timestamp, system_time, mul, shift) tuple per vCPU under a version seqlock,
 // and the guest extrapolates from the TSC without an exit.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "core/reason.h"
 
 namespace pvops::core {

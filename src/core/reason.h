@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // A fixed-size, truncating text buffer for "why" strings (detection reasons, refusals).
 // No heap, no libc: the core formats its few numbers itself.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "core/runtime.h"
 
 #include "core/backend.h"

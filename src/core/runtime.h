@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // State the core keeps for every backend: the kernel's environment, per-CPU facts, interrupt
 // handlers and counters. Backends read it; only the core writes the environment.
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Choosing the order in which backends are tried, from what the probes found and the
 // `pvops=` override. Pure logic, no hardware: host tests drive it directly.
 #pragma once

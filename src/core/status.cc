@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include <pvops/pvops.h>
 
 extern "C" const char* pvops_status_name(pvops_status status) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The two pieces every TSC-based clock of the library shares: turning ticks into nanoseconds
 // at a known rate, and never handing out a value smaller than one already handed out (TSCs of
 // different CPUs, or per-vCPU hypervisor tuples, may disagree by a little).

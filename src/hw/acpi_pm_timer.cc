@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "hw/acpi_pm_timer.h"
 
 #include <xen/arch-x86/hvm/start_info.h>

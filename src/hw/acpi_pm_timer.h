@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Where the firmware says the ACPI power-management timer is: the FADT's PM_TMR_BLK, found
 // through the RSDP (hvm_start_info's rsdp_paddr on a PVH entry, else the BIOS areas the ACPI
 // spec names) and the RSDT or XSDT. Every table is firmware data: signatures, lengths and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Bringing CPUs up: the INIT-SIPI-SIPI sequence (Intel SDM vol. 3A 8.4.4.1).
 #include "arch/x86/registers.h"
 #include "hw/bounded_wait.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Time limits for the hardware layer's waits. Measured on the table's clock (pvops_clock_ns),
 // so a backend that reuses these waits and supplies a paravirtual clock pays no TSC calibration.
 #pragma once

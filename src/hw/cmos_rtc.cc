@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // wall_clock from the CMOS real-time clock (MC146818). Every field is hardware data: read it
 // twice outside an update, then check it is a real date before turning it into seconds.
 #include "hw/cmos_rtc.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The wall clock from the CMOS real-time clock (MC146818).
 #pragma once
 

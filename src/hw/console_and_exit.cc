@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "hw/console_and_exit.h"
 
 #include <linux/serial_reg.h>

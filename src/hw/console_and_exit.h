@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The early console on COM1, and leaving the machine through QEMU's isa-debug-exit: the PC's
 // fixed ports the library writes to.
 #pragma once

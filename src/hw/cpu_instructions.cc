@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "hw/cpu_instructions.h"
 
 #include "arch/x86/arch.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The ops that are one instruction each: CPUID, MSRs, the port 0x80 delay, hlt, and the
 // interrupt flag. Every backend's table starts from these (Linux's native_* counterparts).
 #pragma once

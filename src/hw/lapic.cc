@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The local APIC in either mode, and the ops built on it: EOI, fixed IPIs, per-CPU set-up.
 #include "hw/lapic.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The local APIC, in whichever mode the CPU is in: xAPIC (a 4 KiB MMIO page at the base that
 // IA32_APIC_BASE names) or x2APIC (MSRs 0x800 + offset / 16). Register offsets and bits are
 // from the Intel SDM vol. 3A ch. 10 (no uapi header carries them).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "hw/lapic_timer.h"
 
 #include "arch/x86/arch.h"

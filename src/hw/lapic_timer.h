@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The LAPIC timer as a one-shot deadline timer: TSC-deadline mode when the CPU has it, else
 // one-shot mode with a count from the calibrated APIC timer rate.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Page tables and the local TLB. On hardware page tables are plain memory: the writes are
 // volatile so the compiler neither drops nor merges them (the MMU reads them behind its back).
 #include "hw/paging.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Paging on bare hardware: CR3, page-table entries as plain memory, and TLB flushing on this
 // CPU and, by IPI, on others (a shootdown). Remote CPUs flush in the handler of
 // core::kVectorTlbFlush and acknowledge through a per-CPU mailbox.

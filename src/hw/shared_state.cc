@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "hw/shared_state.h"
 
 #include "hw/lapic.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // What the hardware layer caches and sets up once, for every backend that reuses its pieces.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // flush_tlb_multi: flush here if asked, post the range to each other CPU's mailbox, send the
 // flush IPI, and wait (bounded) until each has flushed. No lock is held across the wait, so two
 // CPUs shooting at each other with interrupts off cannot deadlock: a waiting CPU serves its own

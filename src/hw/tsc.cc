@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // clock_ns and tsc_khz on the bare TSC.
 #include "hw/tsc.h"
 

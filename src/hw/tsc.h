@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The TSC as a clock: its frequency as CPUID states it or measured against a counter
 // that runs on real time (tsc_calibration.h), and the fixed-point scale that turns ticks into
 // nanoseconds.

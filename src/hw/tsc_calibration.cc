@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "hw/tsc_calibration.h"
 
 #include "arch/x86/arch.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Measuring the TSC rate where nobody states it: against a counter that runs on real time by
 // itself (the ACPI PM timer, PIT channel 2). Each reading of the counter is bracketed by two
 // TSC reads; the counter latched somewhere inside the bracket, so the narrowest of a few

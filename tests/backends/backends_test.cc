@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A library built with KVM and Xen only (tests/backends/CMakeLists.txt): Hyper-V and VMI are
 // absent, not merely undetected. Their hypervisors are not seen, `pvops=` naming them says
 // "not built in", and their counters and per-CPU parts are gone; KVM works as ever.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Acceptance: Google Benchmark's own tools/compare.py accepts two results.json written by the
 # reporter. compare.py is not packaged as a program; Debian's benchmark source package has it, so
 # it is fetched (apt-get source, a private source list: /etc/apt stays untouched) into the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // pvops vs Linux's own (tools/pvops-bench/linux_comparison.*): the console lines it reads, the
 // ratio arithmetic and the agreement table, on hand-made runs (data/linux, data/README.md).
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The bench reporter (tools/pvops-bench) on hand-made pvops-run records (data/README.md).
 #include <gtest/gtest.h>
 

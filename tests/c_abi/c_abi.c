@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* A C11 client of pvops.h: compiled as C, calling only the header's wrappers. */
 #include <stddef.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* pvops.h in a kernel that defines function-like macros named like the table's ops (Linux has
  * safe_halt() and set_pte()). Every op name is such a macro here, expanding to an identifier
  * that does not exist: a wrapper that let one expand would not compile. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * What the C translation unit (c_abi.c) reports to the C++ test driver: the layout of the ABI
  * structs as a C compiler sees it, and what it observed calling through the table.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Drives the C translation unit (c_abi.c) on the simulated native machine and checks what it
 // saw, and that C and C++ agree on every struct's layout.
 #include <gtest/gtest.h>

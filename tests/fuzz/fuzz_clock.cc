@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The clock reads from pages the hypervisor writes: a pvclock tuple (KVM's kvmclock, Xen's
 // vcpu_time_info) and Hyper-V's reference TSC page, with any field values (torn versions,
 // sequence 0 and 0xFFFFFFFF, shifts and scales that overflow) and a page that changes between

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The `pvops=` command-line parser (core/cmdline.cc) on any bytes: the kernel's command line is
 // whatever the boot loader (or the hypervisor's start info) handed over.
 #include <stddef.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Detection, selection and every backend's init from whatever the hypervisor answers: CPUID
 // leaves in the hypervisor range (a known signature or not), MSR reads and write refusals,
 // hypercall and backdoor results. Then the ops a kernel calls first: the clock, a second CPU.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // What every fuzz target shares: a fresh simulated machine per input, the library reset on it
 // as a unit test's fixture does (tests/sim/sim_test.cc), and the input read as a script.
 #pragma once

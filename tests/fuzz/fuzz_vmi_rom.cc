@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The VMI option ROM's static checks (backends/vmi/vmi_rom.cc) on any bytes in the legacy ROM
 // window: every field is hypervisor data. Each check either passes or refuses with a reason;
 // none reads outside the window.

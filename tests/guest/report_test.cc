@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The suite's check recorder (guest/suite/report.cc) on the host: what a case's checks print,
 // the verdict they make, and that the runner's parser reads those lines as before.
 #include "suite/report.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The bench's sample arithmetic (guest/bench/sample_stats.cc) on the host, against values worked
 // out by hand: nearest-rank summaries, the TSC's step and the batch a cheap op needs.
 #include "bench/sample_stats.h"

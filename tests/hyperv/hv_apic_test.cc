@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // EOI, TPR and the VP assist page: the synthetic MSRs with the APIC-access hint, the assist
 // word letting an EOI skip the exit, and the LAPIC itself without the hint or the privilege.
 #include <gmock/gmock.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Time: the reference TSC page read without exits, the retry while its sequence changes, the
 // TIME_REF_COUNT fallback for sequence 0, the stated-frequency TSC (or native) clock when there
 // is no usable page, and tsc_khz.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Detection and init: what pvops_info reports, the guest OS ID, the hypercall page and how it
 // is checked, the VP index of every CPU, and init refusing a partition it cannot use.
 #include <gmock/gmock.h>

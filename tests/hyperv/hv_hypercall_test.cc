@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The hypercall forms: rep calls resumed at the returned rep start index, answers that break the
 // TLFS, the table's raw hypercall op, and the argument pages every slow call uses.
 #include <gmock/gmock.h>

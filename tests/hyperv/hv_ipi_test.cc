@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // IPIs: the fast cluster-IPI hypercall for VP indexes below 64, the Ex form above, and without
 // the cluster hint the synthetic ICR (APIC-access hint) or the LAPIC itself.
 #include <gmock/gmock.h>

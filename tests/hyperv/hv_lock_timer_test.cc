@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The one-shot timer on synthetic timer 0 (direct mode) and the spinlock wait that honours the
 // spin-wait hint with HvCallNotifyLongSpinWait.
 #include <gmock/gmock.h>

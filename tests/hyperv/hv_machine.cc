@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "hv_machine.h"
 
 #include <string.h>

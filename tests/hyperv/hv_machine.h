@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // A simulated partition for the Hyper-V backend's host tests: the CPUID leaves, the synthetic
 // MSRs and a hypercall page whose calls are recorded and answered by the test. It follows the
 // TLFS closely enough to drive the backend's logic and edge cases; what KVM really does is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Every hypercall status code of the TLFS: its name, and the pvops_status a caller sees.
 #include <gtest/gtest.h>
 

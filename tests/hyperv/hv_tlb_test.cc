@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Remote TLB flushes: which hypercall form for which range and which VP indexes, the local
 // flush done here, the Ex forms past VP 63, and the native shootdown when the hint, the Ex hint
 // or a VP index is missing, or the hypervisor refuses.

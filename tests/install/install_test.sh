@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The installed package as a kernel's build sees it (tests/install/CMakeLists.txt registers each
 # step as a test):
 #   install_test.sh build BUILD_DIR SOURCE_DIR IMAGES_DIR C_COMPILER

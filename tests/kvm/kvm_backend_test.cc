@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The KVM backend's logic on a simulated CPU with a scripted KVM: the MSRs it registers, the
 // hypercalls it makes and when it leaves a path native. A scripted KVM answers the way the
 // kernel's arch/x86/kvm does for these calls; the real answers are checked by the kvm

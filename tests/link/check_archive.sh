@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Checks on the freestanding archive as a kernel would consume it.
 #   check_archive.sh CHECK ARCHIVE WORKDIR [CC SRCDIR | MAX_CPUS]
 # CHECK is one of: undefined, no-sse, no-constructors, no-section-groups, kernel-link, pie-link

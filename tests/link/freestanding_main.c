@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * The smallest "kernel" that links the freestanding archive: it references pvops_init and the
  * table, so the link must resolve everything they reach. Never run; only linked, as a kernel

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // pvops-run --merge on records of real runs: each record reads back to what the runner wrote,
 // and the merged matrix has every environment of every record, with totals and an exit status
 // computed here from the records themselves.

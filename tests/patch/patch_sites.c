@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Call sites as a kernel compiles them (PVOPS_PATCHABLE, no red zone, no SSE), for
  * patch_test.cc, which rewrites them in this test's own text and runs them. */
 #include "patch_sites.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The call sites of patch_sites.c, and the test's fake ops (patch_test.cc). */
 #pragma once
 

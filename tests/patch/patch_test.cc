@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The core's patcher on real call sites: patch_sites.c's sites, compiled as a kernel compiles
 // them, rewritten in this process's own text (through an mprotect text_poke) and run. The
 // references are independent of the patcher: x86 encodings written out by hand, and results

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "clock_rate.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "verdict.h"
 
 #include <gtest/gtest.h>

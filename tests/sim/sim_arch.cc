@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The arch layer of the PVOPS_SIM_CPU build: each privileged instruction becomes a call into
 // the current SimCpu.
 #include "arch/x86/arch.h"

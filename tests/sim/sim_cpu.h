@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // A scriptable x86 CPU for host tests: the library's arch layer (src/arch/x86/arch.h) runs on
 // it when built with PVOPS_SIM_CPU. A test describes the machine - CPUID leaves, MSRs, port and
 // MMIO devices, what the hypervisor answers to a hypercall - runs library code, then checks what

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "sim_fault.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The simulated safe-MSR fault path. The sim build has no real faulting instructions, so each
 // safe accessor has a stand-in instruction address and recovery address; when a simulated
 // rdmsr/wrmsr faults, the shim raises #GP at the stand-in address and asks pvops_fixup_fault,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "sim_isa.h"
 
 #include <cstring>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The legacy PC devices guests poke at early: a 16550 UART, the CMOS RTC, PIT channel 2 with
 // port 0x61, and QEMU's isa-debug-exit. Each attaches to a SimCpu's port space.
 #pragma once

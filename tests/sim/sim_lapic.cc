@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "sim_lapic.h"
 
 #include <gtest/gtest.h>

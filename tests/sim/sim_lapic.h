@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // A local APIC for every simulated CPU: IA32_APIC_BASE, the xAPIC MMIO page (mapped at its
 // guest-physical base) and the x2APIC MSRs, the ICR (with a scriptable delivery-pending bit),
 // EOI, TPR, SVR, and the timer (one-shot count-down driven by the TSC, TSC-deadline MSR).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "sim_machine.h"
 
 namespace pvops::sim {

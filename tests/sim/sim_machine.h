@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Ready-made machine descriptions for the simulated CPU, so tests state only what matters to
 // them: the CPUID of a plain x86-64 processor (with or without a hypervisor bit) and an env for
 // pvops_init bound to the simulated machine.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "sim_test.h"
 
 #include "core/backend.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The GoogleTest fixture every simulated-CPU test derives from: a fresh SimCpu installed as
 // current, and the library's global state (core tables, native caches, the live ops table)
 // back to what a freshly loaded kernel has.

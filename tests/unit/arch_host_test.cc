@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The freestanding build's out-of-line arch pieces (src/arch/x86), run for real on the host.
 // At user level rdmsr and wrmsr always raise #GP, which Linux delivers as SIGSEGV: the signal
 // handler plays the kernel's #GP handler and asks pvops_fixup_fault where to resume, so the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // A simulated bare-metal PC, the base of the hardware layer's and every backend's tests: a CPU
 // without hypervisor leaves, a LAPIC per CPU, a 2 GHz TSC whose rate CPUID 0x15 enumerates
 // (25 MHz crystal times 80), and QEMU's TCG habit of echoing the last basic leaf. Tests adjust

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The small shared pieces: status names, cpusets (C and C++), Reason formatting, the command
 // line reader, the counters' public list.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The per-CPU areas the kernel hands over (pvops_set_cpu_area): what is refused, what a CPU
 // without one gets from pvops_cpu_online, and that the core's per-CPU state lives there.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Boot-time detection through pvops_init on simulated CPUs: which interfaces are found, in
 // which order they are tried, and what the info query reports. Where a backend refuses to
 // initialize on these bare machine models, the tests check that the one tried first was the

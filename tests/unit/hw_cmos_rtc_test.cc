@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // wall_clock from the CMOS RTC: BCD and binary, 12- and 24-hour modes, the update flag, and
 // fields that are not a date.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The platform ops on PC ports: the COM1 console and leaving the machine through isa-debug-exit.
 #include <gtest/gtest.h>
 #include <unistd.h>

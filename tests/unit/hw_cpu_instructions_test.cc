@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The cpu and irq-flag ops: one instruction each, checked instruction by instruction on the
 // simulated CPU.
 #include <gmock/gmock.h>

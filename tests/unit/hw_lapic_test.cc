@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The LAPIC ops: per-CPU set-up, EOI, IPIs (xAPIC MMIO and x2APIC MSRs), the handler
 // registry, and INIT-SIPI-SIPI.
 #include <gmock/gmock.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // timer_oneshot on the LAPIC: TSC-deadline mode when CPUID says so, else one-shot mode with a
 // count from the APIC timer rate (CPUID 0x15's crystal, or measured against the TSC).
 #include <gtest/gtest.h>

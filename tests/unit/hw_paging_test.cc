@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The hardware mmu ops: control registers, page-table entries as plain memory, local flushes, and
 // the cross-CPU shootdown (IPI on core::kVectorTlbFlush, acknowledged per CPU, bounded wait).
 #include <gmock/gmock.h>

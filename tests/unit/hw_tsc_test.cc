@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The TSC clock (its frequency from CPUID 0x15, the hypervisor timing leaf, 0x16, or measured
 // against the ACPI PM timer or the PIT; clock_ns scaled from the TSC and never going back).
 #include <gmock/gmock.h>

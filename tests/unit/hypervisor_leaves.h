@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // A bare-metal machine whose CPUID carries hypervisor blocks, as bare as detection reads them:
 // the signature leaf, and the next leaf where a probe checks it. For the tests of detection and
 // selection (tests/unit, tests/backends).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Suspend on the simulated Hyper-V partition (tests/hyperv/hv_machine.h): every synthetic MSR
 // the backend wrote is written 0 again, per vCPU on that vCPU, then the partition's own; the
 // resume on the same partition registers them afresh.

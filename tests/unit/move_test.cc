@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Suspend and resume on the simulated CPU: a machine whose personality (bare metal or KVM)
 // a scripted mover switches when the guest says "ready" on the move port, as pvops-vmm does
 // between VMs. The parked CPUs' spin needs a second thread, which the simulation has not: a

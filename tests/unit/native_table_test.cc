@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The native table and the native backend as the core sees it.
 #include <gtest/gtest.h>
 

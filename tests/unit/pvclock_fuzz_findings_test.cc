@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the fuzz targets (tests/fuzz) found in the clock reads, one test per finding.
 #include <gtest/gtest.h>
 

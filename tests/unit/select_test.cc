@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // core::PlanSelection, the pure part of detection: the order in which backends are tried.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The simulated CPU itself: later tests trust what it reports, so its own behaviour is pinned.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // VMware's channel on the simulated CPU: the registers of each backdoor call on each path, the
 // path CPUID 0x40000010 selects, and GETVERSION / GETHZ as QEMU's vmport answers them.
 #include <gtest/gtest.h>

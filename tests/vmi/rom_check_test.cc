@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The scanner and the validator on the simulated machine: the real ROM images in a host buffer
 // handed out by the env's phys_to_virt, each rule of rom/README.md broken once, and the
 // relocation checks against a ROM whose get_reloc or init answers what a broken ROM would.

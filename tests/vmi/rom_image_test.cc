@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The reference ROM as rom/ builds it: the option-ROM and VMI header rules byte by byte, the
 // three corrupted variants, and its get_reloc run for real (natively, it is unprivileged
 // code) at two load addresses: the answers move with the ROM, so it is position-independent.

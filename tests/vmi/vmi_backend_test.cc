@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The VMI backend through pvops_init on the simulated VMware machine: what it selects and
 // reports, each op reaching the ROM entry get_reloc named with the System V registers, the
 // deferred page updates of lazy mode, the ROM's APIC calls, the clock's rate sources, and the

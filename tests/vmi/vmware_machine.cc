@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "vmware_machine.h"
 
 #include <asm/processor-flags.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // A simulated VMware machine for the VMI backend's host tests.
 //
 // - The backdoor answers as QEMU's hw/i386/vmport.c does: GETVERSION gives EAX = 6 and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // A simulated Xen for the Xen backend's host tests: a small PV domain (guest memory, a p2m that
 // scatters its frames over machine memory, the m2p table, start_info, shared_info, the hypercall
 // page) and a hypervisor that records every hypercall, applies page-table writes to guest memory

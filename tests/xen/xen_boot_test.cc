@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Booting through the Xen PV entry: start_info checked field by field, the hypercall page, the
 // m2p window, the bootstrap region against the real CR3, and what pvops_get_info reports.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Xen HVM/PVH before pvops_init: the memory map (XENMEM_memory_map) and the console, by bare
 // vmcall/vmmcall, with no hypercall page and no library state. Xen's answers are hostile here
 // as often as not: the call must keep what is usable, say what it dropped, and never trust a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Xen HVM/PVH: the hypercall page through the MSR CPUID leaf base+2 names (vmcall/vmmcall by
 // vendor when refused), shared_info placed by XENMEM_add_to_physmap, events on the callback
 // vector (HVM_PARAM_CALLBACK_IRQ, vector type) with no LAPIC EOI owed for it, native paging.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Interrupts on Xen PV: the upcall mask as the interrupt flag, the event callback scanning the
 // 2-level pending bitmaps, IPIs over per-(CPU, vector) IPI ports, and the one-shot timer on
 // VIRQ_TIMER after the default periodic timer is stopped.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Page-table requests of a PV guest: mmu_update at the entry's machine address, mmuext_op for
 // flushes, CR3 and pins, and lazy MMU mode as multicall batches (64 updates -> 1 entry into Xen).
 #include <gtest/gtest.h>

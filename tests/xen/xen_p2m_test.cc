@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Pseudo-physical against machine frames: the p2m list one way, the m2p table (checked by the
 // p2m) the other, identity past the guest's pages, and whole page-table entries.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The platform ops on Xen PV (console, shutdown, vCPU bring-up, the kernel's entry points), the
 // raw hypercall op, and how Xen's -errno results become the library's statuses.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Time from vcpu_time_info and shared_info's wall clock, steal time from the runstate area, and
 // the lock's SCHEDOP_poll wait on a masked kick port.
 #include <gtest/gtest.h>

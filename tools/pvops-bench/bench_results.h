@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The bench's measurements as the reporter sees them: parsed from pvops-run's --json records
 // (the guest's `bench:` and `# patch:` lines), Google Benchmark's JSON of the host runs and
 // callgrind's counts of them, plus the figures the report derives (ratios within one run).

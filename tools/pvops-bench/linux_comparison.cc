@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "linux_comparison.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // pvops vs Linux's own: one Linux 6.12 source built twice and booted in rounds on the same
 // environments, as the "pvops" kernel (its paravirtualization from the library) and the "stock"
 // kernel (Linux's own KVM/Hyper-V/Xen/VMware guest code). Read from a folder of pvops-run

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The "pvops vs Linux's own" section of report.md and its results.json member.
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"

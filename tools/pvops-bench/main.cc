@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // pvops-bench: turns one `./pvops bench` run into results.json (Google Benchmark's schema),
 // report.md and chart.svg. Input: per environment the pvops-run records of its conformance run
 // (ENV.conformance.json) and, when that passed, of its bench run (ENV.bench.json); optionally

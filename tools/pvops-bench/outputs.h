@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // What the reporter writes: results.json (Google Benchmark's JSON schema, so compare.py can
 // compare two runs), report.md (tables a person reads), and the chart (SVG).
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Runs one child process in its own session and process group, hands its output over line by
 // line, and ends it (the whole group, and nothing else) when its time is up. Never blocks forever:
 // a child that closes its output but keeps running, or writes without end, still meets the clock.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The guest clock's rate against the host's: the guest prints its clock at the start, after
 // every case and at the end of its run (`clock: ns=N`), the runner stamps each such line with
 // CLOCK_MONOTONIC as it reads it, and the differences between two lines compare. A line can

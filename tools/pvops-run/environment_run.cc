@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "environment_run.h"
 
 #include <unistd.h>

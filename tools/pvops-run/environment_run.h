@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // One environment, start to verdict: envs/<name>/setup (if any), then envs/<name>/launch with the
 // image, the guest's lines parsed as they arrive, a progress line on the console.
 #pragma once

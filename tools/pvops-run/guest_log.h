@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Parser for the guest's serial output (docs/guest-protocol.md): one line at a time in, one
 // GuestLog out. It knows nothing about processes or verdicts, so unit tests can feed it text.
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The machine-readable record of a run (--json): per environment the verdict and its reason, the
 // exit status, wall time, detect fields, every case, stats and bench lines.
 #pragma once

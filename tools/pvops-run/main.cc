@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // pvops-run: boots the guest image on one or every environment and judges each run
 // (docs/guest-protocol.md). Exit status 0 only when every verdict is the expected one.
 #include <signal.h>

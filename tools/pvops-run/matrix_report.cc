@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "matrix_report.h"
 
 #include <algorithm>

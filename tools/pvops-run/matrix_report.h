@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The end-of-run report on the console: the case x environment matrix, each environment's detect
 // line, stats and verdict, and the closing `N passed, N failed, N skipped` line.
 #pragma once

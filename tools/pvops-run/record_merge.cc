@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "record_merge.h"
 
 #include <filesystem>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // pvops-run --merge: one matrix from the JSON records (--json) of runs made apart, on several
 // machines (a CI job per environment). A record read back is the run as the runner rendered it:
 // RenderJson of what ReadRecord returns gives the same text.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Guest output is untrusted bytes: before it reaches a terminal or a JSON file, make it inert.
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The verdict of one environment run: the launcher's outcome plus what the guest said
 // (docs/guest-protocol.md, "The runner's verdict").
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "acpi_tables.h"
 
 #include <cstring>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The ACPI tables the VMM gives its guest (ACPI 6.x layouts): RSDP (revision 2) -> XSDT -> FADT
 // and MADT, FADT -> DSDT. A hardware-reduced platform, as Firecracker and Cloud Hypervisor
 // present to Linux: no SCI, no PM1/GPE blocks, no FACS; the reset register and the sleep

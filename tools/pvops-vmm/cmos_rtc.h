@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The PC's CMOS real-time clock (MC146818) at ports 0x70/0x71, read from this machine's clock:
 // KVM has no in-kernel RTC, and the native backend's wall_clock reads it, as on QEMU or hardware.
 #pragma once

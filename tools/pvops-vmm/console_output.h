@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The VMM's stdout, shared by every vCPU's serial writes and the VMM's own notes: guest bytes are
 // gathered into lines so lines from different vCPUs and the VMM do not interleave mid-line.
 #pragma once

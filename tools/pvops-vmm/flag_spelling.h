@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The project spells options with dashes (--kvm-features-clear); Abseil flag names are C
 // identifiers. This turns the dashes of each --name part into underscores, leaving values,
 // positional arguments and everything after "--" as they are.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The L2 guest's RAM: one anonymous mapping that KVM sees as guest-physical 0..size.
 #pragma once
 

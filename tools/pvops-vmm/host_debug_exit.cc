@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "host_debug_exit.h"
 
 #include <sys/io.h>

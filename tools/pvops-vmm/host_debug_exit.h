@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The L1's own isa-debug-exit: repeating the guest's exit code there ends the outer QEMU with
 // the status the guest chose, as if the guest had run there directly.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "hyperv_personality.h"
 
 #include <asm/kvm_para.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Hyper-V personalities: the guest sees KVM's own implementation of the Hyper-V interface
 // (KVM_GET_SUPPORTED_HV_CPUID) at 0x40000000, either alone (`hyperv`) or with KVM's leaves moved
 // up to 0x40000100 (`hyperv-kvm`, what QEMU's hv-* options give a Linux guest).

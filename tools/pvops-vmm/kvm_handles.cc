@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "kvm_handles.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Thin owners of /dev/kvm, a VM and its vCPUs: each ioctl the VMM uses, failing loudly.
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // KVM's own binary statistics (KVM_GET_STATS_FD): the exit and hypercall counts that show which
 // paths a guest really took.
 #pragma once

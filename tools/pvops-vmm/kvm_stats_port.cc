@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "kvm_stats_port.h"
 
 #include <algorithm>

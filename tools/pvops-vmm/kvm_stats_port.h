@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The bench's window on KVM's own counters: a guest `inl` on these ports returns the exits (or
 // hypercalls) KVM has counted so far, summed over every vCPU, low 32 bits. The guest reads them
 // before and after an op's loop (guest/bench/kvm_exit_counter.h, which repeats these numbers).

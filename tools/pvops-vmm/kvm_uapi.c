@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* See kvm_uapi.h: the C view of linux/kvm.h's flexible-array structs and their ioctls. */
 #include <linux/kvm.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // linux/kvm.h values taken from the header compiled as C.
 //
 // Debian 12's 6.1 uapi headers declare flexible arrays with __DECLARE_FLEX_ARRAY, which wraps

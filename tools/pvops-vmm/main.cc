@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // pvops-vmm: boots a PVH guest image on /dev/kvm with an in-kernel irqchip, N vCPUs and ACPI
 // tables describing them, forwards its serial console, and ends with the code the guest wrote to
 // port 0xf4 (or the fault code when the guest faulted, reset or powered off instead).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "move_plan.h"
 
 #include <atomic>

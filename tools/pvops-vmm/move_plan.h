@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The host side of moves (docs/guest-protocol.md "Moves", include/pvops/move.h): the plan of
 // personalities a VM runs through, and the move port with the guest's mailbox. Nothing here
 // touches KVM: the VM (virtual_machine.cc) asks what to do and does the hop itself.

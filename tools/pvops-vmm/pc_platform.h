@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The PC the VMM presents to its guest, in one place: what the ACPI tables describe is what the
 // port devices and KVM's irqchip (with the VMM's GSI routing) implement.
 #pragma once

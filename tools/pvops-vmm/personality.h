@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // A personality: the hypervisor a VM presents. It owns everything of a VM's set-up that differs
 // from one hypervisor to another (CPUID, KVM capabilities, what it places in guest memory, the
 // hypercall exits and ports it answers, its stat: fields), so that a VM can be built again with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The guest's port I/O devices the VMM serves (KVM serves the PIC, PIT and speaker port): COM1
 // (serial_port.h), the CMOS RTC, the 0xe9 debug console, the isa-debug-exit port 0xf4, and the
 // registers through which the guest resets or powers off the machine (pc_platform.h): the reset

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "pvh_entry.h"
 
 namespace pvops::vmm {

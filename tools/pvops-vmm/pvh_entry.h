@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The register state PVH promises at the 32-bit entry: protected mode, paging off, flat 4 GiB
 // code and data segments, a busy 32-bit TSS, ebx = hvm_start_info, interrupts off.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "pvh_image.h"
 
 #include <elf.h>

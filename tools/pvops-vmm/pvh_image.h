@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // A PVH-bootable ELF64: its loadable segments (placed by physical address) and the 32-bit entry
 // point from the XEN_ELFNOTE_PHYS32_ENTRY note.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "reset_vector.h"
 
 #include <cstring>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The PC's reset vector at f000:fff0 (physical 0xffff0), where a BIOS would restart the machine.
 // There is no BIOS here, but guests jump there to reboot: Linux's last-resort BIOS reboot, and its
 // default one on a hardware-reduced ACPI platform, where it picks the EFI method, finds no EFI

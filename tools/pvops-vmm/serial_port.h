@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // COM1 as a 16550A UART, as far as Linux's 8250 driver and simple polling consoles use it.
 // Transmitted bytes go to the console at once, so the transmitter is always empty (LSR THRE and
 // TEMT) and a THR-empty interrupt follows every write while it is enabled. Nothing arrives from

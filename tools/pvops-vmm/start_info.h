@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The PVH boot information (Xen's struct hvm_start_info, version 1) the guest finds through ebx:
 // the command line, a memory map, the RSDP's address and the initrd as module 0. The information
 // itself lives in low pages the memory map marks reserved; the initrd at the top of RAM.

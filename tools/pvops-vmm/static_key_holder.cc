@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "static_key_holder.h"
 
 #include <unistd.h>

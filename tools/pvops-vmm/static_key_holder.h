@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Keeps one idle VM alive for the L1's lifetime so KVM never flips the L1 kernel's static keys
 // while guests come and go (envs/kvm/README.md, "Why /init holds a VM").
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "virtual_machine.h"
 
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // One L2 guest on /dev/kvm: RAM, the in-kernel irqchip, N vCPUs each on its own thread, ACPI
 // tables, the guest's port devices, and the way a run ends (exit port, fault, reset, power-off,
 // or timeout).

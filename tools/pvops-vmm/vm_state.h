@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // A stopped VM's architectural state, saved from one KVM VM and restored into another built with
 // another personality over the same guest memory (a move, docs/guest-protocol.md "Moves").
 // What moves: every vCPU's registers, segment and control registers, FPU/XSAVE and XCRs, the

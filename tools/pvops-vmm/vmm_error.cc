@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "vmm_error.h"
 
 #include <cerrno>

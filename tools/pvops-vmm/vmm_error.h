@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Errors that end the VMM: the message is the reason printed before the fault exit.
 #pragma once
 

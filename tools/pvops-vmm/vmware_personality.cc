@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "vmware_personality.h"
 
 #include <atomic>

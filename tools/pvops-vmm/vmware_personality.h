@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Personality `vmware`: what QEMU's `pc` machine shows the guest in the vmware environment, on
 // KVM: no hypervisor CPUID leaves, the VMware backdoor (I/O port 0x5658) answered by this VMM as
 // QEMU's vmport answers it, and an option ROM (the project's VMI ROM) in the option-ROM window

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Xen's public headers (libxen-dev) give every number and layout below; xen_public.h first.
 #include "xen_public.h"
 // clang-format off: xen_public.h stays before every other Xen header

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Personality `xen`: the guest sees Xen 4.17's HVM/PVH interface ("XenVMMXenVMM" at 0x40000000,
 // a hypercall page by MSR, shared_info, event channels on a callback vector) built on KVM's Xen
 // emulation (KVM_CAP_XEN_HVM). KVM fills the hypercall page and the pvclock in each vcpu_info,

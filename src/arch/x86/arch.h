@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The arch layer: every privileged x86 instruction the library executes lives behind these
 // functions and nowhere else. The freestanding build inlines the real instructions; the hosted
 // test build (PVOPS_SIM_CPU) declares the same functions and tests/sim implements them on a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // pvops_fixup_fault: the exception-table lookup for the library's few faulting accessors.
 // Two sites do not need a sorted table or a linker section: a direct comparison is enough.
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rdmsr/wrmsr that survive an absent MSR. Each instruction sits at a known address with a
  * known recovery point after it; the kernel's #GP handler asks pvops_fixup_fault (fault_fixup.cc)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The machine code of the native instructions a patched call site may hold instead of a call
 // (core/patch.h, backends/native/native_patch.cc): the arch layer owns every privileged
 // instruction, also those the library writes rather than runs. Encodings from the SDM; each

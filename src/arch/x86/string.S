@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memcpy, memset, memmove and memcmp for the freestanding archive: compilers emit calls to them
  * for struct copies and zeroing even under -ffreestanding. Written in assembly so no compiler

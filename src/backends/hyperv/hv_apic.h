@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The local APIC through Hyper-V's synthetic MSRs (HV_X64_MSR_EOI, _ICR, _TPR): one exit per
 // access in either APIC mode, and with the VP assist page an EOI that needs no exit at all when
 // the hypervisor says it will complete it itself.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Time on Hyper-V: the partition reference time (100 ns units), read without an exit from the
 // reference TSC page, or from HV_X64_MSR_TIME_REF_COUNT when the page says "do not use me"
 // (sequence 0) or keeps changing under us. Without a page, the TSC at the frequency

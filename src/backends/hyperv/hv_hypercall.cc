@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "backends/hyperv/hv_hypercall.h"
 
 #include "arch/x86/arch.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Hyper-V hypercalls: the hypercall page the hypervisor fills, the control word, and the three
 // calling forms - fast (inputs in registers), slow (inputs and outputs in this CPU's argument
 // pages) and rep (a slow call re-issued from the returned rep start index until every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // IPIs by HvCallSendSyntheticClusterIpi: one exit for any number of targets. VP indexes below
 // 64 fit the fast form (vector and mask in registers); higher ones need the Ex form and its
 // sparse VP set in the input page.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Spinlock waits as the hypervisor recommends: spin the hinted number of times (CPUID leaf 4
 // EBX), then tell it with HvCallNotifyLongSpinWait, so it can run the vCPU that holds the
 // lock. The caller re-checks the lock after we return.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // TLFS hypercall status codes: their names, and what each means as a pvops_status.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Suspend (core/move.cc): what the partition registered is switched off and forgotten. Per
 // vCPU: synthetic timer 0 and the VP assist page. VM-wide: the reference TSC page, the
 // hypercall page, then the guest OS ID (the TLFS ties the page to it). The SynIC's SIMP, SIEFP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // One-shot timers on synthetic timer 0 in direct mode: the expiry is an absolute reference time
 // (the same clock clock_ns reads), and the interrupt arrives as a plain APIC vector, so no
 // SynIC message page is involved. Config carries auto-enable: each COUNT write arms the timer,

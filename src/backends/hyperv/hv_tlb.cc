@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Remote TLB flushes by hypercall: the hypervisor flushes the named VPs itself (and waits for
 // running ones), so no IPI round trip. A range of pages becomes HvCallFlushVirtualAddressList
 // (a rep call, one element per run of up to 4096 pages); "everything", or a range too long for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Hyper-V guest interface constants, named after the Hypervisor Top Level Functional
 // Specification (TLFS). No Debian package ships these for guests, so they live here, once.
 // Bit positions were checked against Linux's arch/x86/include/asm/hyperv-tlfs.h and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "backends/hyperv/hv_vp_set.h"
 
 #include "backends/hyperv/hv_tlfs.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Turning a set of the kernel's CPUs into the hypervisor's VP numbering: a 64-bit processor
 // mask when every VP index is below 64, else the sparse banks of an HV_VP_SET (the Ex calls).
 #pragma once

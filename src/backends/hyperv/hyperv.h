@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The Hyper-V backend's shared state: what detection read from the CPUID leaves, which
 // enlightened paths init turned on, and what each CPU registered.
 #pragma once

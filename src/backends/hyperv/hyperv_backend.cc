@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Hyper-V backend: reads what the partition may do (privileges), what the hypervisor
 // recommends (hints) and its limits, then turns on each enlightened path only when both allow
 // it and the hypervisor's answer checks out, leaving the native op in place otherwise.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The Hyper-V backend as the core lists it (core/init.cc).
 #pragma once
 

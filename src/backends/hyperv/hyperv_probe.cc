@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Hyper-V's detection. The TLFS says to recognise the interface by CPUID base+1 = "Hv#1", not by
 // the vendor signature ("Microsoft Hv" from Hyper-V and QEMU, "Linux KVM Hv" from KVM's own
 // table), and the leaves up to the limits leaf must exist. Its priority is the lowest of all:

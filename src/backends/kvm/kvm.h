@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // KVM's paravirtual interface, shared by the files of this backend. ABI constants come from the
 // kernel's uapi headers (linux/kvm_para.h), never retyped.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The KVM backend: detection, and an init that turns on each paravirtual path only when its
 // feature bit is offered, leaving the native op in place otherwise.
 #include "backends/kvm/kvm.h"

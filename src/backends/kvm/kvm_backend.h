@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The KVM backend as the core lists it (core/init.cc).
 #pragma once
 

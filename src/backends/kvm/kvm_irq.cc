@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Interrupts the KVM way: PV EOI lets KVM tell us an EOI needs no APIC write (no exit), and
 // KVM_HC_SEND_IPI sends one IPI to up to 128 APIC IDs with a single exit.
 #include "backends/kvm/kvm.h"

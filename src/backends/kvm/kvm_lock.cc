@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PV spinlocks on KVM: a waiter halts (no spinning on a vCPU that may have preempted the lock
 // holder) and the unlocker wakes it with KVM_HC_KICK_CPU. KVM remembers a kick that arrives
 // before the halt, so the halt then returns at once: no lost wake-up.

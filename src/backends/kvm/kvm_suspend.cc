@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Suspend (core/move.cc): every MSR that points KVM at guest memory is switched off on its own
 // vCPU, so nothing more is written there; a later cpu_init registers afresh. The wall-clock MSR
 // is a one-time write and async PF is never enabled: nothing VM-wide is held.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // kvmclock: the pvclock tuple KVM keeps per vCPU, and the wall clock at system time zero.
 #include "backends/kvm/kvm.h"
 #include "core/backend.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Steal time: how long each vCPU waited for a physical CPU, and whether it is descheduled right
 // now. The "preempted" byte is what lets a remote TLB flush skip a vCPU that is not running:
 // KVM flushes it on its next entry when we set KVM_VCPU_FLUSH_TLB instead of sending an IPI.

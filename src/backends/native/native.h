@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The native backend: the fallback table (core::kNativeOps) assembled from the hardware layer
 // (src/hw), plus the few ops that natively have no hardware behind them, declared here.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The native table and the native backend. pvops_table and kNativeOps come from one constexpr
 // function so the live table is constant-initialized: valid before pvops_init, with no static
 // constructor in a library that links into kernels.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Native's call sites: where the table still holds a native op that is one instruction (or
 // two), the site becomes that instruction (arch/x86/native_insns.h), as Linux's native_patch
 // does. Each sequence is exactly what the native function executes (hw/cpu_instructions.cc,

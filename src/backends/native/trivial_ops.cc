@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The ops that natively have no hardware behind them: no hypervisor to call, no vCPU to be
 // descheduled behind our back, no page-table update to batch or announce.
 #include "arch/x86/arch.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The VMI backend's shared state and ops. Two ways in: a checked VMI ROM (its calls replace the
 // native instructions, rom/README.md), and VMware's backdoor (version, frequencies, the raw
 // hypercall). A VMware hypervisor without a usable ROM gets the backdoor with native paging.

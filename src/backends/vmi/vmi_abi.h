@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The VMI ROM interface in its 64-bit form: the header layout and call numbers of VMware's VMI
  * 3.0 (Linux's former arch/x86/include/asm/vmi.h and vmi_time.h), the VMware backdoor numbers

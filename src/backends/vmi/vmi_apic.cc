@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // EOI and IPIs through the ROM's APICWrite/APICRead. The ROM keeps no state, so each call
 // carries where this kernel maps the xAPIC page (0 in x2APIC mode: the ROM uses the MSRs).
 #include "backends/vmi/vmi.h"

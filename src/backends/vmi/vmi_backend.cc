@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The VMI backend: detection (a VMI ROM in the legacy window, or the VMwareVMware CPUID block),
 // and an init that uses a ROM only after every check of rom/README.md held, reaches the
 // backdoor only from ring 0 once something vouched for it, and leaves the native op wherever

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "backends/vmi/vmi_calls.h"
 
 namespace pvops::vmi {

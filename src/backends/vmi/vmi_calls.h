@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Calling into a checked VMI ROM: its init, its get_reloc per call number, and the calls
 // themselves with the System V argument registers (rom/README.md). The ROM's code runs in the
 // kernel's executable mapping of it (RomLayout::code).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The cpu and interrupt-flag ops through the ROM: one ROM call each, the native instruction
 // being the ROM's business (rom/README.md lists each call's registers).
 #include "arch/x86/registers.h"

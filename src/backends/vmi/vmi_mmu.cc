@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Paging through the ROM. Outside lazy mode each live update is one SetPxELong; inside it,
 // updates wait in a small per-CPU queue and are issued (flagged DEFER, so a vendor's ROM may
 // batch them further) at the next flush point: lazy_flush/lazy_end, which end with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // VMI's call sites. The ROM's get_reloc answer for each interrupt-flag call says how a site may
 // reach it (rom/README.md): CALL_REL lets the site call the ROM's entry directly, since those
 // entries keep every register but rax; a site out of rel32 reach of the ROM calls a thunk of the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "backends/vmi/vmi_rom.h"
 
 #include "arch/x86/registers.h"

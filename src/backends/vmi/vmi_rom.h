@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Finding and checking a VMI option ROM in the legacy window 0xC0000-0xE0000. The ROM is
 // hypervisor data: every field is bounds-checked before it is used, and a ROM that breaks any
 // rule of rom/README.md is refused with the reason.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The clock: TSC ticks (the ROM's RDTSC when it offers one) scaled by a known rate, never going
 // back across CPUs. The rate is the hypervisor's when it told one, else the native measurement.
 #include "backends/vmi/vmi.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "backends/vmi/vmware_backdoor.h"
 
 namespace pvops::vmi {

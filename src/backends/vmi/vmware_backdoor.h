@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // VMware's hypervisor channel: the backdoor I/O port 0x5658, or vmcall/vmmcall where CPUID
 // 0x40000010 offers them (facts from QEMU's hw/i386/vmport.c and Linux's asm/vmware.h).
 // Only ever used from CPL0 after something vouched for a VMware interface (the VMwareVMware

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The Xen backend's shared state and the functions its files give each other. Xen's ABI comes
 // from its public headers (libxen-dev) through core/xen_public.h, never retyped.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Xen backend's init: every earlier state forgotten, then PV (entered through the Xen PV
 // entry: start_info in hand) or HVM/PVH (found by CPUID), and the report the core turns into
 // the info the kernel reads back.

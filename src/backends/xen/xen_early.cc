@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Xen HVM/PVH before pvops_init: a PVH kernel's memory map and console while nothing of the
 // library is set up. Xen takes vmcall/vmmcall from an HVM/PVH kernel without a hypercall page
 // (Linux's own PVH code calls it that way), so these need no page, no state and no .bss: a

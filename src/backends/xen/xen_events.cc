@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Interrupts as Xen delivers them: event channels. Each port is bound to one vCPU; Xen sets its
 // pending bit (shared_info), the matching selector bit and evtchn_upcall_pending in that vCPU's
 // vcpu_info, then enters the guest's event callback (PV) or raises the callback vector (HVM).

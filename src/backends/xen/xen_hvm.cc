@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Init for Xen HVM and PVH guests: paging and the interrupt flag stay native; the hypercall
 // page comes from the MSR that CPUID leaf base+2 names (or vmcall/vmmcall by vendor when the
 // page is refused), shared_info is placed in the guest's memory by XENMEM_add_to_physmap, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Entering Xen: the hypercall page (Xen writes one 32-byte stub per hypercall number into a page
 // the guest names), or vmcall/vmmcall directly on HVM when the page was refused. Xen answers
 // 0 or a positive value on success and -errno (xen/errno.h) on failure.

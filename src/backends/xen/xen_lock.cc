@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PV spinlocks on Xen: a waiter sleeps in SCHEDOP_poll on its own kick port (masked, so the
 // kick raises no upcall, only ends the poll), and the unlocker wakes it with EVTCHNOP_send.
 // Clearing the pending bit before the re-check means a kick that lands in between is seen by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Paging for a Xen PV guest: its page tables are read-only to it and hold machine frames, so
 // every write is a request to Xen (mmu_update with the entry's machine address), TLB flushes and
 // CR3 switches are mmuext_ops, and a frame becomes a page table by pinning once no writable

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Lazy MMU mode on Xen PV: page-table updates and local flushes made between lazy_begin and
 // lazy_flush / lazy_end are queued per CPU and issued as one HYPERVISOR_multicall, so a batch of
 // N updates costs one entry into Xen instead of N (Linux's xen_mc_* batching, arch/x86/xen).

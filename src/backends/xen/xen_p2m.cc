@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Pseudo-physical against machine frames. A PV guest sees its memory as frames 0..nr_pages-1
 // (pfn); its page tables hold machine frames (mfn). The p2m list from start_info maps one way,
 // Xen's read-only machine-to-phys table (m2p) the other; an m2p answer counts only when the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Xen's call sites. The PV irq-flag ops read and write this vCPU's event mask in vcpu_info
 // (xen_events.cc): C functions, so a callee-saved site reaches each through a thunk of its own
 // that calls it directly, as Linux's xen_save_fl_direct does, instead of through the table.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The platform ops on Xen: the console (console_io), leaving the machine, bringing up vCPUs
 // (PV: VCPUOP_initialise with a register context, then VCPUOP_up) and the per-CPU set-up.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Xen's detection: entered through the Xen PV entry point (CPUID is no guide there, the entry
 // itself is the proof), or the "XenVMMXenVMM" block for HVM/PVH guests - above Viridian when Xen
 // also offers the Hyper-V interface.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Init for a Xen PV guest: nothing the guest was handed is used before it checks out. The
 // start_info (layout, counts), the hypercall page (filled by Xen at domain build), the m2p
 // window Xen reports, the p2m list against it and against the real CR3, the shared_info page

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The Xen PV start_info, checked before anything trusts it. Xen's public xen.h documents the
 // start-of-day layout these checks hold it to: the p2m list (mfn_list) lies before start_info,
 // start_info before the bootstrap page tables (pt_base), all inside one mapped region.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Suspend (core/move.cc; HVM/PVH only: a PV guest never gets here). Per vCPU: its singleshot
 // timer stopped, its ports (VIRQ_TIMER, the kick port, the IPI ports) closed, its runstate area
 // unregistered. VM-wide: the callback vector unhooked, every event masked and no longer

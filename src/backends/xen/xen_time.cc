@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Time on Xen: each vCPU's vcpu_time_info (the pvclock tuple, read with core/pvclock), the wall
 // clock of system time zero in shared_info, the one-shot timer (VCPUOP_set_singleshot_timer,
 // delivered on VIRQ_TIMER), and the runstate area Xen keeps per vCPU for steal time.

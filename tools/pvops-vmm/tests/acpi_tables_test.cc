@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reads the ACPI tables back from guest memory with a walker of its own (layouts from the ACPI
 // 6.5 specification, not from acpi_tables.cc), checking every checksum, length and entry, and
 // that what they describe is what the VMM's devices and irqchip routing do.

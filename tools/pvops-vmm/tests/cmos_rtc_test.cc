@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "cmos_rtc.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "flag_spelling.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "irq_routing.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "kvm_stats.h"
 #include "kvm_stats_port.h"
 

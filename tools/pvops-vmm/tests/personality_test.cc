@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "personality.h"
 
 #include <asm/kvm_para.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "port_io_devices.h"
 
 #include <fcntl.h>

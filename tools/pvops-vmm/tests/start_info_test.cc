@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "start_info.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "xen_public.h"
 // clang-format off: xen_public.h stays before every other Xen header
 #include "xen_personality.h"

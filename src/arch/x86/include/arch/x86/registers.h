@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // x86 architectural facts (Intel SDM) for C++ and assembly alike, shared by the library and the
 // reference guest: page geometry, page-table entry bits, and the MSRs either touches. RFLAGS,
 // CR0 and CR4 bits come from Linux's uapi <asm/processor-flags.h>, included here so one header
