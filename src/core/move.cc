@@ -226,6 +226,12 @@ uint64_t OwnTimeSinceSuspend(Reason* why) {
 
 }  // namespace
 
+bool ReleaseMsr(uint32_t msr, Reason* why) {
+  if (arch::wrmsr_safe(msr, 0)) return true;
+  why->Separate().Add("MSR ").AddHex(msr).Add(" refused 0");
+  return false;
+}
+
 void ForgetMoves() {
   g_move = MoveState{};
   (void)SetIrqHandler(kVectorPark, ParkHandler, nullptr);

@@ -8,10 +8,16 @@
 
 #include <pvops/pvops.h>
 
+#include "core/reason.h"
+
 namespace pvops::core {
 
 // pvops_init: no move so far, no mailbox, no offset.
 void ForgetMoves();
+
+// A backend's release (core/backend.h ReleaseCpuFn, ReleaseFn): writes 0 to `msr`, turning off
+// what it registered; false, with the MSR named in `why`, when the write faults.
+[[nodiscard]] bool ReleaseMsr(uint32_t msr, Reason* why);
 
 // Whether clock_ns() adds an offset to the backend's own clock (a resume carried one).
 bool ClockOffsetCarried();

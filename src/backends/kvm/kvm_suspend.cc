@@ -3,16 +3,14 @@
 // vCPU, so nothing more is written there; a later cpu_init registers afresh. The wall-clock MSR
 // is a one-time write and async PF is never enabled: nothing VM-wide is held.
 #include "backends/kvm/kvm.h"
-#include "core/reason.h"
+#include "core/move.h"
 
 namespace pvops::kvm {
 namespace {
 
 // Off only where init offered it (KVM faults an MSR its CPUID withholds).
 bool Off(uint32_t msr, uint32_t feature_bit, core::Reason* why) {
-  if (((g_state.features >> feature_bit) & 1u) == 0 || arch::wrmsr_safe(msr, 0)) return true;
-  why->Separate().Add("MSR ").AddHex(msr).Add(" refused 0");
-  return false;
+  return ((g_state.features >> feature_bit) & 1u) == 0 || core::ReleaseMsr(msr, why);
 }
 
 }  // namespace
