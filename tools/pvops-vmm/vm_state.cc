@@ -73,28 +73,34 @@ void RestoreVcpu(Vcpu& vcpu, const VcpuState& state, uint64_t tsc) {
   std::vector<uint32_t> indices;
   for (const auto& entry : state.msrs) indices.push_back(entry.index);
   const std::vector<kvm_msr_entry> held = vcpu.GetMsrs(indices);
+  const auto holds = [&held](const kvm_msr_entry& entry) {
+    return std::any_of(held.begin(), held.end(), [&entry](const kvm_msr_entry& h) {
+      return h.index == entry.index && h.data == entry.data;
+    });
+  };
   std::vector<kvm_msr_entry> msrs;
   for (kvm_msr_entry entry : state.msrs) {
-    if (entry.index == kMsrTsc) {
+    if (entry.index == kMsrTsc)
       entry.data = tsc;
-    } else if (std::any_of(held.begin(), held.end(), [&entry](const kvm_msr_entry& h) {
-                 return h.index == entry.index && h.data == entry.data;
-               })) {
+    else if (holds(entry))
       continue;
-    }
     msrs.push_back(entry);
   }
   for (size_t next = 0; next < msrs.size();) {
     const std::vector<kvm_msr_entry> rest(msrs.begin() + static_cast<ptrdiff_t>(next), msrs.end());
     next += vcpu.SetMsrs(rest);
     if (next == msrs.size()) break;
-    // Refused: harmless only if the new vCPU holds that value already.
+    // Refused: harmless only if the new vCPU holds that value already (a refused write leaves
+    // what `held` read).
     const kvm_msr_entry& refused = msrs[next];
-    const std::vector<kvm_msr_entry> now = vcpu.GetMsrs({refused.index});
-    if (now.empty() || now[0].data != refused.data) {
-      throw VmmError(absl::StrFormat(
-          "vCPU %u: KVM refused MSR %#x = %#x on the new VM (it holds %s)", vcpu.id(),
-          refused.index, refused.data, now.empty() ? "none" : absl::StrFormat("%#x", now[0].data)));
+    if (!holds(refused)) {
+      const auto now = std::find_if(held.begin(), held.end(), [&refused](const kvm_msr_entry& h) {
+        return h.index == refused.index;
+      });
+      throw VmmError(
+          absl::StrFormat("vCPU %u: KVM refused MSR %#x = %#x on the new VM (it holds %s)",
+                          vcpu.id(), refused.index, refused.data,
+                          now == held.end() ? "none" : absl::StrFormat("%#x", now->data)));
     }
     ++next;
   }
