@@ -144,6 +144,7 @@ uintptr_t OpInSlot(const pvops_ops& table, uint32_t slot) {
   return value;
 }
 
+// Not inlined: three callers here would each carry a copy, in a library with a size budget.
 __attribute__((noinline)) bool EmitDirectCall(const Site& site, uintptr_t target, SiteCode* out) {
   int32_t rel;
   if (site.room < kCallRel32Bytes || !Rel32(site.address + kCallRel32Bytes, target, &rel))
