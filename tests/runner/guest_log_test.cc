@@ -37,6 +37,27 @@ TEST(GuestLogTest, CandidateLinesAreKeptInOrder) {
             R"(backend=kvm priority=0x40000101 base=0x40000100 signature="KVMKVMKVM")");
 }
 
+TEST(GuestLogTest, HopLinesOfTheMoverAndOfTheGuestAreKeptApart) {
+  GuestLogParser parser;
+  EXPECT_EQ(parser.Feed("# move: request 1: hop 1, kvm to vmware, vector 0xfd"),
+            LineKind::kComment);
+  EXPECT_EQ(parser.Feed("move: hop=1 from=kvm to=vmware downtime_ms=41.20 pause_ms=30.05 "
+                        "vmm_stop_ms=2.10 vmm_save_ms=1.50 vmm_restore_ms=25.00"),
+            LineKind::kMove);
+  EXPECT_EQ(parser.Feed("# move: hop=1 backend=vmi previous=kvm clock_before=100 "
+                        "clock_after=30000200 pause_ns=30050000"),
+            LineKind::kMove);
+  EXPECT_EQ(parser.Feed("# move: 1 hops, plan done"), LineKind::kComment);
+  // A failed hop says so in words, without figures: not a hop line.
+  EXPECT_EQ(parser.Feed("move: hop 2 (vmware to xen) failed: KVM_CREATE_VM"), LineKind::kOther);
+  const GuestLog& log = parser.log();
+  ASSERT_EQ(log.move_hops.size(), 1u);
+  EXPECT_EQ(FindField(log.move_hops[0], "to"), "vmware");
+  EXPECT_EQ(FindField(log.move_hops[0], "downtime_ms"), "41.20");
+  ASSERT_EQ(log.guest_move_hops.size(), 1u);
+  EXPECT_EQ(FindField(log.guest_move_hops[0], "clock_after"), "30000200");
+}
+
 TEST(GuestLogTest, GoodRunIsParsedCompletely) {
   GuestLog log = Parse({
       "# pvguest 0.1",

@@ -213,6 +213,27 @@ TEST(JsonReportTest, RecordsTheClockLinesAndTheRateAgainstTheHost) {
       << without;
 }
 
+TEST(JsonReportTest, RecordsEachHopOfAMovedGuest) {
+  EnvironmentResult result;
+  result.name = "kvm-move";
+  GuestLogParser parser;
+  parser.Feed("move: hop=1 from=kvm to=vmware downtime_ms=41.20 pause_ms=30.05");
+  parser.Feed("# move: hop=1 backend=vmi clock_before=100 clock_after=30000200");
+  parser.Feed("1 passed, 0 failed, 0 skipped");
+  result.log = parser.TakeLog();
+  result.outcome = Exited(33);
+  result.verdict = DecideVerdict(result.outcome, result.log);
+  const std::string json = RenderJson(RunSettings{}, {result});
+  EXPECT_NE(json.find("\"move_hops\": [\n        {\n          \"hop\": 1,\n"
+                      "          \"from\": \"kvm\",\n          \"to\": \"vmware\",\n"
+                      "          \"downtime_ms\": \"41.20\",\n          \"pause_ms\": \"30.05\"\n"
+                      "        }\n      ],\n      \"guest_move_hops\": [\n        {\n"
+                      "          \"hop\": 1,\n          \"backend\": \"vmi\",\n"
+                      "          \"clock_before\": 100,\n          \"clock_after\": 30000200\n"),
+            std::string::npos)
+      << json;
+}
+
 TEST(TerminalTextTest, JsonQuotingEscapesEverythingUnsafe) {
   EXPECT_EQ(JsonQuoted("plain"), "\"plain\"");
   EXPECT_EQ(JsonQuoted("a\"b\\c\nd\te"), "\"a\\\"b\\\\c\\nd\\te\"");

@@ -265,6 +265,13 @@ LineKind GuestLogParser::Feed(std::string_view raw_line,
     log_.patch = ParseFields(StripLeadingSpace(text));
     return LineKind::kPatch;
   }
+  // Other `# move:` lines (requests, "plan done") are comments; only hop lines carry figures.
+  if (std::string_view rest = text; ConsumePrefix(&rest, "# move:")) {
+    Fields fields = ParseFields(rest);
+    if (!FindField(fields, "hop")) return LineKind::kComment;
+    log_.guest_move_hops.push_back(std::move(fields));
+    return LineKind::kMove;
+  }
   if (text.starts_with("#")) return LineKind::kComment;
   if (std::optional<CaseLine> case_line = ParseCaseLine(text)) {
     if (log_.closing) ++log_.cases_after_closing;
@@ -274,6 +281,13 @@ LineKind GuestLogParser::Feed(std::string_view raw_line,
   if (ConsumePrefix(&text, "stat:")) {
     MergeFields(log_.stats, ParseFields(text));
     return LineKind::kStat;
+  }
+  if (std::string_view rest = text; ConsumePrefix(&rest, "move:")) {
+    Fields fields = ParseFields(rest);
+    if (FindField(fields, "hop")) {
+      log_.move_hops.push_back(std::move(fields));
+      return LineKind::kMove;
+    }
   }
   if (ConsumePrefix(&text, "bench:")) {
     log_.bench.push_back(ParseFields(text));

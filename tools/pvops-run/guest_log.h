@@ -52,6 +52,7 @@ enum class LineKind {
   kDetect,
   kCandidate,  // "# candidate: ..." (every interface detection saw, chosen or not)
   kPatch,      // "# patch: ..." (what pvops_init did to the call sites)
+  kMove,       // a hop's figures: the mover's "move: hop=N ..." or the guest's "# move: hop=N ..."
   kComment,
   kCase,
   kStat,
@@ -73,6 +74,10 @@ struct GuestLog {
   std::vector<CaseLine> cases;
   Fields stats;  // every stat: line merged; a repeated key keeps its last value
   std::vector<Fields> bench;
+  // A moved guest's hops: the mover's figures (pvops-vmm: from, to, downtime_ms, pause_ms and
+  // the VMM's phases) and the guest's own (backend, clock before and after, pause_ns).
+  std::vector<Fields> move_hops;
+  std::vector<Fields> guest_move_hops;
   std::vector<ClockLine> clock_lines;
   std::vector<std::string> malformed_clock_lines;  // `clock:` lines without a decimal ns=
   std::optional<FaultReport> fault;

@@ -179,6 +179,13 @@ void WriteEnvironment(JsonWriter& json, const RunSettings& settings,
   json.BeginArray();
   for (const pvops_run::Fields& line : log.bench) json.Fields(line);
   json.EndArray();
+  for (const auto& [key, hops] : {std::pair{"move_hops", &log.move_hops},
+                                  std::pair{"guest_move_hops", &log.guest_move_hops}}) {
+    json.Key(key);
+    json.BeginArray();
+    for (const pvops_run::Fields& line : *hops) json.Fields(line);
+    json.EndArray();
+  }
   json.Key("clock_lines");
   json.BeginArray();
   for (const ClockLine& line : log.clock_lines) {
