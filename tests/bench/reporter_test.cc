@@ -332,6 +332,80 @@ TEST(Report, StatesThePerEnvironmentFiguresAndTheNotBenchedOnes) {
       << md;
 }
 
+// A moved guest's conformance record: two hops by the mover, the guest's lines of both and of a
+// move within one VM (moves stays 1), which pairs with no hop.
+json MovedRecord() {
+  return {
+      {"environments",
+       {{{"name", "kvm-move"},
+         {"verdict", "pass"},
+         {"reason", ""},
+         {"move_hops",
+          {{{"hop", 1},
+            {"from", "kvm"},
+            {"to", "vmware"},
+            {"downtime_ms", "40.00"},
+            {"pause_ms", "30.00"},
+            {"vmm_stop_ms", "5.00"},
+            {"vmm_save_ms", "2.00"},
+            {"vmm_restore_ms", "25.00"}},
+           {{"hop", 2},
+            {"from", "vmware"},
+            {"to", "xen"},
+            {"downtime_ms", "unknown"},
+            {"pause_ms", "31.50"},
+            {"vmm_stop_ms", "4.00"},
+            {"vmm_save_ms", "2.00"},
+            {"vmm_restore_ms", "26.00"}}}},
+         {"guest_move_hops",
+          {{{"hop", 1}, {"moves", 1}, {"clock_before", 1000000000}, {"clock_after", 1032500000}},
+           {{"hop", 2}, {"moves", 1}, {"clock_before", 2000000000}, {"clock_after", 2000100000}},
+           {{"hop", 3},
+            {"moves", 2},
+            {"clock_before", 3000000000},
+            {"clock_after", 3034000000}}}}}}}};
+}
+
+TEST(BenchResults, EachHopPairsTheMoversFiguresWithTheGuestsClock) {
+  std::vector<EnvironmentBench> envs;
+  MergeConformance(ParseRunRecord(MovedRecord()), envs);
+  ASSERT_EQ(envs.size(), 1u);
+  ASSERT_EQ(envs[0].hops.size(), 2u);
+  const MoveHop& first = envs[0].hops[0];
+  EXPECT_EQ(first.to, "vmware");
+  ASSERT_TRUE(first.downtime_ms);
+  EXPECT_DOUBLE_EQ(*first.downtime_ms, 40);
+  EXPECT_DOUBLE_EQ(*first.StartMs(), 40 - 5 - 2 - 25);
+  ASSERT_TRUE(first.clock_jump_ms);
+  EXPECT_DOUBLE_EQ(*first.clock_jump_ms, 32.5);
+  const MoveHop& second = envs[0].hops[1];
+  EXPECT_FALSE(second.downtime_ms);  // "unknown": vCPU 0 never entered within the wait
+  ASSERT_TRUE(second.clock_jump_ms);
+  EXPECT_DOUBLE_EQ(*second.clock_jump_ms, 34);  // the guest line with moves=2, not the self-move
+}
+
+TEST(Report, StatesEachHopsDowntimeAgainstTheGoal) {
+  std::vector<EnvironmentBench> envs;
+  MergeConformance(ParseRunRecord(MovedRecord()), envs);
+  envs[0].hops[0].run = "conformance";
+  envs[0].hops[1].run = "conformance";
+  const std::string md = MoveTable(envs);
+  EXPECT_NE(md.find("| conformance | 1 | kvm → vmware | 40.00 | 5.00 | 2.00 | 25.00 | 8.00 | "
+                    "30.00 | 32.50 |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| conformance | 2 | vmware → xen | unknown |"), std::string::npos) << md;
+  EXPECT_NE(md.find("2 hops: downtime median 40.0 ms (40.0-40.0), 1 of 1 within the 100 ms goal"),
+            std::string::npos)
+      << md;
+  const json out = ResultsJson({}, envs, HostData{});
+  ASSERT_EQ(out.at("benchmarks").size(), 1u);  // the hop of unknown downtime has no figure
+  EXPECT_EQ(out["benchmarks"][0]["name"], "kvm-move/move_downtime/conformance/hop1_kvm_to_vmware");
+  EXPECT_EQ(out["benchmarks"][0]["time_unit"], "ms");
+  EXPECT_DOUBLE_EQ(out["benchmarks"][0]["real_time"].get<double>(), 40);
+  EXPECT_TRUE(MoveTable(RunA()).empty());
+}
+
 TEST(Chart, IsAnSvgWithABarPerBenchedEnvironmentAndOp) {
   const std::string svg = ChartSvg(RunA());
   EXPECT_EQ(svg.rfind("<svg", 0), 0u);

@@ -81,7 +81,50 @@ Measurement ParseMeasurement(const json& fields) {
   return m;
 }
 
+std::optional<double> OptionalNumber(const json& fields, const char* key, const std::string& what) {
+  if (!fields.contains(key)) return std::nullopt;
+  const json& value = fields.at(key);
+  // The mover writes "unknown" when vCPU 0 never entered the new VM within its wait.
+  if (value.is_string() && value.get<std::string>() == "unknown") return std::nullopt;
+  return AsNumber(value, what + " " + key);
+}
+
+// The mover's hop lines, each with the guest's line of the same hop: the first guest line
+// after it whose `moves` count reached the hop (a move within one VM does not count).
+std::vector<MoveHop> ParseHops(const json& env) {
+  std::vector<MoveHop> hops;
+  if (!env.contains("move_hops")) return hops;
+  for (const json& line : env.at("move_hops")) {
+    MoveHop h;
+    const std::optional<double> hop = OptionalNumber(line, "hop", "move line");
+    if (!hop || *hop < 1)
+      throw std::runtime_error("move line without a hop number: " + line.dump());
+    h.hop = static_cast<int>(*hop);
+    h.from = AsText(line, "from");
+    h.to = AsText(line, "to");
+    h.downtime_ms = OptionalNumber(line, "downtime_ms", "move line");
+    h.pause_ms = OptionalNumber(line, "pause_ms", "move line").value_or(0);
+    h.stop_ms = OptionalNumber(line, "vmm_stop_ms", "move line").value_or(0);
+    h.save_ms = OptionalNumber(line, "vmm_save_ms", "move line").value_or(0);
+    h.restore_ms = OptionalNumber(line, "vmm_restore_ms", "move line").value_or(0);
+    for (const json& guest : env.value("guest_move_hops", json::array())) {
+      if (OptionalNumber(guest, "moves", "guest move line") != *hop) continue;
+      const std::optional<double> before = OptionalNumber(guest, "clock_before", "guest move line");
+      const std::optional<double> after = OptionalNumber(guest, "clock_after", "guest move line");
+      if (before && after) h.clock_jump_ms = (*after - *before) / 1e6;
+      break;
+    }
+    hops.push_back(std::move(h));
+  }
+  return hops;
+}
+
 }  // namespace
+
+std::optional<double> MoveHop::StartMs() const {
+  if (!downtime_ms) return std::nullopt;
+  return *downtime_ms - stop_ms - save_ms - restore_ms;
+}
 
 Summary Measurement::Rounds() const { return Summarize(round_cycles); }
 
@@ -115,6 +158,7 @@ std::vector<EnvironmentBench> ParseRunRecord(const json& record) {
     }
     if (env.contains("bench"))
       for (const json& line : env.at("bench")) e.measurements.push_back(ParseMeasurement(line));
+    e.hops = ParseHops(env);
     out.push_back(std::move(e));
   }
   return out;
@@ -125,6 +169,7 @@ EnvironmentBench MergeBoots(const std::vector<EnvironmentBench>& boots) {
   EnvironmentBench out = boots.front();
   for (size_t b = 1; b < boots.size(); ++b) {
     const EnvironmentBench& boot = boots[b];
+    out.hops.insert(out.hops.end(), boot.hops.begin(), boot.hops.end());
     if (out.Benched() && !boot.Benched()) {
       out.bench_verdict = boot.bench_verdict;
       out.bench_reason = absl::StrFormat("boot %d: %s", b + 1, boot.bench_reason);
@@ -177,6 +222,7 @@ void MergeConformance(const std::vector<EnvironmentBench>& conformance,
     }
     target->conformance_verdict = c.bench_verdict;  // a conformance record's own verdict
     target->conformance_reason = c.bench_reason;
+    target->hops.insert(target->hops.begin(), c.hops.begin(), c.hops.end());
   }
 }
 

@@ -36,6 +36,26 @@ struct Measurement {
   Summary Rounds() const;  // median, min and max of the round medians
 };
 
+// One hop of a guest moved to another hypervisor interface: the mover's figures (pvops-vmm's
+// `move: hop=` line) and the guest's clock around it (its own `# move: hop=` line), where given.
+struct MoveHop {
+  std::string run;  // which record: "conformance", "bench 1", ...
+  int hop = 0;
+  std::string from, to;
+  std::optional<double> downtime_ms;                // "ready" to vCPU 0's first entry on the new VM
+  double pause_ms = 0;                              // the guest's TSC stood still this long
+  double stop_ms = 0, save_ms = 0, restore_ms = 0;  // the VMM's phases within the downtime
+  std::optional<double> clock_jump_ms;  // the guest's clock after the hop minus before it
+
+  // What the downtime holds beyond the three phases: new vCPU threads up to the first entry.
+  std::optional<double> StartMs() const;
+};
+
+// The goal for a hop's downtime, and the published figure it is set against: HyperTP (EuroSys
+// 2021) swaps Xen and KVM under a running 1-vCPU, 1 GiB VM in place with 1.7 s of downtime.
+inline constexpr double kMoveDowntimeGoalMs = 100;
+inline constexpr double kHyperTpDowntimeMs = 1700;
+
 struct EnvironmentBench {
   std::string name;
   std::string conformance_verdict;  // "pass", "fail", ... or "" when not run
@@ -47,6 +67,7 @@ struct EnvironmentBench {
   double tsc_khz = 0;
   double tsc_step = 0;
   std::vector<Measurement> measurements;
+  std::vector<MoveHop> hops;  // every hop of every record of this environment, in order
 
   const Measurement* Find(const std::string& op, const std::string& variant) const;
   bool Benched() const { return bench_verdict == "pass"; }
@@ -61,7 +82,8 @@ std::vector<EnvironmentBench> ParseRunRecord(const nlohmann::json& record);
 // bench verdict passes only when every boot's did.
 EnvironmentBench MergeBoots(const std::vector<EnvironmentBench>& boots);
 
-// Merges a conformance record and a bench record of the same environments, by name.
+// Merges a conformance record and a bench record of the same environments, by name; the
+// conformance run's hops come first.
 void MergeConformance(const std::vector<EnvironmentBench>& conformance,
                       std::vector<EnvironmentBench>& benches);
 

@@ -101,15 +101,23 @@ int main(int argc, char** argv) {
       for (int boot = 1;; ++boot) {
         const auto record = ReadJson(in / absl::StrFormat("%s.bench.%d.json", name, boot));
         if (!record) break;
-        for (auto& env : pvops_bench::ParseRunRecord(*record)) boots.push_back(std::move(env));
+        for (auto& env : pvops_bench::ParseRunRecord(*record)) {
+          for (auto& hop : env.hops) hop.run = absl::StrFormat("bench %d", boot);
+          boots.push_back(std::move(env));
+        }
       }
       if (boots.empty())
         if (const auto record = ReadJson(in / (name + ".bench.json")))
           boots = pvops_bench::ParseRunRecord(*record);
       std::vector<pvops_bench::EnvironmentBench> parsed;
       if (!boots.empty()) parsed.push_back(pvops_bench::MergeBoots(boots));
-      if (conformance)
-        pvops_bench::MergeConformance(pvops_bench::ParseRunRecord(*conformance), parsed);
+      if (conformance) {
+        std::vector<pvops_bench::EnvironmentBench> record =
+            pvops_bench::ParseRunRecord(*conformance);
+        for (auto& env : record)
+          for (auto& hop : env.hops) hop.run = "conformance";
+        pvops_bench::MergeConformance(record, parsed);
+      }
       if (parsed.empty()) {
         pvops_bench::EnvironmentBench missing;
         missing.name = name;

@@ -45,7 +45,8 @@ struct HostData {
 // median round's cycles per op in the guest's virtual nanoseconds (cycles / tsc_khz), time_unit
 // "ns", and the cycles, the rounds' range, ratios and exit counts as extra counters. Host
 // benchmarks follow as host/OP/MECHANISM (plain build) and host-retpoline/OP/MECHANISM, with
-// callgrind's instructions per op as a counter. With `comparison`, it goes in a
+// callgrind's instructions per op as a counter. Each hop of a moved guest is one benchmark,
+// ENV/move_downtime/RUN/hopN_FROM_to_TO, in ms. With `comparison`, it goes in a
 // "linux_comparison" member beside them.
 nlohmann::json ResultsJson(const RunContext& context, const std::vector<EnvironmentBench>& envs,
                            const HostData& host, const LinuxComparison* comparison = nullptr);
@@ -59,6 +60,9 @@ std::string ReportMarkdown(const RunContext& context, const std::vector<Environm
 // The summary the README carries: per environment, table/raw and patched/raw of the main ops
 // and the flags.
 std::string RatioTable(const std::vector<EnvironmentBench>& envs);
+// Per environment whose guest moved: each hop's downtime, its phases and the guest's clock,
+// and the downtime's median and range against the goal; "" when no guest moved.
+std::string MoveTable(const std::vector<EnvironmentBench>& envs);
 // The host's ratios over direct_call and instructions per op, both builds.
 std::string HostTable(const HostData& host);
 

@@ -127,6 +127,42 @@ std::string HostCell(const std::map<std::string, std::string>& cells, const std:
 
 }  // namespace
 
+std::string MoveTable(const std::vector<EnvironmentBench>& envs) {
+  std::string md;
+  for (const EnvironmentBench& env : envs) {
+    if (env.hops.empty()) continue;
+    absl::StrAppend(
+        &md, "\n### ", env.name, "\n\n",
+        "| run | hop | from → to | downtime ms | stop | save | restore | start | "
+        "pause ms | guest clock jump ms |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    std::vector<double> downtimes;
+    for (const MoveHop& h : env.hops) {
+      if (h.downtime_ms) downtimes.push_back(*h.downtime_ms);
+      const bool over = h.downtime_ms && *h.downtime_ms > kMoveDowntimeGoalMs;
+      absl::StrAppend(&md, "| ", MarkdownCell(h.run), " | ", h.hop, " | ", MarkdownCell(h.from),
+                      " → ", MarkdownCell(h.to), " | ",
+                      h.downtime_ms ? Fixed(h.downtime_ms) + (over ? " ⚑" : "") : "unknown", " | ",
+                      Fixed(h.stop_ms), " | ", Fixed(h.save_ms), " | ", Fixed(h.restore_ms), " | ",
+                      Fixed(h.StartMs()), " | ", Fixed(h.pause_ms), " | ", Fixed(h.clock_jump_ms),
+                      " |\n");
+    }
+    const Summary s = Summarize(downtimes);
+    const auto within = std::count_if(downtimes.begin(), downtimes.end(),
+                                      [](double d) { return d <= kMoveDowntimeGoalMs; });
+    absl::StrAppend(&md, "\n", env.hops.size(), " hops");
+    if (s.median) {
+      absl::StrAppend(
+          &md,
+          absl::StrFormat(": downtime median %.1f ms (%.1f-%.1f), %d of %d within the %.0f ms "
+                          "goal (⚑: over it); HyperTP's in-place swap: %.1f s, %.0fx the median",
+                          *s.median, *s.min, *s.max, within, downtimes.size(), kMoveDowntimeGoalMs,
+                          kHyperTpDowntimeMs / 1000, kHyperTpDowntimeMs / *s.median));
+    }
+    md += ".\n";
+  }
+  return md;
+}
+
 std::string MarkdownCell(const std::string& text) {
   std::string out = text;
   std::replace(out.begin(), out.end(), '|', '/');
@@ -227,6 +263,17 @@ std::string ReportMarkdown(const RunContext& context, const std::vector<Environm
                     absl::StrFormat("%.2f", kHypercallPatchedOverRawLimit),
                     " for hypercall_null.\n\n", RatioTable(envs));
     md += "\n## Per op\n" + PerOpTables(envs);
+    if (const std::string moves = MoveTable(envs); !moves.empty()) {
+      md += "\n## Moving a running guest\n\n"
+            "Per hop, pvops-vmm's wall time from the guest's \"ready\" to vCPU 0's first entry "
+            "on the new VM (downtime), and within it: waiting for every vCPU to stop (stop), "
+            "saving their state (save), destroying the VM and making the next one with its "
+            "personality, then restoring (restore), and starting the new vCPU threads (start). "
+            "The pause is the time the guest's TSC stood still (save to restore of vCPU 0); the "
+            "guest clock jump is its `pvops_clock_ns()` after the hop minus before, which also "
+            "holds the suspend and resume work on both sides.\n" +
+            moves;
+    }
   }
 
   if (!host.runs.empty()) {

@@ -125,6 +125,33 @@ json ResultsJson(const RunContext& context, const std::vector<EnvironmentBench>&
       benchmarks.push_back(std::move(b));
     }
   }
+  for (const EnvironmentBench& env : envs) {
+    for (const MoveHop& h : env.hops) {
+      if (!h.downtime_ms) continue;
+      std::string run = h.run;
+      run.erase(std::remove(run.begin(), run.end(), ' '), run.end());
+      const std::string name = env.name + "/move_downtime/" + run + "/hop" + std::to_string(h.hop) +
+                               "_" + h.from + "_to_" + h.to;
+      json b = {{"name", name},
+                {"family_index", benchmarks.size()},
+                {"per_family_instance_index", 0},
+                {"run_name", name},
+                {"run_type", "iteration"},
+                {"repetitions", 1},
+                {"repetition_index", 0},
+                {"threads", 1},
+                {"iterations", 1},
+                {"real_time", *h.downtime_ms},
+                {"cpu_time", *h.downtime_ms},
+                {"time_unit", "ms"},
+                {"pause_ms", h.pause_ms},
+                {"vmm_stop_ms", h.stop_ms},
+                {"vmm_save_ms", h.save_ms},
+                {"vmm_restore_ms", h.restore_ms}};
+      if (h.clock_jump_ms) b["guest_clock_jump_ms"] = *h.clock_jump_ms;
+      benchmarks.push_back(std::move(b));
+    }
+  }
   std::map<std::string, uint32_t> process_of_build;
   for (const HostRun& run : host.runs) {
     if (!run.gbench.contains("benchmarks")) continue;
