@@ -148,7 +148,8 @@ VirtualMachine::VirtualMachine(const VmConfig& config, std::span<const uint8_t> 
   WriteResetVector(memory_);
   const uint64_t start_info = WriteStartInfo(memory_, config.command_line, boot_extras);
 
-  BuildKvmVm();
+  UseVm(BuildKvmVm(*personality_));
+  personality_->Attach(*this);
   // Only the bootstrap processor gets the PVH entry state; the others stay in KVM's
   // UNINITIALIZED state until the guest's INIT-SIPI-SIPI reaches the in-kernel LAPIC.
   Vcpu& boot = *vcpus_[0].vcpu;
@@ -156,8 +157,10 @@ VirtualMachine::VirtualMachine(const VmConfig& config, std::span<const uint8_t> 
   boot.SetRegs(PvhEntryRegs(pvh.phys32_entry, start_info));
 }
 
-void VirtualMachine::BuildKvmVm() {
-  Vm& vm = *vm_;
+VirtualMachine::BuiltVm VirtualMachine::BuildKvmVm(Personality& personality) {
+  BuiltVm built;
+  built.vm = std::make_unique<Vm>(kvm_);
+  Vm& vm = *built.vm;
   if (vm.CheckExtension(KVM_CAP_SET_TSS_ADDR) > 0) vm.SetTssAddress(kVmxTssAddress);
   vm.SetUserMemory(kRamSlot, 0, memory_.size(), memory_.host_base());
   // In-kernel LAPIC, IOAPIC and PIC: IPIs, timers and EOIs are KVM's own. Must precede vCPUs.
@@ -166,22 +169,42 @@ void VirtualMachine::BuildKvmVm() {
   // The in-kernel i8254 too, so the guest finds the PC's timer devices it finds under QEMU.
   if (vm.CheckExtension(KVM_CAP_PIT2) <= 0) throw VmmError("KVM lacks KVM_CAP_PIT2");
   vm.CreatePit();
-  personality_->ConfigureVm(vm);
-  vm_stats_ = vm.OpenStatsFd();
+  personality.ConfigureVm(vm);
+  built.stats = vm.OpenStatsFd();
 
   const CpuidTable supported = kvm_.SupportedCpuid();
   for (uint32_t id = 0; id < config_.vcpu_count; ++id) {
     auto vcpu = std::make_unique<Vcpu>(vm, id);
     vcpu->SetCpuid(
-        personality_->BuildTable(supported, {.apic_id = id, .vcpu_count = config_.vcpu_count}));
-    personality_->ConfigureVcpu(*vcpu);
+        personality.BuildTable(supported, {.apic_id = id, .vcpu_count = config_.vcpu_count}));
+    personality.ConfigureVcpu(*vcpu);
     VcpuSlot slot;
     slot.stats = vcpu->OpenStatsFd();
     slot.vcpu = std::move(vcpu);
     slot.work = std::make_unique<VcpuWork>();
-    vcpus_.push_back(std::move(slot));
+    built.vcpus.push_back(std::move(slot));
   }
-  personality_->Attach(*this);
+  return built;
+}
+
+void VirtualMachine::UseVm(BuiltVm built) {
+  vm_ = std::move(built.vm);
+  vm_stats_ = std::move(built.stats);
+  vcpus_ = std::move(built.vcpus);
+}
+
+void VirtualMachine::PrepareNextVm() {
+  const std::string to = move_->next_personality();
+  if (prepared_ && prepared_->personality_name == to) return;
+  prepared_.reset();
+  try {
+    std::unique_ptr<Personality> next = config_.move->make_personality(to);
+    BuiltVm built = BuildKvmVm(*next);
+    prepared_ = PreparedVm{to, std::move(next), std::move(built)};
+  } catch (const std::exception& error) {
+    // The hop makes the VM itself then, inside its downtime, and fails there if it must.
+    console_.Note(absl::StrFormat("move: the %s VM could not be made ahead: %s", to, error.what()));
+  }
 }
 
 VirtualMachine::~VirtualMachine() {
@@ -289,7 +312,11 @@ bool VirtualMachine::Coordinate(std::chrono::steady_clock::time_point started) {
         return false;
       }
       if (const auto due = move_->request_due(); due && now >= *due) {
-        RaiseMoveRequest(now);
+        lock.unlock();
+        PrepareNextVm();
+        lock.lock();
+        if (finished_) return false;
+        RaiseMoveRequest(Clock::now());
         continue;
       }
       earliest(move_->ready_deadline());
@@ -550,20 +577,29 @@ void VirtualMachine::Hop() {
     AddVmCounters(earlier_vm_counters_);
     const Clock::time_point save_done = Clock::now();
 
-    // The old VM goes; the guest's memory stays mapped here and is handed to the new one.
+    // The old VM is closed only once the guest runs on the new one: closing it is most of a
+    // hop's work, and it is inert meanwhile (its vCPUs never run again, and the guest released
+    // the timers and pages KVM could write without a vCPU running). The guest's memory stays
+    // mapped here and is handed to the new VM.
+    BuiltVm retired{std::move(vm_), std::move(vm_stats_), std::move(vcpus_)};
     vcpus_.clear();
-    vm_stats_ = UniqueFd();
-    vm_.reset();
     // What the old personality placed in guest memory (the VMI ROM) goes with it.
     for (const GuestRange& range : personality_->ReservedRanges())
       std::memset(memory_.At(range.start, range.end - range.start).data(), 0,
                   range.end - range.start);
-    std::unique_ptr<Personality> next = config_.move->make_personality(to);
-    personality_ = next.get();
-    moved_personality_ = std::move(next);
+    const bool made_ahead = prepared_ && prepared_->personality_name == to;
+    if (!made_ahead) {
+      prepared_.reset();
+      std::unique_ptr<Personality> next = config_.move->make_personality(to);
+      BuiltVm built = BuildKvmVm(*next);
+      prepared_ = PreparedVm{to, std::move(next), std::move(built)};
+    }
+    personality_ = prepared_->personality.get();
+    moved_personality_ = std::move(prepared_->personality);
+    UseVm(std::move(prepared_->built));
+    prepared_.reset();
     personality_->FillGuestMemory(memory_);
-    vm_ = std::make_unique<Vm>(kvm_);
-    BuildKvmVm();
+    personality_->Attach(*this);
     RestoreVmDevices(*vm_, devices);
     const uint64_t tsc = SavedTsc(saved.at(0));
     Clock::time_point tsc_restored;
@@ -591,17 +627,21 @@ void VirtualMachine::Hop() {
     while (vcpu0_entered_ns_.load() == 0 && Clock::now() < waited_until)
       std::this_thread::sleep_for(std::chrono::microseconds(50));
     const int64_t entered_ns = vcpu0_entered_ns_.load();
+    const Clock::time_point closing = Clock::now();
+    retired = BuiltVm{};
+    const Clock::time_point closed = Clock::now();
     const std::string downtime =
         entered_ns == 0
             ? std::string("unknown")
             : absl::StrFormat(
                   "%.2f", Milliseconds(Clock::time_point(Clock::duration(entered_ns)) - ready_at_));
-    console_.Line(
-        absl::StrFormat("move: hop=%u from=%s to=%s downtime_ms=%s pause_ms=%.2f vmm_stop_ms=%.2f "
-                        "vmm_save_ms=%.2f vmm_restore_ms=%.2f",
-                        hop, from, to, downtime, Milliseconds(tsc_restored - tsc_saved),
-                        Milliseconds(stopped - ready_at_), Milliseconds(save_done - stopped),
-                        Milliseconds(restore_done - save_done)));
+    console_.Line(absl::StrFormat(
+        "move: hop=%u from=%s to=%s downtime_ms=%s pause_ms=%.2f vmm_stop_ms=%.2f "
+        "vmm_save_ms=%.2f vmm_restore_ms=%.2f vm_made_ahead=%d old_vm_close_ms=%.2f",
+        hop, from, to, downtime, Milliseconds(tsc_restored - tsc_saved),
+        Milliseconds(stopped - ready_at_), Milliseconds(save_done - stopped),
+        Milliseconds(restore_done - save_done), made_ahead ? 1 : 0,
+        Milliseconds(closed - closing)));
     absl::StrAppend(&move_stats_, " vmm_move_hop", hop, "_downtime_ms=", downtime);
   } catch (const std::exception& error) {
     const std::string line =

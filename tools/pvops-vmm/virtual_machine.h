@@ -99,9 +99,18 @@ class VirtualMachine final : private MachineHost {
   void RunOnVcpu(uint32_t id, std::function<void(Vcpu&)> work) override;
   void RunPendingWork(VcpuSlot& slot);
 
-  // The KVM VM over memory_ for personality_: devices, vCPUs with their CPUID (at boot, and
-  // again on each hop).
-  void BuildKvmVm();
+  // A KVM VM over memory_ for `personality`: devices, vCPUs with their CPUID (at boot, and
+  // for each hop). The personality attaches to the machine only when the VM is the one in use.
+  struct BuiltVm {
+    std::unique_ptr<Vm> vm;
+    UniqueFd stats;
+    std::vector<VcpuSlot> vcpus;
+  };
+  BuiltVm BuildKvmVm(Personality& personality);
+  void UseVm(BuiltVm built);
+  // The next hop's VM and personality, made while the guest still runs on this one, so that a
+  // hop's downtime holds only stopping, saving and restoring (KVM lets two VMs map one memory).
+  void PrepareNextVm();
   // One thread per vCPU, each held until OpenGate.
   void StartVcpuThreads();
   void OpenGate();
@@ -138,6 +147,12 @@ class VirtualMachine final : private MachineHost {
   PortIoDevices ports_;
   UniqueFd vm_stats_;
   std::vector<VcpuSlot> vcpus_;
+  struct PreparedVm {
+    std::string personality_name;
+    std::unique_ptr<Personality> personality;
+    BuiltVm built;
+  };
+  std::optional<PreparedVm> prepared_;  // coordinator thread only
 
   std::mutex finish_mutex_;
   std::condition_variable finished_signal_;
