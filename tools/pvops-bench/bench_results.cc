@@ -107,6 +107,7 @@ std::vector<MoveHop> ParseHops(const json& env) {
     h.stop_ms = OptionalNumber(line, "vmm_stop_ms", "move line").value_or(0);
     h.save_ms = OptionalNumber(line, "vmm_save_ms", "move line").value_or(0);
     h.restore_ms = OptionalNumber(line, "vmm_restore_ms", "move line").value_or(0);
+    h.old_vm_close_ms = OptionalNumber(line, "old_vm_close_ms", "move line");
     for (const json& guest : env.value("guest_move_hops", json::array())) {
       if (OptionalNumber(guest, "moves", "guest move line") != *hop) continue;
       const std::optional<double> before = OptionalNumber(guest, "clock_before", "guest move line");

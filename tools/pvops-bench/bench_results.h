@@ -45,7 +45,8 @@ struct MoveHop {
   std::optional<double> downtime_ms;                // "ready" to vCPU 0's first entry on the new VM
   double pause_ms = 0;                              // the guest's TSC stood still this long
   double stop_ms = 0, save_ms = 0, restore_ms = 0;  // the VMM's phases within the downtime
-  std::optional<double> clock_jump_ms;  // the guest's clock after the hop minus before it
+  std::optional<double> old_vm_close_ms;  // closing the old VM, after the guest runs again
+  std::optional<double> clock_jump_ms;    // the guest's clock after the hop minus before it
 
   // What the downtime holds beyond the three phases: new vCPU threads up to the first entry.
   std::optional<double> StartMs() const;
