@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "hostile.h"
 #include "kvm_handles.h"
 #include "vmm_error.h"
 
@@ -30,7 +31,12 @@ constexpr KvmCapability kRequiredCapabilities[] = {
 class HypervPersonality final : public Personality {
  public:
   HypervPersonality(HypervFlavour flavour, const PersonalityOptions& options, CpuidTable hv_leaves)
-      : flavour_(flavour), options_(options), hv_leaves_(std::move(hv_leaves)) {
+      : flavour_(flavour),
+        options_(options),
+        hv_leaves_(std::move(hv_leaves)),
+        hostile_msrs_(options.hostile) {
+    if (options.hostile & kHostileKvmOnly)
+      throw VmmError("--hostile: only the hv-* ones apply to a Hyper-V personality");
     if (options.hv_vp_index_stride == 0) throw VmmError("--hv-vp-index-stride must be at least 1");
     if (!options.option_rom.empty()) throw VmmError("--option-rom needs personality vmware");
   }
@@ -49,7 +55,15 @@ class HypervPersonality final : public Personality {
     // first): it is what each vCPU's KVM_GET_SUPPORTED_HV_CPUID would say.
     hv_leaves_ = HypervLeavesForGuest(vm.kvm().SupportedHvCpuid());
     WithholdHypervBits(hv_leaves_, options_.hv_privileges_clear, options_.hv_hints_clear);
+    ApplyHostileHvLeaves(hv_leaves_, options_.hostile);
+    hostile_msrs_.ConfigureVm(vm);
   }
+
+  void Attach(MachineHost& machine) override { hostile_msrs_.Attach(machine); }
+  std::optional<bool> HandleMsrWrite(Vcpu& vcpu, uint32_t index, uint64_t value) override {
+    return hostile_msrs_.Write(vcpu, index, value);
+  }
+  std::string StatFields() const override { return hostile_msrs_.StatFields(); }
 
   CpuidTable BuildTable(std::span<const kvm_cpuid_entry2> supported,
                         const VcpuTopology& topology) override {
@@ -88,6 +102,7 @@ class HypervPersonality final : public Personality {
   HypervFlavour flavour_;
   PersonalityOptions options_;
   CpuidTable hv_leaves_;
+  HostileMsrs hostile_msrs_;
 };
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "console_output.h"
 #include "flag_spelling.h"
 #include "host_debug_exit.h"
+#include "hostile.h"
 #include "move_plan.h"
 #include "personality.h"
 #include "static_key_holder.h"
@@ -51,6 +52,9 @@ ABSL_FLAG(uint32_t, hv_vp_index_stride, 1,
 ABSL_FLAG(uint32_t, hv_privileges_clear, 0,
           "Hyper-V personalities: bits of 0x40000003 EAX withheld");
 ABSL_FLAG(uint32_t, hv_hints_clear, 0, "Hyper-V personalities: bits of 0x40000004 EAX withheld");
+ABSL_FLAG(std::string, hostile, "",
+          "kvm and Hyper-V personalities: comma-separated ways to break the interface "
+          "(hostile.h; envs/hostile-*), e.g. max-below-base or kvmclock-odd");
 ABSL_FLAG(std::string, move, "",
           "a move plan, e.g. kvm,vmware,xen: the VM starts with the first personality (which "
           "replaces --personality) and the running guest is moved to each next one in turn "
@@ -112,6 +116,7 @@ PersonalityOptions OptionsFor(std::string_view name, const PersonalityOptions& a
   PersonalityOptions options;
   if (name == "vmware") options.option_rom = all.option_rom;
   if (name == "kvm" || name == "hyperv-kvm") options.kvm_features_clear = all.kvm_features_clear;
+  if (name == "kvm" || name == "hyperv" || name == "hyperv-kvm") options.hostile = all.hostile;
   if (name == "hyperv" || name == "hyperv-kvm") {
     options.hv_vp_index_stride = all.hv_vp_index_stride;
     options.hv_privileges_clear = all.hv_privileges_clear;
@@ -188,6 +193,7 @@ int Main(int argc, char** argv) {
         .hv_vp_index_stride = absl::GetFlag(FLAGS_hv_vp_index_stride),
         .hv_privileges_clear = absl::GetFlag(FLAGS_hv_privileges_clear),
         .hv_hints_clear = absl::GetFlag(FLAGS_hv_hints_clear),
+        .hostile = ParseHostile(absl::GetFlag(FLAGS_hostile)),
         .option_rom = option_rom};
     config.move = MoveConfigFromFlags(options);
     auto personality = config.move ? config.move->make_personality(config.move->plan.front())

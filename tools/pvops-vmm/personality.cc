@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "hostile.h"
 #include "hyperv_personality.h"
 #include "kvm_handles.h"
 #include "vmm_error.h"
@@ -24,7 +25,10 @@ constexpr uint32_t kLeafAmdExtendedApicId = 0x8000001e;
 // The guest sees KVM's leaves exactly as KVM_GET_SUPPORTED_CPUID gives them, minus withheld bits.
 class KvmPersonality final : public Personality {
  public:
-  explicit KvmPersonality(const PersonalityOptions& options) : options_(options) {
+  explicit KvmPersonality(const PersonalityOptions& options)
+      : options_(options), hostile_msrs_(options.hostile) {
+    if (options.hostile & kHostileHypervOnly)
+      throw VmmError("--hostile=hv-* needs a Hyper-V personality");
     if (options.hv_vp_index_stride != 1 || options.hv_privileges_clear != 0 ||
         options.hv_hints_clear != 0) {
       throw VmmError("--hv-* options need a Hyper-V personality");
@@ -39,8 +43,16 @@ class KvmPersonality final : public Personality {
     CpuidTable table(supported.begin(), supported.end());
     ApplyTopologyAndApicFeatures(table, topology);
     WithholdKvmFeatures(table, options_.kvm_features_clear);
+    ApplyHostileKvmLeaves(table, options_.hostile, topology.apic_id);
     return table;
   }
+
+  void ConfigureVm(Vm& vm) override { hostile_msrs_.ConfigureVm(vm); }
+  void Attach(MachineHost& machine) override { hostile_msrs_.Attach(machine); }
+  std::optional<bool> HandleMsrWrite(Vcpu& vcpu, uint32_t index, uint64_t value) override {
+    return hostile_msrs_.Write(vcpu, index, value);
+  }
+  std::string StatFields() const override { return hostile_msrs_.StatFields(); }
 
   void ConfigureVcpu(Vcpu& vcpu) override {
     // KVM then refuses the MSRs and hypercalls of features the CPUID does not grant, so a
@@ -50,6 +62,7 @@ class KvmPersonality final : public Personality {
 
  private:
   PersonalityOptions options_;
+  HostileMsrs hostile_msrs_;
 };
 
 }  // namespace

@@ -109,6 +109,12 @@ class Personality {
   }
   // KVM_EXIT_XEN on `vcpu` (its thread). A value ends the run (the guest shut down).
   virtual std::optional<PortRequest> HandleXenExit(Vcpu& vcpu);
+  // A guest WRMSR the personality's MSR filter sent to userspace (KVM_EXIT_X86_WRMSR), on that
+  // vCPU's thread: true makes the write fault (#GP); nullopt: not its MSR, which ends the run.
+  virtual std::optional<bool> HandleMsrWrite(Vcpu& vcpu, uint32_t index, uint64_t value) {
+    (void)vcpu, (void)index, (void)value;
+    return std::nullopt;
+  }
   // " name=value" fields for the run's closing stat: line.
   virtual std::string StatFields() const { return ""; }
 };
@@ -123,6 +129,8 @@ struct PersonalityOptions {
   // recommendations (0x40000004 EAX); ENFORCE_CPUID makes KVM refuse what they no longer grant.
   uint32_t hv_privileges_clear = 0;
   uint32_t hv_hints_clear = 0;
+  // `kvm` and the Hyper-V personalities: HostileBit values (hostile.h, --hostile).
+  uint32_t hostile = 0;
   // `vmware`: the option ROM's bytes, placed in the guest's option-ROM window (may be empty).
   std::vector<uint8_t> option_rom;
 };

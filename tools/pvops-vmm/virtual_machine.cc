@@ -437,6 +437,18 @@ bool VirtualMachine::HandleExit(Vcpu& vcpu) {
       return true;
     case KVM_EXIT_INTR: return true;
     case KVM_EXIT_HYPERV: return HandleHypervExit(vcpu);
+    case KVM_EXIT_X86_WRMSR: {
+      const std::optional<bool> fault =
+          personality_->HandleMsrWrite(vcpu, run.msr.index, run.msr.data);
+      if (!fault) {
+        Finish(std::nullopt, absl::StrFormat("vCPU %u: WRMSR %#x exited, but personality %s "
+                                             "filters no such MSR",
+                                             vcpu.id(), run.msr.index, personality_->name()));
+        return false;
+      }
+      run.msr.error = *fault ? 1 : 0;
+      return true;
+    }
     case KVM_EXIT_XEN:
       if (const auto request = personality_->HandleXenExit(vcpu)) {
         EndForRequest(vcpu, *request);
