@@ -61,6 +61,24 @@ void PrintFeatureWords(const pvops_info& info) {
 
 }  // namespace
 
+namespace {
+
+size_t NotesLength() {
+  const pvops_info& info = pvops::Info();
+  size_t n = 0;
+  while (n < sizeof(info.notes) && info.notes[n] != '\0') ++n;
+  return n;
+}
+
+void PrintNotes() {
+  const pvops_info& info = pvops::Info();
+  char notes[PVOPS_REASON_LEN + 1];
+  if (info.notes[0] != '\0')
+    Print("# notes: %s\n", Quotable(info.notes, sizeof(info.notes), notes, sizeof(notes)));
+}
+
+}  // namespace
+
 void PrintDetection() {
   const pvops_info& info = pvops::Info();
   char signature[20];
@@ -76,8 +94,7 @@ void PrintDetection() {
   if (info.fallback[0] != '\0')
     Print("# fallback: %s\n",
           Quotable(info.fallback, sizeof(info.fallback), reason, sizeof(reason)));
-  if (info.notes[0] != '\0')
-    Print("# notes: %s\n", Quotable(info.notes, sizeof(info.notes), reason, sizeof(reason)));
+  PrintNotes();
   const pvops_patch_report& patch = info.patch;
   Print("# patch: sites=%u inlined=%u direct=%u table=%u refused=%u why=\"%s\"\n", patch.sites,
         patch.inlined, patch.direct, patch.table, patch.refused,
@@ -207,8 +224,11 @@ extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
     if (!XenPvBuildDirectMap().ok()) Panic("building the direct map through the table failed");
   }
 
+  const size_t notes_at_boot = NotesLength();
   StartSecondaryCpus(g_options.expected_cpus);
   Print("# smp: %u of %u CPUs online\n", OnlineCpus(), ExpectedCpus());
+  // What the other CPUs added: a feature their hypervisor refused them (`cpu N FEATURE: ...`).
+  if (NotesLength() != notes_at_boot) PrintNotes();
   pvops::IrqEnable();
 
   suite::Summary summary{0, 0, 0};
