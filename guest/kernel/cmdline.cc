@@ -72,6 +72,10 @@ bool ParseWord(Word word, Options* out) {
     out->move = true;
     return true;
   }
+  if (Equals(word, "hypercalls=refused")) {
+    out->hypercalls_refused = true;
+    return true;
+  }
   if (Equals(word, "nopatch")) {
     out->no_patch = true;
     return true;

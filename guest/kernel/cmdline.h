@@ -23,6 +23,9 @@ struct Options {
   char bench_pattern[kMaxPatternBytes];  // "" = every bench
   bool no_patch;                         // nopatch: the library leaves every call site alone
   bool move;  // move: hop between hypervisors while a mover (pvops-vmm) has a plan
+  // hypercalls=refused: the environment's hypervisor refuses the chosen backend its hypercall
+  // path (envs/hostile-hv-hypercall-*), so hypercall.null must see the call refused.
+  bool hypercalls_refused;
 };
 
 // Parses `cmdline` (NUL-terminated, bounded by the boot info check). Prints the ignored words.
