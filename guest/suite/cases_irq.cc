@@ -331,15 +331,33 @@ Result IrqTimerOneshot() {
 Result IrqTimerCancel() {
   RoutedVector routed(kVectorTimerCancelTest);
   if (!routed.status().ok()) return Result::Fail("register_handler: %s", routed.status().name());
-  const uint64_t deadline = pvops::ClockNs() + 20 * kNsPerMs;
-  const pvops::Status armed = pvops::TimerOneshot(deadline, kVectorTimerCancelTest);
-  if (!armed.ok()) return Result::Fail("timer_oneshot returned %s", armed.name());
-  const pvops::Status cancelled = pvops::TimerOneshot(0, kVectorTimerCancelTest);
-  if (!cancelled.ok()) return Result::Fail("timer_oneshot(0) returned %s", cancelled.name());
-  SpinFor(120 * kNsPerMs);
-  const uint32_t after_cancel = HitCount();
-  Check(after_cancel == 0, "a cancelled timer fired anyway, %ld us from its old deadline",
-        static_cast<int64_t>(g_hits.last_ns - deadline) / static_cast<int64_t>(kNsPerUs));
+  // A cancel only means something when it came before the deadline: on a starved host the vCPU
+  // can stall past 20 ms between the two calls, and then the timer rightly fires. Such a try is
+  // not judged; a case where no try was judged fails.
+  constexpr uint32_t kTries = 5;
+  uint32_t judged = 0;
+  uint32_t after_cancel = HitCount();
+  for (uint32_t attempt = 0; attempt < kTries && judged == 0; ++attempt) {
+    const uint32_t before = HitCount();
+    const uint64_t deadline = pvops::ClockNs() + 20 * kNsPerMs;
+    const pvops::Status armed = pvops::TimerOneshot(deadline, kVectorTimerCancelTest);
+    if (!armed.ok()) return Result::Fail("timer_oneshot returned %s", armed.name());
+    const pvops::Status cancelled = pvops::TimerOneshot(0, kVectorTimerCancelTest);
+    const uint64_t cancelled_at = pvops::ClockNs();
+    if (!cancelled.ok()) return Result::Fail("timer_oneshot(0) returned %s", cancelled.name());
+    SpinFor(120 * kNsPerMs);
+    after_cancel = HitCount();
+    if (cancelled_at >= deadline) {
+      Note("try %u: the cancel returned %ld us after the deadline: not judged", attempt + 1,
+           static_cast<int64_t>(cancelled_at - deadline) / static_cast<int64_t>(kNsPerUs));
+      continue;
+    }
+    ++judged;
+    Check(after_cancel == before, "a cancelled timer fired anyway, %ld us from its old deadline",
+          static_cast<int64_t>(g_hits.last_ns - deadline) / static_cast<int64_t>(kNsPerUs));
+  }
+  if (judged == 0)
+    return Result::Fail("no cancel came before its 20 ms deadline in %u tries", kTries);
   // The timer still works after a cancel, so the silence above meant something.
   const pvops::Status rearmed =
       pvops::TimerOneshot(pvops::ClockNs() + 5 * kNsPerMs, kVectorTimerCancelTest);
