@@ -40,7 +40,10 @@ constexpr HostileName kHostileNames[] = {
 
 constexpr uint32_t kMsrHvHypercall = 0x40000001;     // HV_X64_MSR_HYPERCALL
 constexpr uint32_t kMsrHvReferenceTsc = 0x40000021;  // HV_X64_MSR_REFERENCE_TSC
-constexpr uint32_t kLastHypervisorLeafOfBlock = 0xff;
+// Leaves base..base+0x1f: every one a guest reads (signatures, KVM's features, Hyper-V's to
+// 0x4000000a, the timing leaf 0x40000010). KVM takes at most 256 entries (KVM_MAX_CPUID_ENTRIES),
+// the rest of the table included, so not the whole 0x100 block: KVM answers zeros past it.
+constexpr uint32_t kLastHypervisorLeafOfBlock = 0x1f;
 
 // The pvclock tuple (Linux's struct pvclock_vcpu_time_info) and the Hyper-V TSC page header.
 struct PvclockTuple {

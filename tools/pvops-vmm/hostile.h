@@ -3,7 +3,7 @@
 // an environment can show the guest ending on a fallback with its reason, never a fault, a hang
 // or a wrong backend. CPUID edits change the table KVM answers from; the MSRs are taken from KVM
 // with an MSR filter (KVM_X86_SET_MSR_FILTER), so their writes exit to this VMM, which answers
-// them itself (envs/hostile-*/README.md).
+// them itself (envs/hostile/README.md).
 #pragma once
 
 #include <atomic>
@@ -21,7 +21,7 @@ enum HostileBit : uint32_t {
   kHostileMaxBelowBase = 1u << 0,        // max leaf = base - 1
   kHostileMaxLeafHuge = 1u << 1,         // max leaf = 0x4fffffff
   kHostileNoFeaturesLeaf = 1u << 2,      // max leaf = base, no base + 1
-  kHostileLeavesAllFf = 1u << 3,         // every hypervisor leaf reads 0xffffffff
+  kHostileLeavesAllFf = 1u << 3,         // leaves 0x40000000..0x4000001f read 0xffffffff
   kHostileCpuidDiffersOnCpu1 = 1u << 4,  // vCPU 1's KVM features leaf lacks the per-CPU ones
   // KVM personality: kvmclock's MSR.
   kHostileKvmclockOdd = 1u << 5,            // the VMM writes the tuple with an odd version

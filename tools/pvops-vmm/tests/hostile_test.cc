@@ -48,11 +48,12 @@ TEST(ApplyHostileKvmLeaves, NoFeaturesLeaf) {
 TEST(ApplyHostileKvmLeaves, AllOnesOverTheWholeBlock) {
   CpuidTable table = KvmTable();
   ApplyHostileKvmLeaves(table, kHostileLeavesAllFf, 0);
-  for (uint32_t leaf = 0x40000000; leaf <= 0x400000ff; ++leaf) {
+  for (uint32_t leaf = 0x40000000; leaf <= 0x4000001f; ++leaf) {
     const auto* e = FindLeaf(table, leaf);
     ASSERT_NE(e, nullptr) << std::hex << leaf;
     EXPECT_EQ(e->eax & e->ebx & e->ecx & e->edx, 0xffffffffu) << std::hex << leaf;
   }
+  EXPECT_EQ(FindLeaf(table, 0x40000020), nullptr);  // KVM's 256-entry limit: no more
   EXPECT_EQ(FindLeaf(table, 1)->eax, 0x00060fb1u);  // the basic leaves untouched
 }
 
