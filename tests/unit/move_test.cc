@@ -83,6 +83,9 @@ class MoveTest : public BareMetalMachineTest {
   bool WriteKvmMsr(uint32_t msr, uint64_t value) {
     if (personality_ != Personality::kKvm) return false;  // a new VM without KVM's MSRs
     if (refuse_zero_on_cpu_ == static_cast<int>(sim_.current_cpu()) && value == 0) return false;
+    // A vCPU whose CPUID withholds the feature: KVM faults every write, turning off included.
+    for (const auto& [refused, cpu] : refused_on_cpu_)
+      if (refused == msr && cpu == sim_.current_cpu()) return false;
     if (msr == MSR_KVM_SYSTEM_TIME_NEW && (value & KVM_MSR_ENABLED) != 0) {
       auto* t = static_cast<vcpu_time_info*>(sim_.GuestMemory(value & ~uint64_t{1}));
       t->tsc_timestamp = sim_.tsc();
@@ -154,6 +157,7 @@ class MoveTest : public BareMetalMachineTest {
   bool mover_ = true;
   bool deliver_ipis_ = true;
   int refuse_zero_on_cpu_ = -1;
+  std::vector<std::pair<uint32_t, uint32_t>> refused_on_cpu_;  // (MSR, CPU)
   uint64_t pause_ns_ = kPauseNs;
   uint64_t hops_ = 0;
   uint64_t system_time_at_registration_ = 5'000'000;
@@ -368,6 +372,32 @@ TEST_F(MoveTest, AFailedReleaseOnACpuBringsItBackOnTheOldBackend) {
   EXPECT_EQ(again[0] & KVM_MSR_ENABLED, 1u);
   EXPECT_TRUE(WritesOn(0, MSR_KVM_SYSTEM_TIME_NEW).empty()) << "the boot CPU never let go";
   EXPECT_EQ(Info().backend, PVOPS_BACKEND_KVM);
+}
+
+// A CPU that was refused features at cpu_init never took them, so suspend has nothing of them
+// to release there: writing 0 to an MSR that vCPU refuses would fail the whole suspend.
+TEST_F(MoveTest, ACpuRefusedFeaturesAtOnlineReleasesOnlyWhatItTook) {
+  refused_on_cpu_ = {{MSR_KVM_SYSTEM_TIME_NEW, 1}, {MSR_KVM_PV_EOI_EN, 1}};
+  BootAs(Personality::kKvm, 2);
+  ASSERT_EQ(Info().backend, PVOPS_BACKEND_KVM);
+  ASSERT_THAT(std::string(Info().notes), HasSubstr("cpu 1 kvmclock: fault"));
+  ASSERT_EQ(pvops_move_register(&mailbox_, kRequestVector), PVOPS_OK);
+  mailbox_.request = PVOPS_MOVE_REQUEST_MOVE;
+  next_ = Personality::kBareMetal;
+  ASSERT_EQ(pvops_suspend(), PVOPS_OK) << Info().move_reason;
+  for (uint32_t msr : kKvmMsrs)
+    EXPECT_EQ(WritesOn(0, msr), std::vector<uint64_t>{0}) << "cpu 0 msr " << std::hex << msr;
+  EXPECT_EQ(WritesOn(1, MSR_KVM_STEAL_TIME), std::vector<uint64_t>{0}) << "taken, so released";
+  // The sim's log holds the faulted attempts too: none was made on CPU 1.
+  size_t attempts = 0;
+  for (size_t i = mark_; i < sim_.msr_log().size(); ++i) {
+    const sim::MsrAccess& a = sim_.msr_log()[i];
+    if (a.write && a.cpu == 1 && (a.msr == MSR_KVM_SYSTEM_TIME_NEW || a.msr == MSR_KVM_PV_EOI_EN))
+      ++attempts;
+  }
+  EXPECT_EQ(attempts, 0u);
+  ASSERT_EQ(pvops_resume(), PVOPS_OK) << Info().move_reason;
+  EXPECT_EQ(Info().backend, PVOPS_BACKEND_NATIVE) << Info().reason;
 }
 
 TEST_F(MoveTest, WithoutAMoverTheCycleResumesOnTheSameHypervisor) {

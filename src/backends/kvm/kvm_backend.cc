@@ -58,10 +58,13 @@ PVOPS_BOOT_CODE pvops_status CpuInit(uint32_t cpu) {
   const pvops_status lapic = hw::LapicCpuInit(cpu);
   CpuPart* part = Part(cpu);
   if (part == nullptr) return PVOPS_ERR_NO_CPU_AREA;
+  part->registered = 0;
   for (const PerCpuFeature& f : kPerCpuFeatures) {
     if (!Enabled(f.feature_bit)) continue;
     if (const pvops_status st = f.enable(cpu, *part); st != PVOPS_OK)
       core::NoteCpuRefused(cpu, f.note, st);
+    else
+      part->registered |= 1u << f.feature_bit;
   }
   return lapic;
 }

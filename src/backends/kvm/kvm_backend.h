@@ -20,6 +20,7 @@ struct alignas(64) CpuPart {
   uint32_t pv_eoi;            // MSR_KVM_PV_EOI_EN needs 4-byte alignment
   uint32_t steal_registered;  // the library's own: the steal area is live on this vCPU
   uint32_t clock_registered;  // the library's own: `clock` is KVM's (else read the boot CPU's)
+  uint32_t registered;        // the library's own: feature bits this vCPU took (what to release)
 };
 static_assert(sizeof(kvm_steal_time) == 64);
 
