@@ -52,7 +52,7 @@ void ResetCpuAreas() {
 
 }  // namespace pvops::core
 
-extern "C" pvops_status pvops_set_cpu_area(uint32_t cpu, void* area) {
+extern "C" PVOPS_BOOT_CODE pvops_status pvops_set_cpu_area(uint32_t cpu, void* area) {
   using namespace pvops::core;
   if (cpu == 0 || cpu >= PVOPS_MAX_CPUS || area == nullptr) return PVOPS_ERR_INVALID;
   // Page-aligned both ways, so no part the hypervisor writes crosses a page of the kernel's.

@@ -3,6 +3,7 @@
 #include "hw/lapic.h"
 
 #include "arch/x86/arch.h"
+#include "core/backend.h"  // PVOPS_BOOT_CODE
 #include "core/runtime.h"
 #include "hw/bounded_wait.h"
 
@@ -113,7 +114,7 @@ pvops_status LapicSendIpi(const pvops_cpuset* cpus, uint8_t vector) {
   return PVOPS_OK;
 }
 
-pvops_status LapicCpuInit(uint32_t cpu) {
+PVOPS_BOOT_CODE pvops_status LapicCpuInit(uint32_t cpu) {
   core::PerCpu* record = core::CpuRecord(cpu);
   if (record == nullptr) return PVOPS_ERR_NO_CPU_AREA;
   Lapic apic;

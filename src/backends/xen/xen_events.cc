@@ -148,7 +148,7 @@ void ResetEvents() {
   for (uint16_t& port : Part(0)->ipi_ports) port = 0;
 }
 
-bool CloseBoundPort(evtchn_port_t port) {
+PVOPS_BOOT_CODE bool CloseBoundPort(evtchn_port_t port) {
   if (!PortInRange(port)) return true;
   MaskPort(port);
   ClearPending(port);
@@ -174,7 +174,7 @@ pvops_status SendEvent(evtchn_port_t port) {
   return StatusFromXen(EventOp(EVTCHNOP_send, &op));
 }
 
-pvops_status BindPerCpuEvents(uint32_t cpu) {
+PVOPS_BOOT_CODE pvops_status BindPerCpuEvents(uint32_t cpu) {
   CpuPart* part = Part(cpu);
   if (part == nullptr) return PVOPS_ERR_NO_CPU_AREA;
   PerCpu& c = part->cpu;
@@ -267,7 +267,7 @@ void PvSafeHalt() { (void)Hypercall(__HYPERVISOR_sched_op, SCHEDOP_block, 0); }
 
 void PvEoi() {}  // clearing the pending bit was the acknowledgement
 
-pvops_status SetUpCallbackVector(Reason* why) {
+PVOPS_BOOT_CODE pvops_status SetUpCallbackVector(Reason* why) {
   if ((g_state.features & (1u << XENFEAT_hvm_callback_vector)) == 0) {
     why->Add("Xen offers no callback vector (XENFEAT_hvm_callback_vector)");
     return PVOPS_ERR_UNSUPPORTED;

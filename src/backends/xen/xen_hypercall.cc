@@ -129,7 +129,7 @@ bool StubLooksFilled(uint32_t nr) {
   return false;
 }
 
-pvops_status ReadVersion(Reason* why) {
+PVOPS_BOOT_CODE pvops_status ReadVersion(Reason* why) {
   const int64_t version = Hypercall(__HYPERVISOR_xen_version, XENVER_version, 0);
   const uint32_t major = static_cast<uint32_t>(version) >> 16;
   // Every Xen with this ABI is 3.x or later; anything else is not Xen answering.
@@ -147,7 +147,7 @@ pvops_status ReadVersion(Reason* why) {
 
 }  // namespace pvops::xen
 
-extern "C" void pvops_xen_console_write(const char* text, size_t len) {
+extern "C" PVOPS_BOOT_CODE void pvops_xen_console_write(const char* text, size_t len) {
   using namespace pvops::xen;
   if (text == nullptr || len == 0) return;
   // Before init the page is trusted only if Xen visibly filled it (PV: at domain build).
