@@ -28,6 +28,7 @@ Result MmuWriteCr3();
 Result MmuLazyBatch();
 Result MmuReleasePt();
 Result MmuP2m();
+Result MemoryBalloon();
 // cases_move.cc
 Result MoveSelf();  // move.self: suspend and resume on the same VM
 Result MoveHop();   // one hop under a mover (the move mode)

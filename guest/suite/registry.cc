@@ -23,6 +23,7 @@ constexpr Case kCases[] = {
     {"mmu.lazy_batch", MmuLazyBatch},
     {"mmu.release_pt", MmuReleasePt},
     {"mmu.p2m", MmuP2m},
+    {"memory.balloon", MemoryBalloon},
     {"irq.save_restore", IrqSaveRestore},
     {"irq.eoi", IrqEoi},
     {"irq.delivered_once", IrqDeliveredOnce},

@@ -446,6 +446,20 @@ pvops_status pvops_set_cpu_area(uint32_t cpu, void *area);
  * pvops_init() does so for the boot CPU once the APIC is mapped. */
 pvops_status pvops_cpu_online(uint32_t cpu);
 
+/* ---- Memory given back to the hypervisor and taken again ---------------------------------- */
+
+/* Gives the guest-physical frames pfns[0..n) back to the hypervisor (a balloon driver's
+ * inflation): the kernel no longer uses them, and the library unmaps them where it knows a
+ * mapping (Xen PV: the env's phys_to_virt and the alias windows). Populating takes memory for
+ * the same frames again and maps it back. Both check every frame before changing any; a
+ * hypervisor that does only part of the request makes the call fail with the rest left as it
+ * was (on a populate the frames done stay populated). PVOPS_ERR_UNSUPPORTED on backends
+ * without a reservation (every backend but Xen). After pvops_init(). */
+pvops_status pvops_memory_release(const uint64_t *pfns, uint32_t n);
+pvops_status pvops_memory_populate(const uint64_t *pfns, uint32_t n);
+/* The pages the hypervisor counts as the guest's now (Xen: XENMEM_current_reservation). */
+pvops_status pvops_memory_reservation(uint64_t *pages);
+
 /* Rewrites the env's call sites again (the kernel's section holds the library's own too) for
  * the ops now in the table, as pvops_init() did after choosing; for a kernel whose APIC mode or
  * mapping changed after pvops_init(), or after the backend was chosen again. No other CPU may be

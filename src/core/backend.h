@@ -64,6 +64,13 @@ using ReleaseFn = pvops_status(Reason* why);
 #define PVOPS_MOVE_HOOK(fn) nullptr
 #endif
 
+// A backend with a memory reservation (pvops_memory_*); arguments checked by the core.
+struct MemoryOps {
+  pvops_status (*release)(const uint64_t* pfns, uint32_t n);
+  pvops_status (*populate)(const uint64_t* pfns, uint32_t n);
+  pvops_status (*reservation)(uint64_t* pages);
+};
+
 struct Backend {
   uint32_t id;       // enum pvops_backend_id
   const char* name;  // as in `pvops=NAME`
@@ -79,6 +86,7 @@ struct Backend {
   // What suspend releases (core/move.cc); nullptr = nothing held.
   ReleaseCpuFn* release_cpu = nullptr;
   ReleaseFn* release = nullptr;
+  const MemoryOps* memory = nullptr;  // nullptr = PVOPS_ERR_UNSUPPORTED
 };
 
 // The per-CPU rule. A feature the hypervisor registers per vCPU (an MSR or hypercall made on

@@ -82,6 +82,16 @@ TEST_F(NativeTableTest, InitOnBareMetalInstallsTheNativeTable) {
   EXPECT_EQ(core::OnlineCpuCount(), 1u);
 }
 
+TEST_F(NativeTableTest, NativeHasNoMemoryReservation) {
+  Boot();
+  const uint64_t pfns[1] = {16};
+  uint64_t pages = 7;
+  EXPECT_EQ(pvops_memory_release(pfns, 1), PVOPS_ERR_UNSUPPORTED);
+  EXPECT_EQ(pvops_memory_populate(pfns, 1), PVOPS_ERR_UNSUPPORTED);
+  EXPECT_EQ(pvops_memory_reservation(&pages), PVOPS_ERR_UNSUPPORTED);
+  EXPECT_EQ(pages, 7u);
+}
+
 TEST_F(NativeTableTest, EveryParavirtBitHasItsOwnName) {
   std::set<std::string> names;
   for (uint32_t bit = 1; bit <= PVOPS_PV_CPU_START; bit <<= 1) {

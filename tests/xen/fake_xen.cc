@@ -424,6 +424,42 @@ int64_t XenPvTest::MemoryOp(const XenCall& call) {
       memcpy(shared_mapped_, &shared_template_, sizeof(shared_info));
       return 0;
     }
+    case XENMEM_current_reservation:
+      return *Ptr<domid_t>(call.args[1]) == DOMID_SELF ? static_cast<int64_t>(reservation_)
+                                                       : -XEN_EINVAL;
+    case XENMEM_decrease_reservation:
+    case XENMEM_populate_physmap: {
+      const auto* r = Ptr<xen_memory_reservation>(call.args[1]);
+      if (r->domid != DOMID_SELF || r->extent_order != 0) return -XEN_EINVAL;
+      xen_pfn_t* list = r->extent_start.p;
+      const bool give = call.args[0] == XENMEM_decrease_reservation;
+      uint64_t done = 0;
+      for (; done < r->nr_extents && done < extents_allowed_; ++done) {
+        if (give) {
+          // PV: a machine frame of the guest's; it is Xen's again.
+          const uint64_t mfn = list[done];
+          if (hvm_) {
+            released_.push_back(mfn);
+          } else {
+            if (mfn > kMaxMfn || m2p_[mfn] >= kGuestPages) break;
+            m2p_[mfn] = ~xen_ulong_t{0};
+            released_.push_back(mfn);
+          }
+          --reservation_;
+        } else {
+          // PV: a fresh machine frame for the pfn, written over the entry; the m2p updated.
+          const uint64_t pfn = list[done];
+          if (!hvm_) {
+            const uint64_t mfn = next_free_mfn_++;
+            m2p_[mfn] = pfn;
+            list[done] = mfn;
+          }
+          populated_.push_back(pfn);
+          ++reservation_;
+        }
+      }
+      return static_cast<int64_t>(done);
+    }
   }
   return -XEN_ENOSYS;
 }

@@ -122,6 +122,13 @@ class XenPvTest : public BareMetalMachineTest {
   std::vector<std::pair<uint32_t, uint64_t>> hvm_params_;  // (index, value)
   std::vector<uint64_t> physmap_gpfns_;  // XENMEM_add_to_physmap(shared_info) targets
   std::string console_;
+  // The memory reservation: Xen's count, the frames given back (PV: machine frames) and the
+  // pfns populated; Xen does at most extents_allowed_ extents of a request.
+  uint64_t reservation_ = kGuestPages;
+  std::vector<uint64_t> released_;
+  std::vector<uint64_t> populated_;
+  uint64_t extents_allowed_ = UINT64_MAX;
+  uint64_t next_free_mfn_ = 0xe00;  // above every MfnOf(pfn) of the guest, below kMaxMfn
 
   // Knobs, set before BootPv.
   bool fill_page_ = true;

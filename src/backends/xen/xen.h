@@ -118,6 +118,8 @@ uint64_t MfnToPfn(uint64_t mfn);  // kInvalidFrame for a frame that is not the g
 // Entries: the frame of a present entry converted; non-present entries untouched.
 pvops_pte PteToMachine(pvops_pte pte);  // kInvalidFrame when the frame has no mfn
 pvops_pte PteFromMachine(pvops_pte pte);
+// PV: the p2m entry of `pfn` (kInvalidFrame: ballooned), for frames given back and taken again.
+void SetP2m(uint64_t pfn, uint64_t mfn);
 uint64_t PhysToMachine(uint64_t phys);
 uint64_t MachineToPhys(uint64_t machine);
 
@@ -152,6 +154,9 @@ pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t en
 pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end);
 // Maps the machine frame at `machine_address` read-write at the page `va` (4 KiB, PV).
 pvops_status MapMachinePage(void* va, uint64_t machine_address);
+// Sets every mapping of `pfn` the library knows (the env's direct map, the alias windows) to
+// the machine entry `machine_pte` (0: unmapped), one multicall of update_va_mapping(flags).
+pvops_status RemapAliases(uint64_t pfn, pvops_pte machine_pte, uint64_t flags);
 // pvops_xen_pv_add_alias_window; windows outlive pvops_init (a kernel names them before).
 pvops_status AddAliasWindow(uint64_t va, uint64_t pa, uint64_t bytes);
 #ifdef PVOPS_SIM_CPU

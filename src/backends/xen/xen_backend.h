@@ -67,6 +67,7 @@ core::InitFn Init;
 core::PatchFn PatchSite;        // the PV irq-flag ops' own thunks; PV hypercalls inline
 core::ReleaseCpuFn ReleaseCpu;  // xen_suspend.cc
 core::ReleaseFn Release;
+extern const core::MemoryOps kMemoryOps;  // xen_memory.cc
 
 inline constexpr core::Backend kBackend = {PVOPS_BACKEND_XEN,
                                            "xen",
@@ -77,6 +78,7 @@ inline constexpr core::Backend kBackend = {PVOPS_BACKEND_XEN,
                                            kCounters.group(),
                                            PatchSite,
                                            PVOPS_MOVE_HOOK(ReleaseCpu),
-                                           PVOPS_MOVE_HOOK(Release)};
+                                           PVOPS_MOVE_HOOK(Release),
+                                           &kMemoryOps};
 
 }  // namespace pvops::xen

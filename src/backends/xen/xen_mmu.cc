@@ -252,6 +252,18 @@ pvops_status MapMachinePage(void* va, uint64_t machine_address) {
   return StatusFromXen(rc);
 }
 
+pvops_status RemapAliases(uint64_t pfn, pvops_pte machine_pte, uint64_t flags) {
+  uint64_t aliases[1 + kMaxWindows];
+  const uint32_t n = AliasesOf(pfn, aliases);
+  multicall_entry_t calls[1 + kMaxWindows];
+  for (uint32_t i = 0; i < n; ++i) {
+    calls[i] = RemapCall(aliases[i], 0, false);
+    calls[i].args[1] = machine_pte;
+    calls[i].args[2] = flags;
+  }
+  return n == 0 ? PVOPS_OK : Multicall(calls, n);
+}
+
 pvops_status AddAliasWindow(uint64_t va, uint64_t pa, uint64_t bytes) {
   if (bytes == 0 || va % X86_PAGE_SIZE != 0 || pa % X86_PAGE_SIZE != 0 || va + bytes < va)
     return PVOPS_ERR_INVALID;

@@ -61,6 +61,12 @@ uint64_t MfnToPfn(uint64_t mfn) {
   return mfn >= g_maps.nr_pages ? mfn : kInvalidFrame;
 }
 
+void SetP2m(uint64_t pfn, uint64_t mfn) {
+  if (g_maps.p2m == nullptr || pfn >= g_maps.nr_pages) return;
+  // Xen gave the list in the guest's own memory: it is the guest's to keep up to date.
+  const_cast<volatile xen_pfn_t*>(g_maps.p2m)[pfn] = mfn == kInvalidFrame ? kInvalidP2mEntry : mfn;
+}
+
 pvops_pte PteToMachine(pvops_pte pte) {
   if ((pte & X86_PTE_PRESENT) == 0) return pte;
   const uint64_t mfn = PfnToMfn((pte & X86_PTE_FRAME_MASK) >> 12);
