@@ -11,10 +11,9 @@
 namespace pvops::xen {
 namespace {
 
-constexpr uint32_t kChunk = 64;                   // frames per hypercall (the list is on the stack)
+constexpr uint32_t kChunk = 64;  // frames per hypercall (the list is on the stack)
 constexpr uint64_t kMaxFrames = uint64_t{1} << 40;  // 52-bit guest-physical addresses
-constexpr uint64_t kMapped =
-    X86_PTE_PRESENT | X86_PTE_WRITABLE | X86_PTE_ACCESSED | X86_PTE_DIRTY;
+constexpr uint64_t kMapped = X86_PTE_PRESENT | X86_PTE_WRITABLE | X86_PTE_ACCESSED | X86_PTE_DIRTY;
 // Unmapping must reach every vCPU's TLB before Xen frees the frame.
 constexpr uint64_t kUnmapFlags = UVMF_INVLPG | UVMF_ALL;
 constexpr uint64_t kMapFlags = UVMF_INVLPG | UVMF_LOCAL;
@@ -49,65 +48,70 @@ bool AllValid(const uint64_t* pfns, uint32_t n, bool backed) {
   return true;
 }
 
-pvops_status Release(const uint64_t* pfns, uint32_t n) {
-  if (!AllValid(pfns, n, true)) return PVOPS_ERR_INVALID;
-  for (uint32_t at = 0; at < n; at += kChunk) {
-    const uint32_t k = n - at < kChunk ? n - at : kChunk;
-    xen_pfn_t frames[kChunk];
-    for (uint32_t i = 0; i < k; ++i) {
-      const uint64_t pfn = pfns[at + i];
-      frames[i] = PfnToMfn(pfn);  // identity on HVM
-      if (!IsPv()) continue;
-      if (const pvops_status st = RemapAliases(pfn, 0, kUnmapFlags); st != PVOPS_OK) {
-        // Not unmapped everywhere: give back nothing of this one onwards.
-        (void)RemapAliases(pfn, (frames[i] << 12) | kMapped, kMapFlags);
-        for (uint32_t j = 0; j < i; ++j) {
-          SetP2m(pfns[at + j], frames[j]);
-          (void)RemapAliases(pfns[at + j], (frames[j] << 12) | kMapped, kMapFlags);
-        }
-        return st;
+// Up to kChunk frames given back.
+pvops_status ReleaseChunk(const uint64_t* pfns, uint32_t k) {
+  xen_pfn_t frames[kChunk];
+  for (uint32_t i = 0; i < k; ++i) {
+    frames[i] = PfnToMfn(pfns[i]);  // identity on HVM
+    if (!IsPv()) continue;
+    if (const pvops_status st = RemapAliases(pfns[i], 0, kUnmapFlags); st != PVOPS_OK) {
+      // Not unmapped everywhere: give back nothing of this one onwards.
+      (void)RemapAliases(pfns[i], (frames[i] << 12) | kMapped, kMapFlags);
+      for (uint32_t j = 0; j < i; ++j) {
+        SetP2m(pfns[j], frames[j]);
+        (void)RemapAliases(pfns[j], (frames[j] << 12) | kMapped, kMapFlags);
       }
-      SetP2m(pfn, kInvalidFrame);
+      return st;
     }
-    uint32_t done;
-    const pvops_status st = Done(Reservation(XENMEM_decrease_reservation, frames, k), k, &done);
-    if (IsPv()) {
-      // What Xen kept is the guest's again, mapped where it was.
-      for (uint32_t i = done; i < k; ++i) {
-        SetP2m(pfns[at + i], frames[i]);
-        (void)RemapAliases(pfns[at + i], (frames[i] << 12) | kMapped, kMapFlags);
-      }
-    }
-    if (st != PVOPS_OK) return st;
+    SetP2m(pfns[i], kInvalidFrame);
   }
+  uint32_t done;
+  const pvops_status st = Done(Reservation(XENMEM_decrease_reservation, frames, k), k, &done);
+  // What Xen kept is the guest's again, mapped where it was.
+  for (uint32_t i = done; i < k && IsPv(); ++i) {
+    SetP2m(pfns[i], frames[i]);
+    (void)RemapAliases(pfns[i], (frames[i] << 12) | kMapped, kMapFlags);
+  }
+  return st;
+}
+
+// Up to kChunk frames populated again.
+pvops_status PopulateChunk(const uint64_t* pfns, uint32_t k) {
+  xen_pfn_t frames[kChunk];
+  for (uint32_t i = 0; i < k; ++i) frames[i] = pfns[i];
+  uint32_t done;
+  pvops_status st = Done(Reservation(XENMEM_populate_physmap, frames, k), k, &done);
+  // PV: Xen wrote the machine frame of each populated pfn over its entry.
+  for (uint32_t i = 0; i < done && IsPv(); ++i) {
+    const uint64_t mfn = frames[i];
+    if (mfn >= Frames().m2p_entries) {
+      st = PVOPS_ERR_BAD_DATA;  // not a frame Xen could own: left unused
+      continue;
+    }
+    SetP2m(pfns[i], mfn);
+    if (const pvops_status map = RemapAliases(pfns[i], (mfn << 12) | kMapped, kMapFlags);
+        map != PVOPS_OK && st == PVOPS_OK)
+      st = map;
+  }
+  return st;
+}
+
+// Every frame checked first, then the request in chunks; stops at the first failing chunk.
+pvops_status InChunks(const uint64_t* pfns, uint32_t n, bool backed,
+                      pvops_status (*chunk)(const uint64_t*, uint32_t)) {
+  if (!AllValid(pfns, n, backed)) return PVOPS_ERR_INVALID;
+  for (uint32_t at = 0; at < n; at += kChunk)
+    if (const pvops_status st = chunk(pfns + at, n - at < kChunk ? n - at : kChunk); st != PVOPS_OK)
+      return st;
   return PVOPS_OK;
 }
 
+pvops_status Release(const uint64_t* pfns, uint32_t n) {
+  return InChunks(pfns, n, true, ReleaseChunk);
+}
+
 pvops_status Populate(const uint64_t* pfns, uint32_t n) {
-  if (!AllValid(pfns, n, false)) return PVOPS_ERR_INVALID;
-  for (uint32_t at = 0; at < n; at += kChunk) {
-    const uint32_t k = n - at < kChunk ? n - at : kChunk;
-    xen_pfn_t frames[kChunk];
-    for (uint32_t i = 0; i < k; ++i) frames[i] = pfns[at + i];
-    uint32_t done;
-    pvops_status st = Done(Reservation(XENMEM_populate_physmap, frames, k), k, &done);
-    if (IsPv()) {
-      // Xen wrote the machine frame of each populated pfn over its entry.
-      for (uint32_t i = 0; i < done; ++i) {
-        const uint64_t mfn = frames[i];
-        if (mfn >= Frames().m2p_entries) {
-          st = PVOPS_ERR_BAD_DATA;  // not a frame Xen could own: left unused
-          continue;
-        }
-        SetP2m(pfns[at + i], mfn);
-        if (const pvops_status map = RemapAliases(pfns[at + i], (mfn << 12) | kMapped, kMapFlags);
-            map != PVOPS_OK && st == PVOPS_OK)
-          st = map;
-      }
-    }
-    if (st != PVOPS_OK) return st;
-  }
-  return PVOPS_OK;
+  return InChunks(pfns, n, false, PopulateChunk);
 }
 
 pvops_status CurrentReservation(uint64_t* pages) {
