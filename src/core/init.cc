@@ -87,8 +87,8 @@ void RecordCandidates(const pvops_candidate (&found)[PVOPS_BACKEND_COUNT], pvops
 // One attempt: the hardware layer's shared set-up, the backend's init, then (where checked) its
 // table's slots. The set-up runs again for each attempt so that none inherits what a refused
 // one left cached.
-pvops_status TryBackend(const Backend& backend, const pvops_candidate& found, pvops_ops* ops,
-                        BackendReport* report, Reason* why) {
+[[nodiscard]] pvops_status TryBackend(const Backend& backend, const pvops_candidate& found,
+                                      pvops_ops* ops, BackendReport* report, Reason* why) {
   // Native goes on without it: its LAPIC ops report what is missing when called.
   if (const pvops_status st = hw::SetUpSharedState();
       st != PVOPS_OK && backend.id != PVOPS_BACKEND_NATIVE) {
@@ -126,7 +126,7 @@ void RecordChoice(uint32_t id, const pvops_candidate& found, const BackendReport
 }  // namespace
 
 // One pass over the env's call sites for the table as it stands.
-pvops_status PatchEnvSites(pvops_info* info) {
+[[nodiscard]] pvops_status PatchEnvSites(pvops_info* info) {
   const pvops_env& env = Env();
   ++info->patch.passes;
   return PatchSites(env.sites_begin, env.sites_end, env, native::PatchSite,

@@ -72,7 +72,7 @@ void TakePendingInterrupts() {
 // This CPU's one-shot timer is cancelled on the old backend (its device must not fire into the
 // new one) but stays recorded, to be armed again on the new one; then the backend lets go.
 // `take_pending`: not in the park handler, whose vector in service holds the others back.
-pvops_status ReleaseThisCpu(uint32_t cpu, Reason* why, bool take_pending) {
+[[nodiscard]] pvops_status ReleaseThisCpu(uint32_t cpu, Reason* why, bool take_pending) {
   PerCpu& me = ThisArea().core;
   if (take_pending) TakePendingInterrupts();
   uint64_t deadline = me.oneshot_deadline;
@@ -92,7 +92,7 @@ pvops_status ReleaseThisCpu(uint32_t cpu, Reason* why, bool take_pending) {
 }
 
 // On the backend in the table now (the new one, or the old one when the suspend gave up).
-pvops_status RejoinThisCpu(uint32_t cpu) {
+[[nodiscard]] pvops_status RejoinThisCpu(uint32_t cpu) {
   const PerCpu& me = ThisArea().core;
   const uint64_t deadline = me.oneshot_deadline;
   const uint8_t vector = me.oneshot_vector;
@@ -131,7 +131,7 @@ void ParkHandler(uint8_t, void*) {
 
 // Waits (bounded) until every CPU in `cpus` reached `state` or failed; the first failure's
 // status, PVOPS_ERR_TIMEOUT naming the first late CPU, or PVOPS_OK.
-pvops_status WaitForCpus(const pvops_cpuset& cpus, uint8_t state, const char* what) {
+[[nodiscard]] pvops_status WaitForCpus(const pvops_cpuset& cpus, uint8_t state, const char* what) {
   const uint64_t deadline = pvops_clock_ns() + kParkTimeoutNs;
   for (;;) {
     uint32_t late = PVOPS_MAX_CPUS;
@@ -153,7 +153,7 @@ pvops_status WaitForCpus(const pvops_cpuset& cpus, uint8_t state, const char* wh
 }
 
 // Lets every parked CPU go on (each runs its online on the table now) and waits for them.
-pvops_status ReleaseParked(const pvops_cpuset& parked) {
+[[nodiscard]] pvops_status ReleaseParked(const pvops_cpuset& parked) {
   __atomic_fetch_add(&g_move.release_seq, 1u, __ATOMIC_ACQ_REL);
   return WaitForCpus(parked, kRejoined, "come online again");
 }

@@ -35,6 +35,6 @@ bool FinishParkForTest();
 // one pass over the env's call sites.
 extern pvops_info g_info;
 void ChooseBackend(pvops_info* info);
-pvops_status PatchEnvSites(pvops_info* info);
+[[nodiscard]] pvops_status PatchEnvSites(pvops_info* info);
 
 }  // namespace pvops::core

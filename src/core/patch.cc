@@ -185,8 +185,9 @@ bool EmitCalleeSavedCall(const Site& site, const CalleeSaved* list, uint32_t cou
   return false;
 }
 
-pvops_status PatchSites(const pvops_site* begin, const pvops_site* end, const pvops_env& env,
-                        PatchFn* native_patch, PatchFn* backend_patch, pvops_patch_report* report) {
+[[nodiscard]] pvops_status PatchSites(const pvops_site* begin, const pvops_site* end,
+                                      const pvops_env& env, PatchFn* native_patch,
+                                      PatchFn* backend_patch, pvops_patch_report* report) {
   const uint32_t passes = report->passes;
   *report = pvops_patch_report{};
   report->passes = passes;

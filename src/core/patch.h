@@ -73,8 +73,9 @@ bool EmitCalleeSavedCall(const Site& site, const CalleeSaved* list, uint32_t cou
 // Rewrites [begin, end) for the ops in pvops_table as `env` allows, asking `native_patch` for
 // sites whose op is native's and `backend_patch` (may be null) for the others. Fills `report`
 // (passes is the caller's).
-pvops_status PatchSites(const pvops_site* begin, const pvops_site* end, const pvops_env& env,
-                        PatchFn* native_patch, PatchFn* backend_patch, pvops_patch_report* report);
+[[nodiscard]] pvops_status PatchSites(const pvops_site* begin, const pvops_site* end,
+                                      const pvops_env& env, PatchFn* native_patch,
+                                      PatchFn* backend_patch, pvops_patch_report* report);
 
 }  // namespace pvops::core
 

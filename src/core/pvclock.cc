@@ -54,8 +54,9 @@ bool PvclockTupleUsable(const volatile vcpu_time_info& t) {
   return PvclockTupleLooksFilled(t) && SaneTscKhz(PvclockTscKhz(&t));
 }
 
-pvops_status PvclockWallClock(bool settled, uint32_t version, uint64_t sec, uint32_t nsec,
-                              uint64_t system_ns, pvops_wall_clock* out) {
+[[nodiscard]] pvops_status PvclockWallClock(bool settled, uint32_t version, uint64_t sec,
+                                            uint32_t nsec, uint64_t system_ns,
+                                            pvops_wall_clock* out) {
   if (!settled) return PVOPS_ERR_BUSY;
   if (version == 0 || nsec >= kNsPerSec) return PVOPS_ERR_BAD_DATA;
   const uint64_t total_ns = uint64_t{nsec} + system_ns;

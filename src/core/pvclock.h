@@ -56,8 +56,9 @@ bool PvclockTupleUsable(const volatile vcpu_time_info& t);
 // record, Xen's shared_info) read with ReadVersioned (`settled`, its `version`) and the
 // system time now. PVOPS_ERR_BUSY when the record never settled, PVOPS_ERR_BAD_DATA when it
 // was never written (version 0) or is not a time.
-pvops_status PvclockWallClock(bool settled, uint32_t version, uint64_t sec, uint32_t nsec,
-                              uint64_t system_ns, pvops_wall_clock* out);
+[[nodiscard]] pvops_status PvclockWallClock(bool settled, uint32_t version, uint64_t sec,
+                                            uint32_t nsec, uint64_t system_ns,
+                                            pvops_wall_clock* out);
 
 // The TSC frequency the tuple implies, in kHz; 0 when the tuple is unusable (mul == 0).
 uint64_t PvclockTscKhz(const volatile vcpu_time_info* ti);

@@ -80,7 +80,7 @@ uint64_t VirtToPhys(const void* va) { return g_env.virt_to_phys(va); }
 bool KernelOwnsApic() { return (g_env.flags & PVOPS_ENV_KERNEL_OWNS_APIC) != 0; }
 void* PhysToVirt(uint64_t pa) { return g_env.phys_to_virt(pa); }
 
-pvops_status SetIrqHandler(uint8_t vector, pvops_irq_handler fn, void* ctx) {
+[[nodiscard]] pvops_status SetIrqHandler(uint8_t vector, pvops_irq_handler fn, void* ctx) {
   if (vector < 32) return PVOPS_ERR_INVALID;  // exceptions belong to the kernel
   // Publish ctx before fn: an interrupt on another CPU reads fn first.
   __atomic_store_n(&g_handlers[vector].ctx, ctx, __ATOMIC_RELAXED);

@@ -48,7 +48,7 @@ struct IrqHandler {
   pvops_irq_handler fn;
   void* ctx;
 };
-pvops_status SetIrqHandler(uint8_t vector, pvops_irq_handler fn, void* ctx);
+[[nodiscard]] pvops_status SetIrqHandler(uint8_t vector, pvops_irq_handler fn, void* ctx);
 IrqHandler GetIrqHandler(uint8_t vector);
 
 // Counters: what the backends did (hypercalls issued, exits avoided). A list of them, names

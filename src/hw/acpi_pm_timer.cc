@@ -160,7 +160,7 @@ uint64_t FindFadt(uint64_t rsdp, bool* bad_table) {
 
 }  // namespace
 
-pvops_status FindPmTimer(PmTimerPort* out) {
+[[nodiscard]] pvops_status FindPmTimer(PmTimerPort* out) {
   if (out == nullptr) return PVOPS_ERR_INVALID;
   const uint64_t rsdp = FindRsdp();
   if (rsdp == 0) return PVOPS_ERR_UNSUPPORTED;

@@ -22,6 +22,6 @@ struct PmTimerPort {
 // PVOPS_OK and the port; PVOPS_ERR_UNSUPPORTED when no valid FADT describes an I/O-port timer
 // (no RSDP, a hardware-reduced platform, an address outside port space); PVOPS_ERR_BAD_DATA
 // when a table failed its checks.
-pvops_status FindPmTimer(PmTimerPort* out);
+[[nodiscard]] pvops_status FindPmTimer(PmTimerPort* out);
 
 }  // namespace pvops::hw

@@ -16,7 +16,8 @@ constexpr uint64_t kSipiToSipiNs = 200'000;     // 200 us
 
 }  // namespace
 
-pvops_status StartCpuBySipi(uint32_t cpu, uint32_t apic_id, const pvops_cpu_start* start) {
+[[nodiscard]] pvops_status StartCpuBySipi(uint32_t cpu, uint32_t apic_id,
+                                          const pvops_cpu_start* start) {
   if (start == nullptr || cpu >= PVOPS_MAX_CPUS) return PVOPS_ERR_INVALID;
   const uint64_t page = start->sipi_page;
   if (page % X86_PAGE_SIZE != 0 || page >= kRealModeLimit) return PVOPS_ERR_INVALID;

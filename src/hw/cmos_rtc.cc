@@ -87,7 +87,7 @@ uint64_t DaysSinceEpoch(uint64_t year, uint32_t month, uint32_t day) {
   return days + day - 1;
 }
 
-pvops_status Decode(RtcFields f, pvops_wall_clock* out) {
+[[nodiscard]] pvops_status Decode(RtcFields f, pvops_wall_clock* out) {
   const bool binary = (f.status_b & kStatusBBinary) != 0;
   const bool pm = (f.status_b & kStatusB24Hour) == 0 && (f.hours & kHourPm) != 0;
   if ((f.status_b & kStatusB24Hour) == 0) f.hours &= static_cast<uint8_t>(~kHourPm);
@@ -123,7 +123,7 @@ pvops_status Decode(RtcFields f, pvops_wall_clock* out) {
 
 }  // namespace
 
-pvops_status CmosRtcWallClock(pvops_wall_clock* out) {
+[[nodiscard]] pvops_status CmosRtcWallClock(pvops_wall_clock* out) {
   if (out == nullptr) return PVOPS_ERR_INVALID;
   // Two equal reads, each after the update flag dropped, cannot straddle a second boundary.
   for (int attempt = 0; attempt < kMaxReadAttempts; ++attempt) {

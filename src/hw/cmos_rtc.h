@@ -6,6 +6,6 @@
 
 namespace pvops::hw {
 
-pvops_status CmosRtcWallClock(pvops_wall_clock* out);
+[[nodiscard]] pvops_status CmosRtcWallClock(pvops_wall_clock* out);
 
 }  // namespace pvops::hw

@@ -20,12 +20,12 @@ void Cpuid(uint32_t leaf, uint32_t subleaf, pvops_cpuid_regs* out) {
 uint64_t ReadMsr(uint32_t msr) { return arch::rdmsr(msr); }
 void WriteMsr(uint32_t msr, uint64_t value) { arch::wrmsr(msr, value); }
 
-pvops_status ReadMsrSafe(uint32_t msr, uint64_t* value) {
+[[nodiscard]] pvops_status ReadMsrSafe(uint32_t msr, uint64_t* value) {
   if (value == nullptr) return PVOPS_ERR_INVALID;
   return arch::rdmsr_safe(msr, value) ? PVOPS_OK : PVOPS_ERR_FAULT;
 }
 
-pvops_status WriteMsrSafe(uint32_t msr, uint64_t value) {
+[[nodiscard]] pvops_status WriteMsrSafe(uint32_t msr, uint64_t value) {
   return arch::wrmsr_safe(msr, value) ? PVOPS_OK : PVOPS_ERR_FAULT;
 }
 

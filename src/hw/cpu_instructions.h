@@ -12,8 +12,8 @@ namespace pvops::hw {
 void Cpuid(uint32_t leaf, uint32_t subleaf, pvops_cpuid_regs* out);
 uint64_t ReadMsr(uint32_t msr);
 void WriteMsr(uint32_t msr, uint64_t value);
-pvops_status ReadMsrSafe(uint32_t msr, uint64_t* value);
-pvops_status WriteMsrSafe(uint32_t msr, uint64_t value);
+[[nodiscard]] pvops_status ReadMsrSafe(uint32_t msr, uint64_t* value);
+[[nodiscard]] pvops_status WriteMsrSafe(uint32_t msr, uint64_t value);
 void IoDelay();
 void Halt();
 void SafeHalt();

@@ -17,7 +17,7 @@ uintptr_t g_lapic_mode;
 
 }  // namespace
 
-pvops_status Lapic::Resolve(Lapic* out) {
+[[nodiscard]] pvops_status Lapic::Resolve(Lapic* out) {
   uint64_t base;
   if (!arch::rdmsr_safe(X86_MSR_IA32_APIC_BASE, &base)) return PVOPS_ERR_UNSUPPORTED;  // no APIC
   if ((base & X86_APIC_BASE_GLOBAL_ENABLE) == 0) return PVOPS_ERR_UNSUPPORTED;
@@ -31,7 +31,7 @@ pvops_status Lapic::Resolve(Lapic* out) {
   return PVOPS_OK;
 }
 
-pvops_status Lapic::Get(Lapic* out) {
+[[nodiscard]] pvops_status Lapic::Get(Lapic* out) {
   const uintptr_t mode = __atomic_load_n(&g_lapic_mode, __ATOMIC_ACQUIRE);
   if (mode == 0) return Resolve(out);
   out->mmio_ = mode == kX2apicMode ? nullptr : reinterpret_cast<volatile uint32_t*>(mode);
@@ -62,7 +62,7 @@ volatile uint32_t* Lapic::EoiRegister() const {
   return x2apic() ? nullptr : mmio_ + static_cast<uint32_t>(ApicReg::kEoi) / 4;
 }
 
-pvops_status Lapic::WaitIcrIdle() const {
+[[nodiscard]] pvops_status Lapic::WaitIcrIdle() const {
   if (x2apic() || (Read(ApicReg::kIcrLow) & kIcrDeliveryPending) == 0) return PVOPS_OK;
   const Deadline give_up(kIcrIdleTimeoutNs);
   while ((Read(ApicReg::kIcrLow) & kIcrDeliveryPending) != 0) {
@@ -72,7 +72,7 @@ pvops_status Lapic::WaitIcrIdle() const {
   return PVOPS_OK;
 }
 
-pvops_status Lapic::SendIpi(uint32_t apic_id, uint32_t icr_low) const {
+[[nodiscard]] pvops_status Lapic::SendIpi(uint32_t apic_id, uint32_t icr_low) const {
   if (x2apic()) {
     // x2APIC MSR writes are not serializing: make earlier stores visible before the IPI lands.
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -97,7 +97,7 @@ void LapicEoi() {
   if (Lapic::Get(&apic) == PVOPS_OK) apic.Eoi();
 }
 
-pvops_status LapicSendIpi(const pvops_cpuset* cpus, uint8_t vector) {
+[[nodiscard]] pvops_status LapicSendIpi(const pvops_cpuset* cpus, uint8_t vector) {
   if (cpus == nullptr || vector < kFirstExternalVector) return PVOPS_ERR_INVALID;
   // Every target must be known (its APIC ID recorded by cpu_init) before anything is sent.
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
@@ -114,7 +114,7 @@ pvops_status LapicSendIpi(const pvops_cpuset* cpus, uint8_t vector) {
   return PVOPS_OK;
 }
 
-PVOPS_BOOT_CODE pvops_status LapicCpuInit(uint32_t cpu) {
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status LapicCpuInit(uint32_t cpu) {
   core::PerCpu* record = core::CpuRecord(cpu);
   if (record == nullptr) return PVOPS_ERR_NO_CPU_AREA;
   Lapic apic;

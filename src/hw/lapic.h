@@ -52,9 +52,9 @@ class Lapic {
  public:
   // This CPU's LAPIC as last resolved (resolving it now if never done). UNSUPPORTED when the
   // APIC is absent or globally disabled, or its page is not mapped by the kernel.
-  static pvops_status Get(Lapic* out);
+  [[nodiscard]] static pvops_status Get(Lapic* out);
   // Re-reads IA32_APIC_BASE (after a mode switch, or for a new CPU).
-  static pvops_status Resolve(Lapic* out);
+  [[nodiscard]] static pvops_status Resolve(Lapic* out);
   // Drops what was resolved; the next Get() reads IA32_APIC_BASE again.
   static void Forget();
 
@@ -67,9 +67,9 @@ class Lapic {
   volatile uint32_t* EoiRegister() const;
   // Sends one IPI (`icr_low`: vector, delivery mode, level) to `apic_id`. In xAPIC mode waits
   // (bounded) for the previous one to leave the ICR: PVOPS_ERR_TIMEOUT if it never does.
-  pvops_status SendIpi(uint32_t apic_id, uint32_t icr_low) const;
+  [[nodiscard]] pvops_status SendIpi(uint32_t apic_id, uint32_t icr_low) const;
   // xAPIC only: waits for the last IPI to be accepted; always OK in x2APIC mode.
-  pvops_status WaitIcrIdle() const;
+  [[nodiscard]] pvops_status WaitIcrIdle() const;
 
  private:
   volatile uint32_t* mmio_ = nullptr;  // the xAPIC page; nullptr in x2APIC mode
@@ -79,12 +79,13 @@ class Lapic {
 // unmapped LAPIC makes them return PVOPS_ERR_UNSUPPORTED (LapicEoi does nothing).
 void LapicEoi();
 // Fixed IPIs to every CPU in `cpus`, each of which cpu_init has recorded.
-pvops_status LapicSendIpi(const pvops_cpuset* cpus, uint8_t vector);
+[[nodiscard]] pvops_status LapicSendIpi(const pvops_cpuset* cpus, uint8_t vector);
 // Records this CPU's APIC ID and, unless the kernel owns the APIC, accepts every priority and
 // enables the APIC with the spurious vector.
-pvops_status LapicCpuInit(uint32_t cpu);
+[[nodiscard]] pvops_status LapicCpuInit(uint32_t cpu);
 
 // Starts a CPU by INIT-SIPI-SIPI (Intel SDM vol. 3A 8.4.4.1) at start->sipi_page.
-pvops_status StartCpuBySipi(uint32_t cpu, uint32_t apic_id, const pvops_cpu_start* start);
+[[nodiscard]] pvops_status StartCpuBySipi(uint32_t cpu, uint32_t apic_id,
+                                          const pvops_cpu_start* start);
 
 }  // namespace pvops::hw

@@ -59,7 +59,7 @@ uint64_t CrystalHzFromCpuid15() {
 // Divide configuration encodings for 1, 2, 4, ... 128 (SDM figure 10-10).
 constexpr uint32_t kDivideCodes[] = {0xb, 0x0, 0x1, 0x2, 0x3, 0x8, 0x9, 0xa};
 
-pvops_status ArmTscDeadline(const Lapic& apic, uint64_t delta_ns, uint8_t vector) {
+[[nodiscard]] pvops_status ArmTscDeadline(const Lapic& apic, uint64_t delta_ns, uint8_t vector) {
   const uint64_t tsc_khz = pvops_tsc_khz();
   if (tsc_khz == 0) return PVOPS_ERR_UNSUPPORTED;
   apic.Write(ApicReg::kLvtTimer, kLvtTimerTscDeadline | vector);
@@ -70,7 +70,7 @@ pvops_status ArmTscDeadline(const Lapic& apic, uint64_t delta_ns, uint8_t vector
   return PVOPS_OK;
 }
 
-pvops_status ArmOneShot(const Lapic& apic, uint64_t delta_ns, uint8_t vector) {
+[[nodiscard]] pvops_status ArmOneShot(const Lapic& apic, uint64_t delta_ns, uint8_t vector) {
   const uint64_t hz = ApicTimerHz();
   if (hz == 0) return PVOPS_ERR_UNSUPPORTED;
   const uint64_t ticks = NsToTicks(delta_ns, hz / 1000) + 1;
@@ -102,7 +102,7 @@ void ForgetTimerState() {
   __atomic_store_n(&g_apic_timer_hz, 0, __ATOMIC_RELAXED);
 }
 
-pvops_status LapicTimerOneshot(uint64_t deadline_ns, uint8_t vector) {
+[[nodiscard]] pvops_status LapicTimerOneshot(uint64_t deadline_ns, uint8_t vector) {
   if (vector < kFirstExternalVector) return PVOPS_ERR_INVALID;
   Lapic apic;
   if (const pvops_status st = Lapic::Get(&apic); st != PVOPS_OK) return st;

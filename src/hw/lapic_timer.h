@@ -10,7 +10,7 @@
 namespace pvops::hw {
 
 // The table's timer_oneshot on this CPU's LAPIC timer; deadline_ns == 0 disarms it.
-pvops_status LapicTimerOneshot(uint64_t deadline_ns, uint8_t vector);
+[[nodiscard]] pvops_status LapicTimerOneshot(uint64_t deadline_ns, uint8_t vector);
 
 // The LAPIC timer's input clock in Hz (before the divider): CPUID 0x15's crystal when it is
 // enumerated, else measured against the TSC on first use. 0 when neither works.

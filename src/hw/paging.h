@@ -30,7 +30,7 @@ void FlushTlbOne(uint64_t va);
 void FlushRangeHere(uint64_t start, uint64_t end);
 // Flushes [start, end) on every CPU in *cpus: here directly, elsewhere what the table's
 // flush_tlb_remote leaves, by shootdown IPI.
-pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end);
+[[nodiscard]] pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end);
 
 // For a flush_tlb_remote whose hypervisor flushed every CPU in *cpus but the caller: what is
 // left for the kernel's IPIs is the caller, if it was asked. Out of line: an inline function
@@ -52,6 +52,6 @@ struct alignas(64) ShootdownMailbox {
 void EmptyMailbox(ShootdownMailbox* mb);
 
 // Empties the boot CPU's mailbox and routes core::kVectorTlbFlush to the shootdown handler.
-pvops_status SetUpTlbShootdown();
+[[nodiscard]] pvops_status SetUpTlbShootdown();
 
 }  // namespace pvops::hw

@@ -14,7 +14,7 @@ void ForgetCachedState() {
   ForgetClockCalibration();
 }
 
-pvops_status SetUpSharedState() {
+[[nodiscard]] pvops_status SetUpSharedState() {
   ForgetCachedState();
   return SetUpTlbShootdown();
 }

@@ -79,13 +79,13 @@ void EmptyMailbox(ShootdownMailbox* mb) {
   mb->end = 0;
 }
 
-pvops_status SetUpTlbShootdown() {
+[[nodiscard]] pvops_status SetUpTlbShootdown() {
   // Before other CPUs start: the boot CPU's is the only mailbox.
   EmptyMailbox(&core::ThisArea().shootdown);
   return core::SetIrqHandler(core::kVectorTlbFlush, HandleFlushIpi, nullptr);
 }
 
-pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end) {
+[[nodiscard]] pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end) {
   if (cpus == nullptr || (end != 0 && end < start)) return PVOPS_ERR_INVALID;
   const uint32_t self = core::ThisCpu();
   pvops_cpuset others;

@@ -22,7 +22,7 @@ volatile uint32_t* ApicAssistWord(uint32_t cpu) {
   return pages != nullptr ? &pages->vp_assist.apic_assist : nullptr;
 }
 
-pvops_status EnableVpAssistOn(uint32_t cpu) {
+[[nodiscard]] pvops_status EnableVpAssistOn(uint32_t cpu) {
   CpuPart* c = Part(cpu);
   CpuPages* pages = Pages(cpu);
   if (c == nullptr || pages == nullptr) return PVOPS_ERR_NO_CPU_AREA;
@@ -38,7 +38,7 @@ pvops_status EnableVpAssistOn(uint32_t cpu) {
 void WriteTpr(uint8_t priority) { arch::wrmsr(kMsrTpr, priority); }
 uint8_t ReadTpr() { return static_cast<uint8_t>(arch::rdmsr(kMsrTpr)); }
 
-pvops_status SetUpLapicOn(uint32_t cpu) {
+[[nodiscard]] pvops_status SetUpLapicOn(uint32_t cpu) {
   core::PerCpu* record = core::CpuRecord(cpu);
   if (record == nullptr) return PVOPS_ERR_NO_CPU_AREA;
   hw::Lapic apic;
@@ -67,7 +67,7 @@ void Eoi() {
   arch::wrmsr(kMsrEoi, 0);
 }
 
-pvops_status SendIpiByIcrMsr(const pvops_cpuset* cpus, uint8_t vector) {
+[[nodiscard]] pvops_status SendIpiByIcrMsr(const pvops_cpuset* cpus, uint8_t vector) {
   if (cpus == nullptr || vector < kFirstExternalVector) return PVOPS_ERR_INVALID;
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu)
     if (pvops_cpuset_has(cpus, cpu) && core::Cpu(cpu).online == 0) return PVOPS_ERR_INVALID;

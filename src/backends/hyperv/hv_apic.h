@@ -11,13 +11,13 @@
 namespace pvops::hyperv {
 
 // Registers `cpu`'s VP assist page (run on that CPU).
-pvops_status EnableVpAssistOn(uint32_t cpu);
+[[nodiscard]] pvops_status EnableVpAssistOn(uint32_t cpu);
 // `cpu`'s assist word (for tests: what the hypervisor sets); nullptr without an area.
 volatile uint32_t* ApicAssistWord(uint32_t cpu);
 
 // The LAPIC set-up of cpu_init with the TPR written through HV_X64_MSR_TPR: records the APIC
 // ID, opens every priority class, software-enables the APIC on the spurious vector.
-pvops_status SetUpLapicOn(uint32_t cpu);
+[[nodiscard]] pvops_status SetUpLapicOn(uint32_t cpu);
 
 void WriteTpr(uint8_t priority);
 uint8_t ReadTpr();
@@ -25,6 +25,6 @@ uint8_t ReadTpr();
 // irq.eoi: the assist page's verdict first, HV_X64_MSR_EOI otherwise.
 void Eoi();
 // irq.send_ipi through HV_X64_MSR_ICR, one write per target.
-pvops_status SendIpiByIcrMsr(const pvops_cpuset* cpus, uint8_t vector);
+[[nodiscard]] pvops_status SendIpiByIcrMsr(const pvops_cpuset* cpus, uint8_t vector);
 
 }  // namespace pvops::hyperv

@@ -65,7 +65,7 @@ bool ReadStatedTscKhz(core::Reason* why) {
 
 // The reference TSC page with TIME_REF_COUNT as its fallback (kPathTscPageClock,
 // kPathRefCounterClock), or an error with the reason.
-pvops_status EnableTscPage(core::Reason* why) {
+[[nodiscard]] pvops_status EnableTscPage(core::Reason* why) {
   // The MSR is the fallback of every page read, so the page alone is not enough.
   uint64_t before;
   if ((g_state.privileges & kPrivTimeRefCount) == 0) {
@@ -148,7 +148,7 @@ uint64_t StatedTscClockNs() {
   return g_monotonic.Clamp(g_stated_scale.ToNs(arch::rdtsc()));
 }
 
-pvops_status UserClock(pvops_user_clock* out) {
+[[nodiscard]] pvops_status UserClock(pvops_user_clock* out) {
   if (!Enabled(kPathTscPageClock)) return PVOPS_ERR_UNSUPPORTED;
   volatile ReferenceTscPage* page = TscPage();
   out->kind = PVOPS_USER_CLOCK_HV_TSC_PAGE;

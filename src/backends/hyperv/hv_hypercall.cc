@@ -93,7 +93,7 @@ const volatile uint8_t* HypercallPage() { return pvops_hv_hypercall_page; }
 bool HypercallPageReady() { return __atomic_load_n(&g_page_ready, __ATOMIC_ACQUIRE); }
 void ForgetHypercallPage() { __atomic_store_n(&g_page_ready, false, __ATOMIC_RELEASE); }
 
-PVOPS_BOOT_CODE pvops_status EnableHypercallPage(core::Reason* why) {
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status EnableHypercallPage(core::Reason* why) {
   ForgetHypercallPage();
   const uint64_t gpa = core::VirtToPhys(const_cast<const uint8_t*>(HypercallPage()));
   if (gpa % X86_PAGE_SIZE != 0) {
@@ -159,7 +159,7 @@ ArgPages::ArgPages() : flags_(hw::SaveFlags()) {
 
 ArgPages::~ArgPages() { hw::RestoreFlags(flags_); }
 
-pvops_status CheckArgPages(uint32_t cpu) {
+[[nodiscard]] pvops_status CheckArgPages(uint32_t cpu) {
   const CpuPages* pages = Pages(cpu);
   if (pages == nullptr) return PVOPS_ERR_NO_CPU_AREA;
   const ArgPage& page = pages->args;
@@ -185,8 +185,8 @@ CallOutcome RepCall(const ArgPages& args, uint16_t code, uint32_t rep_count,
                  args.output_gpa());
 }
 
-pvops_status RawHypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                          uint64_t a4, int64_t* result) {
+[[nodiscard]] pvops_status RawHypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
+                                        uint64_t a3, uint64_t a4, int64_t* result) {
   if (result != nullptr) *result = 0;
   if (!HypercallPageReady()) return PVOPS_ERR_UNSUPPORTED;
   if ((a2 | a3 | a4) != 0) return PVOPS_ERR_INVALID;  // the ABI has a control word and two

@@ -45,7 +45,7 @@ struct CallOutcome {
 // Points HV_X64_MSR_HYPERCALL at the library's page, checks that the hypervisor filled it and
 // that a call through it answers (reserved code 0: HV_STATUS_INVALID_HYPERCALL_CODE).
 // The guest OS ID must be registered first (a hypervisor ignores the MSR until then).
-pvops_status EnableHypercallPage(core::Reason* why);
+[[nodiscard]] pvops_status EnableHypercallPage(core::Reason* why);
 bool HypercallPageReady();
 // The page itself (for tests and diagnostics): 4 KiB, 4 KiB aligned, in the kernel's text.
 const volatile uint8_t* HypercallPage();
@@ -83,7 +83,7 @@ class ArgPages {
 
 // Checks that `cpu`'s argument pages have usable guest-physical addresses (8-byte aligned,
 // each half inside one page); the kernel's virt_to_phys decides that.
-pvops_status CheckArgPages(uint32_t cpu);
+[[nodiscard]] pvops_status CheckArgPages(uint32_t cpu);
 
 // A slow call whose input (and output, if any) the caller wrote into `args`.
 CallOutcome SlowCall(const ArgPages& args, uint16_t code, uint32_t var_header_qwords = 0);
@@ -97,8 +97,8 @@ CallOutcome RepCall(const ArgPages& args, uint16_t code, uint32_t rep_count,
 
 // The table's raw hypercall: nr is the control word, a0 and a1 the input and output (GPAs,
 // or register values for a fast call). Rep calls run to completion.
-pvops_status RawHypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                          uint64_t a4, int64_t* result);
+[[nodiscard]] pvops_status RawHypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
+                                        uint64_t a3, uint64_t a4, int64_t* result);
 
 // Host tests: forget the page's state.
 void ForgetHypercallPage();

@@ -22,7 +22,7 @@ constexpr uint32_t kExValidBanksQword = 2;
 constexpr uint32_t kExBanksQword = sizeof(SendIpiInputEx) / sizeof(uint64_t);
 static_assert(kExBanksQword == 3);
 
-pvops_status SendWithoutHypercall(const pvops_cpuset* cpus, uint8_t vector) {
+[[nodiscard]] pvops_status SendWithoutHypercall(const pvops_cpuset* cpus, uint8_t vector) {
   return Enabled(kPathApicMsrs) ? SendIpiByIcrMsr(cpus, vector) : hw::LapicSendIpi(cpus, vector);
 }
 
@@ -38,7 +38,7 @@ CallOutcome SendEx(const pvops_cpuset* cpus, uint8_t vector, const VpTargets& ta
 
 }  // namespace
 
-pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector) {
+[[nodiscard]] pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector) {
   if (cpus == nullptr || vector < kFirstExternalVector) return PVOPS_ERR_INVALID;
   VpTargets targets;
   switch (GatherVps(cpus, PVOPS_MAX_CPUS, &targets)) {

@@ -91,7 +91,7 @@ const StatusInfo* KnownStatuses(size_t* count) {
   return kStatuses;
 }
 
-pvops_status ToPvopsStatus(uint16_t hv_status) {
+[[nodiscard]] pvops_status ToPvopsStatus(uint16_t hv_status) {
   const StatusInfo* s = Find(hv_status);
   return s != nullptr ? s->status : PVOPS_ERR_HYPERVISOR;
 }

@@ -19,7 +19,7 @@ struct StatusInfo {
 const StatusInfo* KnownStatuses(size_t* count);
 
 // PVOPS_ERR_HYPERVISOR for a code the TLFS does not define.
-pvops_status ToPvopsStatus(uint16_t hv_status);
+[[nodiscard]] pvops_status ToPvopsStatus(uint16_t hv_status);
 // "HV_STATUS_UNKNOWN" for a code the TLFS does not define.
 const char* StatusName(uint16_t hv_status);
 

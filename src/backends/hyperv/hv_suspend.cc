@@ -8,7 +8,7 @@
 #include "core/move.h"
 
 namespace pvops::hyperv {
-pvops_status ReleaseCpu(uint32_t cpu, core::Reason* why) {
+[[nodiscard]] pvops_status ReleaseCpu(uint32_t cpu, core::Reason* why) {
   CpuPart* c = Part(cpu);
   if (c == nullptr) return PVOPS_OK;  // it never registered anything
   bool ok = true;
@@ -19,7 +19,7 @@ pvops_status ReleaseCpu(uint32_t cpu, core::Reason* why) {
   return ok ? PVOPS_OK : PVOPS_ERR_FAULT;
 }
 
-pvops_status Release(core::Reason* why) {
+[[nodiscard]] pvops_status Release(core::Reason* why) {
   bool ok = true;
   if (Enabled(kPathTscPageClock)) ok = core::ReleaseMsr(kMsrReferenceTsc, why);
   if (Enabled(kPathHypercallPage)) ok = core::ReleaseMsr(kMsrHypercall, why) && ok;

@@ -27,7 +27,7 @@ uint64_t CountFor(uint64_t deadline_ns) {
 
 }  // namespace
 
-pvops_status CheckStimerOn(uint32_t cpu) {
+[[nodiscard]] pvops_status CheckStimerOn(uint32_t cpu) {
   CpuPart* c = Part(cpu);
   if (c == nullptr) return PVOPS_ERR_NO_CPU_AREA;
   c->stimer_ready = 0;
@@ -39,7 +39,7 @@ pvops_status CheckStimerOn(uint32_t cpu) {
   return PVOPS_OK;
 }
 
-pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector) {
+[[nodiscard]] pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector) {
   if (vector < kFirstExternalVector) return PVOPS_ERR_INVALID;
   CpuPart& here = ThisPart();
   if (here.stimer_ready == 0) return hw::LapicTimerOneshot(deadline_ns, vector);

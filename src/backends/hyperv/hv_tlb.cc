@@ -71,7 +71,7 @@ CallOutcome Flush(const pvops_cpuset* cpus, uint32_t self, const VpTargets& targ
 
 }  // namespace
 
-pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end) {
+[[nodiscard]] pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end) {
   if (cpus == nullptr || (end != 0 && end < start)) return PVOPS_ERR_INVALID;
   core::Count(core::Counter::kTlbFlushRemoteCalls);
   const uint32_t self = core::ThisCpu();

@@ -72,10 +72,11 @@ bool VpIndexOf(uint32_t cpu, uint32_t* vp_index);
 const core::HvInterface* FindHv1Interface(const core::HvLeaves& leaves);
 
 // The ops init installs when their path is on (one file each).
-pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector);                 // hv_ipi.cc
-pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end);  // hv_tlb.cc
-pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector);                // hv_timer.cc
-pvops_status CheckStimerOn(uint32_t cpu);                   // may this CPU use synthetic timer 0?
+[[nodiscard]] pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector);  // hv_ipi.cc
+[[nodiscard]] pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start,
+                                          uint64_t end);                        // hv_tlb.cc
+[[nodiscard]] pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector);  // hv_timer.cc
+[[nodiscard]] pvops_status CheckStimerOn(uint32_t cpu);     // may this CPU use synthetic timer 0?
 void LockWait(const volatile uint8_t* ptr, uint8_t value);  // hv_lock.cc
 
 // A hypercall the hypervisor refuses as such (denied, unknown, unavailable) will not work

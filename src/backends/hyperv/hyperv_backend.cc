@@ -27,7 +27,7 @@ uint64_t VpIndexLimit() {
   return g_state.max_vps != 0 && g_state.max_vps < banks_limit ? g_state.max_vps : banks_limit;
 }
 
-pvops_status ReadVpIndexOn(uint32_t cpu) {
+[[nodiscard]] pvops_status ReadVpIndexOn(uint32_t cpu) {
   CpuPart& c = *Part(cpu);
   __atomic_store_n(&c.vp_index_valid, 0, __ATOMIC_RELEASE);
   uint64_t vp;
@@ -40,7 +40,7 @@ pvops_status ReadVpIndexOn(uint32_t cpu) {
 
 // Run by pvops_cpu_online on each CPU. A feature this CPU cannot register leaves it on that
 // feature's native path (no VP index: no hypercall names it); the CPU itself still comes up.
-pvops_status CpuInit(uint32_t cpu) {
+[[nodiscard]] pvops_status CpuInit(uint32_t cpu) {
   if (Part(cpu) == nullptr) return PVOPS_ERR_NO_CPU_AREA;
   // The VP index, assist page and stimer do not depend on the LAPIC's set-up: a kernel that
   // maps its APIC later still gets them, and hears of the LAPIC failure afterwards.
@@ -83,8 +83,9 @@ bool SetUpHypercalls(core::Reason* notes) {
 
 }  // namespace
 
-PVOPS_BOOT_CODE pvops_status Init(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
-                                  core::BackendReport* report, core::Reason* why) {
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status Init(const pvops_env&, const pvops_candidate& found,
+                                                pvops_ops* ops, core::BackendReport* report,
+                                                core::Reason* why) {
   g_state = State{};
   ForgetCpus();
   ForgetHypercallPage();

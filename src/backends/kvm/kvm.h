@@ -80,19 +80,19 @@ using EnableOnFn = pvops_status(uint32_t cpu, CpuPart& part);
 EnableOnFn EnableClockOn;  // registers the tuple; validates it
 uint64_t ClockNs();
 uint64_t TscKhz();
-pvops_status WallClock(pvops_wall_clock* out);
+[[nodiscard]] pvops_status WallClock(pvops_wall_clock* out);
 
 // Steal time, preemption and what it enables (steal_time.cc).
 EnableOnFn EnableStealTimeOn;
 uint64_t StealNs(uint32_t cpu);
 int VcpuIsPreempted(uint32_t cpu);
 // Flags preempted vCPUs to flush on their next entry and takes them out of *cpus.
-pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end);
+[[nodiscard]] pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end);
 
 // Interrupts (kvm_irq.cc).
 EnableOnFn EnablePvEoiOn;
 void Eoi();
-pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector);
+[[nodiscard]] pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector);
 
 // PV spinlocks (kvm_lock.cc).
 void LockWait(const volatile uint8_t* ptr, uint8_t value);

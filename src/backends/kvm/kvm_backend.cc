@@ -29,8 +29,8 @@ void NoIoDelay() {}
 
 // One raw op per instruction, picked at init: a call reads no backend state.
 template <arch::HypercallInsn kInsn>
-pvops_status RawHypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                          uint64_t a4, int64_t* result) {
+[[nodiscard]] pvops_status RawHypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
+                                        uint64_t a3, uint64_t a4, int64_t* result) {
   if (a4 != 0) return PVOPS_ERR_INVALID;  // KVM's ABI carries four arguments
   const int64_t ret = HypercallWith(kInsn, nr, a0, a1, a2, a3);
   if (result != nullptr) *result = ret;
@@ -52,7 +52,7 @@ constexpr PerCpuFeature kPerCpuFeatures[] = {
     {KVM_FEATURE_PV_EOI, EnablePvEoiOn, " PV EOI: "},
 };
 
-PVOPS_BOOT_CODE pvops_status CpuInit(uint32_t cpu) {
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status CpuInit(uint32_t cpu) {
   // The areas do not depend on the LAPIC: a kernel that maps its APIC later still gets them,
   // and hears of the LAPIC failure afterwards.
   const pvops_status lapic = hw::LapicCpuInit(cpu);
@@ -97,8 +97,9 @@ PVOPS_BOOT_CODE void Probe(const pvops_env&, const core::HvLeaves& leaves, pvops
   core::CopyString(out->signature, sizeof(out->signature), "KVMKVMKVM");
 }
 
-PVOPS_BOOT_CODE pvops_status Init(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
-                                  core::BackendReport* report, core::Reason*) {
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status Init(const pvops_env&, const pvops_candidate& found,
+                                                pvops_ops* ops, core::BackendReport* report,
+                                                core::Reason*) {
   g_state = State{};
   // Secondary CPUs get their areas after pvops_init: only the boot CPU's is there.
   CpuPart& boot_part = ThisPart();

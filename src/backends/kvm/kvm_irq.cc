@@ -12,7 +12,8 @@ namespace {
 constexpr uint64_t kIcrFixed = 0;
 constexpr uint32_t kWindowBits = 128;
 
-pvops_status SendWindow(uint64_t low, uint64_t high, uint32_t min_apic_id, uint8_t vector) {
+[[nodiscard]] pvops_status SendWindow(uint64_t low, uint64_t high, uint32_t min_apic_id,
+                                      uint8_t vector) {
   const int64_t ret = Hypercall(KVM_HC_SEND_IPI, low, high, min_apic_id, kIcrFixed | vector);
   core::Count(core::Counter::kIpiHypercalls);
   // KVM returns how many vCPUs it reached, or a negative KVM error.
@@ -21,7 +22,7 @@ pvops_status SendWindow(uint64_t low, uint64_t high, uint32_t min_apic_id, uint8
 
 }  // namespace
 
-PVOPS_BOOT_CODE pvops_status EnablePvEoiOn(uint32_t, CpuPart& part) {
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status EnablePvEoiOn(uint32_t, CpuPart& part) {
   uint32_t* word = &part.pv_eoi;
   __atomic_store_n(word, 0, __ATOMIC_RELAXED);
   if (!arch::wrmsr_safe(MSR_KVM_PV_EOI_EN, core::VirtToPhys(word) | KVM_MSR_ENABLED))
@@ -42,7 +43,7 @@ void Eoi() {
   hw::LapicEoi();
 }
 
-pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector) {
+[[nodiscard]] pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector) {
   if (vector < 32) return PVOPS_ERR_INVALID;
   uint64_t bits[2] = {0, 0};
   uint32_t min_id = 0;

@@ -16,7 +16,7 @@ bool Off(uint32_t msr, uint32_t feature_bit, uint32_t registered, core::Reason* 
 
 }  // namespace
 
-pvops_status ReleaseCpu(uint32_t cpu, core::Reason* why) {
+[[nodiscard]] pvops_status ReleaseCpu(uint32_t cpu, core::Reason* why) {
   CpuPart* part = Part(cpu);
   uint32_t registered = 0;
   if (part != nullptr) {

@@ -11,7 +11,7 @@ WallClockRecord g_wall_clock;
 
 }  // namespace
 
-PVOPS_BOOT_CODE pvops_status EnableClockOn(uint32_t cpu, CpuPart& part) {
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status EnableClockOn(uint32_t cpu, CpuPart& part) {
   // Until KVM has filled it, this CPU reads the boot CPU's tuple (the boot CPU always does).
   part.clock_registered = 0;
   volatile vcpu_time_info& t = cpu == 0 ? g_boot_clock.clock : part.clock;
@@ -32,7 +32,7 @@ uint64_t ClockNs() {
 
 uint64_t TscKhz() { return core::PvclockTscKhz(&ThisClock()); }
 
-PVOPS_BOOT_CODE pvops_status UserClock(pvops_user_clock* out) {
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status UserClock(pvops_user_clock* out) {
   if (!Enabled(KVM_FEATURE_CLOCKSOURCE2)) return PVOPS_ERR_UNSUPPORTED;  // withheld or refused
   const volatile vcpu_time_info& t = *Clock(0);
   // KVM may be rewriting CPU 0's tuple right now (an odd version): a bounded wait for it.
@@ -51,7 +51,7 @@ PVOPS_BOOT_CODE pvops_status UserClock(pvops_user_clock* out) {
   return PVOPS_OK;
 }
 
-PVOPS_BOOT_CODE pvops_status WallClock(pvops_wall_clock* out) {
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status WallClock(pvops_wall_clock* out) {
   // KVM writes the wall-clock time of system time zero on each MSR write.
   const uint64_t pa = core::VirtToPhys(&g_wall_clock);
   if (!arch::wrmsr_safe(MSR_KVM_WALL_CLOCK_NEW, pa)) return PVOPS_ERR_FAULT;

@@ -7,7 +7,7 @@
 
 namespace pvops::kvm {
 
-PVOPS_BOOT_CODE pvops_status EnableStealTimeOn(uint32_t, CpuPart& part) {
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status EnableStealTimeOn(uint32_t, CpuPart& part) {
   volatile kvm_steal_time& st = part.steal;
   // The first registration starts from zero: a stale "preempted" byte would make a TLB flush
   // skip a running vCPU. A repeated one (the CPU's set-up run again) keeps the count, which
@@ -44,7 +44,7 @@ int VcpuIsPreempted(uint32_t cpu) {
   return (__atomic_load_n(&part->steal.preempted, __ATOMIC_RELAXED) & KVM_VCPU_PREEMPTED) != 0;
 }
 
-pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t, uint64_t) {
+[[nodiscard]] pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t, uint64_t) {
   if (cpus == nullptr) return PVOPS_ERR_INVALID;
   core::Count(core::Counter::kTlbFlushRemoteCalls);
   const uint32_t self = core::ThisCpu();

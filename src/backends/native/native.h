@@ -11,11 +11,11 @@
 
 namespace pvops::native {
 
-pvops_status RegisterHandler(uint8_t vector, pvops_irq_handler handler, void* ctx);
+[[nodiscard]] pvops_status RegisterHandler(uint8_t vector, pvops_irq_handler handler, void* ctx);
 
-pvops_status AllocPt(uint64_t pfn, uint32_t level);
-pvops_status ReleasePt(uint64_t pfn, uint32_t level);
-pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end);
+[[nodiscard]] pvops_status AllocPt(uint64_t pfn, uint32_t level);
+[[nodiscard]] pvops_status ReleasePt(uint64_t pfn, uint32_t level);
+[[nodiscard]] pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end);
 void LazyBegin();
 void LazyFlush();
 void LazyEnd();
@@ -28,7 +28,7 @@ void LockWait(const volatile uint8_t* ptr, uint8_t value);
 void LockKick(uint32_t cpu);
 int VcpuIsPreempted(uint32_t cpu);
 
-pvops_status Hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
-                       int64_t* result);
+[[nodiscard]] pvops_status Hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
+                                     uint64_t a3, uint64_t a4, int64_t* result);
 
 }  // namespace pvops::native

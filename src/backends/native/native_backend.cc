@@ -39,8 +39,8 @@ void Probe(const pvops_env&, const core::HvLeaves&, pvops_candidate* out) {
   out->priority = core::kPriorityAbsent;
 }
 
-pvops_status Init(const pvops_env&, const pvops_candidate&, pvops_ops*, core::BackendReport* report,
-                  core::Reason*) {
+[[nodiscard]] pvops_status Init(const pvops_env&, const pvops_candidate&, pvops_ops*,
+                                core::BackendReport* report, core::Reason*) {
   // Nothing here can refuse: a machine without a LAPIC still gets a table whose LAPIC ops
   // report PVOPS_ERR_UNSUPPORTED when called.
   hw::CalibrateClock();

@@ -7,15 +7,15 @@
 
 namespace pvops::native {
 
-pvops_status RegisterHandler(uint8_t vector, pvops_irq_handler handler, void* ctx) {
+[[nodiscard]] pvops_status RegisterHandler(uint8_t vector, pvops_irq_handler handler, void* ctx) {
   return core::SetIrqHandler(vector, handler, ctx);
 }
 
 // The MMU needs no notice of new page tables natively.
-pvops_status AllocPt(uint64_t, uint32_t) { return PVOPS_OK; }
-pvops_status ReleasePt(uint64_t, uint32_t) { return PVOPS_OK; }
+[[nodiscard]] pvops_status AllocPt(uint64_t, uint32_t) { return PVOPS_OK; }
+[[nodiscard]] pvops_status ReleasePt(uint64_t, uint32_t) { return PVOPS_OK; }
 // No hypervisor flushes a CPU for us: every remote CPU is left for the shootdown IPIs.
-pvops_status FlushTlbRemote(pvops_cpuset*, uint64_t, uint64_t) { return PVOPS_OK; }
+[[nodiscard]] pvops_status FlushTlbRemote(pvops_cpuset*, uint64_t, uint64_t) { return PVOPS_OK; }
 // Every update is applied when made: nothing to batch.
 void LazyBegin() {}
 void LazyFlush() {}
@@ -31,8 +31,8 @@ void LockWait(const volatile uint8_t*, uint8_t) { arch::pause(); }
 void LockKick(uint32_t) {}
 int VcpuIsPreempted(uint32_t) { return 0; }
 
-pvops_status Hypercall(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
-                       int64_t* result) {
+[[nodiscard]] pvops_status Hypercall(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
+                                     int64_t* result) {
   if (result != nullptr) *result = 0;
   return PVOPS_ERR_UNSUPPORTED;  // no hypervisor to call
 }

@@ -66,7 +66,7 @@ void UpdatePte(pvops_pte* ptep, uint64_t va, pvops_pte value);
 pvops_pte ReadPte(const pvops_pte* ptep);
 void FlushTlbLocal();
 void FlushTlbOne(uint64_t va);
-pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end);
+[[nodiscard]] pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end);
 void LazyBegin();
 void LazyFlush();
 void LazyEnd();
@@ -78,7 +78,7 @@ void ForgetLazyQueues();
 // Reads this CPU's APIC mode for the ROM's APIC calls; false when there is no usable APIC.
 bool ResolveApicForRom();
 void Eoi();
-pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector);
+[[nodiscard]] pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector);
 
 // The clock: the TSC (read through the ROM when it offers RDTSC) at a known rate (vmi_time.cc).
 void SetUpClock(uint64_t tsc_khz);

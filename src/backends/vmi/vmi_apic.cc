@@ -32,7 +32,7 @@ void ApicWrite(uintptr_t page, ApicReg reg, uint64_t value) {
   CallRom(VMI_CALL_APICWrite, page, static_cast<uint32_t>(reg), value);
 }
 
-pvops_status SendOne(uintptr_t page, uint32_t apic_id, uint32_t icr_low) {
+[[nodiscard]] pvops_status SendOne(uintptr_t page, uint32_t apic_id, uint32_t icr_low) {
   if (page == 0) {
     ApicWrite(page, ApicReg::kIcrLow, uint64_t{apic_id} << 32 | icr_low);  // one x2APIC write
     return PVOPS_OK;
@@ -86,7 +86,7 @@ void Eoi() {
   }
 }
 
-pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector) {
+[[nodiscard]] pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector) {
   constexpr uint8_t kFirstExternalVector = 32;
   if (cpus == nullptr || vector < kFirstExternalVector) return PVOPS_ERR_INVALID;
   uintptr_t page;

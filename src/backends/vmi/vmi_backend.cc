@@ -84,7 +84,7 @@ void DiscoverFrequencies(const core::HvInterface* vmware) {
   if (s.apic_hz != 0) s.features |= kFeatureApicHzFromHypervisor;
 }
 
-pvops_status CpuInitWithRomApic(uint32_t cpu) {
+[[nodiscard]] pvops_status CpuInitWithRomApic(uint32_t cpu) {
   const pvops_status st = hw::LapicCpuInit(cpu);
   // Each CPU looks again, as the native set-up does: the kernel may have switched modes. If
   // this CPU cannot tell, the boot CPU's answer (the same page for every xAPIC) stands.
@@ -162,8 +162,8 @@ void Probe(const pvops_env& env, const core::HvLeaves& leaves, pvops_candidate* 
   out->max_leaf = hv->max_leaf;
 }
 
-pvops_status Init(const pvops_env& env, const pvops_candidate& found, pvops_ops* ops,
-                  core::BackendReport* report, core::Reason* why) {
+[[nodiscard]] pvops_status Init(const pvops_env& env, const pvops_candidate& found, pvops_ops* ops,
+                                core::BackendReport* report, core::Reason* why) {
   g_state = State{};
   g_rom = RomCalls{};
   ForgetLazyQueues();

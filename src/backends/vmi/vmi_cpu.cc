@@ -39,8 +39,8 @@ namespace {
 
 // The low-bandwidth call carries a 32-bit command in ECX and a 32-bit EBX, nothing else.
 template <BackdoorPath kPath>
-pvops_status HypercallOn(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
-                         uint64_t a4, int64_t* result) {
+[[nodiscard]] pvops_status HypercallOn(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
+                                       uint64_t a3, uint64_t a4, int64_t* result) {
   if (((nr | a0) >> 32 | a1 | a2 | a3 | a4) != 0) {
     if (result != nullptr) *result = 0;
     return PVOPS_ERR_INVALID;

@@ -115,7 +115,7 @@ void FlushTlbOne(uint64_t va) {
 
 // Remote CPUs flush natively in the shootdown handler; what matters here is that this CPU's
 // queued updates reach the tables before anyone flushes.
-pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end) {
+[[nodiscard]] pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end) {
   DrainThisCpu();
   return hw::FlushTlbMulti(cpus, start, end);
 }

@@ -25,7 +25,7 @@ uint64_t TscKhz() { return g_scale.khz; }
 // VMware keeps every vCPU's TSC in step (Linux's own VMware code marks it reliable for that
 // reason), and VMI never paravirtualized user space: a user-mode rdtsc reads the same TSC the
 // ROM's RDTSC does. So user space may keep this clock by itself, less only the clamp.
-pvops_status UserClock(pvops_user_clock* out) {
+[[nodiscard]] pvops_status UserClock(pvops_user_clock* out) {
   if (g_scale.khz == 0) return PVOPS_ERR_UNSUPPORTED;
   out->kind = PVOPS_USER_CLOCK_TSC;
   out->stable = 1;

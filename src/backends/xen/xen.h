@@ -85,7 +85,7 @@ inline uint64_t Arg(T* pointer) {
   return reinterpret_cast<uintptr_t>(pointer);
 }
 // Xen's -errno results as the library's status.
-pvops_status StatusFromXen(int64_t result);
+[[nodiscard]] pvops_status StatusFromXen(int64_t result);
 // Whether stub `nr` of the page holds `mov $nr, %eax` (Xen's PV and HVM stubs both do).
 bool StubLooksFilled(uint32_t nr);
 // The raw hypercall op for the way in init chose (the page, or vmcall/vmmcall directly).
@@ -95,7 +95,7 @@ RawHypercallOp RawHypercallFor(Mode mode, arch::HypercallInsn insn);
 // HVM/PVH: vmcall on Intel, vmmcall on AMD/Hygon (CPUID leaf 0's vendor).
 arch::HypercallInsn HvmInsnForVendor();
 // xen_version and get_features; fills g_state.version / features. BAD_DATA on nonsense.
-pvops_status ReadVersion(Reason* why);
+[[nodiscard]] pvops_status ReadVersion(Reason* why);
 
 // ---- start_info (xen_start_info.cc) -------------------------------------------------------
 const char* StartInfoProblem(const start_info* si);
@@ -126,13 +126,14 @@ uint64_t MachineToPhys(uint64_t machine);
 // ---- Batching (xen_multicall.cc) ----------------------------------------------------------
 // Page-table updates and local flushes: queued into this CPU's multicall batch in lazy mode,
 // issued at once otherwise. Returns the hypercall's status when issued now, OK when queued.
-pvops_status SubmitMmuUpdate(uint64_t pte_machine_address, pvops_pte machine_value);
-pvops_status SubmitMmuext(const mmuext_op& op);
-pvops_status SubmitUpdateVaMapping(uint64_t va, pvops_pte machine_value, uint64_t flags);
+[[nodiscard]] pvops_status SubmitMmuUpdate(uint64_t pte_machine_address, pvops_pte machine_value);
+[[nodiscard]] pvops_status SubmitMmuext(const mmuext_op& op);
+[[nodiscard]] pvops_status SubmitUpdateVaMapping(uint64_t va, pvops_pte machine_value,
+                                                 uint64_t flags);
 // One multicall of `count` entries issued now (not a lazy batch); the first failure's status.
-pvops_status Multicall(multicall_entry_t* calls, uint32_t count);
+[[nodiscard]] pvops_status Multicall(multicall_entry_t* calls, uint32_t count);
 // Issues whatever this CPU queued (one multicall); OK when nothing failed.
-pvops_status FlushBatch();
+[[nodiscard]] pvops_status FlushBatch();
 void LazyBegin();
 void LazyFlush();
 void LazyEnd();
@@ -146,27 +147,27 @@ void WriteCr3(uint64_t cr3);
 void SetPte(pvops_pte* ptep, pvops_pte value);
 void UpdatePte(pvops_pte* ptep, uint64_t va, pvops_pte value);
 pvops_pte ReadPte(const pvops_pte* ptep);
-pvops_status AllocPt(uint64_t pfn, uint32_t level);
-pvops_status ReleasePt(uint64_t pfn, uint32_t level);
+[[nodiscard]] pvops_status AllocPt(uint64_t pfn, uint32_t level);
+[[nodiscard]] pvops_status ReleasePt(uint64_t pfn, uint32_t level);
 void FlushTlbLocal();
 void FlushTlbOne(uint64_t va);
-pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end);
-pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end);
+[[nodiscard]] pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end);
+[[nodiscard]] pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end);
 // Maps the machine frame at `machine_address` read-write at the page `va` (4 KiB, PV).
-pvops_status MapMachinePage(void* va, uint64_t machine_address);
+[[nodiscard]] pvops_status MapMachinePage(void* va, uint64_t machine_address);
 // Sets every mapping of `pfn` the library knows (the env's direct map, the alias windows) to
 // the machine entry `machine_pte` (0: unmapped), one multicall of update_va_mapping(flags).
-pvops_status RemapAliases(uint64_t pfn, pvops_pte machine_pte, uint64_t flags);
+[[nodiscard]] pvops_status RemapAliases(uint64_t pfn, pvops_pte machine_pte, uint64_t flags);
 // pvops_xen_pv_add_alias_window; windows outlive pvops_init (a kernel names them before).
-pvops_status AddAliasWindow(uint64_t va, uint64_t pa, uint64_t bytes);
+[[nodiscard]] pvops_status AddAliasWindow(uint64_t va, uint64_t pa, uint64_t bytes);
 #ifdef PVOPS_SIM_CPU
 void ResetAliasWindows();  // host tests
 #endif
 
 // ---- Event channels and the interrupt flag (xen_events.cc) -------------------------------
 void ResetEvents();
-pvops_status BindPerCpuEvents(uint32_t cpu);
-pvops_status SendEvent(evtchn_port_t port);
+[[nodiscard]] pvops_status BindPerCpuEvents(uint32_t cpu);
+[[nodiscard]] pvops_status SendEvent(evtchn_port_t port);
 void MaskPort(evtchn_port_t port);
 // Suspend: masks and closes a port the library bound, and forgets it; false when Xen refused.
 bool CloseBoundPort(evtchn_port_t port);
@@ -185,20 +186,20 @@ void PvHalt();
 void PvSafeHalt();
 void PvEoi();
 // HVM: the callback vector's handler and the EOI that skips it.
-pvops_status SetUpCallbackVector(Reason* why);
+[[nodiscard]] pvops_status SetUpCallbackVector(Reason* why);
 void HvmEoi();
-pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector);
-pvops_status RegisterHandler(uint8_t vector, pvops_irq_handler handler, void* ctx);
+[[nodiscard]] pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector);
+[[nodiscard]] pvops_status RegisterHandler(uint8_t vector, pvops_irq_handler handler, void* ctx);
 
 // ---- Time (xen_time.cc) ------------------------------------------------------------------
-pvops_status CheckClock(uint32_t cpu);  // BAD_DATA when the tuple was never filled
+[[nodiscard]] pvops_status CheckClock(uint32_t cpu);  // BAD_DATA when the tuple was never filled
 uint64_t ClockNs();
 uint64_t TscKhz();
-pvops_status WallClock(pvops_wall_clock* out);
-pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector);
+[[nodiscard]] pvops_status WallClock(pvops_wall_clock* out);
+[[nodiscard]] pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector);
 // The VIRQ_TIMER port fired on this CPU: runs the one-shot's handler once its deadline passed.
 void OnTimerEvent();
-pvops_status RegisterRunstate(uint32_t cpu);
+[[nodiscard]] pvops_status RegisterRunstate(uint32_t cpu);
 uint64_t StealNs(uint32_t cpu);
 int VcpuIsPreempted(uint32_t cpu);
 void ResetTime();
@@ -210,14 +211,15 @@ void LockKick(uint32_t cpu);
 // ---- Platform (xen_platform.cc) ----------------------------------------------------------
 void ConsoleWrite(const char* text, size_t len);
 [[noreturn]] void Shutdown(uint32_t code);
-pvops_status PvStartCpu(uint32_t cpu, uint32_t apic_id, const pvops_cpu_start* start);
-pvops_status HvmStartCpu(uint32_t cpu, uint32_t apic_id, const pvops_cpu_start* start);
-pvops_status PvCpuInit(uint32_t cpu);
-pvops_status HvmCpuInit(uint32_t cpu);
+[[nodiscard]] pvops_status PvStartCpu(uint32_t cpu, uint32_t apic_id, const pvops_cpu_start* start);
+[[nodiscard]] pvops_status HvmStartCpu(uint32_t cpu, uint32_t apic_id,
+                                       const pvops_cpu_start* start);
+[[nodiscard]] pvops_status PvCpuInit(uint32_t cpu);
+[[nodiscard]] pvops_status HvmCpuInit(uint32_t cpu);
 void ResetPlatform();
 // pvops_xen_pv_set_entry_points; they outlive pvops_init (a kernel sets them before).
-pvops_status SetEntryPoints(const void* trap_table, uint64_t event_callback,
-                            uint64_t failsafe_callback);
+[[nodiscard]] pvops_status SetEntryPoints(const void* trap_table, uint64_t event_callback,
+                                          uint64_t failsafe_callback);
 #ifdef PVOPS_SIM_CPU
 void ResetEntryPoints();  // host tests
 #endif
@@ -229,9 +231,10 @@ struct XenArea {
   uint64_t start, end;
 };
 extern XenArea g_xen_area;
-pvops_status InitPv(const pvops_env& env, pvops_ops* ops, core::BackendReport* report, Reason* why);
-pvops_status InitHvm(const pvops_env& env, const pvops_candidate& found, pvops_ops* ops,
-                     core::BackendReport* report, Reason* why);
+[[nodiscard]] pvops_status InitPv(const pvops_env& env, pvops_ops* ops, core::BackendReport* report,
+                                  Reason* why);
+[[nodiscard]] pvops_status InitHvm(const pvops_env& env, const pvops_candidate& found,
+                                   pvops_ops* ops, core::BackendReport* report, Reason* why);
 // The library's page that becomes shared_info (PV: remapped; HVM: added to the physmap).
 void* SharedInfoPage();
 

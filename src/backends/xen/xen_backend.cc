@@ -18,8 +18,8 @@ void ForgetEverything() {
 
 }  // namespace
 
-pvops_status Init(const pvops_env& env, const pvops_candidate& found, pvops_ops* ops,
-                  core::BackendReport* report, Reason* why) {
+[[nodiscard]] pvops_status Init(const pvops_env& env, const pvops_candidate& found, pvops_ops* ops,
+                                core::BackendReport* report, Reason* why) {
   ForgetEverything();
   const pvops_status st = env.entry == PVOPS_ENTRY_XEN_PV ? InitPv(env, ops, report, why)
                                                           : InitHvm(env, found, ops, report, why);

@@ -58,21 +58,21 @@ void UnmaskPort(evtchn_port_t port) {
   }
 }
 
-pvops_status CheckedPort(int64_t rc, evtchn_port_t port, evtchn_port_t* out) {
+[[nodiscard]] pvops_status CheckedPort(int64_t rc, evtchn_port_t port, evtchn_port_t* out) {
   if (rc != 0) return StatusFromXen(rc);
   if (!PortInRange(port)) return PVOPS_ERR_BAD_DATA;  // not a port the 2-level ABI can signal
   *out = port;
   return PVOPS_OK;
 }
 
-pvops_status BindVirq(uint32_t virq, uint32_t vcpu, evtchn_port_t* out) {
+[[nodiscard]] pvops_status BindVirq(uint32_t virq, uint32_t vcpu, evtchn_port_t* out) {
   evtchn_bind_virq op{};
   op.virq = virq;
   op.vcpu = vcpu;
   return CheckedPort(EventOp(EVTCHNOP_bind_virq, &op), op.port, out);
 }
 
-pvops_status BindIpi(uint32_t vcpu, evtchn_port_t* out) {
+[[nodiscard]] pvops_status BindIpi(uint32_t vcpu, evtchn_port_t* out) {
   evtchn_bind_ipi op{};
   op.vcpu = vcpu;
   return CheckedPort(EventOp(EVTCHNOP_bind_ipi, &op), op.port, out);
@@ -169,12 +169,12 @@ bool PortPending(evtchn_port_t port) {
   return (__atomic_load_n(&PendingWord(port), __ATOMIC_SEQ_CST) & PortBit(port)) != 0;
 }
 
-pvops_status SendEvent(evtchn_port_t port) {
+[[nodiscard]] pvops_status SendEvent(evtchn_port_t port) {
   evtchn_send op{port};
   return StatusFromXen(EventOp(EVTCHNOP_send, &op));
 }
 
-PVOPS_BOOT_CODE pvops_status BindPerCpuEvents(uint32_t cpu) {
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status BindPerCpuEvents(uint32_t cpu) {
   CpuPart* part = Part(cpu);
   if (part == nullptr) return PVOPS_ERR_NO_CPU_AREA;
   PerCpu& c = part->cpu;
@@ -267,7 +267,7 @@ void PvSafeHalt() { (void)Hypercall(__HYPERVISOR_sched_op, SCHEDOP_block, 0); }
 
 void PvEoi() {}  // clearing the pending bit was the acknowledgement
 
-PVOPS_BOOT_CODE pvops_status SetUpCallbackVector(Reason* why) {
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status SetUpCallbackVector(Reason* why) {
   if ((g_state.features & (1u << XENFEAT_hvm_callback_vector)) == 0) {
     why->Add("Xen offers no callback vector (XENFEAT_hvm_callback_vector)");
     return PVOPS_ERR_UNSUPPORTED;
@@ -298,7 +298,7 @@ void HvmEoi() {
   hw::LapicEoi();
 }
 
-pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector) {
+[[nodiscard]] pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector) {
   if (cpus == nullptr || vector < 32) return PVOPS_ERR_INVALID;
   for (uint32_t cpu = 0; cpu < PVOPS_MAX_CPUS; ++cpu) {
     if (!pvops_cpuset_has(cpus, cpu)) continue;
@@ -318,7 +318,7 @@ pvops_status SendIpi(const pvops_cpuset* cpus, uint8_t vector) {
   return PVOPS_OK;
 }
 
-pvops_status RegisterHandler(uint8_t vector, pvops_irq_handler handler, void* ctx) {
+[[nodiscard]] pvops_status RegisterHandler(uint8_t vector, pvops_irq_handler handler, void* ctx) {
   // The callback vector carries every event channel: it stays the library's.
   if (!IsPv() && vector == PVOPS_XEN_HVM_CALLBACK_VECTOR) return PVOPS_ERR_INVALID;
   return core::SetIrqHandler(vector, handler, ctx);

@@ -12,7 +12,7 @@
 namespace pvops::xen {
 namespace {
 
-pvops_status MapSharedInfo(uint32_t boot_cpu, Reason* note) {
+[[nodiscard]] pvops_status MapSharedInfo(uint32_t boot_cpu, Reason* note) {
   xen_add_to_physmap add{};
   add.domid = DOMID_SELF;
   add.space = XENMAPSPACE_shared_info;
@@ -44,8 +44,9 @@ arch::HypercallInsn HvmInsnForVendor() {
   return amd ? arch::HypercallInsn::kVmmcall : arch::HypercallInsn::kVmcall;
 }
 
-PVOPS_BOOT_CODE pvops_status InitHvm(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
-                                     core::BackendReport* report, Reason* why) {
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status InitHvm(const pvops_env&, const pvops_candidate& found,
+                                                   pvops_ops* ops, core::BackendReport* report,
+                                                   Reason* why) {
   g_state.base_leaf = found.base_leaf;
   g_state.max_leaf = found.max_leaf;
   const pvops_cpuid_regs version = arch::cpuid(found.base_leaf + 1, 0);

@@ -60,8 +60,8 @@ enum class Way : uint8_t { kPage, kVmcall, kVmmcall };
 
 // The raw op, one per way in (init picks it): a call pays for its own checks only.
 template <Way kWay>
-pvops_status RawOn(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
-                   int64_t* result) {
+[[nodiscard]] pvops_status RawOn(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                                 uint64_t a4, int64_t* result) {
   // iret's stub never returns (it pops a frame): not a call anyone can make through this op.
   if (nr >= kStubCount || nr == __HYPERVISOR_iret) return PVOPS_ERR_INVALID;
   const uint32_t n = static_cast<uint32_t>(nr);
@@ -92,7 +92,7 @@ RawHypercallOp RawHypercallFor(Mode mode, arch::HypercallInsn insn) {
   return insn == arch::HypercallInsn::kVmmcall ? RawOn<Way::kVmmcall> : RawOn<Way::kVmcall>;
 }
 
-pvops_status StatusFromXen(int64_t result) {
+[[nodiscard]] pvops_status StatusFromXen(int64_t result) {
   if (result >= 0) return PVOPS_OK;
   switch (-result) {
     case XEN_ENOSYS:
@@ -129,7 +129,7 @@ bool StubLooksFilled(uint32_t nr) {
   return false;
 }
 
-PVOPS_BOOT_CODE pvops_status ReadVersion(Reason* why) {
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status ReadVersion(Reason* why) {
   const int64_t version = Hypercall(__HYPERVISOR_xen_version, XENVER_version, 0);
   const uint32_t major = static_cast<uint32_t>(version) >> 16;
   // Every Xen with this ABI is 3.x or later; anything else is not Xen answering.

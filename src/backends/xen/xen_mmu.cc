@@ -127,7 +127,7 @@ pvops_pte ReadPte(const pvops_pte* ptep) {
   return PteFromMachine(*static_cast<const volatile pvops_pte*>(ptep));
 }
 
-pvops_status AllocPt(uint64_t pfn, uint32_t level) {
+[[nodiscard]] pvops_status AllocPt(uint64_t pfn, uint32_t level) {
   if (level < 1 || level > 4) return PVOPS_ERR_INVALID;
   const uint64_t mfn = PfnToMfn(pfn);
   if (mfn == kInvalidFrame || pfn >= Frames().nr_pages) return PVOPS_ERR_INVALID;
@@ -159,7 +159,7 @@ pvops_status AllocPt(uint64_t pfn, uint32_t level) {
   return PVOPS_OK;
 }
 
-pvops_status ReleasePt(uint64_t pfn, uint32_t level) {
+[[nodiscard]] pvops_status ReleasePt(uint64_t pfn, uint32_t level) {
   if (level < 1 || level > 4) return PVOPS_ERR_INVALID;
   const uint64_t mfn = PfnToMfn(pfn);
   if (mfn == kInvalidFrame || pfn >= Frames().nr_pages) return PVOPS_ERR_INVALID;
@@ -195,7 +195,7 @@ void FlushTlbOne(uint64_t va) {
   (void)SubmitMmuext(op);
 }
 
-pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end) {
+[[nodiscard]] pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t end) {
   if (cpus == nullptr) return PVOPS_ERR_INVALID;
   xen_ulong_t vcpu_mask[(kMaxCpus + 63) / 64] = {};
   bool any = false;
@@ -232,7 +232,7 @@ pvops_status FlushTlbMulti(const pvops_cpuset* cpus, uint64_t start, uint64_t en
   return StatusFromXen(rc);
 }
 
-pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end) {
+[[nodiscard]] pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end) {
   if (cpus == nullptr) return PVOPS_ERR_INVALID;
   core::Count(core::Counter::kTlbFlushRemoteCalls);
   const uint32_t self = core::ThisCpu();
@@ -244,7 +244,7 @@ pvops_status FlushTlbRemote(pvops_cpuset* cpus, uint64_t start, uint64_t end) {
   return PVOPS_OK;
 }
 
-pvops_status MapMachinePage(void* va, uint64_t machine_address) {
+[[nodiscard]] pvops_status MapMachinePage(void* va, uint64_t machine_address) {
   const uint64_t pte = (machine_address & X86_PTE_FRAME_MASK) | X86_PTE_PRESENT | X86_PTE_WRITABLE |
                        X86_PTE_ACCESSED | X86_PTE_DIRTY;
   const int64_t rc = Hypercall(__HYPERVISOR_update_va_mapping, reinterpret_cast<uintptr_t>(va), pte,
@@ -264,7 +264,7 @@ pvops_status RemapAliases(uint64_t pfn, pvops_pte machine_pte, uint64_t flags) {
   return n == 0 ? PVOPS_OK : Multicall(calls, n);
 }
 
-pvops_status AddAliasWindow(uint64_t va, uint64_t pa, uint64_t bytes) {
+[[nodiscard]] pvops_status AddAliasWindow(uint64_t va, uint64_t pa, uint64_t bytes) {
   if (bytes == 0 || va % X86_PAGE_SIZE != 0 || pa % X86_PAGE_SIZE != 0 || va + bytes < va)
     return PVOPS_ERR_INVALID;
   if (g_window_count == kMaxWindows) return PVOPS_ERR_NO_RESOURCE;

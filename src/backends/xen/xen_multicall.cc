@@ -23,7 +23,7 @@ class EventsMasked {
   uint64_t flags_;
 };
 
-pvops_status Issue(Batch& batch) {
+[[nodiscard]] pvops_status Issue(Batch& batch) {
   if (batch.count == 0) return PVOPS_OK;
   const uint32_t count = batch.count;
   const uint32_t updates = batch.updates;
@@ -44,14 +44,14 @@ multicall_entry_t& Append(Batch& batch, Batch::Request** request, bool is_update
   return batch.calls[i];
 }
 
-pvops_status Checked(int64_t rc) {
+[[nodiscard]] pvops_status Checked(int64_t rc) {
   if (rc < 0) kCounters.Count(Counter::kUpdateErrors);
   return StatusFromXen(rc);
 }
 
 }  // namespace
 
-pvops_status SubmitMmuUpdate(uint64_t pte_machine_address, pvops_pte machine_value) {
+[[nodiscard]] pvops_status SubmitMmuUpdate(uint64_t pte_machine_address, pvops_pte machine_value) {
   if (ThisCpu().lazy == 0) {
     mmu_update_t update{pte_machine_address | MMU_NORMAL_PT_UPDATE, machine_value};
     return Checked(Hypercall(__HYPERVISOR_mmu_update, Arg(&update), 1, 0, DOMID_SELF));
@@ -69,7 +69,7 @@ pvops_status SubmitMmuUpdate(uint64_t pte_machine_address, pvops_pte machine_val
   return PVOPS_OK;
 }
 
-pvops_status SubmitMmuext(const mmuext_op& op) {
+[[nodiscard]] pvops_status SubmitMmuext(const mmuext_op& op) {
   if (ThisCpu().lazy == 0) {
     mmuext_op_t copy = op;
     return Checked(Hypercall(__HYPERVISOR_mmuext_op, Arg(&copy), 1, 0, DOMID_SELF));
@@ -87,7 +87,8 @@ pvops_status SubmitMmuext(const mmuext_op& op) {
   return PVOPS_OK;
 }
 
-pvops_status SubmitUpdateVaMapping(uint64_t va, pvops_pte machine_value, uint64_t flags) {
+[[nodiscard]] pvops_status SubmitUpdateVaMapping(uint64_t va, pvops_pte machine_value,
+                                                 uint64_t flags) {
   if (ThisCpu().lazy == 0)
     return Checked(Hypercall(__HYPERVISOR_update_va_mapping, va, machine_value, flags));
   EventsMasked masked;
@@ -100,7 +101,7 @@ pvops_status SubmitUpdateVaMapping(uint64_t va, pvops_pte machine_value, uint64_
   return PVOPS_OK;
 }
 
-pvops_status Multicall(multicall_entry_t* calls, uint32_t count) {
+[[nodiscard]] pvops_status Multicall(multicall_entry_t* calls, uint32_t count) {
   if (count == 0) return PVOPS_OK;
   const int64_t rc = Hypercall(__HYPERVISOR_multicall, Arg(calls), count);
   if (rc < 0) {
@@ -117,7 +118,7 @@ pvops_status Multicall(multicall_entry_t* calls, uint32_t count) {
   return first;
 }
 
-pvops_status FlushBatch() {
+[[nodiscard]] pvops_status FlushBatch() {
   if (!IsPv()) return PVOPS_OK;
   EventsMasked masked;
   return Issue(ThisBatch());

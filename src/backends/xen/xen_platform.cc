@@ -92,8 +92,8 @@ void Shutdown(uint32_t code) {
   HaltForGood();
 }
 
-pvops_status SetEntryPoints(const void* trap_table, uint64_t event_callback,
-                            uint64_t failsafe_callback) {
+[[nodiscard]] pvops_status SetEntryPoints(const void* trap_table, uint64_t event_callback,
+                                          uint64_t failsafe_callback) {
   if (trap_table == nullptr || event_callback == 0 || failsafe_callback == 0)
     return PVOPS_ERR_INVALID;
   // A PV kernel's page was filled by Xen before it ran; nothing else may take this path.
@@ -116,7 +116,7 @@ pvops_status SetEntryPoints(const void* trap_table, uint64_t event_callback,
   return PVOPS_OK;
 }
 
-pvops_status PvStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
+[[nodiscard]] pvops_status PvStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
   if (start == nullptr || start->entry == nullptr || start->stack_top == 0)
     return PVOPS_ERR_INVALID;
   if (cpu == 0 || cpu >= kMaxCpus) return PVOPS_ERR_INVALID;
@@ -161,7 +161,7 @@ pvops_status PvStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
 // HVM/PVH: Xen starts the vCPU straight in long mode from a register set, so neither a
 // real-mode trampoline nor the vCPU's APIC ID (Xen gives vCPU n the ID 2n) is involved. The
 // kernel's CPU n is Xen's vCPU n; cpu_init then confirms it by CPUID leaf base+4.
-pvops_status HvmStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
+[[nodiscard]] pvops_status HvmStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
   if (start == nullptr || start->entry == nullptr || start->stack_top == 0)
     return PVOPS_ERR_INVALID;
   if (cpu == 0 || cpu >= kMaxCpus) return PVOPS_ERR_INVALID;
@@ -184,7 +184,7 @@ pvops_status HvmStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
   return StatusFromXen(Hypercall(__HYPERVISOR_vcpu_op, VCPUOP_up, cpu, 0));
 }
 
-pvops_status PvCpuInit(uint32_t cpu) {
+[[nodiscard]] pvops_status PvCpuInit(uint32_t cpu) {
   if (cpu >= kMaxCpus) return PVOPS_ERR_UNSUPPORTED;  // beyond shared_info's vcpu_info slots
   core::PerCpu* record = core::CpuRecord(cpu);
   if (record == nullptr) return PVOPS_ERR_NO_CPU_AREA;
@@ -198,7 +198,7 @@ pvops_status PvCpuInit(uint32_t cpu) {
   return PVOPS_OK;
 }
 
-pvops_status HvmCpuInit(uint32_t cpu) {
+[[nodiscard]] pvops_status HvmCpuInit(uint32_t cpu) {
   // Nothing below depends on the LAPIC: a kernel that maps its APIC later still gets the clock
   // and its events, and hears of the LAPIC failure afterwards.
   const pvops_status lapic = hw::LapicCpuInit(cpu);

@@ -16,7 +16,7 @@ alignas(X86_PAGE_SIZE) unsigned char g_shared_info_page[X86_PAGE_SIZE];
 
 void NoIoDelay() {}
 
-pvops_status CheckMachphysMapping(const xen_machphys_mapping& m, Reason* why) {
+[[nodiscard]] pvops_status CheckMachphysMapping(const xen_machphys_mapping& m, Reason* why) {
   const uint64_t bytes = m.v_end - m.v_start;
   const bool inside =
       m.v_start >= g_xen_area.start && m.v_end <= g_xen_area.end && m.v_end > m.v_start;
@@ -36,7 +36,8 @@ pvops_status CheckMachphysMapping(const xen_machphys_mapping& m, Reason* why) {
 // The bootstrap region maps pfn N at virt_base + N pages (xen.h, start-of-day layout 5), and
 // pt_base is the top-level table CR3 names: that fixes virt_base. The p2m list must lie inside
 // the region, below start_info, before anything reads it.
-pvops_status CheckBootstrapRegion(const start_info* si, uint64_t root_pfn, Reason* why) {
+[[nodiscard]] pvops_status CheckBootstrapRegion(const start_info* si, uint64_t root_pfn,
+                                                Reason* why) {
   const uint64_t root_phys = root_pfn * X86_PAGE_SIZE;
   if (si->pt_base < root_phys) {
     why->Add("pt_base ").AddHex(si->pt_base).Add(" lies below its own pseudo-physical address");
@@ -83,8 +84,8 @@ XenArea g_xen_area = {HYPERVISOR_VIRT_START, HYPERVISOR_VIRT_END};
 
 void* SharedInfoPage() { return g_shared_info_page; }
 
-PVOPS_BOOT_CODE pvops_status InitPv(const pvops_env& env, pvops_ops* ops,
-                                    core::BackendReport* report, Reason* why) {
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status InitPv(const pvops_env& env, pvops_ops* ops,
+                                                  core::BackendReport* report, Reason* why) {
   const auto* si = static_cast<const start_info*>(env.boot_info);
   if (const char* problem = StartInfoProblem(si); problem != nullptr) {
     why->Add(problem);

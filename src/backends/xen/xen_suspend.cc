@@ -11,7 +11,7 @@
 
 namespace pvops::xen {
 
-pvops_status ReleaseCpu(uint32_t cpu, Reason* why) {
+[[nodiscard]] pvops_status ReleaseCpu(uint32_t cpu, Reason* why) {
   CpuPart* part = Part(cpu);
   if (part == nullptr) return PVOPS_OK;
   PerCpu& c = part->cpu;
@@ -37,7 +37,7 @@ pvops_status ReleaseCpu(uint32_t cpu, Reason* why) {
   return ok ? PVOPS_OK : PVOPS_ERR_HYPERVISOR;
 }
 
-pvops_status Release(Reason* why) {
+[[nodiscard]] pvops_status Release(Reason* why) {
   bool ok = true;
   if (PathOn(PVOPS_XEN_PATH_CALLBACK_VECTOR)) {
     xen_hvm_param param{};

@@ -10,7 +10,7 @@
 namespace pvops::xen {
 namespace {
 
-pvops_status ArmSingleshot(uint32_t vcpu, uint64_t deadline_ns) {
+[[nodiscard]] pvops_status ArmSingleshot(uint32_t vcpu, uint64_t deadline_ns) {
   // No VCPU_SSHOTTMR_future: a deadline already past fires at once, as the op promises.
   vcpu_set_singleshot_timer timer{};
   timer.timeout_abs_ns = deadline_ns;
@@ -43,7 +43,7 @@ bool ReadRunstate(uint32_t cpu, vcpu_runstate_info* out) {
 
 }  // namespace
 
-pvops_status CheckClock(uint32_t cpu) {
+[[nodiscard]] pvops_status CheckClock(uint32_t cpu) {
   const volatile vcpu_time_info& t = VcpuInfo(cpu)->time;
   return core::PvclockTupleUsable(t) ? PVOPS_OK : PVOPS_ERR_BAD_DATA;
 }
@@ -55,7 +55,7 @@ uint64_t ClockNs() {
 
 uint64_t TscKhz() { return core::PvclockTscKhz(&ThisVcpuInfo()->time); }
 
-pvops_status WallClock(pvops_wall_clock* out) {
+[[nodiscard]] pvops_status WallClock(pvops_wall_clock* out) {
   if (out == nullptr) return PVOPS_ERR_INVALID;
   const volatile shared_info* s = g_state.shared;
   uint32_t version = 0, nsec = 0;
@@ -71,7 +71,7 @@ pvops_status WallClock(pvops_wall_clock* out) {
   return core::PvclockWallClock(settled, version, sec, nsec, ClockNs(), out);
 }
 
-pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector) {
+[[nodiscard]] pvops_status TimerOneshot(uint64_t deadline_ns, uint8_t vector) {
   PerCpu& c = ThisCpu();
   if (c.ready == 0 || c.timer_port == 0) return PVOPS_ERR_UNSUPPORTED;
   if (deadline_ns == 0) {
@@ -94,7 +94,7 @@ void OnTimerEvent() {
   if (core::OneshotInterrupt(vector) == core::OneshotVerdict::kDue) RunHandler(vector);
 }
 
-pvops_status RegisterRunstate(uint32_t cpu) {
+[[nodiscard]] pvops_status RegisterRunstate(uint32_t cpu) {
   CpuPart* part = Part(cpu);
   if (cpu >= kMaxCpus || part == nullptr) return PVOPS_ERR_INVALID;
   Runstate& r = part->runstate;
