@@ -41,4 +41,12 @@ void RestoreFlags(uint64_t flags) { arch::restore_flags(flags); }
 void IrqDisable() { arch::cli(); }
 void IrqEnable() { arch::sti(); }
 
+arch::HypercallInsn HypercallInsnForVendor() {
+  const pvops_cpuid_regs v = arch::cpuid(0, 0);
+  const bool amd =
+      (v.ebx == 0x68747541 && v.ecx == 0x444d4163 && v.edx == 0x69746e65) ||  // AuthenticAMD
+      (v.ebx == 0x6f677948 && v.ecx == 0x656e6975 && v.edx == 0x6e65476e);    // HygonGenuine
+  return amd ? arch::HypercallInsn::kVmmcall : arch::HypercallInsn::kVmcall;
+}
+
 }  // namespace pvops::hw

@@ -7,6 +7,8 @@
 
 #include <pvops/pvops.h>
 
+#include "arch/x86/arch.h"
+
 namespace pvops::hw {
 
 void Cpuid(uint32_t leaf, uint32_t subleaf, pvops_cpuid_regs* out);
@@ -23,5 +25,9 @@ uint64_t SaveFlags();
 void RestoreFlags(uint64_t flags);
 void IrqDisable();
 void IrqEnable();
+
+// How this CPU enters a hypervisor (KVM's and Xen HVM's hypercalls): vmcall on Intel VMX,
+// vmmcall on AMD SVM and Hygon, by CPUID leaf 0's vendor.
+arch::HypercallInsn HypercallInsnForVendor();
 
 }  // namespace pvops::hw

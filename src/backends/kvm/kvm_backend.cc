@@ -5,6 +5,7 @@
 
 #include "core/backend.h"
 #include "core/cpu_area.h"
+#include "hw/cpu_instructions.h"
 #include "hw/lapic.h"
 #include "hw/tsc.h"
 
@@ -14,16 +15,6 @@ State g_state;
 BootClockPage g_boot_clock;
 
 namespace {
-
-// Intel VMX enters the hypervisor with vmcall, AMD SVM with vmmcall. KVM would patch the wrong
-// one in the guest's code, but a kernel's text may be read-only: ask the vendor instead.
-arch::HypercallInsn InsnForVendor() {
-  const pvops_cpuid_regs v = arch::cpuid(0, 0);
-  const bool amd =
-      (v.ebx == 0x68747541 && v.ecx == 0x444d4163 && v.edx == 0x69746e65) ||  // AuthenticAMD
-      (v.ebx == 0x6f677948 && v.ecx == 0x656e6975 && v.edx == 0x6e65476e);    // HygonGenuine
-  return amd ? arch::HypercallInsn::kVmmcall : arch::HypercallInsn::kVmcall;
-}
 
 void NoIoDelay() {}
 
@@ -109,7 +100,9 @@ PVOPS_BOOT_CODE void Probe(const pvops_env&, const core::HvLeaves& leaves, pvops
       arch::cpuid(found.base_leaf + (KVM_CPUID_FEATURES - KVM_CPUID_SIGNATURE), 0);
   g_state.features = f.eax;
   g_state.hints = f.edx;
-  g_state.insn = InsnForVendor();
+  // KVM would patch a wrong instruction in the guest's code, but a kernel's text may be
+  // read-only: ask the vendor instead.
+  g_state.insn = hw::HypercallInsnForVendor();
 
   ops->hypercall.call = g_state.insn == arch::HypercallInsn::kVmmcall
                             ? RawHypercall<arch::HypercallInsn::kVmmcall>

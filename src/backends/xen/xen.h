@@ -92,8 +92,6 @@ bool StubLooksFilled(uint32_t nr);
 using RawHypercallOp = pvops_status (*)(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
                                         uint64_t a3, uint64_t a4, int64_t* result);
 RawHypercallOp RawHypercallFor(Mode mode, arch::HypercallInsn insn);
-// HVM/PVH: vmcall on Intel, vmmcall on AMD/Hygon (CPUID leaf 0's vendor).
-arch::HypercallInsn HvmInsnForVendor();
 // xen_version and get_features; fills g_state.version / features. BAD_DATA on nonsense.
 [[nodiscard]] pvops_status ReadVersion(Reason* why);
 

@@ -5,6 +5,7 @@
 // kernel may call them before it clears its .bss.
 
 #include "backends/xen/xen.h"
+#include "hw/cpu_instructions.h"
 // Xen headers after xen.h: core/xen_public.h pins the interface version first.
 #include <xen/arch-x86/cpuid.h>
 #include <xen/memory.h>
@@ -38,7 +39,7 @@ int64_t EarlyHypercall(uint32_t nr, uint64_t a0, uint64_t a1, uint64_t a2 = 0) {
   r.rdi = a0;
   r.rsi = a1;
   r.rdx = a2;
-  arch::hypercall(HvmInsnForVendor(), r);
+  arch::hypercall(hw::HypercallInsnForVendor(), r);
   return static_cast<int64_t>(r.rax);
 }
 

@@ -5,6 +5,7 @@
 // event channels arrive on the callback vector (HVM_PARAM_CALLBACK_IRQ, vector type).
 
 #include "backends/xen/xen.h"
+#include "hw/cpu_instructions.h"
 // Xen headers after xen.h: core/xen_public.h pins the interface version first.
 #include <xen/arch-x86/cpuid.h>
 #include <xen/memory.h>
@@ -35,18 +36,8 @@ namespace {
 
 }  // namespace
 
-// Intel VMX enters the hypervisor with vmcall, AMD SVM with vmmcall.
-arch::HypercallInsn HvmInsnForVendor() {
-  const pvops_cpuid_regs v = arch::cpuid(0, 0);
-  const bool amd =
-      (v.ebx == 0x68747541 && v.ecx == 0x444d4163 && v.edx == 0x69746e65) ||  // AuthenticAMD
-      (v.ebx == 0x6f677948 && v.ecx == 0x656e6975 && v.edx == 0x6e65476e);    // HygonGenuine
-  return amd ? arch::HypercallInsn::kVmmcall : arch::HypercallInsn::kVmcall;
-}
-
-[[nodiscard]] PVOPS_BOOT_CODE pvops_status InitHvm(const pvops_env&, const pvops_candidate& found,
-                                                   pvops_ops* ops, core::BackendReport* report,
-                                                   Reason* why) {
+PVOPS_BOOT_CODE pvops_status InitHvm(const pvops_env&, const pvops_candidate& found, pvops_ops* ops,
+                                     core::BackendReport* report, Reason* why) {
   g_state.base_leaf = found.base_leaf;
   g_state.max_leaf = found.max_leaf;
   const pvops_cpuid_regs version = arch::cpuid(found.base_leaf + 1, 0);
@@ -66,7 +57,7 @@ arch::HypercallInsn HvmInsnForVendor() {
   g_state.mode = Mode::kHvmPage;
   if (!StubLooksFilled(__HYPERVISOR_xen_version) || !StubLooksFilled(__HYPERVISOR_console_io)) {
     g_state.mode = Mode::kHvmDirect;
-    g_state.insn = HvmInsnForVendor();
+    g_state.insn = hw::HypercallInsnForVendor();
   }
   if (const pvops_status st = ReadVersion(why); st != PVOPS_OK) return st;
   if (g_state.version != version.eax) {
