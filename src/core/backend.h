@@ -95,16 +95,9 @@ struct Backend {
 // feature every CPU must share the same way (one clock: a TSC clock on one CPU would disagree
 // with the others' by the uptime) instead reads a registration that serves every CPU (the boot
 // CPU's), or, where there is none, is refused for all at init. Either way pvops_info.notes
-// says "cpu N FEATURE: STATUS", through NoteCpuRefused.
+// says "cpu N FEATURE: STATUS", through NoteCpuRefused (which notes nothing for PVOPS_OK).
 extern pvops_info g_info;
-PVOPS_BOOT_CODE inline void NoteCpuRefused(uint32_t cpu, const char* feature, pvops_status why) {
-  Reason::Continue(g_info.notes, sizeof(g_info.notes))
-      .Separate()
-      .Add("cpu ")
-      .AddDec(cpu)
-      .Add(feature)
-      .Add(pvops_status_name(why));
-}
+void NoteCpuRefused(uint32_t cpu, const char* feature, pvops_status why);
 
 // kBackend of backend `id` (enum pvops_backend_id); native's for an id past
 // PVOPS_BACKEND_COUNT or a backend the build left out.

@@ -21,6 +21,17 @@ namespace pvops::core {
 
 pvops_info g_info;
 
+// Out of line: every backend's cpu_init hands each feature's status here.
+PVOPS_BOOT_CODE void NoteCpuRefused(uint32_t cpu, const char* feature, pvops_status why) {
+  if (why == PVOPS_OK) return;
+  Reason::Continue(g_info.notes, sizeof(g_info.notes))
+      .Separate()
+      .Add("cpu ")
+      .AddDec(cpu)
+      .Add(feature)
+      .Add(pvops_status_name(why));
+}
+
 namespace {
 
 // Indexed by enum pvops_backend_id; nullptr for a backend the build left out (CMake
