@@ -286,5 +286,32 @@ TEST_F(XenHvmTest, AVersionThatDisagreesWithCpuidIsRefused) {
       << pvops_get_info()->fallback;
 }
 
+// Garbage from Xen: a positive answer where every op answers 0, and a "negative errno" below
+// Xen's range (even INT64_MIN, which has no signed negation), are errors with their status.
+TEST_F(XenHvmTest, AnAnswerOutsideXensRangeIsAnError) {
+  EXPECT_EQ(xen::StatusFromXen(0), PVOPS_OK);
+  EXPECT_EQ(xen::StatusFromXen(-XEN_EINVAL), PVOPS_ERR_INVALID);
+  EXPECT_EQ(xen::StatusFromXen(1), PVOPS_ERR_BAD_DATA);
+  EXPECT_EQ(xen::StatusFromXen(INT64_MAX), PVOPS_ERR_BAD_DATA);
+  EXPECT_EQ(xen::StatusFromXen(-5000), PVOPS_ERR_HYPERVISOR);
+  EXPECT_EQ(xen::StatusFromXen(INT64_MIN), PVOPS_ERR_HYPERVISOR);
+
+  // XENMEM_add_to_physmap answering 1 left shared_info unmapped behind a Xen clock.
+  answer_ = [](const XenCall& call) -> int64_t {
+    return call.nr == __HYPERVISOR_memory_op && call.args[0] == XENMEM_add_to_physmap
+               ? 1
+               : kFallThrough;
+  };
+  ASSERT_EQ(BootHvm(), PVOPS_OK);
+  const pvops_info& info = *pvops_get_info();
+  ASSERT_EQ(info.backend, PVOPS_BACKEND_XEN) << info.fallback;
+  EXPECT_EQ(info.features[2] & PVOPS_XEN_PATH_PVCLOCK, 0u);
+  EXPECT_NE(strstr(info.notes, "XENMEM_add_to_physmap(shared_info) failed"), nullptr) << info.notes;
+  EXPECT_NE(pvops_table.time.wall_clock, xen::WallClock);
+  EXPECT_NE(pvops_table.time.clock_ns, xen::ClockNs);
+  pvops_wall_clock wall{};
+  (void)pvops_get_wall_clock(&wall);  // reads no shared_info (it faulted here on a null one)
+}
+
 }  // namespace
 }  // namespace pvops::test

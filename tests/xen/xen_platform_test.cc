@@ -177,7 +177,8 @@ TEST_F(XenPlatformTest, RawHypercallsGoThroughThePage) {
 TEST(XenStatusTest, XensErrnoValuesBecomeStatuses) {
   using xen::StatusFromXen;
   EXPECT_EQ(StatusFromXen(0), PVOPS_OK);
-  EXPECT_EQ(StatusFromXen(7), PVOPS_OK) << "a positive answer is a result, not an error";
+  EXPECT_EQ(StatusFromXen(7), PVOPS_ERR_BAD_DATA)
+      << "every call made through here answers 0 on success: 7 is not Xen answering";
   EXPECT_EQ(StatusFromXen(-XEN_ENOSYS), PVOPS_ERR_UNSUPPORTED);
   EXPECT_EQ(StatusFromXen(-XEN_EOPNOTSUPP), PVOPS_ERR_UNSUPPORTED);
   EXPECT_EQ(StatusFromXen(-XEN_EPERM), PVOPS_ERR_DENIED);

@@ -84,7 +84,7 @@ template <typename T>
 inline uint64_t Arg(T* pointer) {
   return reinterpret_cast<uintptr_t>(pointer);
 }
-// Xen's -errno results as the library's status.
+// Xen's 0 or -errno results as the library's status; BAD_DATA for a positive one.
 [[nodiscard]] pvops_status StatusFromXen(int64_t result);
 // Whether stub `nr` of the page holds `mov $nr, %eax` (Xen's PV and HVM stubs both do).
 bool StubLooksFilled(uint32_t nr);

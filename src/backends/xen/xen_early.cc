@@ -87,7 +87,7 @@ extern "C" pvops_status pvops_xen_hvm_memory_map(pvops_xen_e820_entry* map, uint
                                     reinterpret_cast<uintptr_t>(&memmap));
   if (rc != 0) {
     reason.Add("XENMEM_memory_map failed (")
-        .AddDec(static_cast<uint64_t>(rc < 0 ? -rc : rc))
+        .AddDec(rc < 0 ? 0 - static_cast<uint64_t>(rc) : static_cast<uint64_t>(rc))
         .Add(")");
     return rc < 0 ? StatusFromXen(rc) : PVOPS_ERR_HYPERVISOR;
   }

@@ -283,7 +283,7 @@ void PvEoi() {}  // clearing the pending bit was the acknowledgement
   const int64_t rc = Hypercall(__HYPERVISOR_hvm_op, HVMOP_set_param, Arg(&param));
   if (rc != 0) {
     (void)core::SetIrqHandler(PVOPS_XEN_HVM_CALLBACK_VECTOR, nullptr, nullptr);
-    why->Add("HVMOP_set_param(CALLBACK_IRQ) answered ").AddDec(static_cast<uint64_t>(-rc));
+    why->Add("HVMOP_set_param(CALLBACK_IRQ) answered ").AddDec(0 - static_cast<uint64_t>(rc));
     return StatusFromXen(rc);
   }
   return PVOPS_OK;

@@ -22,7 +22,7 @@ namespace {
   const int64_t rc = Hypercall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap, Arg(&add));
   if (rc != 0) {
     note->Add("XENMEM_add_to_physmap(shared_info) failed (")
-        .AddDec(static_cast<uint64_t>(-rc))
+        .AddDec(0 - static_cast<uint64_t>(rc))
         .Add("): native clock and interrupts");
     return StatusFromXen(rc);
   }

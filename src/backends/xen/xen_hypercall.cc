@@ -93,8 +93,11 @@ RawHypercallOp RawHypercallFor(Mode mode, arch::HypercallInsn insn) {
 }
 
 [[nodiscard]] pvops_status StatusFromXen(int64_t result) {
-  if (result >= 0) return PVOPS_OK;
-  switch (-result) {
+  // Every call the library makes through here answers 0 on success: more is not Xen's answer.
+  if (result > 0) return PVOPS_ERR_BAD_DATA;
+  // Unsigned: a result of INT64_MIN has no signed negation. Past 4095 is no errno of Xen's.
+  switch (0 - static_cast<uint64_t>(result)) {
+    case 0: return PVOPS_OK;
     case XEN_ENOSYS:
     case XEN_EOPNOTSUPP: return PVOPS_ERR_UNSUPPORTED;
     case XEN_EPERM:

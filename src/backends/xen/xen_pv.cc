@@ -104,7 +104,7 @@ void* SharedInfoPage() { return g_shared_info_page; }
   xen_machphys_mapping mapping{};
   if (const int64_t rc = Hypercall(__HYPERVISOR_memory_op, XENMEM_machphys_mapping, Arg(&mapping));
       rc != 0) {
-    why->Add("XENMEM_machphys_mapping failed (").AddDec(static_cast<uint64_t>(-rc)).Add(")");
+    why->Add("XENMEM_machphys_mapping failed (").AddDec(0 - static_cast<uint64_t>(rc)).Add(")");
     return StatusFromXen(rc);
   }
   if (const pvops_status st = CheckMachphysMapping(mapping, why); st != PVOPS_OK) return st;
