@@ -286,6 +286,61 @@ TEST_F(XenHvmTest, AVersionThatDisagreesWithCpuidIsRefused) {
       << pvops_get_info()->fallback;
 }
 
+// The per-CPU rule (core/backend.h): a vCPU whose clock tuple Xen left unfilled still comes up,
+// reads the boot CPU's tuple (one clock for all), and still gets its events and runstate area.
+TEST_F(XenHvmTest, ACpuWhoseTupleIsUnfilledReadsTheBootCpusAndKeepsItsEvents) {
+  ASSERT_EQ(BootHvm(), PVOPS_OK);
+  sim_.SetCpuid(kBase + 4, {XEN_HVM_CPUID_VCPU_ID_PRESENT, 1, 0, 0});  // CPU 1 is vCPU 1
+  Vcpu(1).time = vcpu_time_info{};
+  ASSERT_EQ(OnlineCpu(1), PVOPS_OK);
+  const char* notes = pvops_get_info()->notes;
+  EXPECT_NE(strstr(notes, "cpu 1 xen clock: "), nullptr) << notes;
+  // The fake's boot tuple: system time = TSC / 2, stamped at TSC 0.
+  sim_.SetTsc(4'000'000'000);
+  uint64_t ns = 0;
+  sim_.RunOnCpu(1, [&] { ns = pvops_clock_ns(); });
+  EXPECT_GE(ns, 2'000'000'000u);
+  EXPECT_LE(ns, 2'000'001'000u);
+  EXPECT_NE(PortOf(FakePort::kVirq, 1, VIRQ_TIMER), 0u) << "its timer port, bound all the same";
+  EXPECT_EQ(runstate_areas_.count(1), 1u);
+}
+
+// Events refused on one vCPU: that CPU's timer and the IPIs sent to it take the LAPIC (HVM's
+// native path), and what comes after the events (the runstate area) is still registered.
+TEST_F(XenHvmTest, ACpuWhoseEventsAreRefusedTakesTheLapicForItsTimerAndIpis) {
+  ASSERT_EQ(BootHvm(), PVOPS_OK);
+  sim_.SetCpuid(kBase + 4, {XEN_HVM_CPUID_VCPU_ID_PRESENT, 1, 0, 0});
+  answer_ = [](const XenCall& call) -> int64_t {
+    if (call.nr == __HYPERVISOR_event_channel_op && call.args[0] == EVTCHNOP_bind_virq &&
+        reinterpret_cast<const evtchn_bind_virq*>(call.args[1])->vcpu == 1)
+      return -XEN_ENOSPC;
+    return kFallThrough;
+  };
+  ASSERT_EQ(OnlineCpu(1), PVOPS_OK);
+  const char* notes = pvops_get_info()->notes;
+  EXPECT_NE(strstr(notes, "cpu 1 events: "), nullptr) << notes;
+  EXPECT_EQ(runstate_areas_.count(1), 1u) << "a feature after the refused one";
+
+  singleshots_.clear();
+  pvops_status armed = PVOPS_ERR_INVALID;
+  sim_.RunOnCpu(1, [&] { armed = pvops_timer_oneshot(pvops_clock_ns() + 5'000'000, kVector); });
+  EXPECT_EQ(armed, PVOPS_OK);
+  EXPECT_TRUE(singleshots_.empty()) << "not Xen's singleshot timer";
+  EXPECT_EQ(lapic_.lvt_timer(1) & 0xff, kVector);
+  EXPECT_NE(lapic_.timer_initial_count(1), 0u);
+
+  QueueIpis();
+  sent_ports_.clear();
+  pvops_cpuset one;
+  pvops_cpuset_clear(&one);
+  pvops_cpuset_add(&one, 1);
+  ASSERT_EQ(pvops_send_ipi(&one, kVector), PVOPS_OK);
+  EXPECT_TRUE(sent_ports_.empty()) << "no event channel for CPU 1";
+  ASSERT_EQ(queued_.size(), 1u);
+  EXPECT_EQ(queued_[0].destination, 1u);
+  EXPECT_EQ(queued_[0].vector(), kVector);
+}
+
 // Garbage from Xen: a positive answer where every op answers 0, and a "negative errno" below
 // Xen's range (even INT64_MIN, which has no signed negation), are errors with their status.
 TEST_F(XenHvmTest, AnAnswerOutsideXensRangeIsAnError) {

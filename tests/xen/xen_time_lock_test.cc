@@ -2,6 +2,9 @@
 // Time from vcpu_time_info and shared_info's wall clock, steal time from the runstate area, and
 // the lock's SCHEDOP_poll wait on a masked kick port.
 #include <gtest/gtest.h>
+#include <string.h>
+
+#include <xen/errno.h>
 
 #include "fake_xen.h"
 
@@ -77,6 +80,35 @@ TEST_F(XenTimeTest, StealAndPreemptionComeFromTheRunstateArea) {
 }
 
 class XenLockTest : public XenTimeTest {};
+
+// The per-CPU rule (core/backend.h) on PV: a vCPU whose tuple Xen left unfilled comes up on the
+// boot CPU's clock with its events bound; one whose events Xen refuses cannot take an
+// interrupt any other way, so it stays down, and the notes say why.
+TEST_F(XenTimeTest, ACpuWhoseTupleIsUnfilledReadsTheBootCpusClock) {
+  Vcpu(1).time = vcpu_time_info{};
+  ASSERT_EQ(OnlineCpu(1), PVOPS_OK);
+  const char* notes = pvops_get_info()->notes;
+  EXPECT_NE(strstr(notes, "cpu 1 xen clock: "), nullptr) << notes;
+  sim_.SetTsc(4'000'000'000);  // the boot tuple: system time = TSC / 2
+  uint64_t ns = 0;
+  sim_.RunOnCpu(1, [&] { ns = pvops_clock_ns(); });
+  EXPECT_GE(ns, 2'000'000'000u);
+  EXPECT_LE(ns, 2'000'001'000u);
+  EXPECT_NE(PortOf(FakePort::kVirq, 1, VIRQ_TIMER), 0u);
+  EXPECT_EQ(runstate_areas_.count(1), 1u);
+}
+
+TEST_F(XenTimeTest, ACpuWhoseEventsAreRefusedStaysDownWithItsReason) {
+  answer_ = [](const XenCall& call) -> int64_t {
+    return call.nr == __HYPERVISOR_event_channel_op && call.args[0] == EVTCHNOP_bind_virq
+               ? -XEN_ENOSPC
+               : kFallThrough;
+  };
+  EXPECT_EQ(OnlineCpu(1), PVOPS_ERR_NO_RESOURCE);
+  const char* notes = pvops_get_info()->notes;
+  EXPECT_NE(strstr(notes, "cpu 1 events: "), nullptr) << notes;
+  EXPECT_EQ(runstate_areas_.count(1), 1u) << "a feature after the refused one";
+}
 
 TEST_F(XenLockTest, WaitPollsItsOwnMaskedKickPort) {
   const uint32_t kick = PortOf(FakePort::kIpi, 0);

@@ -191,6 +191,8 @@ void HvmEoi();
 
 // ---- Time (xen_time.cc) ------------------------------------------------------------------
 [[nodiscard]] pvops_status CheckClock(uint32_t cpu);  // BAD_DATA when the tuple was never filled
+// The tuple this CPU's clock reads: its own, or the boot CPU's where Xen left its own unfilled.
+volatile vcpu_time_info& ThisClock();
 uint64_t ClockNs();
 uint64_t TscKhz();
 [[nodiscard]] pvops_status WallClock(pvops_wall_clock* out);

@@ -13,12 +13,13 @@ namespace pvops::xen {
 // What the backend knows of one CPU.
 struct PerCpu {
   uint32_t vcpu_id;
-  uint32_t ready;            // cpu_init ran
+  uint32_t ready;            // cpu_init bound its events (else HVM's LAPIC serves it)
   evtchn_port_t timer_port;  // VIRQ_TIMER for this vCPU
   evtchn_port_t kick_port;   // masked IPI port that SCHEDOP_poll waits on
   uint8_t timer_vector;
   uint8_t skip_next_eoi;  // HVM: the callback vector was not delivered by the LAPIC
   uint8_t lazy;           // PV: lazy MMU mode depth (0 or 1)
+  uint8_t boot_clock;     // its own vcpu_time_info was unfilled: reads the boot CPU's
   uint64_t cr3;           // PV: the guest-physical CR3 last installed on this CPU
 };
 

@@ -184,6 +184,31 @@ void Shutdown(uint32_t code) {
   return StatusFromXen(Hypercall(__HYPERVISOR_vcpu_op, VCPUOP_up, cpu, 0));
 }
 
+namespace {
+
+// What Xen registers per vCPU, each on its own under the per-CPU rule (core/backend.h): a clock
+// tuple Xen left unfilled reads the boot CPU's (one clock for all); events refused leave HVM's
+// timer and IPIs on the LAPIC, while a PV vCPU has no other way to take an interrupt and stays
+// down; a refused runstate area reports no steal. `c.ready` says the events are bound.
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status SetUpCpu(uint32_t cpu, PerCpu& c) {
+  if (PathOn(PVOPS_XEN_PATH_PVCLOCK)) {
+    const pvops_status clock = CheckClock(cpu);
+    core::NoteCpuRefused(cpu, " xen clock: ", clock);
+    c.boot_clock = clock != PVOPS_OK;
+  }
+  pvops_status events = PVOPS_OK;
+  if (PathOn(PVOPS_XEN_PATH_EVENTS)) {
+    events = BindPerCpuEvents(cpu);
+    core::NoteCpuRefused(cpu, " events: ", events);
+    c.ready = events == PVOPS_OK;
+  }
+  if (PathOn(PVOPS_XEN_PATH_RUNSTATE))
+    core::NoteCpuRefused(cpu, " runstate: ", RegisterRunstate(cpu));
+  return IsPv() ? events : PVOPS_OK;
+}
+
+}  // namespace
+
 [[nodiscard]] pvops_status PvCpuInit(uint32_t cpu) {
   if (cpu >= kMaxCpus) return PVOPS_ERR_UNSUPPORTED;  // beyond shared_info's vcpu_info slots
   core::PerCpu* record = core::CpuRecord(cpu);
@@ -191,11 +216,7 @@ void Shutdown(uint32_t code) {
   PerCpu& c = Part(cpu)->cpu;
   c.vcpu_id = cpu;
   record->apic_id = cpu;
-  if (const pvops_status st = CheckClock(cpu); st != PVOPS_OK) return st;
-  if (const pvops_status st = BindPerCpuEvents(cpu); st != PVOPS_OK) return st;
-  if (PathOn(PVOPS_XEN_PATH_RUNSTATE)) (void)RegisterRunstate(cpu);
-  c.ready = 1;
-  return PVOPS_OK;
+  return SetUpCpu(cpu, c);
 }
 
 [[nodiscard]] pvops_status HvmCpuInit(uint32_t cpu) {
@@ -213,14 +234,7 @@ void Shutdown(uint32_t code) {
   if (part == nullptr) return PVOPS_ERR_NO_CPU_AREA;
   PerCpu& c = part->cpu;
   c.vcpu_id = vcpu;
-  if (PathOn(PVOPS_XEN_PATH_PVCLOCK)) {
-    if (const pvops_status st = CheckClock(cpu); st != PVOPS_OK) return st;
-  }
-  if (PathOn(PVOPS_XEN_PATH_EVENTS)) {
-    if (const pvops_status st = BindPerCpuEvents(cpu); st != PVOPS_OK) return st;
-  }
-  if (PathOn(PVOPS_XEN_PATH_RUNSTATE)) (void)RegisterRunstate(cpu);
-  c.ready = 1;
+  (void)SetUpCpu(cpu, c);
   return lapic;
 }
 
