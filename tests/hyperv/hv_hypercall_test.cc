@@ -5,10 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <cstring>
 
 #include "backends/hyperv/hv_hypercall.h"
+#include "backends/hyperv/hv_status.h"
 #include "backends/hyperv/hyperv.h"
 #include "core/cpu_area.h"
+
 #include "hv_machine.h"
 
 namespace pvops::test {
@@ -107,6 +110,37 @@ TEST_F(HvHypercallTest, TheRawOpPassesTheControlWordAndMapsTheStatus) {
   answer_ = [](const HvCall&) { return Status(kHvStatusInvalidHypercallCode); };
   EXPECT_EQ(pvops_hypercall(0x7777, 0, 0, 0, 0, 0, &result), PVOPS_ERR_UNSUPPORTED);
   EXPECT_EQ(result, 2);
+}
+
+// A status the TLFS does not name, or more reps done than asked, through the raw op: an error
+// whose status (and, for the status word, name) says what came back; never a success or a loop.
+TEST_F(HvHypercallTest, AGarbageAnswerThroughTheRawOpIsAnErrorWithItsReason) {
+  int64_t result = 0;
+  answer_ = [](const HvCall&) { return Status(0x1234) | uint64_t{0xabc} << 32; };
+  EXPECT_EQ(pvops_hypercall(0x10008, 1, 0, 0, 0, 0, &result), PVOPS_ERR_HYPERVISOR);
+  EXPECT_EQ(static_cast<uint16_t>(result), 0x1234);
+  EXPECT_STREQ(StatusName(static_cast<uint16_t>(result)), "HV_STATUS_UNKNOWN");
+  calls_.clear();
+  answer_ = [](const HvCall& call) { return Success(call.rep_count + 7); };
+  EXPECT_EQ(pvops_hypercall(MakeControl(kSomeRepCall, false, 0, 5), kIn, 0, 0, 0, 0, &result),
+            PVOPS_ERR_BAD_DATA);
+  EXPECT_EQ(calls_.size(), 1u) << "refused at once, not re-issued";
+}
+
+// The per-CPU rule (core/backend.h): a CPU whose VP index, assist page or stimer its vCPU
+// refuses still comes up on that feature's native path, and pvops_info.notes says which.
+TEST_F(HvHypercallTest, ACpuThatCannotRegisterAFeatureIsNoted) {
+  vp_index_[1] = 5000;    // beyond the partition's 1024 VPs
+  synic_active_ = false;  // the stimer MSRs fault from here on
+  ASSERT_EQ(OnlineCpu(1), PVOPS_OK);
+  const char* notes = pvops_get_info()->notes;
+  EXPECT_NE(std::strstr(notes, "cpu 1 VP index: "), nullptr) << notes;
+  EXPECT_NE(std::strstr(notes, "cpu 1 stimer: "), nullptr) << notes;
+  EXPECT_EQ(std::strstr(notes, "cpu 1 VP assist: "), nullptr) << notes;
+  uint32_t vp = 0;
+  EXPECT_FALSE(VpIndexOf(1, &vp));
+  EXPECT_EQ(Part(1)->stimer_ready, 0u);
+  EXPECT_EQ(Part(1)->vp_assist_enabled, 1u);
 }
 
 TEST_F(HvHypercallTest, TheRawOpRunsRepCallsToTheEnd) {

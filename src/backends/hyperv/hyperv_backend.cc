@@ -39,15 +39,16 @@ uint64_t VpIndexLimit() {
 }
 
 // Run by pvops_cpu_online on each CPU. A feature this CPU cannot register leaves it on that
-// feature's native path (no VP index: no hypercall names it); the CPU itself still comes up.
-[[nodiscard]] pvops_status CpuInit(uint32_t cpu) {
+// feature's native path (no VP index: no hypercall names it), noted under the per-CPU rule
+// (core/backend.h); the CPU itself still comes up.
+pvops_status CpuInit(uint32_t cpu) {
   if (Part(cpu) == nullptr) return PVOPS_ERR_NO_CPU_AREA;
   // The VP index, assist page and stimer do not depend on the LAPIC's set-up: a kernel that
   // maps its APIC later still gets them, and hears of the LAPIC failure afterwards.
   const pvops_status lapic = Enabled(kPathApicMsrs) ? SetUpLapicOn(cpu) : hw::LapicCpuInit(cpu);
-  if (Enabled(kPathVpIndex)) (void)ReadVpIndexOn(cpu);
-  if (Enabled(kPathVpAssistEoi)) (void)EnableVpAssistOn(cpu);
-  if (Enabled(kPathStimerDirect)) (void)CheckStimerOn(cpu);
+  if (Enabled(kPathVpIndex)) core::NoteCpuRefused(cpu, " VP index: ", ReadVpIndexOn(cpu));
+  if (Enabled(kPathVpAssistEoi)) core::NoteCpuRefused(cpu, " VP assist: ", EnableVpAssistOn(cpu));
+  if (Enabled(kPathStimerDirect)) core::NoteCpuRefused(cpu, " stimer: ", CheckStimerOn(cpu));
   return lapic;
 }
 
