@@ -95,7 +95,8 @@ class KvmBackendTest : public BareMetalMachineTest {
       const uint64_t bits[2] = {r.rbx, r.rcx};
       const uint64_t min_id = r.rdx;
       const uint8_t vector = static_cast<uint8_t>(r.rsi);
-      r.rax = __builtin_popcountll(bits[0]) + __builtin_popcountll(bits[1]);
+      r.rax =
+          send_ipi_answer_.value_or(__builtin_popcountll(bits[0]) + __builtin_popcountll(bits[1]));
       // APIC ID == CPU index in these machines unless a test renumbers them.
       if (deliver_sent_ipis_) {
         for (uint32_t i = 0; i < 128; ++i)
@@ -145,6 +146,7 @@ class KvmBackendTest : public BareMetalMachineTest {
   std::vector<std::pair<uint32_t, uint32_t>> refused_;  // (MSR, CPU)
   bool fill_clock_ = true;
   bool deliver_sent_ipis_ = false;
+  std::optional<uint64_t> send_ipi_answer_;  // KVM_HC_SEND_IPI's rax, when a test picks it
   std::vector<std::pair<uint32_t, uint64_t>> msr_writes_;
   std::vector<KvmHypercall> hypercalls_;
 };
@@ -405,6 +407,29 @@ TEST_F(KvmBackendTest, SendIpiPacksApicIdsInto128BitWindows) {
   EXPECT_EQ(sends[1].a0, 1u);
   EXPECT_EQ(sends[1].a2, 200u);
   EXPECT_TRUE(lapic_.sent().empty());  // no ICR write at all
+}
+
+// KVM answers how many vCPUs it reached (at most those named) or a negative KVM error:
+// reaching more, or a negative value of any kind, is an error and not a success.
+TEST_F(KvmBackendTest, ASendIpiAnswerOutsideKvmsRangeIsAnError) {
+  BootKvm();
+  OnlineCpus(3);
+  pvops_cpuset cpus;
+  pvops_cpuset_clear(&cpus);
+  pvops_cpuset_add(&cpus, 1);
+  pvops_cpuset_add(&cpus, 2);
+  send_ipi_answer_ = 2;
+  EXPECT_EQ(pvops_send_ipi(&cpus, 0x40), PVOPS_OK);
+  send_ipi_answer_ = 1;  // one vCPU was not reached: KVM's answer, not an error of the call
+  EXPECT_EQ(pvops_send_ipi(&cpus, 0x40), PVOPS_OK);
+  send_ipi_answer_ = 3;
+  EXPECT_EQ(pvops_send_ipi(&cpus, 0x40), PVOPS_ERR_BAD_DATA);
+  send_ipi_answer_ = uint64_t{1} << 40;
+  EXPECT_EQ(pvops_send_ipi(&cpus, 0x40), PVOPS_ERR_BAD_DATA);
+  send_ipi_answer_ = static_cast<uint64_t>(-KVM_ENOSYS);
+  EXPECT_EQ(pvops_send_ipi(&cpus, 0x40), PVOPS_ERR_HYPERVISOR);
+  send_ipi_answer_ = uint64_t{1} << 63;
+  EXPECT_EQ(pvops_send_ipi(&cpus, 0x40), PVOPS_ERR_HYPERVISOR);
 }
 
 TEST_F(KvmBackendTest, SendIpiToAnOfflineCpuIsRefused) {
