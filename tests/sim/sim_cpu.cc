@@ -391,6 +391,7 @@ void SimCpu::ExecInvlpg(uint64_t va) {
 
 uint64_t SimCpu::ExecRdtsc() {
   Step(Exit::kRdtsc);
+  if (on_rdtsc_) on_rdtsc_();
   return tsc_;
 }
 

@@ -187,6 +187,9 @@ class SimCpu {
   void OnHalt(Hook hook) { on_halt_ = std::move(hook); }
   // pause: runs the hook, the place where "another CPU" makes progress during a spin.
   void OnPause(Hook hook) { on_pause_ = std::move(hook); }
+  // rdtsc: runs the hook first, the place where a hypervisor rewrites a clock page between a
+  // reader's loads (a torn read).
+  void OnRdtsc(Hook hook) { on_rdtsc_ = std::move(hook); }
   [[noreturn]] void DeadHalt() const;
 
   // ---- What happened -------------------------------------------------------------------
@@ -281,6 +284,7 @@ class SimCpu {
   HypercallFn backdoor_handler_;
   Hook on_halt_;
   Hook on_pause_;
+  Hook on_rdtsc_;
 
   std::array<CpuState, kMaxCpus> cpus_{};
   uint32_t current_cpu_ = 0;
