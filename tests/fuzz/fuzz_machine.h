@@ -45,4 +45,19 @@ class Machine {
   sim::SimLapic lapic{sim};
 };
 
+// A host test's simulated hypervisor (tests/xen/fake_xen.h, tests/hyperv/hv_machine.h) as one
+// input's machine: built and torn down as GoogleTest would; the target's code runs in a member
+// of its subclass, where the fixture's knobs and records are in reach.
+template <typename Fixture>
+class FixtureMachine : public Fixture {
+ protected:
+  void TestBody() override {}
+};
+
+// A field the hypervisor writes: kept as the fixture made it, or the input's value.
+template <typename T>
+void KeepOrFuzz(FuzzedDataProvider& in, T& field) {
+  if (in.ConsumeBool()) field = in.ConsumeIntegral<T>();
+}
+
 }  // namespace pvops::fuzz
