@@ -122,8 +122,5 @@ class HypercallFuzz : public pvops::fuzz::FixtureMachine<pvops::test::HyperVMach
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  FuzzedDataProvider in(data, size);
-  HypercallFuzz machine;
-  machine.Run(in);
-  return 0;
+  return pvops::fuzz::RunOnFreshMachine<HypercallFuzz>(data, size);
 }

@@ -54,6 +54,16 @@ class FixtureMachine : public Fixture {
   void TestBody() override {}
 };
 
+// One input on a fresh Machine, a FixtureMachine subclass with Run(FuzzedDataProvider&): the
+// body of such a target's LLVMFuzzerTestOneInput.
+template <typename Machine>
+int RunOnFreshMachine(const uint8_t* data, size_t size) {
+  FuzzedDataProvider in(data, size);
+  Machine machine;
+  machine.Run(in);
+  return 0;
+}
+
 // A field the hypervisor writes: kept as the fixture made it, or the input's value.
 template <typename T>
 void KeepOrFuzz(FuzzedDataProvider& in, T& field) {

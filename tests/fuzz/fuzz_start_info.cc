@@ -171,8 +171,5 @@ class StartInfoFuzz : public pvops::fuzz::FixtureMachine<pvops::test::XenPvTest>
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  FuzzedDataProvider in(data, size);
-  StartInfoFuzz machine;
-  machine.Run(in);
-  return 0;
+  return pvops::fuzz::RunOnFreshMachine<StartInfoFuzz>(data, size);
 }

@@ -45,9 +45,7 @@ class EventsFuzz : public pvops::fuzz::FixtureMachine<pvops::test::XenPvTest> {
         case 4: sim_.RunOnCpu(cpu, [&] { TakeUpcall(); }); break;
         case 5: sim_.RunOnCpu(cpu, [&] { InterruptFlag(in); }); break;
         case 6: sim_.RunOnCpu(cpu, [&] { ReadTime(cpu); }); break;
-        case 7:
-          sim_.RunOnCpu(cpu, [&] { Timer(in); });
-          break;
+        case 7: sim_.RunOnCpu(cpu, [&] { Timer(in); }); break;
         case 8: {
           pvops_cpuset set;
           pvops_cpuset_clear(&set);
@@ -151,8 +149,5 @@ class EventsFuzz : public pvops::fuzz::FixtureMachine<pvops::test::XenPvTest> {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  FuzzedDataProvider in(data, size);
-  EventsFuzz machine;
-  machine.Run(in);
-  return 0;
+  return pvops::fuzz::RunOnFreshMachine<EventsFuzz>(data, size);
 }
