@@ -137,6 +137,26 @@ TEST_F(HvTlbTest, ListEntriesCoverUpTo4096PagesEach) {
   EXPECT_EQ(c.input[4], (kVa + 4096 * kPage) | (5000 - 4096 - 1));
 }
 
+// A range ending in the top page of the address space: its end rounded up to a page wrapped to
+// 0, and the list writer ran past the argument page (found by the hv_hypercall fuzz target).
+TEST_F(HvTlbTest, ARangeEndingInTheTopPageIsListedWithoutWrapping) {
+  Start();
+  constexpr uint64_t kTopPages = ~uint64_t{0} - 2 * kPage + 1;  // the last two pages
+  pvops_cpuset set = Cpus({1});
+  ASSERT_EQ(pvops_flush_tlb_remote(&set, kTopPages, kTopPages + kPage + 1), PVOPS_OK);
+  ASSERT_EQ(FlushCalls().size(), 1u);
+  const HvCall c = FlushCalls()[0];
+  EXPECT_EQ(c.code, kCallFlushVirtualAddressList);
+  EXPECT_EQ(c.rep_count, 1u);
+  EXPECT_EQ(c.input[3], kTopPages | 1);  // both pages, one entry
+  calls_.clear();
+  set = Cpus({1});
+  // Every page up to the top one: more than the argument page lists, so the whole space.
+  ASSERT_EQ(pvops_flush_tlb_remote(&set, 0, ~uint64_t{0} - kPage + 2), PVOPS_OK);
+  ASSERT_EQ(FlushCalls().size(), 1u);
+  EXPECT_EQ(FlushCalls()[0].code, kCallFlushVirtualAddressSpace);
+}
+
 TEST_F(HvTlbTest, AnUnalignedRangeCoversEveryPageItTouches) {
   Start();
   const pvops_cpuset set = Cpus({1});

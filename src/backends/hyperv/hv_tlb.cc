@@ -24,23 +24,27 @@ constexpr uint32_t kHeaderExQwords = sizeof(FlushInputEx) / sizeof(uint64_t);
 constexpr uint64_t kFlushFlags = kFlushAllVirtualAddressSpaces;
 
 uint64_t PageStart(uint64_t va) { return va & ~(X86_PAGE_SIZE - 1); }
-uint64_t PageEnd(uint64_t va) { return PageStart(va + X86_PAGE_SIZE - 1); }
+// Pages of [start, end), end > start, counted from the last page: an end in the top page of
+// the address space has no page end below 2^64 (rounding it up wrapped to 0).
+uint64_t PagesOf(uint64_t start, uint64_t end) {
+  return (PageStart(end - 1) - PageStart(start)) / X86_PAGE_SIZE + 1;
+}
 
 // Writes the list entries covering [start, end) at `list`; returns how many.
 uint32_t WriteList(uint64_t start, uint64_t end, uint64_t* list) {
   uint32_t n = 0;
-  for (uint64_t va = PageStart(start); va < end;) {
-    const uint64_t pages_left = (PageEnd(end) - va) / X86_PAGE_SIZE;
+  uint64_t va = PageStart(start);
+  for (uint64_t pages_left = PagesOf(start, end); pages_left != 0;) {
     const uint64_t pages = pages_left < kPagesPerListEntry ? pages_left : kPagesPerListEntry;
     list[n++] = va | (pages - 1);
     va += pages * X86_PAGE_SIZE;
+    pages_left -= pages;
   }
   return n;
 }
 
 uint64_t ListEntriesFor(uint64_t start, uint64_t end) {
-  const uint64_t pages = (PageEnd(end) - PageStart(start)) / X86_PAGE_SIZE;
-  return (pages + kPagesPerListEntry - 1) / kPagesPerListEntry;
+  return (PagesOf(start, end) + kPagesPerListEntry - 1) / kPagesPerListEntry;
 }
 
 CallOutcome Flush(const pvops_cpuset* cpus, uint32_t self, const VpTargets& targets, uint64_t start,
