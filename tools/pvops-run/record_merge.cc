@@ -91,6 +91,11 @@ EnvironmentResult ReadEnvironment(const json& env) {
   if (!env.at("closing").is_null()) log.closing = ReadCounts(env.at("closing"));
   log.stats = ReadFields(env.at("stats"));
   for (const json& line : env.at("bench")) log.bench.push_back(ReadFields(line));
+  // Records from runners older than the move lines have neither key: no hops.
+  for (const json& line : env.value("move_hops", json::array()))
+    log.move_hops.push_back(ReadFields(line));
+  for (const json& line : env.value("guest_move_hops", json::array()))
+    log.guest_move_hops.push_back(ReadFields(line));
   for (const json& line : env.at("clock_lines")) {
     log.clock_lines.push_back({.guest_ns = line.at("guest_ns").get<std::uint64_t>(),
                                .host_ns = Optional<std::int64_t>(line.at("host_ns"))});
