@@ -59,6 +59,28 @@ uint32_t HostData::Processes(const std::string& build) const {
       std::count_if(runs.begin(), runs.end(), [&](const HostRun& r) { return r.build == build; }));
 }
 
+namespace {
+
+// One measured figure in Google Benchmark's form: a single iteration-type run of `iterations`
+// whose real and CPU time are both `time`.
+json Iteration(const std::string& name, size_t family_index, int64_t iterations, double time,
+               const char* unit) {
+  return {{"name", name},
+          {"family_index", family_index},
+          {"per_family_instance_index", 0},
+          {"run_name", name},
+          {"run_type", "iteration"},
+          {"repetitions", 1},
+          {"repetition_index", 0},
+          {"threads", 1},
+          {"iterations", iterations},
+          {"real_time", time},
+          {"cpu_time", time},
+          {"time_unit", unit}};
+}
+
+}  // namespace
+
 json ResultsJson(const RunContext& context, const std::vector<EnvironmentBench>& envs,
                  const HostData& host, const LinuxComparison* comparison) {
   json environments = json::object();
@@ -92,24 +114,15 @@ json ResultsJson(const RunContext& context, const std::vector<EnvironmentBench>&
       const std::string name = env.name + "/" + m.op + "/" + m.variant;
       const double median_ns = m.median_cycles * 1e6 / env.tsc_khz;
       const Summary rounds = m.Rounds();
-      json b = {{"name", name},
-                {"family_index", benchmarks.size()},
-                {"per_family_instance_index", 0},
-                {"run_name", name},
-                {"run_type", "iteration"},
-                {"repetitions", 1},
-                {"repetition_index", 0},
-                {"threads", 1},
-                {"iterations",
-                 static_cast<int64_t>(m.round_cycles.size()) * m.samples_per_round * m.batch},
-                {"real_time", median_ns},
-                {"cpu_time", median_ns},
-                {"time_unit", "ns"},
-                {"batch", m.batch},
-                {"median_cycles", m.median_cycles},
-                {"round_min_cycles", *rounds.min},
-                {"round_max_cycles", *rounds.max},
-                {"updates_per_op", m.updates_per_op}};
+      json b =
+          Iteration(name, benchmarks.size(),
+                    static_cast<int64_t>(m.round_cycles.size()) * m.samples_per_round * m.batch,
+                    median_ns, "ns");
+      b["batch"] = m.batch;
+      b["median_cycles"] = m.median_cycles;
+      b["round_min_cycles"] = *rounds.min;
+      b["round_max_cycles"] = *rounds.max;
+      b["updates_per_op"] = m.updates_per_op;
       if (m.exits_per_op) b["exits_per_op"] = *m.exits_per_op;
       if (m.kvm_hypercalls_per_op) b["kvm_hypercalls_per_op"] = *m.kvm_hypercalls_per_op;
       if (m.variant != "raw") {
@@ -132,22 +145,12 @@ json ResultsJson(const RunContext& context, const std::vector<EnvironmentBench>&
       run.erase(std::remove(run.begin(), run.end(), ' '), run.end());
       const std::string name = env.name + "/move_downtime/" + run + "/hop" + std::to_string(h.hop) +
                                "_" + h.from + "_to_" + h.to;
-      json b = {{"name", name},
-                {"family_index", benchmarks.size()},
-                {"per_family_instance_index", 0},
-                {"run_name", name},
-                {"run_type", "iteration"},
-                {"repetitions", 1},
-                {"repetition_index", 0},
-                {"threads", 1},
-                {"iterations", 1},
-                {"real_time", *h.downtime_ms},
-                {"cpu_time", *h.downtime_ms},
-                {"time_unit", "ms"},
-                {"pause_ms", h.pause_ms},
-                {"vmm_stop_ms", h.stop_ms},
-                {"vmm_save_ms", h.save_ms},
-                {"vmm_restore_ms", h.restore_ms}};
+      json b = Iteration(name, benchmarks.size(), 1, *h.downtime_ms, "ms");
+      b["pause_ms"] = h.pause_ms;
+      b["vmm_stop_ms"] = h.stop_ms;
+      b["vmm_save_ms"] = h.save_ms;
+      b["vmm_restore_ms"] = h.restore_ms;
+      if (h.old_vm_close_ms) b["old_vm_close_ms"] = *h.old_vm_close_ms;
       if (h.clock_jump_ms) b["guest_clock_jump_ms"] = *h.clock_jump_ms;
       benchmarks.push_back(std::move(b));
     }
