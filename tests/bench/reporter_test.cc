@@ -405,6 +405,9 @@ TEST(Report, StatesEachHopsDowntimeAgainstTheGoal) {
   EXPECT_EQ(out["benchmarks"][0]["time_unit"], "ms");
   EXPECT_DOUBLE_EQ(out["benchmarks"][0]["real_time"].get<double>(), 40);
   EXPECT_TRUE(MoveTable(RunA()).empty());
+  // A conformance record alone: the environment passed it and was not benched here.
+  const std::string report = ReportMarkdown({}, envs, HostData{}, "");
+  EXPECT_NE(report.find("| kvm-move |  | pass | no bench record |"), std::string::npos) << report;
 }
 
 TEST(Chart, IsAnSvgWithABarPerBenchedEnvironmentAndOp) {

@@ -69,9 +69,13 @@ std::string EnvironmentsTable(const std::vector<EnvironmentBench>& envs) {
                                              ? ""
                                              : ": " + MarkdownCell(env.conformance_reason));
     if (!env.Benched()) {
-      const std::string why = env.bench_verdict.empty()
-                                  ? "not run (failed its conformance run)"
-                                  : env.bench_verdict + ": " + MarkdownCell(env.bench_reason);
+      // No bench record: the bench leaves out an environment that failed its conformance run;
+      // one that passed has simply no bench record here.
+      const std::string why =
+          !env.bench_verdict.empty()
+              ? env.bench_verdict + ": " + MarkdownCell(env.bench_reason)
+              : (env.conformance_verdict == "pass" ? "no bench record"
+                                                   : "not run (failed its conformance run)");
       absl::StrAppend(&md, "| ", env.name, " | ", env.backend, " | ", conformance, " | ", why,
                       " | ", PatchCounts(env), " | - | - |\n");
       continue;
