@@ -193,14 +193,18 @@ void VirtualMachine::UseVm(BuiltVm built) {
   vcpus_ = std::move(built.vcpus);
 }
 
+VirtualMachine::PreparedVm VirtualMachine::MakeVmFor(const std::string& personality_name) {
+  std::unique_ptr<Personality> personality = config_.move->make_personality(personality_name);
+  BuiltVm built = BuildKvmVm(*personality);
+  return PreparedVm{personality_name, std::move(personality), std::move(built)};
+}
+
 void VirtualMachine::PrepareNextVm() {
   const std::string to = move_->next_personality();
   if (prepared_ && prepared_->personality_name == to) return;
   prepared_.reset();
   try {
-    std::unique_ptr<Personality> next = config_.move->make_personality(to);
-    BuiltVm built = BuildKvmVm(*next);
-    prepared_ = PreparedVm{to, std::move(next), std::move(built)};
+    prepared_ = MakeVmFor(to);
   } catch (const std::exception& error) {
     // The hop makes the VM itself then, inside its downtime, and fails there if it must.
     console_.Note(absl::StrFormat("move: the %s VM could not be made ahead: %s", to, error.what()));
@@ -602,9 +606,7 @@ void VirtualMachine::Hop() {
     const bool made_ahead = prepared_ && prepared_->personality_name == to;
     if (!made_ahead) {
       prepared_.reset();
-      std::unique_ptr<Personality> next = config_.move->make_personality(to);
-      BuiltVm built = BuildKvmVm(*next);
-      prepared_ = PreparedVm{to, std::move(next), std::move(built)};
+      prepared_ = MakeVmFor(to);
     }
     personality_ = prepared_->personality.get();
     moved_personality_ = std::move(prepared_->personality);

@@ -108,6 +108,13 @@ class VirtualMachine final : private MachineHost {
   };
   BuiltVm BuildKvmVm(Personality& personality);
   void UseVm(BuiltVm built);
+  struct PreparedVm {
+    std::string personality_name;
+    std::unique_ptr<Personality> personality;
+    BuiltVm built;
+  };
+  // The move plan's personality of that name, and a VM built for it.
+  PreparedVm MakeVmFor(const std::string& personality_name);
   // The next hop's VM and personality, made while the guest still runs on this one, so that a
   // hop's downtime holds only stopping, saving and restoring (KVM lets two VMs map one memory).
   void PrepareNextVm();
@@ -147,11 +154,6 @@ class VirtualMachine final : private MachineHost {
   PortIoDevices ports_;
   UniqueFd vm_stats_;
   std::vector<VcpuSlot> vcpus_;
-  struct PreparedVm {
-    std::string personality_name;
-    std::unique_ptr<Personality> personality;
-    BuiltVm built;
-  };
   std::optional<PreparedVm> prepared_;  // coordinator thread only
 
   std::mutex finish_mutex_;
