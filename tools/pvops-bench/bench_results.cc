@@ -90,11 +90,11 @@ std::optional<double> OptionalNumber(const json& fields, const char* key, const 
 }
 
 // The mover's hop lines, each with the guest's line of the same hop: the first guest line
-// after it whose `moves` count reached the hop (a move within one VM does not count).
+// whose `moves` count equals the hop's number (a move within one VM leaves the count as it was,
+// so its line comes after the one of the mover's hop and is not taken).
 std::vector<MoveHop> ParseHops(const json& env) {
   std::vector<MoveHop> hops;
-  if (!env.contains("move_hops")) return hops;
-  for (const json& line : env.at("move_hops")) {
+  for (const json& line : env.value("move_hops", json::array())) {
     MoveHop h;
     const std::optional<double> hop = OptionalNumber(line, "hop", "move line");
     if (!hop || *hop < 1)
