@@ -22,6 +22,7 @@
 #include "flag_spelling.h"
 #include "host_debug_exit.h"
 #include "hostile.h"
+#include "l1_trace.h"
 #include "move_plan.h"
 #include "personality.h"
 #include "static_key_holder.h"
@@ -203,7 +204,14 @@ int Main(int argc, char** argv) {
     const RunResult result = vm.Run();
     // The runner's verdict names the first FAULT: line: the guest's own if it printed one.
     if (!result.fault_line.empty()) console.Line(absl::StrCat("FAULT: ", result.fault_line));
-    if (!result.guest_exit) console.Note(absl::StrCat("fault: ", result.fault_reason));
+    if (!result.guest_exit) {
+      console.Note(absl::StrCat("fault: ", result.fault_reason));
+      // A triple fault read the trace already; any other fault reads it here.
+      const std::vector<std::string> trace =
+          result.l1_trace.empty() ? StopTraceAndTail(kL1Tracefs, kL1TraceLinesOnFault)
+                                  : result.l1_trace;
+      for (const std::string& line : trace) console.Note(absl::StrCat("l1-trace: ", line));
+    }
     console.Line(StatLine(result, config.vcpu_count));
     if (result.guest_exit)
       return End(console, result.guest_exit->code, result.guest_exit->size, passthrough);

@@ -15,6 +15,7 @@
 #include "irq_routing.h"
 #include "kvm_stats.h"
 #include "kvm_stats_port.h"
+#include "l1_trace.h"
 #include "pvh_entry.h"
 #include "pvh_image.h"
 #include "reset_vector.h"
@@ -243,6 +244,7 @@ RunResult VirtualMachine::Run() {
     result.guest_exit = guest_exit_;
     result.fault_reason = fault_reason_;
     result.fault_line = fault_line_;
+    result.l1_trace = l1_trace_;
   }
   result.kvm_counters = earlier_vm_counters_;
   AddVmCounters(result.kvm_counters);
@@ -461,13 +463,26 @@ bool VirtualMachine::HandleExit(Vcpu& vcpu) {
       return true;
     case KVM_EXIT_SHUTDOWN: {
       // On AMD, KVM re-initialises a vCPU after a shutdown intercept, so its registers are the
-      // reset state by now; the guest's FAULT: line (if it printed one) says where it was.
+      // reset state by now: the L1's trace of the exit (l1_trace.h) says where the guest was.
       const kvm_regs regs = vcpu.GetRegs();
       const bool reset_state =
           regs.rip == kResetRip && vcpu.GetSregs().cs.selector == kResetCodeSelector;
+      std::vector<std::string> trace = StopTraceAndTail(kL1Tracefs, kL1TraceLinesOnFault);
+      const std::optional<ShutdownExit> traced = LastShutdownExit(trace, vcpu.id());
       std::string line = absl::StrFormat("triple fault (KVM_EXIT_SHUTDOWN) cpu=%u", vcpu.id());
-      absl::StrAppend(&line, reset_state ? ", rip unknown: KVM has reset the vCPU"
-                                         : absl::StrFormat(" rip=%#x", regs.rip));
+      if (!reset_state) {
+        absl::StrAppend(&line, absl::StrFormat(" rip=%#x", regs.rip));
+      } else if (traced) {
+        absl::StrAppend(&line,
+                        absl::StrFormat(" rip=%#x delivering %s (from the L1 trace)", traced->rip,
+                                        DescribeDeliveredEvent(traced->delivering)));
+      } else {
+        absl::StrAppend(&line, ", rip unknown: KVM has reset the vCPU and the L1 traced no exit");
+      }
+      {
+        std::lock_guard lock(finish_mutex_);
+        if (!finished_) l1_trace_ = std::move(trace);
+      }
       Finish(std::nullopt,
              absl::StrFormat("vCPU %u: triple fault (KVM_EXIT_SHUTDOWN); after it: %s", vcpu.id(),
                              DescribeVcpu(vcpu)),

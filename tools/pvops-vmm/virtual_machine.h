@@ -62,10 +62,11 @@ struct RunResult {
   std::chrono::milliseconds stop_time{0};  // stopping and joining the vCPU threads after it
   uint64_t unhandled_port_accesses = 0;
   uint64_t unhandled_mmio_accesses = 0;
-  uint64_t hyperv_synic_exits = 0;  // KVM_EXIT_HYPERV (SYNIC): re-entered, KVM applied them
-  uint64_t hyperv_hcall_exits = 0;  // KVM_EXIT_HYPERV (HCALL): answered "invalid code"
-  std::string personality_stats;    // the personality's own " name=value" fields
-  std::string move_stats;           // " vmm_move_hops=N" and each hop's times, with a plan
+  uint64_t hyperv_synic_exits = 0;    // KVM_EXIT_HYPERV (SYNIC): re-entered, KVM applied them
+  uint64_t hyperv_hcall_exits = 0;    // KVM_EXIT_HYPERV (HCALL): answered "invalid code"
+  std::string personality_stats;      // the personality's own " name=value" fields
+  std::string move_stats;             // " vmm_move_hops=N" and each hop's times, with a plan
+  std::vector<std::string> l1_trace;  // the L1 trace's last lines, read at a triple fault
 };
 
 class VirtualMachine final : private MachineHost {
@@ -162,6 +163,7 @@ class VirtualMachine final : private MachineHost {
   std::optional<GuestExitRequest> guest_exit_;
   std::string fault_reason_;
   std::string fault_line_;
+  std::vector<std::string> l1_trace_;  // finish_mutex_'s, like fault_line_
   std::atomic<bool> stopping_{false};
   std::atomic<uint32_t> gate_{0};  // vCPU threads of generation N run once it reaches N
 
