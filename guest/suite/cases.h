@@ -53,6 +53,7 @@ Result ConsoleWrite();
 // cases_debug.cc
 Result DebugFaultUnmapped();
 Result DebugFaultOnCpu1();
+Result DebugTripleFault();
 Result DebugHang();
 
 }  // namespace guest::suite

@@ -34,6 +34,18 @@ Result DebugFaultOnCpu1() {
   return Result::Fail("cpu 1 read unmapped VA 0x%lx without faulting", kUnmappedVa);
 }
 
+Result DebugTripleFault() {
+  Note("loading an empty IDT, then ud2: expect a triple fault, which only the hypervisor sees");
+  // Interrupts off first: with no IDT any interrupt would end the run the same way, elsewhere.
+  pvops::IrqDisable();
+  const struct [[gnu::packed]] {
+    uint16_t limit;
+    uint64_t base;
+  } empty{0, 0};
+  asm volatile("lidt %0\n\tud2" : : "m"(empty));
+  __builtin_unreachable();
+}
+
 Result DebugHang() {
   Note("hanging on purpose: only the runner's timeout ends this run");
   for (;;) asm volatile("pause");

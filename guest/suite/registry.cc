@@ -41,6 +41,7 @@ constexpr Case kCases[] = {
     {"move.self", MoveSelf},
     {"debug.fault_unmapped", DebugFaultUnmapped},
     {"debug.fault_on_cpu1", DebugFaultOnCpu1},
+    {"debug.triple_fault", DebugTripleFault},
     {"debug.hang", DebugHang},
 };
 
