@@ -73,14 +73,54 @@ uint32_t AliasesOf(uint64_t pfn, uint64_t (&out)[1 + kMaxWindows]) {
   return n;
 }
 
-multicall_entry_t RemapCall(uint64_t va, uint64_t mfn, bool writable) {
-  multicall_entry_t call{};
-  call.op = __HYPERVISOR_update_va_mapping;
-  call.args[0] = va;
-  call.args[1] = (mfn << 12) | X86_PTE_PRESENT | X86_PTE_ACCESSED |
-                 (writable ? X86_PTE_WRITABLE | X86_PTE_DIRTY : 0);
-  call.args[2] = UVMF_INVLPG | UVMF_LOCAL;
-  return call;
+// One update_va_mapping of every alias of `pfn` to `machine_pte`, into calls[0..); how many.
+uint32_t RemapCalls(uint64_t pfn, pvops_pte machine_pte, uint64_t flags,
+                    multicall_entry_t (&calls)[2 + kMaxWindows], uint32_t first) {
+  uint64_t aliases[1 + kMaxWindows];
+  const uint32_t n = AliasesOf(pfn, aliases);
+  for (uint32_t i = 0; i < n; ++i) {
+    multicall_entry_t& call = calls[first + i];
+    call = multicall_entry_t{};
+    call.op = __HYPERVISOR_update_va_mapping;
+    call.args[0] = aliases[i];
+    call.args[1] = machine_pte;
+    call.args[2] = flags;
+  }
+  return n;
+}
+
+pvops_pte AliasPte(uint64_t mfn, bool writable) {
+  return (mfn << 12) | X86_PTE_PRESENT | X86_PTE_ACCESSED |
+         (writable ? X86_PTE_WRITABLE | X86_PTE_DIRTY : 0);
+}
+
+// A frame becomes a page table (pin) once no writable mapping of it is left, and stops being
+// one (unpin) before any comes back: one multicall, applied in order.
+[[nodiscard]] pvops_status ChangeTableState(uint64_t pfn, uint32_t level, bool pin) {
+  if (level < 1 || level > 4) return PVOPS_ERR_INVALID;
+  const uint64_t mfn = PfnToMfn(pfn);
+  if (mfn == kInvalidFrame || pfn >= Frames().nr_pages) return PVOPS_ERR_INVALID;
+  (void)FlushBatch();
+  multicall_entry_t calls[2 + kMaxWindows];
+  constexpr uint64_t kLocalFlush = UVMF_INVLPG | UVMF_LOCAL;
+  const uint32_t remaps = RemapCalls(pfn, AliasPte(mfn, !pin), kLocalFlush, calls, pin ? 0 : 1);
+  mmuext_op_t op{};
+  op.cmd = pin ? MMUEXT_PIN_L1_TABLE + (level - 1) : MMUEXT_UNPIN_TABLE;
+  op.arg1.mfn = mfn;
+  multicall_entry_t& ext = calls[pin ? remaps : 0];
+  ext = multicall_entry_t{};
+  ext.op = __HYPERVISOR_mmuext_op;
+  ext.args[0] = Arg(&op);
+  ext.args[1] = 1;
+  ext.args[3] = DOMID_SELF;
+  const pvops_status st = Multicall(calls, remaps + 1);
+  if (pin && st != PVOPS_OK) {
+    // Leave the frame as it was: writable where it was mapped, not pinned.
+    (void)Multicall(calls, RemapCalls(pfn, AliasPte(mfn, true), kLocalFlush, calls, 0));
+    return st;
+  }
+  if (level == 4) pin ? RememberRoot(pfn) : ForgetRoot(pfn);
+  return st;
 }
 
 void Submit(pvops_pte* ptep, pvops_pte value) {
@@ -128,58 +168,11 @@ pvops_pte ReadPte(const pvops_pte* ptep) {
 }
 
 [[nodiscard]] pvops_status AllocPt(uint64_t pfn, uint32_t level) {
-  if (level < 1 || level > 4) return PVOPS_ERR_INVALID;
-  const uint64_t mfn = PfnToMfn(pfn);
-  if (mfn == kInvalidFrame || pfn >= Frames().nr_pages) return PVOPS_ERR_INVALID;
-  (void)FlushBatch();
-  // Read-only everywhere first, then the pin: one multicall, applied in order.
-  multicall_entry_t calls[2 + kMaxWindows];
-  mmuext_op_t pin{};
-  uint64_t aliases[1 + kMaxWindows];
-  const uint32_t alias_count = AliasesOf(pfn, aliases);
-  uint32_t n = 0;
-  for (uint32_t i = 0; i < alias_count; ++i) calls[n++] = RemapCall(aliases[i], mfn, false);
-  pin.cmd = MMUEXT_PIN_L1_TABLE + (level - 1);
-  pin.arg1.mfn = mfn;
-  calls[n] = multicall_entry_t{};
-  calls[n].op = __HYPERVISOR_mmuext_op;
-  calls[n].args[0] = Arg(&pin);
-  calls[n].args[1] = 1;
-  calls[n].args[3] = DOMID_SELF;
-  ++n;
-  const pvops_status st = Multicall(calls, n);
-  if (st != PVOPS_OK) {
-    // Leave the frame as it was: writable where it was mapped, not pinned.
-    multicall_entry_t undo[1 + kMaxWindows];
-    for (uint32_t i = 0; i < alias_count; ++i) undo[i] = RemapCall(aliases[i], mfn, true);
-    (void)Multicall(undo, alias_count);
-    return st;
-  }
-  if (level == 4) RememberRoot(pfn);
-  return PVOPS_OK;
+  return ChangeTableState(pfn, level, true);
 }
 
 [[nodiscard]] pvops_status ReleasePt(uint64_t pfn, uint32_t level) {
-  if (level < 1 || level > 4) return PVOPS_ERR_INVALID;
-  const uint64_t mfn = PfnToMfn(pfn);
-  if (mfn == kInvalidFrame || pfn >= Frames().nr_pages) return PVOPS_ERR_INVALID;
-  (void)FlushBatch();
-  multicall_entry_t calls[2 + kMaxWindows];
-  mmuext_op_t unpin{};
-  unpin.cmd = MMUEXT_UNPIN_TABLE;
-  unpin.arg1.mfn = mfn;
-  calls[0] = multicall_entry_t{};
-  calls[0].op = __HYPERVISOR_mmuext_op;
-  calls[0].args[0] = Arg(&unpin);
-  calls[0].args[1] = 1;
-  calls[0].args[3] = DOMID_SELF;
-  uint32_t n = 1;
-  uint64_t aliases[1 + kMaxWindows];
-  const uint32_t alias_count = AliasesOf(pfn, aliases);
-  for (uint32_t i = 0; i < alias_count; ++i) calls[n++] = RemapCall(aliases[i], mfn, true);
-  const pvops_status st = Multicall(calls, n);
-  if (level == 4) ForgetRoot(pfn);
-  return st;
+  return ChangeTableState(pfn, level, false);
 }
 
 void FlushTlbLocal() {
@@ -253,14 +246,8 @@ void FlushTlbOne(uint64_t va) {
 }
 
 pvops_status RemapAliases(uint64_t pfn, pvops_pte machine_pte, uint64_t flags) {
-  uint64_t aliases[1 + kMaxWindows];
-  const uint32_t n = AliasesOf(pfn, aliases);
-  multicall_entry_t calls[1 + kMaxWindows];
-  for (uint32_t i = 0; i < n; ++i) {
-    calls[i] = RemapCall(aliases[i], 0, false);
-    calls[i].args[1] = machine_pte;
-    calls[i].args[2] = flags;
-  }
+  multicall_entry_t calls[2 + kMaxWindows];
+  const uint32_t n = RemapCalls(pfn, machine_pte, flags, calls, 0);
   return n == 0 ? PVOPS_OK : Multicall(calls, n);
 }
 
