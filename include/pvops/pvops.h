@@ -23,7 +23,7 @@
 extern "C" {
 #endif
 
-#define PVOPS_ABI_VERSION 4u
+#define PVOPS_ABI_VERSION 5u
 /* The most CPUs the library serves, a build option of the library (CMake PVOPS_MAX_CPUS): a
  * kernel compiles with the same value (-DPVOPS_MAX_CPUS=N), which pvops_init() checks through
  * pvops_env.max_cpus. */
@@ -196,6 +196,33 @@ struct pvops_platform_ops {
   pvops_status (*cpu_init)(uint32_t cpu);
 };
 
+/* ABI 5: what a kernel did with privileged instructions of its own (Linux's pv_cpu_ops share). */
+struct pvops_kernel_ops {
+  /* Load the interrupt descriptor table (lidt's base and limit; 64-bit gates). Xen PV: the
+   * trap table is built from the present gates of vectors 0-31 but NMI (Xen's callback), an
+   * interrupt gate masking events as it would clear IF, each entered through the library's
+   * stub that leaves the CPU's frame; the library's event callback runs the handlers of event
+   * channels, and Xen's failsafe callback arrives as a #GP with error code 0. INVALID when a
+   * gate is not a 64-bit interrupt or trap gate, or #GP has none. */
+  pvops_status (*load_idt)(const void *idt, uint16_t limit);
+  /* lgdt, then CS reloaded with `code_selector` and DS, ES, SS with `data_selector`.
+   * Xen PV: UNSUPPORTED, Xen's GDT and its flat selectors stay. */
+  pvops_status (*load_gdt)(const void *gdt, uint16_t limit, uint16_t code_selector,
+                           uint16_t data_selector);
+  /* ltr. Xen PV: UNSUPPORTED, a PV vCPU has no TSS. */
+  pvops_status (*load_tr)(uint16_t selector);
+  /* The address of the last page fault. Xen PV: vcpu_info's copy (0 until pvops_init has
+   * mapped shared_info). */
+  uint64_t (*read_cr2)(void);
+  /* Never called: the kernel's interrupt and exception entries end with
+   * `jmp pvops_interrupt_return`, which goes here with the CPU's frame (rip, cs, rflags, rsp,
+   * ss) on the stack and every register restored. Native: iretq. Xen PV: HYPERVISOR_iret,
+   * which also restores the event mask from the frame's IF. */
+  void (*interrupt_return)(void);
+};
+/* Jumped to in place of iretq (see kernel.interrupt_return); in the library's assembly. */
+void pvops_interrupt_return(void);
+
 struct pvops_ops {
   struct pvops_cpu_ops cpu;
   struct pvops_irq_ops irq;
@@ -204,9 +231,11 @@ struct pvops_ops {
   struct pvops_lock_ops lock;
   struct pvops_hypercall_ops hypercall;
   struct pvops_platform_ops platform;
+  struct pvops_kernel_ops kernel;
 };
 
-/* The one table. Filled by pvops_init(); valid (native) even before it. */
+/* The one table: native as the library is loaded, filled by pvops_init(). Native ops are
+ * privileged, which a Xen PV kernel (ring 3) is not: there pvops_early_init() must run first. */
 extern struct pvops_ops pvops_table;
 
 /* ---- Call sites --------------------------------------------------------------------------- */
@@ -383,7 +412,8 @@ enum pvops_paravirt_op {
   PVOPS_PV_LOCK = 1u << 12,       /* lock.wait, lock.kick */
   PVOPS_PV_PREEMPTED = 1u << 13,  /* lock.vcpu_is_preempted */
   PVOPS_PV_CONSOLE = 1u << 14,    /* platform.console_write */
-  PVOPS_PV_CPU_START = 1u << 15   /* platform.start_cpu */
+  PVOPS_PV_CPU_START = 1u << 15,  /* platform.start_cpu */
+  PVOPS_PV_CPU_TABLES = 1u << 16  /* kernel: descriptor tables and CR2 */
 };
 /* A static name for one PVOPS_PV_* bit ("clock", "send_ipi", ...); NULL for any other value. */
 const char *pvops_paravirt_op_name(uint32_t bit);
@@ -393,6 +423,15 @@ const char *pvops_paravirt_op_name(uint32_t bit);
  * the console. The boot CPU is then online as CPU 0 (a failure of its per-CPU set-up is
  * recorded in the info's notes). */
 pvops_status pvops_init(const struct pvops_env *env);
+/* Callable first thing on any entry (enum pvops_entry), before the kernel clears its .bss and
+ * before pvops_init(): installs the ops that work on that entry, so that the table is valid from
+ * the kernel's first instruction. Native and PVH: the native table stays, PVOPS_OK. Xen PV
+ * (`boot_info` = start_info): console_io as the console, the exit port or a reboot as shutdown,
+ * the vcpu_info mask as the interrupt flag and the kernel ops, PVOPS_OK; UNSUPPORTED when the
+ * hypercall page is not filled (nothing changed) or Xen is not built in, BAD_DATA when
+ * start_info fails its checks (the console and a reboot installed all the same).
+ * pvops_init() replaces them all with the chosen backend's. */
+pvops_status pvops_early_init(uint32_t entry, const void *boot_info);
 const struct pvops_info *pvops_get_info(void);
 /* What features[index] means for `backend` (e.g. "hints"); NULL when that word is unused. */
 const char *pvops_feature_word_name(uint32_t backend, uint32_t index);
@@ -587,6 +626,8 @@ uint64_t pvops_get_counter(const char *name);
 #define PVOPS__CALL2(type, op, a, b) ((type)PVOPS__SITE(op, "", PVOPS__ARG0(a), PVOPS__ARG1(b)))
 #define PVOPS__CALL3(type, op, a, b, c) \
   ((type)PVOPS__SITE(op, "", PVOPS__ARG0(a), PVOPS__ARG1(b), PVOPS__ARG2(c)))
+#define PVOPS__CALL4(type, op, a, b, c, d) \
+  ((type)PVOPS__SITE(op, "", PVOPS__ARG0(a), PVOPS__ARG1(b), PVOPS__ARG2(c), PVOPS__ARG3(d)))
 
 /* A PVOPS_SITE_CALLEE_SAVED site: `call THUNK` (5 bytes), the thunk saving every register but
  * %rax around the call through the table; the argument, if any, in %rdi. */
@@ -608,6 +649,7 @@ uint64_t pvops_get_counter(const char *name);
 #define PVOPS__CALL1(type, op, a) ((type)(pvops_table.op)(a))
 #define PVOPS__CALL2(type, op, a, b) ((type)(pvops_table.op)(a, b))
 #define PVOPS__CALL3(type, op, a, b, c) ((type)(pvops_table.op)(a, b, c))
+#define PVOPS__CALL4(type, op, a, b, c, d) ((type)(pvops_table.op)(a, b, c, d))
 
 #endif /* PVOPS_PATCHABLE */
 
@@ -763,6 +805,18 @@ static inline pvops_status pvops_start_cpu(uint32_t cpu, uint32_t apic_id,
                                            const pvops_cpu_start *start) {
   return PVOPS__CALL3(pvops_status, platform.start_cpu, cpu, apic_id, start);
 }
+
+static inline pvops_status pvops_load_idt(const void *idt, uint16_t limit) {
+  return PVOPS__CALL2(pvops_status, kernel.load_idt, idt, limit);
+}
+static inline pvops_status pvops_load_gdt(const void *gdt, uint16_t limit, uint16_t code_selector,
+                                          uint16_t data_selector) {
+  return PVOPS__CALL4(pvops_status, kernel.load_gdt, gdt, limit, code_selector, data_selector);
+}
+static inline pvops_status pvops_load_tr(uint16_t selector) {
+  return PVOPS__CALL1(pvops_status, kernel.load_tr, selector);
+}
+static inline uint64_t pvops_read_cr2(void) { return PVOPS__CALL0(uint64_t, kernel.read_cr2); }
 
 /* Cpuset helpers. */
 static inline void pvops_cpuset_clear(pvops_cpuset *set) {

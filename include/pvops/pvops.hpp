@@ -142,6 +142,17 @@ inline Status StartCpu(uint32_t cpu, uint32_t apic_id, const pvops_cpu_start& st
   return pvops_start_cpu(cpu, apic_id, &start);
 }
 
+inline Status LoadIdt(const void* idt, uint16_t limit) { return pvops_load_idt(idt, limit); }
+inline Status LoadGdt(const void* gdt, uint16_t limit, uint16_t code_selector,
+                      uint16_t data_selector) {
+  return pvops_load_gdt(gdt, limit, code_selector, data_selector);
+}
+inline Status LoadTr(uint16_t selector) { return pvops_load_tr(selector); }
+inline uint64_t ReadCr2() { return pvops_read_cr2(); }
+
+inline Status EarlyInit(uint32_t entry, const void* boot_info) {
+  return pvops_early_init(entry, boot_info);
+}
 inline const pvops_info& Info() { return *pvops_get_info(); }
 inline Backend ChosenBackend() { return static_cast<Backend>(pvops_get_info()->backend); }
 

@@ -250,6 +250,18 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
   return PVOPS_OK;
 }
 
+extern "C" pvops_status pvops_early_init(uint32_t entry, const void* boot_info) {
+  // Ring 0 entries: the native table the library was loaded with already works.
+  if (entry == PVOPS_ENTRY_NATIVE || entry == PVOPS_ENTRY_PVH) return PVOPS_OK;
+  if (entry != PVOPS_ENTRY_XEN_PV) return PVOPS_ERR_INVALID;
+#ifdef PVOPS_WITH_XEN
+  return pvops::xen::EarlyInitPv(boot_info, &pvops_table);
+#else
+  (void)boot_info;
+  return PVOPS_ERR_UNSUPPORTED;
+#endif
+}
+
 extern "C" pvops_status pvops_patch(void) {
   return pvops::core::PatchEnvSites(&pvops::core::g_info);
 }

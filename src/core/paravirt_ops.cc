@@ -38,6 +38,7 @@ uint32_t ParavirtOps(const pvops_ops& t) {
   mark(t.lock.vcpu_is_preempted != n.lock.vcpu_is_preempted, PVOPS_PV_PREEMPTED);
   mark(t.platform.console_write != n.platform.console_write, PVOPS_PV_CONSOLE);
   mark(t.platform.start_cpu != n.platform.start_cpu, PVOPS_PV_CPU_START);
+  mark(t.kernel.load_idt != n.kernel.load_idt, PVOPS_PV_CPU_TABLES);
   return bits;
 }
 
@@ -57,6 +58,7 @@ constexpr OpsGroup kOpsGroups[] = {
     {"lock", offsetof(pvops_ops, lock), sizeof(pvops_lock_ops)},
     {"hypercall", offsetof(pvops_ops, hypercall), sizeof(pvops_hypercall_ops)},
     {"platform", offsetof(pvops_ops, platform), sizeof(pvops_platform_ops)},
+    {"kernel", offsetof(pvops_ops, kernel), sizeof(pvops_kernel_ops)},
 };
 
 // The walk below reads pointer-sized slots: no group may hold anything else, nor padding.
@@ -105,6 +107,7 @@ extern "C" const char* pvops_paravirt_op_name(uint32_t bit) {
     case PVOPS_PV_PREEMPTED: return "preempted";
     case PVOPS_PV_CONSOLE: return "console";
     case PVOPS_PV_CPU_START: return "cpu_start";
+    case PVOPS_PV_CPU_TABLES: return "cpu_tables";
     default: return nullptr;
   }
 }

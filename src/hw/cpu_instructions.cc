@@ -17,6 +17,31 @@ void Cpuid(uint32_t leaf, uint32_t subleaf, pvops_cpuid_regs* out) {
   if (out != nullptr) *out = arch::cpuid(leaf, subleaf);
 }
 
+[[nodiscard]] pvops_status LoadIdt(const void* idt, uint16_t limit) {
+  arch::lidt(idt, limit);
+  return PVOPS_OK;
+}
+
+[[nodiscard]] pvops_status LoadGdt(const void* gdt, uint16_t limit, uint16_t code_selector,
+                                   uint16_t data_selector) {
+  arch::lgdt_and_reload(gdt, limit, code_selector, data_selector);
+  return PVOPS_OK;
+}
+
+[[nodiscard]] pvops_status LoadTr(uint16_t selector) {
+  arch::ltr(selector);
+  return PVOPS_OK;
+}
+
+uint64_t ReadCr2() { return arch::read_cr2(); }
+
+// The assembly's offset of the slot pvops_interrupt_return jumps through.
+static_assert(offsetof(pvops_ops, kernel.interrupt_return) == 48 * sizeof(void*));
+#ifdef PVOPS_SIM_CPU
+// Never jumped to in the host tests: a stand-in for the assembly.
+extern "C" void pvops_native_interrupt_return() {}
+#endif
+
 uint64_t ReadMsr(uint32_t msr) { return arch::rdmsr(msr); }
 void WriteMsr(uint32_t msr, uint64_t value) { arch::wrmsr(msr, value); }
 

@@ -26,6 +26,15 @@ void RestoreFlags(uint64_t flags);
 void IrqDisable();
 void IrqEnable();
 
+// The descriptor-table loads and CR2 (the kernel group).
+[[nodiscard]] pvops_status LoadIdt(const void* idt, uint16_t limit);
+[[nodiscard]] pvops_status LoadGdt(const void* gdt, uint16_t limit, uint16_t code_selector,
+                                   uint16_t data_selector);
+[[nodiscard]] pvops_status LoadTr(uint16_t selector);
+uint64_t ReadCr2();
+// The native kernel.interrupt_return (arch/x86/interrupt_return.S): iretq.
+extern "C" void pvops_native_interrupt_return();
+
 // How this CPU enters a hypervisor (KVM's and Xen HVM's hypercalls): vmcall on Intel VMX,
 // vmmcall on AMD SVM and Hygon, by CPUID leaf 0's vendor.
 arch::HypercallInsn HypercallInsnForVendor();

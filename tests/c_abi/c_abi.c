@@ -11,6 +11,15 @@ _Static_assert(sizeof(struct pvops_ops) % sizeof(void (*)(void)) == 0, "pointers
 _Static_assert(sizeof(struct pvops_user_clock) == 24, "fixed layout");
 _Static_assert(offsetof(struct pvops_user_clock, page) == 8, "fixed layout");
 _Static_assert(offsetof(struct pvops_user_clock, page_phys) == 16, "fixed layout");
+/* ABI 5 appended the kernel group: every earlier slot keeps its place. */
+_Static_assert(offsetof(struct pvops_ops, kernel) == 44 * sizeof(void (*)(void)),
+               "the kernel group follows the 44 slots of ABI 4");
+_Static_assert(sizeof(struct pvops_kernel_ops) == 5 * sizeof(void (*)(void)), "five ops");
+_Static_assert(offsetof(struct pvops_kernel_ops, read_cr2) == 3 * sizeof(void (*)(void)),
+               "fixed layout");
+/* pvops_interrupt_return (arch/x86/interrupt_return.S) jumps through this slot by its offset. */
+_Static_assert(offsetof(struct pvops_ops, kernel.interrupt_return) == 48 * sizeof(void (*)(void)),
+               "fixed layout");
 
 void c_abi_measure_layout(struct c_abi_layout *out) {
   out->size_ops = sizeof(struct pvops_ops);
@@ -27,6 +36,8 @@ void c_abi_measure_layout(struct c_abi_layout *out) {
   out->off_ops_lock = offsetof(struct pvops_ops, lock);
   out->off_ops_hypercall = offsetof(struct pvops_ops, hypercall);
   out->off_ops_platform = offsetof(struct pvops_ops, platform);
+  out->off_ops_kernel = offsetof(struct pvops_ops, kernel);
+  out->off_kernel_load_gdt = offsetof(struct pvops_kernel_ops, load_gdt);
   out->off_env_cmdline = offsetof(struct pvops_env, cmdline);
   out->off_env_phys_to_virt = offsetof(struct pvops_env, phys_to_virt);
   out->off_env_flags = offsetof(struct pvops_env, flags);
@@ -68,4 +79,5 @@ void c_abi_exercise(const struct pvops_env *env, struct c_abi_observed *out) {
   out->user_clock_status = pvops_get_user_clock(&out->user_clock);
   pvops_console_write("hello from C\n", 13);
   out->counters = pvops_get_counters(counters, PVOPS_MAX_COUNTERS);
+  out->cr2 = pvops_read_cr2();
 }

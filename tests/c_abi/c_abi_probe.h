@@ -19,6 +19,7 @@ struct c_abi_layout {
   size_t off_env_cmdline, off_env_phys_to_virt, off_env_flags, off_env_map_exec, off_env_max_cpus;
   size_t off_info_reason, off_info_paravirt, off_info_candidates, off_candidate_signature;
   size_t off_mmu_flush_tlb_remote;
+  size_t off_ops_kernel, off_kernel_load_gdt;
 };
 
 struct c_abi_observed {
@@ -35,6 +36,7 @@ struct c_abi_observed {
   pvops_status user_clock_status;
   struct pvops_user_clock user_clock;
   uint32_t counters;
+  uint64_t cr2;
 };
 
 void c_abi_measure_layout(struct c_abi_layout *out);

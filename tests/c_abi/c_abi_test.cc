@@ -47,6 +47,8 @@ TEST_F(CAbiTest, CAndCppSeeTheSameLayout) {
   EXPECT_EQ(c.off_ops_lock, offsetof(pvops_ops, lock));
   EXPECT_EQ(c.off_ops_hypercall, offsetof(pvops_ops, hypercall));
   EXPECT_EQ(c.off_ops_platform, offsetof(pvops_ops, platform));
+  EXPECT_EQ(c.off_ops_kernel, offsetof(pvops_ops, kernel));
+  EXPECT_EQ(c.off_kernel_load_gdt, offsetof(pvops_kernel_ops, load_gdt));
   EXPECT_EQ(c.off_env_cmdline, offsetof(pvops_env, cmdline));
   EXPECT_EQ(c.off_env_phys_to_virt, offsetof(pvops_env, phys_to_virt));
   EXPECT_EQ(c.off_env_flags, offsetof(pvops_env, flags));
@@ -62,6 +64,7 @@ TEST_F(CAbiTest, CAndCppSeeTheSameLayout) {
 TEST_F(CAbiTest, ACProgramInitializesAndCallsThroughTheTable) {
   const pvops_env env = sim::MakeEnv("console=ttyS0");
   c_abi_observed seen{};
+  sim_.SetCr2(0xdead'b000);
   c_abi_exercise(&env, &seen);
 
   EXPECT_EQ(seen.init_status, PVOPS_OK);
@@ -85,6 +88,7 @@ TEST_F(CAbiTest, ACProgramInitializesAndCallsThroughTheTable) {
   EXPECT_EQ(seen.wall.sec, 1740817800u);  // 2025-03-01T08:30:00Z
   EXPECT_EQ(uart_.output(), "hello from C\n");
   EXPECT_GT(seen.counters, 0u);
+  EXPECT_EQ(seen.cr2, 0xdead'b000u);
 }
 
 // Compiled next to macros named like every op (c_abi_kernel_macros.c), a wrapper still calls

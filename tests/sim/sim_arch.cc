@@ -68,6 +68,11 @@ void write_cr3(uint64_t value) { Current().ExecWriteCr3(value); }
 uint64_t read_cr4() { return Current().ExecReadCr4(); }
 void write_cr4(uint64_t value) { Current().ExecWriteCr4(value); }
 void invlpg(uint64_t va) { Current().ExecInvlpg(va); }
+void lidt(const void* base, uint16_t limit) { Current().ExecLidt(base, limit); }
+void lgdt_and_reload(const void* base, uint16_t limit, uint16_t code, uint16_t data) {
+  Current().ExecLgdt(base, limit, code, data);
+}
+void ltr(uint16_t selector) { Current().ExecLtr(selector); }
 uint64_t rdtsc() { return Current().ExecRdtsc(); }
 
 uint32_t mmio_read32(volatile uint32_t* addr) { return Current().ExecMmioRead(addr); }

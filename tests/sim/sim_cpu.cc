@@ -16,11 +16,11 @@ namespace {
 SimCpu* g_current = nullptr;
 
 constexpr const char* kExitNames[] = {
-    "cpuid",      "rdmsr",         "wrmsr",      "msr_fault", "in",
-    "out",        "mmio_read",     "mmio_write", "cli",       "sti",
-    "save_flags", "restore_flags", "hlt",        "pause",     "read_cr2",
-    "read_cr3",   "write_cr3",     "read_cr4",   "write_cr4", "invlpg",
-    "rdtsc",      "vmcall",        "vmmcall",    "stub_call", "backdoor",
+    "cpuid",     "rdmsr",      "wrmsr",    "msr_fault", "in",         "out",
+    "mmio_read", "mmio_write", "cli",      "sti",       "save_flags", "restore_flags",
+    "hlt",       "pause",      "read_cr2", "read_cr3",  "write_cr3",  "read_cr4",
+    "write_cr4", "invlpg",     "rdtsc",    "vmcall",    "vmmcall",    "stub_call",
+    "backdoor",  "load_table",
 };
 static_assert(std::size(kExitNames) == static_cast<size_t>(Exit::kCount));
 
@@ -382,6 +382,26 @@ void SimCpu::ExecWriteCr4(uint64_t value) {
   Step(Exit::kWriteCr4);
   state().cr4 = value;
   cr4_writes_.push_back({current_cpu_, value});
+}
+
+void SimCpu::ExecLidt(const void* base, uint16_t limit) {
+  Step(Exit::kLoadTable);
+  state().tables.idt_base = reinterpret_cast<uintptr_t>(base);
+  state().tables.idt_limit = limit;
+}
+
+void SimCpu::ExecLgdt(const void* base, uint16_t limit, uint16_t code, uint16_t data) {
+  Step(Exit::kLoadTable);
+  TableRegisters& t = state().tables;
+  t.gdt_base = reinterpret_cast<uintptr_t>(base);
+  t.gdt_limit = limit;
+  t.cs = code;
+  t.data = data;
+}
+
+void SimCpu::ExecLtr(uint16_t selector) {
+  Step(Exit::kLoadTable);
+  state().tables.tr = selector;
 }
 
 void SimCpu::ExecInvlpg(uint64_t va) {

@@ -59,6 +59,7 @@ enum class Exit : uint32_t {
   kVmmcall,
   kStubCall,
   kBackdoor,
+  kLoadTable,  // lidt, lgdt (with the segment reloads after it), ltr
   kCount
 };
 const char* ExitName(Exit kind);
@@ -171,6 +172,12 @@ class SimCpu {
   void SetCr2(uint64_t v) { state().cr2 = v; }
   void SetCr3(uint64_t v) { state().cr3 = v; }
   void SetCr4(uint64_t v) { state().cr4 = v; }
+  // The descriptor tables as the last lidt / lgdt / ltr left them, and the selectors reloaded.
+  struct TableRegisters {
+    uint64_t idt_base = 0, gdt_base = 0;
+    uint16_t idt_limit = 0, gdt_limit = 0, cs = 0, data = 0, tr = 0;
+  };
+  const TableRegisters& tables() const { return state().tables; }
 
   // ---- Time ----------------------------------------------------------------------------
   // The TSC moves forward by `ticks` at every simulated instruction (rdtsc included), so
@@ -234,11 +241,15 @@ class SimCpu {
   void ExecHypercall(arch::HypercallInsn insn, arch::HypercallRegs& regs);
   void ExecCallStub(const void* stub, arch::HypercallRegs& regs);
   void ExecBackdoor(arch::HypercallRegs& regs);
+  void ExecLidt(const void* base, uint16_t limit);
+  void ExecLgdt(const void* base, uint16_t limit, uint16_t code, uint16_t data);
+  void ExecLtr(uint16_t selector);
 
  private:
   struct CpuState {
     bool interrupts_enabled = false;
     uint64_t cr2 = 0, cr3 = 0, cr4 = 0;
+    TableRegisters tables;
   };
   struct MsrDevice {
     uint32_t first, last;

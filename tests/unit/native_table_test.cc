@@ -44,6 +44,9 @@ TEST(EmptySlotTest, TheFirstAndTheLastSlotAreWalked) {
   ops = core::kNativeOps;
   ops.platform.cpu_init = nullptr;
   EXPECT_EQ(EmptySlotOf(ops), "platform[3]");
+  ops = core::kNativeOps;
+  ops.kernel.read_cr2 = nullptr;
+  EXPECT_EQ(EmptySlotOf(ops), "kernel[3]");
   EXPECT_EQ(EmptySlotOf(pvops_ops{}), "cpu[0]");
 }
 
@@ -82,6 +85,37 @@ TEST_F(NativeTableTest, InitOnBareMetalInstallsTheNativeTable) {
   EXPECT_EQ(core::OnlineCpuCount(), 1u);
 }
 
+TEST_F(NativeTableTest, TheKernelOpsAreTheInstructions) {
+  Boot();
+  alignas(16) static uint64_t gdt[5];
+  alignas(16) static uint64_t idt[2 * 256];
+  sim_.ClearLogs();
+  sim_.ResetExits();
+  EXPECT_EQ(pvops_load_gdt(gdt, sizeof(gdt) - 1, 0x08, 0x10), PVOPS_OK);
+  EXPECT_EQ(pvops_load_tr(0x18), PVOPS_OK);
+  EXPECT_EQ(pvops_load_idt(idt, sizeof(idt) - 1), PVOPS_OK);
+  const sim::SimCpu::TableRegisters& t = sim_.tables();
+  EXPECT_EQ(t.gdt_base, reinterpret_cast<uintptr_t>(gdt));
+  EXPECT_EQ(t.gdt_limit, sizeof(gdt) - 1);
+  EXPECT_EQ(t.cs, 0x08u);
+  EXPECT_EQ(t.data, 0x10u);
+  EXPECT_EQ(t.tr, 0x18u);
+  EXPECT_EQ(t.idt_base, reinterpret_cast<uintptr_t>(idt));
+  EXPECT_EQ(t.idt_limit, 4095u);
+  EXPECT_EQ(sim_.exits(sim::Exit::kLoadTable), 3u);
+  sim_.SetCr2(0xffff'8000'0123'4000);
+  EXPECT_EQ(pvops_read_cr2(), 0xffff'8000'0123'4000u);
+  EXPECT_EQ(Info().paravirt & PVOPS_PV_CPU_TABLES, 0u);
+}
+
+TEST_F(NativeTableTest, EarlyInitKeepsTheNativeTableOnEveryRingZeroEntry) {
+  for (uint32_t entry : {uint32_t{PVOPS_ENTRY_NATIVE}, uint32_t{PVOPS_ENTRY_PVH}}) {
+    EXPECT_EQ(pvops_early_init(entry, nullptr), PVOPS_OK);
+    EXPECT_EQ(std::memcmp(&pvops_table, &core::kNativeOps, sizeof(pvops_ops)), 0);
+  }
+  EXPECT_EQ(pvops_early_init(7, nullptr), PVOPS_ERR_INVALID) << "no such entry";
+}
+
 TEST_F(NativeTableTest, NativeHasNoMemoryReservation) {
   Boot();
   const uint64_t pfns[1] = {16};
@@ -94,12 +128,12 @@ TEST_F(NativeTableTest, NativeHasNoMemoryReservation) {
 
 TEST_F(NativeTableTest, EveryParavirtBitHasItsOwnName) {
   std::set<std::string> names;
-  for (uint32_t bit = 1; bit <= PVOPS_PV_CPU_START; bit <<= 1) {
+  for (uint32_t bit = 1; bit <= PVOPS_PV_CPU_TABLES; bit <<= 1) {
     const char* name = pvops_paravirt_op_name(bit);
     ASSERT_NE(name, nullptr) << "bit " << bit;
     EXPECT_TRUE(names.insert(name).second) << name;
   }
-  EXPECT_EQ(pvops_paravirt_op_name(PVOPS_PV_CPU_START << 1), nullptr);
+  EXPECT_EQ(pvops_paravirt_op_name(PVOPS_PV_CPU_TABLES << 1), nullptr);
   EXPECT_EQ(pvops_paravirt_op_name(PVOPS_PV_CLOCK | PVOPS_PV_EOI), nullptr) << "one bit at a time";
   EXPECT_EQ(pvops_paravirt_op_name(0), nullptr);
 }

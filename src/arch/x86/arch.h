@@ -47,6 +47,10 @@ void write_cr3(uint64_t value);
 uint64_t read_cr4();
 void write_cr4(uint64_t value);
 void invlpg(uint64_t va);
+void lidt(const void* base, uint16_t limit);
+// lgdt, then CS by a far return and DS, ES, SS by moves.
+void lgdt_and_reload(const void* base, uint16_t limit, uint16_t code, uint16_t data);
+void ltr(uint16_t selector);
 uint64_t rdtsc();
 uint32_t mmio_read32(volatile uint32_t* addr);
 void mmio_write32(volatile uint32_t* addr, uint32_t value);
@@ -145,6 +149,31 @@ inline uint64_t read_cr4() {
 }
 inline void write_cr4(uint64_t value) { asm volatile("mov %0, %%cr4" ::"r"(value) : "memory"); }
 inline void invlpg(uint64_t va) { asm volatile("invlpg (%0)" ::"r"(va) : "memory"); }
+// lidt's and lgdt's operand.
+struct [[gnu::packed]] TablePointer {
+  uint16_t limit;
+  const void* base;
+};
+inline void lidt(const void* base, uint16_t limit) {
+  const TablePointer idt{limit, base};
+  asm volatile("lidt %0" ::"m"(idt) : "memory");
+}
+inline void lgdt_and_reload(const void* base, uint16_t limit, uint16_t code, uint16_t data) {
+  const TablePointer gdt{limit, base};
+  asm volatile("lgdt %[gdt]\n\t"
+               "mov %[data], %%ds\n\t"
+               "mov %[data], %%es\n\t"
+               "mov %[data], %%ss\n\t"
+               "pushq %q[code]\n\t"
+               "leaq 1f(%%rip), %%rax\n\t"
+               "pushq %%rax\n\t"
+               "lretq\n"
+               "1:"
+               :
+               : [gdt] "m"(gdt), [data] "r"(uint32_t{data}), [code] "r"(uint64_t{code})
+               : "rax", "memory");
+}
+inline void ltr(uint16_t selector) { asm volatile("ltr %0" ::"r"(selector) : "memory"); }
 inline uint64_t rdtsc() {
   uint32_t lo, hi;
   asm volatile("rdtsc" : "=a"(lo), "=d"(hi));

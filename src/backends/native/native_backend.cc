@@ -29,6 +29,8 @@ constexpr pvops_ops MakeNativeOps() {
   ops.lock = {LockWait, LockKick, VcpuIsPreempted};
   ops.hypercall = {Hypercall};
   ops.platform = {hw::Com1Write, hw::DebugExitShutdown, hw::StartCpuBySipi, hw::LapicCpuInit};
+  ops.kernel = {hw::LoadIdt, hw::LoadGdt, hw::LoadTr, hw::ReadCr2,
+                hw::pvops_native_interrupt_return};
   return ops;
 }
 

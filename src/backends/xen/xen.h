@@ -223,6 +223,18 @@ void ResetPlatform();
 #ifdef PVOPS_SIM_CPU
 void ResetEntryPoints();  // host tests
 #endif
+// The kernel group on a PV vCPU: the trap table from the kernel's IDT, entered through the
+// library's stubs (xen_pv_entry.S); no GDT or TSS of the kernel's own; CR2 from vcpu_info.
+[[nodiscard]] pvops_status PvLoadIdt(const void* idt, uint16_t limit);
+[[nodiscard]] pvops_status PvLoadGdt(const void* gdt, uint16_t limit, uint16_t code_selector,
+                                     uint16_t data_selector);
+[[nodiscard]] pvops_status PvLoadTr(uint16_t selector);
+uint64_t PvReadCr2();
+// xen_pv_entry.S: HYPERVISOR_iret for the frame on the stack.
+extern "C" void pvops_xen_pv_interrupt_return();
+inline constexpr uint32_t kPvTrapVectors = 32;  // the exceptions: events carry the rest
+// Bytes between two of xen_pv_entry.S's trap entries (pop, pop, jmp through the target).
+inline constexpr uint64_t kPvTrapEntryBytes = 9;
 
 // ---- Initialisation (xen_backend.cc, xen_pv.cc, xen_hvm.cc) ------------------------------
 // The backend's Init (xen_backend.h) forgets every earlier state, then PV or HVM by the entry.

@@ -69,6 +69,8 @@ core::PatchFn PatchSite;        // the PV irq-flag ops' own thunks; PV hypercall
 core::ReleaseCpuFn ReleaseCpu;  // xen_suspend.cc
 core::ReleaseFn Release;
 extern const core::MemoryOps kMemoryOps;  // xen_memory.cc
+// pvops_early_init on the PV entry (xen_pv.cc).
+[[nodiscard]] pvops_status EarlyInitPv(const void* start_info, pvops_ops* ops);
 
 inline constexpr core::Backend kBackend = {PVOPS_BACKEND_XEN,
                                            "xen",

@@ -229,6 +229,9 @@ void HandleUpcall() {
 
 uint64_t PvSaveFlags() { return ThisVcpuInfo()->evtchn_upcall_mask != 0 ? 0 : X86_EFLAGS_IF; }
 
+// Xen saves the faulting address there before it bounces a #PF to the kernel.
+uint64_t PvReadCr2() { return ThisVcpuInfo()->arch.cr2; }
+
 void PvIrqDisable() {
   ThisVcpuInfo()->evtchn_upcall_mask = 1;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);

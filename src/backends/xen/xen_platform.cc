@@ -14,6 +14,24 @@
 #include <xen/physdev.h>
 #include <xen/sched.h>
 
+// xen_pv_entry.S: one entry per exception vector, kPvTrapEntryBytes apart, each jumping on to
+// the kernel's handler that pvops_xen_pv_gate_targets names; the event and failsafe callbacks.
+extern "C" const char pvops_xen_pv_trap_entries[];
+extern "C" const char pvops_xen_pv_event_entry[];
+extern "C" const char pvops_xen_pv_failsafe_entry[];
+// Where each exception vector's entry goes on to: the kernel's gate, by load_idt.
+extern "C" uint64_t pvops_xen_pv_gate_targets[pvops::xen::kPvTrapVectors];
+uint64_t pvops_xen_pv_gate_targets[pvops::xen::kPvTrapVectors];
+
+#ifdef PVOPS_SIM_CPU
+// The host tests only compare addresses: stand-ins for the assembly.
+extern "C" const char
+    pvops_xen_pv_trap_entries[pvops::xen::kPvTrapVectors * pvops::xen::kPvTrapEntryBytes] = {};
+extern "C" const char pvops_xen_pv_event_entry[1] = {};
+extern "C" const char pvops_xen_pv_failsafe_entry[1] = {};
+extern "C" void pvops_xen_pv_interrupt_return() {}
+#endif
+
 namespace pvops::xen {
 namespace {
 
@@ -29,6 +47,27 @@ struct EntryPoints {
   uint64_t failsafe_callback;
 };
 EntryPoints g_entry;
+// The trap table load_idt builds: every exception but NMI, and the terminator.
+trap_info g_pv_traps[kPvTrapVectors];
+
+constexpr uint8_t kVectorNmi = 2;  // Xen delivers NMIs through a callback, never the table
+constexpr uint8_t kVectorGeneralProtection = 13;
+
+// A 64-bit IDT gate.
+struct IdtGate {
+  uint16_t offset_low;
+  uint16_t selector;
+  uint8_t ist;
+  uint8_t attributes;  // present, DPL, type
+  uint16_t offset_mid;
+  uint32_t offset_high;
+  uint32_t reserved;
+};
+static_assert(sizeof(IdtGate) == 16);
+constexpr uint8_t kGatePresent = 0x80;
+constexpr uint8_t kGateTypeMask = 0x0e;  // 0xe interrupt gate, 0xf trap gate
+constexpr uint8_t kGateTypeTrapBit = 0x01;
+constexpr uint8_t kTrapMasksEvents = 4;  // trap_info.flags: Xen's TI_SET_IF
 // One vCPU context (5 KiB: too big for a stack); start_cpu runs on one CPU at a time.
 vcpu_guest_context g_context;
 
@@ -115,6 +154,40 @@ void Shutdown(uint32_t code) {
   g_entry = EntryPoints{traps, count, event_callback, failsafe_callback};
   return PVOPS_OK;
 }
+
+[[nodiscard]] pvops_status PvLoadIdt(const void* idt, uint16_t limit) {
+  if (idt == nullptr || limit < kPvTrapVectors * sizeof(IdtGate) - 1) return PVOPS_ERR_INVALID;
+  const auto* gates = static_cast<const IdtGate*>(idt);
+  uint32_t n = 0;
+  for (uint32_t vector = 0; vector < kPvTrapVectors; ++vector) {
+    const IdtGate& gate = gates[vector];
+    pvops_xen_pv_gate_targets[vector] = 0;
+    if ((gate.attributes & kGatePresent) == 0) continue;
+    if ((gate.attributes & kGateTypeMask) != kGateTypeMask) return PVOPS_ERR_INVALID;
+    pvops_xen_pv_gate_targets[vector] =
+        gate.offset_low | uint64_t{gate.offset_mid} << 16 | uint64_t{gate.offset_high} << 32;
+    if (vector == kVectorNmi) continue;
+    // Flags: the gate's DPL, and an interrupt gate's IF cleared as the event mask set.
+    const bool masks = (gate.attributes & kGateTypeTrapBit) == 0;
+    g_pv_traps[n++] = trap_info{
+        static_cast<uint8_t>(vector),
+        static_cast<uint8_t>(((gate.attributes >> 5) & 3) | (masks ? kTrapMasksEvents : 0)),
+        FLAT_KERNEL_CS,
+        reinterpret_cast<uintptr_t>(pvops_xen_pv_trap_entries) + vector * kPvTrapEntryBytes};
+  }
+  // The failsafe callback goes on to the #GP handler.
+  if (pvops_xen_pv_gate_targets[kVectorGeneralProtection] == 0) return PVOPS_ERR_INVALID;
+  g_pv_traps[n] = trap_info{};
+  return SetEntryPoints(g_pv_traps, reinterpret_cast<uintptr_t>(pvops_xen_pv_event_entry),
+                        reinterpret_cast<uintptr_t>(pvops_xen_pv_failsafe_entry));
+}
+
+// Xen keeps its own GDT with the FLAT_* selectors, and a PV vCPU has no TSS: the kernel's
+// stack for ring transitions is Xen's to switch.
+[[nodiscard]] pvops_status PvLoadGdt(const void*, uint16_t, uint16_t, uint16_t) {
+  return PVOPS_ERR_UNSUPPORTED;
+}
+[[nodiscard]] pvops_status PvLoadTr(uint16_t) { return PVOPS_ERR_UNSUPPORTED; }
 
 [[nodiscard]] pvops_status PvStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
   if (start == nullptr || start->entry == nullptr || start->stack_top == 0)
@@ -242,7 +315,10 @@ namespace {
 void ResetPlatform() { Part(0)->cpu = PerCpu{}; }
 
 #ifdef PVOPS_SIM_CPU
-void ResetEntryPoints() { g_entry = EntryPoints{}; }
+void ResetEntryPoints() {
+  g_entry = EntryPoints{};
+  for (uint64_t& target : pvops_xen_pv_gate_targets) target = 0;
+}
 #endif
 
 }  // namespace pvops::xen

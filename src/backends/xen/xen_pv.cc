@@ -63,12 +63,29 @@ void NoIoDelay() {}
   return PVOPS_OK;
 }
 
-PVOPS_BOOT_CODE void FillOps(pvops_ops* ops) {
-  ops->cpu.io_delay = NoIoDelay;  // nothing on a PV guest's bus needs the pause
+// What pvops_early_init trusted: the kernel may clear its .bss after the call, so .data.
+[[gnu::section(".data.pvops_xen_early_start_info")]] const start_info* g_early_start_info;
+
+void EarlyShutdown(uint32_t code) { pvops_xen_pv_early_exit(g_early_start_info, code); }
+
+// The ops a ring-3 kernel needs from its first instruction on, and keeps after init.
+PVOPS_BOOT_CODE void FillPvCpuOps(pvops_ops* ops) {
   ops->cpu.halt = PvHalt;
   ops->cpu.safe_halt = PvSafeHalt;
-  ops->irq = {PvSaveFlags, PvRestoreFlags, PvIrqDisable, PvIrqEnable,
-              PvEoi,       SendIpi,        TimerOneshot, RegisterHandler};
+  ops->irq.save_flags = PvSaveFlags;
+  ops->irq.restore_flags = PvRestoreFlags;
+  ops->irq.disable = PvIrqDisable;
+  ops->irq.enable = PvIrqEnable;
+  ops->kernel = {PvLoadIdt, PvLoadGdt, PvLoadTr, PvReadCr2, pvops_xen_pv_interrupt_return};
+}
+
+PVOPS_BOOT_CODE void FillOps(pvops_ops* ops) {
+  FillPvCpuOps(ops);
+  ops->cpu.io_delay = NoIoDelay;  // nothing on a PV guest's bus needs the pause
+  ops->irq.eoi = PvEoi;
+  ops->irq.send_ipi = SendIpi;
+  ops->irq.timer_oneshot = TimerOneshot;
+  ops->irq.register_handler = RegisterHandler;
   ops->mmu = {ReadCr3,   WriteCr3,      SetPte,        UpdatePte,     ReadPte,        AllocPt,
               ReleasePt, FlushTlbLocal, FlushTlbOne,   FlushTlbMulti, FlushTlbRemote, LazyBegin,
               LazyFlush, LazyEnd,       PhysToMachine, MachineToPhys};
@@ -81,6 +98,20 @@ PVOPS_BOOT_CODE void FillOps(pvops_ops* ops) {
 }  // namespace
 
 XenArea g_xen_area = {HYPERVISOR_VIRT_START, HYPERVISOR_VIRT_END};
+
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status EarlyInitPv(const void* boot_info, pvops_ops* ops) {
+  // Xen filled the page at domain build, or this is no PV entry: then nothing is installed.
+  if (!StubLooksFilled(__HYPERVISOR_console_io) || !StubLooksFilled(__HYPERVISOR_sched_op))
+    return PVOPS_ERR_UNSUPPORTED;
+  const auto* si = static_cast<const start_info*>(boot_info);
+  const bool trusted = StartInfoProblem(si) == nullptr;
+  g_early_start_info = trusted ? si : nullptr;  // untrusted: never dom0, so a reboot ends it
+  ops->platform.console_write = ConsoleWrite;
+  ops->platform.shutdown = EarlyShutdown;
+  if (!trusted) return PVOPS_ERR_BAD_DATA;
+  FillPvCpuOps(ops);
+  return PVOPS_OK;
+}
 
 void* SharedInfoPage() { return g_shared_info_page; }
 
