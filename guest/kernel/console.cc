@@ -4,7 +4,6 @@
 #include <pvops/pvops.hpp>
 
 #include "kernel/format.h"
-#include "kernel/xen_pv.h"
 
 namespace guest {
 namespace {
@@ -31,10 +30,7 @@ void UnlockConsole(bool locked) {
 
 void PrintRaw(const char* text, size_t len) {
   const bool locked = LockConsole();
-  if (XenPvBeforeBackend())
-    XenPvEarlyConsoleWrite(text, len);  // the native console is privileged in ring 3
-  else
-    pvops::ConsoleWrite(text, len);
+  pvops::ConsoleWrite(text, len);
   UnlockConsole(locked);
 }
 

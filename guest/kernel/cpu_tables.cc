@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "kernel/cpu_tables.h"
 
+#include <pvops/pvops.hpp>
+
 #include "kernel/layout.h"
 #include "kernel/percpu.h"
-#include "kernel/xen_pv.h"
+#include "kernel/traps.h"
 
 extern "C" const char trap_stubs[];  // trap_entry.S: 256 stubs, kTrapStubBytes apart
 
@@ -38,11 +40,6 @@ struct IdtGate {
   uint32_t reserved;
 };
 static_assert(sizeof(IdtGate) == 16);
-
-struct [[gnu::packed]] TablePointer {
-  uint16_t limit;
-  uint64_t base;
-};
 
 constexpr uint32_t kFirstTssSlot = 3;                         // after null, code, data
 constexpr uint32_t kGdtSlots = kFirstTssSlot + 2 * kMaxCpus;  // a 64-bit TSS takes two slots
@@ -82,33 +79,22 @@ void BuildIdt() {
 }
 
 void LoadCpuTables(uint32_t cpu) {
-  // A Xen PV vCPU gets its trap table from Xen (kernel/xen_pv.cc), not from lidt/lgdt/ltr.
-  if (XenPvGuest()) return;
   g_tss[cpu] = Tss{};
   g_tss[cpu].ist[kFaultStackIst - 1] = StackTop(fault_stacks[cpu]);
   g_tss[cpu].io_map_base = sizeof(Tss);  // no I/O bitmap
   SetTssDescriptor(cpu);
 
-  const TablePointer gdt{sizeof(g_gdt) - 1, reinterpret_cast<uint64_t>(g_gdt)};
-  const TablePointer idt{sizeof(g_idt) - 1, reinterpret_cast<uint64_t>(g_idt)};
-  const uint16_t tss_selector = static_cast<uint16_t>((kFirstTssSlot + 2 * cpu) * 8);
-  asm volatile(
-      "lgdt %[gdt]\n\t"
-      "mov %[data], %%ds\n\t"
-      "mov %[data], %%es\n\t"
-      "mov %[data], %%ss\n\t"
-      // Reload CS by a far return to the next instruction.
-      "pushq %[code]\n\t"
-      "leaq 1f(%%rip), %%rax\n\t"
-      "pushq %%rax\n\t"
-      "lretq\n"
-      "1:\n\t"
-      "ltr %[tss]\n\t"
-      "lidt %[idt]"
-      :
-      : [gdt] "m"(gdt), [idt] "m"(idt), [data] "r"(static_cast<uint32_t>(kKernelDataSelector)),
-        [code] "i"(kKernelCodeSelector), [tss] "r"(tss_selector)
-      : "rax", "memory");
+  // A hypervisor that keeps its own GDT (and has no TSS) answers unsupported: its selectors
+  // stay, and so does its way of switching stacks.
+  const pvops::Status gdt =
+      pvops::LoadGdt(g_gdt, sizeof(g_gdt) - 1, kKernelCodeSelector, kKernelDataSelector);
+  if (gdt.ok()) {
+    const uint16_t tss_selector = static_cast<uint16_t>((kFirstTssSlot + 2 * cpu) * 8);
+    if (!pvops::LoadTr(tss_selector).ok()) Panic("loading the TSS failed");
+  } else if (gdt.code() != PVOPS_ERR_UNSUPPORTED) {
+    Panic("loading the GDT failed");
+  }
+  if (!pvops::LoadIdt(g_idt, sizeof(g_idt) - 1).ok()) Panic("loading the IDT failed");
 }
 
 }  // namespace guest

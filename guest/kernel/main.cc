@@ -174,14 +174,19 @@ suite::Summary RunMoves() {
 // the entry's boot structure (PVH: the physical address of hvm_start_info).
 extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
   using namespace guest;
+  // First: the table's ops that work on this entry (its console, shutdown, descriptor tables).
+  const pvops::Status early = pvops::EarlyInit(entry, reinterpret_cast<const void*>(boot_info));
   PrepareCpuStacks(0);
   RecordBootEntry(entry);
-  // A PV kernel's trap table is Xen's to hold: registered before anything can fault.
-  if (entry == PVOPS_ENTRY_XEN_PV) XenPvEarlySetup(reinterpret_cast<const void*>(boot_info));
+  if (entry == PVOPS_ENTRY_XEN_PV) XenPvEarlySetup();
   // The IDT before anything else, so that even a fault inside pvops_init gets its FAULT line
   // (the table's console is usable before init).
   BuildIdt();
   LoadCpuTables(0);
+  if (!early.ok()) {
+    Print("# pvops_early_init returned %s\n", early.name());
+    Panic("pvops_early_init failed");
+  }
 
   const BootInfo boot = ReadBootInfo(entry, boot_info);
   Print("# pvguest: entry=%s boot_info=0x%lx version=%u cmdline=\"%s\"\n",
@@ -209,7 +214,6 @@ extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
   };
   const pvops::Status init = pvops_init(&env);
   const bool xen_pv_backend = XenPvGuest() && pvops::ChosenBackend() == pvops::Backend::kXen;
-  if (xen_pv_backend) XenPvBackendInstalled();
   PrintDetection();
   if (!init.ok()) {
     Print("# pvops_init returned %s\n", init.name());

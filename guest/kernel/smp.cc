@@ -9,7 +9,6 @@
 #include "kernel/deadline.h"
 #include "kernel/layout.h"
 #include "kernel/percpu.h"
-#include "kernel/xen_pv.h"
 
 extern "C" const char ap_trampoline_start[];
 extern "C" const char ap_trampoline_end[];
@@ -83,8 +82,8 @@ ApTrampolineParams* InstallTrampoline() {
 
 }  // namespace guest
 
-// Where every AP arrives from the trampoline (or, under Xen PV, from the vCPU context the
-// backend built), on its own stack, interrupts off.
+// Where every AP arrives from the trampoline (or from the vCPU context a hypervisor built),
+// on its own stack, interrupts off.
 extern "C" [[noreturn]] void ap_main(uint32_t cpu) {
   using namespace guest;
   // Tables first: they touch no pvops state, and a fault in pvops_cpu_online is then reported
@@ -107,9 +106,10 @@ void StartSecondaryCpus(uint32_t expected) {
     for (uint32_t cpu = 1; cpu < expected; ++cpu) g_bringup[cpu].start_status = PVOPS_ERR_INVALID;
     return;
   }
-  // A Xen PV vCPU starts from the register context the backend builds: no trampoline (and
-  // no EFER to read: rdmsr is privileged there).
-  ApTrampolineParams* params = XenPvGuest() ? nullptr : InstallTrampoline();
+  // A backend that starts CPUs itself builds their register context: no trampoline (and no
+  // EFER to read, which may be privileged there).
+  const bool backend_starts_cpus = (pvops::Info().paravirt & PVOPS_PV_CPU_START) != 0;
+  ApTrampolineParams* params = backend_starts_cpus ? nullptr : InstallTrampoline();
   for (uint32_t cpu = 1; cpu < expected; ++cpu) {
     // The library's per-CPU state for this CPU, before it can run pvops_cpu_online.
     g_bringup[cpu].area_status = pvops_set_cpu_area(cpu, CpuArea(cpu));

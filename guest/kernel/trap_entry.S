@@ -32,7 +32,7 @@ trap_common:
   mov %rsp, %rdi
   call trap_dispatch
   RESTORE_GENERAL_REGISTERS
-  iretq
+  jmp pvops_interrupt_return  /* iretq, or what the hypervisor takes instead */
 
 /* No executable stack: the linker would otherwise warn. */
 .section .note.GNU-stack, "", @progbits

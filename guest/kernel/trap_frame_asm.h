@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The general registers of a struct TrapFrame (traps.h), pushed and popped in that order:
- * shared by the native trap entry (trap_entry.S) and the Xen PV one (boot/xen_pv_entry.S), so
- * both build the one frame layout trap_dispatch reads. Assembler only: clang-format leaves it be.
+ * The general registers of a struct TrapFrame (traps.h), pushed and popped in that order by the
+ * trap entry (trap_entry.S), the frame layout trap_dispatch reads. Assembler only: clang-format
+ * leaves it be.
  */
 /* clang-format off */
 #ifndef GUEST_KERNEL_TRAP_FRAME_ASM_H

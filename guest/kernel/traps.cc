@@ -7,7 +7,6 @@
 #include "kernel/layout.h"
 #include "kernel/percpu.h"
 #include "kernel/probe.h"
-#include "kernel/xen_pv.h"
 
 namespace guest {
 namespace {
@@ -27,12 +26,6 @@ uint32_t g_fault_depth[kMaxCpus];
 // be the FAULT line (fixed text: the formatter may be what faulted).
 uint32_t g_fault_line_printed[kMaxCpus];
 
-uint64_t ReadCr2() {
-  uint64_t cr2;
-  asm volatile("mov %%cr2, %0" : "=r"(cr2));
-  return cr2;
-}
-
 // The index from the stack base is trusted only within bounds: a fault may come from a CPU
 // whose stack is wrecked.
 uint32_t FaultingCpuSlot() {
@@ -41,7 +34,6 @@ uint32_t FaultingCpuSlot() {
 }
 
 [[noreturn]] void EndRunFromFault(uint32_t depth) {
-  if (XenPvBeforeBackend()) XenPvEarlyExit(kExitFault);  // the native exit is privileged there
   if (depth <= 3) pvops::Shutdown(kExitFault);
   // The table's shutdown faulted too: last resort on the PVH path is the exit port itself.
   if (depth == 4) asm volatile("outl %0, $0xf4" ::"a"(kExitFault));
@@ -56,7 +48,7 @@ uint32_t FaultingCpuSlot() {
     const char* name = vector < 32 ? kMnemonics[vector] : "INT";
     if (vector == kVectorPageFault) {
       Print("FAULT: vector=%lu (#%s) rip=0x%016lx error=0x%lx cr2=0x%016lx cpu=%u\n", vector, name,
-            frame.rip, frame.error, ReadCr2(), ThisCpu());
+            frame.rip, frame.error, pvops::ReadCr2(), ThisCpu());
     } else {
       Print("FAULT: vector=%lu (#%s) rip=0x%016lx error=0x%lx cpu=%u\n", vector, name, frame.rip,
             frame.error, ThisCpu());

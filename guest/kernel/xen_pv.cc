@@ -12,18 +12,11 @@
 #include <xen/physdev.h>
 #include <xen/xen.h>
 
-extern "C" const char xen_pv_trap_stubs[];  // boot/xen_pv_entry.S: 32 stubs, 16 bytes apart
-extern "C" const char xen_pv_event_callback[];
-extern "C" const char xen_pv_failsafe_callback[];
 extern "C" const char __kernel_start[];
 extern "C" const char __kernel_end[];
 
 namespace guest {
 namespace {
-
-constexpr uint64_t kTrapStubBytes = 16;
-constexpr uint8_t kVectorNmi = 2;  // Xen delivers NMIs through a callback, never the table
-constexpr uint32_t kExceptionVectors = 32;
 
 constexpr uint32_t kEntries = 512;
 // The direct map's own tables live in .bss: enough for 128 MiB (the xen environment gives
@@ -41,28 +34,14 @@ struct DirectMapTables {
 };
 
 bool g_xen_pv;
-bool g_backend_installed;
 bool g_direct_map_ready;
 const start_info* g_start_info;
 uint64_t g_bootstrap_end;  // the bootstrap region Xen mapped at KERNEL_VIRT_BASE: [0, end)
 uint64_t g_direct_map_bytes;
-trap_info g_traps[kExceptionVectors];  // the exceptions but NMI, then the terminator
 char g_cmdline[kMaxCmdlineBytes + 1];
 DirectMapTables g_direct_map;
 
 uint64_t FrameOf(const void* va) { return VirtToPhys(va) / kPageBytes; }
-
-void BuildTrapTable() {
-  uint32_t n = 0;
-  for (uint32_t vector = 0; vector < kExceptionVectors; ++vector) {
-    if (vector == kVectorNmi) continue;
-    // flags 0: only the kernel may raise it with int, and Xen leaves events as they were.
-    g_traps[n++] =
-        trap_info{static_cast<uint8_t>(vector), 0, FLAT_KERNEL_CS,
-                  reinterpret_cast<uint64_t>(xen_pv_trap_stubs) + vector * kTrapStubBytes};
-  }
-  g_traps[n] = trap_info{};  // address 0 ends the table
-}
 
 // Frames that are (or are about to be) page tables: Xen refuses a writable mapping of them.
 bool IsTableFrame(uint64_t pfn) {
@@ -81,19 +60,8 @@ pvops::Status Pin(const Table& table, uint32_t level) {
 
 bool XenPvGuest() { return g_xen_pv; }
 
-void XenPvEarlySetup(const void* start_info) {
+void XenPvEarlySetup() {
   g_xen_pv = true;
-  g_start_info = static_cast<const ::start_info*>(start_info);
-  BuildTrapTable();
-  const pvops::Status traps =
-      pvops_xen_pv_set_entry_points(g_traps, reinterpret_cast<uint64_t>(xen_pv_event_callback),
-                                    reinterpret_cast<uint64_t>(xen_pv_failsafe_callback));
-  if (!traps.ok()) {
-    static constexpr char kRefused[] =
-        "FAULT: vector=none (panic) Xen refused the trap table or callbacks cpu=0\n";
-    pvops_xen_console_write(kRefused, sizeof(kRefused) - 1);
-    pvops_xen_pv_early_exit(start_info, kExitFault);
-  }
   // .bss pages (the page pool) may become page tables: alloc_pt must also make this mapping of
   // them read-only, not just the direct map's.
   const uint64_t start = reinterpret_cast<uint64_t>(__kernel_start) & ~(kPageBytes - 1);
@@ -101,7 +69,7 @@ void XenPvEarlySetup(const void* start_info) {
       (reinterpret_cast<uint64_t>(__kernel_end) + kPageBytes - 1) & ~(kPageBytes - 1);
   if (!pvops::Status(pvops_xen_pv_add_alias_window(start, start - kKernelVirtBase, end - start))
            .ok())
-    XenPvEarlyExit(kExitFault);
+    pvops::Shutdown(kExitFault);
 }
 
 BootInfo ReadXenPvStartInfo(const void* start_info) {
@@ -111,6 +79,7 @@ BootInfo ReadXenPvStartInfo(const void* start_info) {
     info.error = problem;
     return info;
   }
+  g_start_info = static_cast<const ::start_info*>(start_info);
   const char* text = pvops_xen_pv_cmdline(start_info);
   size_t len = 0;
   while (text[len] != '\0' && len < kMaxCmdlineBytes) g_cmdline[len] = text[len], ++len;
@@ -121,13 +90,6 @@ BootInfo ReadXenPvStartInfo(const void* start_info) {
       VirtToPhys(reinterpret_cast<const void*>(si->pt_base)) + si->nr_pt_frames * kPageBytes;
   return info;
 }
-
-bool XenPvBeforeBackend() { return g_xen_pv && !g_backend_installed; }
-void XenPvBackendInstalled() { g_backend_installed = true; }
-
-void XenPvEarlyConsoleWrite(const char* text, size_t len) { pvops_xen_console_write(text, len); }
-
-void XenPvEarlyExit(uint32_t code) { pvops_xen_pv_early_exit(g_start_info, code); }
 
 pvops::Status XenPvBuildDirectMap() {
   const uint64_t hypercalls_before = pvops_get_counter("hypercalls");
@@ -189,6 +151,3 @@ bool XenPvSetIopl(uint32_t iopl, int64_t* xen_rc) {
 }
 
 }  // namespace guest
-
-// boot/xen_pv_entry.S: Xen could not reload the guest's segments on its way back.
-extern "C" [[noreturn]] void xen_pv_failsafe() { guest::Panic("Xen failsafe callback"); }

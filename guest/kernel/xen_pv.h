@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-// What the kernel does differently when Xen entered it as a PV guest (boot/xen_pv_entry.S): no
-// descriptor-table instructions (a trap table and callbacks registered with Xen instead), a
-// console and an exit that reach Xen before pvops_init has installed the Xen backend, and a
-// direct map built through the pvops table once it has.
+// What the kernel does differently when Xen entered it as a PV guest (boot/xen_pv_entry.S): its
+// start_info read, the image's mapping named to the library, and a direct map built through the
+// pvops table once pvops_init has installed the Xen backend.
 #pragma once
 
 #include <stddef.h>
@@ -17,20 +16,12 @@ namespace guest {
 // True from the first line of kernel_main on a Xen PV entry.
 bool XenPvGuest();
 
-// First thing on the PV entry: registers the trap table and the event/failsafe callbacks with
-// Xen (so any fault is reported), and the image's mapping as an alias of its frames. Ends the
-// run with the fault code if Xen refuses.
-void XenPvEarlySetup(const void* start_info);
+// First thing on the PV entry: the image's mapping as an alias of its frames. Ends the run with
+// the fault code if the library refuses.
+void XenPvEarlySetup();
 
 // start_info checked (pvops_xen_pv_start_info_problem) and its command line copied.
 BootInfo ReadXenPvStartInfo(const void* start_info);
-
-// Until pvops_init has installed the Xen backend the table's console and shutdown are native,
-// which a ring-3 PV kernel cannot use: these reach Xen directly meanwhile.
-bool XenPvBeforeBackend();
-void XenPvBackendInstalled();
-void XenPvEarlyConsoleWrite(const char* text, size_t len);
-[[noreturn]] void XenPvEarlyExit(uint32_t code);
 
 // Maps every pseudo-physical frame at DIRECT_MAP_BASE + pa with 4 KiB pages through the pvops
 // table (page-table frames read-only, as Xen requires), then links it into the current root.
