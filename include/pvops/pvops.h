@@ -219,7 +219,25 @@ struct pvops_kernel_ops {
    * ss) on the stack and every register restored. Native: iretq. Xen PV: HYPERVISOR_iret,
    * which also restores the event mask from the frame's IF. */
   void (*interrupt_return)(void);
+  /* Write descriptor `index` of the GDT at `gdt`. Xen PV: update_descriptor, which checks it
+   * (a TSS or any other system descriptor is refused: INVALID). */
+  pvops_status (*write_gdt_entry)(void *gdt, uint32_t index, uint64_t descriptor);
+  /* The thread-local-storage descriptors: PVOPS_TLS_ENTRIES of them at `first_index` of `gdt`,
+   * as write_gdt_entry writes them. */
+  pvops_status (*load_tls)(void *gdt, uint32_t first_index, const uint64_t *descriptors);
+  /* The stack a transition from user mode lands on: native, rsp0 of the 64-bit TSS at `tss`;
+   * Xen PV, stack_switch (`tss` unused). */
+  pvops_status (*set_kernel_stack)(void *tss, uint64_t stack_top);
+  /* CR0 and CR4. Xen PV: CR0's TS through fpu_taskswitch, its other bits Xen's; CR4 without
+   * the bits Xen keeps for itself (PGE, PCE, PCIDE), as Linux's xen_write_cr4 writes it. */
+  pvops_status (*write_cr0)(uint64_t value);
+  pvops_status (*write_cr4)(uint64_t value);
+  /* The task priority class (CR8's 0-15). Hyper-V with the APIC MSRs: HV_X64_MSR_TPR.
+   * Xen PV: 0, and UNSUPPORTED to a write (no local APIC). */
+  uint64_t (*read_tpr)(void);
+  pvops_status (*write_tpr)(uint64_t priority_class);
 };
+#define PVOPS_TLS_ENTRIES 3
 /* Jumped to in place of iretq (see kernel.interrupt_return); in the library's assembly. */
 void pvops_interrupt_return(void);
 
@@ -817,6 +835,26 @@ static inline pvops_status pvops_load_tr(uint16_t selector) {
   return PVOPS__CALL1(pvops_status, kernel.load_tr, selector);
 }
 static inline uint64_t pvops_read_cr2(void) { return PVOPS__CALL0(uint64_t, kernel.read_cr2); }
+static inline pvops_status pvops_write_gdt_entry(void *gdt, uint32_t index, uint64_t descriptor) {
+  return PVOPS__CALL3(pvops_status, kernel.write_gdt_entry, gdt, index, descriptor);
+}
+static inline pvops_status pvops_load_tls(void *gdt, uint32_t first_index,
+                                          const uint64_t *descriptors) {
+  return PVOPS__CALL3(pvops_status, kernel.load_tls, gdt, first_index, descriptors);
+}
+static inline pvops_status pvops_set_kernel_stack(void *tss, uint64_t stack_top) {
+  return PVOPS__CALL2(pvops_status, kernel.set_kernel_stack, tss, stack_top);
+}
+static inline pvops_status pvops_write_cr0(uint64_t value) {
+  return PVOPS__CALL1(pvops_status, kernel.write_cr0, value);
+}
+static inline pvops_status pvops_write_cr4(uint64_t value) {
+  return PVOPS__CALL1(pvops_status, kernel.write_cr4, value);
+}
+static inline uint64_t pvops_read_tpr(void) { return PVOPS__CALL0(uint64_t, kernel.read_tpr); }
+static inline pvops_status pvops_write_tpr(uint64_t priority_class) {
+  return PVOPS__CALL1(pvops_status, kernel.write_tpr, priority_class);
+}
 
 /* Cpuset helpers. */
 static inline void pvops_cpuset_clear(pvops_cpuset *set) {

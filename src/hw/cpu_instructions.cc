@@ -35,6 +35,48 @@ void Cpuid(uint32_t leaf, uint32_t subleaf, pvops_cpuid_regs* out) {
 
 uint64_t ReadCr2() { return arch::read_cr2(); }
 
+[[nodiscard]] pvops_status WriteGdtEntry(void* gdt, uint32_t index, uint64_t descriptor) {
+  if (gdt == nullptr) return PVOPS_ERR_INVALID;
+  static_cast<volatile uint64_t*>(gdt)[index] = descriptor;
+  return PVOPS_OK;
+}
+
+// Every backend's load_tls: its own write_gdt_entry, one descriptor after another.
+[[nodiscard]] pvops_status LoadTls(void* gdt, uint32_t first_index, const uint64_t* descriptors) {
+  if (descriptors == nullptr) return PVOPS_ERR_INVALID;
+  for (uint32_t i = 0; i < PVOPS_TLS_ENTRIES; ++i)
+    if (const pvops_status st =
+            pvops_table.kernel.write_gdt_entry(gdt, first_index + i, descriptors[i]);
+        st != PVOPS_OK)
+      return st;
+  return PVOPS_OK;
+}
+
+// rsp0 sits 4 bytes into the 64-bit TSS, after a reserved word: unaligned, so by bytes.
+[[nodiscard]] pvops_status SetKernelStack(void* tss, uint64_t stack_top) {
+  if (tss == nullptr) return PVOPS_ERR_INVALID;
+  __builtin_memcpy(static_cast<unsigned char*>(tss) + 4, &stack_top, sizeof(stack_top));
+  return PVOPS_OK;
+}
+
+[[nodiscard]] pvops_status WriteCr0(uint64_t value) {
+  arch::write_cr0(value);
+  return PVOPS_OK;
+}
+
+[[nodiscard]] pvops_status WriteCr4(uint64_t value) {
+  arch::write_cr4(value);
+  return PVOPS_OK;
+}
+
+uint64_t ReadTpr() { return arch::read_cr8(); }
+
+[[nodiscard]] pvops_status WriteTpr(uint64_t priority_class) {
+  if (priority_class > 15) return PVOPS_ERR_INVALID;
+  arch::write_cr8(priority_class);
+  return PVOPS_OK;
+}
+
 // The assembly's offset of the slot pvops_interrupt_return jumps through.
 static_assert(offsetof(pvops_ops, kernel.interrupt_return) == 48 * sizeof(void*));
 #ifdef PVOPS_SIM_CPU

@@ -32,6 +32,13 @@ void IrqEnable();
                                    uint16_t data_selector);
 [[nodiscard]] pvops_status LoadTr(uint16_t selector);
 uint64_t ReadCr2();
+[[nodiscard]] pvops_status WriteGdtEntry(void* gdt, uint32_t index, uint64_t descriptor);
+[[nodiscard]] pvops_status LoadTls(void* gdt, uint32_t first_index, const uint64_t* descriptors);
+[[nodiscard]] pvops_status SetKernelStack(void* tss, uint64_t stack_top);
+[[nodiscard]] pvops_status WriteCr0(uint64_t value);
+[[nodiscard]] pvops_status WriteCr4(uint64_t value);
+uint64_t ReadTpr();
+[[nodiscard]] pvops_status WriteTpr(uint64_t priority_class);
 // The native kernel.interrupt_return (arch/x86/interrupt_return.S): iretq.
 extern "C" void pvops_native_interrupt_return();
 

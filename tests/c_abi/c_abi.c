@@ -14,7 +14,7 @@ _Static_assert(offsetof(struct pvops_user_clock, page_phys) == 16, "fixed layout
 /* ABI 5 appended the kernel group: every earlier slot keeps its place. */
 _Static_assert(offsetof(struct pvops_ops, kernel) == 44 * sizeof(void (*)(void)),
                "the kernel group follows the 44 slots of ABI 4");
-_Static_assert(sizeof(struct pvops_kernel_ops) == 5 * sizeof(void (*)(void)), "five ops");
+_Static_assert(sizeof(struct pvops_kernel_ops) == 12 * sizeof(void (*)(void)), "twelve ops");
 _Static_assert(offsetof(struct pvops_kernel_ops, read_cr2) == 3 * sizeof(void (*)(void)),
                "fixed layout");
 /* pvops_interrupt_return (arch/x86/interrupt_return.S) jumps through this slot by its offset. */

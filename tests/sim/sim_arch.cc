@@ -68,6 +68,9 @@ void write_cr3(uint64_t value) { Current().ExecWriteCr3(value); }
 uint64_t read_cr4() { return Current().ExecReadCr4(); }
 void write_cr4(uint64_t value) { Current().ExecWriteCr4(value); }
 void invlpg(uint64_t va) { Current().ExecInvlpg(va); }
+void write_cr0(uint64_t value) { Current().ExecWriteCr0(value); }
+uint64_t read_cr8() { return Current().ExecReadCr8(); }
+void write_cr8(uint64_t value) { Current().ExecWriteCr8(value); }
 void lidt(const void* base, uint16_t limit) { Current().ExecLidt(base, limit); }
 void lgdt_and_reload(const void* base, uint16_t limit, uint16_t code, uint16_t data) {
   Current().ExecLgdt(base, limit, code, data);

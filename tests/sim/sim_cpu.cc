@@ -16,11 +16,11 @@ namespace {
 SimCpu* g_current = nullptr;
 
 constexpr const char* kExitNames[] = {
-    "cpuid",     "rdmsr",      "wrmsr",    "msr_fault", "in",         "out",
-    "mmio_read", "mmio_write", "cli",      "sti",       "save_flags", "restore_flags",
-    "hlt",       "pause",      "read_cr2", "read_cr3",  "write_cr3",  "read_cr4",
-    "write_cr4", "invlpg",     "rdtsc",    "vmcall",    "vmmcall",    "stub_call",
-    "backdoor",  "load_table",
+    "cpuid",     "rdmsr",      "wrmsr",     "msr_fault", "in",         "out",
+    "mmio_read", "mmio_write", "cli",       "sti",       "save_flags", "restore_flags",
+    "hlt",       "pause",      "read_cr2",  "read_cr3",  "write_cr3",  "read_cr4",
+    "write_cr4", "invlpg",     "rdtsc",     "vmcall",    "vmmcall",    "stub_call",
+    "backdoor",  "load_table", "write_cr0", "cr8",
 };
 static_assert(std::size(kExitNames) == static_cast<size_t>(Exit::kCount));
 
@@ -382,6 +382,21 @@ void SimCpu::ExecWriteCr4(uint64_t value) {
   Step(Exit::kWriteCr4);
   state().cr4 = value;
   cr4_writes_.push_back({current_cpu_, value});
+}
+
+void SimCpu::ExecWriteCr0(uint64_t value) {
+  Step(Exit::kWriteCr0);
+  state().cr0 = value;
+}
+
+uint64_t SimCpu::ExecReadCr8() {
+  Step(Exit::kCr8);
+  return state().cr8;
+}
+
+void SimCpu::ExecWriteCr8(uint64_t value) {
+  Step(Exit::kCr8);
+  state().cr8 = value;
 }
 
 void SimCpu::ExecLidt(const void* base, uint16_t limit) {

@@ -60,6 +60,8 @@ enum class Exit : uint32_t {
   kStubCall,
   kBackdoor,
   kLoadTable,  // lidt, lgdt (with the segment reloads after it), ltr
+  kWriteCr0,
+  kCr8,  // the task priority, read or written
   kCount
 };
 const char* ExitName(Exit kind);
@@ -172,6 +174,8 @@ class SimCpu {
   void SetCr2(uint64_t v) { state().cr2 = v; }
   void SetCr3(uint64_t v) { state().cr3 = v; }
   void SetCr4(uint64_t v) { state().cr4 = v; }
+  uint64_t cr0() const { return state().cr0; }
+  uint64_t cr8() const { return state().cr8; }
   // The descriptor tables as the last lidt / lgdt / ltr left them, and the selectors reloaded.
   struct TableRegisters {
     uint64_t idt_base = 0, gdt_base = 0;
@@ -241,6 +245,9 @@ class SimCpu {
   void ExecHypercall(arch::HypercallInsn insn, arch::HypercallRegs& regs);
   void ExecCallStub(const void* stub, arch::HypercallRegs& regs);
   void ExecBackdoor(arch::HypercallRegs& regs);
+  void ExecWriteCr0(uint64_t value);
+  uint64_t ExecReadCr8();
+  void ExecWriteCr8(uint64_t value);
   void ExecLidt(const void* base, uint16_t limit);
   void ExecLgdt(const void* base, uint16_t limit, uint16_t code, uint16_t data);
   void ExecLtr(uint16_t selector);
@@ -248,7 +255,7 @@ class SimCpu {
  private:
   struct CpuState {
     bool interrupts_enabled = false;
-    uint64_t cr2 = 0, cr3 = 0, cr4 = 0;
+    uint64_t cr2 = 0, cr3 = 0, cr4 = 0, cr0 = 0, cr8 = 0;
     TableRegisters tables;
   };
   struct MsrDevice {

@@ -108,6 +108,37 @@ TEST_F(NativeTableTest, TheKernelOpsAreTheInstructions) {
   EXPECT_EQ(Info().paravirt & PVOPS_PV_CPU_TABLES, 0u);
 }
 
+TEST_F(NativeTableTest, DescriptorsKernelStackControlRegistersAndTprAreWrittenAsTheyAre) {
+  Boot();
+  static uint64_t gdt[8];
+  const uint64_t tls[PVOPS_TLS_ENTRIES] = {0x00cff3000000ffff, 0x1111, 0x2222};
+  EXPECT_EQ(pvops_write_gdt_entry(gdt, 2, 0x00cf92000000ffff), PVOPS_OK);
+  EXPECT_EQ(pvops_load_tls(gdt, 5, tls), PVOPS_OK);
+  EXPECT_EQ(gdt[2], 0x00cf92000000ffffu);
+  EXPECT_EQ(gdt[5], tls[0]);
+  EXPECT_EQ(gdt[6], tls[1]);
+  EXPECT_EQ(gdt[7], tls[2]);
+  EXPECT_EQ(pvops_write_gdt_entry(nullptr, 2, 0), PVOPS_ERR_INVALID);
+  EXPECT_EQ(pvops_load_tls(gdt, 5, nullptr), PVOPS_ERR_INVALID);
+
+  alignas(8) unsigned char tss[104] = {};
+  EXPECT_EQ(pvops_set_kernel_stack(tss, 0xffff'8000'0000'9000), PVOPS_OK);
+  uint64_t rsp0 = 0;
+  std::memcpy(&rsp0, tss + 4, sizeof(rsp0));
+  EXPECT_EQ(rsp0, 0xffff'8000'0000'9000u) << "rsp0, after the TSS's first reserved word";
+  EXPECT_EQ(pvops_set_kernel_stack(nullptr, 1), PVOPS_ERR_INVALID);
+
+  EXPECT_EQ(pvops_write_cr0(0x8005'0033), PVOPS_OK);
+  EXPECT_EQ(sim_.cr0(), 0x8005'0033u);
+  EXPECT_EQ(pvops_write_cr4(0x3506f0), PVOPS_OK);
+  EXPECT_EQ(sim_.cr4(), 0x3506f0u);
+  EXPECT_EQ(pvops_write_tpr(9), PVOPS_OK);
+  EXPECT_EQ(sim_.cr8(), 9u);
+  EXPECT_EQ(pvops_read_tpr(), 9u);
+  EXPECT_EQ(pvops_write_tpr(16), PVOPS_ERR_INVALID) << "CR8 holds a class, 0-15";
+  EXPECT_EQ(sim_.cr8(), 9u);
+}
+
 TEST_F(NativeTableTest, EarlyInitKeepsTheNativeTableOnEveryRingZeroEntry) {
   for (uint32_t entry : {uint32_t{PVOPS_ENTRY_NATIVE}, uint32_t{PVOPS_ENTRY_PVH}}) {
     EXPECT_EQ(pvops_early_init(entry, nullptr), PVOPS_OK);

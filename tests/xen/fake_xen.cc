@@ -245,6 +245,10 @@ int64_t XenPvTest::Dispatch(XenCall& call, arch::HypercallRegs&) {
     case __HYPERVISOR_sched_op: rc = SchedOp(call); break;
     case __HYPERVISOR_memory_op: rc = MemoryOp(call); break;
     case __HYPERVISOR_vm_assist: rc = 0; break;
+    // Recorded in calls_; a PV guest may make each of these.
+    case __HYPERVISOR_update_descriptor:
+    case __HYPERVISOR_stack_switch:
+    case __HYPERVISOR_fpu_taskswitch: rc = 0; break;
     case __HYPERVISOR_set_trap_table:
       trap_tables_.push_back(a[0]);
       rc = 0;

@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include <xen/errno.h>
+
 #include "core/backend.h"
 #include "fake_xen.h"
 
@@ -27,9 +29,9 @@ struct Gate {
 // A present 64-bit gate (type 0xe interrupt, 0xf trap) at `offset`.
 Gate MakeGate(uint64_t offset, uint8_t dpl = 0, uint8_t type = 0xe) {
   const uint64_t attributes = 0x80u | uint64_t{dpl} << 5 | type;
-  return Gate{(offset & 0xffff) | uint64_t{0x08} << 16 | attributes << 40 |
-                  ((offset >> 16) & 0xffff) << 48,
-              offset >> 32};
+  return Gate{
+      (offset & 0xffff) | uint64_t{0x08} << 16 | attributes << 40 | ((offset >> 16) & 0xffff) << 48,
+      offset >> 32};
 }
 
 class XenPvEarlyTest : public XenPvTest {
@@ -110,7 +112,8 @@ class XenPvKernelOpsTest : public XenPvTest {
     ASSERT_EQ(BootPv(), PVOPS_OK);
     ClearRecords();
     for (uint32_t vector = 0; vector < 32; ++vector)
-      idt_[vector] = MakeGate(kHandlers + 0x10 * vector, vector == 3 ? 3 : 0, vector % 2 ? 0xf : 0xe);
+      idt_[vector] =
+          MakeGate(kHandlers + 0x10 * vector, vector == 3 ? 3 : 0, vector % 2 ? 0xf : 0xe);
     idt_[15] = Gate{0, 0};  // reserved: no gate
   }
   static constexpr uint64_t kHandlers = 0xffff'ffff'8010'0000;
@@ -164,6 +167,54 @@ TEST_F(XenPvKernelOpsTest, TheGdtAndTssStayXensAndCr2ComesFromVcpuInfo) {
   Vcpu(0).arch.cr2 = 0x7fff'1234'5000;
   sim_.SetCr2(0xbad);
   EXPECT_EQ(pvops_read_cr2(), 0x7fff'1234'5000u);
+}
+
+TEST_F(XenPvKernelOpsTest, DescriptorsGoThroughUpdateDescriptorByMachineAddress) {
+  uint64_t* gdt = reinterpret_cast<uint64_t*>(Page(kFirstFreePfn));
+  EXPECT_EQ(pvops_write_gdt_entry(gdt, 5, 0x00cff3000000ffff), PVOPS_OK);
+  const uint64_t tls[PVOPS_TLS_ENTRIES] = {0x11, 0x22, 0x33};
+  EXPECT_EQ(pvops_load_tls(gdt, 6, tls), PVOPS_OK);
+  const std::vector<XenCall> calls = CallsTo(__HYPERVISOR_update_descriptor);
+  ASSERT_EQ(calls.size(), 4u);
+  EXPECT_EQ(calls[0].args[0], MfnOf(kFirstFreePfn) * 4096 + 5 * 8) << "the entry's machine address";
+  EXPECT_EQ(calls[0].args[1], 0x00cff3000000ffffu);
+  for (uint32_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(calls[1 + i].args[0], MfnOf(kFirstFreePfn) * 4096 + (6 + i) * 8);
+    EXPECT_EQ(calls[1 + i].args[1], tls[i]);
+  }
+  // Xen refuses what it will not have in a GDT (a TSS): its answer comes back.
+  answer_ = [](const XenCall& c) {
+    return c.nr == __HYPERVISOR_update_descriptor ? -XEN_EINVAL : kFallThrough;
+  };
+  EXPECT_EQ(pvops_write_gdt_entry(gdt, 3, 0x0000890000000067), PVOPS_ERR_INVALID);
+  EXPECT_EQ(pvops_load_tls(gdt, 6, tls), PVOPS_ERR_INVALID);
+  EXPECT_EQ(CallsTo(__HYPERVISOR_update_descriptor).size(), 6u) << "load_tls stops at a refusal";
+}
+
+TEST_F(XenPvKernelOpsTest, StackControlRegistersAndTprAreXens) {
+  alignas(8) unsigned char tss[104] = {};
+  EXPECT_EQ(pvops_set_kernel_stack(tss, 0xffff'8000'0000'9000), PVOPS_OK);
+  const std::vector<XenCall> switches = CallsTo(__HYPERVISOR_stack_switch);
+  ASSERT_EQ(switches.size(), 1u);
+  EXPECT_EQ(switches[0].args[0], uint64_t{FLAT_KERNEL_SS});
+  EXPECT_EQ(switches[0].args[1], 0xffff'8000'0000'9000u);
+  EXPECT_EQ(tss[4], 0) << "no TSS of the kernel's on a PV vCPU";
+
+  EXPECT_EQ(pvops_write_cr0(0x8005'003b), PVOPS_OK);  // TS set
+  EXPECT_EQ(pvops_write_cr0(0x8005'0033), PVOPS_OK);
+  const std::vector<XenCall> ts = CallsTo(__HYPERVISOR_fpu_taskswitch);
+  ASSERT_EQ(ts.size(), 2u);
+  EXPECT_EQ(ts[0].args[0], 1u);
+  EXPECT_EQ(ts[1].args[0], 0u);
+  EXPECT_EQ(sim_.exits(sim::Exit::kWriteCr0), 0u);
+
+  EXPECT_EQ(pvops_write_cr4(0x3506f0 | (1u << 7) | (1u << 8) | (1u << 17)), PVOPS_OK);
+  EXPECT_EQ(sim_.cr4(), 0x3506f0u & ~((1u << 7) | (1u << 8) | (1u << 17)))
+      << "PGE, PCE and PCIDE are Xen's";
+
+  EXPECT_EQ(pvops_write_tpr(3), PVOPS_ERR_UNSUPPORTED);
+  EXPECT_EQ(pvops_read_tpr(), 0u);
+  EXPECT_EQ(sim_.exits(sim::Exit::kCr8), 0u);
 }
 
 }  // namespace

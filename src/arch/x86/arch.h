@@ -47,6 +47,9 @@ void write_cr3(uint64_t value);
 uint64_t read_cr4();
 void write_cr4(uint64_t value);
 void invlpg(uint64_t va);
+void write_cr0(uint64_t value);
+uint64_t read_cr8();
+void write_cr8(uint64_t value);
 void lidt(const void* base, uint16_t limit);
 // lgdt, then CS by a far return and DS, ES, SS by moves.
 void lgdt_and_reload(const void* base, uint16_t limit, uint16_t code, uint16_t data);
@@ -154,6 +157,13 @@ struct [[gnu::packed]] TablePointer {
   uint16_t limit;
   const void* base;
 };
+inline void write_cr0(uint64_t value) { asm volatile("mov %0, %%cr0" ::"r"(value) : "memory"); }
+inline uint64_t read_cr8() {
+  uint64_t v;
+  asm volatile("mov %%cr8, %0" : "=r"(v));
+  return v;
+}
+inline void write_cr8(uint64_t value) { asm volatile("mov %0, %%cr8" ::"r"(value) : "memory"); }
 inline void lidt(const void* base, uint16_t limit) {
   const TablePointer idt{limit, base};
   asm volatile("lidt %0" ::"m"(idt) : "memory");

@@ -37,6 +37,12 @@ volatile uint32_t* ApicAssistWord(uint32_t cpu) {
 
 void WriteTpr(uint8_t priority) { arch::wrmsr(kMsrTpr, priority); }
 uint8_t ReadTpr() { return static_cast<uint8_t>(arch::rdmsr(kMsrTpr)); }
+uint64_t ReadTprClass() { return ReadTpr() >> 4; }
+[[nodiscard]] pvops_status WriteTprClass(uint64_t priority_class) {
+  if (priority_class > 15) return PVOPS_ERR_INVALID;
+  WriteTpr(static_cast<uint8_t>(priority_class << 4));
+  return PVOPS_OK;
+}
 
 [[nodiscard]] pvops_status SetUpLapicOn(uint32_t cpu) {
   core::PerCpu* record = core::CpuRecord(cpu);

@@ -21,6 +21,9 @@ volatile uint32_t* ApicAssistWord(uint32_t cpu);
 
 void WriteTpr(uint8_t priority);
 uint8_t ReadTpr();
+// kernel.read_tpr / write_tpr: the priority class, TPR bits 7:4.
+uint64_t ReadTprClass();
+[[nodiscard]] pvops_status WriteTprClass(uint64_t priority_class);
 
 // irq.eoi: the assist page's verdict first, HV_X64_MSR_EOI otherwise.
 void Eoi();

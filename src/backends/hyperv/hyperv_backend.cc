@@ -114,6 +114,8 @@ bool SetUpHypercalls(core::Reason* notes) {
     Enable(kPathApicMsrs | kPathVpAssistEoi);
     ops->irq.eoi = Eoi;
     ops->irq.send_ipi = SendIpiByIcrMsr;
+    ops->kernel.read_tpr = ReadTprClass;
+    ops->kernel.write_tpr = WriteTprClass;
   }
   if (hypercalls && vp_index && Hinted(kHintClusterIpi)) {
     Enable(kPathClusterIpi);

@@ -29,8 +29,18 @@ constexpr pvops_ops MakeNativeOps() {
   ops.lock = {LockWait, LockKick, VcpuIsPreempted};
   ops.hypercall = {Hypercall};
   ops.platform = {hw::Com1Write, hw::DebugExitShutdown, hw::StartCpuBySipi, hw::LapicCpuInit};
-  ops.kernel = {hw::LoadIdt, hw::LoadGdt, hw::LoadTr, hw::ReadCr2,
-                hw::pvops_native_interrupt_return};
+  ops.kernel = {hw::LoadIdt,
+                hw::LoadGdt,
+                hw::LoadTr,
+                hw::ReadCr2,
+                hw::pvops_native_interrupt_return,
+                hw::WriteGdtEntry,
+                hw::LoadTls,
+                hw::SetKernelStack,
+                hw::WriteCr0,
+                hw::WriteCr4,
+                hw::ReadTpr,
+                hw::WriteTpr};
   return ops;
 }
 

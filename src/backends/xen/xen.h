@@ -230,6 +230,12 @@ void ResetEntryPoints();  // host tests
                                      uint16_t data_selector);
 [[nodiscard]] pvops_status PvLoadTr(uint16_t selector);
 uint64_t PvReadCr2();
+[[nodiscard]] pvops_status PvWriteGdtEntry(void* gdt, uint32_t index, uint64_t descriptor);
+[[nodiscard]] pvops_status PvSetKernelStack(void* tss, uint64_t stack_top);
+[[nodiscard]] pvops_status PvWriteCr0(uint64_t value);
+[[nodiscard]] pvops_status PvWriteCr4(uint64_t value);
+uint64_t PvReadTpr();
+[[nodiscard]] pvops_status PvWriteTpr(uint64_t priority_class);
 // xen_pv_entry.S: HYPERVISOR_iret for the frame on the stack.
 extern "C" void pvops_xen_pv_interrupt_return();
 inline constexpr uint32_t kPvTrapVectors = 32;  // the exceptions: events carry the rest

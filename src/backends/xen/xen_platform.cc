@@ -189,6 +189,34 @@ void Shutdown(uint32_t code) {
 }
 [[nodiscard]] pvops_status PvLoadTr(uint16_t) { return PVOPS_ERR_UNSUPPORTED; }
 
+// Xen checks the descriptor and writes it by its machine address, loaded GDT page or not.
+[[nodiscard]] pvops_status PvWriteGdtEntry(void* gdt, uint32_t index, uint64_t descriptor) {
+  if (gdt == nullptr) return PVOPS_ERR_INVALID;
+  const uint64_t machine = PhysToMachine(core::VirtToPhys(static_cast<uint64_t*>(gdt) + index));
+  if (machine == kInvalidFrame) return PVOPS_ERR_INVALID;
+  return StatusFromXen(Hypercall(__HYPERVISOR_update_descriptor, machine, descriptor));
+}
+
+[[nodiscard]] pvops_status PvSetKernelStack(void*, uint64_t stack_top) {
+  return StatusFromXen(Hypercall(__HYPERVISOR_stack_switch, FLAT_KERNEL_SS, stack_top));
+}
+
+// Only TS of CR0 is the guest's to set.
+[[nodiscard]] pvops_status PvWriteCr0(uint64_t value) {
+  return StatusFromXen(Hypercall(__HYPERVISOR_fpu_taskswitch, (value & X86_CR0_TS) != 0));
+}
+
+// Xen emulates the write, keeping these bits its own (a global page, performance counters
+// from user mode, PCIDs): asked for, they would be refused.
+[[nodiscard]] pvops_status PvWriteCr4(uint64_t value) {
+  arch::write_cr4(value & ~uint64_t{X86_CR4_PGE | X86_CR4_PCE | X86_CR4_PCIDE});
+  return PVOPS_OK;
+}
+
+// No local APIC: no task priority.
+uint64_t PvReadTpr() { return 0; }
+[[nodiscard]] pvops_status PvWriteTpr(uint64_t) { return PVOPS_ERR_UNSUPPORTED; }
+
 [[nodiscard]] pvops_status PvStartCpu(uint32_t cpu, uint32_t, const pvops_cpu_start* start) {
   if (start == nullptr || start->entry == nullptr || start->stack_top == 0)
     return PVOPS_ERR_INVALID;

@@ -5,6 +5,7 @@
 // and the boot vCPU's clock tuple. Any failure names the value and leaves the table untouched.
 
 #include "backends/xen/xen.h"
+#include "hw/cpu_instructions.h"
 // Xen headers after xen.h: core/xen_public.h pins the interface version first.
 #include <xen/memory.h>
 
@@ -68,6 +69,16 @@ void NoIoDelay() {}
 
 void EarlyShutdown(uint32_t code) { pvops_xen_pv_early_exit(g_early_start_info, code); }
 
+// Whole groups are copied from read-only data: smaller code than storing each pointer.
+constexpr pvops_kernel_ops kPvKernelOps = {
+    PvLoadIdt,       PvLoadGdt,   PvLoadTr,         PvReadCr2,  pvops_xen_pv_interrupt_return,
+    PvWriteGdtEntry, hw::LoadTls, PvSetKernelStack, PvWriteCr0, PvWriteCr4,
+    PvReadTpr,       PvWriteTpr};
+constexpr pvops_mmu_ops kPvMmuOps = {ReadCr3,     WriteCr3,      SetPte,         UpdatePte,
+                                     ReadPte,     AllocPt,       ReleasePt,      FlushTlbLocal,
+                                     FlushTlbOne, FlushTlbMulti, FlushTlbRemote, LazyBegin,
+                                     LazyFlush,   LazyEnd,       PhysToMachine,  MachineToPhys};
+
 // The ops a ring-3 kernel needs from its first instruction on, and keeps after init.
 PVOPS_BOOT_CODE void FillPvCpuOps(pvops_ops* ops) {
   ops->cpu.halt = PvHalt;
@@ -76,7 +87,7 @@ PVOPS_BOOT_CODE void FillPvCpuOps(pvops_ops* ops) {
   ops->irq.restore_flags = PvRestoreFlags;
   ops->irq.disable = PvIrqDisable;
   ops->irq.enable = PvIrqEnable;
-  ops->kernel = {PvLoadIdt, PvLoadGdt, PvLoadTr, PvReadCr2, pvops_xen_pv_interrupt_return};
+  ops->kernel = kPvKernelOps;
 }
 
 PVOPS_BOOT_CODE void FillOps(pvops_ops* ops) {
@@ -86,9 +97,7 @@ PVOPS_BOOT_CODE void FillOps(pvops_ops* ops) {
   ops->irq.send_ipi = SendIpi;
   ops->irq.timer_oneshot = TimerOneshot;
   ops->irq.register_handler = RegisterHandler;
-  ops->mmu = {ReadCr3,   WriteCr3,      SetPte,        UpdatePte,     ReadPte,        AllocPt,
-              ReleasePt, FlushTlbLocal, FlushTlbOne,   FlushTlbMulti, FlushTlbRemote, LazyBegin,
-              LazyFlush, LazyEnd,       PhysToMachine, MachineToPhys};
+  ops->mmu = kPvMmuOps;
   ops->time = {ClockNs, WallClock, TscKhz, StealNs};
   ops->lock = {LockWait, LockKick, VcpuIsPreempted};
   ops->hypercall = {RawHypercallFor(Mode::kPv, g_state.insn)};
