@@ -67,6 +67,17 @@ TEST_F(HvApicTest, CpuInitOpensThePriorityThroughTheSyntheticTpr) {
   EXPECT_EQ(tpr_[0], 0x30u);
 }
 
+TEST_F(HvApicTest, TheKernelsTaskPriorityIsTheSyntheticTprsClass) {
+  ASSERT_EQ(BootHyperV(), PVOPS_OK);
+  sim_.ResetExits();
+  EXPECT_EQ(pvops_write_tpr(0xb), PVOPS_OK);
+  EXPECT_EQ(tpr_[0], 0xb0u) << "the class in TPR bits 7:4";
+  EXPECT_EQ(pvops_read_tpr(), 0xbu);
+  EXPECT_EQ(pvops_write_tpr(16), PVOPS_ERR_INVALID);
+  EXPECT_EQ(tpr_[0], 0xb0u);
+  EXPECT_EQ(sim_.exits(sim::Exit::kCr8), 0u);
+}
+
 TEST_F(HvApicTest, WithoutTheHintTheLapicDoesEverything) {
   hv_.hints &= ~kHintApicAccessMsrs;
   ASSERT_EQ(BootHyperV(), PVOPS_OK);
@@ -75,6 +86,9 @@ TEST_F(HvApicTest, WithoutTheHintTheLapicDoesEverything) {
   EXPECT_EQ(lapic_.eoi_count(0), 1u);
   EXPECT_THAT(eoi_writes_, IsEmpty());
   EXPECT_TRUE(sim_.MsrWrites(kMsrVpAssistPage).empty());
+  EXPECT_TRUE(sim_.MsrWrites(kMsrTpr).empty());
+  EXPECT_EQ(pvops_write_tpr(2), PVOPS_OK);
+  EXPECT_EQ(sim_.cr8(), 2u) << "natively, CR8";
   EXPECT_TRUE(sim_.MsrWrites(kMsrTpr).empty());
 }
 
