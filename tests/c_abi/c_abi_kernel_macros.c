@@ -45,7 +45,22 @@
 #define shutdown(...) op_name_macro_expanded
 #define start_cpu(...) op_name_macro_expanded
 #define cpu_init(...) op_name_macro_expanded
+#define load_idt(...) op_name_macro_expanded
+#define load_gdt(...) op_name_macro_expanded
+#define load_tr(...) op_name_macro_expanded
+#define read_cr2(...) op_name_macro_expanded
+#define interrupt_return(...) op_name_macro_expanded
+#define write_gdt_entry(...) op_name_macro_expanded
+#define load_tls(...) op_name_macro_expanded
+#define set_kernel_stack(...) op_name_macro_expanded
+#define write_cr0(...) op_name_macro_expanded
+#define write_cr4(...) op_name_macro_expanded
+#define read_tpr(...) op_name_macro_expanded
+#define write_tpr(...) op_name_macro_expanded
 
 #include "c_abi_probe.h"
 
 uint64_t c_abi_tsc_khz_beside_kernel_macros(void) { return pvops_tsc_khz(); }
+
+/* The kernel group's wrappers beside Linux's load_idt(), write_cr0() and the like. */
+uint64_t c_abi_cr2_beside_kernel_macros(void) { return pvops_read_cr2(); }

@@ -44,6 +44,7 @@ void c_abi_measure_layout(struct c_abi_layout *out);
 void c_abi_exercise(const struct pvops_env *env, struct c_abi_observed *out);
 /* From c_abi_kernel_macros.c: pvops_tsc_khz() compiled beside macros named like every op. */
 uint64_t c_abi_tsc_khz_beside_kernel_macros(void);
+uint64_t c_abi_cr2_beside_kernel_macros(void);
 
 #ifdef __cplusplus
 }

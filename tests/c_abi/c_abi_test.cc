@@ -97,6 +97,8 @@ TEST_F(CAbiTest, WrappersCallTheTableBesideKernelMacrosOfTheOpsNames) {
   const pvops_env env = sim::MakeEnv();
   ASSERT_EQ(pvops_init(&env), PVOPS_OK);
   EXPECT_EQ(c_abi_tsc_khz_beside_kernel_macros(), 1'200'000u);
+  sim_.SetCr2(0x1000);
+  EXPECT_EQ(c_abi_cr2_beside_kernel_macros(), 0x1000u);
 }
 
 }  // namespace
