@@ -44,11 +44,12 @@ const char *pvops_xen_pv_cmdline(const void *start_info);
  * otherwise (or if that returns) SCHEDOP_shutdown(reboot). Never returns. */
 __attribute__((noreturn)) void pvops_xen_pv_early_exit(const void *start_info, uint32_t code);
 
-/* The kernel's PV entry points: Xen's `struct trap_info` array (terminated by address 0, at most
- * 256 entries before it), the event callback and the failsafe callback (virtual addresses of
- * the kernel's assembly stubs). Registers them for the calling vCPU (set_trap_table,
- * CALLBACKOP_register) and remembers them for the vCPUs start_cpu brings up later. Callable
- * before pvops_init on a PV entry. The table must stay in place while the kernel runs. */
+/* A kernel that loads its IDT with pvops_load_idt() needs none of this: the library registers
+ * its own stubs. Otherwise the kernel's PV entry points: Xen's `struct trap_info` array (terminated
+ * by address 0, at most 256 entries before it), the event callback and the failsafe callback
+ * (virtual addresses of the kernel's assembly stubs). Registers them for the calling vCPU
+ * (set_trap_table, CALLBACKOP_register) and remembers them for the vCPUs start_cpu brings up later.
+ * Callable before pvops_init on a PV entry. The table must stay in place while the kernel runs. */
 pvops_status pvops_xen_pv_set_entry_points(const void *trap_table, uint64_t event_callback,
                                            uint64_t failsafe_callback);
 
@@ -89,10 +90,11 @@ void pvops_xen_hvm_early_console_write(const char *text, size_t len);
 
 /* ---- Events -------------------------------------------------------------------------------- */
 
-/* Xen PV: the kernel's event-callback stub (registered above) saves the interrupted registers
- * and calls this, events still masked; it scans the pending event channels of this vCPU, clears
- * them and runs the handlers registered (pvops_register_handler) for the vectors bound to them.
- * Events need no EOI. The stub then returns with HYPERVISOR_iret. */
+/* Xen PV: the event-callback stub (the library's, registered by pvops_load_idt, or the kernel's
+ * own registered above) saves the interrupted registers and calls this, events still masked; it
+ * scans the pending event channels of this vCPU, clears them and runs the handlers registered
+ * (pvops_register_handler) for the vectors bound to them. Events need no EOI. The stub then returns
+ * with HYPERVISOR_iret. */
 void pvops_xen_event_upcall(void);
 
 /* Xen HVM/PVH: the vector Xen raises for event channels (HVM_PARAM_CALLBACK_IRQ, vector type).
