@@ -32,7 +32,7 @@ trap_common:
   mov %rsp, %rdi
   call trap_dispatch
   RESTORE_GENERAL_REGISTERS
-  jmp pvops_interrupt_return  /* iretq, or what the hypervisor takes instead */
+  jmp pvops_interrupt_return  /* iretq, or the backend's own return */
 
 /* No executable stack: the linker would otherwise warn. */
 .section .note.GNU-stack, "", @progbits
