@@ -134,6 +134,21 @@ void RecordChoice(uint32_t id, const pvops_candidate& found, const BackendReport
   CopyString(info->notes, sizeof(info->notes), report.notes);
 }
 
+// The ops `entry` works with before any backend, into `ops`. Ring 0 entries: the native ones
+// already there. Xen PV's ring 3: the hypervisor's console, shutdown and interrupt flag.
+[[nodiscard]] PVOPS_BOOT_CODE pvops_status InstallEntryOps(uint32_t entry, const void* boot_info,
+                                                           pvops_ops* ops) {
+  if (entry == PVOPS_ENTRY_NATIVE || entry == PVOPS_ENTRY_PVH) return PVOPS_OK;
+  if (entry != PVOPS_ENTRY_XEN_PV) return PVOPS_ERR_INVALID;
+#ifdef PVOPS_WITH_XEN
+  return xen::EarlyInitPv(boot_info, ops);
+#else
+  (void)boot_info;
+  (void)ops;
+  return PVOPS_ERR_UNSUPPORTED;
+#endif
+}
+
 }  // namespace
 
 // One pass over the env's call sites for the table as it stands.
@@ -174,6 +189,9 @@ void ChooseBackend(pvops_info* info) {
     const Backend& backend = *kBackends[plan.order[i]];
     // From native every time: a second pvops_init must not inherit the first one's ops.
     pvops_ops staged = kNativeOps;
+    // Native on an entry native ops cannot serve (Xen PV's ring 3) keeps that entry's own.
+    if (backend.id == PVOPS_BACKEND_NATIVE)
+      (void)InstallEntryOps(Env().entry, Env().boot_info, &staged);
     BackendReport report{};
     char failure[PVOPS_REASON_LEN];
     Reason init_why(failure, sizeof(failure));
@@ -251,15 +269,7 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
 }
 
 extern "C" pvops_status pvops_early_init(uint32_t entry, const void* boot_info) {
-  // Ring 0 entries: the native table the library was loaded with already works.
-  if (entry == PVOPS_ENTRY_NATIVE || entry == PVOPS_ENTRY_PVH) return PVOPS_OK;
-  if (entry != PVOPS_ENTRY_XEN_PV) return PVOPS_ERR_INVALID;
-#ifdef PVOPS_WITH_XEN
-  return pvops::xen::EarlyInitPv(boot_info, &pvops_table);
-#else
-  (void)boot_info;
-  return PVOPS_ERR_UNSUPPORTED;
-#endif
+  return pvops::core::InstallEntryOps(entry, boot_info, &pvops_table);
 }
 
 extern "C" pvops_status pvops_patch(void) {

@@ -106,6 +106,23 @@ TEST_F(XenPvEarlyTest, AnUnfilledHypercallPageChangesNothing) {
   EXPECT_TRUE(calls_.empty());
 }
 
+TEST_F(XenPvEarlyTest, NativeChosenOnAPvEntryKeepsTheEntrysOps) {
+  // Chosen here by the command line; the same happens when the Xen backend's init fails.
+  ASSERT_EQ(BootPv("pvops=native"), PVOPS_OK);
+  ASSERT_EQ(pvops_get_info()->backend, PVOPS_BACKEND_NATIVE);
+  ClearRecords();
+  sim_.ResetExits();
+  pvops_console_write("native\n", 7);
+  EXPECT_EQ(console_, "native\n");
+  EXPECT_EQ(CallsTo(__HYPERVISOR_console_io).size(), 1u);
+  pvops_irq_disable();
+  EXPECT_EQ(pvops_save_flags() & kIf, 0u);
+  EXPECT_EQ(sim_.exits(sim::Exit::kCli) + sim_.exits(sim::Exit::kSaveFlags) +
+                sim_.exits(sim::Exit::kPortOut),
+            0u)
+      << "a ring-3 kernel took a native op";
+}
+
 class XenPvKernelOpsTest : public XenPvTest {
  protected:
   void SetUp() override {
