@@ -54,7 +54,7 @@ std::optional<ShutdownExit> LastShutdownExit(const std::vector<std::string>& lin
 
 std::string DescribeDeliveredEvent(uint32_t info) {
   if ((info & 0x80000000u) == 0) return "no event";
-  static constexpr const char* kTypes[] = {"interrupt", "type 1", "NMI", "exception",
+  static constexpr const char* kTypes[] = {"interrupt",          "type 1", "NMI",    "exception",
                                            "software interrupt", "type 5", "type 6", "type 7"};
   return absl::StrFormat("vector %u (%s)", info & 0xffu, kTypes[(info >> 8) & 7u]);
 }
