@@ -14,6 +14,7 @@ namespace {
 
 using namespace pvops::hyperv;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 class HvApicTest : public HyperVMachineTest {};
@@ -90,6 +91,17 @@ TEST_F(HvApicTest, WithoutTheHintTheLapicDoesEverything) {
   EXPECT_EQ(pvops_write_tpr(2), PVOPS_OK);
   EXPECT_EQ(sim_.cr8(), 2u) << "natively, CR8";
   EXPECT_TRUE(sim_.MsrWrites(kMsrTpr).empty());
+}
+
+TEST_F(HvApicTest, ApicMsrsGrantedButRefusedLeaveTheLapicWithANote) {
+  refused_msr_ = kMsrTpr;
+  ASSERT_EQ(BootHyperV(), PVOPS_OK);  // a plain wrmsr of the TPR would fail the test here
+  EXPECT_EQ(Info().backend, PVOPS_BACKEND_HYPERV);
+  EXPECT_EQ(pvops_table.irq.eoi, hw::LapicEoi);
+  EXPECT_EQ(Info().features[3] & (kPathApicMsrs | kPathVpAssistEoi), 0u);
+  EXPECT_THAT(std::string(Info().notes), HasSubstr("HV_X64_MSR_TPR faults"));
+  EXPECT_EQ(pvops_write_tpr(2), PVOPS_OK);
+  EXPECT_EQ(sim_.cr8(), 2u) << "natively, CR8";
 }
 
 TEST_F(HvApicTest, TheHintWithoutThePrivilegeIsNotEnough) {

@@ -100,6 +100,7 @@ std::optional<uint64_t> HyperVMachineTest::ReadMsr(uint32_t msr) {
 
 bool HyperVMachineTest::WriteMsr(uint32_t msr, uint64_t value) {
   const uint32_t cpu = sim_.current_cpu();
+  if (refused_msr_ != 0 && msr == refused_msr_) return false;
   switch (msr) {
     case kMsrGuestOsId:
       if (!Granted(kPrivHypercallMsrs)) return false;

@@ -51,7 +51,9 @@ uint64_t ReadTprClass() { return ReadTpr() >> 4; }
   if (const pvops_status st = hw::Lapic::Resolve(&apic); st != PVOPS_OK) return st;
   record->apic_id = apic.Id();
   if (core::KernelOwnsApic()) return PVOPS_OK;
-  WriteTpr(0);  // accept every priority class
+  // Accept every priority class. The boot CPU's write was tried at init; another CPU may still
+  // refuse it, and then its LAPIC set-up fails rather than the CPU faulting.
+  if (!arch::wrmsr_safe(kMsrTpr, 0)) return PVOPS_ERR_FAULT;
   const uint32_t spurious = apic.Read(hw::ApicReg::kSpurious);
   apic.Write(hw::ApicReg::kSpurious,
              (spurious & ~0xffu) | hw::kSpuriousApicEnable | core::kVectorSpurious);

@@ -110,7 +110,12 @@ bool SetUpHypercalls(core::Reason* notes) {
   const bool vp_index = Granted(kPrivVpIndex);
   if (vp_index) Enable(kPathVpIndex);
 
-  if (Hinted(kHintApicAccessMsrs) && Granted(kPrivApicMsrs)) {
+  // CPUID grants the APIC MSRs; the TPR write every CPU's set-up makes finds a hypervisor that
+  // grants them and refuses the writes, before any op relies on them.
+  const bool apic_msrs = Hinted(kHintApicAccessMsrs) && Granted(kPrivApicMsrs);
+  if (apic_msrs && !arch::wrmsr_safe(kMsrTpr, 0))
+    notes.Separate().Add("HV_X64_MSR_TPR faults: the APIC by its own registers");
+  else if (apic_msrs) {
     Enable(kPathApicMsrs | kPathVpAssistEoi);
     ops->irq.eoi = Eoi;
     ops->irq.send_ipi = SendIpiByIcrMsr;
