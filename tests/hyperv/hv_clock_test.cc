@@ -78,6 +78,20 @@ TEST_F(HvClockTest, SequenceZeroFallsBackToTheReferenceCounterMsr) {
   EXPECT_EQ(CounterValue(hyperv::Counter::kTscPageReads), 1u);
 }
 
+TEST_F(HvClockTest, ACounterThatFaultsAfterItsProbeIsCarriedOnByTheTsc) {
+  ASSERT_EQ(BootHyperV(), PVOPS_OK);
+  TscPage()->sequence = 0;
+  const uint64_t before = pvops_clock_ns();  // from the MSR, remembered
+  refused_msr_ = kMsrTimeRefCount;
+  sim_.AdvanceTsc(kTscKhz * 1000);          // one second
+  const uint64_t after = pvops_clock_ns();  // a plain rdmsr would fail the test here
+  EXPECT_EQ(CounterValue(hyperv::Counter::kRefCounterMsrFaults), 1u);
+  EXPECT_GE(after - before, 1'000'000'000u);
+  EXPECT_LE(after - before, 1'001'000'000u);
+  refused_msr_ = 0;  // the counter answers again: time never goes back
+  EXPECT_GE(pvops_clock_ns(), after);
+}
+
 TEST_F(HvClockTest, APageInvalidAtBootIsKeptAndUsedOnceTheHypervisorFillsIt) {
   tsc_page_script_.sequence = 0;
   ASSERT_EQ(BootHyperV(), PVOPS_OK);

@@ -61,6 +61,7 @@ std::vector<HvCall> HyperVMachineTest::CallsWithCode(uint16_t code) const {
 
 std::optional<uint64_t> HyperVMachineTest::ReadMsr(uint32_t msr) {
   const uint32_t cpu = sim_.current_cpu();
+  if (refused_msr_ != 0 && msr == refused_msr_) return std::nullopt;
   switch (msr) {
     case kMsrGuestOsId:
       if (Granted(kPrivHypercallMsrs)) return guest_os_id_;

@@ -78,7 +78,7 @@ class HyperVMachineTest : public BareMetalMachineTest {
   bool enforce_privileges_ = true;  // an MSR without its privilege faults (KVM ENFORCE_CPUID)
   bool fill_hypercall_page_ = true;
   bool synic_active_ = true;              // KVM refuses the stimer MSRs of a vCPU without SynIC
-  uint32_t refused_msr_ = 0;              // non-zero: writes to it fault, whatever CPUID grants
+  uint32_t refused_msr_ = 0;              // non-zero: accesses to it fault, whatever CPUID grants
   uint64_t hypercall_msr_locked_at_ = 0;  // non-zero: the MSR reads locked at this page
   std::array<uint64_t, sim::kMaxCpus> vp_index_{};  // default: the CPU index
   hyperv::ReferenceTscPage tsc_page_script_{};      // what the hypervisor writes on enable

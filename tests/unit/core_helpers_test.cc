@@ -160,6 +160,7 @@ TEST(Counters, ThePublicListKeepsItsNamesAndOrder) {
                                              "xen_update_errors",  // xen
                                              "tsc_page_reads",
                                              "ref_counter_msr_reads",
+                                             "ref_counter_msr_faults",
                                              "spin_wait_notifies",  // hyperv
                                              "vmi_rom_calls",
                                              "vmware_backdoor_calls"};  // vmi

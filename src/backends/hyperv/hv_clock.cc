@@ -133,7 +133,20 @@ uint64_t ReferenceTime() {
     return time;
   }
   kCounters.Count(Counter::kRefCounterMsrReads);
-  return arch::rdmsr(kMsrTimeRefCount);
+  CpuPart& here = ThisPart();
+  const uint64_t tsc = arch::rdtsc();
+  if (arch::rdmsr_safe(kMsrTimeRefCount, &time)) {
+    here.last_reference = time;
+    here.last_reference_tsc = tsc;
+    return time;
+  }
+  // Probed at init and refused now: this CPU's last reading, carried on by the TSC, keeps the
+  // kernel's time going (and its waits ending) where the counter would have faulted it.
+  kCounters.Count(Counter::kRefCounterMsrFaults);
+  const uint64_t khz = TscKhz();
+  if (khz == 0) return here.last_reference;
+  return here.last_reference +
+         core::TscScale::ForKhz(khz).ToNs(tsc - here.last_reference_tsc) / kReferenceTimeUnitNs;
 }
 
 uint64_t ClockNs() {

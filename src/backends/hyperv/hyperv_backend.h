@@ -33,17 +33,21 @@ struct CpuPart {
   uint8_t vp_assist_enabled;
   uint8_t stimer_ready;    // STIMER0 answered on this CPU
   uint64_t stimer_config;  // last value written to STIMER0_CONFIG (0: none)
+  // This CPU's last TIME_REF_COUNT reading and the TSC at it (hv_clock.cc).
+  uint64_t last_reference;
+  uint64_t last_reference_tsc;
 };
 
 // Hyper-V's own counters, listed by pvops_get_counters after the shared ones.
 enum class Counter : uint32_t {
-  kTscPageReads,        // clock read from the reference TSC page (no exit)
-  kRefCounterMsrReads,  // clock read from HV_X64_MSR_TIME_REF_COUNT (an exit)
-  kSpinWaitNotifies,    // HvCallNotifyLongSpinWait issued
+  kTscPageReads,         // clock read from the reference TSC page (no exit)
+  kRefCounterMsrReads,   // clock read from HV_X64_MSR_TIME_REF_COUNT (an exit)
+  kRefCounterMsrFaults,  // that read faulted after its probe passed: the TSC carried time on
+  kSpinWaitNotifies,     // HvCallNotifyLongSpinWait issued
   kCount
 };
 inline constexpr const char* kCounterNames[] = {"tsc_page_reads", "ref_counter_msr_reads",
-                                                "spin_wait_notifies"};
+                                                "ref_counter_msr_faults", "spin_wait_notifies"};
 inline constexpr core::CounterSet<Counter> kCounters{kCounterNames};
 
 core::ProbeFn Probe;
