@@ -92,6 +92,21 @@ TEST_F(HvClockTest, ACounterThatFaultsAfterItsProbeIsCarriedOnByTheTsc) {
   EXPECT_GE(pvops_clock_ns(), after);
 }
 
+TEST_F(HvClockTest, ACounterThatFaultsRightAfterItsProbeLeavesNoPage) {
+  int reads = 0;
+  sim_.HandleMsrs(
+      kMsrTimeRefCount, kMsrTimeRefCount,
+      [&](uint32_t) -> std::optional<uint64_t> {
+        if (reads++ == 0) return ReferenceNow();
+        return std::nullopt;
+      },
+      nullptr);
+  ASSERT_EQ(BootHyperV(), PVOPS_OK);  // a plain rdmsr would fail the test here
+  EXPECT_THAT(std::string(Info().notes), HasSubstr("HV_X64_MSR_TIME_REF_COUNT faults"));
+  EXPECT_EQ(Info().features[3] & kPathTscPageClock, 0u);
+  EXPECT_EQ(reference_tsc_msr_ & kMsrPageEnable, 0u) << "the page is given back";
+}
+
 TEST_F(HvClockTest, APageInvalidAtBootIsKeptAndUsedOnceTheHypervisorFillsIt) {
   tsc_page_script_.sequence = 0;
   ASSERT_EQ(BootHyperV(), PVOPS_OK);

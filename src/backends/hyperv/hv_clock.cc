@@ -92,7 +92,12 @@ bool ReadStatedTscKhz(core::Reason* why) {
   uint64_t from_page = 0;
   TscPageSource page(TscPage());
   const bool valid = ReadReferenceTsc(page, &from_page);
-  const uint64_t after = arch::rdmsr(kMsrTimeRefCount);
+  uint64_t after;
+  if (!arch::rdmsr_safe(kMsrTimeRefCount, &after)) {
+    (void)arch::wrmsr_safe(kMsrReferenceTsc, 0);
+    why->Separate().Add("HV_X64_MSR_TIME_REF_COUNT faults");
+    return PVOPS_ERR_FAULT;
+  }
   if (!valid) {
     // Registered all the same: the hypervisor may fill it later, and every read checks.
     why->Separate()
