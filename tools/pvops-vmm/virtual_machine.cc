@@ -40,6 +40,8 @@ constexpr uint16_t kResetCodeSelector = 0xf000;
 constexpr uint64_t kMsiAddressApicId0 = 0xfee00000;
 // How long a hop waits for vCPU 0 to enter the new VM before it reports the downtime anyway.
 constexpr auto kFirstEntryWait = std::chrono::seconds(1);
+// How long a kicked vCPU thread may take to leave KVM_RUN; under TCG a kick takes milliseconds.
+constexpr auto kVcpuStopLimit = std::chrono::seconds(10);
 
 // What saving and restoring a VM needs of KVM (vm_state.h).
 constexpr KvmCapability kMoveCapabilities[] = {
@@ -214,8 +216,28 @@ void VirtualMachine::PrepareNextVm() {
 
 VirtualMachine::~VirtualMachine() {
   StopAll();
+  JoinVcpuThreads(kVcpuStopLimit);
   for (auto& slot : vcpus_) {
-    if (slot.thread.joinable()) slot.thread.join();
+    if (!slot.stranded) continue;
+    // Its thread may still return from KVM_RUN into these: they are never freed.
+    static_cast<void>(slot.vcpu.release());
+    static_cast<void>(slot.work.release());
+  }
+}
+
+void VirtualMachine::JoinVcpuThreads(std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (auto& slot : vcpus_) {
+    if (!slot.thread.joinable()) continue;
+    while (!slot.work->ended.load() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (slot.work->ended.load()) {
+      slot.thread.join();
+    } else {
+      slot.thread.detach();
+      slot.stranded = true;
+    }
   }
 }
 
@@ -226,9 +248,20 @@ RunResult VirtualMachine::Run() {
   OpenGate();
   const bool timed_out = Coordinate(started);
   const auto ended = std::chrono::steady_clock::now();
+  // Said before the vCPUs are stopped, in case one of them never stops.
+  if (timed_out) {
+    console_.Note(absl::StrFormat("timeout: the guest did not end within %d s; stopping it",
+                                  config_.timeout.count()));
+  }
   StopAll();
+  JoinVcpuThreads(kVcpuStopLimit);
+  std::string stranded;
   for (auto& slot : vcpus_) {
-    if (slot.thread.joinable()) slot.thread.join();
+    if (slot.stranded) stranded += absl::StrFormat(" vcpu%u", slot.vcpu->id());
+  }
+  if (!stranded.empty()) {
+    console_.Note(absl::StrFormat("still inside KVM_RUN %d s after the stop:%s",
+                                  std::chrono::seconds(kVcpuStopLimit).count(), stranded));
   }
 
   RunResult result;
@@ -237,9 +270,13 @@ RunResult VirtualMachine::Run() {
   result.stop_time = duration_cast<milliseconds>(std::chrono::steady_clock::now() - ended);
   if (timed_out) {
     std::string where;
-    for (auto& slot : vcpus_) where += " " + DescribeVcpu(*slot.vcpu);
+    for (auto& slot : vcpus_) {
+      where += slot.stranded ? absl::StrFormat(" vcpu%u never left KVM_RUN", slot.vcpu->id())
+                             : " " + DescribeVcpu(*slot.vcpu);
+    }
     result.fault_reason = absl::StrFormat("timeout: the guest did not end within %d s;%s",
                                           config_.timeout.count(), where);
+    result.fault_line = result.fault_reason;  // the guest could not say it: the verdict's reason
   } else {
     result.guest_exit = guest_exit_;
     result.fault_reason = fault_reason_;
@@ -270,13 +307,17 @@ void VirtualMachine::AddVmCounters(std::map<std::string, uint64_t>& counters) {
 void VirtualMachine::StartVcpuThreads() {
   const uint32_t generation = gate_.load() + 1;
   for (auto& slot : vcpus_) {
+    slot.work->ended.store(false);
     slot.thread = std::thread([this, &slot, generation] {
-      if (config_.vcpus_on_host_cpu >= 0 && !PinToHostCpu(*slot.vcpu, config_.vcpus_on_host_cpu))
-        return;
-      for (uint32_t open = gate_.load(); open < generation; open = gate_.load()) gate_.wait(open);
-      slot.work->thread.store(pthread_self());
-      VcpuLoop(slot);
-      slot.work->thread.store(0);  // no more kicks: the thread is about to end
+      if (config_.vcpus_on_host_cpu < 0 || PinToHostCpu(*slot.vcpu, config_.vcpus_on_host_cpu)) {
+        for (uint32_t open = gate_.load(); open < generation; open = gate_.load()) {
+          gate_.wait(open);
+        }
+        slot.work->thread.store(pthread_self());
+        VcpuLoop(slot);
+        slot.work->thread.store(0);  // no more kicks: the thread is about to end
+      }
+      slot.work->ended.store(true);
     });
   }
 }
@@ -591,8 +632,13 @@ void VirtualMachine::Hop() {
   const std::string from = move_->current_personality();
   const std::string to = move_->next_personality();
   try {
+    JoinVcpuThreads(kVcpuStopLimit);
     for (auto& slot : vcpus_) {
-      if (slot.thread.joinable()) slot.thread.join();
+      if (slot.stranded) {
+        throw VmmError(absl::StrFormat("vCPU %u still inside KVM_RUN %d s after the stop",
+                                       slot.vcpu->id(),
+                                       std::chrono::seconds(kVcpuStopLimit).count()));
+      }
     }
     const Clock::time_point stopped = Clock::now();
     {

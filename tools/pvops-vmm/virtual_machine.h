@@ -84,12 +84,15 @@ class VirtualMachine final : private MachineHost {
     std::mutex mutex;
     std::vector<std::function<void(Vcpu&)>> items;
     std::atomic<pthread_t> thread{0};  // 0 until the vCPU's thread runs
+    std::atomic<bool> ended{false};    // the thread has left its loop for good
   };
   struct VcpuSlot {
     std::unique_ptr<Vcpu> vcpu;
     UniqueFd stats;
     std::thread thread;
     std::unique_ptr<VcpuWork> work;
+    // Its thread did not stop when asked and was let go: the vCPU stays to the process's end.
+    bool stranded = false;
   };
 
   // MachineHost, for the personality.
@@ -143,6 +146,10 @@ class VirtualMachine final : private MachineHost {
   void FinishLocked(std::optional<GuestExitRequest> exit, std::string fault_reason,
                     std::string fault_line);
   void StopAll();
+  // Joins each vCPU thread that ends within `limit` of StopAll; one that does not (still inside
+  // KVM_RUN: its L1 CPU never returned to it) is let go and marked stranded, so that a stuck
+  // L1 cannot keep the run from its verdict.
+  void JoinVcpuThreads(std::chrono::milliseconds limit);
   std::string DescribeVcpu(Vcpu& vcpu);
 
   VmConfig config_;
