@@ -173,8 +173,9 @@ static long CmdlineNumber(const char *key, long fallback) {
   return (*end == '\0' && n > 0) ? n : fallback;
 }
 
-/* Counts the CPUs in a sysfs cpu list such as "0-3,5". Returns -1 when it does not parse. */
-static int CountCpuList(const char *list) {
+/* Counts the CPUs in a sysfs cpu list such as "0-3,5", and marks them in `set` (MAX_CPUS
+ * entries) unless it is NULL. Returns -1 when it does not parse. */
+static int ParseCpuList(const char *list, unsigned char *set) {
   int count = 0;
   const char *p = list;
   while (*p) {
@@ -189,10 +190,40 @@ static int CountCpuList(const char *list) {
       p = end;
     }
     count += (int)(last - first + 1);
+    for (long cpu = first; set != NULL && cpu <= last && cpu < MAX_CPUS; ++cpu) set[cpu] = 1;
     if (*p == ',') ++p;
     else if (*p != '\0') return -1;
   }
   return count;
+}
+
+static int CountCpuList(const char *list) { return ParseCpuList(list, NULL); }
+
+/* The machine boots its kernel with maxcpus=1, so that the code the kernel rewrites during boot
+ * (the static keys of its late initcalls) is rewritten while no other CPU runs it: under QEMU's
+ * multi-threaded TCG a CPU running the site could still execute the int3 of the rewrite after
+ * it ended, and no handler claims it. The other present CPUs come online here, before any case.
+ * A CPU that does not come up is said here and counted by cpu.count. */
+static void BringUpPresentCpus(void) {
+  char present[256], online[256];
+  static unsigned char is_present[MAX_CPUS], is_online[MAX_CPUS];
+  if (ReadFile("/sys/devices/system/cpu/present", present, sizeof present) < 0 ||
+      ReadFile("/sys/devices/system/cpu/online", online, sizeof online) < 0 ||
+      ParseCpuList(present, is_present) < 0 || ParseCpuList(online, is_online) < 0) {
+    printf("# cpus: cannot read the present and online lists\n");
+    return;
+  }
+  for (int cpu = 0; cpu < MAX_CPUS; ++cpu) {
+    if (!is_present[cpu] || is_online[cpu]) continue;
+    char path[64];
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/online", cpu);
+    int64_t t0 = MonotonicNs();
+    FILE *f = fopen(path, "we");
+    int ok = f != NULL && fputs("1", f) >= 0;
+    if (f != NULL && fclose(f) != 0) ok = 0;
+    printf("# cpus: cpu%d brought online: %s (%" PRId64 " ms)\n", cpu, ok ? "yes" : strerror(errno),
+           (MonotonicNs() - t0) / 1000000);
+  }
 }
 
 /* Parses /sys/kernel/pvops/counters: `name=value` lines. Returns the count or -1. */
@@ -1303,6 +1334,7 @@ int main(void) {
       CaseIpiMembarrier, CaseFutexWakeups, CaseClockUserspace, CaseSchedYield,
       CaseIdleHalt,     CaseStealTime,
   };
+  BringUpPresentCpus();
   CPU_ZERO(&g_start_affinity);
   sched_getaffinity(0, sizeof g_start_affinity, &g_start_affinity);
   for (size_t i = 0; i < sizeof kCases / sizeof kCases[0]; ++i) {
