@@ -17,6 +17,10 @@ namespace pvops::vmm {
 // Where the kvm environment's /init mounts tracefs, and how much of its ring a fault prints.
 inline constexpr char kL1Tracefs[] = "/sys/kernel/tracing";
 inline constexpr size_t kL1TraceLinesOnFault = 40;
+// The instance that records only the guest's clock (master clock, kvmclock tuples), and how
+// much of it a run that did not pass prints.
+inline constexpr char kL1ClockTracefs[] = "/sys/kernel/tracing/instances/pvops-clock";
+inline constexpr size_t kL1ClockTraceLines = 60;
 
 // Stops the trace (so the ring holds still) and returns its last `lines` event lines, oldest
 // first, read from `tracefs`. Empty when tracing is off or not mounted.
