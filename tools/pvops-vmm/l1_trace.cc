@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "l1_trace.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <deque>
 #include <fstream>
@@ -38,6 +42,42 @@ std::vector<std::string> StopTraceAndTail(const std::string& tracefs, size_t lin
     if (tail.size() > lines) tail.pop_front();
   }
   return {tail.begin(), tail.end()};
+}
+
+std::optional<std::string> KernelClockMessage(std::string_view record) {
+  const size_t text_at = record.find(';');
+  if (text_at == std::string_view::npos) return std::nullopt;
+  std::string_view text = record.substr(text_at + 1);
+  text = text.substr(0, text.find('\n'));  // continuation lines (" KEY=value") are dropped
+  if (text.find("clocksource") == std::string_view::npos &&
+      text.find("tsc") == std::string_view::npos && text.find("TSC") == std::string_view::npos) {
+    return std::nullopt;
+  }
+  // The third field is the time in microseconds since boot.
+  std::string_view fields = record.substr(0, text_at);
+  for (int skip = 0; skip < 2 && fields.find(',') != std::string_view::npos; ++skip) {
+    fields.remove_prefix(fields.find(',') + 1);
+  }
+  const std::string_view usec = fields.substr(0, fields.find(','));
+  return absl::StrFormat("[%s us] %s", usec, text);
+}
+
+std::vector<std::string> KernelClockMessages(const std::string& kmsg) {
+  std::vector<std::string> messages;
+  const int fd = open(kmsg.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return messages;
+  // Each read returns one record; EAGAIN at the end, EPIPE when the ring overwrote a record.
+  char record[8192];
+  for (;;) {
+    const ssize_t got = read(fd, record, sizeof(record));
+    if (got < 0 && errno == EPIPE) continue;
+    if (got <= 0) break;
+    if (auto message = KernelClockMessage({record, static_cast<size_t>(got)})) {
+      messages.push_back(std::move(*message));
+    }
+  }
+  close(fd);
+  return messages;
 }
 
 std::optional<ShutdownExit> LastShutdownExit(const std::vector<std::string>& lines, uint32_t vcpu) {

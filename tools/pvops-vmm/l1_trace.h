@@ -26,6 +26,14 @@ inline constexpr size_t kL1ClockTraceLines = 60;
 // first, read from `tracefs`. Empty when tracing is off or not mounted.
 std::vector<std::string> StopTraceAndTail(const std::string& tracefs, size_t lines);
 
+// The L1 kernel's own messages about its clock ("clocksource", "tsc", "TSC": a TSC marked
+// unstable turns KVM's master clock off), read from `kmsg` (/dev/kmsg) without waiting.
+std::vector<std::string> KernelClockMessages(const std::string& kmsg);
+
+// One /dev/kmsg record ("prio,seq,usec,flags;text") as "[usec] text"; nullopt unless it is
+// about the clock.
+std::optional<std::string> KernelClockMessage(std::string_view record);
+
 // A vCPU's shutdown exit as kvm:kvm_exit printed it: where the guest was, and the event it was
 // delivering (SVM's EXITINTINFO, VMX's IDT-vectoring info: bit 31 valid, type in bits 8-10,
 // vector in bits 0-7).

@@ -217,6 +217,8 @@ int Main(int argc, char** argv) {
     if (!result.guest_exit || result.guest_exit->code != kGuestPassCode) {
       for (const std::string& line : StopTraceAndTail(kL1ClockTracefs, kL1ClockTraceLines))
         console.Note(absl::StrCat("l1-clock-trace: ", line));
+      for (const std::string& line : KernelClockMessages("/dev/kmsg"))
+        console.Note(absl::StrCat("l1-kernel: ", line));
     }
     console.Line(StatLine(result, config.vcpu_count));
     if (result.guest_exit)

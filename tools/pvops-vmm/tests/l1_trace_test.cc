@@ -76,5 +76,25 @@ TEST_F(FakeTracefs, ReadsNothingWhenTracingIsOffOrAbsent) {
   EXPECT_TRUE(StopTraceAndTail(dir_ + "/absent", 40).empty());
 }
 
+// Records as Linux's /dev/kmsg hands them out (Documentation/ABI/testing/dev-kmsg).
+TEST(KernelClockMessage, KeepsTheClockMessagesWithTheirTime) {
+  EXPECT_EQ(KernelClockMessage("4,612,40129300,-;clocksource: timekeeping watchdog on CPU1: "
+                               "Marking clocksource 'tsc' as unstable because the skew is too "
+                               "large:\n SUBSYSTEM=cpu\n"),
+            "[40129300 us] clocksource: timekeeping watchdog on CPU1: Marking clocksource 'tsc' "
+            "as unstable because the skew is too large:");
+  EXPECT_EQ(KernelClockMessage("6,0,0,-;tsc: Fast TSC calibration using PIT\n"),
+            "[0 us] tsc: Fast TSC calibration using PIT");
+}
+
+TEST(KernelClockMessage, SkipsOtherMessagesAndBrokenRecords) {
+  EXPECT_EQ(KernelClockMessage("6,1,12,-;kvm_amd: Nested Virtualization enabled\n"), std::nullopt);
+  EXPECT_EQ(KernelClockMessage("a record without its separator about tsc"), std::nullopt);
+}
+
+TEST(KernelClockMessages, ReadsNothingWithoutTheDevice) {
+  EXPECT_TRUE(KernelClockMessages("/nonexistent/kmsg").empty());
+}
+
 }  // namespace
 }  // namespace pvops::vmm
