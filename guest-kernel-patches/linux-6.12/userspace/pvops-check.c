@@ -983,7 +983,8 @@ static void *Spinner(void *arg) {
   int cpu = (int)(intptr_t)arg;
   int pinned = PinTo(cpu);
   atomic_fetch_add(&g_spinners_ready, 1);
-  while (!atomic_load(&g_spin_stop)) atomic_fetch_add_explicit(&g_spin_laps, 1, memory_order_relaxed);
+  while (!atomic_load(&g_spin_stop))
+    atomic_fetch_add_explicit(&g_spin_laps, 1, memory_order_relaxed);
   return (void *)(intptr_t)pinned;
 }
 
@@ -1056,7 +1057,8 @@ static void CaseIpiMembarrier(void) {
     pinned &= (int)(intptr_t)ret;
   }
   printf("# ipi: backend=%s routed=%d membarriers=%ld cpus=%d function_call_irqs=+%" PRId64
-         " library ipis_sent=+%" PRId64 " ipi_hypercalls=+%" PRId64 " batches=%d last_batch_laps=%lu\n",
+         " library ipis_sent=+%" PRId64 " ipi_hypercalls=+%" PRId64
+         " batches=%d last_batch_laps=%lu\n",
          backend, routed, barriers, n, cal, sent, hypercalls, batches, laps);
   printf("stat: linux_membarriers=%ld linux_function_call_irqs=%" PRId64 " linux_ipis_sent=%" PRId64
          " linux_ipi_hypercalls=%" PRId64 "\n", barriers, cal, sent, hypercalls);
