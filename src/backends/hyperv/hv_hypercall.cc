@@ -62,8 +62,9 @@ CallOutcome Outcome(uint64_t result) {
   return o;
 }
 
-CallOutcome RepFrom(uint64_t control, uint32_t rep_count, uint32_t start, uint64_t input_gpa,
-                    uint64_t output_gpa) {
+// Out of line: one copy serves the three callers, and a call costs nothing beside a hypercall.
+[[gnu::noinline]] CallOutcome RepFrom(uint64_t control, uint32_t rep_count, uint32_t start,
+                                      uint64_t input_gpa, uint64_t output_gpa) {
   CallOutcome o{};
   if (rep_count == 0 || rep_count > kControlRepMax || start >= rep_count) {
     o.status = PVOPS_ERR_INVALID;

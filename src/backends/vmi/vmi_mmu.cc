@@ -36,8 +36,9 @@ void WriteEntry(pvops_pte* ptep, pvops_pte value, uint32_t flags, uint64_t va) {
 }
 
 // Issues every queued update of this CPU, oldest first (a later update of the same entry
-// must win). Interrupts are off.
-void DrainQueue(LazyQueue& queue) {
+// must win). Interrupts are off. Out of line: one copy for its four callers, each drain being
+// a ROM call per update.
+[[gnu::noinline]] void DrainQueue(LazyQueue& queue) {
   if (queue.count == 0) return;
   for (uint32_t i = 0; i < queue.count; ++i) {
     const DeferredUpdate& u = queue.updates[i];
