@@ -450,6 +450,19 @@ pvops_status pvops_init(const struct pvops_env *env);
  * start_info fails its checks (the console and a reboot installed all the same).
  * pvops_init() replaces them all with the chosen backend's. */
 pvops_status pvops_early_init(uint32_t entry, const void *boot_info);
+/* The command line handed over at an entry whose boot structure the library reads
+ * (PVOPS_ENTRY_XEN_PV: start_info, checked as pvops_init will check it). NULL when the
+ * structure passes, with *cmdline its text ("" when none, or not terminated within its field);
+ * otherwise a static sentence saying why, and *cmdline "". A PVH kernel reads hvm_start_info
+ * itself (<pvops/pvh.h>): its addresses are physical. Callable before pvops_init. */
+const char *pvops_boot_cmdline(uint32_t entry, const void *boot_info, const char **cmdline);
+/* The entry's name as boot lines print it: "native", "pvh", "xen-pv" or "other". */
+static inline const char *pvops_entry_name(uint32_t entry) {
+  return entry == PVOPS_ENTRY_NATIVE   ? "native"
+         : entry == PVOPS_ENTRY_PVH    ? "pvh"
+         : entry == PVOPS_ENTRY_XEN_PV ? "xen-pv"
+                                       : "other";
+}
 const struct pvops_info *pvops_get_info(void);
 /* What features[index] means for `backend` (e.g. "hints"); NULL when that word is unused. */
 const char *pvops_feature_word_name(uint32_t backend, uint32_t index);
@@ -502,6 +515,22 @@ pvops_status pvops_set_cpu_area(uint32_t cpu, void *area);
  * online CPU, with interrupts off, to redo its set-up: a kernel that maps its APIC after
  * pvops_init() does so for the boot CPU once the APIC is mapped. */
 pvops_status pvops_cpu_online(uint32_t cpu);
+
+/* ---- The direct map ------------------------------------------------------------------------ */
+
+/* Maps guest-physical [0, pages * 4 KiB) at `va` with 4 KiB pages, writing every entry through
+ * the table (set_pte, alloc_pt, the lazy batches), so one call builds it natively and where the
+ * hypervisor owns page tables (Xen PV: a frame that is a page table is mapped read-only, the
+ * loader's tables and these alike, and each table is pinned before it is linked). `va` is
+ * 512 GiB aligned and its top-level entry unused; the running top-level table is reached
+ * through the env's phys_to_virt or the loader's own mapping. `tables` is zeroed, page-aligned,
+ * physically contiguous memory (e.g. the kernel's .bss) of table_bytes: one page for the L3,
+ * one per 1 GiB for the L2s, one per 2 MiB for the L1s; `pages` is cut to what they hold, and
+ * 0 asks for all the memory the loader gave (Xen PV: start_info's nr_pages; elsewhere unknown:
+ * PVOPS_ERR_INVALID).
+ * *mapped_pages says how many pages are mapped (0 on failure). After pvops_init(). */
+pvops_status pvops_build_direct_map(uint64_t va, void *tables, uint64_t table_bytes, uint64_t pages,
+                                    uint64_t *mapped_pages);
 
 /* ---- Memory given back to the hypervisor and taken again ---------------------------------- */
 

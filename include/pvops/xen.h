@@ -32,6 +32,13 @@ void pvops_xen_console_write(const char *text, size_t len);
 
 /* ---- Xen PV boot ---------------------------------------------------------------------------- */
 
+/* The library's Xen PV entry: Xen enters it (XEN_ELFNOTE_ENTRY) in ring 3 with rsi = start_info,
+ * and it calls the kernel's 64-bit entry, the symbol pvops_kernel_entry, as
+ * entry((uint64_t)start_info, PVOPS_ENTRY_XEN_PV). Its notes (section .note.pvops_xen_pv) also
+ * name the hypercall page and the kernel's VIRT_BASE, the symbol pvops_kernel_virt_base; a
+ * kernel keeps them with the linker-script fragment pvops-xen-pv.ld, which says more. */
+void pvops_xen_pv_entry(void);
+
 /* NULL when `start_info` (the Xen PV start_info, rsi at the PV entry) passes every check the
  * library relies on; otherwise a static sentence saying what is wrong. */
 const char *pvops_xen_pv_start_info_problem(const void *start_info);
@@ -56,8 +63,9 @@ pvops_status pvops_xen_pv_set_entry_points(const void *trap_table, uint64_t even
 /* Another virtual window [va, va + bytes) mapping guest-physical [pa, pa + bytes) with 4 KiB
  * pages, besides the env's phys_to_virt. A frame becomes a page table only when no writable
  * mapping of it is left, so alloc_pt makes the frame read-only in every window that maps it
- * (and release_pt writable again). A kernel names here e.g. its image mapping when it takes
- * page tables from its .bss. At most 4 windows. */
+ * (and release_pt writable again). pvops_init adds the bootstrap region Xen mapped (the image
+ * among it) itself; a kernel names here any other mapping it keeps. At most 4 windows, the
+ * bootstrap region's included. */
 pvops_status pvops_xen_pv_add_alias_window(uint64_t va, uint64_t pa, uint64_t bytes);
 
 /* ---- Xen HVM/PVH boot, before pvops_init ------------------------------------------------------

@@ -3,6 +3,7 @@
 // pure, and the chosen backend's init fills a staged copy of the native table, and a report,
 // that replace the live table and the info only when it succeeded.
 #include <pvops/pvops.h>
+#include <pvops/xen.h>
 
 #include "core/backend.h"
 #include "core/built_in_backends.h"
@@ -270,6 +271,22 @@ extern "C" pvops_status pvops_init(const pvops_env* env) {
 
 extern "C" pvops_status pvops_early_init(uint32_t entry, const void* boot_info) {
   return pvops::core::InstallEntryOps(entry, boot_info, &pvops_table);
+}
+
+extern "C" PVOPS_BOOT_CODE const char* pvops_boot_cmdline(uint32_t entry, const void* boot_info,
+                                                          const char** cmdline) {
+  if (cmdline == nullptr) return "no place for the command line";
+  *cmdline = "";
+  if (entry != PVOPS_ENTRY_XEN_PV) return "the library reads no boot structure at this entry";
+#ifdef PVOPS_WITH_XEN
+  if (const char* problem = pvops_xen_pv_start_info_problem(boot_info); problem != nullptr)
+    return problem;
+  *cmdline = pvops_xen_pv_cmdline(boot_info);
+  return nullptr;
+#else
+  (void)boot_info;
+  return "this library has no Xen backend";
+#endif
 }
 
 extern "C" pvops_status pvops_patch(void) {

@@ -80,6 +80,8 @@ uint64_t VirtToPhys(const void* va) { return g_env.virt_to_phys(va); }
 bool KernelOwnsApic() { return (g_env.flags & PVOPS_ENV_KERNEL_OWNS_APIC) != 0; }
 void* PhysToVirt(uint64_t pa) { return g_env.phys_to_virt(pa); }
 
+LoaderMapping g_loader_mapping;
+
 [[nodiscard]] pvops_status SetIrqHandler(uint8_t vector, pvops_irq_handler fn, void* ctx) {
   if (vector < 32) return PVOPS_ERR_INVALID;  // exceptions belong to the kernel
   // Publish ctx before fn: an interrupt on another CPU reads fn first.
@@ -100,6 +102,7 @@ uint64_t CounterValue(Counter c) { return kSharedCounters.Value(c); }
 #ifdef PVOPS_SIM_CPU
 void ResetForTest() {
   ResetCpuAreas();
+  g_loader_mapping = LoaderMapping{};
   for (IrqHandler& h : g_handlers) h = IrqHandler{};
   ForEachCounterGroup([](const CounterGroup& g) {
     for (uint32_t i = 0; i < g.count; ++i) g.values[i] = 0;

@@ -19,6 +19,16 @@ uint64_t VirtToPhys(const void* va);
 bool KernelOwnsApic();
 void* PhysToVirt(uint64_t pa);  // nullptr when unmapped
 
+// What the loader mapped before the kernel had page tables of its own (Xen PV: the bootstrap
+// region, pfn N at va + N pages, whose page tables are table_frames frames from table_pfn),
+// and how many pages of memory it gave. Set by the backend that knows it; zero elsewhere. The
+// direct-map helper reaches the running top-level table through it, keeps those frames
+// read-only, and maps `pages` when the kernel asks for all of memory.
+struct LoaderMapping {
+  uint64_t va, bytes, table_pfn, table_frames, pages;
+};
+extern LoaderMapping g_loader_mapping;
+
 // Per-CPU facts the backends share: the core's part of each CPU's area (core/cpu_area.h).
 struct PerCpu {
   uint32_t apic_id;

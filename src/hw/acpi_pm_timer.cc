@@ -1,13 +1,26 @@
 // SPDX-License-Identifier: MIT
 #include "hw/acpi_pm_timer.h"
 
+#include <pvops/pvh.h>
+#include <stddef.h>
 #include <xen/arch-x86/hvm/start_info.h>
+#include <xen/elfnote.h>
 #include "arch/x86/registers.h"
 #include "core/runtime.h"
 #include "core/xen_public.h"
 
 namespace pvops::hw {
 namespace {
+
+// <pvops/pvh.h> gives kernels Xen's PVH values without Xen's headers: they must stay equal.
+static_assert(PVOPS_PVH_START_MAGIC == XEN_HVM_START_MAGIC_VALUE);
+static_assert(PVOPS_PVH_NOTE_TYPE == XEN_ELFNOTE_PHYS32_ENTRY);
+static_assert(sizeof(pvops_pvh_start_info) == sizeof(hvm_start_info));
+static_assert(offsetof(pvops_pvh_start_info, cmdline_paddr) ==
+              offsetof(hvm_start_info, cmdline_paddr));
+static_assert(offsetof(pvops_pvh_start_info, rsdp_paddr) == offsetof(hvm_start_info, rsdp_paddr));
+static_assert(offsetof(pvops_pvh_start_info, memmap_entries) ==
+              offsetof(hvm_start_info, memmap_entries));
 
 // ACPI 6.5, 5.2.5 (RSDP), 5.2.6 (table header), 5.2.9 (FADT): byte offsets.
 constexpr uint32_t kRsdpV1Length = 20;

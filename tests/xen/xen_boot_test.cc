@@ -76,6 +76,24 @@ TEST_F(XenBootTest, CmdlineWithoutNulIsEmptyAndNoted) {
   EXPECT_NE(strstr(pvops_get_info()->notes, "not NUL-terminated"), nullptr);
 }
 
+TEST_F(XenBootTest, TheGenericBootReaderChecksStartInfoAtThePvEntryOnly) {
+  strcpy(reinterpret_cast<char*>(StartInfo().cmd_line), "pvops=xen quiet");
+  const char* cmdline = nullptr;
+  EXPECT_EQ(pvops_boot_cmdline(PVOPS_ENTRY_XEN_PV, &StartInfo(), &cmdline), nullptr);
+  EXPECT_STREQ(cmdline, "pvops=xen quiet");
+
+  strcpy(StartInfo().magic, "xen-3.0-x86_32p");
+  const char* problem = pvops_boot_cmdline(PVOPS_ENTRY_XEN_PV, &StartInfo(), &cmdline);
+  ASSERT_NE(problem, nullptr);
+  EXPECT_NE(strstr(problem, "magic"), nullptr) << problem;
+  EXPECT_STREQ(cmdline, "") << "nothing of a structure that failed its checks";
+
+  problem = pvops_boot_cmdline(PVOPS_ENTRY_PVH, &StartInfo(), &cmdline);
+  ASSERT_NE(problem, nullptr);
+  EXPECT_NE(strstr(problem, "no boot structure at this entry"), nullptr) << problem;
+  EXPECT_NE(pvops_boot_cmdline(PVOPS_ENTRY_XEN_PV, &StartInfo(), nullptr), nullptr);
+}
+
 TEST_F(XenBootTest, BootReportsXenVersionModeAndPaths) {
   ASSERT_EQ(BootPv(), PVOPS_OK);
   const pvops_info& info = *pvops_get_info();

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/cpu_area.h"
+#include "core/runtime.h"
 #include "fake_xen.h"
 
 namespace pvops::test {
@@ -219,6 +220,36 @@ TEST_F(XenMmuTest, AllocPtMakesEveryAliasReadOnlyThenPinsInOneMulticall) {
   EXPECT_EQ(pinned_.count(MfnOf(41)), 0u);
   ASSERT_EQ(va_mappings_.size(), 2u);
   for (const VaMapping& m : va_mappings_) EXPECT_EQ(m.pte & 0x3, 0x3u) << "writable again";
+}
+
+TEST_F(XenMmuTest, InitRecordsTheBootstrapRegionTheLoaderMapped) {
+  const core::LoaderMapping& loader = core::g_loader_mapping;
+  EXPECT_EQ(loader.va, reinterpret_cast<uintptr_t>(Page(0))) << "pt_base less the root's pfn";
+  EXPECT_EQ(loader.bytes, (kRootPfn + kPtFrames) * 4096) << "up to the end of its page tables";
+  EXPECT_EQ(loader.table_pfn, kRootPfn);
+  EXPECT_EQ(loader.table_frames, kPtFrames);
+  EXPECT_EQ(loader.pages, kGuestPages);
+}
+
+TEST_F(XenMmuTest, TheDirectMapIsBuiltWithEveryTableFrameReadOnlyAndPinned) {
+  constexpr uint64_t kTables = 20;  // L1, L2, L3 at pfns 20, 21, 22
+  constexpr uint64_t kVa = 0xffff888000000000;
+  uint64_t mapped = 0;
+  ASSERT_EQ(pvops_build_direct_map(kVa, Page(kTables), 3 * 4096, 0, &mapped), PVOPS_OK);
+  EXPECT_EQ(mapped, kGuestPages);
+  EXPECT_EQ(pinned_.at(MfnOf(kTables)), 1u);
+  EXPECT_EQ(pinned_.at(MfnOf(kTables + 1)), 2u);
+  EXPECT_EQ(pinned_.at(MfnOf(kTables + 2)), 3u);
+  for (uint64_t pfn = 0; pfn < kGuestPages; ++pfn) {
+    const bool table =
+        (pfn >= kRootPfn && pfn < kRootPfn + kPtFrames) || (pfn >= kTables && pfn < kTables + 3);
+    EXPECT_EQ(pvops_read_pte(&Table(kTables)[pfn]), (pfn << 12) | (table ? 0x21u : 0x63u))
+        << "pfn " << pfn;
+  }
+  EXPECT_EQ(*&Table(kTables)[7], (MfnOf(7) << 12) | 0x63) << "Xen holds the machine form";
+  EXPECT_EQ(pvops_read_pte(&Table(kRootPfn)[273]), ((kTables + 2) << 12) | 0x23);
+  // The leaves went out in lazy batches of 64, not one entry into Xen each.
+  EXPECT_LT(EntriesIntoXen(), 16u);
 }
 
 TEST_F(XenMmuTest, EachLevelPinsWithItsCommand) {

@@ -168,6 +168,15 @@ void* SharedInfoPage() { return g_shared_info_page; }
     return PVOPS_ERR_BAD_DATA;
   }
   InitPvMmu(root_pfn);
+  // The bootstrap region stays mapped beside any map the kernel builds: a frame of it that
+  // becomes a page table must lose that writable mapping too.
+  const uint64_t virt_base = si->pt_base - root_pfn * X86_PAGE_SIZE;
+  const uint64_t bootstrap_bytes = (root_pfn + si->nr_pt_frames) * X86_PAGE_SIZE;
+  core::g_loader_mapping = {virt_base, bootstrap_bytes, root_pfn, si->nr_pt_frames, si->nr_pages};
+  if (const pvops_status st = AddAliasWindow(virt_base, 0, bootstrap_bytes); st != PVOPS_OK) {
+    why->Add("no alias window left for the bootstrap region");
+    return st;
+  }
 
   if (const pvops_status st = MapMachinePage(g_shared_info_page, si->shared_info); st != PVOPS_OK) {
     why->Add("mapping shared_info ")
