@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The image's entry points. Today: the PVH entry (QEMU -kernel, Xen PVH dom0, any PVH VMM).
- * The Xen PV entry (ring 3, start_info in rsi, paging already on) belongs next to it, in this
- * file, and reaches the same kernel_main with its own entry kind.
+ * The image's entry points: the PVH entry (QEMU -kernel, Xen PVH dom0, any PVH VMM), and
+ * kernel_entry64, where the library's 64-bit entries come in (pvguest.ld names it
+ * pvops_kernel_entry; Xen PV's is one). Both reach kernel_main with their entry kind.
  *
  * PVH contract: 32-bit protected mode, paging off, flat segments, interrupts off,
  * ebx = physical address of struct hvm_start_info. Nothing else is promised: no stack.
  */
-#include <xen/elfnote.h>
+#include <pvops/pvh.h>
 
 #include "arch/x86/registers.h"
 #include "kernel/layout.h"
@@ -19,16 +19,9 @@
 #define DEBUG_EXIT_PORT 0xf4
 #define PANIC_EXIT_CODE 0x12
 
-/* XEN_ELFNOTE_PHYS32_ENTRY: where a PVH loader enters, as a 32-bit physical address. */
+/* Where a PVH loader enters, as a 32-bit physical address. */
 .section .note.pvguest, "a"
-.p2align 2
-.long 2f - 1f            /* namesz */
-.long 4f - 3f            /* descsz */
-.long XEN_ELFNOTE_PHYS32_ENTRY
-1: .asciz "Xen"
-2: .p2align 2
-3: .long PHYS(pvh_entry32)
-4: .p2align 2
+PVOPS_PVH_ENTRY_NOTE PHYS(pvh_entry32)
 
 .section .text.boot32, "ax"
 .code32
@@ -36,7 +29,7 @@
 pvh_entry32:
   cli
   cld
-  cmpl $PVH_START_INFO_MAGIC, (%ebx)
+  cmpl $PVOPS_PVH_START_MAGIC, (%ebx)
   jne .Lbad_start_info
   mov %ebx, %esi                 /* kept in esi across the switch: the C++ entry's argument */
 
@@ -147,6 +140,27 @@ pvh_entry32:
   cli
   hlt
   jmp 3b
+
+/* A 64-bit entry that already has paging on (rdi = boot_info, esi = entry kind, any stack).
+ * Its loader zeroed .bss; it is zeroed again as above, so that no loader is trusted with it. */
+.globl kernel_entry64
+kernel_entry64:
+  cld
+  mov %rdi, %r12
+  mov %esi, %r13d
+  movabs $__bss_start, %rdi
+  movabs $__bss_end, %rcx
+  sub %rdi, %rcx
+  shr $3, %rcx
+  xor %eax, %eax
+  rep stosq
+  movabs $cpu_stacks + CPU_STACK_BYTES, %rsp
+  xor %ebp, %ebp
+  mov %r12, %rdi
+  mov %r13d, %esi
+  call kernel_main
+4:
+  jmp 4b
 
 .section .rodata
 bad_start_info_text:

@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "kernel/boot_info.h"
 
-#include <xen/arch-x86/hvm/start_info.h>
+#include <pvops/pvh.h>
+#include <pvops/pvops.h>
 
 #include "kernel/layout.h"
 
 namespace guest {
 namespace {
-
-static_assert(PVH_START_INFO_MAGIC == XEN_HVM_START_MAGIC_VALUE, "entry.S checks this magic");
 
 char g_cmdline[kMaxCmdlineBytes + 1];
 uint32_t g_boot_entry;
@@ -18,13 +17,13 @@ uint32_t g_boot_entry;
 BootInfo ReadPvhStartInfo(uint64_t start_info_phys) {
   BootInfo info{nullptr, 0, g_cmdline, nullptr};
   g_cmdline[0] = '\0';
-  if (start_info_phys + sizeof(hvm_start_info) > kDirectMapBytes) {
+  if (start_info_phys + sizeof(pvops_pvh_start_info) > kDirectMapBytes) {
     info.error = "hvm_start_info lies outside the direct map";
     return info;
   }
-  const auto* start = static_cast<const hvm_start_info*>(PhysToVirt(start_info_phys));
+  const auto* start = static_cast<const pvops_pvh_start_info*>(PhysToVirt(start_info_phys));
   info.start_info = start;
-  if (start->magic != XEN_HVM_START_MAGIC_VALUE) {
+  if (start->magic != PVOPS_PVH_START_MAGIC) {
     info.error = "hvm_start_info magic is not 0x336ec578";
     return info;
   }
@@ -45,6 +44,20 @@ BootInfo ReadPvhStartInfo(uint64_t start_info_phys) {
     return info;
   }
   for (size_t i = 0; i < len; ++i) g_cmdline[i] = text[i];
+  g_cmdline[len] = '\0';
+  return info;
+}
+
+BootInfo ReadLoaderBootInfo(uint32_t entry, const void* boot_info) {
+  BootInfo info{boot_info, 0, g_cmdline, nullptr};
+  g_cmdline[0] = '\0';
+  const char* text = "";
+  if (const char* problem = pvops_boot_cmdline(entry, boot_info, &text); problem != nullptr) {
+    info.error = problem;
+    return info;
+  }
+  size_t len = 0;
+  while (text[len] != '\0' && len < kMaxCmdlineBytes) g_cmdline[len] = text[len], ++len;
   g_cmdline[len] = '\0';
   return info;
 }

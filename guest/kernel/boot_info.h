@@ -20,6 +20,9 @@ struct BootInfo {
 };
 
 BootInfo ReadPvhStartInfo(uint64_t start_info_phys);
+// The boot structure of an entry the library reads (pvops_boot_cmdline): `boot_info` is the
+// pointer the entry received.
+BootInfo ReadLoaderBootInfo(uint32_t entry, const void* boot_info);
 
 // How the kernel was entered (enum pvops_entry), recorded first thing by kernel_main.
 void RecordBootEntry(uint32_t entry);

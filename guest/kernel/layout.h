@@ -24,10 +24,6 @@
 #define CPU_STACK_BYTES 0x4000
 #define MAX_GUEST_CPUS 8
 
-// XEN_HVM_START_MAGIC_VALUE for the boot assembly: Xen's start_info.h declares its structs
-// without an __ASSEMBLY__ guard, so .S files cannot include it (boot_info.cc checks the match).
-#define PVH_START_INFO_MAGIC 0x336ec578
-
 // Where the AP start-up trampoline is copied: a free page below 1 MiB (SIPI vector 0x08).
 #define AP_TRAMPOLINE_PHYS 0x8000
 

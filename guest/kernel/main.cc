@@ -14,7 +14,6 @@
 #include "kernel/percpu.h"
 #include "kernel/smp.h"
 #include "kernel/traps.h"
-#include "kernel/xen_pv.h"
 #include "suite/cases.h"
 #include "suite/framework.h"
 #include "suite/test_vectors.h"
@@ -28,10 +27,32 @@ namespace {
 
 Options g_options;
 
+// How much of the direct map exists: all of it from the PVH entry's boot tables; from other
+// entries only once BuildDirectMap has made it.
+uint64_t g_direct_map_ready_bytes;
+
 uint32_t ThisCpuForLibrary() { return ThisCpu(); }
 uint64_t VirtToPhysForLibrary(const void* va) { return VirtToPhys(va); }
 void* PhysToVirtForLibrary(uint64_t pa) {
-  return XenPvGuest() ? XenPvPhysToVirt(pa) : PhysToVirt(pa);
+  return pa < g_direct_map_ready_bytes ? PhysToVirt(pa) : nullptr;
+}
+
+// The direct map's tables for an entry without boot tables: 128 MiB (one L3, one L2, 64 L1s)
+// is more than any environment gives the guest; frames past it stay unmapped.
+constexpr uint64_t kDirectMapTablePages = 2 + 64;
+alignas(PVOPS_PAGE_SIZE) uint8_t g_direct_map_tables[kDirectMapTablePages * PVOPS_PAGE_SIZE];
+
+// All of memory the loader gave at kDirectMapBase, built through the table.
+pvops::Status BuildDirectMap() {
+  const uint64_t hypercalls_before = pvops_get_counter("hypercalls");
+  uint64_t mapped = 0;
+  const pvops::Status st = pvops_build_direct_map(kDirectMapBase, g_direct_map_tables,
+                                                  sizeof(g_direct_map_tables), 0, &mapped);
+  if (!st.ok()) return st;
+  g_direct_map_ready_bytes = mapped * PVOPS_PAGE_SIZE;
+  Print("# direct map: %lu pages built through the table with %lu hypercalls\n", mapped,
+        pvops_get_counter("hypercalls") - hypercalls_before);
+  return PVOPS_OK;
 }
 
 // Copies `text` into `out` for a quoted field: quotes and control bytes would break the line's
@@ -127,12 +148,10 @@ void PrintCounters() {
 
 void PrintClockLine() { Print("clock: ns=%lu\n", pvops::ClockNs()); }
 
-// One branch per entry in entry.S (the Xen PV entry adds its start_info reader here).
+// The PVH entry's start info is the kernel's to read; the library reads the others'.
 BootInfo ReadBootInfo(uint32_t entry, uint64_t boot_info) {
   if (entry == PVOPS_ENTRY_PVH) return ReadPvhStartInfo(boot_info);
-  if (entry == PVOPS_ENTRY_XEN_PV)
-    return ReadXenPvStartInfo(reinterpret_cast<const void*>(boot_info));
-  return BootInfo{nullptr, 0, "", "kernel_main: unknown entry kind"};
+  return ReadLoaderBootInfo(entry, reinterpret_cast<const void*>(boot_info));
 }
 
 void Add(suite::Summary* total, const suite::Summary& more) {
@@ -171,14 +190,15 @@ suite::Summary RunMoves() {
 }  // namespace guest
 
 // From entry.S: the boot CPU on cpu_stacks[0], .bss zeroed, interrupts off. `boot_info` locates
-// the entry's boot structure (PVH: the physical address of hvm_start_info).
+// the entry's boot structure (PVH: the physical address of hvm_start_info; the library's entries:
+// the pointer they received).
 extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
   using namespace guest;
   // First: the table's ops that work on this entry (its console, shutdown, descriptor tables).
   const pvops::Status early = pvops::EarlyInit(entry, reinterpret_cast<const void*>(boot_info));
   PrepareCpuStacks(0);
   RecordBootEntry(entry);
-  if (entry == PVOPS_ENTRY_XEN_PV) XenPvEarlySetup();
+  if (entry == PVOPS_ENTRY_PVH) g_direct_map_ready_bytes = kDirectMapBytes;
   // The IDT before anything else, so that even a fault inside pvops_init gets its FAULT line
   // (the table's console is usable before init).
   BuildIdt();
@@ -189,10 +209,7 @@ extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
   }
 
   const BootInfo boot = ReadBootInfo(entry, boot_info);
-  Print("# pvguest: entry=%s boot_info=0x%lx version=%u cmdline=\"%s\"\n",
-        entry == PVOPS_ENTRY_PVH      ? "pvh"
-        : entry == PVOPS_ENTRY_XEN_PV ? "xen-pv"
-                                      : "other",
+  Print("# pvguest: entry=%s boot_info=0x%lx version=%u cmdline=\"%s\"\n", pvops_entry_name(entry),
         boot_info, boot.version, boot.cmdline);
   if (boot.error != nullptr) Panic(boot.error);
 
@@ -213,7 +230,6 @@ extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
       .sites_end = __stop_pvops_sites,
   };
   const pvops::Status init = pvops_init(&env);
-  const bool xen_pv_backend = XenPvGuest() && pvops::ChosenBackend() == pvops::Backend::kXen;
   PrintDetection();
   if (!init.ok()) {
     Print("# pvops_init returned %s\n", init.name());
@@ -222,10 +238,12 @@ extern "C" [[noreturn]] void kernel_main(uint64_t boot_info, uint32_t entry) {
   // The runner stamps this line and the last one with the host's clock: a check of the clock's
   // rate that shares nothing with the guest (docs/guest-protocol.md).
   PrintClockLine();
-  if (XenPvGuest()) {
-    // In ring 3 nothing but the Xen backend can work: the native ops are privileged.
-    if (!xen_pv_backend) Panic("entered as a Xen PV guest, but the Xen backend was not installed");
-    if (!XenPvBuildDirectMap().ok()) Panic("building the direct map through the table failed");
+  if (g_direct_map_ready_bytes == 0) {
+    const pvops::Status st = BuildDirectMap();
+    if (!st.ok()) {
+      Print("# pvops_build_direct_map returned %s\n", st.name());
+      Panic("building the direct map through the table failed");
+    }
   }
 
   const size_t notes_at_boot = NotesLength();

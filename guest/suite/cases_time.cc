@@ -4,11 +4,15 @@
 #include <pvops/pvops.hpp>
 
 #include "bench/raw_insns.h"
+#include "kernel/boot_info.h"
 #include "kernel/deadline.h"
 #include "kernel/smp.h"
-#include "kernel/xen_pv.h"
 #include "suite/cases.h"
 #include "suite/test_vectors.h"
+// Xen's public headers at the interface version the library pins (src/core/xen_public.h).
+#define __XEN_INTERFACE_VERSION__ 0x00040e00
+#include <xen/physdev.h>
+#include <xen/xen.h>
 
 namespace guest::suite {
 namespace {
@@ -308,11 +312,11 @@ class XenPvPortAccess {
  public:
   XenPvPortAccess() {
     if (!XenPvGuest()) return;
-    raised_ = XenPvSetIopl(kKernelIopl, &xen_rc_);
+    raised_ = SetIopl(kKernelIopl, &xen_rc_);
   }
   ~XenPvPortAccess() {
     int64_t ignored = 0;
-    if (raised_) (void)XenPvSetIopl(0, &ignored);
+    if (raised_) (void)SetIopl(0, &ignored);
   }
   XenPvPortAccess(const XenPvPortAccess&) = delete;
   XenPvPortAccess& operator=(const XenPvPortAccess&) = delete;
@@ -321,6 +325,15 @@ class XenPvPortAccess {
   int64_t xen_rc() const { return xen_rc_; }
 
  private:
+  static bool XenPvGuest() { return BootEntry() == PVOPS_ENTRY_XEN_PV; }
+  static bool SetIopl(uint32_t iopl, int64_t* xen_rc) {
+    physdev_set_iopl request{};
+    request.iopl = iopl;
+    const pvops::Status st = pvops::Hypercall(__HYPERVISOR_physdev_op, xen_rc, PHYSDEVOP_set_iopl,
+                                              reinterpret_cast<uint64_t>(&request));
+    return st.ok() && *xen_rc == 0;
+  }
+
   // Xen lets a PV kernel use ports at a virtual IOPL of 1 or more.
   static constexpr uint32_t kKernelIopl = 1;
 
