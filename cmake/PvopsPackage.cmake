@@ -8,6 +8,7 @@
 #   lib/cmake/pvops/                  pvopsConfig.cmake, pvopsConfigVersion.cmake: pvops::pvops
 #   lib/pkgconfig/pvops.pc            the same for pkg-config
 #   share/pvops/pvops-sites.ld        the linker-script fragment that keeps pvops_sites
+#   share/pvops/pvops-xen-pv.ld       the one that keeps the Xen PV entry's ELF notes
 #   share/doc/pvops/                  LICENSE, README.md
 # Only this component (pvops) is installed; tools and tests stay in the build tree.
 include(GNUInstallDirs)
@@ -26,8 +27,8 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/pvops DESTINATION ${CMAKE_INSTAL
         COMPONENT pvops FILES_MATCHING PATTERN "*.h" PATTERN "*.hpp")
 install(FILES ${PROJECT_BINARY_DIR}/freestanding/libpvops.a DESTINATION ${CMAKE_INSTALL_LIBDIR}
         COMPONENT pvops)
-install(FILES ${PROJECT_SOURCE_DIR}/cmake/pvops-sites.ld DESTINATION ${pvops_ldscript_dir}
-        COMPONENT pvops)
+install(FILES ${PROJECT_SOURCE_DIR}/cmake/pvops-sites.ld ${PROJECT_SOURCE_DIR}/cmake/pvops-xen-pv.ld
+        DESTINATION ${pvops_ldscript_dir} COMPONENT pvops)
 install(FILES ${PROJECT_SOURCE_DIR}/LICENSE ${PROJECT_SOURCE_DIR}/README.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT pvops)
 

@@ -6,10 +6,11 @@
  *
  * The kernel is linked where it is loaded (1 MiB), so its addresses are physical ones. This
  * file zeroes .bss, identity-maps the low 4 GiB with 2 MiB pages, enters long mode and calls
- * kmain(start_info_phys).
+ * kmain(start_info_phys, PVOPS_ENTRY_PVH). The library brings the other entry, Xen PV's.
  */
-#define PVH_NOTE_TYPE_PHYS32_ENTRY 18 /* XEN_ELFNOTE_PHYS32_ENTRY */
-#define HVM_START_MAGIC 0x336ec578
+#include <pvops/pvh.h>
+
+#define PVOPS_ENTRY_PVH 1
 
 #define CR0_PG (1 << 31)
 #define CR0_PE (1 << 0)
@@ -29,14 +30,7 @@
 
 /* Where a PVH loader enters: the physical address of pvh_start32. */
 .section .note.minimal_kernel, "a", @note
-.balign 4
-.long name_end - name_start
-.long desc_end - desc_start
-.long PVH_NOTE_TYPE_PHYS32_ENTRY
-name_start: .asciz "Xen"
-name_end: .balign 4
-desc_start: .long pvh_start32
-desc_end: .balign 4
+PVOPS_PVH_ENTRY_NOTE pvh_start32
 
 .section .text.entry32, "ax"
 .code32
@@ -45,7 +39,7 @@ pvh_start32:
 	cli
 	cld
 	mov %ebx, %ebp                  /* the start info, kept for kmain */
-	cmpl $HVM_START_MAGIC, (%ebx)
+	cmpl $PVOPS_PVH_START_MAGIC, (%ebx)
 	jne no_start_info
 
 	/* .bss first: the page tables and the stack live there. */
@@ -142,7 +136,8 @@ long_mode:
 	mov %eax, %fs
 	mov %eax, %gs
 	mov $boot_stack_top, %rsp
-	mov %ebp, %edi                  /* zero-extended: kmain(start_info_phys) */
+	mov %ebp, %edi                  /* zero-extended: kmain(start_info_phys, PVOPS_ENTRY_PVH) */
+	mov $PVOPS_ENTRY_PVH, %esi
 	xor %ebp, %ebp
 	call kmain
 4:	cli

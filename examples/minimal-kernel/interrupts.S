@@ -62,6 +62,6 @@ trap_common:
 	pop %rcx
 	pop %rax
 	add $16, %rsp                   /* the vector and the error code */
-	iretq
+	jmp pvops_interrupt_return      /* iretq, or the hypervisor's way back (Xen PV) */
 
 	.section .note.GNU-stack, "", @progbits

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* The IDT: a 64-bit interrupt gate for each stub of interrupts.S, nothing else present. */
+/* The IDT: a 64-bit interrupt gate for each stub of interrupts.S, nothing else present, loaded
+ * through the table. */
 #include "interrupts.h"
 
 #define KERNEL_CODE_SELECTOR 0x08
@@ -24,7 +25,7 @@ extern const struct trap_stub trap_stubs[], trap_stubs_end[];
 
 static struct idt_gate idt[256];
 
-void load_idt(void) {
+pvops_status load_idt(void) {
   for (const struct trap_stub *stub = trap_stubs; stub < trap_stubs_end; ++stub) {
     const uint64_t entry = (uint64_t)stub->entry;
     idt[stub->vector] = (struct idt_gate){
@@ -35,9 +36,6 @@ void load_idt(void) {
         .offset_high = (uint32_t)(entry >> 32),
     };
   }
-  const struct __attribute__((packed)) {
-    uint16_t limit;
-    uint64_t base;
-  } pointer = {sizeof idt - 1, (uint64_t)idt};
-  __asm__ volatile("lidt %0" : : "m"(pointer));
+  /* lidt, or on Xen PV a trap table the library builds from these gates. */
+  return pvops_load_idt(idt, sizeof idt - 1);
 }

@@ -16,14 +16,16 @@
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
+#include <pvops/pvops.h>
+
 struct trap_frame {
   uint64_t r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax;
   uint64_t vector, error_code;
   uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
 };
 
-/* Fills the IDT with every stub of interrupts.S and loads it. */
-void load_idt(void);
+/* Fills the IDT with every stub of interrupts.S and loads it through the table. */
+pvops_status load_idt(void);
 /* Called by the stubs; in kernel.c. */
 void trap_dispatch(struct trap_frame *frame);
 #endif

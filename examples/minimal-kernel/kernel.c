@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pvops/pvh.h>
 #include <pvops/pvops.h>
 #include <pvops/xen.h>
 
@@ -21,12 +22,6 @@ enum { EXIT_PASS = 0x10, EXIT_FAIL = 0x11, EXIT_FAULT = 0x12 };
 
 #define IPI_TIMEOUT_NS 2000000000ull /* the nested environments take ~0.3 ms; a busy host more */
 #define FOUR_GIB 0x100000000ull
-
-/* The head of struct hvm_start_info (Xen's arch-x86/hvm/start_info.h), all this kernel reads. */
-struct hvm_start_info_head {
-  uint32_t magic, version, flags, nr_modules;
-  uint64_t modlist_paddr, cmdline_paddr;
-};
 
 extern const struct pvops_site __start_pvops_sites[], __stop_pvops_sites[];
 
@@ -207,22 +202,39 @@ static void check_self_ipi(void) {
   }
 }
 
-void kmain(uint64_t start_info_phys) {
-  load_idt();
-  const struct hvm_start_info_head *start_info = (const void *)(uintptr_t)start_info_phys;
-  const char *cmdline =
-      start_info->cmdline_paddr != 0 ? (const char *)(uintptr_t)start_info->cmdline_paddr : "";
+/* Both entries come here: boot.S's PVH entry with the start info's physical address, and the
+ * library's Xen PV entry with start_info's address (kernel.ld names kmain pvops_kernel_entry). */
+void kmain(uint64_t boot_info, uint32_t entry) {
+  /* First, the ops this entry can use: on Xen PV (ring 3) the console and shutdown among them. */
+  const pvops_status early = pvops_early_init(entry, (const void *)(uintptr_t)boot_info);
+  const pvops_status idt = load_idt();
+  const char *cmdline = "";
+  const char *problem = NULL;
+  if (entry == PVOPS_ENTRY_PVH) {
+    const struct pvops_pvh_start_info *start = (const void *)(uintptr_t)boot_info;
+    if (start->cmdline_paddr != 0) cmdline = (const char *)(uintptr_t)start->cmdline_paddr;
+  } else {
+    problem = pvops_boot_cmdline(entry, (const void *)(uintptr_t)boot_info, &cmdline);
+  }
+  if (early != PVOPS_OK || idt != PVOPS_OK || problem != NULL) {
+    report("boot", 0,
+           problem != NULL ? problem : pvops_status_name(early != PVOPS_OK ? early : idt));
+    pvops_shutdown(EXIT_FAIL);
+    halt_forever();
+  }
   const struct pvops_env env = {
       .size = sizeof env,
-      .entry = PVOPS_ENTRY_PVH,
+      .entry = entry,
       .cmdline = cmdline,
-      .boot_info = start_info,
+      .boot_info = (const void *)(uintptr_t)boot_info,
       .this_cpu = this_cpu,
-      .phys_to_virt = phys_to_virt, /* virt_to_phys: the identity, the library's default */
+      /* virt_to_phys: the identity, the library's default. Xen PV maps only what it loaded
+       * (the library knows that region itself): nothing else is mapped. */
+      .phys_to_virt = entry == PVOPS_ENTRY_PVH ? phys_to_virt : NULL,
       .version = PVOPS_VERSION,
       .max_cpus = PVOPS_MAX_CPUS,
       .cpu_area_size = PVOPS_CPU_AREA_SIZE,
-      .text_access = PVOPS_TEXT_WRITABLE, /* the identity map is writable */
+      .text_access = PVOPS_TEXT_WRITABLE, /* the identity map is writable, as is Xen PV's */
       .sites_begin = __start_pvops_sites,
       .sites_end = __stop_pvops_sites,
   };
