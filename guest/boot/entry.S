@@ -120,29 +120,14 @@ pvh_entry32:
   xor %eax, %eax
   mov %eax, %fs
   mov %eax, %gs
-  mov %esi, %r12d                /* zero-extends: the start info's physical address */
-
-  /* Zero .bss before anything lives there (the boot stack does). */
-  movabs $__bss_start, %rdi
-  movabs $__bss_end, %rcx
-  sub %rdi, %rcx
-  shr $3, %rcx
-  xor %eax, %eax
-  rep stosq
-
-  /* The boot CPU runs on stack 0, whose base already reads CPU index 0 (just zeroed). */
-  movabs $cpu_stacks + CPU_STACK_BYTES, %rsp
-  xor %ebp, %ebp
-  mov %r12, %rdi
+  mov %esi, %edi                 /* zero-extends: the start info's physical address */
   mov $1, %esi                   /* PVOPS_ENTRY_PVH */
-  call kernel_main
-3:
-  cli
-  hlt
-  jmp 3b
+  /* fall through */
 
-/* A 64-bit entry that already has paging on (rdi = boot_info, esi = entry kind, any stack).
- * Its loader zeroed .bss; it is zeroed again as above, so that no loader is trusted with it. */
+/* Every entry's 64-bit path, paging on (rdi = boot_info, esi = entry kind, any stack); the
+ * library's entries come here too (pvguest.ld names it pvops_kernel_entry). .bss is zeroed
+ * first, whatever a loader promised; then the boot CPU runs on stack 0, whose base reads CPU
+ * index 0 (just zeroed). */
 .globl kernel_entry64
 kernel_entry64:
   cld
@@ -159,8 +144,8 @@ kernel_entry64:
   mov %r12, %rdi
   mov %r13d, %esi
   call kernel_main
-4:
-  jmp 4b
+3:
+  jmp 3b
 
 .section .rodata
 bad_start_info_text:
