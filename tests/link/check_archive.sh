@@ -55,6 +55,7 @@ kernel-link)
   "$cc" -c -std=c11 -ffreestanding -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
     -mgeneral-regs-only -I"$src/include" "$src/tests/link/freestanding_main.c" -o "$work/main.o"
   "$cc" -nostdlib -static -no-pie -Wl,-T,"$src/tests/link/kernel.ld" -Wl,--no-warn-rwx-segments \
+    -L"$src/cmake" \
     "$work/main.o" -Wl,--whole-archive "$archive" -Wl,--no-whole-archive -o "$work/kernel.elf" \
     2> "$work/link.err" || { cat "$work/link.err" >&2; fail "kernel-model link failed"; }
   readelf -h "$work/kernel.elf" | grep -q 'EXEC (Executable file)' || fail "not an ET_EXEC image"
@@ -64,7 +65,11 @@ kernel-link)
     *) fail "pvops_init at '$init', not in the top 2 GiB" ;;
   esac
   nm "$work/kernel.elf" | grep -q ' pvops_table$' || fail "pvops_table not linked in"
-  echo "kernel image links at -2 GiB: pvops_init at 0x$init"
+  # XEN_ELFNOTE_VIRT_BASE (type 3) carries the linker script's value, not the weak default.
+  readelf -nW "$work/kernel.elf" | grep -E '^ +Xen .*\(0x00000003\)' |
+    grep -q 'description data: 00 00 00 80 ff ff ff ff' ||
+    fail "the Xen PV notes' VIRT_BASE is not the linker script's 0xffffffff80000000"
+  echo "kernel image links at -2 GiB: pvops_init at 0x$init, Xen PV VIRT_BASE as linked"
   ;;
 max-cpus)
   # The PVOPS_MAX_CPUS the archive was built with, as a kernel's build reads it (nm -P: an

@@ -23,8 +23,9 @@
 
 .weak pvops_kernel_entry
 .set pvops_kernel_entry, pvops_xen_pv_no_kernel_entry
-.weak pvops_kernel_virt_base
-.set pvops_kernel_virt_base, 0
+/* pvops_kernel_virt_base's default (0) is in xen_pv_boot_default.S: defined here, the
+ * assembler would write 0 into the note itself instead of a relocation the kernel's value
+ * replaces. */
 
 .macro XEN_NOTE type, payload:vararg
   .p2align 2
