@@ -16,6 +16,7 @@
 #define PVOPS_PVH_NOTE_OWNER "Xen"
 
 #ifdef __ASSEMBLER__
+/* clang-format off */
 
 /* PVOPS_PVH_ENTRY_NOTE phys32_entry: the note, in the section the kernel's PT_NOTE covers. */
 .macro PVOPS_PVH_ENTRY_NOTE entry
@@ -29,13 +30,15 @@
 4: .p2align 2
 .endm
 
+/* clang-format on */
+
 #else
 
 #include <stdint.h>
 
 /* struct hvm_start_info, version 0 and 1 (version 1 adds the memory map). */
 struct pvops_pvh_start_info {
-  uint32_t magic;          /* PVOPS_PVH_START_MAGIC */
+  uint32_t magic; /* PVOPS_PVH_START_MAGIC */
   uint32_t version;
   uint32_t flags;
   uint32_t nr_modules;

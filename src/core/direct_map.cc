@@ -69,8 +69,7 @@ pvops_pte* RootTable(const pvops_mmu_ops& mmu) {
 }  // namespace pvops::core
 
 extern "C" PVOPS_BOOT_CODE pvops_status pvops_build_direct_map(uint64_t va, void* tables,
-                                                               uint64_t table_bytes,
-                                                               uint64_t pages,
+                                                               uint64_t table_bytes, uint64_t pages,
                                                                uint64_t* mapped_pages) {
   using namespace pvops::core;
   if (mapped_pages == nullptr) return PVOPS_ERR_INVALID;
@@ -82,7 +81,8 @@ extern "C" PVOPS_BOOT_CODE pvops_status pvops_build_direct_map(uint64_t va, void
   if (pages == 0) return PVOPS_ERR_INVALID;
   // One L3, then an L2 per 512 L1s: the L1s that fit decide how much is mapped.
   const uint64_t table_pages = table_bytes / X86_PAGE_SIZE;
-  const uint64_t l1_fit = table_pages > 2 ? table_pages - 1 - (table_pages + kEntries - 1) / kEntries : 0;
+  const uint64_t l1_fit =
+      table_pages > 2 ? table_pages - 1 - (table_pages + kEntries - 1) / kEntries : 0;
   if (pages > l1_fit * kEntries) pages = l1_fit * kEntries;
   if (pages > kSlotBytes / X86_PAGE_SIZE) pages = kSlotBytes / X86_PAGE_SIZE;
   if (pages == 0) return PVOPS_ERR_NO_RESOURCE;

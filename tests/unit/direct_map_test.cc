@@ -18,9 +18,9 @@ constexpr uint64_t kRootPfn = 1;
 constexpr uint64_t kFirstTablePfn = 4;
 constexpr uint64_t kDirectMapVa = 0xffff888000000000;  // top-level slot 273
 constexpr uint32_t kSlot = 273;
-constexpr pvops_pte kLink = 0x23;       // present, writable, accessed
-constexpr pvops_pte kWritable = 0x63;   // present, writable, accessed, dirty
-constexpr pvops_pte kReadOnly = 0x21;   // present, accessed
+constexpr pvops_pte kLink = 0x23;      // present, writable, accessed
+constexpr pvops_pte kWritable = 0x63;  // present, writable, accessed, dirty
+constexpr pvops_pte kReadOnly = 0x21;  // present, accessed
 
 class DirectMapTest : public BareMetalMachineTest {
  protected:
@@ -117,8 +117,7 @@ TEST_F(DirectMapTest, WhatCannotBeBuiltIsRefusedBeforeAnythingIsWritten) {
             PVOPS_ERR_INVALID);
   EXPECT_EQ(pvops_build_direct_map(kDirectMapVa, Tables(), 3 * 4096, 10, nullptr),
             PVOPS_ERR_INVALID);
-  EXPECT_EQ(pvops_build_direct_map(kDirectMapVa, Tables(), 3 * 4096, 0, &mapped),
-            PVOPS_ERR_INVALID)
+  EXPECT_EQ(pvops_build_direct_map(kDirectMapVa, Tables(), 3 * 4096, 0, &mapped), PVOPS_ERR_INVALID)
       << "all of memory, but no loader said how much";
   EXPECT_EQ(pvops_build_direct_map(kDirectMapVa, Tables(), 2 * 4096, 10, &mapped),
             PVOPS_ERR_NO_RESOURCE)
