@@ -528,7 +528,8 @@ pvops_status pvops_cpu_online(uint32_t cpu);
  * one per 1 GiB for the L2s, one per 2 MiB for the L1s; `pages` is cut to what they hold, and
  * 0 asks for all the memory the loader gave (Xen PV: start_info's nr_pages; elsewhere unknown:
  * PVOPS_ERR_INVALID).
- * *mapped_pages says how many pages are mapped (0 on failure). After pvops_init(). */
+ * *mapped_pages says how many pages are mapped (0 on failure; the tables may then be left
+ * pinned, not to be used again). After pvops_init(). */
 pvops_status pvops_build_direct_map(uint64_t va, void *tables, uint64_t table_bytes, uint64_t pages,
                                     uint64_t *mapped_pages);
 
