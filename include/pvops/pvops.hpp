@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // pvops.hpp - the C++ face of the pvops ABI: typed inline wrappers over the same table as
 // pvops.h. Freestanding-safe: no exceptions, no heap, only <pvops/pvops.h>.
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pvops-check: checks, from Linux user space, that the kernel took its paravirtualization from
  * the pvops library, and reports in the pvops guest protocol (docs/guest-protocol.md): TAP case
