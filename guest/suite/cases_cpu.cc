@@ -127,16 +127,30 @@ Result CpuIoDelay() {
       pvops::IrqEnable();
     else
       pvops::IrqDisable();
+    // Each call timed alone: a host that stops the vCPU for a while stretches a few calls,
+    // while an io_delay that is broken is slow every time.
+    uint32_t slow = 0;
+    uint64_t longest = 0;
     const uint64_t start = pvops::ClockNs();
-    for (uint32_t i = 0; i < kCalls; ++i) pvops::IoDelay();
+    for (uint32_t i = 0; i < kCalls; ++i) {
+      const uint64_t before = pvops::ClockNs();
+      pvops::IoDelay();
+      const uint64_t took = pvops::ClockNs() - before;
+      if (took > longest) longest = took;
+      if (took > kNsPerMs) ++slow;
+    }
     const uint64_t elapsed = pvops::ClockNs() - start;
     const bool still = pvops::IrqsEnabled();
     pvops::IrqEnable();
     Check(still == (interrupts_on != 0), "io_delay changed the interrupt flag (was %s)",
           interrupts_on ? "on" : "off");
-    // A port-0x80 write costs microseconds even under TCG; 1 ms each is broken.
-    Check(elapsed <= kCalls * kNsPerMs, "%u io_delay calls took %lu us", kCalls,
-          elapsed / kNsPerUs);
+    // A port-0x80 write costs microseconds even under TCG; 1 ms each is broken: most calls
+    // must take less.
+    Check(slow <= kCalls / 2, "%u of %u io_delay calls took over 1 ms (%lu us in all)", slow,
+          kCalls, elapsed / kNsPerUs);
+    if (slow != 0)
+      Note("io_delay: %u of %u calls over 1 ms, the longest %lu us", slow, kCalls,
+           longest / kNsPerUs);
     if (interrupts_on) Note("io_delay: %lu ns per call", elapsed / kCalls);
   }
   return CheckResult();

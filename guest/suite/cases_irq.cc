@@ -296,7 +296,12 @@ Result IrqTimerOneshot() {
   RoutedVector routed(kVectorTimerTest);
   if (!routed.status().ok()) return Result::Fail("register_handler: %s", routed.status().name());
   uint64_t min_late = ~uint64_t{0}, max_late = 0;
-  for (uint32_t round = 1; round <= kTimerRounds; ++round) {
+  // A host that stops the vCPU past a deadline delays that one interrupt; a timer that is
+  // wrong is late every time. A late round is therefore made again, at most kTimerRetries
+  // times in the case, each said; a round that is late again fails.
+  constexpr uint32_t kTimerRetries = 2;
+  uint32_t retries = 0;
+  for (uint32_t round = 1; round <= kTimerRounds;) {
     const uint32_t before = HitCount();
     const uint64_t deadline = pvops::ClockNs() + kTimerDelayNs;
     const pvops::Status armed = pvops::TimerOneshot(deadline, kVectorTimerTest);
@@ -307,12 +312,17 @@ Result IrqTimerOneshot() {
     // Where, when and how often it fired are checked apart; the next round re-arms anyway.
     Check(g_hits.last_cpu == ThisCpu(), "the timer fired on cpu %u, armed on cpu %u",
           g_hits.last_cpu, ThisCpu());
+    bool again = false;
     if (Check(fired >= deadline, "round %u: fired %lu us before its deadline", round,
               fired < deadline ? (deadline - fired) / kNsPerUs : 0)) {
       const uint64_t late = fired - deadline;
-      if (Check(late <= kTimerLatenessBoundNs,
-                "round %u: fired %lu us after its deadline (bound %lu us)", round, late / kNsPerUs,
-                kTimerLatenessBoundNs / kNsPerUs)) {
+      again = late > kTimerLatenessBoundNs && retries < kTimerRetries;
+      if (again) {
+        ++retries;
+        Note("round %u: fired %lu us after its deadline: made again", round, late / kNsPerUs);
+      } else if (Check(late <= kTimerLatenessBoundNs,
+                       "round %u: fired %lu us after its deadline (bound %lu us)", round,
+                       late / kNsPerUs, kTimerLatenessBoundNs / kNsPerUs)) {
         if (late < min_late) min_late = late;
         if (late > max_late) max_late = late;
       }
@@ -321,6 +331,7 @@ Result IrqTimerOneshot() {
     SpinFor(2 * kTimerDelayNs);
     Check(HitCount() == before + 1, "round %u: a one-shot timer fired %u times", round,
           HitCount() - before);
+    if (!again) ++round;
   }
   if (max_late >= min_late)  // some round fired in time
     Note("timer_oneshot: %u rounds of 10 ms, lateness min %lu us max %lu us (bound %lu us)",
