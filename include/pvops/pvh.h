@@ -18,16 +18,22 @@
 #ifdef __ASSEMBLER__
 /* clang-format off */
 
-/* PVOPS_PVH_ENTRY_NOTE phys32_entry: the note, in the section the kernel's PT_NOTE covers. */
-.macro PVOPS_PVH_ENTRY_NOTE entry
+/* PVOPS_XEN_ELF_NOTE type, payload: one ELF note of Xen's (owner "Xen"), the form of the PVH
+ * note below and of the library's Xen PV notes. */
+.macro PVOPS_XEN_ELF_NOTE type, payload:vararg
   .p2align 2
   .long 2f - 1f /* namesz */
   .long 4f - 3f /* descsz */
-  .long PVOPS_PVH_NOTE_TYPE
+  .long \type
 1: .asciz PVOPS_PVH_NOTE_OWNER
 2: .p2align 2
-3: .long \entry
+3: \payload
 4: .p2align 2
+.endm
+
+/* PVOPS_PVH_ENTRY_NOTE phys32_entry: the note, in the section the kernel's PT_NOTE covers. */
+.macro PVOPS_PVH_ENTRY_NOTE entry
+  PVOPS_XEN_ELF_NOTE PVOPS_PVH_NOTE_TYPE, .long \entry
 .endm
 
 /* clang-format on */

@@ -18,6 +18,8 @@
 #include <xen/elfnote.h>
 #include <xen/features.h>
 
+#include <pvops/pvh.h>
+
 #define PVOPS_ENTRY_XEN_PV 2
 #define PVOPS_EXIT_NO_KERNEL_ENTRY 0x12
 
@@ -27,32 +29,21 @@
  * assembler would write 0 into the note itself instead of a relocation the kernel's value
  * replaces. */
 
-.macro XEN_NOTE type, payload:vararg
-  .p2align 2
-  .long 2f - 1f          /* namesz */
-  .long 4f - 3f          /* descsz */
-  .long \type
-1: .asciz "Xen"
-2: .p2align 2
-3: \payload
-4: .p2align 2
-.endm
-
 /* Kept by pvops-xen-pv.ld inside the kernel's PT_NOTE segment. Writable only so that a
  * position-independent kernel may link it: its addresses then take run-time relocations, which
  * a read-only section cannot (such a kernel is no Xen PV guest: Xen needs VIRT_BASE fixed). */
 .section .note.pvops_xen_pv, "aw", @note
-XEN_NOTE XEN_ELFNOTE_XEN_VERSION, .asciz "xen-3.0"
-XEN_NOTE XEN_ELFNOTE_LOADER, .asciz "generic"
+PVOPS_XEN_ELF_NOTE XEN_ELFNOTE_XEN_VERSION, .asciz "xen-3.0"
+PVOPS_XEN_ELF_NOTE XEN_ELFNOTE_LOADER, .asciz "generic"
 /* p_paddr holds physical addresses: virtual = p_paddr + VIRT_BASE - PADDR_OFFSET. */
-XEN_NOTE XEN_ELFNOTE_VIRT_BASE, .quad pvops_kernel_virt_base
-XEN_NOTE XEN_ELFNOTE_PADDR_OFFSET, .quad 0
-XEN_NOTE XEN_ELFNOTE_ENTRY, .quad pvops_xen_pv_entry
-XEN_NOTE XEN_ELFNOTE_HYPERCALL_PAGE, .quad pvops_xen_hypercall_page
+PVOPS_XEN_ELF_NOTE XEN_ELFNOTE_VIRT_BASE, .quad pvops_kernel_virt_base
+PVOPS_XEN_ELF_NOTE XEN_ELFNOTE_PADDR_OFFSET, .quad 0
+PVOPS_XEN_ELF_NOTE XEN_ELFNOTE_ENTRY, .quad pvops_xen_pv_entry
+PVOPS_XEN_ELF_NOTE XEN_ELFNOTE_HYPERCALL_PAGE, .quad pvops_xen_hypercall_page
 /* Page tables change only through hypercalls: writable_page_tables is refused, as Linux does. */
-XEN_NOTE XEN_ELFNOTE_FEATURES, .asciz "!writable_page_tables"
+PVOPS_XEN_ELF_NOTE XEN_ELFNOTE_FEATURES, .asciz "!writable_page_tables"
 /* A PV dom0 kernel must say it can be one (Xen 4.17 refuses to build dom0 otherwise). */
-XEN_NOTE XEN_ELFNOTE_SUPPORTED_FEATURES, .long (1 << XENFEAT_writable_page_tables) | (1 << XENFEAT_dom0)
+PVOPS_XEN_ELF_NOTE XEN_ELFNOTE_SUPPORTED_FEATURES, .long (1 << XENFEAT_writable_page_tables) | (1 << XENFEAT_dom0)
 
 .section .text.pvops_xen_pv_entry, "ax"
 .code64
