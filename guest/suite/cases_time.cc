@@ -402,13 +402,12 @@ constexpr uint64_t kTscRateTolerancePpm = 1000;  // 0.1%
 // window is made long enough that both brackets together stay within a fifth of the tolerance.
 constexpr uint64_t kTscRateBracketBudgetPpm = kTscRateTolerancePpm / 5;
 constexpr uint64_t kTscRateMaxWindowNs = 4 * kNsPerSec;
-// The clock is the hypervisor's, and a hypervisor may steer it. Xen without a constant TSC
-// recalibrates each CPU against its platform timer once a second and, for the next second,
-// slows a clock it found ahead by as much as it was ahead (1.3% on a starved TCG host). A
-// window that disagrees is measured again after such a second, at most twice, each said; a
-// wrong scale disagrees every time.
-constexpr uint32_t kTscRateRetries = 2;
-constexpr uint64_t kTscRateRetryWaitNs = 1100 * kNsPerMs;
+// Without TSC_STABLE the clock never goes back across CPUs because every reading is clamped to
+// the largest any CPU has returned (core/pvclock.cc), and a hypervisor may keep each CPU's
+// time line apart (Xen does: envs/xen/README.md). Right after CPU 1 read the clock, CPU 0's
+// clock stands still until its own line passes that reading, so the window starts once the
+// clock moves on this CPU, within this bound.
+constexpr uint64_t kTscRateClockStillMaxNs = 100 * kNsPerMs;
 
 // A clock read bracketed by two rdtsc: the tightest of a few tries, so a vCPU preempted
 // mid-sample cannot skew the ratio.
@@ -437,6 +436,10 @@ struct TscRateWindow {
 // ~50 us each) that takes a longer window, never a looser bound.
 TscRateWindow MeasureTscRate(uint64_t tsc_khz) {
   pvops::IrqDisable();
+  const uint64_t still_until = Rdtsc() + kTscRateClockStillMaxNs / kNsPerMs * tsc_khz;
+  const uint64_t held_at = pvops::ClockNs();
+  while (pvops::ClockNs() == held_at && Rdtsc() < still_until) {
+  }
   const TscSample s0 = SampleClockAndTsc();
   SpinFor(80 * kNsPerMs);
   TscSample s1 = SampleClockAndTsc();
@@ -462,23 +465,18 @@ TscRateWindow MeasureTscRate(uint64_t tsc_khz) {
 Result TimeTscRate() {
   const uint64_t tsc_khz = pvops::TscKhz();
   if (tsc_khz == 0) return Result::Fail("tsc_khz is 0");
-  for (uint32_t window = 1;; ++window) {
-    const TscRateWindow w = MeasureTscRate(tsc_khz);
-    Note("tsc_rate: tsc_khz %lu, window %lu us by clock, %lu us by TSC, off by %lu ppm "
-         "(brackets %lu ns = %lu ppm)",
-         tsc_khz, w.clock_ns / kNsPerUs, w.tsc_ns / kNsPerUs, w.off_ppm, w.brackets_ns,
-         w.bracket_ppm);
-    if (w.bracket_ppm > kTscRateBracketBudgetPpm)
-      return Result::Fail("samples too loose to judge: brackets %lu ns are %lu ppm of the window",
-                          w.brackets_ns, w.bracket_ppm);
-    if (w.off_ppm <= kTscRateTolerancePpm) return Result::Pass();
-    if (window > kTscRateRetries)
-      return Result::Fail("clock and TSC disagree by %lu ppm (> %lu) in %u windows %lu ms apart",
-                          w.off_ppm, kTscRateTolerancePpm, window, kTscRateRetryWaitNs / kNsPerMs);
-    Note("tsc_rate: window %u off by more than %lu ppm: measured again after %lu ms", window,
-         kTscRateTolerancePpm, kTscRateRetryWaitNs / kNsPerMs);
-    SpinFor(kTscRateRetryWaitNs);
-  }
+  const TscRateWindow w = MeasureTscRate(tsc_khz);
+  Note("tsc_rate: tsc_khz %lu, window %lu us by clock, %lu us by TSC, off by %lu ppm "
+       "(brackets %lu ns = %lu ppm)",
+       tsc_khz, w.clock_ns / kNsPerUs, w.tsc_ns / kNsPerUs, w.off_ppm, w.brackets_ns,
+       w.bracket_ppm);
+  if (w.bracket_ppm > kTscRateBracketBudgetPpm)
+    return Result::Fail("samples too loose to judge: brackets %lu ns are %lu ppm of the window",
+                        w.brackets_ns, w.bracket_ppm);
+  if (w.off_ppm > kTscRateTolerancePpm)
+    return Result::Fail("clock and TSC disagree by %lu ppm (> %lu)", w.off_ppm,
+                        kTscRateTolerancePpm);
+  return Result::Pass();
 }
 
 Result TimeReference() {
