@@ -27,6 +27,7 @@ struct SafeHaltState {
   uint32_t timer_fired;
   uint64_t timer_fired_ns;
   uint32_t watchdog_fired;
+  uint64_t watchdog_sent_ns;  // by CPU 1, just before its IPI
   uint64_t watchdog_fired_ns;
   uint32_t halt_done;
 };
@@ -46,7 +47,9 @@ void OnSafeHaltWatchdog(uint8_t, void*) {
 void SafeHaltWatchdog(void*) {
   const bool done = WaitUntil(
       kNsPerSec, [] { return __atomic_load_n(&g_safe_halt.halt_done, __ATOMIC_ACQUIRE) != 0; });
-  if (!done) (void)pvops::SendIpi(pvops::CpuSet::Only(0), kVectorSafeHaltWatchdog);
+  if (done) return;
+  g_safe_halt.watchdog_sent_ns = pvops::ClockNs();
+  (void)pvops::SendIpi(pvops::CpuSet::Only(0), kVectorSafeHaltWatchdog);
 }
 
 }  // namespace
@@ -198,15 +201,23 @@ Result CpuSafeHalt() {
   if (!armed.ok()) return Result::Fail("timer_oneshot returned %s", armed.name());
   const uint64_t arms = pvops_get_counter("timer_arms") - arms_before;
   const uint64_t upcalls = pvops_get_counter("event_upcalls") - upcalls_before;
-  // The watchdog woke the halt only if its IPI was handled before the halt returned; after it,
-  // the halt had already ended and CPU 0 was merely slow (by CPU 1's clock) to say so.
-  const bool woken_by_watchdog =
-      g_safe_halt.watchdog_fired && g_safe_halt.watchdog_fired_ns <= last_halt_end_ns;
+  // A halt ends at the first interrupt handled during it. The watchdog woke it only if its IPI
+  // was handled before the halt returned, and the timer's handler had not run before CPU 1
+  // sent that IPI: after either, the halt had already ended and CPU 0 was merely slow (a host
+  // can stop a vCPU for a second) to say so.
+  const bool timer_first =
+      g_safe_halt.timer_fired && g_safe_halt.timer_fired_ns < g_safe_halt.watchdog_sent_ns;
+  const bool woken_by_watchdog = g_safe_halt.watchdog_fired && !timer_first &&
+                                 g_safe_halt.watchdog_fired_ns <= last_halt_end_ns;
   if (g_safe_halt.watchdog_fired && !woken_by_watchdog)
-    Note("safe_halt: the halt returned at +%ld us, the watchdog IPI came after it at +%ld us "
-         "(CPU 0 did not report the end within 1 s by CPU 1's clock)",
-         static_cast<int64_t>(last_halt_end_ns - deadline_ns) / 1000,
-         static_cast<int64_t>(g_safe_halt.watchdog_fired_ns - deadline_ns) / 1000);
+    Note("safe_halt: the watchdog IPI at +%ld us came after the %s at +%ld us (CPU 0 did not "
+         "report the end within 1 s by CPU 1's clock; the halt's end read at +%ld us)",
+         static_cast<int64_t>(g_safe_halt.watchdog_fired_ns - deadline_ns) / 1000,
+         timer_first ? "timer" : "halt's end",
+         static_cast<int64_t>((timer_first ? g_safe_halt.timer_fired_ns : last_halt_end_ns) -
+                              deadline_ns) /
+             1000,
+         static_cast<int64_t>(last_halt_end_ns - deadline_ns) / 1000);
   // Independent: whether interrupts came back on. The timer's own checks mean something only
   // when the timer, not the watchdog, ended the halt, and its timing only when it fired.
   Check(if_after_halt, "interrupts were off after safe_halt returned");
