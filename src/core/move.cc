@@ -210,10 +210,31 @@ uint64_t BelievedPause(Reason* why) {
   return pause;
 }
 
-// The guest's own time since the last reading before the suspend, by the TSC; 0, with the
-// reason, when the TSC went back or ran implausibly far.
-uint64_t OwnTimeSinceSuspend(Reason* why) {
-  const uint64_t cycles = arch::rdtsc() - g_move.last_tsc;
+// A clock reading and the TSC at the same moment: the middle of the narrowest of a few
+// rdtsc-bracketed reads. With one rdtsc beside one read, a vCPU the host stops between the two
+// puts that whole stop into the carried clock, or takes it out.
+struct ClockAtTsc {
+  uint64_t ns, tsc;
+};
+[[gnu::noinline]] ClockAtTsc ReadClockAtTsc(uint64_t (*clock)(void)) {
+  ClockAtTsc best{};
+  uint64_t narrowest = ~uint64_t{0};
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const uint64_t before = arch::rdtsc();
+    const uint64_t ns = clock();
+    const uint64_t width = arch::rdtsc() - before;
+    if (width < narrowest) {
+      narrowest = width;
+      best = {ns, before + width / 2};
+    }
+  }
+  return best;
+}
+
+// The guest's own time from the last reading before the suspend to `tsc`; 0, with the reason,
+// when the TSC went back or ran implausibly far.
+uint64_t OwnTimeSinceSuspend(uint64_t tsc, Reason* why) {
+  const uint64_t cycles = tsc - g_move.last_tsc;
   const uint64_t khz = g_move.last_tsc_khz;
   // At most a minute of cycles at 10 GHz: kept below 2^64 when multiplied by 10^6 below.
   constexpr uint64_t kMostCycles = 600'000'000'000ull;
@@ -331,8 +352,9 @@ extern "C" pvops_status pvops_suspend(void) {
   }
   // Read through the old backend while it still runs: the clock goes on from here.
   g_move.last_tsc_khz = pvops_tsc_khz();
-  g_move.last_tsc = pvops::arch::rdtsc();
-  g_info.move_last_ns = pvops_clock_ns();
+  const ClockAtTsc last = ReadClockAtTsc(pvops_table.time.clock_ns);
+  g_move.last_tsc = last.tsc;
+  g_info.move_last_ns = last.ns;
   if (const pvops_status cpu0 = ReleaseThisCpu(0, &why, true); cpu0 != PVOPS_OK)
     why.Separate().Add("cpu 0 release: ").Add(pvops_status_name(cpu0));
   const Backend& backend = BackendById(g_info.backend);
@@ -372,9 +394,10 @@ extern "C" pvops_status pvops_resume(void) {
   // whatever the new backend reads.
   g_move.backend_clock = pvops_table.time.clock_ns;
   g_info.move_pause_ns = pause;
-  g_info.move_own_ns = OwnTimeSinceSuspend(&why);
+  const ClockAtTsc now = ReadClockAtTsc(g_move.backend_clock);
+  g_info.move_own_ns = OwnTimeSinceSuspend(now.tsc, &why);
   g_info.move_first_ns = g_info.move_last_ns + g_info.move_own_ns + pause;
-  g_move.offset = g_info.move_first_ns - g_move.backend_clock();
+  g_move.offset = g_info.move_first_ns - now.ns;
   g_move.offset_carried = 1;
   pvops_table.time.clock_ns = OffsetClockNs;
   (void)PatchEnvSites(&g_info);

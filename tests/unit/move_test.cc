@@ -89,7 +89,7 @@ class MoveTest : public BareMetalMachineTest {
     if (msr == MSR_KVM_SYSTEM_TIME_NEW && (value & KVM_MSR_ENABLED) != 0) {
       auto* t = static_cast<vcpu_time_info*>(sim_.GuestMemory(value & ~uint64_t{1}));
       t->tsc_timestamp = sim_.tsc();
-      t->system_time = system_time_at_registration_;
+      t->system_time = kvmclock_from_tsc_ ? sim_.tsc() / 2 : system_time_at_registration_;
       t->tsc_to_system_mul = kMul;
       t->tsc_shift = 0;
       t->flags = XEN_PVCLOCK_TSC_STABLE_BIT;
@@ -161,6 +161,8 @@ class MoveTest : public BareMetalMachineTest {
   uint64_t pause_ns_ = kPauseNs;
   uint64_t hops_ = 0;
   uint64_t system_time_at_registration_ = 5'000'000;
+  // KVM's master clock: every registration continues one line, TSC / 2 at the sim's 2 GHz.
+  bool kvmclock_from_tsc_ = false;
   std::deque<std::pair<uint32_t, uint8_t>> ipis_;
   std::vector<uint32_t> port_writes_;
   alignas(PVOPS_PAGE_SIZE) pvops_move_mailbox mailbox_{};
@@ -422,6 +424,35 @@ TEST_F(MoveTest, WithoutAMoverTheCycleResumesOnTheSameHypervisor) {
   EXPECT_EQ(pvops_suspend(), PVOPS_ERR_INVALID) << "once before each resume";
   EXPECT_EQ(pvops_resume(), PVOPS_OK);
   EXPECT_EQ(Info().resumes, 2u);
+}
+
+TEST_F(MoveTest, AVcpuStoppedAnywhereInAHopNeitherLosesNorGainsTime) {
+  // On one VM with one continuous kvmclock line, the clock must move across a hop exactly as
+  // the TSC does, wherever the host stops the vCPU: here once, for 20 ms, at each rdtsc in turn.
+  mover_ = false;
+  kvmclock_from_tsc_ = true;
+  BootAs(Personality::kKvm, 1);
+  constexpr uint64_t kStopTicks = 40'000'000;
+  for (uint32_t stop_at = 1;; ++stop_at) {
+    ASSERT_LT(stop_at, 1000u) << "a hop without an end to its rdtsc reads";
+    uint32_t seen = 0;
+    sim_.OnRdtsc([&] {
+      if (++seen == stop_at) sim_.AdvanceTsc(kStopTicks);
+    });
+    const uint64_t clock_before = pvops_clock_ns();
+    const uint64_t tsc_before = sim_.tsc();
+    ASSERT_EQ(pvops_suspend(), PVOPS_OK);
+    ASSERT_EQ(pvops_resume(), PVOPS_OK) << Info().move_reason;
+    const uint64_t clock_after = pvops_clock_ns();
+    const uint64_t tsc_after = sim_.tsc();
+    sim_.OnRdtsc(nullptr);
+    const auto moved_ns = static_cast<int64_t>(clock_after - clock_before);
+    const auto real_ns = static_cast<int64_t>((tsc_after - tsc_before) / 2);
+    EXPECT_LT(moved_ns > real_ns ? moved_ns - real_ns : real_ns - moved_ns, 100'000)
+        << "moved " << moved_ns << " ns, the TSC says " << real_ns << ": stopped at rdtsc "
+        << stop_at << " of " << seen;
+    if (stop_at > seen) break;
+  }
 }
 
 }  // namespace
