@@ -209,15 +209,14 @@ Result CpuSafeHalt() {
       g_safe_halt.timer_fired && g_safe_halt.timer_fired_ns < g_safe_halt.watchdog_sent_ns;
   const bool woken_by_watchdog = g_safe_halt.watchdog_fired && !timer_first &&
                                  g_safe_halt.watchdog_fired_ns <= last_halt_end_ns;
-  if (g_safe_halt.watchdog_fired && !woken_by_watchdog)
+  if (g_safe_halt.watchdog_fired && !woken_by_watchdog) {
+    const uint64_t ended_ns = timer_first ? g_safe_halt.timer_fired_ns : last_halt_end_ns;
     Note("safe_halt: the watchdog IPI at +%ld us came after the %s at +%ld us (CPU 0 did not "
          "report the end within 1 s by CPU 1's clock; the halt's end read at +%ld us)",
          static_cast<int64_t>(g_safe_halt.watchdog_fired_ns - deadline_ns) / 1000,
-         timer_first ? "timer" : "halt's end",
-         static_cast<int64_t>((timer_first ? g_safe_halt.timer_fired_ns : last_halt_end_ns) -
-                              deadline_ns) /
-             1000,
+         timer_first ? "timer" : "halt's end", static_cast<int64_t>(ended_ns - deadline_ns) / 1000,
          static_cast<int64_t>(last_halt_end_ns - deadline_ns) / 1000);
+  }
   // Independent: whether interrupts came back on. The timer's own checks mean something only
   // when the timer, not the watchdog, ended the halt, and its timing only when it fired.
   Check(if_after_halt, "interrupts were off after safe_halt returned");
