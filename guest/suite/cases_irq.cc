@@ -97,6 +97,11 @@ struct Once {
   uint32_t load_stop;
   uint32_t load_ticks;
   pvops_status load_status;
+  // Where CPU 1's load is, for a load that does not end: in its halt since load_halt_ns (set
+  // just before the halt, cleared when it returns), and when its handler last ran.
+  uint32_t load_in_halt;
+  uint64_t load_halt_ns;
+  uint64_t load_tick_ns;
 };
 Once g_once;
 
@@ -118,7 +123,10 @@ void CountOnce(uint8_t, void*) {
   --g_once.in_handler;
 }
 
-void CountLoadTick(uint8_t, void*) { __atomic_add_fetch(&g_once.load_ticks, 1u, __ATOMIC_RELAXED); }
+void CountLoadTick(uint8_t, void*) {
+  __atomic_store_n(&g_once.load_tick_ns, pvops::ClockNs(), __ATOMIC_RELAXED);
+  __atomic_add_fetch(&g_once.load_ticks, 1u, __ATOMIC_RELAXED);
+}
 
 // CPU 1's load: a one-shot timer every 200 us, halted in between. The case's last IPI wakes it.
 void OnceTimerLoad(void*) {
@@ -131,7 +139,10 @@ void OnceTimerLoad(void*) {
       pvops::IrqEnable();
       return;
     }
+    __atomic_store_n(&g_once.load_halt_ns, pvops::ClockNs(), __ATOMIC_RELAXED);
+    __atomic_store_n(&g_once.load_in_halt, 1u, __ATOMIC_RELAXED);
     pvops::SafeHalt();
+    __atomic_store_n(&g_once.load_in_halt, 0u, __ATOMIC_RELAXED);
   }
 }
 
@@ -230,15 +241,33 @@ Result IrqDeliveredOnce() {
     pvops::IrqEnable();
   }
   __atomic_store_n(&g_once.load_stop, 1u, __ATOMIC_RELEASE);
-  const bool load_ended =
-      !load || (pvops::SendIpi(pvops::CpuSet::Only(1), kVectorDeliveredOnceLoad).ok() &&
-                WaitForWork(1, kDeliveryTimeoutNs));
+  const uint64_t stop_ns = pvops::ClockNs();
+  const auto end_load = [] {
+    return pvops::SendIpi(pvops::CpuSet::Only(1), kVectorDeliveredOnceLoad).ok() &&
+           WaitForWork(1, kDeliveryTimeoutNs);
+  };
+  const bool load_ended = !load || end_load();
+  // A load that did not end: where CPU 1 was, read before a second IPI moves it. Still in a
+  // halt that began before its last interrupt means that interrupt came before the HLT ran.
+  const bool stuck_in_halt = !load_ended && __atomic_load_n(&g_once.load_in_halt, __ATOMIC_RELAXED);
+  const int64_t halt_at_us =
+      static_cast<int64_t>(__atomic_load_n(&g_once.load_halt_ns, __ATOMIC_RELAXED) - stop_ns) /
+      static_cast<int64_t>(kNsPerUs);
+  const int64_t tick_at_us =
+      static_cast<int64_t>(__atomic_load_n(&g_once.load_tick_ns, __ATOMIC_RELAXED) - stop_ns) /
+      static_cast<int64_t>(kNsPerUs);
+  const bool second_ipi_ended = !load_ended && end_load();
   (void)pvops::RegisterHandler(kVectorDeliveredOnceTest, nullptr);
-  if (load_ended) (void)pvops::RegisterHandler(kVectorDeliveredOnceLoad, nullptr);
+  if (load_ended || second_ipi_ended)
+    (void)pvops::RegisterHandler(kVectorDeliveredOnceLoad, nullptr);
 
   const Once& once = g_once;
   // Independent of the deliveries: whether CPU 1 stopped its load.
-  Check(load_ended, "cpu 1 did not end its timer load within 1 s");
+  Check(load_ended,
+        "cpu 1 did not end its timer load within 1 s: %s %ld us from the stop, its handler last "
+        "ran at %ld us; a second IPI %s",
+        stuck_in_halt ? "still in the halt it entered at" : "not in its halt, entered last at",
+        halt_at_us, tick_at_us, second_ipi_ended ? "ended it" : "did not end it either");
   if (!Check(error == nullptr, "round %u: self-IPI: %s", round, error)) return CheckResult();
   const bool once_each =
       Check(once.count == kOnceRounds && once.count_masked == 0 && once.count_nested == 0 &&
