@@ -21,6 +21,23 @@ inline uint64_t Rdtsc() {
   return (uint64_t{hi} << 32) | lo;
 }
 
+// A clock reading paired with the TSC of its moment: the read bracketed by two rdtsc, the
+// tightest of a few tries, so a vCPU stopped mid-sample cannot skew a comparison of the two.
+struct TscSample {
+  uint64_t clock, tsc, bracket;
+};
+
+inline TscSample SampleClockAndTsc() {
+  TscSample best{0, 0, ~uint64_t{0}};
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    const uint64_t before = Rdtsc();
+    const uint64_t now = pvops::ClockNs();
+    const uint64_t after = Rdtsc();
+    if (after - before < best.bracket) best = {now, before + (after - before) / 2, after - before};
+  }
+  return best;
+}
+
 class Deadline {
  public:
   explicit Deadline(uint64_t timeout_ns)

@@ -92,8 +92,10 @@ Result Hop(bool via_mover) {
   Check(armed.ok(), "timer_oneshot: %s", armed.name());
 
   const uint64_t tsc_khz = pvops::TscKhz();
-  const uint64_t tsc_before = Rdtsc();
-  const uint64_t clock_before = pvops::ClockNs();
+  // Each clock reading with the TSC of its own moment: a vCPU stopped between two separate
+  // reads would count the stop on one side only.
+  const TscSample before = SampleClockAndTsc();
+  const uint64_t clock_before = before.clock;
   const pvops::Status suspended = pvops_suspend();
   if (!suspended.ok()) {
     __atomic_store_n(&g_count.stop, 1u, __ATOMIC_RELEASE);
@@ -105,8 +107,8 @@ Result Hop(bool via_mover) {
     return Result::Fail("pvops_suspend: %s (%s)", suspended.name(), info.move_reason);
   }
   const pvops::Status resumed = pvops_resume();
-  const uint64_t clock_after = pvops::ClockNs();
-  const uint64_t tsc_after = Rdtsc();
+  const TscSample after = SampleClockAndTsc();
+  const uint64_t clock_after = after.clock;
   const uint64_t total_at_resume = __atomic_load_n(&g_count.total, __ATOMIC_ACQUIRE);
 
   Note("move: hop=%u backend=%s previous=%s clock_before=%lu clock_after=%lu last_ns=%lu "
@@ -135,8 +137,8 @@ Result Hop(bool via_mover) {
         clock_after, info.move_first_ns);
   // Against the guest's own TSC reads (the mover keeps the TSC without the pause) and the
   // mover's pause: across the hop the clock moved by that real time, within 10 ms.
-  if (Check(tsc_khz != 0 && tsc_after > tsc_before, "no TSC rate or TSC across the hop")) {
-    const uint64_t real_ns = (tsc_after - tsc_before) * 1'000'000 / tsc_khz + info.move_pause_ns;
+  if (Check(tsc_khz != 0 && after.tsc > before.tsc, "no TSC rate or TSC across the hop")) {
+    const uint64_t real_ns = (after.tsc - before.tsc) * 1'000'000 / tsc_khz + info.move_pause_ns;
     const uint64_t moved_ns = clock_after - clock_before;
     Check(moved_ns <= real_ns + kHopSlackNs && moved_ns + kHopSlackNs >= real_ns,
           "the clock moved %lu ns across the hop, the TSC and the pause say %lu", moved_ns,

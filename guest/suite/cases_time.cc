@@ -409,23 +409,6 @@ constexpr uint64_t kTscRateMaxWindowNs = 4 * kNsPerSec;
 // clock moves on this CPU, within this bound.
 constexpr uint64_t kTscRateClockStillMaxNs = 100 * kNsPerMs;
 
-// A clock read bracketed by two rdtsc: the tightest of a few tries, so a vCPU preempted
-// mid-sample cannot skew the ratio.
-struct TscSample {
-  uint64_t clock, tsc, bracket;
-};
-
-TscSample SampleClockAndTsc() {
-  TscSample best{0, 0, ~uint64_t{0}};
-  for (int attempt = 0; attempt < 16; ++attempt) {
-    const uint64_t before = Rdtsc();
-    const uint64_t now = pvops::ClockNs();
-    const uint64_t after = Rdtsc();
-    if (after - before < best.bracket) best = {now, before + (after - before) / 2, after - before};
-  }
-  return best;
-}
-
 struct TscRateWindow {
   uint64_t clock_ns, tsc_ns, brackets_ns, bracket_ppm, off_ppm;
 };
