@@ -4,6 +4,7 @@
 
 #include "arch/x86/registers.h"
 #include "kernel/deadline.h"
+#include "kernel/format.h"
 #include "kernel/percpu.h"
 #include "kernel/smp.h"
 #include "suite/cases.h"
@@ -250,12 +251,20 @@ Result IrqDeliveredOnce() {
   // A load that did not end: where CPU 1 was, read before a second IPI moves it. Still in a
   // halt that began before its last interrupt means that interrupt came before the HLT ran.
   const bool stuck_in_halt = !load_ended && __atomic_load_n(&g_once.load_in_halt, __ATOMIC_RELAXED);
-  const int64_t halt_at_us =
-      static_cast<int64_t>(__atomic_load_n(&g_once.load_halt_ns, __ATOMIC_RELAXED) - stop_ns) /
-      static_cast<int64_t>(kNsPerUs);
-  const int64_t tick_at_us =
-      static_cast<int64_t>(__atomic_load_n(&g_once.load_tick_ns, __ATOMIC_RELAXED) - stop_ns) /
-      static_cast<int64_t>(kNsPerUs);
+  const auto since_stop_us = [stop_ns](const uint64_t& stamp) {
+    return static_cast<int64_t>(__atomic_load_n(&stamp, __ATOMIC_RELAXED) - stop_ns) /
+           static_cast<int64_t>(kNsPerUs);
+  };
+  char halt_text[64] = "never halted";
+  if (__atomic_load_n(&g_once.load_halt_ns, __ATOMIC_RELAXED) != 0)
+    (void)Format(
+        halt_text, sizeof(halt_text), "%s %ld us from the stop",
+        stuck_in_halt ? "still in the halt it entered at" : "not in its halt, entered last at",
+        since_stop_us(g_once.load_halt_ns));
+  char tick_text[48] = "its handler never ran";
+  if (__atomic_load_n(&g_once.load_ticks, __ATOMIC_RELAXED) != 0)
+    (void)Format(tick_text, sizeof(tick_text), "its handler last ran at %ld us",
+                 since_stop_us(g_once.load_tick_ns));
   const bool second_ipi_ended = !load_ended && end_load();
   (void)pvops::RegisterHandler(kVectorDeliveredOnceTest, nullptr);
   if (load_ended || second_ipi_ended)
@@ -263,11 +272,8 @@ Result IrqDeliveredOnce() {
 
   const Once& once = g_once;
   // Independent of the deliveries: whether CPU 1 stopped its load.
-  Check(load_ended,
-        "cpu 1 did not end its timer load within 1 s: %s %ld us from the stop, its handler last "
-        "ran at %ld us; a second IPI %s",
-        stuck_in_halt ? "still in the halt it entered at" : "not in its halt, entered last at",
-        halt_at_us, tick_at_us, second_ipi_ended ? "ended it" : "did not end it either");
+  Check(load_ended, "cpu 1 did not end its timer load within 1 s: %s, %s; a second IPI %s",
+        halt_text, tick_text, second_ipi_ended ? "ended it" : "did not end it either");
   if (!Check(error == nullptr, "round %u: self-IPI: %s", round, error)) return CheckResult();
   const bool once_each =
       Check(once.count == kOnceRounds && once.count_masked == 0 && once.count_nested == 0 &&
